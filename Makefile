@@ -1,0 +1,42 @@
+# Two commands do all the setup on a fresh machine with Python 3.11:
+#   make run   - install (first time) and serve on http://127.0.0.1:8000 (SQLite in ./data)
+#   make test  - install (first time) and run the test suite
+# uv is bootstrapped into .uv/ when it is not on PATH; dependencies come from the committed uv.lock.
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := $(shell command -v uv 2>/dev/null || echo .uv/bin/uv)
+export UV_PYTHON_DOWNLOADS := never
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint install worker migrate bench clean
+
+install: .venv/.installed
+
+.uv/bin/uv:
+	$(PYTHON) -m venv .uv
+	.uv/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+.venv/.installed: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+run: install
+	.venv/bin/cxinbox serve --host $(HOST) --port $(PORT)
+
+worker: install
+	.venv/bin/cxinbox worker
+
+migrate: install
+	.venv/bin/cxinbox migrate
+
+test: install
+	.venv/bin/pytest $(PYTEST_ARGS)
+
+lint: install
+	.venv/bin/ruff check src tests
+	.venv/bin/ruff format --check src tests
+
+clean:
+	rm -rf .venv .uv .pytest_cache .ruff_cache

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, status
+
+from cxinbox.accounts import service
+from cxinbox.accounts.schemas import (
+    CodeRequested,
+    EmailBody,
+    LoginBody,
+    Me,
+    OrganizationSummary,
+    RefreshBody,
+    RegisterBody,
+    SetPasswordBody,
+    TokenBundle,
+    TokenUser,
+    VerifyCodeBody,
+)
+from cxinbox.auth.dependencies import AdminDep, PrincipalDep, RuntimeDep, SessionDep
+from cxinbox.auth.refresh import TokenPair, rotate
+from cxinbox.core.errors import Unauthorized
+from cxinbox.core.wire import Envelope
+from cxinbox.models.identity import Organization, User
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+def _bundle(user: User, pair: TokenPair) -> Envelope[TokenBundle]:
+    return Envelope(
+        data=TokenBundle(
+            access_token=pair.access_token,
+            refresh_token=pair.refresh_token,
+            expires_in=pair.expires_in,
+            user=TokenUser.model_validate(user),
+        )
+    )
+
+
+def organization_summary(org: Organization) -> OrganizationSummary:
+    return OrganizationSummary(
+        id=org.id,
+        name=org.name,
+        slug=org.slug,
+        plan=org.plan,
+        status=org.status,
+        onboarding_completed=org.onboarding_completed_at is not None,
+        created_at=org.created_at,
+    )
+
+
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@router.post("/register", status_code=status.HTTP_201_CREATED, summary="Self-service registration (creates org + admin user)")
+async def register(body: RegisterBody, request: Request, session: SessionDep, runtime: RuntimeDep) -> Envelope[TokenBundle]:
+    user, pair = await service.register(session, runtime, body, _client_ip(request))
+    return _bundle(user, pair)
+
+
+@router.post("/login", summary="Login with email and password")
+async def login(body: LoginBody, session: SessionDep, runtime: RuntimeDep) -> Envelope[TokenBundle]:
+    user, pair = await service.login(session, runtime, body.email, body.password)
+    return _bundle(user, pair)
+
+
+@router.post("/request-code", summary="Email a 6-digit one-time sign-in code")
+async def request_code(body: EmailBody, session: SessionDep, runtime: RuntimeDep) -> Envelope[CodeRequested]:
+    await service.request_code(session, runtime, body.email)
+    return Envelope(data=CodeRequested(expires_in=runtime.settings.login_code_ttl_seconds))
+
+
+@router.post("/verify-code", summary="Exchange a one-time code for tokens")
+async def verify_code(body: VerifyCodeBody, session: SessionDep, runtime: RuntimeDep) -> Envelope[TokenBundle]:
+    user, pair = await service.verify_code(session, runtime, body.email, body.code)
+    return _bundle(user, pair)
+
+
+@router.post("/refresh", summary="Refresh access token")
+async def refresh(body: RefreshBody, session: SessionDep, runtime: RuntimeDep) -> Envelope[TokenBundle]:
+    user, pair = await rotate(session, runtime, body.refresh_token)
+    return _bundle(user, pair)
+
+
+@router.get("/me", summary="Get current user profile")
+async def me(principal: PrincipalDep, session: SessionDep) -> Envelope[Me]:
+    user = await session.get(User, principal.require_user())
+    if user is None:
+        raise Unauthorized()
+    org_id = principal.organization_id
+    org = await session.get(Organization, org_id) if org_id else None
+    return Envelope(
+        data=Me(
+            id=user.id,
+            email=user.email,
+            name=user.name,
+            role=user.role,
+            status=user.status,
+            is_active=user.is_active,
+            organization_id=org_id,
+            created_at=user.created_at,
+            has_password=user.password_hash is not None,
+            organization=organization_summary(org) if org else None,
+            impersonated_by=principal.impersonator_id,
+        )
+    )
+
+
+@router.post("/set-password", summary="Set or update password for the authenticated user")
+async def set_password(
+    body: SetPasswordBody, principal: PrincipalDep, session: SessionDep, runtime: RuntimeDep
+) -> Envelope[dict[str, bool]]:
+    await service.set_password(session, runtime, principal.require_user(), body.password)
+    return Envelope(data={"updated": True})
+
+
+@router.post("/complete-onboarding", summary="Mark onboarding as completed for the current org")
+async def complete_onboarding(principal: AdminDep, session: SessionDep) -> Envelope[OrganizationSummary]:
+    org = await service.complete_onboarding(session, principal.tenant.organization_id)
+    return Envelope(data=organization_summary(org))

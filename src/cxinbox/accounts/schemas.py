@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from pydantic import EmailStr, Field, field_validator
+
+from cxinbox.auth.passwords import MIN_PASSWORD_LENGTH
+from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime
+from cxinbox.models.identity import OrganizationStatus, Plan, Presence, Role
+
+
+def _normalise_email(value: str) -> str:
+    return value.strip().lower()
+
+
+class EmailBody(RequestModel):
+    email: EmailStr
+
+    @field_validator("email")
+    @classmethod
+    def _lower(cls, v: str) -> str:
+        return _normalise_email(v)
+
+
+class RegisterBody(EmailBody):
+    company_name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=256)
+
+
+class LoginBody(EmailBody):
+    password: str = Field(min_length=1, max_length=256)
+
+
+class VerifyCodeBody(EmailBody):
+    code: str = Field(pattern=r"^\s*\d{6}\s*$", description="The 6-digit code from the email")
+
+
+class RefreshBody(RequestModel):
+    refresh_token: str = Field(min_length=1)
+
+
+class SetPasswordBody(RequestModel):
+    password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=256)
+
+
+class TokenUser(ApiModel):
+    id: str
+    email: str
+    name: str
+    role: Role
+    organization_id: str | None
+
+
+class TokenBundle(ApiModel):
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    user: TokenUser
+
+
+class OrganizationSummary(ApiModel):
+    id: str
+    name: str
+    slug: str
+    plan: Plan
+    status: OrganizationStatus
+    onboarding_completed: bool
+    created_at: UtcDatetime
+
+
+class Me(ApiModel):
+    id: str
+    email: str
+    name: str
+    role: Role
+    status: Presence
+    is_active: bool
+    organization_id: str | None
+    created_at: UtcDatetime
+    has_password: bool
+    organization: OrganizationSummary | None
+    impersonated_by: str | None = None
+
+
+class CodeRequested(ApiModel):
+    sent: bool = True
+    expires_in: int

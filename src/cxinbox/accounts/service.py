@@ -1,0 +1,210 @@
+"""Rules of signing up and signing in."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cxinbox.accounts.schemas import RegisterBody
+from cxinbox.adapters.email import Mail
+from cxinbox.auth.credentials import ensure_organization_usable
+from cxinbox.auth.refresh import TokenPair, start_session
+from cxinbox.core.clock import utcnow
+from cxinbox.core.errors import AppError, Conflict, Unauthorized
+from cxinbox.core.ids import new_id
+from cxinbox.core.ratelimit import Limit
+from cxinbox.mail.tasks import queue_mail
+from cxinbox.models.identity import LoginCode, Organization, Role, User
+from cxinbox.runtime import Runtime
+
+FAILED_LOGINS = Limit("login-failures", "10/15 minutes")
+CODE_REQUESTS = Limit("code-requests", "5/15 minutes")
+CODE_VERIFICATIONS = Limit("code-verifications", "20/15 minutes")
+REGISTRATIONS = Limit("registrations", "30/hour")
+
+
+class InvalidCode(AppError):
+    status_code = 400
+    code = "INVALID_CODE"
+    message = "The code is not valid"
+
+
+def slugify(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:60] or "org"
+
+
+async def unique_slug(session: AsyncSession, wanted: str) -> str:
+    base = slugify(wanted)
+    taken = set(
+        (await session.scalars(select(Organization.slug).where(Organization.slug.like(f"{base}%")))).all()
+    )
+    if base not in taken:
+        return base
+    for n in range(2, 1000):
+        if f"{base}-{n}" not in taken:
+            return f"{base}-{n}"
+    return f"{base}-{secrets.token_hex(3)}"
+
+
+async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
+    return await session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+async def register(session: AsyncSession, runtime: Runtime, body: RegisterBody, client_ip: str) -> tuple[User, TokenPair]:
+    await runtime.limiter.hit(REGISTRATIONS, client_ip)
+    if await find_user_by_email(session, body.email):
+        raise Conflict("An account with this email already exists", details=[{"field": "email", "message": "taken"}])
+    org = Organization(id=new_id(), name=body.company_name.strip(), slug=await unique_slug(session, body.company_name))
+    user = User(
+        id=new_id(),
+        organization_id=org.id,
+        email=body.email,
+        name=body.name.strip(),
+        role=Role.ADMIN,
+        password_hash=await runtime.passwords.hash(body.password),
+        last_login_at=utcnow(),
+    )
+    session.add_all([org, user])
+    await session.flush()
+    return user, start_session(session, runtime, user)
+
+
+async def _check_can_sign_in(session: AsyncSession, user: User) -> None:
+    if not user.can_sign_in:
+        raise Unauthorized("The account is not active")
+    if user.organization_id is not None:
+        org = await session.get(Organization, user.organization_id)
+        if org is not None:
+            ensure_organization_usable(org)
+
+
+async def login(session: AsyncSession, runtime: Runtime, email: str, password: str) -> tuple[User, TokenPair]:
+    await runtime.limiter.check(FAILED_LOGINS, email)
+    user = await find_user_by_email(session, email)
+    if not await runtime.passwords.verify(password, user.password_hash if user else None) or user is None:
+        await runtime.limiter.record(FAILED_LOGINS, email)
+        raise Unauthorized("Invalid email or password")
+    await _check_can_sign_in(session, user)
+    await runtime.limiter.reset(FAILED_LOGINS, email)
+    user.last_login_at = utcnow()
+    return user, start_session(session, runtime, user)
+
+
+def _code_digest(runtime: Runtime, user_id: str, code: str) -> str:
+    return runtime.hasher.hash(f"login-code:{user_id}:{code}")
+
+
+async def request_code(session: AsyncSession, runtime: Runtime, email: str) -> None:
+    """Email a 6-digit code. Answers the same whether or not the address has an account."""
+    await runtime.limiter.hit(CODE_REQUESTS, email)
+    user = await find_user_by_email(session, email)
+    if user is None or not user.can_sign_in:
+        return
+    now = utcnow()
+    await session.execute(
+        update(LoginCode)
+        .where(LoginCode.user_id == user.id, LoginCode.consumed_at.is_(None))
+        .values(consumed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    ttl = runtime.settings.login_code_ttl_seconds
+    session.add(
+        LoginCode(
+            id=new_id(),
+            user_id=user.id,
+            code_hash=_code_digest(runtime, user.id, code),
+            created_at=now,
+            expires_at=now + timedelta(seconds=ttl),
+        )
+    )
+    minutes = max(1, ttl // 60)
+    queue_mail(
+        session,
+        Mail(
+            to=user.email,
+            subject="Your CX Inbox sign-in code",
+            text=f"Your CX Inbox sign-in code is:\n\n{code}\n\nIt expires in {minutes} minutes. "
+            "If you did not ask for it, ignore this email.",
+        ),
+    )
+
+
+async def verify_code(session: AsyncSession, runtime: Runtime, email: str, code: str) -> tuple[User, TokenPair]:
+    await runtime.limiter.hit(CODE_VERIFICATIONS, email)
+    user = await find_user_by_email(session, email)
+    record = None
+    if user is not None:
+        record = await session.scalar(
+            select(LoginCode)
+            .where(LoginCode.user_id == user.id, LoginCode.consumed_at.is_(None))
+            .order_by(LoginCode.created_at.desc())
+            .limit(1)
+        )
+    if user is None or record is None:
+        raise InvalidCode(details={"reason": "no_code"})
+    now = utcnow()
+    if record.expires_at <= now:
+        raise InvalidCode("The code has expired; request a new one", details={"reason": "expired"})
+    if record.attempts >= runtime.settings.login_code_max_attempts:
+        raise InvalidCode("Too many wrong attempts; request a new code", details={"reason": "too_many_attempts"})
+    if not runtime.hasher.matches(f"login-code:{user.id}:{code.strip()}", record.code_hash):
+        await session.execute(
+            update(LoginCode)
+            .where(LoginCode.id == record.id)
+            .values(attempts=LoginCode.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+        raise InvalidCode(details={"reason": "mismatch"}, keep_changes=True)
+    consumed = await session.execute(
+        update(LoginCode)
+        .where(LoginCode.id == record.id, LoginCode.consumed_at.is_(None))
+        .values(consumed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if consumed.rowcount != 1:  # type: ignore[attr-defined]
+        raise InvalidCode(details={"reason": "already_used"})
+    await _check_can_sign_in(session, user)
+    user.last_login_at = now
+    return user, start_session(session, runtime, user)
+
+
+async def set_password(session: AsyncSession, runtime: Runtime, user_id: str, password: str) -> None:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise Unauthorized("The account is not active")
+    user.password_hash = await runtime.passwords.hash(password)
+
+
+async def complete_onboarding(session: AsyncSession, organization_id: str) -> Organization:
+    org = await session.get(Organization, organization_id)
+    if org is None:
+        raise Unauthorized("The organization no longer exists")
+    if org.onboarding_completed_at is None:
+        org.onboarding_completed_at = utcnow()
+    return org
+
+
+async def ensure_super_admin(session: AsyncSession, runtime: Runtime, email: str, password: str) -> User:
+    """Make sure a super admin with this email and password exists (configuration is authoritative)."""
+    email = email.strip().lower()
+    user = await find_user_by_email(session, email)
+    password_hash = await runtime.passwords.hash(password)
+    if user is None:
+        user = User(id=new_id(), email=email, name="Super Admin", role=Role.SUPER_ADMIN, password_hash=password_hash)
+        session.add(user)
+    else:
+        if user.role != Role.SUPER_ADMIN or user.organization_id is not None:
+            raise Conflict(f"{email} already belongs to an organization")
+        user.password_hash = password_hash
+        user.is_active = True
+        user.deleted_at = None
+    await session.flush()
+    return user

@@ -1,0 +1,74 @@
+"""FastAPI application factory: middleware, error handlers, routers.
+
+Building the app (and its OpenAPI document) touches no database and no network; the runtime's
+connections are opened by the lifespan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import APIRouter, FastAPI
+
+from cxinbox.accounts.router import router as accounts_router
+from cxinbox.accounts.service import ensure_super_admin
+from cxinbox.api_keys.router import router as api_keys_router
+from cxinbox.config import Settings
+from cxinbox.core.http import BodySizeLimitMiddleware, RequestContextMiddleware, install_error_handlers
+from cxinbox.core.logging import configure_logging
+from cxinbox.events.router import router as events_router
+from cxinbox.health.router import router as health_router
+from cxinbox.runtime import Runtime
+
+API_PREFIX = "/api/v1"
+log = structlog.get_logger(__name__)
+
+ROUTERS: tuple[APIRouter, ...] = (health_router, accounts_router, api_keys_router, events_router)
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None, workers: bool = True) -> FastAPI:
+    settings = settings or (runtime.settings if runtime else Settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # a runtime handed in (tests, several apps on one runtime) is started and stopped by its owner
+        rt = runtime or Runtime(settings)
+        app.state.runtime = rt
+        if runtime is None:
+            await rt.start(workers=workers)
+        try:
+            if settings.superadmin_email and settings.superadmin_password:
+                async with rt.unit_of_work() as session:
+                    await ensure_super_admin(session, rt, settings.superadmin_email, settings.superadmin_password)
+            log.info("started", database=settings.database_url.split("://")[0], redis=bool(settings.redis_url))
+            yield
+        finally:
+            if runtime is None:
+                await rt.stop()
+
+    app = FastAPI(
+        title="CX Inbox API",
+        version="1.0.0",
+        description="WhatsApp customer-experience platform: LLM bot and multi-user inbox.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.add_middleware(
+        BodySizeLimitMiddleware, max_body=settings.max_json_body_bytes, max_upload=settings.max_upload_bytes
+    )
+    app.add_middleware(RequestContextMiddleware)
+    for router in ROUTERS:
+        app.include_router(router, prefix=API_PREFIX)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Entry point for ``uvicorn --factory cxinbox.app:create_app_from_env``."""
+    settings = Settings()
+    configure_logging(settings.log_level, json_output=bool(settings.log_json))
+    return create_app(settings)

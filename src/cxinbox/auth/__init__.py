@@ -1,0 +1,1 @@
+"""Credentials -> principal: JWT access tokens, refresh families, API keys, roles, tenant context."""

@@ -1,0 +1,104 @@
+"""Turn a request's credential (bearer JWT, bearer API key or ``X-API-Key``) into a Principal.
+
+Every request re-reads the user (or key) and its organization, so deactivation, role changes and an
+organization's suspension take effect at once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cxinbox.auth.principal import Principal
+from cxinbox.auth.tokens import ACCESS, TokenSigner
+from cxinbox.core.clock import utcnow
+from cxinbox.core.crypto import TokenHasher
+from cxinbox.core.errors import Forbidden, Unauthorized
+from cxinbox.models.identity import ApiKey, Organization, OrganizationStatus, Role, User
+
+API_KEY_PREFIX = "cxk_"
+
+_BLOCKED_STATUS_CODES = {
+    OrganizationStatus.SUSPENDED: "ORGANIZATION_SUSPENDED",
+    OrganizationStatus.CANCELLED: "ORGANIZATION_CANCELLED",
+}
+
+
+def ensure_organization_usable(org: Organization) -> None:
+    """A suspended or cancelled organization keeps its data but its people cannot use it."""
+    code = _BLOCKED_STATUS_CODES.get(org.status)
+    if code:
+        raise Forbidden(f"The organization is {org.status.value.lower()}", code=code)
+
+
+async def principal_from_token(
+    session: AsyncSession, signer: TokenSigner, token: str, *, kind: str = ACCESS
+) -> Principal:
+    """Verify a signed token of ``kind`` and re-read who it names."""
+    claims = signer.verify(token, kind=kind)
+    if claims.get("akey"):
+        return await _principal_from_api_key_row(session, ApiKey.id == claims["akey"], count_use=False)
+    user = await session.get(User, claims.get("sub"))
+    if user is None or not user.can_sign_in:
+        raise Unauthorized("The account is not active")
+    acting_org = claims.get("org")
+    if user.role == Role.SUPER_ADMIN:
+        if acting_org is not None and await session.get(Organization, acting_org) is None:
+            raise Unauthorized("The organization no longer exists")
+        return Principal(
+            role=Role.SUPER_ADMIN,
+            organization_id=acting_org,
+            user_id=user.id,
+            impersonator_id=user.id if acting_org else None,
+        )
+    org = await session.get(Organization, user.organization_id)
+    if org is None:
+        raise Unauthorized("The account is not active")
+    ensure_organization_usable(org)
+    return Principal(role=user.role, organization_id=org.id, user_id=user.id)
+
+
+def principal_claims(principal: Principal) -> dict[str, Any]:
+    """Claims from which ``principal_from_token`` re-creates ``principal`` (for short-lived tokens)."""
+    if principal.api_key_id:
+        return {"akey": principal.api_key_id, "org": principal.organization_id}
+    return {"sub": principal.user_id, "org": principal.organization_id, "role": principal.role.value}
+
+
+async def principal_from_api_key(session: AsyncSession, hasher: TokenHasher, key: str) -> Principal:
+    return await _principal_from_api_key_row(session, ApiKey.key_hash == hasher.hash(key), count_use=True)
+
+
+async def _principal_from_api_key_row(session: AsyncSession, which: Any, *, count_use: bool) -> Principal:
+    now = utcnow()
+    row = (
+        await session.execute(
+            select(ApiKey, Organization).join(Organization, Organization.id == ApiKey.organization_id).where(which)
+        )
+    ).first()
+    if row is None:
+        raise Unauthorized("The API key is not valid")
+    api_key, org = row
+    if not api_key.is_active or _expired(api_key.expires_at, now):
+        raise Unauthorized("The API key is revoked or expired")
+    ensure_organization_usable(org)
+    if count_use:
+        await _count_use(session, api_key.id, now)
+    return Principal(role=Role.ADMIN, organization_id=org.id, api_key_id=api_key.id)
+
+
+async def _count_use(session: AsyncSession, key_id: str, now: datetime) -> None:
+    """Atomic increment: concurrent requests with one key never lose a count."""
+    await session.execute(
+        update(ApiKey)
+        .where(ApiKey.id == key_id)
+        .values(usage_count=ApiKey.usage_count + 1, last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _expired(expires_at: datetime | None, now: datetime) -> bool:
+    return expires_at is not None and expires_at <= now

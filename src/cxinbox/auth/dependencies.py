@@ -1,0 +1,88 @@
+"""FastAPI dependencies: the runtime, the request's unit of work, the principal and role checks."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cxinbox.auth.credentials import API_KEY_PREFIX, principal_from_api_key, principal_from_token
+from cxinbox.auth.principal import Principal
+from cxinbox.core.db import commit, rollback
+from cxinbox.core.errors import AppError, Forbidden, Unauthorized
+from cxinbox.core.tenancy import TenantContext
+from cxinbox.models.identity import Role
+from cxinbox.runtime import Runtime
+
+bearer_scheme = HTTPBearer(auto_error=False, description="Access token (JWT) or API key")
+api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key")
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime  # type: ignore[no-any-return]
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+async def _request_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    """The request's unit of work: committed when the endpoint returns, before the response is sent
+    (so the client never sees a success that was not stored), rolled back on any error."""
+    async with runtime.sessionmaker() as session:
+        try:
+            yield session
+        except AppError as exc:
+            await (commit(session) if exc.keep_changes else rollback(session))
+            raise
+        except BaseException:
+            await rollback(session)
+            raise
+        else:
+            await commit(session)
+
+
+SessionDep = Annotated[AsyncSession, Depends(_request_session, scope="function")]
+
+
+async def current_principal(
+    runtime: RuntimeDep,
+    session: SessionDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    api_key: Annotated[str | None, Depends(api_key_scheme)],
+) -> Principal:
+    if api_key:
+        return await principal_from_api_key(session, runtime.hasher, api_key)
+    if bearer is None or bearer.scheme.lower() != "bearer" or not bearer.credentials:
+        raise Unauthorized("Authentication required")
+    token = bearer.credentials
+    if token.startswith(API_KEY_PREFIX):
+        return await principal_from_api_key(session, runtime.hasher, token)
+    return await principal_from_token(session, runtime.tokens, token)
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
+    """A dependency that lets through only ``roles`` (ADMIN includes a super admin in an entered org)."""
+
+    def check(principal: PrincipalDep) -> Principal:
+        if not principal.has_role(*roles):
+            raise Forbidden("Your role does not allow this")
+        return principal
+
+    return check
+
+
+def tenant_of(principal: PrincipalDep) -> TenantContext:
+    return principal.tenant
+
+
+TenantDep = Annotated[TenantContext, Depends(tenant_of)]
+AdminDep = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
+SupervisorDep = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.SUPERVISOR))]
+MemberDep = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.SUPERVISOR, Role.AGENT))]
+SuperAdminDep = Annotated[Principal, Depends(require_roles(Role.SUPER_ADMIN))]

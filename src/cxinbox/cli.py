@@ -1,0 +1,103 @@
+"""``cxinbox`` console script: serve, worker, migrate, create-superadmin."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import typer
+import uvicorn
+
+from cxinbox.config import Settings
+from cxinbox.core.logging import configure_logging
+from cxinbox.migrations import upgrade
+
+app = typer.Typer(help="CX Inbox: WhatsApp customer-experience platform.", no_args_is_help=True)
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    configure_logging(settings.log_level, json_output=bool(settings.log_json))
+    return settings
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations."""
+    settings = _settings()
+    upgrade(settings.database_url)
+    typer.echo("database is up to date")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on"),
+    port: int = typer.Option(8000, help="Port to listen on"),
+    workers: bool = typer.Option(True, help="Also run background jobs in this process"),
+) -> None:
+    """Migrate, then serve the API (with background workers in the same process)."""
+    settings = _settings()
+    upgrade(settings.database_url)
+    from cxinbox.app import create_app
+
+    config = uvicorn.Config(
+        create_app(settings, workers=workers),
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+        timeout_graceful_shutdown=5,
+    )
+    uvicorn.Server(config).run()
+
+
+@app.command()
+def worker() -> None:
+    """Run background jobs and periodic tasks only (needs CXINBOX_REDIS_URL to share work)."""
+    settings = _settings()
+    if not settings.redis_url:
+        typer.echo("warning: without CXINBOX_REDIS_URL this worker only sees its own jobs", err=True)
+    from cxinbox.runtime import Runtime
+
+    async def run() -> None:
+        runtime = Runtime(settings)
+        await runtime.start(workers=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        typer.echo("worker running; Ctrl-C to stop")
+        await stop.wait()
+        await runtime.stop()
+
+    asyncio.run(run())
+
+
+@app.command("create-superadmin")
+def create_superadmin(
+    email: str = typer.Option(..., prompt=True, envvar="CXINBOX_SUPERADMIN_EMAIL"),
+    password: str = typer.Option(
+        ..., prompt=True, hide_input=True, confirmation_prompt=True, envvar="CXINBOX_SUPERADMIN_PASSWORD"
+    ),
+) -> None:
+    """Create (or reset the password of) a platform super admin."""
+    settings = _settings()
+    upgrade(settings.database_url)
+    from cxinbox.accounts.service import ensure_super_admin
+    from cxinbox.runtime import Runtime
+
+    async def run() -> None:
+        runtime = Runtime(settings)
+        try:
+            async with runtime.unit_of_work() as session:
+                await ensure_super_admin(session, runtime, email, password)
+        finally:
+            await runtime.engine.dispose()
+
+    asyncio.run(run())
+    typer.echo(f"super admin {email} is ready")
+
+
+if __name__ == "__main__":
+    app()

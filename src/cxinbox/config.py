@@ -1,0 +1,145 @@
+"""One Settings class: every variable of the contract, prefixed ``CXINBOX_``.
+
+Adapter groups (mail, Meta, LLM providers, Stripe) are exposed as small read-only views so that
+each adapter receives only what it needs, while the environment stays one flat namespace.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    smtp_url: str | None
+    email_from: str
+
+
+@dataclass(frozen=True)
+class MetaSettings:
+    graph_url: str
+    graph_version: str
+    app_id: str | None
+    app_secret: str | None
+    verify_token: str | None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CXINBOX_", extra="ignore")
+
+    #: Settings whose values are never shown, not even to the super admin.
+    SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset(
+        {
+            "secret_key",
+            "superadmin_password",
+            "smtp_url",
+            "meta_app_secret",
+            "meta_verify_token",
+            "stripe_secret_key",
+            "stripe_webhook_secret",
+            "database_url",
+            "redis_url",
+        }
+    )
+
+    env: Literal["development", "production", "test"] = "development"
+    data_dir: Path = Path("./data")
+    database_url: str = "sqlite+aiosqlite:///./data/cxinbox.db"
+    redis_url: str | None = None
+    #: prefix of every Redis key and channel, so several deployments (or test runs) can share a Redis
+    redis_prefix: str = "cxinbox"
+    secret_key: str | None = None
+    public_url: str = "http://127.0.0.1:8000"
+    log_level: str = "INFO"
+    log_json: bool | None = None
+
+    superadmin_email: str | None = None
+    superadmin_password: str | None = None
+
+    smtp_url: str | None = None
+    email_from: str = "CX Inbox <no-reply@cxinbox.local>"
+
+    meta_graph_url: str = "https://graph.facebook.com"
+    meta_graph_version: str = "v23.0"
+    meta_app_id: str | None = None
+    meta_app_secret: str | None = None
+    meta_verify_token: str | None = None
+
+    openai_base_url: str | None = None
+    anthropic_base_url: str | None = None
+    google_base_url: str | None = None
+    deepseek_base_url: str | None = None
+    kimi_base_url: str | None = None
+
+    stripe_secret_key: str | None = None
+    stripe_webhook_secret: str | None = None
+    stripe_api_base: str | None = None
+
+    dev_endpoints: bool | None = None
+    rate_limits: Literal["on", "off"] = "on"
+
+    access_token_ttl_seconds: int = 15 * 60
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
+    events_token_ttl_seconds: int = 120
+    login_code_ttl_seconds: int = 10 * 60
+    login_code_max_attempts: int = 5
+    argon2_time_cost: int = 3
+    argon2_memory_cost: int = 65536
+
+    max_json_body_bytes: int = 4 * 1024 * 1024
+    max_upload_bytes: int = 100 * 1024 * 1024
+    sse_heartbeat_seconds: float = 15.0
+    event_retention_hours: int = 72
+
+    @model_validator(mode="after")
+    def _defaults_that_depend_on_env(self) -> Settings:
+        if self.dev_endpoints is None:
+            self.dev_endpoints = self.env != "production"
+        if self.log_json is None:
+            self.log_json = self.env == "production"
+        if self.env == "production" and not self.secret_key:
+            raise ValueError("CXINBOX_SECRET_KEY must be set in production")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @cached_property
+    def effective_secret_key(self) -> str:
+        """The configured key, else one generated once and kept in the data dir (development only)."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+    @property
+    def mail(self) -> MailSettings:
+        return MailSettings(smtp_url=self.smtp_url, email_from=self.email_from)
+
+    @property
+    def meta(self) -> MetaSettings:
+        return MetaSettings(
+            graph_url=self.meta_graph_url.rstrip("/"),
+            graph_version=self.meta_graph_version,
+            app_id=self.meta_app_id,
+            app_secret=self.meta_app_secret,
+            verify_token=self.meta_verify_token,
+        )
+
+    @property
+    def rate_limits_enabled(self) -> bool:
+        return self.rate_limits == "on"

@@ -1,0 +1,1 @@
+"""Framework pieces that know no domain: database, errors, wire format, jobs, events, limits."""

@@ -1,0 +1,110 @@
+"""Engine, sessions and the unit of work.
+
+SQLite is configured for correctness under concurrency: the driver's own transaction handling is
+switched off and every transaction starts with ``BEGIN IMMEDIATE`` (writers queue on the busy
+timeout instead of failing or silently losing updates), in WAL mode.
+
+A unit of work is one transaction (a request's or a job's). Services never commit: they queue jobs
+and events with ``after_commit()``; the unit of work commits, then releases them, so a rolled-back
+request enqueues nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import structlog
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+log = structlog.get_logger(__name__)
+
+AfterCommit = Callable[[], Awaitable[None]]
+BeforeCommit = Callable[[AsyncSession], Awaitable[None]]
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
+
+
+def before_commit(session: AsyncSession, hook: BeforeCommit) -> None:
+    """Run ``hook`` inside the transaction, just before it commits (e.g. write the event log)."""
+    session.info.setdefault("before_commit", []).append(hook)
+
+
+def after_commit(session: AsyncSession, hook: AfterCommit) -> None:
+    """Run ``hook`` once the transaction has committed; dropped if it rolls back."""
+    session.info.setdefault("after_commit", []).append(hook)
+
+
+async def commit(session: AsyncSession) -> None:
+    """Commit the unit of work, then release what it queued. Hooks may queue further hooks."""
+    while hooks := session.info.pop("before_commit", []):
+        for hook in hooks:
+            await hook(session)
+    await session.commit()
+    for release in session.info.pop("after_commit", []):
+        try:
+            await release()
+        except Exception:  # the transaction is committed; a sweeper recovers what was not released
+            log.exception("after_commit_hook_failed")
+
+
+async def rollback(session: AsyncSession) -> None:
+    session.info.pop("before_commit", None)
+    session.info.pop("after_commit", None)
+    await session.rollback()
+
+
+@asynccontextmanager
+async def unit_of_work(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    async with sessionmaker() as session:
+        try:
+            yield session
+        except BaseException:
+            await rollback(session)
+            raise
+        else:
+            await commit(session)
+
+
+def dialect_insert(session: AsyncSession) -> Any:
+    """The dialect's ``insert`` (it has ``on_conflict_do_nothing``/``do_update``)."""
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert

@@ -1,0 +1,121 @@
+"""Background jobs on taskiq: in-process by default, Redis (taskiq-redis) with ``CXINBOX_REDIS_URL``.
+
+Jobs are plain async functions decorated with ``@job``; they carry ids, not objects, and run in their
+own unit of work. ``enqueue(session, fn, **kwargs)`` queues a job on the request's transaction: it is
+sent to the broker only after the transaction commits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+from taskiq import AsyncBroker, InMemoryBroker
+from taskiq.api import run_receiver_task
+
+from cxinbox.core.db import after_commit
+
+log = structlog.get_logger(__name__)
+
+JOB_QUEUE_KEY = "job_queue"
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    name: str
+    fn: Callable[..., Awaitable[None]]
+    attempts: int
+    backoff_seconds: float
+
+
+_REGISTRY: dict[str, JobSpec] = {}
+
+
+def job(name: str, *, attempts: int = 5, backoff_seconds: float = 1.0) -> Callable[[Any], Any]:
+    """Register ``fn(runtime, session, **kwargs)`` as the job ``name``."""
+
+    def register(fn: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+        if name in _REGISTRY and _REGISTRY[name].fn is not fn:
+            raise RuntimeError(f"job {name!r} registered twice")
+        _REGISTRY[name] = JobSpec(name, fn, attempts, backoff_seconds)
+        fn.job_name = name  # type: ignore[attr-defined]
+        return fn
+
+    return register
+
+
+class JobRunner(Protocol):
+    async def __call__(self, spec: JobSpec, kwargs: dict[str, Any]) -> None: ...
+
+
+class JobQueue:
+    def __init__(self, redis_url: str | None, runner: JobRunner, *, prefix: str = "cxinbox") -> None:
+        self._runner = runner
+        self._receiver: asyncio.Task[None] | None = None
+        self.broker: AsyncBroker
+        if redis_url:
+            from taskiq_redis import ListQueueBroker
+
+            self.broker = ListQueueBroker(redis_url, queue_name=f"{prefix}:jobs")
+        else:
+            self.broker = InMemoryBroker(max_async_tasks=200)
+        for spec in _REGISTRY.values():
+            self.broker.register_task(self._task_for(spec), task_name=spec.name)
+
+    @property
+    def is_distributed(self) -> bool:
+        return not isinstance(self.broker, InMemoryBroker)
+
+    def _task_for(self, spec: JobSpec) -> Callable[..., Awaitable[None]]:
+        async def run(**kwargs: Any) -> None:
+            for attempt in range(1, spec.attempts + 1):
+                try:
+                    await self._runner(spec, kwargs)
+                    return
+                except Exception:
+                    if attempt == spec.attempts:
+                        log.exception("job_failed", job=spec.name, attempts=attempt)
+                        return
+                    delay = spec.backoff_seconds * 2 ** (attempt - 1) * (0.5 + random.random())
+                    log.warning("job_retry", job=spec.name, attempt=attempt, delay=round(delay, 2))
+                    await asyncio.sleep(delay)
+
+        run.__name__ = spec.name.replace(".", "_")
+        return run
+
+    async def start(self, *, consume: bool) -> None:
+        """Connect; with ``consume`` this process also runs jobs taken from a shared broker."""
+        await self.broker.startup()
+        if consume and self.is_distributed:
+            self._receiver = asyncio.create_task(run_receiver_task(self.broker, max_async_tasks=50))
+
+    async def stop(self) -> None:
+        if self._receiver:
+            self._receiver.cancel()
+            await asyncio.gather(self._receiver, return_exceptions=True)
+        if isinstance(self.broker, InMemoryBroker):
+            await self.broker.wait_all()
+        await self.broker.shutdown()
+
+    async def kick(self, name: str, **kwargs: Any) -> None:
+        task = self.broker.find_task(name)
+        if task is None:
+            raise LookupError(f"unknown job {name!r}")
+        await task.kiq(**kwargs)
+
+    async def wait_idle(self) -> None:
+        """In-process only: wait until every queued job has finished (used by tests and shutdown)."""
+        if isinstance(self.broker, InMemoryBroker):
+            await self.broker.wait_all()
+
+
+def enqueue(session: AsyncSession, fn: Callable[..., Awaitable[None]], **kwargs: Any) -> None:
+    """Queue ``fn`` to run after ``session``'s transaction commits."""
+    queue: JobQueue = session.info[JOB_QUEUE_KEY]
+    name: str = fn.job_name  # type: ignore[attr-defined]
+    after_commit(session, lambda: queue.kick(name, **kwargs))

@@ -1,0 +1,127 @@
+"""Event fan-out port: in-process by default, Redis pub/sub when configured.
+
+Each process keeps one local hub of subscribers per organization. With Redis, publishing goes to
+Redis only and one listener per process feeds the local hub, so every process's subscribers see
+every event exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from typing import Any
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+SUBSCRIBER_BUFFER = 1000
+
+
+class Subscription:
+    """A bounded queue of one listener. A listener that falls behind is cut off (``lagged``) rather
+    than slowing everyone: it reconnects and replays from the durable log."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(SUBSCRIBER_BUFFER)
+        self.lagged = asyncio.Event()
+
+    def offer(self, message: dict[str, Any]) -> None:
+        try:
+            self.queue.put_nowait(message)
+        except asyncio.QueueFull:
+            self.lagged.set()
+
+
+class LocalHub:
+    def __init__(self) -> None:
+        self._subs: dict[str, set[Subscription]] = defaultdict(set)
+
+    def deliver(self, organization_id: str, message: dict[str, Any]) -> None:
+        for sub in list(self._subs.get(organization_id, ())):
+            sub.offer(message)
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, organization_id: str) -> AsyncIterator[Subscription]:
+        sub = Subscription()
+        self._subs[organization_id].add(sub)
+        try:
+            yield sub
+        finally:
+            self._subs[organization_id].discard(sub)
+            if not self._subs[organization_id]:
+                del self._subs[organization_id]
+
+
+class InProcessBus:
+    def __init__(self) -> None:
+        self.hub = LocalHub()
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def publish(self, organization_id: str, message: dict[str, Any]) -> None:
+        self.hub.deliver(organization_id, message)
+
+    def subscribe(self, organization_id: str) -> contextlib.AbstractAsyncContextManager[Subscription]:
+        return self.hub.subscribe(organization_id)
+
+    async def ping(self) -> None:
+        return None
+
+
+class RedisBus(InProcessBus):
+    def __init__(self, redis_url: str, prefix: str) -> None:
+        super().__init__()
+        self._channel_prefix = f"{prefix}:events:"
+        from redis.asyncio import Redis
+
+        self._redis = Redis.from_url(redis_url)
+        self._listener: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+
+    async def start(self) -> None:
+        self._listener = asyncio.create_task(self._listen())
+        await asyncio.wait_for(self._ready.wait(), timeout=10)
+
+    async def stop(self) -> None:
+        if self._listener:
+            self._listener.cancel()
+            await asyncio.gather(self._listener, return_exceptions=True)
+        await self._redis.aclose()
+
+    async def publish(self, organization_id: str, message: dict[str, Any]) -> None:
+        await self._redis.publish(self._channel_prefix + organization_id, json.dumps(message))
+
+    async def ping(self) -> None:
+        await self._redis.ping()
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                async with self._redis.pubsub() as pubsub:
+                    await pubsub.psubscribe(self._channel_prefix + "*")
+                    self._ready.set()
+                    async for item in pubsub.listen():
+                        if item.get("type") != "pmessage":
+                            continue
+                        channel = item["channel"].decode()
+                        self.hub.deliver(channel[len(self._channel_prefix) :], json.loads(item["data"]))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("redis_bus_listener_failed")
+                await asyncio.sleep(1)
+
+
+EventBus = InProcessBus
+
+
+def create_bus(redis_url: str | None, prefix: str = "cxinbox") -> EventBus:
+    return RedisBus(redis_url, prefix) if redis_url else InProcessBus()

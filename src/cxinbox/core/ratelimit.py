@@ -1,0 +1,63 @@
+"""Rate limits (``limits``): in memory per process, or in Redis shared by every process."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from limits import RateLimitItem, parse
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+
+from cxinbox.core.errors import RateLimited
+
+
+@dataclass(frozen=True)
+class Limit:
+    """``spec`` in the ``limits`` notation, e.g. ``"10/15 minutes"``; ``scope`` names the counter."""
+
+    scope: str
+    spec: str
+
+    @property
+    def item(self) -> RateLimitItem:
+        return parse(self.spec)
+
+
+class RateLimiter:
+    def __init__(self, redis_url: str | None, *, enabled: bool = True, prefix: str = "cxinbox") -> None:
+        self.enabled = enabled
+        storage: Storage
+        if redis_url:
+            uri = "async+" + redis_url if not redis_url.startswith("async+") else redis_url
+            storage = RedisStorage(uri, implementation="redispy", key_prefix=f"{prefix}:limits")
+        else:
+            storage = MemoryStorage()
+        self._limiter = MovingWindowRateLimiter(storage)
+
+    async def check(self, limit: Limit, key: str) -> None:
+        """Raise 429 if ``key`` has used up ``limit``, without counting this call."""
+        if not self.enabled:
+            return
+        if not await self._limiter.test(limit.item, limit.scope, key):
+            raise RateLimited(await self._retry_after(limit, key))
+
+    async def hit(self, limit: Limit, key: str) -> None:
+        """Count one use; raise 429 if it is over the limit."""
+        if not self.enabled:
+            return
+        if not await self._limiter.hit(limit.item, limit.scope, key):
+            raise RateLimited(await self._retry_after(limit, key))
+
+    async def record(self, limit: Limit, key: str) -> None:
+        """Count one use without raising (e.g. a failed login, checked on the next attempt)."""
+        if self.enabled:
+            await self._limiter.hit(limit.item, limit.scope, key)
+
+    async def reset(self, limit: Limit, key: str) -> None:
+        if self.enabled:
+            await self._limiter.clear(limit.item, limit.scope, key)
+
+    async def _retry_after(self, limit: Limit, key: str) -> int:
+        stats = await self._limiter.get_window_stats(limit.item, limit.scope, key)
+        return max(1, int(stats.reset_time - time.time()) + 1)

@@ -1,0 +1,75 @@
+"""Periodic tasks: every process that runs workers ticks, and with Redis only one of them per
+interval kicks the job (a short lock), so scaled-out deployments do not multiply the work."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from cxinbox.core.jobs import JobQueue
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class PeriodicSpec:
+    job_name: str
+    every_seconds: float
+
+
+_PERIODIC: dict[str, PeriodicSpec] = {}
+
+
+def periodic(every_seconds: float) -> Callable[[Any], Any]:
+    """Run a registered ``@job`` (it takes no arguments) every ``every_seconds``."""
+
+    def register(fn: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+        name: str = fn.job_name  # type: ignore[attr-defined]
+        _PERIODIC[name] = PeriodicSpec(name, every_seconds)
+        return fn
+
+    return register
+
+
+class Scheduler:
+    def __init__(self, jobs: JobQueue, redis_url: str | None, *, prefix: str = "cxinbox") -> None:
+        self._prefix = prefix
+        self._jobs = jobs
+        self._redis_url = redis_url
+        self._tasks: list[asyncio.Task[None]] = []
+        self._redis: Any = None
+
+    def start(self) -> None:
+        if self._redis_url:
+            from redis.asyncio import Redis
+
+            self._redis = Redis.from_url(self._redis_url)
+        self._tasks = [asyncio.create_task(self._loop(spec)) for spec in _PERIODIC.values()]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        if self._redis is not None:
+            await self._redis.aclose()
+            self._redis = None
+
+    async def _loop(self, spec: PeriodicSpec) -> None:
+        while True:
+            await asyncio.sleep(spec.every_seconds)
+            try:
+                if await self._claim(spec):
+                    await self._jobs.kick(spec.job_name)
+            except Exception:
+                log.exception("periodic_kick_failed", job=spec.job_name)
+
+    async def _claim(self, spec: PeriodicSpec) -> bool:
+        if self._redis is None:
+            return True
+        ttl_ms = max(1, int(spec.every_seconds * 900))  # a little under one interval
+        return bool(await self._redis.set(f"{self._prefix}:periodic:{spec.job_name}", "1", nx=True, px=ttl_ms))

@@ -1,0 +1,64 @@
+"""The wire format: camelCase models and the ``{"data": …, "meta": …}`` envelopes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, PlainSerializer
+from pydantic.alias_generators import to_camel
+
+from cxinbox.core.clock import as_utc
+
+T = TypeVar("T")
+
+
+def iso_utc(value: datetime) -> str:
+    return as_utc(value).isoformat().replace("+00:00", "Z")
+
+
+#: Datetimes on the wire are ISO 8601 in UTC with a ``Z`` suffix.
+UtcDatetime = Annotated[datetime, PlainSerializer(iso_utc, return_type=str, when_used="json")]
+
+
+class ApiModel(BaseModel):
+    """Base of every request and response body: camelCase on the wire, snake_case in Python."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, from_attributes=True)
+
+
+class RequestModel(ApiModel):
+    """Request bodies: unknown fields are ignored, so clients of a newer contract keep working."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class Envelope(ApiModel, Generic[T]):
+    data: T
+
+
+class PageMeta(ApiModel):
+    page: int
+    limit: int
+    total: int
+    total_pages: int
+
+
+class PageEnvelope(ApiModel, Generic[T]):
+    data: list[T]
+    meta: PageMeta
+
+
+class CursorMeta(ApiModel):
+    next_cursor: str | None
+    has_more: bool
+
+
+class CursorEnvelope(ApiModel, Generic[T]):
+    data: list[T]
+    meta: CursorMeta
+
+
+class Deleted(ApiModel):
+    id: str
+    deleted: bool = True

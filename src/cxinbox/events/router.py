@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query
+from fastapi.security import HTTPAuthorizationCredentials
+from sse_starlette import EventSourceResponse
+
+from cxinbox.auth.credentials import principal_claims, principal_from_token
+from cxinbox.auth.dependencies import (
+    PrincipalDep,
+    RuntimeDep,
+    SessionDep,
+    api_key_scheme,
+    bearer_scheme,
+    current_principal,
+)
+from cxinbox.auth.principal import Principal
+from cxinbox.auth.tokens import EVENTS
+from cxinbox.core.errors import ValidationFailed
+from cxinbox.core.wire import ApiModel, Envelope
+from cxinbox.events import service
+from cxinbox.events.visibility import predicate_for
+
+router = APIRouter(prefix="/events", tags=["events"])
+
+
+class EventsToken(ApiModel):
+    token: str
+    expires_in: int
+
+
+async def _stream_principal(
+    runtime: RuntimeDep,
+    session: SessionDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    api_key: Annotated[str | None, Depends(api_key_scheme)],
+    token: Annotated[str | None, Query(description="Short-lived token from POST /events/token (for EventSource)")] = None,
+) -> Principal:
+    if token and bearer is None and api_key is None:
+        return await principal_from_token(session, runtime.tokens, token, kind=EVENTS)
+    return await current_principal(runtime, session, bearer, api_key)
+
+
+@router.post("/token", summary="Short-lived token for opening the event stream from a browser")
+async def events_token(principal: PrincipalDep, runtime: RuntimeDep) -> Envelope[EventsToken]:
+    principal.tenant  # noqa: B018 - a stream needs an organization
+    ttl = runtime.settings.events_token_ttl_seconds
+    token = runtime.tokens.issue(principal_claims(principal), kind=EVENTS, ttl_seconds=ttl)
+    return Envelope(data=EventsToken(token=token, expires_in=ttl))
+
+
+@router.get(
+    "",
+    summary="Server-Sent Events of the caller's organization (resumable with Last-Event-ID)",
+    response_class=EventSourceResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "An SSE stream"}},
+)
+async def events(
+    principal: Annotated[Principal, Depends(_stream_principal)],
+    runtime: RuntimeDep,
+    session: SessionDep,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+    last_event_id_query: Annotated[int | None, Query(alias="lastEventId", ge=0)] = None,
+) -> EventSourceResponse:
+    after = last_event_id_query
+    if last_event_id:
+        if not last_event_id.isdigit():
+            raise ValidationFailed.field("Last-Event-ID", "must be an event id")
+        after = int(last_event_id)
+    tenant = principal.tenant
+    visible = await predicate_for(session, principal)
+    return EventSourceResponse(
+        service.stream(runtime, tenant.organization_id, after, visible),
+        ping=runtime.settings.sse_heartbeat_seconds,
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )

@@ -1,0 +1,1 @@
+"""Transactional email: queued with the unit of work, sent by a retried job."""

@@ -1,0 +1,82 @@
+"""The process's shared services, built once from Settings and handed to requests and jobs."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import structlog
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cxinbox.adapters.email import Mailer, create_mailer
+from cxinbox.auth.passwords import PasswordHasher
+from cxinbox.auth.tokens import TokenSigner
+from cxinbox.config import Settings
+from cxinbox.core.crypto import SecretBox, TokenHasher
+from cxinbox.core.db import create_engine, create_sessionmaker, unit_of_work
+from cxinbox.core.events import EVENT_BUS_KEY
+from cxinbox.core.jobs import JOB_QUEUE_KEY, JobQueue, JobSpec
+from cxinbox.core.pubsub import create_bus
+from cxinbox.core.ratelimit import RateLimiter
+from cxinbox.core.scheduler import Scheduler
+
+log = structlog.get_logger(__name__)
+
+#: Modules that register jobs and periodic tasks; imported before the queue is built.
+TASK_MODULES = ("cxinbox.mail.tasks", "cxinbox.events.tasks")
+
+
+class Runtime:
+    def __init__(self, settings: Settings, *, mailer: Mailer | None = None) -> None:
+        for module in TASK_MODULES:
+            importlib.import_module(module)
+        self.settings = settings
+        self.engine = create_engine(settings.database_url)
+        self.bus = create_bus(settings.redis_url, settings.redis_prefix)
+        self.jobs = JobQueue(settings.redis_url, self._run_job, prefix=settings.redis_prefix)
+        self.sessionmaker = create_sessionmaker(self.engine)
+        self.sessionmaker.configure(info={EVENT_BUS_KEY: self.bus, JOB_QUEUE_KEY: self.jobs})
+        self.limiter = RateLimiter(
+            settings.redis_url, enabled=settings.rate_limits_enabled, prefix=settings.redis_prefix
+        )
+        self.mailer = mailer or create_mailer(settings.smtp_url, settings.email_from)
+        self.secrets = SecretBox(settings.effective_secret_key)
+        self.hasher = TokenHasher(settings.effective_secret_key)
+        self.scheduler = Scheduler(self.jobs, settings.redis_url, prefix=settings.redis_prefix)
+        self.tokens = TokenSigner(settings.effective_secret_key)
+        self.passwords = PasswordHasher(settings.argon2_time_cost, settings.argon2_memory_cost)
+
+    async def start(self, *, workers: bool = True) -> None:
+        """Connect the bus and the job queue; with ``workers`` also run jobs and periodic tasks."""
+        await self.bus.start()
+        await self.jobs.start(consume=workers)
+        if workers:
+            self.scheduler.start()
+
+    async def stop(self) -> None:
+        await self.scheduler.stop()
+        await self.jobs.stop()
+        await self.bus.stop()
+        await self.engine.dispose()
+
+    def unit_of_work(self) -> Any:
+        return unit_of_work(self.sessionmaker)
+
+    async def _run_job(self, spec: JobSpec, kwargs: dict[str, Any]) -> None:
+        async with self.unit_of_work() as session:
+            await spec.fn(self, session, **kwargs)
+
+    async def check_ready(self) -> dict[str, str]:
+        """Answers per dependency; raises if one is down."""
+        async with self.sessionmaker() as session:
+            await _ping_database(session)
+        checks = {"database": "ok"}
+        if self.settings.redis_url:
+            await self.bus.ping()
+            checks["redis"] = "ok"
+        return checks
+
+
+async def _ping_database(session: AsyncSession) -> None:
+    await session.execute(text("SELECT 1"))

@@ -1,0 +1,106 @@
+"""Shared fixtures: one runtime and app per test session, against SQLite by default or against
+PostgreSQL + Redis when ``CXINBOX_TEST_DATABASE_URL`` / ``CXINBOX_TEST_REDIS_URL`` are set.
+
+Tests isolate themselves by creating their own organizations and unique emails, so the database is
+migrated once and never wiped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from cxinbox.app import create_app
+from cxinbox.config import Settings
+from cxinbox.migrations import upgrade
+from cxinbox.runtime import Runtime
+from tests.fakes.smtp import SmtpServer
+from tests.fixtures.factories import Factory
+
+API = "/api/v1"
+
+
+@pytest.fixture(scope="session")
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpServer) -> Settings:
+    data_dir: Path = tmp_path_factory.mktemp("data")
+    database_url = os.environ.get("CXINBOX_TEST_DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir}/test.db"
+    return Settings(
+        env="test",
+        data_dir=data_dir,
+        database_url=database_url,
+        redis_url=os.environ.get("CXINBOX_TEST_REDIS_URL") or None,
+        redis_prefix=f"cxinbox-test-{uuid.uuid4().hex[:8]}",
+        secret_key="test-secret-key-" + uuid.uuid4().hex,
+        smtp_url=smtp.url,
+        public_url="http://cxinbox.test",
+        argon2_time_cost=1,
+        argon2_memory_cost=1024,
+        sse_heartbeat_seconds=1.0,
+    )
+
+
+@pytest.fixture(scope="session")
+async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    await asyncio.to_thread(upgrade, settings.database_url)
+    rt = Runtime(settings)
+    await rt.start(workers=True)
+    yield rt
+    await rt.stop()
+
+
+@pytest.fixture(scope="session")
+async def app(runtime: Runtime):
+    application = create_app(runtime.settings, runtime=runtime)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on the app in-process; each test gets its own client address (rate limits
+    keyed by IP do not leak between tests)."""
+    address = f"10.{random.randint(0, 255)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
+    transport = httpx.ASGITransport(app=app, client=(address, 40000))
+    async with httpx.AsyncClient(transport=transport, base_url=f"http://test{API}") as c:
+        yield c
+
+
+@pytest.fixture
+def factory(runtime: Runtime) -> Factory:
+    return Factory(runtime)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+async def live_server(app) -> AsyncIterator[str]:
+    """The same app served by a real uvicorn on 127.0.0.1 (for streaming and load tests)."""
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.02)
+    yield f"http://127.0.0.1:{port}{API}"
+    server.should_exit = True
+    await task
