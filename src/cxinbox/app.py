@@ -19,16 +19,25 @@ from cxinbox.config import Settings
 from cxinbox.core.http import BodySizeLimitMiddleware, RequestContextMiddleware, install_error_handlers
 from cxinbox.core.logging import configure_logging
 from cxinbox.events.router import router as events_router
+from cxinbox.files.router import router as files_router
 from cxinbox.health.router import router as health_router
 from cxinbox.runtime import Runtime
 
 API_PREFIX = "/api/v1"
 log = structlog.get_logger(__name__)
 
-ROUTERS: tuple[APIRouter, ...] = (health_router, accounts_router, api_keys_router, events_router)
+ROUTERS: tuple[APIRouter, ...] = (
+    health_router,
+    accounts_router,
+    api_keys_router,
+    events_router,
+    files_router,
+)
 
 
-def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None, workers: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, runtime: Runtime | None = None, workers: bool = True
+) -> FastAPI:
     settings = settings or (runtime.settings if runtime else Settings())
 
     @asynccontextmanager
@@ -41,8 +50,12 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         try:
             if settings.superadmin_email and settings.superadmin_password:
                 async with rt.unit_of_work() as session:
-                    await ensure_super_admin(session, rt, settings.superadmin_email, settings.superadmin_password)
-            log.info("started", database=settings.database_url.split("://")[0], redis=bool(settings.redis_url))
+                    await ensure_super_admin(
+                        session, rt, settings.superadmin_email, settings.superadmin_password
+                    )
+            log.info(
+                "started", database=settings.database_url.split("://")[0], redis=bool(settings.redis_url)
+            )
             yield
         finally:
             if runtime is None:

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.adapters.email import Mailer, create_mailer
+from cxinbox.adapters.storage import FileStorage, LocalDiskStorage
 from cxinbox.auth.passwords import PasswordHasher
 from cxinbox.auth.tokens import TokenSigner
 from cxinbox.config import Settings
@@ -28,7 +29,9 @@ TASK_MODULES = ("cxinbox.mail.tasks", "cxinbox.events.tasks")
 
 
 class Runtime:
-    def __init__(self, settings: Settings, *, mailer: Mailer | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, mailer: Mailer | None = None, storage: FileStorage | None = None
+    ) -> None:
         for module in TASK_MODULES:
             importlib.import_module(module)
         self.settings = settings
@@ -41,6 +44,7 @@ class Runtime:
             settings.redis_url, enabled=settings.rate_limits_enabled, prefix=settings.redis_prefix
         )
         self.mailer = mailer or create_mailer(settings.smtp_url, settings.email_from)
+        self.storage = storage or LocalDiskStorage(settings.data_dir / "files")
         self.secrets = SecretBox(settings.effective_secret_key)
         self.hasher = TokenHasher(settings.effective_secret_key)
         self.scheduler = Scheduler(self.jobs, settings.redis_url, prefix=settings.redis_prefix)

@@ -1,5 +1,11 @@
+from tests.fixtures.factories import unique_email
+
+
 async def test_register_then_me(client):
-    r = await client.post("/auth/register", json={"companyName": "Acme", "name": "Ann", "email": "ann-smoke@example.com", "password": "secret123"})
+    r = await client.post(
+        "/auth/register",
+        json={"companyName": "Acme", "name": "Ann", "email": unique_email("ann"), "password": "secret123"},
+    )
     assert r.status_code == 201, r.text
     token = r.json()["data"]["accessToken"]
     me = await client.get("/auth/me", headers={"Authorization": f"Bearer {token}"})

@@ -52,8 +52,14 @@ def _client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-@router.post("/register", status_code=status.HTTP_201_CREATED, summary="Self-service registration (creates org + admin user)")
-async def register(body: RegisterBody, request: Request, session: SessionDep, runtime: RuntimeDep) -> Envelope[TokenBundle]:
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    summary="Self-service registration (creates org + admin user)",
+)
+async def register(
+    body: RegisterBody, request: Request, session: SessionDep, runtime: RuntimeDep
+) -> Envelope[TokenBundle]:
     user, pair = await service.register(session, runtime, body, _client_ip(request))
     return _bundle(user, pair)
 
@@ -71,7 +77,9 @@ async def request_code(body: EmailBody, session: SessionDep, runtime: RuntimeDep
 
 
 @router.post("/verify-code", summary="Exchange a one-time code for tokens")
-async def verify_code(body: VerifyCodeBody, session: SessionDep, runtime: RuntimeDep) -> Envelope[TokenBundle]:
+async def verify_code(
+    body: VerifyCodeBody, session: SessionDep, runtime: RuntimeDep
+) -> Envelope[TokenBundle]:
     user, pair = await service.verify_code(session, runtime, body.email, body.code)
     return _bundle(user, pair)
 

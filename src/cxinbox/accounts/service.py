@@ -57,11 +57,17 @@ async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
     return await session.scalar(select(User).where(User.email == email.strip().lower()))
 
 
-async def register(session: AsyncSession, runtime: Runtime, body: RegisterBody, client_ip: str) -> tuple[User, TokenPair]:
+async def register(
+    session: AsyncSession, runtime: Runtime, body: RegisterBody, client_ip: str
+) -> tuple[User, TokenPair]:
     await runtime.limiter.hit(REGISTRATIONS, client_ip)
     if await find_user_by_email(session, body.email):
-        raise Conflict("An account with this email already exists", details=[{"field": "email", "message": "taken"}])
-    org = Organization(id=new_id(), name=body.company_name.strip(), slug=await unique_slug(session, body.company_name))
+        raise Conflict(
+            "An account with this email already exists", details=[{"field": "email", "message": "taken"}]
+        )
+    org = Organization(
+        id=new_id(), name=body.company_name.strip(), slug=await unique_slug(session, body.company_name)
+    )
     user = User(
         id=new_id(),
         organization_id=org.id,
@@ -137,7 +143,9 @@ async def request_code(session: AsyncSession, runtime: Runtime, email: str) -> N
     )
 
 
-async def verify_code(session: AsyncSession, runtime: Runtime, email: str, code: str) -> tuple[User, TokenPair]:
+async def verify_code(
+    session: AsyncSession, runtime: Runtime, email: str, code: str
+) -> tuple[User, TokenPair]:
     await runtime.limiter.hit(CODE_VERIFICATIONS, email)
     user = await find_user_by_email(session, email)
     record = None
@@ -154,7 +162,9 @@ async def verify_code(session: AsyncSession, runtime: Runtime, email: str, code:
     if record.expires_at <= now:
         raise InvalidCode("The code has expired; request a new one", details={"reason": "expired"})
     if record.attempts >= runtime.settings.login_code_max_attempts:
-        raise InvalidCode("Too many wrong attempts; request a new code", details={"reason": "too_many_attempts"})
+        raise InvalidCode(
+            "Too many wrong attempts; request a new code", details={"reason": "too_many_attempts"}
+        )
     if not runtime.hasher.matches(f"login-code:{user.id}:{code.strip()}", record.code_hash):
         await session.execute(
             update(LoginCode)
@@ -198,7 +208,9 @@ async def ensure_super_admin(session: AsyncSession, runtime: Runtime, email: str
     user = await find_user_by_email(session, email)
     password_hash = await runtime.passwords.hash(password)
     if user is None:
-        user = User(id=new_id(), email=email, name="Super Admin", role=Role.SUPER_ADMIN, password_hash=password_hash)
+        user = User(
+            id=new_id(), email=email, name="Super Admin", role=Role.SUPER_ADMIN, password_hash=password_hash
+        )
         session.add(user)
     else:
         if user.role != Role.SUPER_ADMIN or user.organization_id is not None:

@@ -17,16 +17,24 @@ async def list_keys(principal: AdminDep, session: SessionDep) -> Envelope[list[A
     return Envelope(data=[ApiKeyOut.model_validate(k) for k in keys])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Create a new API key (admin only). Returns the full key ONCE.")
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a new API key (admin only). Returns the full key ONCE.",
+)
 async def create_key(
     body: CreateApiKey, principal: AdminDep, session: SessionDep, runtime: RuntimeDep
 ) -> Envelope[ApiKeyCreated]:
     api_key, key = await service.create(session, principal.tenant, runtime.hasher, body, principal.user_id)
-    return Envelope(data=ApiKeyCreated.model_validate({**ApiKeyOut.model_validate(api_key).model_dump(), "key": key}))
+    return Envelope(
+        data=ApiKeyCreated.model_validate({**ApiKeyOut.model_validate(api_key).model_dump(), "key": key})
+    )
 
 
 @router.patch("/{id}", summary="Update an API key (admin only)")
-async def update_key(id: str, body: UpdateApiKey, principal: AdminDep, session: SessionDep) -> Envelope[ApiKeyOut]:
+async def update_key(
+    id: str, body: UpdateApiKey, principal: AdminDep, session: SessionDep
+) -> Envelope[ApiKeyOut]:
     api_key = await service.update(session, principal.tenant, id, body)
     return Envelope(data=ApiKeyOut.model_validate(api_key))
 

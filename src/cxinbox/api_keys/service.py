@@ -7,9 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cxinbox.api_keys.repository import ApiKeyRepository
 from cxinbox.api_keys.schemas import CreateApiKey, UpdateApiKey
 from cxinbox.auth.credentials import API_KEY_PREFIX
+from cxinbox.core.clock import utcnow
 from cxinbox.core.crypto import TokenHasher
 from cxinbox.core.errors import ValidationFailed
-from cxinbox.core.clock import utcnow
 from cxinbox.core.tenancy import TenantContext
 from cxinbox.models.identity import ApiKey
 
@@ -21,14 +21,23 @@ def _new_key() -> tuple[str, str]:
 
 
 async def create(
-    session: AsyncSession, tenant: TenantContext, hasher: TokenHasher, body: CreateApiKey, created_by: str | None
+    session: AsyncSession,
+    tenant: TenantContext,
+    hasher: TokenHasher,
+    body: CreateApiKey,
+    created_by: str | None,
 ) -> tuple[ApiKey, str]:
     if body.expires_at is not None and body.expires_at <= utcnow():
         raise ValidationFailed.field("expiresAt", "must be in the future")
     key, prefix = _new_key()
     api_key = ApiKeyRepository(session, tenant).add(
-        ApiKey(name=body.name.strip(), prefix=prefix, key_hash=hasher.hash(key), created_by_id=created_by,
-               expires_at=body.expires_at)
+        ApiKey(
+            name=body.name.strip(),
+            prefix=prefix,
+            key_hash=hasher.hash(key),
+            created_by_id=created_by,
+            expires_at=body.expires_at,
+        )
     )
     await session.flush()
     return api_key, key

@@ -76,7 +76,9 @@ async def _principal_from_api_key_row(session: AsyncSession, which: Any, *, coun
     now = utcnow()
     row = (
         await session.execute(
-            select(ApiKey, Organization).join(Organization, Organization.id == ApiKey.organization_id).where(which)
+            select(ApiKey, Organization)
+            .join(Organization, Organization.id == ApiKey.organization_id)
+            .where(which)
         )
     ).first()
     if row is None:

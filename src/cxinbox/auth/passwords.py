@@ -20,4 +20,6 @@ class PasswordHasher:
         return await asyncio.to_thread(self._hash.hash, password)
 
     async def verify(self, password: str, hashed: str | None) -> bool:
-        return await asyncio.to_thread(self._hash.verify, password, hashed or self._dummy) and hashed is not None
+        return (
+            await asyncio.to_thread(self._hash.verify, password, hashed or self._dummy) and hashed is not None
+        )

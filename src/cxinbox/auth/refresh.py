@@ -84,7 +84,9 @@ async def rotate(session: AsyncSession, runtime: Runtime, raw_token: str) -> tup
     )
     if spent.rowcount != 1:  # type: ignore[attr-defined]
         await revoke_family(session, record.family_id)
-        raise Unauthorized("The refresh token was already used; all its sessions are revoked", keep_changes=True)
+        raise Unauthorized(
+            "The refresh token was already used; all its sessions are revoked", keep_changes=True
+        )
     user = await session.get(User, record.user_id)
     if user is None or not user.can_sign_in:
         raise Unauthorized("The account is not active")
@@ -102,7 +104,9 @@ async def revoke_family(session: AsyncSession, family_id: str) -> None:
     )
 
 
-async def revoke_user_sessions(session: AsyncSession, user_id: str, *, keep_family: str | None = None) -> None:
+async def revoke_user_sessions(
+    session: AsyncSession, user_id: str, *, keep_family: str | None = None
+) -> None:
     """Sign a user out everywhere (password change, deactivation), optionally but one family."""
     stmt = update(RefreshToken).where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
     if keep_family:

@@ -106,7 +106,9 @@ class RateLimited(AppError):
 
     def __init__(self, retry_after: int, message: str | None = None) -> None:
         retry_after = max(1, int(retry_after))
-        super().__init__(message, details={"retryAfter": retry_after}, headers={"Retry-After": str(retry_after)})
+        super().__init__(
+            message, details={"retryAfter": retry_after}, headers={"Retry-After": str(retry_after)}
+        )
 
 
 class NotImplementedYet(AppError):

@@ -112,7 +112,9 @@ class _BodyTooLarge(Exception):
 
 async def _send_error(send: Send, error: AppError) -> None:
     response = JSONResponse(error.body(), status_code=error.status_code, headers=error.headers)
-    await send({"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers})
+    await send(
+        {"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers}
+    )
     await send({"type": "http.response.body", "body": response.body})
 
 
@@ -133,9 +135,13 @@ def install_error_handlers(app: FastAPI) -> None:
             if err.get("type") == "json_invalid":
                 details.append({"field": "body", "message": "Malformed JSON"})
             else:
-                details.append({"field": _field_name(tuple(err.get("loc", ()))), "message": err.get("msg", "")})
+                details.append(
+                    {"field": _field_name(tuple(err.get("loc", ()))), "message": err.get("msg", "")}
+                )
         fields = ", ".join(d["field"] for d in details)
-        body = {"error": {"code": "VALIDATION_ERROR", "message": f"Invalid request: {fields}", "details": details}}
+        body = {
+            "error": {"code": "VALIDATION_ERROR", "message": f"Invalid request: {fields}", "details": details}
+        }
         return JSONResponse(body, status_code=400)
 
     @app.exception_handler(StarletteHTTPException)

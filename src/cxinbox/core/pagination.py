@@ -39,7 +39,9 @@ class PageParams:
         return (self.page - 1) * self.limit
 
     def meta(self, total: int) -> PageMeta:
-        return PageMeta(page=self.page, limit=self.limit, total=total, total_pages=math.ceil(total / self.limit))
+        return PageMeta(
+            page=self.page, limit=self.limit, total=total, total_pages=math.ceil(total / self.limit)
+        )
 
 
 def page_params(

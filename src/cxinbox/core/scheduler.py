@@ -72,4 +72,6 @@ class Scheduler:
         if self._redis is None:
             return True
         ttl_ms = max(1, int(spec.every_seconds * 900))  # a little under one interval
-        return bool(await self._redis.set(f"{self._prefix}:periodic:{spec.job_name}", "1", nx=True, px=ttl_ms))
+        return bool(
+            await self._redis.set(f"{self._prefix}:periodic:{spec.job_name}", "1", nx=True, px=ttl_ms)
+        )

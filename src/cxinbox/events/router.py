@@ -35,7 +35,9 @@ async def _stream_principal(
     session: SessionDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     api_key: Annotated[str | None, Depends(api_key_scheme)],
-    token: Annotated[str | None, Query(description="Short-lived token from POST /events/token (for EventSource)")] = None,
+    token: Annotated[
+        str | None, Query(description="Short-lived token from POST /events/token (for EventSource)")
+    ] = None,
 ) -> Principal:
     if token and bearer is None and api_key is None:
         return await principal_from_token(session, runtime.tokens, token, kind=EVENTS)

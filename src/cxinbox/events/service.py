@@ -40,7 +40,11 @@ async def replay(runtime: Runtime, organization_id: str, after: int) -> AsyncIte
 
 def to_sse(message: dict[str, Any]) -> dict[str, Any]:
     payload = {"type": message["type"], "data": message["data"], "occurredAt": message["occurredAt"]}
-    return {"id": str(message["id"]), "event": message["type"], "data": json.dumps(payload, separators=(",", ":"))}
+    return {
+        "id": str(message["id"]),
+        "event": message["type"],
+        "data": json.dumps(payload, separators=(",", ":")),
+    }
 
 
 async def stream(

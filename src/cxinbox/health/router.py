@@ -27,6 +27,7 @@ async def ready(runtime: RuntimeDep) -> JSONResponse:
     except Exception as exc:
         log.warning("not_ready", error=str(exc)[:200])
         return JSONResponse(
-            {"error": {"code": "SERVICE_UNAVAILABLE", "message": "A dependency does not answer"}}, status_code=503
+            {"error": {"code": "SERVICE_UNAVAILABLE", "message": "A dependency does not answer"}},
+            status_code=503,
         )
     return JSONResponse({"data": {"status": "ready", "checks": checks}})

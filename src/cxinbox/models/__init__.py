@@ -1,5 +1,6 @@
 """SQLAlchemy models, one module per aggregate. Importing this package registers every table."""
 
+from cxinbox.models.audit import AuditEntry
 from cxinbox.models.base import Base, TenantModel
 from cxinbox.models.events import EventRecord, EventSequence
 from cxinbox.models.identity import (
@@ -13,9 +14,11 @@ from cxinbox.models.identity import (
     Role,
     User,
 )
+from cxinbox.models.teams import Team, TeamMember, TeamRole
 
 __all__ = [
     "ApiKey",
+    "AuditEntry",
     "Base",
     "EventRecord",
     "EventSequence",
@@ -26,6 +29,9 @@ __all__ = [
     "Presence",
     "RefreshToken",
     "Role",
+    "Team",
+    "TeamMember",
+    "TeamRole",
     "TenantModel",
     "User",
 ]

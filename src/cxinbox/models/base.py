@@ -43,7 +43,9 @@ class Base(DeclarativeBase):
     type_annotation_map = {
         datetime: UtcDateTime(),
         # enums are stored as their value in a plain VARCHAR: no native database enum types to migrate
-        enum.Enum: Enum(enum.Enum, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e]),
+        enum.Enum: Enum(
+            enum.Enum, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e]
+        ),
     }
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cxinbox.models.base import Base, IdMixin, TenantModel, TimestampMixin
@@ -46,6 +47,8 @@ class Organization(IdMixin, TimestampMixin, Base):
     plan: Mapped[Plan] = mapped_column(default=Plan.FREE)
     status: Mapped[OrganizationStatus] = mapped_column(default=OrganizationStatus.ACTIVE)
     onboarding_completed_at: Mapped[datetime | None]
+    #: per-organization exceptions to its plan's limits, e.g. ``{"seats": 50}``
+    limit_overrides: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class User(IdMixin, TimestampMixin, Base):

@@ -1,0 +1,1 @@
+"""Serving stored files by URL: public keys (avatars, logos) openly, private keys by signed URL."""

@@ -1,0 +1,1 @@
+"""Plans and their limits, defined in one place."""

@@ -1,0 +1,16 @@
+"""The migrations produce exactly the schema the models describe, on the suite's database."""
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from cxinbox.models import Base
+
+
+async def test_models_and_migrations_agree(runtime):
+    def diff(connection):
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return compare_metadata(context, Base.metadata)
+
+    async with runtime.engine.connect() as connection:
+        changes = await connection.run_sync(diff)
+    assert changes == [], f"models differ from migrations: {changes}"
