@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import EmailStr, Field, field_validator
+
+from cxinbox.core.bulk import BulkSelection
+from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime
+from cxinbox.models.identity import Presence, Role
+from cxinbox.models.teams import TeamRole
+
+MAX_TEAMS_PER_USER = 100
+
+
+#: roles an organization gives its people (``SUPER_ADMIN`` is the platform's own)
+OrgRole = Literal[Role.ADMIN, Role.SUPERVISOR, Role.AGENT]
+
+
+def normalise_email(value: str) -> str:
+    return value.strip().lower()
+
+
+class UserTeam(ApiModel):
+    id: str
+    name: str
+    role: TeamRole
+
+
+class UserOut(ApiModel):
+    id: str
+    email: str
+    name: str
+    role: Role
+    status: Presence
+    is_active: bool
+    organization_id: str | None
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+    last_login_at: UtcDatetime | None
+    avatar_url: str | None
+    teams: list[UserTeam]
+    has_password: bool = Field(description="False until the user accepts the invitation or sets one")
+    invitation_pending: bool = Field(description="A valid invitation link waits to be accepted")
+    deleted_at: UtcDatetime | None = None
+
+
+class CreateUser(RequestModel):
+    email: EmailStr
+    name: str = Field(min_length=1, max_length=200)
+    role: OrgRole = Role.AGENT
+    team_ids: list[str] = Field(default_factory=list, max_length=MAX_TEAMS_PER_USER)
+
+    @field_validator("email")
+    @classmethod
+    def _lower(cls, v: str) -> str:
+        return normalise_email(v)
+
+
+class UpdateUser(RequestModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    role: OrgRole | None = None
+    team_ids: list[str] | None = Field(
+        default=None, max_length=MAX_TEAMS_PER_USER, description="Replaces the user's teams"
+    )
+    is_active: bool | None = None
+
+
+class UpdatePresence(RequestModel):
+    status: Presence
+
+
+class UserFilter(RequestModel):
+    """The filters of ``GET /users``, also usable as a bulk selection's ``filter``."""
+
+    search: str | None = Field(default=None, max_length=200)
+    role: Role | None = None
+    is_active: bool | None = None
+    status: Presence | None = None
+    team_id: str | None = None
+
+
+BulkUserAction = Literal["delete", "activate", "deactivate", "setRole", "resendInvite"]
+
+
+class BulkUsers(RequestModel):
+    action: BulkUserAction
+    selection: BulkSelection
+    role: OrgRole | None = Field(default=None, description="The new role, for action `setRole`")
