@@ -72,7 +72,7 @@ class TeamMembershipRepository(TenantRepository[TeamMember]):
             .order_by(Team.name)
         )
         teams: dict[str, list[tuple[Team, TeamMember]]] = defaultdict(list)
-        for team, member in rows.tuples():
+        for team, member in rows:
             teams[member.user_id].append((team, member))
         return teams
 
