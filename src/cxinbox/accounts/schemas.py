@@ -78,7 +78,9 @@ class OrganizationSummary(ApiModel):
     created_at: UtcDatetime
 
 
-class Me(ApiModel):
+class UserSummary(ApiModel):
+    """The user fields every client relies on (CONTRACT §5)."""
+
     id: str
     email: str
     name: str
@@ -88,6 +90,9 @@ class Me(ApiModel):
     organization_id: str | None
     created_at: UtcDatetime
     has_password: bool
+
+
+class Me(UserSummary):
     organization: OrganizationSummary | None
     impersonated_by: str | None = None
 

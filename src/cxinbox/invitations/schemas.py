@@ -1,27 +1,22 @@
 from __future__ import annotations
 
-from pydantic import EmailStr, Field, field_validator
+from pydantic import Field
 
+from cxinbox.accounts.schemas import EmailBody
 from cxinbox.auth.passwords import MIN_PASSWORD_LENGTH
 from cxinbox.core.bulk import BulkResult
 from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime
 from cxinbox.models.identity import Role
 from cxinbox.models.invitations import InvitationStatus
-from cxinbox.users.schemas import MAX_TEAMS_PER_USER, OrgRole, normalise_email
+from cxinbox.users.schemas import MAX_TEAMS_PER_USER, OrgRole
 
 MAX_BULK_INVITATIONS = 100
 
 
-class CreateInvitation(RequestModel):
-    email: EmailStr
+class CreateInvitation(EmailBody):
     role: OrgRole = Role.AGENT
     name: str | None = Field(default=None, min_length=1, max_length=200, description="A suggested name")
     team_ids: list[str] = Field(default_factory=list, max_length=MAX_TEAMS_PER_USER)
-
-    @field_validator("email")
-    @classmethod
-    def _lower(cls, v: str) -> str:
-        return normalise_email(v)
 
 
 class BulkInvitations(RequestModel):

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import EmailStr, Field, field_validator
+from pydantic import Field
 
+from cxinbox.accounts.schemas import EmailBody, UserSummary
 from cxinbox.core.bulk import BulkSelection
 from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime
 from cxinbox.models.identity import Presence, Role
@@ -16,44 +17,25 @@ MAX_TEAMS_PER_USER = 100
 OrgRole = Literal[Role.ADMIN, Role.SUPERVISOR, Role.AGENT]
 
 
-def normalise_email(value: str) -> str:
-    return value.strip().lower()
-
-
 class UserTeam(ApiModel):
     id: str
     name: str
     role: TeamRole
 
 
-class UserOut(ApiModel):
-    id: str
-    email: str
-    name: str
-    role: Role
-    status: Presence
-    is_active: bool
-    organization_id: str | None
-    created_at: UtcDatetime
+class UserOut(UserSummary):
     updated_at: UtcDatetime
     last_login_at: UtcDatetime | None
     avatar_url: str | None
     teams: list[UserTeam]
-    has_password: bool = Field(description="False until the user accepts the invitation or sets one")
     invitation_pending: bool = Field(description="A valid invitation link waits to be accepted")
     deleted_at: UtcDatetime | None = None
 
 
-class CreateUser(RequestModel):
-    email: EmailStr
+class CreateUser(EmailBody):
     name: str = Field(min_length=1, max_length=200)
     role: OrgRole = Role.AGENT
     team_ids: list[str] = Field(default_factory=list, max_length=MAX_TEAMS_PER_USER)
-
-    @field_validator("email")
-    @classmethod
-    def _lower(cls, v: str) -> str:
-        return normalise_email(v)
 
 
 class UpdateUser(RequestModel):
