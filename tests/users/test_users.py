@@ -254,3 +254,27 @@ async def test_presence_is_the_callers_own(client, factory, runtime):
     assert r.status_code == 403
     r = await client.patch(f"/users/{other.admin.id}/status", json={"status": "AWAY"}, headers=agent.headers)
     assert r.status_code == 404
+
+
+async def test_search_treats_wildcards_literally(client, factory):
+    org = await factory.org(plan=Plan.ENTERPRISE)
+    await factory.member(org.id, Role.AGENT)
+    r = await client.get("/users", params={"search": "%"}, headers=org.admin.headers)
+    assert r.status_code == 200 and r.json()["data"] == []
+
+
+async def test_deleting_a_user_releases_their_work(client, factory, monkeypatch):
+    from cxinbox.users import hooks
+
+    released = []
+
+    async def release(_session, tenant, user_id):
+        released.append((tenant.organization_id, user_id))
+
+    monkeypatch.setattr(hooks, "_HOOKS", [])
+    hooks.on_user_leaving(release)
+    org = await factory.org(plan=Plan.ENTERPRISE)
+    agent, other = await factory.member(org.id, Role.AGENT), await factory.member(org.id, Role.AGENT)
+    await client.delete(f"/users/{agent.id}", headers=org.admin.headers)
+    await client.patch(f"/users/{other.id}", json={"isActive": False}, headers=org.admin.headers)
+    assert released == [(org.id, agent.id), (org.id, other.id)]

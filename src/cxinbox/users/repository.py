@@ -39,8 +39,13 @@ class UserRepository(Repository[User]):
     def filtered(self, criteria: UserFilter, *, include_deleted: bool = False) -> Select[tuple[User]]:
         stmt = self.select_all() if include_deleted else self.select()
         if criteria.search:
-            pattern = f"%{criteria.search.strip().lower()}%"
-            stmt = stmt.where(or_(func.lower(User.name).like(pattern), User.email.like(pattern)))
+            term = criteria.search.strip().lower()
+            stmt = stmt.where(
+                or_(
+                    func.lower(User.name).contains(term, autoescape=True),
+                    User.email.contains(term, autoescape=True),
+                )
+            )
         if criteria.role is not None:
             stmt = stmt.where(User.role == criteria.role)
         if criteria.is_active is not None:

@@ -185,6 +185,7 @@ async def set_active(session: AsyncSession, principal: Principal, user: User, ac
     await _guard_admin_loss(session, principal, user)
     await _sign_out_and_release(session, principal.tenant, user)
     user.is_active = False
+    user.status = Presence.OFFLINE
     _audit(session, principal, "user.deactivated", user, ip)
 
 
