@@ -21,7 +21,10 @@ from cxinbox.core.logging import configure_logging
 from cxinbox.events.router import router as events_router
 from cxinbox.files.router import router as files_router
 from cxinbox.health.router import router as health_router
+from cxinbox.invitations.router import router as invitations_router
+from cxinbox.profile.router import router as profile_router
 from cxinbox.runtime import Runtime
+from cxinbox.users.router import router as users_router
 
 API_PREFIX = "/api/v1"
 log = structlog.get_logger(__name__)
@@ -32,6 +35,9 @@ ROUTERS: tuple[APIRouter, ...] = (
     api_keys_router,
     events_router,
     files_router,
+    users_router,
+    invitations_router,
+    profile_router,
 )
 
 

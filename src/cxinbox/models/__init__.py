@@ -14,6 +14,7 @@ from cxinbox.models.identity import (
     Role,
     User,
 )
+from cxinbox.models.invitations import Invitation, InvitationStatus
 from cxinbox.models.teams import Team, TeamMember, TeamRole
 
 __all__ = [
@@ -22,6 +23,8 @@ __all__ = [
     "Base",
     "EventRecord",
     "EventSequence",
+    "Invitation",
+    "InvitationStatus",
     "LoginCode",
     "Organization",
     "OrganizationStatus",
