@@ -14,6 +14,7 @@ from cxinbox.models.identity import (
     Role,
     User,
 )
+from cxinbox.models.organization_settings import OrganizationSettings
 from cxinbox.models.teams import Team, TeamMember, TeamRole
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "EventSequence",
     "LoginCode",
     "Organization",
+    "OrganizationSettings",
     "OrganizationStatus",
     "Plan",
     "Presence",
