@@ -64,7 +64,7 @@ class OrganizationRepository(Repository[Organization]):
             .where(User.organization_id.in_(organization_ids), LIVE_USER)
             .group_by(User.organization_id)
         )
-        return {str(org_id): count for org_id, count in rows.tuples()}
+        return {str(org_id): count for org_id, count in rows}
 
     async def users_of(self, organization_id: str) -> Sequence[User]:
         return (
@@ -85,7 +85,7 @@ class OrganizationRepository(Repository[Organization]):
 
     async def count_by(self, column: Any, *where: Any) -> dict[str, int]:
         rows = await self.session.execute(select(column, func.count()).where(*where).group_by(column))
-        return {str(getattr(key, "value", key)): n for key, n in rows.tuples()}
+        return {str(getattr(key, "value", key)): n for key, n in rows}
 
     async def organization_counts(self, organization_id: str) -> dict[str, Any]:
         in_org = User.organization_id == organization_id
