@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 
-from tests.admin.conftest import audit_entries
+from tests.fixtures.audit import audit_entries
 
 MISSING = "00000000-0000-7000-8000-000000000000"
 

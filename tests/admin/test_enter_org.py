@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import jwt
 
-from tests.admin.conftest import audit_entries
+from tests.fixtures.audit import audit_entries
 
 
 async def _enter(client, super_admin, org_id):

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 
 from cxinbox.models.identity import Plan, Role
-from tests.admin.conftest import audit_entries
+from tests.fixtures.audit import audit_entries
 from tests.fixtures.factories import unique_email
 
 
