@@ -29,7 +29,7 @@ from cxinbox.admin.schemas import (
     UpdateOrganization,
 )
 from cxinbox.admin.system_config import effective_config
-from cxinbox.audit.request import ClientIpDep
+from cxinbox.audit.request import Actor, ClientIpDep
 from cxinbox.auth.dependencies import RuntimeDep, SessionDep, SuperAdminDep
 from cxinbox.core.bulk import BulkResult
 from cxinbox.core.pagination import PageParams, page_params
@@ -40,30 +40,19 @@ from cxinbox.plans.service import organization_usage
 router = APIRouter(prefix="/admin", tags=["admin"])
 
 
-def _actor(principal: SuperAdminDep, ip: ClientIpDep) -> service.AdminContext:
-    return service.AdminContext(principal, ip)
+def _actor(principal: SuperAdminDep, ip: ClientIpDep) -> Actor:
+    return Actor(principal, ip)
 
 
-ActorDep = Annotated[service.AdminContext, Depends(_actor)]
+ActorDep = Annotated[Actor, Depends(_actor)]
 
 
 def organization_out(org: Organization) -> AdminOrganization:
-    return AdminOrganization(
-        id=org.id,
-        name=org.name,
-        slug=org.slug,
-        plan=org.plan,
-        status=org.status,
-        onboarding_completed=org.onboarding_completed_at is not None,
-        limit_overrides=dict(org.limit_overrides or {}),
-        created_at=org.created_at,
-        updated_at=org.updated_at,
-    )
+    return AdminOrganization.model_validate(org)
 
 
 def user_out(user: User) -> AdminUser:
-    fields = {name: getattr(user, name) for name in AdminUser.model_fields if name != "has_password"}
-    return AdminUser(**fields, has_password=user.password_hash is not None)
+    return AdminUser.model_validate(user)
 
 
 @router.get("/stats", summary="Get global platform statistics (super admin only)")

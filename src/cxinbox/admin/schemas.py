@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import EmailStr, Field, field_validator
 
-from cxinbox.accounts.schemas import TokenBundle
+from cxinbox.accounts.schemas import OrganizationSummary, TokenBundle
 from cxinbox.core.bulk import BulkSelection
 from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime
 from cxinbox.models.identity import OrganizationStatus, Plan, Presence, Role
@@ -37,17 +37,10 @@ class OrganizationFilter(RequestModel):
     status: OrganizationStatus | None = None
 
 
-class AdminOrganization(ApiModel):
-    id: str
-    name: str
-    slug: str
-    plan: Plan
-    status: OrganizationStatus
-    onboarding_completed: bool
+class AdminOrganization(OrganizationSummary):
     limit_overrides: dict[str, int | None] = Field(
         description="Exceptions to the plan's limits (null is unlimited)"
     )
-    created_at: UtcDatetime
     updated_at: UtcDatetime
 
 

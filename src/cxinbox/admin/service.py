@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -18,8 +17,7 @@ from cxinbox.admin.schemas import (
     OrganizationFilter,
     UpdateOrganization,
 )
-from cxinbox.audit import service as audit
-from cxinbox.auth.principal import Principal
+from cxinbox.audit.request import Actor
 from cxinbox.auth.refresh import TokenPair, start_session
 from cxinbox.core.bulk import BulkFailure, BulkResult, BulkSelection
 from cxinbox.core.errors import Conflict, NotFound, ValidationFailed
@@ -35,28 +33,14 @@ BULK_STATUS = {
 ORGANIZATION = "organization"
 
 
-@dataclass(frozen=True)
-class AdminContext:
-    """Who acts, from where: what every audit entry of this area records."""
-
-    principal: Principal
-    ip: str | None
-
-    def audit(self, session: AsyncSession, action: str, org_id: str, **details: Any) -> None:
-        audit.record(
-            session,
-            self.principal,
-            action,
-            target_type=ORGANIZATION,
-            target_id=org_id,
-            organization_id=org_id,
-            details=details,
-            ip=self.ip,
-        )
+def _record(session: AsyncSession, actor: Actor, action: str, org_id: str, **details: Any) -> None:
+    actor.record(
+        session, action, target_type=ORGANIZATION, target_id=org_id, organization_id=org_id, details=details
+    )
 
 
 async def create_organization(
-    session: AsyncSession, runtime: Runtime, actor: AdminContext, body: CreateOrganization
+    session: AsyncSession, runtime: Runtime, actor: Actor, body: CreateOrganization
 ) -> tuple[Organization, User]:
     repo = OrganizationRepository(session)
     if body.slug and await repo.slug_taken(body.slug):
@@ -81,7 +65,7 @@ async def create_organization(
     session.add(admin)
     await session.flush()
     queue_mail(session, sign_in_instructions(admin, org, runtime.settings.public_url))
-    actor.audit(session, "admin.organization_created", org.id, adminUserId=admin.id, plan=org.plan.value)
+    _record(session, actor, "admin.organization_created", org.id, adminUserId=admin.id, plan=org.plan.value)
     return org, admin
 
 
@@ -110,13 +94,13 @@ def _plain(value: Any) -> Any:
 
 
 async def update_organization(
-    session: AsyncSession, actor: AdminContext, org_id: str, body: UpdateOrganization
+    session: AsyncSession, actor: Actor, org_id: str, body: UpdateOrganization
 ) -> Organization:
     org = await OrganizationRepository(session).get_or_404(org_id)
     changes = _apply(org, body)
     if changes:
         await session.flush()
-        actor.audit(session, "admin.organization_updated", org.id, changes=changes)
+        _record(session, actor, "admin.organization_updated", org.id, changes=changes)
     return org
 
 
@@ -141,17 +125,16 @@ async def _selected(
     return list(await repo.list(repo.matching(wanted).order_by(Organization.id))), []
 
 
-async def bulk_change_status(
-    session: AsyncSession, actor: AdminContext, body: OrganizationBulk
-) -> BulkResult:
+async def bulk_change_status(session: AsyncSession, actor: Actor, body: OrganizationBulk) -> BulkResult:
     status = BULK_STATUS[body.action]
     orgs, missing = await _selected(OrganizationRepository(session), body.selection)
     for org in orgs:
         if org.status != status:
             previous = org.status
             org.status = status
-            actor.audit(
+            _record(
                 session,
+                actor,
                 "admin.organization_updated",
                 org.id,
                 changes={"status": {"from": previous.value, "to": status.value}},
@@ -168,7 +151,7 @@ async def bulk_change_status(
 
 
 async def resend_invite(
-    session: AsyncSession, runtime: Runtime, actor: AdminContext, org_id: str, user_id: str
+    session: AsyncSession, runtime: Runtime, actor: Actor, org_id: str, user_id: str
 ) -> User:
     repo = OrganizationRepository(session)
     org = await repo.get_or_404(org_id)
@@ -178,12 +161,12 @@ async def resend_invite(
     if not user.is_active:
         raise Conflict("The user is deactivated", code="USER_INACTIVE")
     queue_mail(session, sign_in_instructions(user, org, runtime.settings.public_url))
-    actor.audit(session, "admin.invite_resent", org.id, userId=user.id)
+    _record(session, actor, "admin.invite_resent", org.id, userId=user.id)
     return user
 
 
 async def enter_organization(
-    session: AsyncSession, runtime: Runtime, actor: AdminContext, org_id: str
+    session: AsyncSession, runtime: Runtime, actor: Actor, org_id: str
 ) -> tuple[User, Organization, TokenPair]:
     """Tokens with which the super admin acts inside ``org_id`` as its ADMIN (marked as impersonation).
 
@@ -193,5 +176,5 @@ async def enter_organization(
     if user is None:
         raise NotFound("User not found")
     pair = start_session(session, runtime, user, acting_org=org.id)
-    actor.audit(session, "admin.enter_org", org.id)
+    _record(session, actor, "admin.enter_org", org.id)
     return user, org, pair

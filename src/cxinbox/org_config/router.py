@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, File, Query, UploadFile
 
 from cxinbox.admin.schemas import SystemConfig
 from cxinbox.admin.system_config import effective_config
-from cxinbox.audit.request import ClientIpDep
+from cxinbox.audit.request import Actor, ClientIpDep
 from cxinbox.auth.dependencies import AdminDep, MemberDep, RuntimeDep, SessionDep, SuperAdminDep
 from cxinbox.core.wire import Envelope
 from cxinbox.org_config import service
@@ -26,11 +26,11 @@ from cxinbox.org_config.schemas import (
 router = APIRouter(prefix="/config", tags=["config"])
 
 
-def _editor(principal: AdminDep, ip: ClientIpDep) -> service.ConfigEditor:
-    return service.ConfigEditor(principal, ip)
+def _editor(principal: AdminDep, ip: ClientIpDep) -> Actor:
+    return Actor(principal, ip)
 
 
-EditorDep = Annotated[service.ConfigEditor, Depends(_editor)]
+EditorDep = Annotated[Actor, Depends(_editor)]
 
 
 @router.get(

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.admin.stats import active_totals
-from cxinbox.audit import service as audit
-from cxinbox.auth.principal import Principal
+from cxinbox.audit.request import Actor
 from cxinbox.core.cache import TimedValue
 from cxinbox.core.clock import utcnow
 from cxinbox.core.db import after_commit
@@ -41,26 +39,18 @@ _BOT_MODE_COLUMNS = {
 }
 
 
-@dataclass(frozen=True)
-class ConfigEditor:
-    """An organization admin changing settings, and from where (for the audit log)."""
+def _settings_of(session: AsyncSession, editor: Actor) -> OrganizationSettingsRepository:
+    return OrganizationSettingsRepository(session, editor.principal.tenant)
 
-    principal: Principal
-    ip: str | None
 
-    def repo(self, session: AsyncSession) -> OrganizationSettingsRepository:
-        return OrganizationSettingsRepository(session, self.principal.tenant)
-
-    def audit(self, session: AsyncSession, row: OrganizationSettings, changes: dict[str, Any]) -> None:
-        audit.record(
-            session,
-            self.principal,
-            "config.updated",
-            target_type="organization_settings",
-            target_id=row.organization_id,
-            details={"changes": changes},
-            ip=self.ip,
-        )
+def _record(session: AsyncSession, editor: Actor, row: OrganizationSettings, changes: dict[str, Any]) -> None:
+    editor.record(
+        session,
+        "config.updated",
+        target_type="organization_settings",
+        target_id=row.organization_id,
+        details={"changes": changes},
+    )
 
 
 # ---- branding ----------------------------------------------------------------------------------
@@ -120,9 +110,9 @@ def _drop_stored_logo(session: AsyncSession, runtime: Runtime, row: Organization
 
 
 async def update_branding(
-    session: AsyncSession, runtime: Runtime, editor: ConfigEditor, body: UpdateBranding
+    session: AsyncSession, runtime: Runtime, editor: Actor, body: UpdateBranding
 ) -> Branding:
-    row = await editor.repo(session).for_update()
+    row = await _settings_of(session, editor).for_update()
     changes = body.model_dump(exclude_unset=True)
     if "company_logo_url" in changes:
         _drop_stored_logo(session, runtime, row)
@@ -132,28 +122,30 @@ async def update_branding(
     for field, value in changes.items():
         setattr(row, field, value)
     await session.flush()
-    editor.audit(session, row, {"branding": body.model_dump(mode="json", exclude_unset=True, by_alias=True)})
+    _record(
+        session, editor, row, {"branding": body.model_dump(mode="json", exclude_unset=True, by_alias=True)}
+    )
     return _branding(runtime, await _organization(session, editor.principal.tenant), row)
 
 
-async def set_logo(session: AsyncSession, runtime: Runtime, editor: ConfigEditor, data: bytes) -> Branding:
+async def set_logo(session: AsyncSession, runtime: Runtime, editor: Actor, data: bytes) -> Branding:
     content_type, extension = check_logo(data)
-    row = await editor.repo(session).for_update()
+    row = await _settings_of(session, editor).for_update()
     key = f"public/logos/{row.organization_id}/{new_id()}.{extension}"
     await runtime.storage.save(key, data, content_type)
     _drop_stored_logo(session, runtime, row)
     row.logo_key, row.logo_url = key, None
     await session.flush()
-    editor.audit(session, row, {"logo": "uploaded", "contentType": content_type, "size": len(data)})
+    _record(session, editor, row, {"logo": "uploaded", "contentType": content_type, "size": len(data)})
     return _branding(runtime, await _organization(session, editor.principal.tenant), row)
 
 
-async def remove_logo(session: AsyncSession, runtime: Runtime, editor: ConfigEditor) -> Branding:
-    row = await editor.repo(session).for_update()
+async def remove_logo(session: AsyncSession, runtime: Runtime, editor: Actor) -> Branding:
+    row = await _settings_of(session, editor).for_update()
     _drop_stored_logo(session, runtime, row)
     row.logo_url = None
     await session.flush()
-    editor.audit(session, row, {"logo": "removed"})
+    _record(session, editor, row, {"logo": "removed"})
     return _branding(runtime, await _organization(session, editor.principal.tenant), row)
 
 
@@ -165,11 +157,11 @@ async def toggle(session: AsyncSession, tenant: TenantContext, name: str) -> boo
     return bool(getattr(row, TOGGLES[name]))
 
 
-async def set_toggle(session: AsyncSession, editor: ConfigEditor, name: str, enabled: bool) -> bool:
-    row = await editor.repo(session).for_update()
+async def set_toggle(session: AsyncSession, editor: Actor, name: str, enabled: bool) -> bool:
+    row = await _settings_of(session, editor).for_update()
     setattr(row, TOGGLES[name], enabled)
     await session.flush()
-    editor.audit(session, row, {name: enabled})
+    _record(session, editor, row, {name: enabled})
     return enabled
 
 
@@ -181,13 +173,15 @@ async def bot_mode(session: AsyncSession, tenant: TenantContext) -> BotMode:
     return _bot_mode(await OrganizationSettingsRepository(session, tenant).current())
 
 
-async def update_bot_mode(session: AsyncSession, editor: ConfigEditor, body: UpdateBotMode) -> BotMode:
-    row = await editor.repo(session).for_update()
+async def update_bot_mode(session: AsyncSession, editor: Actor, body: UpdateBotMode) -> BotMode:
+    row = await _settings_of(session, editor).for_update()
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
     for flag, value in changes.items():
         setattr(row, _BOT_MODE_COLUMNS[flag], value)
     await session.flush()
-    editor.audit(session, row, {"botMode": body.model_dump(mode="json", exclude_unset=True, by_alias=True)})
+    _record(
+        session, editor, row, {"botMode": body.model_dump(mode="json", exclude_unset=True, by_alias=True)}
+    )
     return _bot_mode(row)
 
 
