@@ -14,6 +14,7 @@ from fastapi import APIRouter, FastAPI
 
 from cxinbox.accounts.router import router as accounts_router
 from cxinbox.accounts.service import ensure_super_admin
+from cxinbox.admin.router import router as admin_router
 from cxinbox.api_keys.router import router as api_keys_router
 from cxinbox.config import Settings
 from cxinbox.core.http import BodySizeLimitMiddleware, RequestContextMiddleware, install_error_handlers
@@ -22,6 +23,8 @@ from cxinbox.events.router import router as events_router
 from cxinbox.files.router import router as files_router
 from cxinbox.health.router import router as health_router
 from cxinbox.invitations.router import router as invitations_router
+from cxinbox.org_config.router import router as org_config_router
+from cxinbox.plans.router import router as plans_router
 from cxinbox.profile.router import router as profile_router
 from cxinbox.runtime import Runtime
 from cxinbox.users.router import router as users_router
@@ -38,6 +41,9 @@ ROUTERS: tuple[APIRouter, ...] = (
     users_router,
     invitations_router,
     profile_router,
+    admin_router,
+    plans_router,
+    org_config_router,
 )
 
 

@@ -15,6 +15,7 @@ from cxinbox.models.identity import (
     User,
 )
 from cxinbox.models.invitations import Invitation, InvitationStatus
+from cxinbox.models.organization_settings import OrganizationSettings
 from cxinbox.models.teams import Team, TeamMember, TeamRole
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "InvitationStatus",
     "LoginCode",
     "Organization",
+    "OrganizationSettings",
     "OrganizationStatus",
     "Plan",
     "Presence",

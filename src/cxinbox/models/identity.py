@@ -50,6 +50,10 @@ class Organization(IdMixin, TimestampMixin, Base):
     #: per-organization exceptions to its plan's limits, e.g. ``{"seats": 50}``
     limit_overrides: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
+    @property
+    def onboarding_completed(self) -> bool:
+        return self.onboarding_completed_at is not None
+
 
 class User(IdMixin, TimestampMixin, Base):
     """A person who signs in. ``organization_id`` is empty only for the platform's super admins."""
@@ -75,6 +79,10 @@ class User(IdMixin, TimestampMixin, Base):
     @property
     def can_sign_in(self) -> bool:
         return self.is_active and self.deleted_at is None
+
+    @property
+    def has_password(self) -> bool:
+        return self.password_hash is not None
 
 
 class RefreshToken(IdMixin, Base):

@@ -1,0 +1,1 @@
+"""The platform operator's area: every organization, platform statistics, system configuration."""

@@ -1,0 +1,43 @@
+"""Who acts and from where: what an endpoint hands its service so that changes reach the audit log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cxinbox.audit.service import record
+from cxinbox.auth.principal import Principal
+from cxinbox.core.http import client_ip
+from cxinbox.models.audit import AuditEntry
+
+ClientIpDep = Annotated[str, Depends(client_ip)]
+
+
+@dataclass(frozen=True)
+class Actor:
+    principal: Principal
+    ip: str | None
+
+    def record(
+        self,
+        session: AsyncSession,
+        action: str,
+        *,
+        target_type: str,
+        target_id: str | None,
+        organization_id: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> AuditEntry:
+        return record(
+            session,
+            self.principal,
+            action,
+            target_type=target_type,
+            target_id=target_id,
+            organization_id=organization_id,
+            details=details,
+            ip=self.ip,
+        )
