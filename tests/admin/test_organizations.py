@@ -5,6 +5,7 @@ import uuid
 from cxinbox.models.identity import Plan, Role
 from tests.fixtures.audit import audit_entries
 from tests.fixtures.factories import unique_email
+from tests.fixtures.people import invite_token
 
 
 def _word() -> str:
@@ -74,7 +75,7 @@ async def test_list_validation(client, super_admin):
         assert r.json()["error"]["code"] == "VALIDATION_ERROR"
 
 
-async def test_create_sends_sign_in_instructions_and_the_admin_signs_in(client, runtime, super_admin, smtp):
+async def test_create_invites_the_first_admin_who_accepts(client, runtime, super_admin, smtp):
     email = unique_email("first-admin")
     slug = f"acme-{_word()}"
     r = await client.post(
@@ -94,15 +95,17 @@ async def test_create_sends_sign_in_instructions_and_the_admin_signs_in(client, 
     assert data["admin"]["email"] == email and data["admin"]["role"] == "ADMIN"
     assert data["admin"]["hasPassword"] is False and data["admin"]["isActive"] is True
 
-    mail = (await smtp.wait_for(email))[0]
-    assert runtime.settings.public_url in smtp.body(mail)
-    assert "one-time sign-in code" in smtp.body(mail)
-
-    assert (await client.post("/auth/request-code", json={"email": email})).status_code == 200
-    code = await smtp.latest_code(email, count=2)
-    signed_in = await client.post("/auth/verify-code", json={"email": email, "code": code})
-    assert signed_in.status_code == 200, signed_in.text
-    assert signed_in.json()["data"]["user"]["organizationId"] == data["id"]
+    token = await invite_token(smtp, email)
+    accepted = await client.post(
+        f"/invitations/accept/{token}", json={"name": "Ada L.", "password": "s3cret-pass"}
+    )
+    assert accepted.status_code == 200, accepted.text
+    user = accepted.json()["data"]["user"]
+    assert (
+        user["organizationId"] == data["id"] and user["role"] == "ADMIN" and user["id"] == data["admin"]["id"]
+    )
+    login = await client.post("/auth/login", json={"email": email, "password": "s3cret-pass"})
+    assert login.status_code == 200, login.text
 
     [entry] = await audit_entries(runtime, data["id"], "admin.organization_created")
     assert entry.actor_user_id == super_admin.id and entry.target_id == data["id"] and entry.ip
@@ -217,17 +220,35 @@ async def test_organization_users(client, factory, super_admin):
     assert users[0]["hasPassword"] is True
 
 
-async def test_resend_invite(client, factory, runtime, super_admin, smtp):
+async def test_resend_invite_renews_the_first_admins_link(client, runtime, super_admin, smtp):
+    email = unique_email("first-admin")
+    r = await client.post(
+        "/admin/organizations",
+        json={"name": "Acme", "adminEmail": email, "adminName": "Ada"},
+        headers=super_admin.headers,
+    )
+    org_id, admin_id = r.json()["data"]["id"], r.json()["data"]["admin"]["id"]
+    first = await invite_token(smtp, email)
+    r = await client.post(
+        f"/admin/organizations/{org_id}/resend-invite", json={"userId": admin_id}, headers=super_admin.headers
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["data"] == {"userId": admin_id, "email": email, "sent": True}
+    second = await invite_token(smtp, email, count=2)
+    assert second != first
+    assert (await client.get(f"/invitations/token/{first}")).status_code == 404
+    assert (await client.get(f"/invitations/token/{second}")).status_code == 200
+    assert await audit_entries(runtime, org_id, "admin.invite_resent")
+
+
+async def test_resend_invite_to_a_user_who_has_a_password_conflicts(client, factory, super_admin):
     org = await factory.org()
     agent = await factory.member(org.id, Role.AGENT)
     r = await client.post(
         f"/admin/organizations/{org.id}/resend-invite", json={"userId": agent.id}, headers=super_admin.headers
     )
-    assert r.status_code == 200, r.text
-    assert r.json()["data"] == {"userId": agent.id, "email": agent.email, "sent": True}
-    mail = (await smtp.wait_for(agent.email))[0]
-    assert runtime.settings.public_url in smtp.body(mail)
-    assert await audit_entries(runtime, org.id, "admin.invite_resent")
+    assert r.status_code == 409
+    assert r.json()["error"]["code"] == "ALREADY_ACCEPTED"
 
 
 async def test_resend_invite_validation_and_other_organizations_user(client, factory, super_admin):

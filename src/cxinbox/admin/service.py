@@ -8,7 +8,6 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.accounts.service import find_user_by_email, unique_slug
-from cxinbox.admin.mail import sign_in_instructions
 from cxinbox.admin.repository import OrganizationRepository
 from cxinbox.admin.schemas import (
     CreateOrganization,
@@ -21,9 +20,10 @@ from cxinbox.audit.request import Actor
 from cxinbox.auth.refresh import TokenPair, start_session
 from cxinbox.core.bulk import BulkFailure, BulkResult, BulkSelection
 from cxinbox.core.errors import Conflict, NotFound, ValidationFailed
-from cxinbox.mail.tasks import queue_mail
+from cxinbox.core.tenancy import TenantContext
 from cxinbox.models.identity import Organization, OrganizationStatus, Role, User
 from cxinbox.runtime import Runtime
+from cxinbox.users.service import send_user_invitation
 
 BULK_STATUS = {
     "suspend": OrganizationStatus.SUSPENDED,
@@ -64,7 +64,7 @@ async def create_organization(
     )
     session.add(admin)
     await session.flush()
-    queue_mail(session, sign_in_instructions(admin, org, runtime.settings.public_url))
+    await send_user_invitation(session, runtime, TenantContext.system(org.id), admin, invited_by_id=None)
     _record(session, actor, "admin.organization_created", org.id, adminUserId=admin.id, plan=org.plan.value)
     return org, admin
 
@@ -160,7 +160,7 @@ async def resend_invite(
         raise NotFound("User not found")
     if not user.is_active:
         raise Conflict("The user is deactivated", code="USER_INACTIVE")
-    queue_mail(session, sign_in_instructions(user, org, runtime.settings.public_url))
+    await send_user_invitation(session, runtime, TenantContext.system(org.id), user, invited_by_id=None)
     _record(session, actor, "admin.invite_resent", org.id, userId=user.id)
     return user
 

@@ -85,7 +85,9 @@ def _action(
             await service.publish_user(session, runtime, tenant, "user.updated", user)
 
     async def resend_invite(user: User) -> None:
-        await service.send_user_invitation(session, runtime, principal, user)
+        await service.send_user_invitation(
+            session, runtime, principal.tenant, user, invited_by_id=principal.user_id
+        )
 
     if body.action == "setRole" and body.role is None:
         raise ValidationFailed.field("role", "is required for action setRole")

@@ -218,14 +218,15 @@ async def remove_user(session: AsyncSession, principal: Principal, user: User, i
 async def resend_invite(session: AsyncSession, runtime: Runtime, principal: Principal, user_id: str) -> User:
     tenant = principal.tenant
     user = await get_user(session, tenant, user_id)
-    await send_user_invitation(session, runtime, principal, user)
+    await send_user_invitation(session, runtime, tenant, user, invited_by_id=principal.user_id)
     return user
 
 
 async def send_user_invitation(
-    session: AsyncSession, runtime: Runtime, principal: Principal, user: User
+    session: AsyncSession, runtime: Runtime, tenant: TenantContext, user: User, *, invited_by_id: str | None
 ) -> None:
-    """Mail a fresh welcome link to a user who has not set a password yet."""
+    """Mail a fresh welcome link to a user who has not set a password yet (the still-open invitation's,
+    renewed, or a new one)."""
     if user.password_hash is not None:
         raise Conflict("The user has already accepted the invitation", code="ALREADY_ACCEPTED")
     if not user.is_active:
@@ -244,12 +245,12 @@ async def send_user_invitation(
     await issue_invitation(
         session,
         runtime,
-        principal.tenant,
+        tenant,
         email=user.email,
         role=user.role,
         name=user.name,
         user_id=user.id,
-        invited_by_id=principal.user_id,
+        invited_by_id=invited_by_id,
     )
 
 
