@@ -13,6 +13,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cxinbox.auth.credentials import ensure_can_sign_in
 from cxinbox.core.clock import utcnow
 from cxinbox.core.crypto import random_token
 from cxinbox.core.errors import Unauthorized
@@ -88,8 +89,9 @@ async def rotate(session: AsyncSession, runtime: Runtime, raw_token: str) -> tup
             "The refresh token was already used; all its sessions are revoked", keep_changes=True
         )
     user = await session.get(User, record.user_id)
-    if user is None or not user.can_sign_in:
+    if user is None:
         raise Unauthorized("The account is not active")
+    await ensure_can_sign_in(session, user)
     refresh = _new_refresh(session, runtime, user, record.family_id, record.acting_organization_id)
     access = _access_token(runtime, user, record.acting_organization_id)
     return user, TokenPair(access, refresh, runtime.settings.access_token_ttl_seconds)

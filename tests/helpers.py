@@ -1,0 +1,39 @@
+"""Assertions shared by the suites."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from sqlalchemy import update
+
+from cxinbox.models.base import Base
+from cxinbox.runtime import Runtime
+
+
+def error_of(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """Assert ``response`` is the contract's error envelope with ``status`` and ``code``; return it."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"}, body
+    error: dict[str, Any] = body["error"]
+    assert error["code"] == code, body
+    assert isinstance(error["message"], str) and error["message"], body
+    assert "Traceback" not in response.text
+    return error
+
+
+def bad_fields(response: httpx.Response) -> set[str]:
+    """The field names a 400 VALIDATION_ERROR names in its details."""
+    error = error_of(response, 400, "VALIDATION_ERROR")
+    return {d["field"] for d in error["details"]}
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def update_rows(runtime: Runtime, model: type[Base], *where: Any, **values: Any) -> None:
+    """Change rows behind the API's back (deactivate a user, age a code, suspend an organization)."""
+    async with runtime.unit_of_work() as session:
+        await session.execute(update(model).where(*where).values(**values))
