@@ -37,3 +37,11 @@ async def update_rows(runtime: Runtime, model: type[Base], *where: Any, **values
     """Change rows behind the API's back (deactivate a user, age a code, suspend an organization)."""
     async with runtime.unit_of_work() as session:
         await session.execute(update(model).where(*where).values(**values))
+
+
+async def create_api_key(client: httpx.AsyncClient, headers: dict[str, str], **body: Any) -> dict[str, Any]:
+    """Create an API key through the API; the answer's ``data`` (with the full ``key``)."""
+    r = await client.post("/api-keys", json={"name": "integration", **body}, headers=headers)
+    assert r.status_code == 201, r.text
+    data: dict[str, Any] = r.json()["data"]
+    return data
