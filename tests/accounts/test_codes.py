@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from cxinbox.core.clock import utcnow
-from cxinbox.models.identity import LoginCode, Role
+from cxinbox.models.identity import LoginCode, Organization, OrganizationStatus, Role, User
 from tests.fixtures.factories import unique_email
 from tests.helpers import bad_fields, bearer, error_of, update_rows
+
+CODE_VERIFICATIONS_ALLOWED = 20
 
 
 def other_than(code: str) -> str:
@@ -102,3 +104,30 @@ async def test_validation_errors_name_the_fields(client):
     r = await client.post("/auth/verify-code", json={"email": unique_email(), "code": "12ab56"})
     assert bad_fields(r) == {"code"}
     assert bad_fields(await client.post("/auth/verify-code", json={})) == {"email", "code"}
+
+
+async def test_an_inactive_user_gets_no_code(client, factory, smtp, runtime):
+    org = await factory.org()
+    agent = await factory.member(org.id, Role.AGENT)
+    await update_rows(runtime, User, User.id == agent.id, is_active=False)
+    await request_code(client, agent.email)
+    await request_code(client, org.admin.email)
+    await smtp.wait_for(org.admin.email)
+    assert smtp.messages_to(agent.email) == []
+
+
+async def test_a_code_of_a_suspended_organization_answers_403(client, factory, smtp, runtime):
+    org = await factory.org()
+    await request_code(client, org.admin.email)
+    code = await smtp.latest_code(org.admin.email)
+    await update_rows(runtime, Organization, Organization.id == org.id, status=OrganizationStatus.SUSPENDED)
+    error_of(await verify(client, org.admin.email, code), 403, "ORGANIZATION_SUSPENDED")
+
+
+async def test_code_verifications_are_rate_limited(client, factory):
+    org = await factory.org()
+    for _ in range(CODE_VERIFICATIONS_ALLOWED):
+        error_of(await verify(client, org.admin.email, "000000"), 400, "INVALID_CODE")
+    r = await verify(client, org.admin.email, "000000")
+    error_of(r, 429, "RATE_LIMITED")
+    assert int(r.headers["retry-after"]) >= 1

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from cxinbox.auth.tokens import TokenSigner
-from cxinbox.models.identity import Role
+from cxinbox.core.clock import utcnow
+from cxinbox.models.identity import Role, User
 from tests.fixtures.factories import PASSWORD
-from tests.helpers import bad_fields, bearer, create_api_key, error_of
+from tests.helpers import bad_fields, bearer, create_api_key, error_of, update_rows
 
 
 async def test_me_describes_the_user_and_the_organization(client, factory):
@@ -114,3 +115,32 @@ async def test_complete_onboarding_is_admin_only(client, factory, role):
 async def test_complete_onboarding_needs_an_organization(client, factory):
     admin = await factory.super_admin()
     error_of(await client.post("/auth/complete-onboarding", headers=admin.headers), 403, "FORBIDDEN")
+
+
+async def test_an_expired_access_token_answers_401(client, factory, runtime):
+    org = await factory.org()
+    expired = runtime.tokens.issue({"sub": org.admin.id, "org": org.id}, kind="access", ttl_seconds=-1)
+    error = error_of(await client.get("/auth/me", headers=bearer(expired)), 401, "UNAUTHORIZED")
+    assert error["details"] == {"reason": "token_expired"}
+
+
+async def test_a_deleted_user_is_refused(client, factory, runtime):
+    org = await factory.org()
+    agent = await factory.member(org.id, Role.AGENT)
+    await update_rows(runtime, User, User.id == agent.id, deleted_at=utcnow())
+    error_of(await client.get("/auth/me", headers=agent.headers), 401, "UNAUTHORIZED")
+    r = await client.post("/auth/login", json={"email": agent.email, "password": PASSWORD})
+    error_of(r, 401, "UNAUTHORIZED")
+
+
+async def test_a_user_without_a_password_sets_one(client, factory, runtime):
+    org = await factory.org()
+    agent = await factory.member(org.id, Role.AGENT)
+    await update_rows(runtime, User, User.id == agent.id, password_hash=None)
+    assert (await client.get("/auth/me", headers=agent.headers)).json()["data"]["hasPassword"] is False
+    r = await client.post("/auth/login", json={"email": agent.email, "password": PASSWORD})
+    error_of(r, 401, "UNAUTHORIZED")
+    await client.post("/auth/set-password", json={"password": "first-password"}, headers=agent.headers)
+    assert (await client.get("/auth/me", headers=agent.headers)).json()["data"]["hasPassword"] is True
+    r = await client.post("/auth/login", json={"email": agent.email, "password": "first-password"})
+    assert r.status_code == 200, r.text

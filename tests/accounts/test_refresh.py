@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from cxinbox.models.identity import Organization, OrganizationStatus, Role, User
+from datetime import timedelta
+
+from cxinbox.auth.refresh import start_session
+from cxinbox.core.clock import utcnow
+from cxinbox.models.identity import Organization, OrganizationStatus, RefreshToken, Role, User
 from tests.fixtures.factories import PASSWORD
 from tests.helpers import bad_fields, bearer, error_of, update_rows
 
@@ -67,3 +71,26 @@ async def test_a_suspended_organization_cannot_refresh(client, factory, runtime)
 
 async def test_a_missing_token_answers_400(client):
     assert bad_fields(await client.post("/auth/refresh", json={})) == {"refreshToken"}
+
+
+async def test_an_expired_refresh_token_answers_401(client, factory, runtime):
+    org = await factory.org()
+    await update_rows(
+        runtime,
+        RefreshToken,
+        RefreshToken.user_id == org.admin.id,
+        expires_at=utcnow() - timedelta(seconds=1),
+    )
+    error_of(await refresh(client, org.admin.refresh_token), 401, "UNAUTHORIZED")
+
+
+async def test_a_super_admin_inside_an_organization_keeps_it_across_refresh(client, factory, runtime):
+    org = await factory.org()
+    operator = await factory.super_admin()
+    async with runtime.unit_of_work() as session:
+        pair = start_session(session, runtime, operator.user, acting_org=org.id)
+    r = await refresh(client, pair.refresh_token)
+    assert r.status_code == 200, r.text
+    me = (await client.get("/auth/me", headers=bearer(r.json()["data"]["accessToken"]))).json()["data"]
+    assert me["role"] == "SUPER_ADMIN" and me["organizationId"] == org.id
+    assert me["impersonatedBy"] == operator.id

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from cxinbox.auth.refresh import start_session
 from cxinbox.core.clock import utcnow
 from cxinbox.core.ids import new_id
 from cxinbox.models.identity import ApiKey, Organization, OrganizationStatus, Role
@@ -177,3 +178,24 @@ async def test_without_credentials_every_operation_answers_401(client):
         await client.delete(path),
     ):
         error_of(response, 401, "UNAUTHORIZED")
+
+
+async def test_a_super_admin_manages_keys_only_inside_an_organization(client, factory, runtime):
+    org = await factory.org()
+    operator = await factory.super_admin()
+    error_of(await client.get("/api-keys", headers=operator.headers), 403, "FORBIDDEN")
+    async with runtime.unit_of_work() as session:
+        inside = bearer(start_session(session, runtime, operator.user, acting_org=org.id).access_token)
+    created = await create_api_key(client, inside)
+    assert created["createdById"] == operator.id
+    assert created["id"] in await listed(client, org.admin.headers)
+
+
+async def test_an_api_key_acts_as_an_admin_of_its_organization(client, factory):
+    org = await factory.org()
+    key = bearer((await create_api_key(client, org.admin.headers))["key"])
+    created = await create_api_key(client, key, name="made by a key")
+    assert created["createdById"] is None
+    r = await client.patch(f"/api-keys/{created['id']}", json={"name": "renamed"}, headers=key)
+    assert r.status_code == 200, r.text
+    assert (await client.delete(f"/api-keys/{created['id']}", headers=key)).status_code == 200
