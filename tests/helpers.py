@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 from sqlalchemy import update
 
+from cxinbox.app import API_PREFIX
 from cxinbox.models.base import Base
 from cxinbox.runtime import Runtime
 
@@ -45,3 +49,21 @@ async def create_api_key(client: httpx.AsyncClient, headers: dict[str, str], **b
     assert r.status_code == 201, r.text
     data: dict[str, Any] = r.json()["data"]
     return data
+
+
+@asynccontextmanager
+async def api_client(application: FastAPI, **transport_options: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """A client on ``application``'s ``/api/v1`` (``client=(ip, port)`` fixes the caller's address)."""
+    transport = httpx.ASGITransport(app=application, **transport_options)
+    async with httpx.AsyncClient(transport=transport, base_url=f"http://test{API_PREFIX}") as c:
+        yield c
+
+
+@asynccontextmanager
+async def running(application: FastAPI, **transport_options: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """Start an app built in a test (its lifespan runs) and give a client on it."""
+    async with (
+        application.router.lifespan_context(application),
+        api_client(application, **transport_options) as c,
+    ):
+        yield c

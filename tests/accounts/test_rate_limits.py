@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import httpx
 
-from cxinbox.app import API_PREFIX
 from tests.fixtures.factories import PASSWORD, unique_email
-from tests.helpers import error_of
+from tests.helpers import api_client, error_of
 
 FAILED_LOGINS_ALLOWED = 10
 CODE_REQUESTS_ALLOWED = 5
@@ -65,15 +62,8 @@ async def test_code_requests_are_limited_per_email(client, factory, smtp):
     assert (await client.post("/auth/request-code", json={"email": other.admin.email})).status_code == 200
 
 
-@asynccontextmanager
-async def client_at(app, ip: str) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app, client=(ip, 50000))
-    async with httpx.AsyncClient(transport=transport, base_url=f"http://test{API_PREFIX}") as c:
-        yield c
-
-
-def random_ip() -> str:
-    return f"172.{random.randint(16, 31)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
+def random_address() -> tuple[str, int]:
+    return f"172.{random.randint(16, 31)}.{random.randint(0, 255)}.{random.randint(1, 254)}", 50000
 
 
 async def register(client: httpx.AsyncClient) -> httpx.Response:
@@ -82,7 +72,10 @@ async def register(client: httpx.AsyncClient) -> httpx.Response:
 
 
 async def test_registrations_are_limited_per_ip(app):
-    async with client_at(app, random_ip()) as busy, client_at(app, random_ip()) as other:
+    async with (
+        api_client(app, client=random_address()) as busy,
+        api_client(app, client=random_address()) as other,
+    ):
         for _ in range(REGISTRATIONS_PER_IP):
             assert (await register(busy)).status_code == 201
         rate_limited(await register(busy))

@@ -6,24 +6,14 @@ import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 
-from cxinbox.app import API_PREFIX, create_app
+from cxinbox.app import create_app
 from cxinbox.config import Settings
 from tests.fixtures.factories import unique_email
-from tests.helpers import error_of
-
-
-@asynccontextmanager
-async def started(application) -> AsyncIterator[httpx.AsyncClient]:
-    async with application.router.lifespan_context(application):
-        transport = httpx.ASGITransport(app=application)
-        async with httpx.AsyncClient(transport=transport, base_url=f"http://test{API_PREFIX}") as c:
-            yield c
+from tests.helpers import error_of, running
 
 
 async def login(client: httpx.AsyncClient, email: str, password: str) -> httpx.Response:
@@ -43,10 +33,10 @@ async def test_the_configured_super_admin_is_ensured_at_start(runtime):
         update = {"superadmin_email": email.upper(), "superadmin_password": password}
         return create_app(runtime.settings.model_copy(update=update), runtime=runtime)
 
-    async with started(app_with("first-password")) as c:
+    async with running(app_with("first-password")) as c:
         assert_super_admin(await login(c, email, "first-password"), email)
     # the configuration is authoritative: a restart with another password resets it
-    async with started(app_with("second-password")) as c:
+    async with running(app_with("second-password")) as c:
         assert_super_admin(await login(c, email, "second-password"), email)
         error_of(await login(c, email, "first-password"), 401, "UNAUTHORIZED")
 
@@ -68,5 +58,5 @@ async def test_create_superadmin_command(tmp_path):
     assert f"super admin {email} is ready" in done.stdout
 
     settings = Settings(env="test", database_url=database_url, data_dir=tmp_path)
-    async with started(create_app(settings, workers=False)) as c:
+    async with running(create_app(settings, workers=False)) as c:
         assert_super_admin(await login(c, email, "cli-password-1"), email)

@@ -10,24 +10,17 @@ import pytest
 
 from cxinbox.app import API_PREFIX, create_app
 from tests.fixtures.factories import unique_email
-from tests.helpers import bad_fields, error_of
+from tests.helpers import bad_fields, error_of, running
 
 SMALL_LIMIT = 1024
 JSON = {"Content-Type": "application/json"}
-
-
-async def serve(application, **transport_options) -> AsyncIterator[httpx.AsyncClient]:
-    async with application.router.lifespan_context(application):
-        transport = httpx.ASGITransport(app=application, **transport_options)
-        async with httpx.AsyncClient(transport=transport, base_url=f"http://test{API_PREFIX}") as c:
-            yield c
 
 
 @pytest.fixture
 async def small_client(runtime) -> AsyncIterator[httpx.AsyncClient]:
     """A client on an app whose JSON body limit is ``SMALL_LIMIT`` bytes."""
     settings = runtime.settings.model_copy(update={"max_json_body_bytes": SMALL_LIMIT})
-    async for c in serve(create_app(settings, runtime=runtime)):
+    async with running(create_app(settings, runtime=runtime)) as c:
         yield c
 
 
@@ -102,7 +95,7 @@ async def test_an_unexpected_error_answers_500_without_a_stack_trace(runtime):
         raise RuntimeError("secret internals")
 
     application.add_api_route(f"{API_PREFIX}/explode", explode)
-    async for c in serve(application, raise_app_exceptions=False):
+    async with running(application, raise_app_exceptions=False) as c:
         r = await c.get("/explode")
     error_of(r, 500, "INTERNAL_ERROR")
     assert "secret internals" not in r.text
