@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests.fixtures.factories import unique_email
@@ -79,3 +81,12 @@ async def test_invalid_fields_answer_400_naming_the_field(client, overrides, fie
 async def test_missing_fields_are_each_named(client):
     r = await client.post("/auth/register", json={})
     assert bad_fields(r) == {"companyName", "name", "email", "password"}
+
+
+async def test_concurrent_registrations_of_one_email_create_one_account(client):
+    body = registration()
+    responses = await asyncio.gather(*(client.post("/auth/register", json=body) for _ in range(4)))
+    assert sorted(r.status_code for r in responses) == [201, 409, 409, 409], [r.text for r in responses]
+    for r in responses:
+        if r.status_code == 409:
+            error_of(r, 409, "CONFLICT")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -199,3 +200,14 @@ async def test_an_api_key_acts_as_an_admin_of_its_organization(client, factory):
     r = await client.patch(f"/api-keys/{created['id']}", json={"name": "renamed"}, headers=key)
     assert r.status_code == 200, r.text
     assert (await client.delete(f"/api-keys/{created['id']}", headers=key)).status_code == 200
+
+
+async def test_concurrent_uses_are_all_counted(client, factory):
+    org = await factory.org()
+    created = await create_api_key(client, org.admin.headers)
+    uses = 8
+    responses = await asyncio.gather(
+        *(client.get("/api-keys", headers=bearer(created["key"])) for _ in range(uses))
+    )
+    assert {r.status_code for r in responses} == {200}
+    assert (await listed(client, org.admin.headers))[created["id"]]["usageCount"] == uses

@@ -84,3 +84,9 @@ def test_only_allow_listed_operations_are_public(app):
     assert public <= PUBLIC_OPERATIONS, (
         f"operations without a security requirement: {public - PUBLIC_OPERATIONS}"
     )
+
+
+async def test_the_document_is_served_to_anyone(client, app):
+    r = await client.get("/openapi.json")
+    assert r.status_code == 200
+    assert r.json()["paths"] == app.openapi()["paths"]
