@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.accounts.schemas import RegisterBody
 from cxinbox.adapters.email import Mail
-from cxinbox.auth.credentials import ensure_organization_usable
+from cxinbox.auth.credentials import ensure_can_sign_in
 from cxinbox.auth.refresh import TokenPair, start_session
 from cxinbox.core.clock import utcnow
 from cxinbox.core.errors import AppError, Conflict, Unauthorized
@@ -82,22 +82,13 @@ async def register(
     return user, start_session(session, runtime, user)
 
 
-async def _check_can_sign_in(session: AsyncSession, user: User) -> None:
-    if not user.can_sign_in:
-        raise Unauthorized("The account is not active")
-    if user.organization_id is not None:
-        org = await session.get(Organization, user.organization_id)
-        if org is not None:
-            ensure_organization_usable(org)
-
-
 async def login(session: AsyncSession, runtime: Runtime, email: str, password: str) -> tuple[User, TokenPair]:
     await runtime.limiter.check(FAILED_LOGINS, email)
     user = await find_user_by_email(session, email)
     if not await runtime.passwords.verify(password, user.password_hash if user else None) or user is None:
         await runtime.limiter.record(FAILED_LOGINS, email)
         raise Unauthorized("Invalid email or password")
-    await _check_can_sign_in(session, user)
+    await ensure_can_sign_in(session, user)
     await runtime.limiter.reset(FAILED_LOGINS, email)
     user.last_login_at = utcnow()
     return user, start_session(session, runtime, user)
@@ -181,7 +172,7 @@ async def verify_code(
     )
     if consumed.rowcount != 1:  # type: ignore[attr-defined]
         raise InvalidCode(details={"reason": "already_used"})
-    await _check_can_sign_in(session, user)
+    await ensure_can_sign_in(session, user)
     user.last_login_at = now
     return user, start_session(session, runtime, user)
 

@@ -34,6 +34,16 @@ def ensure_organization_usable(org: Organization) -> None:
         raise Forbidden(f"The organization is {org.status.value.lower()}", code=code)
 
 
+async def ensure_can_sign_in(session: AsyncSession, user: User) -> None:
+    """Refuse a new session (login, code, refresh) to an inactive user or a blocked organization."""
+    if not user.can_sign_in:
+        raise Unauthorized("The account is not active")
+    if user.organization_id is not None:
+        org = await session.get(Organization, user.organization_id)
+        if org is not None:
+            ensure_organization_usable(org)
+
+
 async def principal_from_token(
     session: AsyncSession, signer: TokenSigner, token: str, *, kind: str = ACCESS
 ) -> Principal:

@@ -13,12 +13,12 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cxinbox.auth.credentials import ensure_organization_usable
+from cxinbox.auth.credentials import ensure_can_sign_in
 from cxinbox.core.clock import utcnow
 from cxinbox.core.crypto import random_token
 from cxinbox.core.errors import Unauthorized
 from cxinbox.core.ids import new_id
-from cxinbox.models.identity import Organization, RefreshToken, User
+from cxinbox.models.identity import RefreshToken, User
 from cxinbox.runtime import Runtime
 
 
@@ -89,20 +89,12 @@ async def rotate(session: AsyncSession, runtime: Runtime, raw_token: str) -> tup
             "The refresh token was already used; all its sessions are revoked", keep_changes=True
         )
     user = await session.get(User, record.user_id)
-    if user is None or not user.can_sign_in:
+    if user is None:
         raise Unauthorized("The account is not active")
-    await _ensure_home_organization_usable(session, user)
+    await ensure_can_sign_in(session, user)
     refresh = _new_refresh(session, runtime, user, record.family_id, record.acting_organization_id)
     access = _access_token(runtime, user, record.acting_organization_id)
     return user, TokenPair(access, refresh, runtime.settings.access_token_ttl_seconds)
-
-
-async def _ensure_home_organization_usable(session: AsyncSession, user: User) -> None:
-    """A suspended or cancelled organization's users cannot refresh either (403, token kept)."""
-    if user.organization_id is not None:
-        org = await session.get(Organization, user.organization_id)
-        if org is not None:
-            ensure_organization_usable(org)
 
 
 async def revoke_family(session: AsyncSession, family_id: str) -> None:

@@ -3,6 +3,7 @@ response the framework itself produces."""
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from typing import Any
@@ -20,6 +21,7 @@ from cxinbox.core.errors import STATUS_CODES, AppError, PayloadTooLarge
 log = structlog.get_logger("cxinbox.http")
 
 REQUEST_ID_HEADER = "x-request-id"
+_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:/+=@-]+")
 
 
 class RequestContextMiddleware:
@@ -33,8 +35,7 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
-        request_id = headers.get(REQUEST_ID_HEADER.encode(), b"").decode()[:64] or uuid.uuid4().hex
+        request_id = _caller_request_id(dict(scope["headers"])) or uuid.uuid4().hex
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
@@ -61,6 +62,12 @@ class RequestContextMiddleware:
             structlog.contextvars.clear_contextvars()
 
 
+def _caller_request_id(headers: dict[bytes, bytes]) -> str | None:
+    """The caller's ``X-Request-ID`` if it is a plain token (it is echoed and logged), else None."""
+    raw = headers.get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")[:64]
+    return raw if _SAFE_REQUEST_ID.fullmatch(raw) else None
+
+
 class BodySizeLimitMiddleware:
     """413 for bodies over the limit: JSON and other bodies have a small limit, multipart uploads a
     larger one. Checked on ``Content-Length`` and again while the body streams in."""
@@ -75,14 +82,13 @@ class BodySizeLimitMiddleware:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        content_type = headers.get(b"content-type", b"").decode().lower()
+        content_type = headers.get(b"content-type", b"").decode("latin-1").lower()
         limit = self.max_upload if content_type.startswith("multipart/") else self.max_body
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await _send_error(send, PayloadTooLarge(f"The request body exceeds {limit} bytes"))
             return
         received = 0
-        response_started = False
 
         async def limited_receive() -> Message:
             nonlocal received
@@ -90,24 +96,12 @@ class BodySizeLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise _BodyTooLarge
+                    # an HTTPException is what the framework lets through from its body reading
+                    # (anything else becomes a 400); the error handlers render it as 413
+                    raise StarletteHTTPException(413, f"The request body exceeds {limit} bytes")
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _BodyTooLarge:
-            if not response_started:
-                await _send_error(send, PayloadTooLarge(f"The request body exceeds {limit} bytes"))
-
-
-class _BodyTooLarge(Exception):
-    pass
+        await self.app(scope, limited_receive, send)
 
 
 async def _send_error(send: Send, error: AppError) -> None:
@@ -128,6 +122,14 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or str(loc[0] if loc else "body")
 
 
+def _validation_failed(details: list[dict[str, str]]) -> JSONResponse:
+    fields = ", ".join(d["field"] for d in details)
+    body = {
+        "error": {"code": "VALIDATION_ERROR", "message": f"Invalid request: {fields}", "details": details}
+    }
+    return JSONResponse(body, status_code=400)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def app_error(_request: Request, exc: AppError) -> JSONResponse:
@@ -143,14 +145,12 @@ def install_error_handlers(app: FastAPI) -> None:
                 details.append(
                     {"field": _field_name(tuple(err.get("loc", ()))), "message": err.get("msg", "")}
                 )
-        fields = ", ".join(d["field"] for d in details)
-        body = {
-            "error": {"code": "VALIDATION_ERROR", "message": f"Invalid request: {fields}", "details": details}
-        }
-        return JSONResponse(body, status_code=400)
+        return _validation_failed(details)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # the framework could not read the body (e.g. it is not UTF-8)
+            return _validation_failed([{"field": "body", "message": "Malformed JSON"}])
         code = STATUS_CODES.get(exc.status_code, "ERROR")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ").capitalize()
         return JSONResponse(
