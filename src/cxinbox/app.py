@@ -22,6 +22,7 @@ from cxinbox.events.router import router as events_router
 from cxinbox.files.router import router as files_router
 from cxinbox.health.router import router as health_router
 from cxinbox.runtime import Runtime
+from cxinbox.whatsapp.router import router as whatsapp_accounts_router
 from cxinbox.whatsapp.webhook_router import router as whatsapp_webhook_router
 
 API_PREFIX = "/api/v1"
@@ -34,6 +35,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     events_router,
     files_router,
     whatsapp_webhook_router,
+    whatsapp_accounts_router,
 )
 
 

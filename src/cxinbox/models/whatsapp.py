@@ -55,6 +55,10 @@ class WhatsAppAccount(TenantModel):
     connected_at: Mapped[datetime] = mapped_column(default=utcnow)
     disconnected_at: Mapped[datetime | None]
 
+    @property
+    def has_own_app_secret(self) -> bool:
+        return self.app_secret_encrypted is not None
+
 
 class MetaAppConfig(TenantModel):
     """An organization's Meta app settings for Embedded Signup (no secret is kept here)."""
