@@ -23,6 +23,7 @@ from cxinbox.app import create_app
 from cxinbox.config import Settings
 from cxinbox.migrations import upgrade
 from cxinbox.runtime import Runtime
+from tests.fakes.graph import FakeGraph
 from tests.fakes.smtp import SmtpServer
 from tests.fixtures.factories import Factory
 
@@ -38,7 +39,20 @@ def smtp() -> Iterator[SmtpServer]:
 
 
 @pytest.fixture(scope="session")
-def settings(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpServer) -> Settings:
+def graph() -> Iterator[FakeGraph]:
+    """The fake Meta Graph API every test's settings point at."""
+    server = FakeGraph()
+    server.start()
+    yield server
+    server.stop()
+
+
+META_APP_SECRET = "test-meta-app-secret"
+META_VERIFY_TOKEN = "test-verify-token"
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpServer, graph: FakeGraph) -> Settings:
     data_dir: Path = tmp_path_factory.mktemp("data")
     database_url = os.environ.get("CXINBOX_TEST_DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir}/test.db"
     return Settings(
@@ -53,6 +67,10 @@ def settings(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpServer) -> Sett
         argon2_time_cost=1,
         argon2_memory_cost=1024,
         sse_heartbeat_seconds=1.0,
+        meta_graph_url=graph.url,
+        meta_app_id="test-meta-app",
+        meta_app_secret=META_APP_SECRET,
+        meta_verify_token=META_VERIFY_TOKEN,
     )
 
 

@@ -28,6 +28,8 @@ from cxinbox.plans.router import router as plans_router
 from cxinbox.profile.router import router as profile_router
 from cxinbox.runtime import Runtime
 from cxinbox.users.router import router as users_router
+from cxinbox.whatsapp.router import router as whatsapp_accounts_router
+from cxinbox.whatsapp.webhook_router import router as whatsapp_webhook_router
 
 API_PREFIX = "/api/v1"
 log = structlog.get_logger(__name__)
@@ -44,6 +46,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     admin_router,
     plans_router,
     org_config_router,
+    whatsapp_webhook_router,
+    whatsapp_accounts_router,
 )
 
 

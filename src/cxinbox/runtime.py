@@ -25,7 +25,12 @@ from cxinbox.core.scheduler import Scheduler
 log = structlog.get_logger(__name__)
 
 #: Modules that register jobs and periodic tasks; imported before the queue is built.
-TASK_MODULES = ("cxinbox.mail.tasks", "cxinbox.events.tasks")
+TASK_MODULES = (
+    "cxinbox.mail.tasks",
+    "cxinbox.events.tasks",
+    "cxinbox.whatsapp.tasks",
+    "cxinbox.whatsapp.media",
+)
 
 
 class Runtime:

@@ -14,19 +14,43 @@ from cxinbox.models.identity import (
     Role,
     User,
 )
+from cxinbox.models.inbox import (
+    Contact,
+    Conversation,
+    ConversationStatus,
+    Direction,
+    MediaState,
+    Message,
+    MessageStatus,
+    MessageStatusEvent,
+    MessageType,
+    SenderType,
+)
 from cxinbox.models.invitations import Invitation, InvitationStatus
 from cxinbox.models.organization_settings import OrganizationSettings
 from cxinbox.models.teams import Team, TeamMember, TeamRole
+from cxinbox.models.whatsapp import AccountStatus, MetaAppConfig, WebhookEvent, WhatsAppAccount
 
 __all__ = [
+    "AccountStatus",
     "ApiKey",
     "AuditEntry",
     "Base",
+    "Contact",
+    "Conversation",
+    "ConversationStatus",
+    "Direction",
     "EventRecord",
     "EventSequence",
     "Invitation",
     "InvitationStatus",
     "LoginCode",
+    "MediaState",
+    "Message",
+    "MessageStatus",
+    "MessageStatusEvent",
+    "MessageType",
+    "MetaAppConfig",
     "Organization",
     "OrganizationSettings",
     "OrganizationStatus",
@@ -34,9 +58,12 @@ __all__ = [
     "Presence",
     "RefreshToken",
     "Role",
+    "SenderType",
     "Team",
     "TeamMember",
     "TeamRole",
     "TenantModel",
     "User",
+    "WebhookEvent",
+    "WhatsAppAccount",
 ]

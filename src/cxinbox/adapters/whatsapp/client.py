@@ -1,0 +1,171 @@
+"""Calls to ``{META_GRAPH_URL}/{META_GRAPH_VERSION}/…`` with an account's token.
+
+Every failure surfaces as a ``GraphError`` (Meta's code, subcode and a ``retryable`` flag), including
+timeouts and connection errors, so callers decide between retrying and failing for good.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from cxinbox.adapters.whatsapp.errors import GraphError, int_or_none
+from cxinbox.config import MetaSettings
+
+DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    id: str
+    url: str
+    mime_type: str
+    sha256: str | None
+    file_size: int | None
+
+
+@dataclass(frozen=True)
+class PhoneNumberInfo:
+    id: str
+    display_phone_number: str | None
+    verified_name: str | None
+    quality_rating: str | None
+    messaging_limit_tier: str | None
+    throughput: str | None
+    name_status: str | None
+    raw: dict[str, Any]
+
+
+class GraphClient:
+    """``async with GraphClient(settings.meta, token) as graph: …``"""
+
+    def __init__(
+        self, meta: MetaSettings, access_token: str | None = None, *, timeout: httpx.Timeout | None = None
+    ) -> None:
+        self._meta = meta
+        self._token = access_token
+        self._http = httpx.AsyncClient(
+            base_url=f"{meta.graph_url}/{meta.graph_version}/", timeout=timeout or DEFAULT_TIMEOUT
+        )
+
+    async def __aenter__(self) -> GraphClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # --- media -------------------------------------------------------------------------------------
+
+    async def media_info(self, media_id: str) -> MediaInfo:
+        body = await self._json("GET", media_id)
+        return MediaInfo(
+            id=str(body.get("id") or media_id),
+            url=str(body["url"]),
+            mime_type=str(body.get("mime_type") or "application/octet-stream"),
+            sha256=body.get("sha256"),
+            file_size=int_or_none(body.get("file_size")),
+        )
+
+    async def download(self, url: str) -> bytes:
+        """The bytes behind a media URL (it lives about five minutes; it needs the token too)."""
+        response = await self._send("GET", url)
+        return response.content
+
+    # --- messages ----------------------------------------------------------------------------------
+
+    async def send_message(self, phone_number_id: str, payload: dict[str, Any]) -> str:
+        """Send ``payload`` (``to``, ``type``, ``<type>: {…}``); answers the wamid."""
+        body = await self._json(
+            "POST",
+            f"{phone_number_id}/messages",
+            json={"messaging_product": "whatsapp", "recipient_type": "individual", **payload},
+        )
+        try:
+            return str(body["messages"][0]["id"])
+        except (KeyError, IndexError, TypeError) as exc:
+            raise GraphError("Graph API answered without a message id", retryable=False) from exc
+
+    # --- numbers and onboarding --------------------------------------------------------------------
+
+    async def phone_number(self, phone_number_id: str) -> PhoneNumberInfo:
+        body = await self._json(
+            "GET",
+            phone_number_id,
+            params={
+                "fields": "display_phone_number,verified_name,quality_rating,messaging_limit_tier,"
+                "throughput,name_status,code_verification_status"
+            },
+        )
+        throughput = body.get("throughput")
+        return PhoneNumberInfo(
+            id=str(body.get("id") or phone_number_id),
+            display_phone_number=body.get("display_phone_number"),
+            verified_name=body.get("verified_name"),
+            quality_rating=body.get("quality_rating"),
+            messaging_limit_tier=body.get("messaging_limit_tier"),
+            throughput=throughput.get("level") if isinstance(throughput, dict) else None,
+            name_status=body.get("name_status"),
+            raw=body,
+        )
+
+    async def exchange_code(self, code: str) -> str:
+        """Embedded Signup: trade the one-time code for a business token."""
+        if not self._meta.app_id or not self._meta.app_secret:
+            raise GraphError("The Meta app is not configured", retryable=False)
+        body = await self._json(
+            "GET",
+            "oauth/access_token",
+            params={"client_id": self._meta.app_id, "client_secret": self._meta.app_secret, "code": code},
+            authenticated=False,
+        )
+        return str(body["access_token"])
+
+    async def subscribe_app(self, waba_id: str) -> None:
+        await self._json("POST", f"{waba_id}/subscribed_apps")
+
+    async def register_number(self, phone_number_id: str, pin: str) -> None:
+        await self._json(
+            "POST", f"{phone_number_id}/register", json={"messaging_product": "whatsapp", "pin": pin}
+        )
+
+    # --- plumbing ----------------------------------------------------------------------------------
+
+    async def _json(
+        self, method: str, path: str, *, authenticated: bool = True, **kwargs: Any
+    ) -> dict[str, Any]:
+        response = await self._send(method, path, authenticated=authenticated, **kwargs)
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise GraphError(
+                "Graph API answered with a body that is not JSON", status=response.status_code
+            ) from exc
+        if not isinstance(body, dict):
+            raise GraphError("Graph API answered with an unexpected body", status=response.status_code)
+        return body
+
+    async def _send(
+        self, method: str, url: str, *, authenticated: bool = True, **kwargs: Any
+    ) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self._token}"} if authenticated and self._token else {}
+        try:
+            response = await self._http.request(method, url, headers=headers, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise GraphError("Graph API timed out", retryable=True) from exc
+        except httpx.HTTPError as exc:
+            raise GraphError(f"Graph API unreachable: {type(exc).__name__}", retryable=True) from exc
+        if response.is_success:
+            return response
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        raise GraphError.from_response(response.status_code, body)

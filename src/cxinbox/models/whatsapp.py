@@ -1,0 +1,92 @@
+"""Connected WhatsApp numbers, the raw webhook events Meta sends, and the Meta app configuration."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cxinbox.core.clock import utcnow
+from cxinbox.models.base import Base, IdMixin, TenantModel
+
+
+class AccountStatus(enum.StrEnum):
+    CONNECTED = "CONNECTED"
+    #: Meta answered that the token is no longer valid; the account needs a new token
+    TOKEN_INVALID = "TOKEN_INVALID"
+    DISCONNECTED = "DISCONNECTED"
+
+
+class WhatsAppAccount(TenantModel):
+    """One WhatsApp Business phone number of an organization.
+
+    A number belongs to one organization at a time: ``phone_number_id`` is unique among accounts that
+    are not disconnected, so a number released by one organization can be connected by another while
+    the old conversations keep pointing at the old (disconnected) row.
+    """
+
+    __tablename__ = "whatsapp_accounts"
+    __table_args__ = (
+        Index(
+            "uq_whatsapp_accounts_live_phone_number_id",
+            "phone_number_id",
+            unique=True,
+            sqlite_where=text("status != 'DISCONNECTED'"),
+            postgresql_where=text("status != 'DISCONNECTED'"),
+        ),
+    )
+
+    waba_id: Mapped[str] = mapped_column(String(64))
+    phone_number_id: Mapped[str] = mapped_column(String(64), index=True)
+    display_phone_number: Mapped[str | None] = mapped_column(String(64))
+    verified_name: Mapped[str | None] = mapped_column(String(200))
+    alias: Mapped[str | None] = mapped_column(String(120))
+    status: Mapped[AccountStatus] = mapped_column(default=AccountStatus.CONNECTED)
+    #: the Graph API token, encrypted with ``runtime.secrets``; never returned
+    access_token_encrypted: Mapped[str | None] = mapped_column(Text)
+    #: the app secret that signs this number's webhooks when it is not the platform's own app
+    app_secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    quality_rating: Mapped[str | None] = mapped_column(String(32))
+    messaging_limit_tier: Mapped[str | None] = mapped_column(String(64))
+    name_status: Mapped[str | None] = mapped_column(String(64))
+    health_checked_at: Mapped[datetime | None]
+    connected_at: Mapped[datetime] = mapped_column(default=utcnow)
+    disconnected_at: Mapped[datetime | None]
+
+    @property
+    def has_own_app_secret(self) -> bool:
+        return self.app_secret_encrypted is not None
+
+
+class MetaAppConfig(TenantModel):
+    """An organization's Meta app settings for Embedded Signup (no secret is kept here)."""
+
+    __tablename__ = "meta_app_configs"
+    __table_args__ = (UniqueConstraint("organization_id"),)
+
+    app_id: Mapped[str | None] = mapped_column(String(64))
+    config_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class WebhookEvent(IdMixin, Base):
+    """A webhook body exactly as Meta posted it, kept before it is acknowledged.
+
+    ``processed_at`` stays empty until every entry, change, message and status in it was handled; the
+    sweeper re-processes events left behind. ``organization_id`` is the organization it was routed
+    to, empty while unrouted (an unknown number, or an event that names no number).
+    """
+
+    __tablename__ = "whatsapp_webhook_events"
+    __table_args__ = (Index("ix_whatsapp_webhook_events_pending", "processed_at", "received_at"),)
+
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    phone_number_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    organization_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("organizations.id", ondelete="SET NULL"), index=True
+    )
+    processed_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,1 @@
+"""The WhatsApp channel: connected numbers, the webhook, and inbound messages and statuses."""

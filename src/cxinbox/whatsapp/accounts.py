@@ -1,0 +1,267 @@
+"""Connecting, updating and disconnecting WhatsApp numbers, and their live health.
+
+Graph API calls happen before the database is touched, so no request holds a transaction open while
+it waits on Meta. A number belongs to one organization: another organization's claim answers 409
+``ALREADY_CONNECTED``; the same organization reconnecting updates its account.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cxinbox.adapters.whatsapp import GraphClient, GraphError, PhoneNumberInfo
+from cxinbox.audit.service import record
+from cxinbox.auth.principal import Principal
+from cxinbox.core.clock import utcnow
+from cxinbox.core.errors import Conflict, ServiceUnavailable, ValidationFailed
+from cxinbox.models.identity import Organization
+from cxinbox.models.whatsapp import AccountStatus, MetaAppConfig, WhatsAppAccount
+from cxinbox.plans.limits import WHATSAPP_NUMBERS, ensure_within_limit, register_usage
+from cxinbox.runtime import Runtime
+from cxinbox.whatsapp.repository import (
+    MetaAppConfigRepository,
+    WhatsAppAccountRepository,
+    count_live_accounts,
+    live_accounts_by_number,
+)
+from cxinbox.whatsapp.schemas import (
+    AccountHealth,
+    ConnectEmbedded,
+    ConnectManual,
+    MetaConfigIn,
+    UpdateAccount,
+)
+
+register_usage(WHATSAPP_NUMBERS)(count_live_accounts)
+
+
+class AlreadyConnected(Conflict):
+    code = "ALREADY_CONNECTED"
+    message = "This phone number is connected to another organization"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    waba_id: str
+    phone_number_id: str
+    access_token: str
+    app_secret: str | None
+    display_phone_number: str | None
+    alias: str | None
+
+
+async def connect_manual(
+    session: AsyncSession, runtime: Runtime, principal: Principal, body: ConnectManual
+) -> tuple[WhatsAppAccount, bool]:
+    credentials = Credentials(
+        body.waba_id,
+        body.phone_number_id,
+        body.access_token,
+        body.app_secret,
+        body.display_phone_number,
+        body.alias,
+    )
+    info = await _describe_number(runtime, credentials.access_token, credentials.phone_number_id)
+    return await _save(session, runtime, principal, credentials, info)
+
+
+async def connect_embedded(
+    session: AsyncSession, runtime: Runtime, principal: Principal, body: ConnectEmbedded
+) -> tuple[WhatsAppAccount, bool]:
+    """Embedded Signup: exchange the code, subscribe the app to the WABA, register the number."""
+    meta = runtime.settings.meta
+    if not meta.app_id or not meta.app_secret:
+        raise ServiceUnavailable("The Meta app is not configured", code="META_NOT_CONFIGURED")
+    if not body.waba_id or not body.phone_number_id:
+        raise ValidationFailed(
+            "wabaId and phoneNumberId (from the Embedded Signup session) are required",
+            details=[
+                {"field": name, "message": "required"}
+                for name, value in (("wabaId", body.waba_id), ("phoneNumberId", body.phone_number_id))
+                if not value
+            ],
+        )
+    try:
+        async with GraphClient(meta) as graph:
+            token = await graph.exchange_code(body.code)
+        async with GraphClient(meta, token) as graph:
+            await graph.subscribe_app(body.waba_id)
+            if body.pin:
+                await graph.register_number(body.phone_number_id, body.pin)
+    except GraphError as exc:
+        raise _as_app_error(exc, "code") from exc
+    info = await _describe_number(runtime, token, body.phone_number_id)
+    credentials = Credentials(body.waba_id, body.phone_number_id, token, None, None, body.alias)
+    return await _save(session, runtime, principal, credentials, info)
+
+
+async def _describe_number(runtime: Runtime, token: str, phone_number_id: str) -> PhoneNumberInfo | None:
+    """The number as Meta sees it; a token Meta rejects is a bad request, an unreachable Meta is not."""
+    try:
+        async with GraphClient(runtime.settings.meta, token) as graph:
+            return await graph.phone_number(phone_number_id)
+    except GraphError as exc:
+        if exc.retryable:
+            return None
+        raise _as_app_error(exc, "accessToken") from exc
+
+
+def _as_app_error(exc: GraphError, field: str) -> Exception:
+    if exc.retryable:
+        return ServiceUnavailable(
+            "The WhatsApp Cloud API is unavailable, try again", code="GRAPH_UNAVAILABLE"
+        )
+    return ValidationFailed(
+        f"{field}: Meta refused it ({exc.message})",
+        details=[{"field": field, "message": exc.message, "metaCode": exc.code, "metaSubcode": exc.subcode}],
+    )
+
+
+async def _save(
+    session: AsyncSession,
+    runtime: Runtime,
+    principal: Principal,
+    credentials: Credentials,
+    info: PhoneNumberInfo | None,
+) -> tuple[WhatsAppAccount, bool]:
+    tenant = principal.tenant
+    live = (await live_accounts_by_number(session, [credentials.phone_number_id])).get(
+        credentials.phone_number_id
+    )
+    if live is not None and live.organization_id != tenant.organization_id:
+        raise AlreadyConnected()
+    repo = WhatsAppAccountRepository(session, tenant)
+    account = await repo.by_phone_number_id(credentials.phone_number_id)
+    created = account is None
+    if account is None or account.status == AccountStatus.DISCONNECTED:
+        organization = await session.get_one(Organization, tenant.organization_id)
+        await ensure_within_limit(session, organization, WHATSAPP_NUMBERS)
+    if account is None:
+        account = repo.add(
+            WhatsAppAccount(phone_number_id=credentials.phone_number_id, waba_id=credentials.waba_id)
+        )
+    account.waba_id = credentials.waba_id
+    account.access_token_encrypted = runtime.secrets.encrypt(credentials.access_token)
+    if credentials.app_secret:
+        account.app_secret_encrypted = runtime.secrets.encrypt(credentials.app_secret)
+    if credentials.alias is not None:
+        account.alias = credentials.alias.strip() or None
+    account.display_phone_number = credentials.display_phone_number or account.display_phone_number
+    if info is not None:
+        _apply_info(account, info)
+    if account.status != AccountStatus.CONNECTED:
+        account.status = AccountStatus.CONNECTED
+        account.connected_at = utcnow()
+        account.disconnected_at = None
+    await session.flush()
+    record(
+        session,
+        principal,
+        "whatsapp_account.connected" if created else "whatsapp_account.reconnected",
+        target_type="whatsapp_account",
+        target_id=account.id,
+        details={"phoneNumberId": account.phone_number_id, "wabaId": account.waba_id},
+    )
+    return account, created
+
+
+def _apply_info(account: WhatsAppAccount, info: PhoneNumberInfo) -> None:
+    account.display_phone_number = info.display_phone_number or account.display_phone_number
+    account.verified_name = info.verified_name or account.verified_name
+    account.quality_rating = info.quality_rating
+    account.messaging_limit_tier = info.messaging_limit_tier
+    account.name_status = info.name_status
+    account.health_checked_at = utcnow()
+
+
+async def update(
+    session: AsyncSession, principal: Principal, runtime: Runtime, account_id: str, body: UpdateAccount
+) -> WhatsAppAccount:
+    account = await WhatsAppAccountRepository(session, principal.tenant).get_live_or_404(account_id)
+    changes = body.model_dump(exclude_unset=True)
+    if "alias" in changes:
+        account.alias = (changes["alias"] or "").strip() or None
+    if changes.get("access_token"):
+        account.access_token_encrypted = runtime.secrets.encrypt(changes["access_token"])
+        account.status = AccountStatus.CONNECTED
+    if changes.get("app_secret"):
+        account.app_secret_encrypted = runtime.secrets.encrypt(changes["app_secret"])
+    await session.flush()
+    record(
+        session,
+        principal,
+        "whatsapp_account.updated",
+        target_type="whatsapp_account",
+        target_id=account.id,
+        details={"fields": sorted(changes)},
+    )
+    return account
+
+
+async def disconnect(session: AsyncSession, principal: Principal, account_id: str) -> None:
+    """The number stops routing here; its conversations stay. Credentials are erased."""
+    account = await WhatsAppAccountRepository(session, principal.tenant).get_live_or_404(account_id)
+    account.status = AccountStatus.DISCONNECTED
+    account.disconnected_at = utcnow()
+    account.access_token_encrypted = None
+    account.app_secret_encrypted = None
+    await session.flush()
+    record(
+        session,
+        principal,
+        "whatsapp_account.disconnected",
+        target_type="whatsapp_account",
+        target_id=account.id,
+        details={"phoneNumberId": account.phone_number_id},
+    )
+
+
+async def health(
+    session: AsyncSession, principal: Principal, runtime: Runtime, account_id: str
+) -> AccountHealth:
+    """Asks Meta now; the account's quality fields are refreshed, and a rejected token marks it."""
+    account = await WhatsAppAccountRepository(session, principal.tenant).get_live_or_404(account_id)
+    token = (
+        runtime.secrets.decrypt(account.access_token_encrypted) if account.access_token_encrypted else None
+    )
+    try:
+        async with GraphClient(runtime.settings.meta, token) as graph:
+            info = await graph.phone_number(account.phone_number_id)
+    except GraphError as exc:
+        if exc.is_auth_error:
+            account.status = AccountStatus.TOKEN_INVALID
+        account.health_checked_at = utcnow()
+        return AccountHealth(
+            id=account.id,
+            status=account.status,
+            healthy=False,
+            error=exc.as_dict(),
+            checked_at=account.health_checked_at,
+        )
+    _apply_info(account, info)
+    return AccountHealth(
+        id=account.id,
+        status=account.status,
+        healthy=account.status == AccountStatus.CONNECTED,
+        display_phone_number=info.display_phone_number,
+        verified_name=info.verified_name,
+        quality_rating=info.quality_rating,
+        messaging_limit_tier=info.messaging_limit_tier,
+        throughput=info.throughput,
+        name_status=info.name_status,
+        checked_at=account.health_checked_at or utcnow(),
+    )
+
+
+async def save_meta_config(session: AsyncSession, principal: Principal, body: MetaConfigIn) -> MetaAppConfig:
+    repo = MetaAppConfigRepository(session, principal.tenant)
+    config = await repo.current() or repo.add(MetaAppConfig())
+    changes = body.model_dump(exclude_unset=True)
+    for field in ("app_id", "config_id"):
+        if field in changes:
+            setattr(config, field, (changes[field] or "").strip() or None)
+    await session.flush()
+    record(session, principal, "meta_config.updated", target_type="meta_app_config", target_id=config.id)
+    return config

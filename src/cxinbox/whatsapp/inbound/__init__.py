@@ -1,0 +1,1 @@
+"""Processing of stored webhook events: messages, statuses, reactions, edits and deletions."""

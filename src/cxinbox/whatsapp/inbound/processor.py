@@ -1,0 +1,192 @@
+"""A stored webhook event -> contacts, conversations, messages and statuses.
+
+Every entry, change, message and status is handled; changes are routed by
+``metadata.phone_number_id``. Processing is idempotent: a message is inserted once per wamid (insert
+on conflict do nothing), a status once per wamid, status and time, and reactions, edits and
+deletions are applied by provider time; so replays, duplicates and the sweeper are harmless.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cxinbox.core.clock import utcnow
+from cxinbox.core.db import dialect_insert
+from cxinbox.core.ids import new_id
+from cxinbox.core.jobs import enqueue
+from cxinbox.models.inbox import Conversation, Direction, Message, MessageStatus, SenderType
+from cxinbox.models.whatsapp import WebhookEvent, WhatsAppAccount
+from cxinbox.runtime import Runtime
+from cxinbox.whatsapp.inbound import threads
+from cxinbox.whatsapp.inbound.parse import ParsedMessage, parse_message, provider_time
+from cxinbox.whatsapp.inbound.statuses import record_status
+from cxinbox.whatsapp.media import download_media
+from cxinbox.whatsapp.payload import child, items, parse_body, phone_number_ids
+from cxinbox.whatsapp.repository import live_accounts_by_number
+
+log = structlog.get_logger(__name__)
+
+WHATSAPP_OBJECT = "whatsapp_business_account"
+
+
+async def process_event(session: AsyncSession, runtime: Runtime, event_id: str) -> None:
+    event = await session.get(WebhookEvent, event_id)
+    if event is None or event.processed_at is not None:
+        return
+    payload = parse_body(event.body)
+    if payload is None or payload.get("object") != WHATSAPP_OBJECT:
+        _finish(event, note="ignored: not a WhatsApp Business Account event")
+        return
+    accounts = await live_accounts_by_number(session, phone_number_ids(payload))
+    for entry in items(payload, "entry"):
+        for change in items(entry, "changes"):
+            value = child(change, "value")
+            if change.get("field") != "messages":
+                continue  # account, template and other fields belong to their own areas
+            number = str(child(value, "metadata").get("phone_number_id") or "")
+            account = accounts.get(number)
+            if account is None:
+                continue  # an unknown number: the event stays stored, unrouted
+            event.organization_id = event.organization_id or account.organization_id
+            await ChangeHandler(session, runtime, account).handle(value)
+    _finish(event)
+
+
+def _finish(event: WebhookEvent, note: str | None = None) -> None:
+    event.processed_at = utcnow()
+    event.error = note
+
+
+class ChangeHandler:
+    """One ``messages`` change of one number."""
+
+    def __init__(self, session: AsyncSession, runtime: Runtime, account: WhatsAppAccount) -> None:
+        self.session = session
+        self.runtime = runtime
+        self.account = account
+        self.org_id = account.organization_id
+
+    async def handle(self, value: dict[str, Any]) -> None:
+        profiles = {str(c.get("wa_id")): c for c in items(value, "contacts") if c.get("wa_id")}
+        for msg in items(value, "messages"):
+            await self.message(msg, profiles)
+        for status in items(value, "statuses"):
+            await record_status(self.session, self.runtime, self.org_id, status)
+
+    async def message(self, msg: dict[str, Any], profiles: dict[str, dict[str, Any]]) -> None:
+        kind = msg.get("type")
+        if kind == "reaction":
+            await self.reaction(msg)
+        elif kind == "edit":
+            await self.edit(msg)
+        elif kind == "revoke":
+            await self.revoke(msg)
+        else:
+            await self.new_message(msg, profiles)
+
+    async def new_message(self, msg: dict[str, Any], profiles: dict[str, dict[str, Any]]) -> None:
+        wamid = msg.get("id")
+        sender = str(msg.get("from") or msg.get("from_user_id") or "")
+        if not wamid or not sender:
+            log.warning("whatsapp_message_without_id_or_sender", organization_id=self.org_id)
+            return
+        parsed = parse_message(msg)
+        contact = await threads.upsert_contact(self.session, self.org_id, sender, profiles.get(sender))
+        conversation, opened = await threads.open_conversation(self.session, self.account, contact)
+        message_id = await self._insert(str(wamid), conversation, parsed, msg)
+        if message_id is None:
+            return  # this wamid was stored before: a duplicate delivery or a replay
+        message = await self.session.get_one(Message, message_id)
+        from_customer = parsed.sender_type is SenderType.CUSTOMER
+        await threads.record_message(self.session, message, parsed.preview, from_customer=from_customer)
+        conversation = await threads.reload(self.session, conversation.id)
+        threads.publish_conversation(
+            self.session, conversation, "conversation.created" if opened else "conversation.updated"
+        )
+        threads.publish_message(self.session, self.runtime, conversation, message, "message.created")
+        if parsed.media and parsed.media.get("providerMediaId"):
+            enqueue(self.session, download_media, message_id=message.id)
+
+    async def _insert(
+        self, wamid: str, conversation: Conversation, parsed: ParsedMessage, msg: dict[str, Any]
+    ) -> str | None:
+        at = provider_time(msg.get("timestamp"))
+        insert = dialect_insert(self.session)
+        return await self.session.scalar(
+            insert(Message)
+            .values(
+                id=new_id(),
+                organization_id=self.org_id,
+                conversation_id=conversation.id,
+                direction=Direction.INBOUND,
+                sender_type=parsed.sender_type,
+                type=parsed.type,
+                text=parsed.text,
+                media=parsed.media,
+                payload=parsed.payload,
+                status=MessageStatus.RECEIVED,
+                wa_message_id=wamid,
+                provider_timestamp=at,
+                ordered_at=at,
+                context=parsed.context,
+                reply_to_wa_message_id=parsed.reply_to_wa_message_id,
+                referral=parsed.referral,
+                error=parsed.error,
+            )
+            .on_conflict_do_nothing()
+            .returning(Message.id)
+        )
+
+    async def reaction(self, msg: dict[str, Any]) -> None:
+        """A reaction attaches to its target; an empty or missing emoji removes it. The newest
+        reaction (provider time) wins, so a replayed older one changes nothing."""
+        content = child(msg, "reaction")
+        at = provider_time(msg.get("timestamp"))
+        target = await self._target(content.get("message_id"))
+        if target is None:
+            log.info("whatsapp_reaction_target_unknown", organization_id=self.org_id)
+            return
+        current = target.reaction or {}
+        if current.get("at") and current["at"] > at.isoformat():
+            return
+        emoji = content.get("emoji") or None
+        target.reaction = {"emoji": emoji, "at": at.isoformat(), "waMessageId": msg.get("id")}
+        await threads.publish_message_updated(self.session, self.runtime, target)
+
+    async def edit(self, msg: dict[str, Any]) -> None:
+        content = child(msg, "edit")
+        target = await self._target(content.get("original_message_id"))
+        edited = child(content, "message")
+        if target is None or not edited:
+            log.info("whatsapp_edit_target_unknown", organization_id=self.org_id)
+            return
+        parsed = parse_message(edited)
+        target.text = parsed.text
+        if parsed.media and target.media:
+            target.media = {**target.media, "caption": parsed.media.get("caption")}
+        target.edited_at = provider_time(msg.get("timestamp"))
+        await threads.publish_message_updated(self.session, self.runtime, target)
+
+    async def revoke(self, msg: dict[str, Any]) -> None:
+        content = child(msg, "revoke")
+        target = await self._target(content.get("original_message_id"))
+        if target is None:
+            log.info("whatsapp_revoke_target_unknown", organization_id=self.org_id)
+            return
+        target.deleted_at = target.deleted_at or provider_time(msg.get("timestamp"))
+        await threads.publish_message_updated(self.session, self.runtime, target)
+
+    async def _target(self, wamid: Any) -> Message | None:
+        if not wamid:
+            return None
+        stmt = (
+            select(Message)
+            .where(Message.organization_id == self.org_id, Message.wa_message_id == str(wamid))
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return await self.session.scalar(stmt)

@@ -1,0 +1,170 @@
+"""Contacts and conversations of inbound messages, created idempotently and updated atomically.
+
+Creation is insert-on-conflict-do-nothing followed by a read, so two workers handling the first
+messages of a new customer at once end with one contact and one open conversation (the partial
+unique index allows a single conversation per contact and number that is not CLOSED).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cxinbox.core.clock import utcnow
+from cxinbox.core.db import dialect_insert
+from cxinbox.core.events import publish_event
+from cxinbox.core.ids import new_id
+from cxinbox.models.inbox import Contact, Conversation, ConversationStatus, Message
+from cxinbox.models.whatsapp import WhatsAppAccount
+from cxinbox.runtime import Runtime
+from cxinbox.whatsapp.schemas import ConversationOut, message_out
+
+
+async def upsert_contact(
+    session: AsyncSession, organization_id: str, wa_id: str, profile: dict[str, Any] | None
+) -> Contact:
+    profile = profile or {}
+    insert = dialect_insert(session)
+    await session.execute(
+        insert(Contact)
+        .values(id=new_id(), organization_id=organization_id, wa_id=wa_id, phone=_phone(wa_id))
+        .on_conflict_do_nothing()
+    )
+    contact = (
+        await session.scalars(
+            select(Contact)
+            .where(Contact.organization_id == organization_id, Contact.wa_id == wa_id)
+            .execution_options(populate_existing=True)
+        )
+    ).one()
+    name = (profile.get("profile") or {}).get("name")
+    changes = {
+        "name": name,
+        "user_id": profile.get("user_id"),
+        "username": (profile.get("profile") or {}).get("username"),
+    }
+    for attr, value in changes.items():
+        if value and getattr(contact, attr) != value:
+            setattr(contact, attr, value)
+    return contact
+
+
+def _phone(wa_id: str) -> str | None:
+    """A wa_id is the phone number in international format without '+' (a BSUID is not)."""
+    return f"+{wa_id}" if wa_id.isdigit() else None
+
+
+async def open_conversation(
+    session: AsyncSession, account: WhatsAppAccount, contact: Contact
+) -> tuple[Conversation, bool]:
+    """The contact's conversation on this number that is not CLOSED, opened if there is none."""
+    insert = dialect_insert(session)
+    created = await session.scalar(
+        insert(Conversation)
+        .values(
+            id=new_id(),
+            organization_id=account.organization_id,
+            contact_id=contact.id,
+            whatsapp_account_id=account.id,
+            status=ConversationStatus.OPEN,
+        )
+        .on_conflict_do_nothing()
+        .returning(Conversation.id)
+    )
+    conversation = await load_open_conversation(session, account.id, contact.id)
+    return conversation, created is not None
+
+
+async def load_open_conversation(session: AsyncSession, account_id: str, contact_id: str) -> Conversation:
+    stmt = (
+        select(Conversation)
+        .where(
+            Conversation.whatsapp_account_id == account_id,
+            Conversation.contact_id == contact_id,
+            Conversation.status != ConversationStatus.CLOSED,
+        )
+        .execution_options(populate_existing=True)
+    )
+    return (await session.scalars(stmt)).one()
+
+
+async def reload(session: AsyncSession, conversation_id: str) -> Conversation:
+    stmt = (
+        select(Conversation)
+        .where(Conversation.id == conversation_id)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.scalars(stmt)).one()
+
+
+async def record_message(
+    session: AsyncSession, message: Message, preview: str, *, from_customer: bool
+) -> None:
+    """Move the conversation's summary forward with ``message`` in one atomic UPDATE.
+
+    Summary fields only move forward in provider time, so messages processed out of order leave the
+    newest one as the preview; the unread counter is an increment, never a read-modify-write.
+    """
+    at = message.ordered_at
+    newer = or_(Conversation.last_message_at.is_(None), Conversation.last_message_at <= at)
+    values: dict[str, Any] = {
+        "last_message_at": case((newer, at), else_=Conversation.last_message_at),
+        "last_message_preview": case((newer, preview), else_=Conversation.last_message_preview),
+        "updated_at": utcnow(),
+    }
+    if from_customer:
+        values |= {
+            "unread_count": Conversation.unread_count + 1,
+            "needs_action": True,
+            "last_inbound_at": _later(Conversation.last_inbound_at, at),
+            "status": case(
+                (
+                    Conversation.status == ConversationStatus.WAITING_FOR_CUSTOMER,
+                    case(
+                        (Conversation.assigned_to_id.is_(None), ConversationStatus.OPEN.value),
+                        else_=ConversationStatus.HUMAN_HANDLING.value,
+                    ),
+                ),
+                else_=Conversation.status,
+            ),
+        }
+    await session.execute(
+        update(Conversation)
+        .where(Conversation.id == message.conversation_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _later(column: Any, at: datetime) -> Any:
+    return case((or_(column.is_(None), column < at), at), else_=column)
+
+
+def audience(conversation: Conversation) -> dict[str, Any]:
+    """What the realtime stream filters on: who may see events of this conversation."""
+    return {
+        "conversationId": conversation.id,
+        "assignedToId": conversation.assigned_to_id,
+        "teamId": conversation.team_id,
+    }
+
+
+def publish_conversation(session: AsyncSession, conversation: Conversation, type: str) -> None:
+    data = ConversationOut.model_validate(conversation).model_dump(mode="json", by_alias=True)
+    publish_event(session, conversation.organization_id, type, data, audience(conversation))
+
+
+def publish_message(
+    session: AsyncSession, runtime: Runtime, conversation: Conversation, message: Message, type: str
+) -> None:
+    data = message_out(runtime, message).model_dump(mode="json", by_alias=True)
+    publish_event(session, message.organization_id, type, data, audience(conversation))
+
+
+async def publish_message_updated(session: AsyncSession, runtime: Runtime, message: Message) -> None:
+    await session.flush()
+    conversation = await session.get_one(Conversation, message.conversation_id)
+    publish_message(session, runtime, conversation, message, "message.updated")

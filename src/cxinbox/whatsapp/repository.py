@@ -1,0 +1,72 @@
+"""Queries of the channel's tables."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cxinbox.core.errors import NotFound
+from cxinbox.core.repository import TenantRepository
+from cxinbox.models.whatsapp import AccountStatus, MetaAppConfig, WhatsAppAccount
+
+
+class WhatsAppAccountRepository(TenantRepository[WhatsAppAccount]):
+    model = WhatsAppAccount
+    not_found_message = "WhatsApp account not found"
+
+    def select_live(self) -> Select[tuple[WhatsAppAccount]]:
+        return self.select().where(WhatsAppAccount.status != AccountStatus.DISCONNECTED)
+
+    async def get_live_or_404(self, account_id: str) -> WhatsAppAccount:
+        account = await self.session.scalar(self.select_live().where(WhatsAppAccount.id == account_id))
+        if account is None:
+            raise NotFound(self.not_found_message)
+        return account
+
+    async def list_live(self) -> Sequence[WhatsAppAccount]:
+        return await self.list(self.select_live().order_by(WhatsAppAccount.created_at, WhatsAppAccount.id))
+
+    async def by_phone_number_id(self, phone_number_id: str) -> WhatsAppAccount | None:
+        """The organization's own account for a number, connected or not (reconnecting reuses it)."""
+        stmt = (
+            self.select()
+            .where(WhatsAppAccount.phone_number_id == phone_number_id)
+            .order_by(WhatsAppAccount.created_at.desc())
+            .limit(1)
+        )
+        return await self.session.scalar(stmt)
+
+
+class MetaAppConfigRepository(TenantRepository[MetaAppConfig]):
+    model = MetaAppConfig
+
+    async def current(self) -> MetaAppConfig | None:
+        return await self.session.scalar(self.select())
+
+
+# --- cross-tenant: the webhook resolves the tenant from the number ----------------------------------
+
+
+async def live_accounts_by_number(
+    session: AsyncSession, phone_number_ids: Sequence[str]
+) -> dict[str, WhatsAppAccount]:
+    """The connected account of each number, whichever organization owns it."""
+    if not phone_number_ids:
+        return {}
+    rows = await session.scalars(
+        select(WhatsAppAccount).where(
+            WhatsAppAccount.phone_number_id.in_(set(phone_number_ids)),
+            WhatsAppAccount.status != AccountStatus.DISCONNECTED,
+        )
+    )
+    return {account.phone_number_id: account for account in rows}
+
+
+async def count_live_accounts(session: AsyncSession, organization_id: str) -> int:
+    stmt = select(func.count()).where(
+        WhatsAppAccount.organization_id == organization_id,
+        WhatsAppAccount.status != AccountStatus.DISCONNECTED,
+    )
+    return int(await session.scalar(stmt) or 0)

@@ -1,0 +1,208 @@
+"""Wire models of the channel: accounts, and the contacts, conversations and messages it creates
+(the inbox area serves the latter; events carry the same dumps)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime
+from cxinbox.files.service import file_url
+from cxinbox.models.inbox import (
+    ConversationStatus,
+    Direction,
+    Message,
+    MessageStatus,
+    MessageType,
+    SenderType,
+)
+from cxinbox.models.whatsapp import AccountStatus
+from cxinbox.runtime import Runtime
+
+# --- accounts --------------------------------------------------------------------------------------
+
+
+class WhatsAppAccountOut(ApiModel):
+    id: str
+    waba_id: str
+    phone_number_id: str
+    display_phone_number: str | None
+    verified_name: str | None
+    alias: str | None
+    status: AccountStatus
+    quality_rating: str | None
+    messaging_limit_tier: str | None
+    name_status: str | None
+    has_own_app_secret: bool = Field(description="The number's webhooks are signed with its own app secret")
+    connected_at: UtcDatetime
+    created_at: UtcDatetime
+
+
+class ConnectManual(RequestModel):
+    waba_id: str = Field(min_length=1, max_length=64, pattern=r"^\d+$")
+    phone_number_id: str = Field(min_length=1, max_length=64, pattern=r"^\d+$")
+    access_token: str = Field(min_length=1, max_length=4096)
+    app_secret: str | None = Field(default=None, min_length=1, max_length=256)
+    display_phone_number: str | None = Field(default=None, max_length=64)
+    alias: str | None = Field(default=None, max_length=120)
+
+
+class ConnectEmbedded(RequestModel):
+    code: str = Field(min_length=1, max_length=2048)
+    waba_id: str | None = Field(default=None, max_length=64, pattern=r"^\d+$")
+    phone_number_id: str | None = Field(default=None, max_length=64, pattern=r"^\d+$")
+    pin: str | None = Field(default=None, pattern=r"^\d{6}$", description="Two-step verification PIN")
+    alias: str | None = Field(default=None, max_length=120)
+
+
+class UpdateAccount(RequestModel):
+    alias: str | None = Field(default=None, max_length=120)
+    access_token: str | None = Field(default=None, min_length=1, max_length=4096)
+    app_secret: str | None = Field(default=None, min_length=1, max_length=256)
+
+
+class AccountHealth(ApiModel):
+    id: str
+    status: AccountStatus
+    healthy: bool
+    display_phone_number: str | None = None
+    verified_name: str | None = None
+    quality_rating: str | None = None
+    messaging_limit_tier: str | None = None
+    throughput: str | None = None
+    name_status: str | None = None
+    error: dict[str, Any] | None = None
+    checked_at: UtcDatetime
+
+
+class MetaConfigOut(ApiModel):
+    app_id: str | None
+    config_id: str | None
+    graph_version: str
+    webhook_verify_configured: bool
+
+
+class MetaConfigIn(RequestModel):
+    app_id: str | None = Field(default=None, max_length=64)
+    config_id: str | None = Field(default=None, max_length=64)
+
+
+# --- contacts, conversations, messages ---------------------------------------------------------------
+
+
+class ContactOut(ApiModel):
+    id: str
+    wa_id: str
+    phone: str | None
+    name: str | None
+    user_id: str | None
+    username: str | None
+    category: str | None
+    created_at: UtcDatetime
+
+
+class UserRef(ApiModel):
+    id: str
+    name: str
+
+
+class ConversationOut(ApiModel):
+    id: str
+    status: ConversationStatus
+    contact: ContactOut
+    assigned_to: UserRef | None
+    assigned_to_id: str | None
+    team_id: str | None
+    category: str | None
+    priority: str
+    tags: list[Any] = Field(default_factory=list)
+    unread_count: int
+    needs_action: bool
+    last_message_at: UtcDatetime | None
+    last_message_preview: str | None
+    last_inbound_at: UtcDatetime | None
+    whatsapp_account_id: str
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+
+
+class MediaOut(ApiModel):
+    mime_type: str | None
+    filename: str | None
+    url: str | None = Field(description="Short-lived signed URL of the stored bytes, once downloaded")
+    size: int | None
+    sha256: str | None
+    caption: str | None
+    download_state: str
+    provider_media_id: str | None
+
+
+class MessageOut(ApiModel):
+    id: str
+    conversation_id: str
+    direction: Direction
+    sender_type: SenderType
+    sender_user_id: str | None
+    type: MessageType
+    text: str | None
+    media: MediaOut | None
+    payload: dict[str, Any] | None
+    status: MessageStatus
+    wa_message_id: str | None
+    timestamp: UtcDatetime = Field(description="When the message happened (the provider's timestamp)")
+    context: dict[str, Any] | None
+    reply_to_wa_message_id: str | None
+    reaction: dict[str, Any] | None
+    referral: dict[str, Any] | None
+    error: dict[str, Any] | None
+    pricing_category: str | None
+    edited_at: UtcDatetime | None
+    deleted_at: UtcDatetime | None
+    is_hidden: bool
+    simulated: bool
+    created_at: UtcDatetime
+
+
+def media_out(runtime: Runtime, media: dict[str, Any] | None) -> MediaOut | None:
+    if not media:
+        return None
+    key = media.get("storageKey")
+    return MediaOut(
+        mime_type=media.get("mimeType"),
+        filename=media.get("filename"),
+        url=file_url(runtime, key) if key else None,
+        size=media.get("size"),
+        sha256=media.get("sha256"),
+        caption=media.get("caption"),
+        download_state=media.get("state", "PENDING"),
+        provider_media_id=media.get("providerMediaId"),
+    )
+
+
+def message_out(runtime: Runtime, message: Message) -> MessageOut:
+    return MessageOut(
+        id=message.id,
+        conversation_id=message.conversation_id,
+        direction=message.direction,
+        sender_type=message.sender_type,
+        sender_user_id=message.sender_user_id,
+        type=message.type,
+        text=message.text,
+        media=media_out(runtime, message.media),
+        payload=message.payload,
+        status=message.status,
+        wa_message_id=message.wa_message_id,
+        timestamp=message.ordered_at,
+        context=message.context,
+        reply_to_wa_message_id=message.reply_to_wa_message_id,
+        reaction=message.reaction,
+        referral=message.referral,
+        error=message.error,
+        pricing_category=message.pricing_category,
+        edited_at=message.edited_at,
+        deleted_at=message.deleted_at,
+        is_hidden=message.is_hidden,
+        simulated=message.simulated,
+        created_at=message.created_at,
+    )

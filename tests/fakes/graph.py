@@ -1,0 +1,238 @@
+"""A fake Meta Graph API: a real HTTP server on 127.0.0.1 speaking the Cloud API's formats.
+
+Tests register what the fake knows (tokens, phone numbers, media) and switch on failures; the fake
+records what it was asked (sent messages, subscriptions, registrations).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+VERSION = "v23.0"
+_ids = itertools.count(1)
+
+
+@dataclass
+class Media:
+    data: bytes
+    mime_type: str
+    token: str
+    #: the next downloads that answer 503 before one succeeds
+    failures_left: int = 0
+    downloads: int = 0
+
+
+@dataclass
+class PhoneNumber:
+    display_phone_number: str
+    verified_name: str = "Acme Support"
+    quality_rating: str = "GREEN"
+    messaging_limit_tier: str = "TIER_1K"
+    name_status: str = "APPROVED"
+
+
+@dataclass
+class GraphState:
+    phone_numbers: dict[str, PhoneNumber] = field(default_factory=dict)
+    tokens: set[str] = field(default_factory=set)
+    media: dict[str, Media] = field(default_factory=dict)
+    #: one-time Embedded Signup code -> business token
+    codes: dict[str, str] = field(default_factory=dict)
+    #: phone number id -> errors the next sends answer with: (HTTP status, code, subcode)
+    send_errors: dict[str, list[tuple[int, int, int | None]]] = field(default_factory=dict)
+    sent: list[dict[str, Any]] = field(default_factory=list)
+    subscribed_wabas: list[str] = field(default_factory=list)
+    registered: list[str] = field(default_factory=list)
+
+
+def meta_error(status: int, code: int, message: str, subcode: int | None = None) -> JSONResponse:
+    error: dict[str, Any] = {
+        "message": message,
+        "type": "OAuthException",
+        "code": code,
+        "fbtrace_id": uuid.uuid4().hex[:22],
+    }
+    if subcode is not None:
+        error["error_subcode"] = subcode
+    return JSONResponse({"error": error}, status_code=status)
+
+
+class FakeGraph:
+    def __init__(self) -> None:
+        self.state = GraphState()
+        self._lock = threading.Lock()
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.app = Starlette(
+            routes=[
+                Route(f"/{VERSION}/oauth/access_token", self._exchange_code, methods=["GET"]),
+                Route("/media-download/{media_id}", self._download, methods=["GET"]),
+                Route(f"/{VERSION}/{{node}}/messages", self._send, methods=["POST"]),
+                Route(f"/{VERSION}/{{node}}/subscribed_apps", self._subscribe, methods=["POST"]),
+                Route(f"/{VERSION}/{{node}}/register", self._register, methods=["POST"]),
+                Route(f"/{VERSION}/{{node}}", self._node, methods=["GET"]),
+            ]
+        )
+        self._server = uvicorn.Server(
+            uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_config=None, lifespan="off")
+        )
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("fake Graph API did not start")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=5)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    # --- what tests set up -----------------------------------------------------------------------
+
+    def add_number(self, phone_number_id: str, token: str, display: str = "+1 555 0100") -> None:
+        with self._lock:
+            self.state.tokens.add(token)
+            self.state.phone_numbers[phone_number_id] = PhoneNumber(display)
+
+    def add_media(self, token: str, data: bytes, mime_type: str, *, failures: int = 0) -> str:
+        media_id = str(9_000_000_000 + next(_ids))
+        with self._lock:
+            self.state.tokens.add(token)
+            self.state.media[media_id] = Media(data, mime_type, token, failures_left=failures)
+        return media_id
+
+    def add_code(self, code: str, token: str) -> None:
+        with self._lock:
+            self.state.codes[code] = token
+            self.state.tokens.add(token)
+
+    def fail_next_sends(self, phone_number_id: str, *errors: tuple[int, int, int | None]) -> None:
+        with self._lock:
+            self.state.send_errors.setdefault(phone_number_id, []).extend(errors)
+
+    # --- handlers --------------------------------------------------------------------------------
+
+    def _authorized(self, request: Request) -> str | None:
+        header = request.headers.get("authorization", "")
+        token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else None
+        token = token or request.query_params.get("access_token")
+        return token if token in self.state.tokens else None
+
+    @staticmethod
+    def _invalid_token() -> JSONResponse:
+        return meta_error(401, 190, "Error validating access token: Session has expired", 463)
+
+    async def _exchange_code(self, request: Request) -> Response:
+        code = request.query_params.get("code", "")
+        token = self.state.codes.get(code)
+        if not request.query_params.get("client_id") or not request.query_params.get("client_secret"):
+            return meta_error(400, 100, "Missing client_id or client_secret")
+        if token is None:
+            return meta_error(400, 100, "Invalid verification code format.", 36007)
+        return JSONResponse({"access_token": token, "token_type": "bearer"})
+
+    async def _node(self, request: Request) -> Response:
+        if self._authorized(request) is None:
+            return self._invalid_token()
+        node = request.path_params["node"]
+        if media := self.state.media.get(node):
+            return JSONResponse(
+                {
+                    "messaging_product": "whatsapp",
+                    "url": f"{self.url}/media-download/{node}",
+                    "mime_type": media.mime_type,
+                    "sha256": hashlib.sha256(media.data).hexdigest(),
+                    "file_size": len(media.data),
+                    "id": node,
+                }
+            )
+        if number := self.state.phone_numbers.get(node):
+            return JSONResponse(
+                {
+                    "id": node,
+                    "display_phone_number": number.display_phone_number,
+                    "verified_name": number.verified_name,
+                    "quality_rating": number.quality_rating,
+                    "messaging_limit_tier": number.messaging_limit_tier,
+                    "throughput": {"level": "STANDARD"},
+                    "name_status": number.name_status,
+                    "code_verification_status": "VERIFIED",
+                }
+            )
+        return meta_error(
+            400, 100, f"Unsupported get request. Object with ID '{node}' does not exist", subcode=33
+        )
+
+    async def _download(self, request: Request) -> Response:
+        media = self.state.media.get(request.path_params["media_id"])
+        if media is None:
+            return Response(status_code=404)
+        if self._authorized(request) != media.token:
+            return Response(status_code=401)
+        with self._lock:
+            media.downloads += 1
+            if media.failures_left > 0:
+                media.failures_left -= 1
+                return Response(b"upstream unavailable", status_code=503)
+        return Response(media.data, media_type=media.mime_type)
+
+    async def _send(self, request: Request) -> Response:
+        if self._authorized(request) is None:
+            return self._invalid_token()
+        node = request.path_params["node"]
+        body = await request.json()
+        with self._lock:
+            pending = self.state.send_errors.get(node)
+            failure = pending.pop(0) if pending else None
+            if failure is None:
+                self.state.sent.append({"phone_number_id": node, **body})
+        if failure is not None:
+            status, code, subcode = failure
+            return meta_error(status, code, f"Send failed with code {code}", subcode)
+        if node not in self.state.phone_numbers:
+            return meta_error(400, 100, f"Object with ID '{node}' does not exist", subcode=33)
+        to = str(body.get("to", ""))
+        return JSONResponse(
+            {
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": to, "wa_id": to.lstrip("+")}],
+                "messages": [{"id": f"wamid.{uuid.uuid4().hex}"}],
+            }
+        )
+
+    async def _subscribe(self, request: Request) -> Response:
+        if self._authorized(request) is None:
+            return self._invalid_token()
+        with self._lock:
+            self.state.subscribed_wabas.append(request.path_params["node"])
+        return JSONResponse({"success": True})
+
+    async def _register(self, request: Request) -> Response:
+        if self._authorized(request) is None:
+            return self._invalid_token()
+        with self._lock:
+            self.state.registered.append(request.path_params["node"])
+        return JSONResponse({"success": True})

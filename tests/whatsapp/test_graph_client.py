@@ -1,0 +1,81 @@
+"""The Graph client against the fake Graph API: answers, and errors typed with Meta's codes."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from cxinbox.adapters.whatsapp import GraphClient, GraphError
+from cxinbox.config import MetaSettings
+from tests.whatsapp.helpers import unique_number
+
+
+@pytest.fixture
+def number(graph):
+    token = f"token-{uuid.uuid4().hex}"
+    phone_number_id = unique_number()
+    graph.add_number(phone_number_id, token)
+    return phone_number_id, token
+
+
+async def test_send_answers_the_wamid(runtime, graph, number):
+    phone_number_id, token = number
+    async with GraphClient(runtime.settings.meta, token) as client:
+        wamid = await client.send_message(
+            phone_number_id, {"to": "15550001111", "type": "text", "text": {"body": "hi"}}
+        )
+    assert wamid.startswith("wamid.")
+    assert graph.state.sent[-1]["messaging_product"] == "whatsapp"
+    assert graph.state.sent[-1]["text"] == {"body": "hi"}
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "subcode", "retryable"),
+    [
+        (400, 130429, None, True),
+        (500, 131000, None, True),
+        (503, 2, None, True),
+        (400, 131047, None, False),
+        (400, 131026, None, False),
+        (400, 132001, 2494073, False),
+        (400, 100, 33, False),
+        (401, 190, 463, False),
+    ],
+)
+async def test_errors_carry_metas_code_and_whether_to_retry(
+    runtime, graph, number, status, code, subcode, retryable
+):
+    phone_number_id, token = number
+    graph.fail_next_sends(phone_number_id, (status, code, subcode))
+    async with GraphClient(runtime.settings.meta, token) as client:
+        with pytest.raises(GraphError) as caught:
+            await client.send_message(phone_number_id, {"to": "1", "type": "text", "text": {"body": "x"}})
+    error = caught.value
+    assert (error.status, error.code, error.subcode, error.retryable) == (status, code, subcode, retryable)
+    assert error.fbtrace_id
+
+
+async def test_an_unreachable_graph_is_retryable():
+    meta = MetaSettings(
+        graph_url="http://127.0.0.1:9", graph_version="v23.0", app_id=None, app_secret=None, verify_token=None
+    )
+    async with GraphClient(meta, "token") as client:
+        with pytest.raises(GraphError) as caught:
+            await client.phone_number("1")
+    assert caught.value.retryable and caught.value.status is None
+
+
+async def test_phone_number_and_media(runtime, graph, number):
+    phone_number_id, token = number
+    media_id = graph.add_media(token, b"bytes", "audio/ogg")
+    async with GraphClient(runtime.settings.meta, token) as client:
+        info = await client.phone_number(phone_number_id)
+        media = await client.media_info(media_id)
+        data = await client.download(media.url)
+    assert (info.verified_name, info.quality_rating, info.messaging_limit_tier) == (
+        "Acme Support",
+        "GREEN",
+        "TIER_1K",
+    )
+    assert (media.mime_type, media.file_size, data) == ("audio/ogg", 5, b"bytes")
