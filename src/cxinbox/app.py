@@ -22,6 +22,7 @@ from cxinbox.events.router import router as events_router
 from cxinbox.files.router import router as files_router
 from cxinbox.health.router import router as health_router
 from cxinbox.runtime import Runtime
+from cxinbox.teams.router import router as teams_router
 
 API_PREFIX = "/api/v1"
 log = structlog.get_logger(__name__)
@@ -32,6 +33,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     api_keys_router,
     events_router,
     files_router,
+    teams_router,
 )
 
 

@@ -14,7 +14,7 @@ from cxinbox.models.identity import (
     Role,
     User,
 )
-from cxinbox.models.teams import Team, TeamMember, TeamRole
+from cxinbox.models.teams import Team, TeamMember, TeamRole, TeamSchedule
 
 __all__ = [
     "ApiKey",
@@ -32,6 +32,7 @@ __all__ = [
     "Team",
     "TeamMember",
     "TeamRole",
+    "TeamSchedule",
     "TenantModel",
     "User",
 ]
