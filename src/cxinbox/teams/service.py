@@ -138,6 +138,19 @@ async def deactivate_team(session: AsyncSession, principal: Principal, team_id: 
         await announce(session, principal, team)
 
 
+def _audit_member(
+    session: AsyncSession, principal: Principal, action: str, membership: TeamMember, details: dict[str, str]
+) -> None:
+    record(
+        session,
+        principal,
+        action,
+        target_type="team",
+        target_id=membership.team_id,
+        details={"userId": membership.user_id, **details},
+    )
+
+
 async def add_member(
     session: AsyncSession, principal: Principal, team_id: str, body: AddMember
 ) -> TeamMemberOut:
@@ -149,14 +162,7 @@ async def add_member(
     if await members.is_member(team.id, user.id):
         raise Conflict("The user is already a member of this team")
     membership = members.add(TeamMember(team_id=team.id, user_id=user.id, role=body.role))
-    record(
-        session,
-        principal,
-        "team.member_added",
-        target_type="team",
-        target_id=team.id,
-        details={"userId": user.id, "role": body.role.value},
-    )
+    _audit_member(session, principal, "team.member_added", membership, {"role": body.role.value})
     await announce(session, principal, team)
     return _member_out(membership, user)
 
@@ -176,13 +182,12 @@ async def change_member_role(
 ) -> TeamMemberOut:
     team, membership, user = await _membership(session, principal, team_id, user_id)
     if membership.role != body.role:
-        record(
+        _audit_member(
             session,
             principal,
             "team.member_role_changed",
-            target_type="team",
-            target_id=team.id,
-            details={"userId": user.id, "from": membership.role.value, "to": body.role.value},
+            membership,
+            {"from": membership.role.value, "to": body.role.value},
         )
         membership.role = body.role
         await announce(session, principal, team)
@@ -190,14 +195,7 @@ async def change_member_role(
 
 
 async def remove_member(session: AsyncSession, principal: Principal, team_id: str, user_id: str) -> None:
-    team, membership, user = await _membership(session, principal, team_id, user_id)
+    team, membership, _user = await _membership(session, principal, team_id, user_id)
     await TeamMemberRepository(session, principal.tenant).delete(membership)
-    record(
-        session,
-        principal,
-        "team.member_removed",
-        target_type="team",
-        target_id=team.id,
-        details={"userId": user.id, "role": membership.role.value},
-    )
+    _audit_member(session, principal, "team.member_removed", membership, {"role": membership.role.value})
     await announce(session, principal, team)
