@@ -104,6 +104,7 @@ async def test_a_put_with_only_a_timezone_keeps_the_hours(client, teams):
             {"timezone": "UTC", "weeklyHours": {"tuesday": [ALL_DAY[0], {"start": "10:00", "end": "11:00"}]}},
             "weeklyHours.tuesday",
         ),
+        ({"timezone": "UTC", "weeklyHours": {"mon": ALL_DAY}}, "weeklyHours.mon"),
         ({"timezone": "UTC", "exceptions": [{"date": "2026-02-30"}]}, "exceptions.0.date"),
         (
             {"timezone": "UTC", "exceptions": [{"date": "2026-12-25", "closed": True, "slots": ALL_DAY}]},

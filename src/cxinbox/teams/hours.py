@@ -1,22 +1,7 @@
 """Working hours: is a team open at an instant, and when does that next change?
 
-Pure functions over a ``WeeklySchedule`` (no database, no clock), so any instant can be tested.
-
-Slots are wall-clock times of the team's timezone. Each slot of a local date becomes ONE continuous
-open period in UTC, resolved like this around daylight-saving changes:
-
-- a normal time is unambiguous: ``09:00``–``17:00`` is 09:00–17:00 local on either side of a change;
-- a time the clocks skip (e.g. 02:30 on a spring-forward night) resolves to the instant the clocks
-  jump, so a slot reaching into the skipped hour is shorter by the skipped part, and a slot lying
-  wholly inside it is empty (it never happens that day);
-- a time the clocks repeat (e.g. 01:30 on a fall-back night) opens at its FIRST occurrence and
-  closes at its SECOND, so a slot touching the repeated hour is longer by it and is never
-  interrupted.
-
-Slots are half-open ``[start, end)``: at the exact opening instant the team is open, at the exact
-closing instant it is closed. ``end`` may be ``24:00`` (the end of the day); a slot never runs past
-midnight: an overnight shift is two slots, ``22:00``–``24:00`` and ``00:00``–``06:00`` the next day,
-and back-to-back periods (also across midnight) count as one, so no change is reported between them.
+Pure functions over a ``WeeklySchedule`` (no database, no clock), so any instant can be tested. The
+rules they follow are ``RULES`` below (also published in the API reference).
 """
 
 from __future__ import annotations
@@ -29,9 +14,27 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 END_OF_DAY = 24 * 60
-#: How far ahead the next change is searched. It is longer than the longest closed stretch a valid
-#: schedule can have (a year of exceptions plus a week), so ``None`` means "never changes".
+#: How far ahead the next change is searched (over a year, so past any yearly holiday); no change
+#: within it is reported as ``None``: in practice a schedule with no hours, or open around the clock.
 SEARCH_DAYS = 400
+
+RULES = """\
+Slots are wall-clock times of the team's timezone; each slot of a local date is ONE continuous open
+period, resolved like this around daylight-saving changes:
+
+- a normal time is unambiguous: `09:00`-`17:00` is 09:00-17:00 local on either side of a change;
+- a time the clocks skip (e.g. 02:30 on a spring-forward night) resolves to the instant the clocks
+  jump, so a slot reaching into the skipped hour is shorter by the skipped part, and a slot lying
+  wholly inside it does not happen that day;
+- a time the clocks repeat (e.g. 01:30 on a fall-back night) opens at its FIRST occurrence and
+  closes at its SECOND, so a slot touching the repeated hour is longer by it and never interrupted.
+
+Slots are half-open `[start, end)`: at the exact opening instant the team is open, at the exact
+closing instant it is closed. `end` may be `24:00` (the end of the day); a slot never runs past
+midnight: overnight hours are two slots, `22:00`-`24:00` and `00:00`-`06:00` the next day.
+Back-to-back slots (also across midnight) are one open period: no change is reported between them.
+An exception date is a date of the team's timezone.
+"""
 
 _CLOCK = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$")
 

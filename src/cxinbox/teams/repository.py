@@ -36,7 +36,7 @@ class TeamMemberRepository(TenantRepository[TeamMember]):
     model = TeamMember
     not_found_message = "Team member not found"
 
-    def _with_users(self) -> Select[tuple[TeamMember, User]]:
+    def _with_users(self) -> Select[TeamMember, User]:
         """Memberships with their user (users removed from the organization are left out)."""
         return self.scoped(
             select(TeamMember, User)
@@ -48,12 +48,11 @@ class TeamMemberRepository(TenantRepository[TeamMember]):
         stmt = (
             self._with_users().where(TeamMember.team_id == team_id).order_by(func.lower(User.name), User.id)
         )
-        return [(m, u) for m, u in (await self.session.execute(stmt)).all()]
+        return (await self.session.execute(stmt)).all()
 
     async def member(self, team_id: str, user_id: str) -> tuple[TeamMember, User] | None:
         stmt = self._with_users().where(TeamMember.team_id == team_id, TeamMember.user_id == user_id)
-        row = (await self.session.execute(stmt)).first()
-        return None if row is None else (row[0], row[1])
+        return (await self.session.execute(stmt)).first()
 
     async def is_member(self, team_id: str, user_id: str) -> bool:
         stmt = self.select().where(TeamMember.team_id == team_id, TeamMember.user_id == user_id)
@@ -66,7 +65,7 @@ class TeamMemberRepository(TenantRepository[TeamMember]):
             .where(TeamMember.team_id.in_(team_ids), User.deleted_at.is_(None))
             .group_by(TeamMember.team_id)
         )
-        return {team_id: count for team_id, count in (await self.session.execute(stmt)).all()}
+        return dict((await self.session.execute(stmt)).all())
 
     async def organization_user(self, user_id: str) -> User | None:
         """A user of this organization who has not been removed from it."""

@@ -14,7 +14,7 @@ from cxinbox.auth.dependencies import AdminDep, MemberDep, SessionDep
 from cxinbox.core.clock import utcnow
 from cxinbox.core.wire import Deleted, Envelope
 from cxinbox.teams import schedules, service
-from cxinbox.teams.hours import __doc__ as HOURS_RULES
+from cxinbox.teams.hours import RULES as HOURS_RULES
 from cxinbox.teams.schemas import (
     AddMember,
     CreateTeam,
@@ -137,7 +137,7 @@ async def get_schedule(id: str, principal: MemberDep, session: SessionDep) -> En
     summary="Create or update team schedule (admin only)",
     description=f"{ADMIN_ONLY} `timezone` is required; `weeklyHours` and `exceptions`, when given, "
     "replace the current ones (left out: kept). Slots are `HH:MM` wall-clock times, start before "
-    "end, no overlaps within a day; `end` may be `24:00`.\n\n" + (HOURS_RULES or ""),
+    "end, no overlaps within a day; `end` may be `24:00`.\n\n" + HOURS_RULES,
 )
 async def put_schedule(
     id: str, body: PutSchedule, principal: AdminDep, session: SessionDep
@@ -150,7 +150,7 @@ async def put_schedule(
     summary="Check if team is currently in working hours",
     description=f"{READERS} `isOpen` now, and `nextChange`: the UTC instant the team next opens or "
     "closes (null when that does not happen within 400 days). A team without a schedule is always "
-    "open.\n\n" + (HOURS_RULES or ""),
+    "open.\n\n" + HOURS_RULES,
 )
 async def schedule_status(id: str, principal: MemberDep, session: SessionDep) -> Envelope[ScheduleStatusOut]:
     return Envelope(data=await schedules.schedule_status(session, principal, id, utcnow()))

@@ -5,7 +5,7 @@ from functools import cache
 from typing import Annotated
 from zoneinfo import available_timezones
 
-from pydantic import AfterValidator, Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime
 from cxinbox.models.identity import Role
@@ -106,7 +106,10 @@ DaySlots = Annotated[list[TimeSlot], AfterValidator(_sorted_without_overlaps)]
 
 
 class WeeklyHours(ApiModel):
-    """Slots per weekday; a day left out or empty is closed."""
+    """Slots per weekday; a day left out or empty is closed. Other keys are refused (a misspelled
+    day would otherwise silently close that day)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     monday: DaySlots = []
     tuesday: DaySlots = []
