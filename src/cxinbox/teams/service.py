@@ -15,6 +15,7 @@ from cxinbox.core.errors import Conflict, Forbidden, NotFound
 from cxinbox.core.events import publish_event
 from cxinbox.models.identity import Role, User
 from cxinbox.models.teams import Team, TeamMember
+from cxinbox.teams.events import audience
 from cxinbox.teams.repository import TeamMemberRepository, TeamRepository
 from cxinbox.teams.schemas import (
     AddMember,
@@ -76,7 +77,7 @@ async def announce(
         team.organization_id,
         event,
         detail.model_dump(mode="json", by_alias=True),
-        {"teamId": team.id},
+        audience(team.id, [m.user_id for m in detail.members]),
     )
     return detail
 
