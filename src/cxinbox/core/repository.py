@@ -15,6 +15,8 @@ from cxinbox.models.base import Base, TenantModel
 
 M = TypeVar("M", bound=Base)
 TM = TypeVar("TM", bound=TenantModel)
+#: any SELECT, whatever columns it returns
+S = TypeVar("S", bound="Select[*tuple[Any, ...]]")
 
 
 class Repository(Generic[M]):
@@ -62,6 +64,6 @@ class TenantRepository(Repository[TM]):
         obj.organization_id = self.tenant.organization_id
         return super().add(obj)
 
-    def scoped(self, stmt: Select[Any]) -> Select[Any]:
+    def scoped(self, stmt: S) -> S:
         """Scope a hand-built statement over this repository's model to the tenant."""
         return stmt.where(self.model.organization_id == self.tenant.organization_id)

@@ -28,7 +28,7 @@ from cxinbox.models.inbox import (
 )
 from cxinbox.models.invitations import Invitation, InvitationStatus
 from cxinbox.models.organization_settings import OrganizationSettings
-from cxinbox.models.teams import Team, TeamMember, TeamRole
+from cxinbox.models.teams import Team, TeamMember, TeamRole, TeamSchedule
 from cxinbox.models.whatsapp import AccountStatus, MetaAppConfig, WebhookEvent, WhatsAppAccount
 
 __all__ = [
@@ -62,6 +62,7 @@ __all__ = [
     "Team",
     "TeamMember",
     "TeamRole",
+    "TeamSchedule",
     "TenantModel",
     "User",
     "WebhookEvent",

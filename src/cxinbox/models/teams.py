@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
+from typing import Any
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cxinbox.models.base import TenantModel
@@ -31,3 +32,17 @@ class TeamMember(TenantModel):
     team_id: Mapped[str] = mapped_column(String(36), ForeignKey("teams.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[str] = mapped_column(String(36), ForeignKey("users.id", ondelete="CASCADE"), index=True)
     role: Mapped[TeamRole] = mapped_column(default=TeamRole.MEMBER)
+
+
+class TeamSchedule(TenantModel):
+    """A team's working hours (at most one per team). The slots are wall-clock times of ``timezone``
+    (an IANA name), stored as the API writes them: ``weekly_hours`` maps each weekday name to a list
+    of ``{"start": "HH:MM", "end": "HH:MM"}``; ``exceptions`` is a list of
+    ``{"date": "YYYY-MM-DD", "name": str | None, "slots": [...]}`` (no slots: closed all day)."""
+
+    __tablename__ = "team_schedules"
+
+    team_id: Mapped[str] = mapped_column(String(36), ForeignKey("teams.id", ondelete="CASCADE"), unique=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    weekly_hours: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    exceptions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
