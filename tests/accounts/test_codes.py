@@ -124,6 +124,16 @@ async def test_a_code_of_a_suspended_organization_answers_403(client, factory, s
     error_of(await verify(client, org.admin.email, code), 403, "ORGANIZATION_SUSPENDED")
 
 
+async def test_no_code_is_mailed_to_a_member_of_a_suspended_organization(client, factory, smtp, runtime):
+    org = await factory.org()
+    await update_rows(runtime, Organization, Organization.id == org.id, status=OrganizationStatus.SUSPENDED)
+    await request_code(client, org.admin.email)
+    other = await factory.org()  # a mail sent after ours proves ours was not merely late
+    await request_code(client, other.admin.email)
+    await smtp.wait_for(other.admin.email)
+    assert smtp.messages_to(org.admin.email) == []
+
+
 async def test_code_verifications_are_rate_limited(client, factory):
     org = await factory.org()
     for _ in range(CODE_VERIFICATIONS_ALLOWED):

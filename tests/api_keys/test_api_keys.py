@@ -137,6 +137,8 @@ async def test_validation_errors_name_the_fields(client, factory):
         f"/api-keys/{created['id']}", json={"isActive": "maybe"}, headers=org.admin.headers
     )
     assert bad_fields(r) == {"isActive"}
+    r = await client.patch(f"/api-keys/{created['id']}", json={"expiresAt": past}, headers=org.admin.headers)
+    assert bad_fields(r) == {"expiresAt"}
 
 
 @pytest.mark.parametrize("role", [Role.AGENT, Role.SUPERVISOR])

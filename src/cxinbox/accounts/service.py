@@ -98,11 +98,20 @@ def _code_digest(runtime: Runtime, user_id: str, code: str) -> str:
     return runtime.hasher.hash(f"login-code:{user_id}:{code}")
 
 
+async def _may_sign_in(session: AsyncSession, user: User) -> bool:
+    """Whether a sign-in would be allowed, without saying why not (no code is mailed otherwise)."""
+    try:
+        await ensure_can_sign_in(session, user)
+    except AppError:
+        return False
+    return True
+
+
 async def request_code(session: AsyncSession, runtime: Runtime, email: str) -> None:
     """Email a 6-digit code. Answers the same whether or not the address has an account."""
     await runtime.limiter.hit(CODE_REQUESTS, email)
     user = await find_user_by_email(session, email)
-    if user is None or not user.can_sign_in:
+    if user is None or not await _may_sign_in(session, user):
         return
     now = utcnow()
     await session.execute(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +21,12 @@ def _new_key() -> tuple[str, str]:
     return f"{API_KEY_PREFIX}{visible}_{secrets.token_urlsafe(32)}", f"{API_KEY_PREFIX}{visible}"
 
 
+def _ensure_future(expires_at: datetime | None) -> None:
+    """An expiry is set ahead; to stop a key now, deactivate or delete it."""
+    if expires_at is not None and expires_at <= utcnow():
+        raise ValidationFailed.field("expiresAt", "must be in the future")
+
+
 async def create(
     session: AsyncSession,
     tenant: TenantContext,
@@ -27,8 +34,7 @@ async def create(
     body: CreateApiKey,
     created_by: str | None,
 ) -> tuple[ApiKey, str]:
-    if body.expires_at is not None and body.expires_at <= utcnow():
-        raise ValidationFailed.field("expiresAt", "must be in the future")
+    _ensure_future(body.expires_at)
     key, prefix = _new_key()
     api_key = ApiKeyRepository(session, tenant).add(
         ApiKey(
@@ -51,6 +57,7 @@ async def update(session: AsyncSession, tenant: TenantContext, key_id: str, body
     if changes.get("is_active") is not None:
         api_key.is_active = changes["is_active"]
     if "expires_at" in changes:
+        _ensure_future(changes["expires_at"])
         api_key.expires_at = changes["expires_at"]
     await session.flush()
     return api_key
