@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -26,6 +25,7 @@ from cxinbox.runtime import Runtime
 from tests.fakes.graph import FakeGraph
 from tests.fakes.smtp import SmtpServer
 from tests.fixtures.factories import Factory
+from tests.fixtures.net import free_port
 
 API = "/api/v1"
 
@@ -105,16 +105,10 @@ def factory(runtime: Runtime) -> Factory:
     return Factory(runtime)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 async def live_server(app) -> AsyncIterator[str]:
     """The same app served by a real uvicorn on 127.0.0.1 (for streaming and load tests)."""
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off"))
     task = asyncio.create_task(server.serve())
     while not server.started:

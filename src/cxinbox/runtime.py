@@ -24,7 +24,8 @@ from cxinbox.core.scheduler import Scheduler
 
 log = structlog.get_logger(__name__)
 
-#: Modules that register jobs and periodic tasks; imported before the queue is built.
+#: Modules that register jobs and periodic tasks; imported when a runtime is built (a worker runs
+#: the jobs registered in its process, and the scheduler ticks the periodic tasks known at start).
 TASK_MODULES = (
     "cxinbox.mail.tasks",
     "cxinbox.events.tasks",

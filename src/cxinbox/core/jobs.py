@@ -53,7 +53,14 @@ class JobRunner(Protocol):
     async def __call__(self, spec: JobSpec, kwargs: dict[str, Any]) -> None: ...
 
 
+#: The one broker task: it runs whichever registered job a message names.
+RUN_JOB_TASK = "cxinbox.run_job"
+
+
 class JobQueue:
+    """Sends jobs to the broker and runs them. Jobs are looked up in the registry when they are
+    kicked and when they run, not when the queue is built, so a job registered later runs too."""
+
     def __init__(self, redis_url: str | None, runner: JobRunner, *, prefix: str = "cxinbox") -> None:
         self._runner = runner
         self._receiver: asyncio.Task[None] | None = None
@@ -64,29 +71,32 @@ class JobQueue:
             self.broker = ListQueueBroker(redis_url, queue_name=f"{prefix}:jobs")
         else:
             self.broker = InMemoryBroker(max_async_tasks=200)
-        for spec in _REGISTRY.values():
-            self.broker.register_task(self._task_for(spec), task_name=spec.name)
+
+        async def run_job(job: str, kwargs: dict[str, Any]) -> None:  # taskiq renames what it registers
+            await self._run(job, kwargs)
+
+        self._run_job_task = self.broker.register_task(run_job, task_name=RUN_JOB_TASK)
 
     @property
     def is_distributed(self) -> bool:
         return not isinstance(self.broker, InMemoryBroker)
 
-    def _task_for(self, spec: JobSpec) -> Callable[..., Awaitable[None]]:
-        async def run(**kwargs: Any) -> None:
-            for attempt in range(1, spec.attempts + 1):
-                try:
-                    await self._runner(spec, kwargs)
+    async def _run(self, job: str, kwargs: dict[str, Any]) -> None:
+        spec = _REGISTRY.get(job)
+        if spec is None:
+            log.error("job_unknown", job=job)
+            return
+        for attempt in range(1, spec.attempts + 1):
+            try:
+                await self._runner(spec, kwargs)
+                return
+            except Exception:
+                if attempt == spec.attempts:
+                    log.exception("job_failed", job=spec.name, attempts=attempt)
                     return
-                except Exception:
-                    if attempt == spec.attempts:
-                        log.exception("job_failed", job=spec.name, attempts=attempt)
-                        return
-                    delay = spec.backoff_seconds * 2 ** (attempt - 1) * (0.5 + random.random())
-                    log.warning("job_retry", job=spec.name, attempt=attempt, delay=round(delay, 2))
-                    await asyncio.sleep(delay)
-
-        run.__name__ = spec.name.replace(".", "_")
-        return run
+                delay = spec.backoff_seconds * 2 ** (attempt - 1) * (0.5 + random.random())
+                log.warning("job_retry", job=spec.name, attempt=attempt, delay=round(delay, 2))
+                await asyncio.sleep(delay)
 
     async def start(self, *, consume: bool) -> None:
         """Connect; with ``consume`` this process also runs jobs taken from a shared broker."""
@@ -103,10 +113,9 @@ class JobQueue:
         await self.broker.shutdown()
 
     async def kick(self, name: str, **kwargs: Any) -> None:
-        task = self.broker.find_task(name)
-        if task is None:
+        if name not in _REGISTRY:
             raise LookupError(f"unknown job {name!r}")
-        await task.kiq(**kwargs)
+        await self._run_job_task.kiq(job=name, kwargs=kwargs)
 
     async def wait_idle(self) -> None:
         """In-process only: wait until every queued job has finished (used by tests and shutdown)."""

@@ -40,6 +40,10 @@ class LocalHub:
     def __init__(self) -> None:
         self._subs: dict[str, set[Subscription]] = defaultdict(set)
 
+    def subscribers(self, organization_id: str) -> int:
+        """How many listeners of ``organization_id`` this process has."""
+        return len(self._subs.get(organization_id, ()))
+
     def deliver(self, organization_id: str, message: dict[str, Any]) -> None:
         for sub in list(self._subs.get(organization_id, ())):
             sub.offer(message)

@@ -36,9 +36,18 @@ def periodic(every_seconds: float) -> Callable[[Any], Any]:
 
 
 class Scheduler:
-    def __init__(self, jobs: JobQueue, redis_url: str | None, *, prefix: str = "cxinbox") -> None:
+    def __init__(
+        self,
+        jobs: JobQueue,
+        redis_url: str | None,
+        *,
+        prefix: str = "cxinbox",
+        specs: list[PeriodicSpec] | None = None,
+    ) -> None:
+        """Ticks ``specs`` (by default every ``@periodic`` task registered when it starts)."""
         self._prefix = prefix
         self._jobs = jobs
+        self._specs = specs
         self._redis_url = redis_url
         self._tasks: list[asyncio.Task[None]] = []
         self._redis: Any = None
@@ -48,7 +57,8 @@ class Scheduler:
             from redis.asyncio import Redis
 
             self._redis = Redis.from_url(self._redis_url)
-        self._tasks = [asyncio.create_task(self._loop(spec)) for spec in _PERIODIC.values()]
+        specs = self._specs if self._specs is not None else list(_PERIODIC.values())
+        self._tasks = [asyncio.create_task(self._loop(spec)) for spec in specs]
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -62,11 +72,17 @@ class Scheduler:
     async def _loop(self, spec: PeriodicSpec) -> None:
         while True:
             await asyncio.sleep(spec.every_seconds)
-            try:
-                if await self._claim(spec):
-                    await self._jobs.kick(spec.job_name)
-            except Exception:
-                log.exception("periodic_kick_failed", job=spec.job_name)
+            await self.tick(spec)
+
+    async def tick(self, spec: PeriodicSpec) -> bool:
+        """Kick ``spec``'s job unless another scheduler already did in this interval; True if kicked."""
+        try:
+            if await self._claim(spec):
+                await self._jobs.kick(spec.job_name)
+                return True
+        except Exception:
+            log.exception("periodic_kick_failed", job=spec.job_name)
+        return False
 
     async def _claim(self, spec: PeriodicSpec) -> bool:
         if self._redis is None:

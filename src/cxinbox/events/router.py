@@ -55,6 +55,11 @@ async def events_token(principal: PrincipalDep, runtime: RuntimeDep) -> Envelope
 @router.get(
     "",
     summary="Server-Sent Events of the caller's organization (resumable with Last-Event-ID)",
+    description=(
+        "Opens with the comment `: connected` once the listener is subscribed; every event committed "
+        "after it is delivered. Idle streams carry `: ping` comments. With `Last-Event-ID` (or "
+        "`lastEventId`) the events after that id are replayed first, in order, without duplicates."
+    ),
     response_class=EventSourceResponse,
     responses={200: {"content": {"text/event-stream": {}}, "description": "An SSE stream"}},
 )

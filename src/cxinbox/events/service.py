@@ -10,11 +10,15 @@ from typing import Any
 from sqlalchemy import select
 
 from cxinbox.core.events import Event
+from cxinbox.core.pubsub import Subscription
 from cxinbox.events.visibility import EventPredicate
-from cxinbox.models.events import EventRecord
+from cxinbox.models.events import EventRecord, EventSequence
 from cxinbox.runtime import Runtime
 
 REPLAY_BATCH = 500
+
+#: The comment sent once the listener is subscribed: every event committed afterwards reaches it.
+CONNECTED = {"comment": "connected"}
 
 
 async def replay(runtime: Runtime, organization_id: str, after: int) -> AsyncIterator[dict[str, Any]]:
@@ -38,6 +42,15 @@ async def replay(runtime: Runtime, organization_id: str, after: int) -> AsyncIte
         after = rows[-1].seq
 
 
+async def last_event_id(runtime: Runtime, organization_id: str) -> int:
+    """The id of the organization's latest committed event (0 before the first)."""
+    async with runtime.sessionmaker() as session:
+        last = await session.scalar(
+            select(EventSequence.last_id).where(EventSequence.organization_id == organization_id)
+        )
+    return int(last or 0)
+
+
 def to_sse(message: dict[str, Any]) -> dict[str, Any]:
     payload = {"type": message["type"], "data": message["data"], "occurredAt": message["occurredAt"]}
     return {
@@ -47,29 +60,47 @@ def to_sse(message: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def stream(
-    runtime: Runtime, organization_id: str, last_event_id: int | None, visible: EventPredicate
+async def _next_live(sub: Subscription) -> dict[str, Any] | None:
+    """The next message from the bus, or None once the listener has lagged."""
+    getter = asyncio.ensure_future(sub.queue.get())
+    lagged = asyncio.ensure_future(sub.lagged.wait())
+    try:
+        await asyncio.wait({getter, lagged}, return_when=asyncio.FIRST_COMPLETED)
+    finally:  # also when the client goes away: no waiter outlives the listener
+        getter.cancel()
+        lagged.cancel()
+    return getter.result() if getter.done() and not getter.cancelled() else None
+
+
+async def _in_order(
+    runtime: Runtime, organization_id: str, sub: Subscription, last: int
 ) -> AsyncIterator[dict[str, Any]]:
-    """Subscribe first, then replay, then go live, skipping what replay already sent: no gap, no
-    duplicate. A listener that falls too far behind is closed; it reconnects and replays."""
-    async with runtime.bus.subscribe(organization_id) as sub:
-        last = last_event_id
-        if last is not None:
-            async for message in replay(runtime, organization_id, last):
-                last = message["id"]
-                if visible(message):
-                    yield to_sse(message)
-        while not sub.lagged.is_set():
-            getter = asyncio.ensure_future(sub.queue.get())
-            lagged = asyncio.ensure_future(sub.lagged.wait())
-            done, _ = await asyncio.wait({getter, lagged}, return_when=asyncio.FIRST_COMPLETED)
-            lagged.cancel()
-            if getter not in done:
-                getter.cancel()
-                return
-            message = getter.result()
-            if last is not None and message["id"] <= last:
-                continue
+    """Every event after ``last`` exactly once, in id order: stored ones, then live ones.
+
+    Ids are allocated under a lock held until commit, so when event ``n`` arrives every event before
+    it is already in the log; one that arrives ahead of its predecessors (their fan-out is late, or
+    another process published them) brings them from the log instead of skipping them."""
+    async for message in replay(runtime, organization_id, last):
+        yield message
+        last = message["id"]
+    while (message := await _next_live(sub)) is not None:
+        if message["id"] > last + 1:
+            async for stored in replay(runtime, organization_id, last):
+                yield stored
+                last = stored["id"]
+        if message["id"] > last:
+            yield message
             last = message["id"]
+
+
+async def stream(
+    runtime: Runtime, organization_id: str, after: int | None, visible: EventPredicate
+) -> AsyncIterator[dict[str, Any]]:
+    """Subscribe first, then replay what followed ``after`` (or start from now), then go live: no
+    gap, no duplicate. A listener that falls too far behind is closed; it reconnects and replays."""
+    async with runtime.bus.subscribe(organization_id) as sub:
+        start = after if after is not None else await last_event_id(runtime, organization_id)
+        yield CONNECTED
+        async for message in _in_order(runtime, organization_id, sub, start):
             if visible(message):
                 yield to_sse(message)

@@ -26,6 +26,11 @@ def register_event_filter(factory: FilterFactory) -> FilterFactory:
     return factory
 
 
+def unregister_event_filter(factory: FilterFactory) -> None:
+    if factory in _FACTORIES:
+        _FACTORIES.remove(factory)
+
+
 async def predicate_for(session: AsyncSession, principal: Principal) -> EventPredicate:
     predicates = [await factory(session, principal) for factory in _FACTORIES]
     return lambda event: all(p(event) for p in predicates)
