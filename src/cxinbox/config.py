@@ -96,6 +96,8 @@ class Settings(BaseSettings):
     max_json_body_bytes: int = 4 * 1024 * 1024
     max_upload_bytes: int = 100 * 1024 * 1024
     sse_heartbeat_seconds: float = 15.0
+    #: a readiness probe must answer even when a dependency hangs instead of refusing
+    ready_timeout_seconds: float = 5.0
     event_retention_hours: int = 72
 
     @model_validator(mode="after")

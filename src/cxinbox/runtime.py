@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 from typing import Any
 
@@ -68,6 +69,7 @@ class Runtime:
         await self.scheduler.stop()
         await self.jobs.stop()
         await self.bus.stop()
+        await self.limiter.close()
         await self.engine.dispose()
 
     def unit_of_work(self) -> Any:
@@ -78,13 +80,14 @@ class Runtime:
             await spec.fn(self, session, **kwargs)
 
     async def check_ready(self) -> dict[str, str]:
-        """Answers per dependency; raises if one is down."""
-        async with self.sessionmaker() as session:
-            await _ping_database(session)
-        checks = {"database": "ok"}
-        if self.settings.redis_url:
-            await self.bus.ping()
-            checks["redis"] = "ok"
+        """Answers per dependency; raises if one is down, or hangs past ``ready_timeout_seconds``."""
+        async with asyncio.timeout(self.settings.ready_timeout_seconds):
+            async with self.sessionmaker() as session:
+                await _ping_database(session)
+            checks = {"database": "ok"}
+            if self.settings.redis_url:
+                await self.bus.ping()
+                checks["redis"] = "ok"
         return checks
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import httpx
@@ -56,3 +57,37 @@ async def test_ready_answers_503_when_a_dependency_does_not_answer(runtime, sett
     assert r.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
     assert set(r.json()["error"]) <= {"code", "message", "details"}
     assert health.status_code == 200  # alive, only not ready
+
+
+async def test_ready_answers_503_when_the_database_hangs(settings):
+    """A server that accepts connections and never speaks: the probe gives up instead of hanging."""
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def silent(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    rt = Runtime(
+        settings.model_copy(
+            update={
+                "database_url": f"postgresql+asyncpg://postgres@127.0.0.1:{port}/cxinbox",
+                "redis_url": None,
+                "ready_timeout_seconds": 0.3,
+            }
+        )
+    )
+    app = create_app(runtime=rt)
+    try:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test/api/v1") as client:
+                r = await client.get("/ready")
+    finally:
+        for writer in accepted:
+            writer.close()
+        server.close()
+        await rt.stop()
+    assert r.status_code == 503
+    assert r.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
+    assert accepted, "the probe never reached the silent server"

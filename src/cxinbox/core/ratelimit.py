@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
+from redis.asyncio import ConnectionPool
 
 from cxinbox.core.errors import RateLimited
 
@@ -28,12 +29,21 @@ class RateLimiter:
     def __init__(self, redis_url: str | None, *, enabled: bool = True, prefix: str = "cxinbox") -> None:
         self.enabled = enabled
         storage: Storage
+        self._pool: ConnectionPool | None = None
         if redis_url:
+            # our own pool, so that closing the runtime closes the limiter's connections too
+            self._pool = ConnectionPool.from_url(redis_url)
             uri = "async+" + redis_url if not redis_url.startswith("async+") else redis_url
-            storage = RedisStorage(uri, implementation="redispy", key_prefix=f"{prefix}:limits")
+            storage = RedisStorage(
+                uri, implementation="redispy", key_prefix=f"{prefix}:limits", connection_pool=self._pool
+            )
         else:
             storage = MemoryStorage()
         self._limiter = MovingWindowRateLimiter(storage)
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.aclose()
 
     async def check(self, limit: Limit, key: str) -> None:
         """Raise 429 if ``key`` has used up ``limit``, without counting this call."""
