@@ -35,8 +35,9 @@ test: install
 	.venv/bin/pytest $(PYTEST_ARGS)
 
 lint: install
-	.venv/bin/ruff check src tests
-	.venv/bin/ruff format --check src tests
+	.venv/bin/ruff check src tests bench
+	.venv/bin/ruff format --check src tests bench
+	.venv/bin/mypy
 
 clean:
 	rm -rf .venv .uv .pytest_cache .ruff_cache

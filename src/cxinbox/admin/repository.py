@@ -31,7 +31,7 @@ class OrganizationRepository(Repository[Organization]):
     model = Organization
     not_found_message = "Organization not found"
 
-    def matching(self, wanted: OrganizationFilter) -> Select[tuple[Organization]]:
+    def matching(self, wanted: OrganizationFilter) -> Select[Organization]:
         stmt = self.select()
         if wanted.search:
             stmt = stmt.where(

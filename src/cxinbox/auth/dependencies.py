@@ -22,7 +22,7 @@ api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="A
 
 
 def get_runtime(request: Request) -> Runtime:
-    return request.app.state.runtime  # type: ignore[no-any-return]
+    return request.app.state.runtime
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

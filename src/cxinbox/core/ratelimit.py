@@ -35,7 +35,10 @@ class RateLimiter:
             self._pool = ConnectionPool.from_url(redis_url)
             uri = "async+" + redis_url if not redis_url.startswith("async+") else redis_url
             storage = RedisStorage(
-                uri, implementation="redispy", key_prefix=f"{prefix}:limits", connection_pool=self._pool
+                uri,
+                implementation="redispy",
+                key_prefix=f"{prefix}:limits",
+                connection_pool=self._pool,  # type: ignore[arg-type]  # passed through to redis-py
             )
         else:
             storage = MemoryStorage()

@@ -26,11 +26,12 @@ class Repository(Generic[M]):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    def select(self) -> Select[tuple[M]]:
+    def select(self) -> Select[M]:
         return select(self.model)
 
     async def get(self, id: str) -> M | None:
-        return await self.session.scalar(self.select().where(self.model.id == id))  # type: ignore[attr-defined]
+        stmt = self.select().where(self.model.id == id)  # type: ignore[attr-defined]
+        return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def get_or_404(self, id: str) -> M:
         obj = await self.get(id)
@@ -38,7 +39,7 @@ class Repository(Generic[M]):
             raise NotFound(self.not_found_message)
         return obj
 
-    async def list(self, stmt: Select[tuple[M]] | None = None) -> Sequence[M]:
+    async def list(self, stmt: Select[M] | None = None) -> Sequence[M]:
         return (await self.session.scalars(stmt if stmt is not None else self.select())).all()
 
     def add(self, obj: M) -> M:
@@ -57,7 +58,7 @@ class TenantRepository(Repository[TM]):
         super().__init__(session)
         self.tenant = tenant
 
-    def select(self) -> Select[tuple[TM]]:
+    def select(self) -> Select[TM]:
         return select(self.model).where(self.model.organization_id == self.tenant.organization_id)
 
     def add(self, obj: TM) -> TM:

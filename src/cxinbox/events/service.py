@@ -80,9 +80,9 @@ async def _in_order(
     Ids are allocated under a lock held until commit, so when event ``n`` arrives every event before
     it is already in the log; one that arrives ahead of its predecessors (their fan-out is late, or
     another process published them) brings them from the log instead of skipping them."""
-    async for message in replay(runtime, organization_id, last):
-        yield message
-        last = message["id"]
+    async for stored in replay(runtime, organization_id, last):
+        yield stored
+        last = stored["id"]
     while (message := await _next_live(sub)) is not None:
         if message["id"] > last + 1:
             async for stored in replay(runtime, organization_id, last):

@@ -13,7 +13,7 @@ class InvitationRepository(TenantRepository[Invitation]):
     model = Invitation
     not_found_message = "Invitation not found"
 
-    def newest_first(self, status: InvitationStatus | None, now: datetime) -> Select[tuple[Invitation]]:
+    def newest_first(self, status: InvitationStatus | None, now: datetime) -> Select[Invitation]:
         stmt = self.select().order_by(Invitation.created_at.desc(), Invitation.id.desc())
         match status:
             case InvitationStatus.PENDING:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, status
 
@@ -23,7 +23,7 @@ from cxinbox.models.invitations import InvitationStatus
 
 router = APIRouter(prefix="/invitations", tags=["invitations"])
 
-_LINK_ERRORS = {
+_LINK_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "No invitation has this token"},
     410: {"description": "Expired, revoked or already accepted (code INVITATION_EXPIRED, …)"},
 }

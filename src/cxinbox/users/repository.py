@@ -29,14 +29,14 @@ class UserRepository(Repository[User]):
         super().__init__(session)
         self.tenant = tenant
 
-    def select_all(self) -> Select[tuple[User]]:
+    def select_all(self) -> Select[User]:
         """Every user of the organization, soft-deleted ones included."""
         return select(User).where(User.organization_id == self.tenant.organization_id)
 
-    def select(self) -> Select[tuple[User]]:
+    def select(self) -> Select[User]:
         return self.select_all().where(User.deleted_at.is_(None))
 
-    def filtered(self, criteria: UserFilter, *, include_deleted: bool = False) -> Select[tuple[User]]:
+    def filtered(self, criteria: UserFilter, *, include_deleted: bool = False) -> Select[User]:
         stmt = self.select_all() if include_deleted else self.select()
         if criteria.search:
             term = criteria.search.strip().lower()

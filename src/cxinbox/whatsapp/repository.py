@@ -16,7 +16,7 @@ class WhatsAppAccountRepository(TenantRepository[WhatsAppAccount]):
     model = WhatsAppAccount
     not_found_message = "WhatsApp account not found"
 
-    def select_live(self) -> Select[tuple[WhatsAppAccount]]:
+    def select_live(self) -> Select[WhatsAppAccount]:
         return self.select().where(WhatsAppAccount.status != AccountStatus.DISCONNECTED)
 
     async def get_live_or_404(self, account_id: str) -> WhatsAppAccount:

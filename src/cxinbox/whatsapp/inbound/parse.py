@@ -45,9 +45,14 @@ def provider_time(raw: Any) -> datetime:
         return utcnow()
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """A payload member that should be an object; anything else reads as empty."""
+    return value if isinstance(value, dict) else {}
+
+
 def parse_message(msg: dict[str, Any]) -> ParsedMessage:
     kind = str(msg.get("type") or "unsupported")
-    content = msg.get(kind) if isinstance(msg.get(kind), dict) else {}
+    content = _object(msg.get(kind))
     parsed = _PARSERS.get(kind, _unsupported)(kind, content, msg)
     parsed.context, parsed.reply_to_wa_message_id = _context(msg.get("context"))
     if isinstance(msg.get("referral"), dict):
@@ -125,8 +130,8 @@ def _contacts(_kind: str, _content: dict[str, Any], msg: dict[str, Any]) -> Pars
 
 
 def _interactive(_kind: str, content: dict[str, Any], _msg: dict[str, Any]) -> ParsedMessage:
-    reply_type = content.get("type")
-    reply = content.get(reply_type) if isinstance(content.get(reply_type), dict) else {}
+    reply_type = str(content.get("type") or "")
+    reply = _object(content.get(reply_type))
     payload: dict[str, Any] = {"interactiveType": reply_type}
     if reply_type == "nfm_reply":
         payload |= {"name": reply.get("name"), "response": _json_or_raw(reply.get("response_json"))}
