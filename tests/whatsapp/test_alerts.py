@@ -281,6 +281,16 @@ async def test_a_change_about_the_account_reaches_every_organization_with_a_numb
     assert await alerts_of(client, elsewhere.admin.headers) == []
 
 
+async def test_partner_events_are_routed_by_the_customers_waba(client, runtime, factory, graph):
+    org = await factory.org()
+    account = await connect_number(runtime, graph, org.id)
+    payload = for_waba(sample("account_update.json", "partner_app_uninstalled"), account.waba_id)
+    payload["entry"][0]["id"] = unique_number()  # the partner's business, not the customer's WABA
+    await deliver(client, runtime, body_of(payload))
+    [alert] = await alerts_of(client, org.admin.headers)
+    assert (alert["type"], alert["whatsappAccountId"]) == ("PARTNER_APP_UNINSTALLED", account.id)
+
+
 async def test_a_change_about_one_number_reaches_only_that_number(client, runtime, factory, graph):
     org = await factory.org()
     waba = unique_number()
