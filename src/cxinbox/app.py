@@ -29,6 +29,7 @@ from cxinbox.profile.router import router as profile_router
 from cxinbox.runtime import Runtime
 from cxinbox.teams.router import router as teams_router
 from cxinbox.users.router import router as users_router
+from cxinbox.whatsapp.alerts.router import router as whatsapp_alerts_router
 from cxinbox.whatsapp.router import router as whatsapp_accounts_router
 from cxinbox.whatsapp.webhook_router import router as whatsapp_webhook_router
 
@@ -48,6 +49,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     plans_router,
     org_config_router,
     whatsapp_webhook_router,
+    whatsapp_alerts_router,
     whatsapp_accounts_router,
     teams_router,
 )

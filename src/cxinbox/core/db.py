@@ -21,6 +21,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from cxinbox.core.ids import new_id
+
 log = structlog.get_logger(__name__)
 
 AfterCommit = Callable[[], Awaitable[None]]
@@ -105,3 +107,11 @@ def dialect_insert(session: AsyncSession) -> Any:
     from sqlalchemy.dialects import postgresql, sqlite
 
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+async def insert_new(session: AsyncSession, model: Any, **values: Any) -> str | None:
+    """Insert one row with a new id unless it collides with a unique constraint (on conflict do
+    nothing): the new row's id, or None when such a row existed. Safe under concurrent inserts."""
+    insert = dialect_insert(session)
+    stmt = insert(model).values(id=new_id(), **values).on_conflict_do_nothing().returning(model.id)
+    return await session.scalar(stmt)

@@ -29,11 +29,20 @@ from cxinbox.models.inbox import (
 from cxinbox.models.invitations import Invitation, InvitationStatus
 from cxinbox.models.organization_settings import OrganizationSettings
 from cxinbox.models.teams import Team, TeamMember, TeamRole, TeamSchedule
-from cxinbox.models.whatsapp import AccountStatus, MetaAppConfig, WebhookEvent, WhatsAppAccount
+from cxinbox.models.whatsapp import (
+    AccountAlert,
+    AccountStatus,
+    AlertSeverity,
+    MetaAppConfig,
+    WebhookEvent,
+    WhatsAppAccount,
+)
 
 __all__ = [
+    "AccountAlert",
     "AccountStatus",
     "ApiKey",
+    "AlertSeverity",
     "AuditEntry",
     "Base",
     "Contact",

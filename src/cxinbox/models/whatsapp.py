@@ -1,15 +1,18 @@
-"""Connected WhatsApp numbers, the raw webhook events Meta sends, and the Meta app configuration."""
+"""Connected WhatsApp numbers, their alerts, the raw webhook events Meta sends, and the Meta app
+configuration."""
 
 from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cxinbox.core.clock import utcnow
 from cxinbox.models.base import Base, IdMixin, TenantModel
+from cxinbox.models.identity import User
 
 
 class AccountStatus(enum.StrEnum):
@@ -38,7 +41,7 @@ class WhatsAppAccount(TenantModel):
         ),
     )
 
-    waba_id: Mapped[str] = mapped_column(String(64))
+    waba_id: Mapped[str] = mapped_column(String(64), index=True)
     phone_number_id: Mapped[str] = mapped_column(String(64), index=True)
     display_phone_number: Mapped[str | None] = mapped_column(String(64))
     verified_name: Mapped[str | None] = mapped_column(String(200))
@@ -58,6 +61,52 @@ class WhatsAppAccount(TenantModel):
     @property
     def has_own_app_secret(self) -> bool:
         return self.app_secret_encrypted is not None
+
+
+class AlertSeverity(enum.StrEnum):
+    INFO = "INFO"
+    #: action may be needed
+    WARNING = "WARNING"
+    #: sending is blocked or about to be (a rejected token, a disabled or restricted account)
+    CRITICAL = "CRITICAL"
+
+
+class AccountAlert(TenantModel):
+    """Something about a number the organization should know: an ``account_update`` webhook, a quality
+    or messaging-limit change, a display name decision, a token Meta rejected.
+
+    ``source_key`` identifies what raised it (a hash of the webhook change, or the token Meta
+    rejected): unique per organization, so a replayed webhook or a repeated failure raises nothing new.
+    """
+
+    __tablename__ = "whatsapp_account_alerts"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "source_key"),
+        Index("ix_whatsapp_account_alerts_feed", "organization_id", "created_at", "id"),
+        Index("ix_whatsapp_account_alerts_unread", "organization_id", "acknowledged_at"),
+    )
+
+    whatsapp_account_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("whatsapp_accounts.id", ondelete="CASCADE"), index=True
+    )
+    type: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[AlertSeverity]
+    title: Mapped[str] = mapped_column(String(200))
+    message: Mapped[str] = mapped_column(Text)
+    #: what raised it, as received (the webhook change, or the Graph error)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    source_key: Mapped[str] = mapped_column(String(128))
+    #: when it happened by Meta's clock (the webhook's ``entry.time``), else when it was seen
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("users.id", ondelete="SET NULL")
+    )
+    acknowledged_by: Mapped[User | None] = relationship(lazy="selectin")
+
+    @property
+    def acknowledged(self) -> bool:
+        return self.acknowledged_at is not None
 
 
 class MetaAppConfig(TenantModel):

@@ -20,6 +20,7 @@ from cxinbox.models.identity import Organization
 from cxinbox.models.whatsapp import AccountStatus, MetaAppConfig, WhatsAppAccount
 from cxinbox.plans.limits import WHATSAPP_NUMBERS, ensure_within_limit, register_usage
 from cxinbox.runtime import Runtime
+from cxinbox.whatsapp.alerts.service import raise_token_alert
 from cxinbox.whatsapp.repository import (
     MetaAppConfigRepository,
     WhatsAppAccountRepository,
@@ -221,7 +222,8 @@ async def disconnect(session: AsyncSession, principal: Principal, account_id: st
 async def health(
     session: AsyncSession, principal: Principal, runtime: Runtime, account_id: str
 ) -> AccountHealth:
-    """Asks Meta now; the account's quality fields are refreshed, and a rejected token marks it."""
+    """Asks Meta now; the account's quality fields are refreshed, and a rejected token marks it
+    TOKEN_INVALID and raises an alert."""
     account = await WhatsAppAccountRepository(session, principal.tenant).get_live_or_404(account_id)
     token = (
         runtime.secrets.decrypt(account.access_token_encrypted) if account.access_token_encrypted else None
@@ -230,8 +232,7 @@ async def health(
         async with GraphClient(runtime.settings.meta, token) as graph:
             info = await graph.phone_number(account.phone_number_id)
     except GraphError as exc:
-        if exc.is_auth_error:
-            account.status = AccountStatus.TOKEN_INVALID
+        await raise_token_alert(session, account, exc)
         account.health_checked_at = utcnow()
         return AccountHealth(
             id=account.id,

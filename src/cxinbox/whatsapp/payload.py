@@ -35,3 +35,17 @@ def phone_number_ids(payload: dict[str, Any] | None) -> list[str]:
             if number:
                 found[str(number)] = None
     return list(found)
+
+
+def waba_ids(payload: dict[str, Any] | None) -> list[str]:
+    """Every WhatsApp Business Account id of the payload (``entry.id``, and ``waba_info.waba_id`` of
+    partner events), in order, without repeats."""
+    found: dict[str, None] = {}
+    for entry in items(payload, "entry"):
+        if entry.get("id"):
+            found[str(entry["id"])] = None
+        for change in items(entry, "changes"):
+            waba_id = child(child(change, "value"), "waba_info").get("waba_id")
+            if waba_id:
+                found[str(waba_id)] = None
+    return list(found)

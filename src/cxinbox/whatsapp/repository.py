@@ -70,3 +70,19 @@ async def count_live_accounts(session: AsyncSession, organization_id: str) -> in
         WhatsAppAccount.status != AccountStatus.DISCONNECTED,
     )
     return int(await session.scalar(stmt) or 0)
+
+
+async def live_accounts_by_waba(session: AsyncSession, waba_ids: Sequence[str]) -> list[WhatsAppAccount]:
+    """The connected accounts of these WhatsApp Business Accounts, whichever organizations own them,
+    oldest first."""
+    if not waba_ids:
+        return []
+    rows = await session.scalars(
+        select(WhatsAppAccount)
+        .where(
+            WhatsAppAccount.waba_id.in_(set(waba_ids)),
+            WhatsAppAccount.status != AccountStatus.DISCONNECTED,
+        )
+        .order_by(WhatsAppAccount.created_at, WhatsAppAccount.id)
+    )
+    return list(rows)

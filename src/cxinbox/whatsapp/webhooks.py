@@ -13,8 +13,8 @@ from cxinbox.core.errors import Forbidden, Unauthorized
 from cxinbox.core.jobs import enqueue
 from cxinbox.models.whatsapp import WebhookEvent
 from cxinbox.runtime import Runtime
-from cxinbox.whatsapp.payload import parse_body, phone_number_ids
-from cxinbox.whatsapp.repository import live_accounts_by_number
+from cxinbox.whatsapp.payload import parse_body, phone_number_ids, waba_ids
+from cxinbox.whatsapp.repository import live_accounts_by_number, live_accounts_by_waba
 from cxinbox.whatsapp.signature import signature_matches
 from cxinbox.whatsapp.tasks import process_webhook
 
@@ -39,10 +39,12 @@ async def receive(
 ) -> WebhookEvent:
     payload = parse_body(body)
     numbers = phone_number_ids(payload)
-    accounts = await live_accounts_by_number(session, numbers)
+    # events about an account rather than a number name no number: their WABA finds the account
+    accounts = list((await live_accounts_by_number(session, numbers)).values())
+    accounts = accounts or await live_accounts_by_waba(session, waba_ids(payload))
     own_secrets = [
         runtime.secrets.decrypt(account.app_secret_encrypted)
-        for account in accounts.values()
+        for account in accounts
         if account.app_secret_encrypted
     ]
     platform_secret = runtime.settings.meta_app_secret

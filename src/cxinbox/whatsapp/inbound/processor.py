@@ -1,7 +1,8 @@
 """A stored webhook event -> contacts, conversations, messages and statuses.
 
-Every entry, change, message and status is handled; changes are routed by
-``metadata.phone_number_id``. Processing is idempotent: a message is inserted once per wamid (insert
+Every entry, change, message and status is handled; message changes are routed by
+``metadata.phone_number_id``, account-level changes (``account_update``, quality, name, …) become
+alerts (``whatsapp.alerts``). Processing is idempotent: a message is inserted once per wamid (insert
 on conflict do nothing), a status once per wamid, status and time, and reactions, edits and
 deletions are applied by provider time; so replays, duplicates and the sweeper are harmless.
 """
@@ -15,12 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.core.clock import utcnow
-from cxinbox.core.db import dialect_insert
-from cxinbox.core.ids import new_id
+from cxinbox.core.db import insert_new
 from cxinbox.core.jobs import enqueue
 from cxinbox.models.inbox import Conversation, Direction, Message, MessageStatus, SenderType
 from cxinbox.models.whatsapp import WebhookEvent, WhatsAppAccount
 from cxinbox.runtime import Runtime
+from cxinbox.whatsapp.alerts.classify import ACCOUNT_FIELDS
+from cxinbox.whatsapp.alerts.webhooks import record_change
 from cxinbox.whatsapp.inbound import threads
 from cxinbox.whatsapp.inbound.parse import ParsedMessage, parse_message, provider_time
 from cxinbox.whatsapp.inbound.statuses import record_status
@@ -45,8 +47,12 @@ async def process_event(session: AsyncSession, runtime: Runtime, event_id: str) 
     for entry in items(payload, "entry"):
         for change in items(entry, "changes"):
             value = child(change, "value")
+            if change.get("field") in ACCOUNT_FIELDS:
+                routed = await record_change(session, entry, change)
+                event.organization_id = event.organization_id or next(iter(routed), None)
+                continue
             if change.get("field") != "messages":
-                continue  # account, template and other fields belong to their own areas
+                continue  # template updates and other fields stay stored for the areas that will read them
             number = str(child(value, "metadata").get("phone_number_id") or "")
             account = accounts.get(number)
             if account is None:
@@ -115,30 +121,25 @@ class ChangeHandler:
         self, wamid: str, conversation: Conversation, parsed: ParsedMessage, msg: dict[str, Any]
     ) -> str | None:
         at = provider_time(msg.get("timestamp"))
-        insert = dialect_insert(self.session)
-        return await self.session.scalar(
-            insert(Message)
-            .values(
-                id=new_id(),
-                organization_id=self.org_id,
-                conversation_id=conversation.id,
-                direction=Direction.INBOUND,
-                sender_type=parsed.sender_type,
-                type=parsed.type,
-                text=parsed.text,
-                media=parsed.media,
-                payload=parsed.payload,
-                status=MessageStatus.RECEIVED,
-                wa_message_id=wamid,
-                provider_timestamp=at,
-                ordered_at=at,
-                context=parsed.context,
-                reply_to_wa_message_id=parsed.reply_to_wa_message_id,
-                referral=parsed.referral,
-                error=parsed.error,
-            )
-            .on_conflict_do_nothing()
-            .returning(Message.id)
+        return await insert_new(
+            self.session,
+            Message,
+            organization_id=self.org_id,
+            conversation_id=conversation.id,
+            direction=Direction.INBOUND,
+            sender_type=parsed.sender_type,
+            type=parsed.type,
+            text=parsed.text,
+            media=parsed.media,
+            payload=parsed.payload,
+            status=MessageStatus.RECEIVED,
+            wa_message_id=wamid,
+            provider_timestamp=at,
+            ordered_at=at,
+            context=parsed.context,
+            reply_to_wa_message_id=parsed.reply_to_wa_message_id,
+            referral=parsed.referral,
+            error=parsed.error,
         )
 
     async def reaction(self, msg: dict[str, Any]) -> None:

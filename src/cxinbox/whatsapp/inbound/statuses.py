@@ -14,8 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.core.clock import utcnow
-from cxinbox.core.db import dialect_insert
-from cxinbox.core.ids import new_id
+from cxinbox.core.db import insert_new
 from cxinbox.models.inbox import Message, MessageStatus, MessageStatusEvent
 from cxinbox.runtime import Runtime
 from cxinbox.whatsapp.inbound.parse import first_error, provider_time
@@ -50,23 +49,18 @@ async def record_status(
         return
     message = await _message_for_update(session, organization_id, str(wamid))
     pricing = status.get("pricing") if isinstance(status.get("pricing"), dict) else None
-    insert = dialect_insert(session)
-    event_id = await session.scalar(
-        insert(MessageStatusEvent)
-        .values(
-            id=new_id(),
-            organization_id=organization_id,
-            wa_message_id=str(wamid),
-            message_id=message.id if message else None,
-            status=str(status["status"])[:16],
-            provider_timestamp=provider_time(status.get("timestamp")),
-            recipient_id=status.get("recipient_id"),
-            errors=status.get("errors"),
-            pricing=pricing,
-            conversation=status.get("conversation"),
-        )
-        .on_conflict_do_nothing()
-        .returning(MessageStatusEvent.id)
+    event_id = await insert_new(
+        session,
+        MessageStatusEvent,
+        organization_id=organization_id,
+        wa_message_id=str(wamid),
+        message_id=message.id if message else None,
+        status=str(status["status"])[:16],
+        provider_timestamp=provider_time(status.get("timestamp")),
+        recipient_id=status.get("recipient_id"),
+        errors=status.get("errors"),
+        pricing=pricing,
+        conversation=status.get("conversation"),
     )
     if event_id is None or message is None:
         return  # a replay of a stored status, or one that waits for its message

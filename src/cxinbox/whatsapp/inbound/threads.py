@@ -14,9 +14,8 @@ from sqlalchemy import case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.core.clock import utcnow
-from cxinbox.core.db import dialect_insert
+from cxinbox.core.db import insert_new
 from cxinbox.core.events import publish_event
-from cxinbox.core.ids import new_id
 from cxinbox.models.inbox import Contact, Conversation, ConversationStatus, Message
 from cxinbox.models.whatsapp import WhatsAppAccount
 from cxinbox.runtime import Runtime
@@ -27,12 +26,7 @@ async def upsert_contact(
     session: AsyncSession, organization_id: str, wa_id: str, profile: dict[str, Any] | None
 ) -> Contact:
     profile = profile or {}
-    insert = dialect_insert(session)
-    await session.execute(
-        insert(Contact)
-        .values(id=new_id(), organization_id=organization_id, wa_id=wa_id, phone=_phone(wa_id))
-        .on_conflict_do_nothing()
-    )
+    await insert_new(session, Contact, organization_id=organization_id, wa_id=wa_id, phone=_phone(wa_id))
     contact = (
         await session.scalars(
             select(Contact)
@@ -61,18 +55,13 @@ async def open_conversation(
     session: AsyncSession, account: WhatsAppAccount, contact: Contact
 ) -> tuple[Conversation, bool]:
     """The contact's conversation on this number that is not CLOSED, opened if there is none."""
-    insert = dialect_insert(session)
-    created = await session.scalar(
-        insert(Conversation)
-        .values(
-            id=new_id(),
-            organization_id=account.organization_id,
-            contact_id=contact.id,
-            whatsapp_account_id=account.id,
-            status=ConversationStatus.OPEN,
-        )
-        .on_conflict_do_nothing()
-        .returning(Conversation.id)
+    created = await insert_new(
+        session,
+        Conversation,
+        organization_id=account.organization_id,
+        contact_id=contact.id,
+        whatsapp_account_id=account.id,
+        status=ConversationStatus.OPEN,
     )
     conversation = await load_open_conversation(session, account.id, contact.id)
     return conversation, created is not None

@@ -1,0 +1,1 @@
+"""Account alerts: what Meta reports about numbers and their accounts, and rejected tokens."""
