@@ -7,10 +7,16 @@ import os
 import signal
 import sqlite3
 import sys
+import uuid
 from pathlib import Path
 
 import httpx
 
+from cxinbox.adapters.email import Mail
+from cxinbox.mail.tasks import queue_mail
+from cxinbox.runtime import Runtime
+from tests.core.runtimes import needs_redis
+from tests.fixtures.factories import unique_email
 from tests.fixtures.net import free_port
 from tests.fixtures.wait import WAIT_SECONDS, eventually
 
@@ -71,3 +77,39 @@ async def test_serve_answers_and_stops_cleanly_on_sigterm(tmp_path):
     assert process.returncode in (0, -signal.SIGTERM)
     assert b"Application shutdown complete" in output
     assert (tmp_path / "data" / "secret_key").exists()
+
+
+@needs_redis
+async def test_worker_runs_jobs_queued_by_another_process(tmp_path, runtime, settings, smtp):
+    """A scaled-out deployment: an API process (here: a runtime that does not consume) queues a job,
+    and a separate ``cxinbox worker`` process on the same Redis runs it."""
+    prefix = f"cxinbox-worker-{uuid.uuid4().hex[:8]}"
+    env = cli_env(tmp_path)
+    env |= {
+        "CXINBOX_DATABASE_URL": settings.database_url,
+        "CXINBOX_REDIS_URL": str(settings.redis_url),
+        "CXINBOX_REDIS_PREFIX": prefix,
+        "CXINBOX_SMTP_URL": smtp.url,
+        "CXINBOX_SECRET_KEY": str(settings.secret_key),
+    }
+    worker = await asyncio.create_subprocess_exec(
+        CXINBOX, "worker", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    api = Runtime(settings.model_copy(update={"redis_prefix": prefix}))
+    await api.start(workers=False)
+    to = unique_email("worker")
+    try:
+        async with api.unit_of_work() as session:
+            queue_mail(session, Mail(to=to, subject="From the queue", text="run by the worker"))
+        [mail] = await smtp.wait_for(to, timeout=WAIT_SECONDS)
+        assert mail["Subject"] == "From the queue"
+    finally:
+        await api.stop()
+        worker.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(worker.wait(), WAIT_SECONDS)
+        finally:
+            if worker.returncode is None:
+                worker.kill()
+                await worker.wait()
+    assert worker.returncode == 0
