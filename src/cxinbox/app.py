@@ -21,7 +21,10 @@ from cxinbox.core.logging import configure_logging
 from cxinbox.events.router import router as events_router
 from cxinbox.files.router import router as files_router
 from cxinbox.health.router import router as health_router
+from cxinbox.invitations.router import router as invitations_router
+from cxinbox.profile.router import router as profile_router
 from cxinbox.runtime import Runtime
+from cxinbox.users.router import router as users_router
 from cxinbox.whatsapp.webhook_router import router as whatsapp_webhook_router
 
 API_PREFIX = "/api/v1"
@@ -34,6 +37,9 @@ ROUTERS: tuple[APIRouter, ...] = (
     events_router,
     files_router,
     whatsapp_webhook_router,
+    users_router,
+    invitations_router,
+    profile_router,
 )
 
 

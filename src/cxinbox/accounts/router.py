@@ -13,12 +13,12 @@ from cxinbox.accounts.schemas import (
     RegisterBody,
     SetPasswordBody,
     TokenBundle,
-    TokenUser,
     VerifyCodeBody,
 )
 from cxinbox.auth.dependencies import AdminDep, PrincipalDep, RuntimeDep, SessionDep
 from cxinbox.auth.refresh import TokenPair, rotate
 from cxinbox.core.errors import Unauthorized
+from cxinbox.core.http import client_ip
 from cxinbox.core.wire import Envelope
 from cxinbox.models.identity import Organization, User
 
@@ -26,14 +26,7 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 
 
 def _bundle(user: User, pair: TokenPair) -> Envelope[TokenBundle]:
-    return Envelope(
-        data=TokenBundle(
-            access_token=pair.access_token,
-            refresh_token=pair.refresh_token,
-            expires_in=pair.expires_in,
-            user=TokenUser.model_validate(user),
-        )
-    )
+    return Envelope(data=TokenBundle.of(user, pair))
 
 
 def organization_summary(org: Organization) -> OrganizationSummary:
@@ -48,10 +41,6 @@ def organization_summary(org: Organization) -> OrganizationSummary:
     )
 
 
-def _client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 @router.post(
     "/register",
     status_code=status.HTTP_201_CREATED,
@@ -60,7 +49,7 @@ def _client_ip(request: Request) -> str:
 async def register(
     body: RegisterBody, request: Request, session: SessionDep, runtime: RuntimeDep
 ) -> Envelope[TokenBundle]:
-    user, pair = await service.register(session, runtime, body, _client_ip(request))
+    user, pair = await service.register(session, runtime, body, client_ip(request))
     return _bundle(user, pair)
 
 

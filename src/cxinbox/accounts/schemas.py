@@ -3,8 +3,9 @@ from __future__ import annotations
 from pydantic import EmailStr, Field, field_validator
 
 from cxinbox.auth.passwords import MIN_PASSWORD_LENGTH
+from cxinbox.auth.refresh import TokenPair
 from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime
-from cxinbox.models.identity import OrganizationStatus, Plan, Presence, Role
+from cxinbox.models.identity import OrganizationStatus, Plan, Presence, Role, User
 
 
 def _normalise_email(value: str) -> str:
@@ -56,6 +57,16 @@ class TokenBundle(ApiModel):
     expires_in: int
     user: TokenUser
 
+    @classmethod
+    def of(cls, user: User, pair: TokenPair) -> TokenBundle:
+        """The answer of every sign-in (login, code, refresh, accepted invitation)."""
+        return cls(
+            access_token=pair.access_token,
+            refresh_token=pair.refresh_token,
+            expires_in=pair.expires_in,
+            user=TokenUser.model_validate(user),
+        )
+
 
 class OrganizationSummary(ApiModel):
     id: str
@@ -67,7 +78,9 @@ class OrganizationSummary(ApiModel):
     created_at: UtcDatetime
 
 
-class Me(ApiModel):
+class UserSummary(ApiModel):
+    """The user fields every client relies on (CONTRACT §5)."""
+
     id: str
     email: str
     name: str
@@ -77,6 +90,9 @@ class Me(ApiModel):
     organization_id: str | None
     created_at: UtcDatetime
     has_password: bool
+
+
+class Me(UserSummary):
     organization: OrganizationSummary | None
     impersonated_by: str | None = None
 

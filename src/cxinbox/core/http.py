@@ -118,6 +118,11 @@ async def _send_error(send: Send, error: AppError) -> None:
     await send({"type": "http.response.body", "body": response.body})
 
 
+def client_ip(request: Request) -> str:
+    """The caller's address as the server sees it (for rate limits and the audit log)."""
+    return request.client.host if request.client else "unknown"
+
+
 def _field_name(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
     return ".".join(parts) or str(loc[0] if loc else "body")

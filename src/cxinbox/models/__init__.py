@@ -26,6 +26,7 @@ from cxinbox.models.inbox import (
     MessageType,
     SenderType,
 )
+from cxinbox.models.invitations import Invitation, InvitationStatus
 from cxinbox.models.teams import Team, TeamMember, TeamRole
 from cxinbox.models.whatsapp import AccountStatus, MetaAppConfig, WebhookEvent, WhatsAppAccount
 
@@ -40,6 +41,8 @@ __all__ = [
     "Direction",
     "EventRecord",
     "EventSequence",
+    "Invitation",
+    "InvitationStatus",
     "LoginCode",
     "MediaState",
     "Message",

@@ -67,6 +67,8 @@ class User(IdMixin, TimestampMixin, Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     last_login_at: Mapped[datetime | None]
     deleted_at: Mapped[datetime | None]
+    #: storage key of the profile picture (``public/avatars/…``)
+    avatar_key: Mapped[str | None] = mapped_column(String(500))
 
     organization: Mapped[Organization | None] = relationship(lazy="raise")
 

@@ -1,0 +1,1 @@
+"""The ``/invitations`` area: emailed, single-use links that bring people into an organization."""

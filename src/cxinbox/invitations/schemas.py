@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from pydantic import Field
+
+from cxinbox.accounts.schemas import EmailBody
+from cxinbox.auth.passwords import MIN_PASSWORD_LENGTH
+from cxinbox.core.bulk import BulkResult
+from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime
+from cxinbox.models.identity import Role
+from cxinbox.models.invitations import InvitationStatus
+from cxinbox.users.schemas import MAX_TEAMS_PER_USER, OrgRole
+
+MAX_BULK_INVITATIONS = 100
+
+
+class CreateInvitation(EmailBody):
+    role: OrgRole = Role.AGENT
+    name: str | None = Field(default=None, min_length=1, max_length=200, description="A suggested name")
+    team_ids: list[str] = Field(default_factory=list, max_length=MAX_TEAMS_PER_USER)
+
+
+class BulkInvitations(RequestModel):
+    invitations: list[CreateInvitation] = Field(min_length=1, max_length=MAX_BULK_INVITATIONS)
+
+
+class AcceptInvitation(RequestModel):
+    name: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=256)
+
+
+class Inviter(ApiModel):
+    id: str
+    name: str
+
+
+class InvitationOut(ApiModel):
+    id: str
+    email: str
+    name: str | None
+    role: Role
+    team_ids: list[str]
+    status: InvitationStatus
+    user_id: str | None = Field(description="Set when the invitation welcomes a user an admin created")
+    invited_by: Inviter | None
+    expires_at: UtcDatetime
+    sent_at: UtcDatetime
+    send_count: int
+    accepted_at: UtcDatetime | None
+    revoked_at: UtcDatetime | None
+    created_at: UtcDatetime
+
+
+class BulkInvitationResult(BulkResult):
+    """``failed[].id`` is the email that could not be invited."""
+
+    invitations: list[InvitationOut]
+
+
+class InvitingOrganization(ApiModel):
+    id: str
+    name: str
+
+
+class PublicInvitation(ApiModel):
+    """What the person holding the link may see before accepting."""
+
+    email: str
+    name: str | None
+    role: Role
+    status: InvitationStatus
+    expires_at: UtcDatetime
+    organization: InvitingOrganization
+    invited_by: str | None = Field(description="The inviter's name")

@@ -1,0 +1,1 @@
+"""The ``/profile`` area: the signed-in user's own name, picture and password."""

@@ -1,0 +1,86 @@
+"""Rules for a user's own profile."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cxinbox.accounts.service import FAILED_LOGINS
+from cxinbox.auth.principal import Principal
+from cxinbox.auth.refresh import TokenPair, revoke_user_sessions, start_session
+from cxinbox.core.crypto import random_token
+from cxinbox.core.db import after_commit
+from cxinbox.core.errors import AppError, PayloadTooLarge, Unauthorized, UnsupportedMediaType
+from cxinbox.files.images import sniff_image
+from cxinbox.models.identity import User
+from cxinbox.runtime import Runtime
+from cxinbox.users.service import publish_user
+
+MAX_AVATAR_BYTES = 2 * 1024 * 1024
+AVATAR_PREFIX = "public/avatars/"
+
+
+class WrongPassword(AppError):
+    status_code = 400
+    code = "INVALID_PASSWORD"
+    message = "The current password is not correct"
+
+
+async def own_user(session: AsyncSession, principal: Principal) -> User:
+    user = await session.get(User, principal.require_user())
+    if user is None or not user.can_sign_in:
+        raise Unauthorized("The account is not active")
+    return user
+
+
+async def rename(session: AsyncSession, runtime: Runtime, principal: Principal, name: str) -> User:
+    user = await own_user(session, principal)
+    user.name = name.strip()
+    await publish_user(session, runtime, principal.tenant, "user.updated", user)
+    return user
+
+
+async def set_avatar(session: AsyncSession, runtime: Runtime, principal: Principal, data: bytes) -> User:
+    """Store a PNG, JPEG, GIF or WebP picture (recognised by its bytes) under a new key, so that
+    caches of the previous URL never show the wrong picture."""
+    if len(data) > MAX_AVATAR_BYTES:
+        raise PayloadTooLarge(f"The avatar exceeds {MAX_AVATAR_BYTES} bytes")
+    image = sniff_image(data)
+    if image is None:
+        raise UnsupportedMediaType("The avatar must be a PNG, JPEG, GIF or WebP image")
+    user = await own_user(session, principal)
+    key = f"{AVATAR_PREFIX}{user.id}/{random_token(12)}.{image.extension}"
+    await runtime.storage.save(key, data, image.content_type)
+    _replace_avatar(session, runtime, user, key)
+    await publish_user(session, runtime, principal.tenant, "user.updated", user)
+    return user
+
+
+async def remove_avatar(session: AsyncSession, runtime: Runtime, principal: Principal) -> User:
+    user = await own_user(session, principal)
+    if user.avatar_key is not None:
+        _replace_avatar(session, runtime, user, None)
+        await publish_user(session, runtime, principal.tenant, "user.updated", user)
+    return user
+
+
+def _replace_avatar(session: AsyncSession, runtime: Runtime, user: User, key: str | None) -> None:
+    """Point the user at ``key``; the previous file is deleted once that is committed."""
+    previous, user.avatar_key = user.avatar_key, key
+    if previous is not None:
+        after_commit(session, lambda: runtime.storage.delete(previous))
+
+
+async def change_password(
+    session: AsyncSession, runtime: Runtime, principal: Principal, current: str, new: str
+) -> tuple[User, TokenPair]:
+    """Check the current password (wrong attempts count like failed logins), store the new one and
+    sign the user out everywhere. Access tokens do not name their refresh family, so every refresh
+    token is revoked and the caller gets a fresh session in the answer."""
+    user = await own_user(session, principal)
+    await runtime.limiter.check(FAILED_LOGINS, user.email)
+    if not await runtime.passwords.verify(current, user.password_hash):
+        await runtime.limiter.record(FAILED_LOGINS, user.email)
+        raise WrongPassword(details=[{"field": "currentPassword", "message": "is not correct"}])
+    user.password_hash = await runtime.passwords.hash(new)
+    await revoke_user_sessions(session, user.id)
+    return user, start_session(session, runtime, user)

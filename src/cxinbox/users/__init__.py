@@ -1,0 +1,1 @@
+"""The ``/users`` area: the people of an organization, their roles, teams and presence."""
