@@ -22,6 +22,8 @@ from cxinbox.events.router import router as events_router
 from cxinbox.files.router import router as files_router
 from cxinbox.health.router import router as health_router
 from cxinbox.invitations.router import router as invitations_router
+from cxinbox.messages.failed_router import router as failed_messages_router
+from cxinbox.messages.router import router as messages_router
 from cxinbox.profile.router import router as profile_router
 from cxinbox.runtime import Runtime
 from cxinbox.users.router import router as users_router
@@ -40,6 +42,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     users_router,
     invitations_router,
     profile_router,
+    failed_messages_router,
+    messages_router,
 )
 
 

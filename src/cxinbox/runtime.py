@@ -30,6 +30,8 @@ TASK_MODULES = (
     "cxinbox.events.tasks",
     "cxinbox.whatsapp.tasks",
     "cxinbox.whatsapp.media",
+    "cxinbox.whatsapp.outbound.delivery",
+    "cxinbox.messages.tasks",
 )
 
 

@@ -27,8 +27,15 @@ from cxinbox.models.inbox import (
     SenderType,
 )
 from cxinbox.models.invitations import Invitation, InvitationStatus
+from cxinbox.models.outbound import IdempotencyKey, OutboxEntry, OutboxState
 from cxinbox.models.teams import Team, TeamMember, TeamRole
-from cxinbox.models.whatsapp import AccountStatus, MetaAppConfig, WebhookEvent, WhatsAppAccount
+from cxinbox.models.whatsapp import (
+    AccountStatus,
+    MetaAppConfig,
+    TemplateEvent,
+    WebhookEvent,
+    WhatsAppAccount,
+)
 
 __all__ = [
     "AccountStatus",
@@ -41,6 +48,7 @@ __all__ = [
     "Direction",
     "EventRecord",
     "EventSequence",
+    "IdempotencyKey",
     "Invitation",
     "InvitationStatus",
     "LoginCode",
@@ -51,6 +59,8 @@ __all__ = [
     "MessageType",
     "MetaAppConfig",
     "Organization",
+    "OutboxEntry",
+    "OutboxState",
     "OrganizationStatus",
     "Plan",
     "Presence",
@@ -60,6 +70,7 @@ __all__ = [
     "Team",
     "TeamMember",
     "TeamRole",
+    "TemplateEvent",
     "TenantModel",
     "User",
     "WebhookEvent",

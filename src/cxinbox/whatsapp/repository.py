@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.core.errors import NotFound
 from cxinbox.core.repository import TenantRepository
+from cxinbox.models.inbox import Message
 from cxinbox.models.whatsapp import AccountStatus, MetaAppConfig, WhatsAppAccount
 
 
@@ -70,3 +71,14 @@ async def count_live_accounts(session: AsyncSession, organization_id: str) -> in
         WhatsAppAccount.status != AccountStatus.DISCONNECTED,
     )
     return int(await session.scalar(stmt) or 0)
+
+
+async def locked_message(session: AsyncSession, message_id: str) -> Message | None:
+    """A message, re-read and locked for update (jobs change messages that webhooks change too)."""
+    stmt = (
+        select(Message)
+        .where(Message.id == message_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return await session.scalar(stmt)
