@@ -18,6 +18,7 @@ from cxinbox.api_keys.router import router as api_keys_router
 from cxinbox.config import Settings
 from cxinbox.core.http import BodySizeLimitMiddleware, RequestContextMiddleware, install_error_handlers
 from cxinbox.core.logging import configure_logging
+from cxinbox.dev.router import router as dev_router
 from cxinbox.events.router import router as events_router
 from cxinbox.files.router import router as files_router
 from cxinbox.health.router import router as health_router
@@ -44,6 +45,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     profile_router,
     failed_messages_router,
     messages_router,
+    dev_router,
 )
 
 

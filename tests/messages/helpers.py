@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -112,3 +114,29 @@ async def send_text(client, thread: Thread, text: str = "Hello from the team", *
     return await client.post(
         f"/conversations/{thread.id}/messages", json={"type": "text", "text": text, **kwargs}, headers=headers
     )
+
+
+def status_webhook(phone_number_id: str, wamid: str, status: str) -> bytes:
+    """A delivery status for ``wamid``, shaped as Meta posts it."""
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550100", "phone_number_id": phone_number_id},
+        "statuses": [
+            {"id": wamid, "status": status, "timestamp": str(int(time.time())), "recipient_id": "15550199"}
+        ],
+    }
+    body = {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "1", "changes": [{"field": "messages", "value": value}]}],
+    }
+    return json.dumps(body).encode()
+
+
+async def failed_send(client, runtime: Runtime, graph: FakeGraph, thread: Thread, code: int = 131026) -> str:
+    """The id of a message whose send Meta refused for good with ``code``."""
+    graph.fail_next_sends(thread.number, (400, code, None))
+    r = await send_text(client, thread, "This one will fail")
+    assert r.status_code == 201, r.text
+    message_id = r.json()["data"]["id"]
+    await until_status(runtime, message_id, MessageStatus.FAILED)
+    return message_id

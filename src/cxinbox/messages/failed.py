@@ -107,8 +107,10 @@ async def list_failed(
 ) -> tuple[list[FailedMessageOut], int]:
     stmt = _filtered(tenant, criteria)
     total = await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    rows = (await session.execute(stmt.limit(page.limit).offset(page.offset))).tuples().all()
-    return [failed_out(runtime, row) for row in rows], int(total or 0)
+    rows = (await session.execute(stmt.limit(page.limit).offset(page.offset))).all()
+    return [failed_out(runtime, (message, entry, contact)) for message, entry, contact in rows], int(
+        total or 0
+    )
 
 
 def _count(condition: ColumnElement[bool]) -> Any:
@@ -169,7 +171,8 @@ async def _locked_row(session: AsyncSession, tenant: TenantContext, message_id: 
     ).first()
     if row is None:
         raise NotFound("Message not found")
-    return row.tuple()
+    message, entry, contact = row
+    return message, entry, contact
 
 
 async def retry(session: AsyncSession, runtime: Runtime, tenant: TenantContext, message_id: str) -> Row:
