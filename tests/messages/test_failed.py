@@ -23,11 +23,6 @@ from tests.messages.helpers import (
 from tests.whatsapp.helpers import eventually
 
 
-@pytest.fixture
-async def thread(runtime, graph, factory):
-    return await make_thread(runtime, graph, await factory.org())
-
-
 async def waiting_for_retry(client, runtime, graph, thread) -> str:
     """A message whose first attempt failed with a retryable error, its retry far in the future."""
     graph.fail_next_sends(thread.number, (400, 131056, None))

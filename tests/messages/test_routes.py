@@ -19,11 +19,6 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PDF = b"%PDF-1.4\n% a tiny document\n"
 
 
-@pytest.fixture
-async def thread(runtime, graph, factory):
-    return await make_thread(runtime, graph, await factory.org())
-
-
 async def fetch(client, url: str):
     """GET an absolute URL of this API through the in-process client."""
     parts = urlsplit(url)

@@ -29,11 +29,6 @@ from tests.messages.helpers import (
 from tests.whatsapp.helpers import deliver, eventually
 
 
-@pytest.fixture
-async def thread(runtime, graph, factory):
-    return await make_thread(runtime, graph, await factory.org())
-
-
 async def test_send_goes_out_and_status_webhooks_move_it_forward(client, runtime, graph, thread):
     r = await send_text(client, thread, "Your order ships today")
     assert r.status_code == 201, r.text
