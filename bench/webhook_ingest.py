@@ -69,6 +69,18 @@ def parse_args() -> argparse.Namespace:
         f"set to {APP_SECRET!r})",
     )
     parser.add_argument("--secret-key", default=None, help="the server's CXINBOX_SECRET_KEY (with --target)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="with --redis-url: serve with --no-workers and run this many `cxinbox worker` processes",
+    )
+    parser.add_argument(
+        "--ack-only",
+        action="store_true",
+        help="address a number no account has: bodies are stored and acknowledged, processing has "
+        "nothing to do (the acknowledgement path alone)",
+    )
     parser.add_argument("--rates", default="250,500,1000,1500,2000", help="messages/s of each step")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each step")
     parser.add_argument("--max-messages", type=int, default=10_000, help="upper bound of one step")
@@ -86,7 +98,9 @@ def free_port() -> int:
 class Server:
     """``cxinbox serve`` in a child process, with its own data directory."""
 
-    def __init__(self, database_url: str, redis_url: str | None, secret_key: str, data_dir: Path) -> None:
+    def __init__(
+        self, database_url: str, redis_url: str | None, secret_key: str, data_dir: Path, workers: int = 0
+    ) -> None:
         self.port = free_port()
         env = {
             **os.environ,
@@ -102,23 +116,37 @@ class Server:
         if redis_url:
             env["CXINBOX_REDIS_URL"] = redis_url
         self.log = open(data_dir / "server.log", "wb")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "cxinbox.cli", "serve", "--port", str(self.port)],
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
+        serve = [sys.executable, "-m", "cxinbox.cli", "serve", "--port", str(self.port)]
+        self.processes = [
+            subprocess.Popen(
+                serve + (["--no-workers"] if workers else []),
+                env=env,
+                stdout=self.log,
+                stderr=subprocess.STDOUT,
+            )
+        ]
+        self.processes += [
+            subprocess.Popen(
+                [sys.executable, "-m", "cxinbox.cli", "worker"],
+                env=env,
+                stdout=self.log,
+                stderr=subprocess.STDOUT,
+            )
+            for _ in range(workers)
+        ]
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
         self.log.close()
 
 
@@ -206,7 +234,7 @@ async def run_step(url: str, sessionmaker, org_id: str, number: str, rate: int, 
     for conn in connections:
         conn.writer.close()
     target, done = before + acked.ok, before
-    deadline = time.perf_counter() + args.process_timeout
+    deadline = time.perf_counter() + (0 if args.ack_only else args.process_timeout)
     while done < target and time.perf_counter() < deadline:
         await asyncio.sleep(0.05)
         done = await stored(sessionmaker, org_id)
@@ -259,7 +287,9 @@ async def main() -> None:
             url = args.target.rstrip("/")
         else:
             await asyncio.to_thread(upgrade, database_url)
-            server = Server(database_url, args.redis_url, secret_key, data_dir)
+            if args.workers and not args.redis_url:
+                raise SystemExit("--workers needs --redis-url (the processes share the job queue)")
+            server = Server(database_url, args.redis_url, secret_key, data_dir, args.workers)
             url = server.url
         try:
             await wait_healthy(url)
@@ -267,6 +297,8 @@ async def main() -> None:
             engine = create_engine(database_url)
             sessionmaker = create_sessionmaker(engine)
             org_id, number = await connect_account(settings, sessionmaker)
+            if args.ack_only:
+                number = "1" + number  # not connected: nothing will be processed into messages
             steps, offset = [], 0
             for rate in (int(r) for r in args.rates.split(",")):
                 step = await run_step(url, sessionmaker, org_id, number, rate, args, offset)
@@ -280,7 +312,8 @@ async def main() -> None:
                 )
             health = await health_ceiling(url, min(args.connections, 32), args.seconds)
             backend = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite"
-            label = f"{backend}{' + Redis' if args.redis_url else ''}, {os.cpu_count()} cores"
+            processes = f"API process + {args.workers} worker processes" if args.workers else "one process"
+            label = f"{backend}{' + Redis' if args.redis_url else ''}, {processes}, {os.cpu_count()} cores"
             print()
             print(table(label, steps, health))
             await engine.dispose()
