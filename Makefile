@@ -38,5 +38,8 @@ lint: install
 	.venv/bin/ruff check src tests
 	.venv/bin/ruff format --check src tests
 
+bench: install
+	.venv/bin/python -m bench.webhook_ingest $(BENCH_ARGS)
+
 clean:
 	rm -rf .venv .uv .pytest_cache .ruff_cache

@@ -17,7 +17,6 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
-import structlog
 from sqlalchemy import insert
 
 from cxinbox.core.clock import utcnow
@@ -26,8 +25,6 @@ from cxinbox.models.whatsapp import WebhookEvent
 from cxinbox.runtime import Runtime
 from cxinbox.whatsapp.repository import live_accounts_by_number
 from cxinbox.whatsapp.tasks import request_drain
-
-log = structlog.get_logger(__name__)
 
 #: bodies stored in one transaction at most
 MAX_BATCH = 500
@@ -99,10 +96,7 @@ class WebhookIntake:
             for p in batch:
                 if not p.done.done():
                     p.done.set_result(p.row["id"])
-            try:
-                await request_drain(self.runtime)
-            except Exception:  # stored all the same: the sweeper processes what no drain took
-                log.exception("whatsapp_drain_request_failed")
+            await request_drain(self.runtime)
 
 
 _INTAKES: weakref.WeakKeyDictionary[Runtime, WebhookIntake] = weakref.WeakKeyDictionary()

@@ -38,6 +38,7 @@ SWEEP_BATCH = 500
 
 DRAIN_BATCH = 200
 DRAIN_KICK_INTERVAL = 0.05
+DRAIN_KICK_RETRY_SECONDS = 1.0
 #: events processed in one transaction by the drain (one commit for many). On SQLite a transaction
 #: holds the only write lock, which acknowledgements wait for: there it is one event at a time.
 PROCESS_BATCH_POSTGRESQL = 25
@@ -101,8 +102,12 @@ async def request_drain(runtime: Runtime) -> None:
     delay = state.last_kick + DRAIN_KICK_INTERVAL - time.monotonic()
     if delay <= 0:
         state.last_kick = time.monotonic()
-        await runtime.jobs.kick(drain_webhooks.job_name)  # type: ignore[attr-defined]
-        return
+        try:
+            await runtime.jobs.kick(drain_webhooks.job_name)  # type: ignore[attr-defined]
+            return
+        except Exception:  # the queue is unreachable for now: ask again shortly
+            log.warning("whatsapp_drain_kick_failed", exc_info=True)
+            delay = DRAIN_KICK_RETRY_SECONDS
     state.kick_pending = True
 
     async def later() -> None:
