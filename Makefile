@@ -39,5 +39,8 @@ lint: install
 	.venv/bin/ruff format --check src tests bench
 	.venv/bin/mypy
 
+bench: install
+	.venv/bin/python -m bench.webhook_ingest $(BENCH_ARGS)
+
 clean:
 	rm -rf .venv .uv .pytest_cache .ruff_cache

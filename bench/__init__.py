@@ -1,0 +1,1 @@
+"""Load generators and benchmark runners (``python -m bench.<name> --help``)."""

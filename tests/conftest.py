@@ -71,6 +71,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpServer, graph: 
         meta_app_id="test-meta-app",
         meta_app_secret=META_APP_SECRET,
         meta_verify_token=META_VERIFY_TOKEN,
+        whatsapp_send_retry_base_seconds=0.05,
     )
 
 

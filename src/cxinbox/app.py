@@ -19,10 +19,13 @@ from cxinbox.api_keys.router import router as api_keys_router
 from cxinbox.config import Settings
 from cxinbox.core.http import BodySizeLimitMiddleware, RequestContextMiddleware, install_error_handlers
 from cxinbox.core.logging import configure_logging
+from cxinbox.dev.router import router as dev_router
 from cxinbox.events.router import router as events_router
 from cxinbox.files.router import router as files_router
 from cxinbox.health.router import router as health_router
 from cxinbox.invitations.router import router as invitations_router
+from cxinbox.messages.failed_router import router as failed_messages_router
+from cxinbox.messages.router import router as messages_router
 from cxinbox.org_config.router import router as org_config_router
 from cxinbox.plans.router import router as plans_router
 from cxinbox.profile.router import router as profile_router
@@ -45,13 +48,16 @@ ROUTERS: tuple[APIRouter, ...] = (
     users_router,
     invitations_router,
     profile_router,
+    teams_router,
     admin_router,
     plans_router,
     org_config_router,
     whatsapp_webhook_router,
-    whatsapp_alerts_router,
     whatsapp_accounts_router,
-    teams_router,
+    whatsapp_alerts_router,
+    messages_router,
+    failed_messages_router,
+    dev_router,
 )
 
 

@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     stripe_api_base: str | None = None
 
     dev_endpoints: bool | None = None
+    #: outbound messages per second per WhatsApp number (Meta's default throughput), shared by every
+    #: process through Redis when it is configured
+    whatsapp_send_rate_per_second: int = 80
+    #: first delay of a send retried after a retryable Graph error; doubles per attempt, with jitter
+    whatsapp_send_retry_base_seconds: float = 2.0
     rate_limits: Literal["on", "off"] = "on"
 
     access_token_ttl_seconds: int = 15 * 60

@@ -32,6 +32,8 @@ TASK_MODULES = (
     "cxinbox.events.tasks",
     "cxinbox.whatsapp.tasks",
     "cxinbox.whatsapp.media",
+    "cxinbox.whatsapp.outbound.delivery",
+    "cxinbox.messages.tasks",
 )
 
 

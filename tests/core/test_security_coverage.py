@@ -92,3 +92,13 @@ async def test_the_document_is_served_to_anyone(client, app):
     r = await client.get("/openapi.json")
     assert r.status_code == 200
     assert r.json()["paths"] == app.openapi()["paths"]
+
+
+def test_no_operation_is_declared_twice(app):
+    """Two routers serving one method and path would shadow each other silently."""
+    seen: set[tuple[str, str]] = set()
+    for route in app.routes:
+        for method in getattr(route, "methods", None) or ():
+            key = (method, route.path)
+            assert key not in seen, f"{method} {route.path} is declared twice"
+            seen.add(key)

@@ -54,6 +54,10 @@ class GraphState:
     #: phone number id -> errors the next sends answer with: (HTTP status, code, subcode)
     send_errors: dict[str, list[tuple[int, int, int | None]]] = field(default_factory=dict)
     sent: list[dict[str, Any]] = field(default_factory=list)
+    #: every send request, answered or refused, in arrival order
+    send_attempts: list[dict[str, Any]] = field(default_factory=list)
+    #: media uploaded for sending: media id -> (phone number id, file name, type, bytes)
+    uploads: dict[str, tuple[str, str, str, bytes]] = field(default_factory=dict)
     subscribed_wabas: list[str] = field(default_factory=list)
     registered: list[str] = field(default_factory=list)
 
@@ -82,6 +86,7 @@ class FakeGraph:
                 Route(f"/{VERSION}/oauth/access_token", self._exchange_code, methods=["GET"]),
                 Route("/media-download/{media_id}", self._download, methods=["GET"]),
                 Route(f"/{VERSION}/{{node}}/messages", self._send, methods=["POST"]),
+                Route(f"/{VERSION}/{{node}}/media", self._upload, methods=["POST"]),
                 Route(f"/{VERSION}/{{node}}/subscribed_apps", self._subscribe, methods=["POST"]),
                 Route(f"/{VERSION}/{{node}}/register", self._register, methods=["POST"]),
                 Route(f"/{VERSION}/{{node}}", self._node, methods=["GET"]),
@@ -132,6 +137,15 @@ class FakeGraph:
     def fail_next_sends(self, phone_number_id: str, *errors: tuple[int, int, int | None]) -> None:
         with self._lock:
             self.state.send_errors.setdefault(phone_number_id, []).extend(errors)
+
+    def sent_by(self, phone_number_id: str) -> list[dict[str, Any]]:
+        """The messages a number sent successfully, in order."""
+        with self._lock:
+            return [m for m in self.state.sent if m["phone_number_id"] == phone_number_id]
+
+    def attempts_by(self, phone_number_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [m for m in self.state.send_attempts if m["phone_number_id"] == phone_number_id]
 
     # --- handlers --------------------------------------------------------------------------------
 
@@ -205,6 +219,7 @@ class FakeGraph:
         node = request.path_params["node"]
         body = await request.json()
         with self._lock:
+            self.state.send_attempts.append({"phone_number_id": node, **body})
             pending = self.state.send_errors.get(node)
             failure = pending.pop(0) if pending else None
             if failure is None:
@@ -214,6 +229,10 @@ class FakeGraph:
             return meta_error(status, code, f"Send failed with code {code}", subcode)
         if node not in self.state.phone_numbers:
             return meta_error(400, 100, f"Object with ID '{node}' does not exist", subcode=33)
+        kind = body.get("type")
+        media_id = (body.get(kind) or {}).get("id") if isinstance(body.get(kind), dict) else None
+        if media_id is not None and media_id not in self.state.uploads:
+            return meta_error(400, 131053, f"Media upload error: unknown media id {media_id}")
         to = str(body.get("to", ""))
         return JSONResponse(
             {
@@ -222,6 +241,24 @@ class FakeGraph:
                 "messages": [{"id": f"wamid.{uuid.uuid4().hex}"}],
             }
         )
+
+    async def _upload(self, request: Request) -> Response:
+        if self._authorized(request) is None:
+            return self._invalid_token()
+        form = await request.form()
+        upload = form.get("file")
+        if form.get("messaging_product") != "whatsapp" or upload is None or isinstance(upload, str):
+            return meta_error(400, 100, "(#100) The parameter file is required")
+        data = await upload.read()
+        media_id = str(8_000_000_000 + next(_ids))
+        with self._lock:
+            self.state.uploads[media_id] = (
+                request.path_params["node"],
+                upload.filename or "",
+                str(form.get("type") or ""),
+                data,
+            )
+        return JSONResponse({"id": media_id})
 
     async def _subscribe(self, request: Request) -> Response:
         if self._authorized(request) is None:

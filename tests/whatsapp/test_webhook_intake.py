@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 
@@ -136,3 +137,17 @@ async def test_the_sweeper_processes_events_left_behind(runtime, factory, graph)
 async def test_malformed_json_with_a_valid_signature_is_stored_and_ignored(client, runtime):
     event = await deliver(client, runtime, b'{"object": "whatsapp_business_account", "entry": [')
     assert event.error.startswith("ignored")
+
+
+async def test_a_burst_of_webhooks_is_stored_together_and_all_processed(client, runtime, graph, factory):
+    """Concurrent posts share a commit (group commit) and one drain processes them all."""
+    org = await factory.org()
+    account = await connect_number(runtime, graph, org.id)
+    bodies = [for_number(sample("message.json", "text"), account.phone_number_id) for _ in range(30)]
+    answers = await asyncio.gather(*(post_webhook(client, body) for body in bodies))
+    assert {r.status_code for r in answers} == {200}
+    ids = {r.json()["data"]["id"] for r in answers}
+    assert len(ids) == 30
+    for event_id in ids:
+        await processed(runtime, event_id)
+    assert len(await messages_of(runtime, org.id)) == 30

@@ -1,8 +1,11 @@
 """Engine, sessions and the unit of work.
 
 SQLite is configured for correctness under concurrency: the driver's own transaction handling is
-switched off and every transaction starts with ``BEGIN IMMEDIATE`` (writers queue on the busy
-timeout instead of failing or silently losing updates), in WAL mode.
+switched off and every transaction starts with ``BEGIN IMMEDIATE`` (writers queue instead of failing
+or silently losing updates), in WAL mode. Inside one process, transactions queue on an asyncio lock
+(``WriteGate``) before ``BEGIN IMMEDIATE``: SQLite's own busy handler sleeps in steps of up to
+100 ms, which under load turns a few milliseconds of waiting into long stalls. The busy timeout
+still covers other processes.
 
 A unit of work is one transaction (a request's or a job's). Services never commit: they queue jobs
 and events with ``after_commit()``; the unit of work commits, then releases them, so a rolled-back
@@ -11,6 +14,8 @@ request enqueues nothing.
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,6 +25,7 @@ import structlog
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.util import await_only
 
 from cxinbox.core.ids import new_id
 
@@ -31,6 +37,61 @@ BeforeCommit = Callable[[AsyncSession], Awaitable[None]]
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
+class WriteGate:
+    """One SQLite transaction at a time in this process, in arrival order.
+
+    Taken in the engine's ``begin`` event (inside SQLAlchemy's greenlet, hence ``await_only``) and
+    released once the DBAPI connection has committed or rolled back, or is closed.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._lock = asyncio.Lock()
+        self._holder: Any = None
+        sync_engine = engine.sync_engine
+        dialect = sync_engine.dialect
+        commit, rollback = dialect.do_commit, dialect.do_rollback
+
+        def do_commit(dbapi_connection: Any) -> None:
+            try:
+                commit(dbapi_connection)
+            finally:
+                self.release(dbapi_connection)
+
+        def do_rollback(dbapi_connection: Any) -> None:
+            try:
+                rollback(dbapi_connection)
+            finally:
+                self.release(dbapi_connection)
+
+        dialect.do_commit, dialect.do_rollback = do_commit, do_rollback  # type: ignore[method-assign]
+        event.listen(
+            sync_engine.pool, "close", lambda dbapi_connection, _record: self.release(dbapi_connection)
+        )
+        event.listen(
+            sync_engine.pool,
+            "invalidate",
+            lambda dbapi_connection, _record, _exc: self.release(dbapi_connection),
+        )
+
+    def acquire(self, dbapi_connection: Any) -> None:
+        """Wait for the gate (from sync code running in SQLAlchemy's greenlet)."""
+        try:
+            await_only(asyncio.wait_for(self._lock.acquire(), SQLITE_BUSY_TIMEOUT_MS / 1000))
+        except TimeoutError as exc:
+            raise sqlite3.OperationalError("database is locked (write gate timeout)") from exc
+        self._holder = _raw(dbapi_connection)
+
+    def release(self, dbapi_connection: Any) -> None:
+        if self._holder is not None and self._holder is _raw(dbapi_connection):
+            self._holder = None
+            self._lock.release()
+
+
+def _raw(connection: Any) -> Any:
+    """The DBAPI connection behind a pool proxy (SQLAlchemy hands either to dialect methods)."""
+    return getattr(connection, "dbapi_connection", connection)
+
+
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
@@ -39,6 +100,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    gate = WriteGate(engine)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -52,7 +114,13 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        dbapi_connection = conn.connection.dbapi_connection
+        gate.acquire(dbapi_connection)
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            gate.release(dbapi_connection)
+            raise
 
     return engine
 

@@ -64,6 +64,7 @@ class JobQueue:
     def __init__(self, redis_url: str | None, runner: JobRunner, *, prefix: str = "cxinbox") -> None:
         self._runner = runner
         self._receiver: asyncio.Task[None] | None = None
+        self._timers: set[asyncio.Task[None]] = set()
         self.broker: AsyncBroker
         if redis_url:
             from taskiq_redis import ListQueueBroker
@@ -105,6 +106,8 @@ class JobQueue:
             self._receiver = asyncio.create_task(run_receiver_task(self.broker, max_async_tasks=50))
 
     async def stop(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
         if self._receiver:
             self._receiver.cancel()
             await asyncio.gather(self._receiver, return_exceptions=True)
@@ -117,6 +120,18 @@ class JobQueue:
             raise LookupError(f"unknown job {name!r}")
         await self._run_job_task.kiq(job=name, kwargs=kwargs)
 
+    def kick_later(self, name: str, delay: float, **kwargs: Any) -> None:
+        """Kick ``name`` after ``delay`` seconds. A timer of this process only, lost if it stops: a
+        caller that must not lose the job keeps a durable schedule that a sweeper reads."""
+
+        async def later() -> None:
+            await asyncio.sleep(delay)
+            await self.kick(name, **kwargs)
+
+        timer = asyncio.create_task(later())
+        self._timers.add(timer)
+        timer.add_done_callback(self._timers.discard)
+
     async def wait_idle(self) -> None:
         """In-process only: wait until every queued job has finished (used by tests and shutdown)."""
         if isinstance(self.broker, InMemoryBroker):
@@ -128,3 +143,16 @@ def enqueue(session: AsyncSession, fn: Callable[..., Awaitable[None]], **kwargs:
     queue: JobQueue = session.info[JOB_QUEUE_KEY]
     name: str = fn.job_name  # type: ignore[attr-defined]
     after_commit(session, lambda: queue.kick(name, **kwargs))
+
+
+def enqueue_later(
+    session: AsyncSession, fn: Callable[..., Awaitable[None]], delay: float, **kwargs: Any
+) -> None:
+    """Queue ``fn`` to run ``delay`` seconds after ``session``'s transaction commits (see ``kick_later``)."""
+    queue: JobQueue = session.info[JOB_QUEUE_KEY]
+    name: str = fn.job_name  # type: ignore[attr-defined]
+
+    async def schedule() -> None:
+        queue.kick_later(name, delay, **kwargs)
+
+    after_commit(session, schedule)

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from cxinbox.core.errors import ValidationFailed
-from cxinbox.core.wire import CursorMeta, PageMeta
+from cxinbox.core.wire import CursorMeta, PageMeta, PageSizeMeta
 
 T = TypeVar("T")
 MAX_LIMIT = 100
@@ -43,12 +43,25 @@ class PageParams:
             page=self.page, limit=self.limit, total=total, total_pages=math.ceil(total / self.limit)
         )
 
+    def size_meta(self, total: int) -> PageSizeMeta:
+        """``meta`` for lists that take ``pageSize`` instead of ``limit``."""
+        return PageSizeMeta(
+            page=self.page, page_size=self.limit, total=total, total_pages=math.ceil(total / self.limit)
+        )
+
 
 def page_params(
     page: int = Query(1, ge=1, description="1-based page number"),
     limit: int = Query(20, ge=1, le=MAX_LIMIT, description="Items per page"),
 ) -> PageParams:
     return PageParams(page=page, limit=limit)
+
+
+def page_size_params(
+    page: int = Query(1, ge=1, description="1-based page number"),
+    page_size: int = Query(25, ge=1, le=MAX_LIMIT, alias="pageSize", description="Items per page"),
+) -> PageParams:
+    return PageParams(page=page, limit=page_size)
 
 
 async def paginate(session: AsyncSession, stmt: Select[Any], params: PageParams) -> tuple[list[Any], int]:

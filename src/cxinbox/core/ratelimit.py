@@ -1,7 +1,13 @@
-"""Rate limits (``limits``): in memory per process, or in Redis shared by every process."""
+"""Rate limits (``limits``): in memory per process, or in Redis shared by every process.
+
+Besides request limits (switched off by ``RATE_LIMITS=off``), the same storage paces work the
+platform does itself (``acquire``, ``hold``): those always count, since a provider's limits do not
+go away in a load test.
+"""
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -42,6 +48,7 @@ class RateLimiter:
             )
         else:
             storage = MemoryStorage()
+        self._storage = storage
         self._limiter = MovingWindowRateLimiter(storage)
 
     async def close(self) -> None:
@@ -70,6 +77,24 @@ class RateLimiter:
     async def reset(self, limit: Limit, key: str) -> None:
         if self.enabled:
             await self._limiter.clear(limit.item, limit.scope, key)
+
+    async def acquire(self, limit: Limit, key: str) -> float:
+        """Take one slot of ``limit`` for ``key``: 0.0 when taken, else the seconds until one frees up."""
+        if await self._limiter.hit(limit.item, limit.scope, key):
+            return 0.0
+        stats = await self._limiter.get_window_stats(limit.item, limit.scope, key)
+        return max(0.001, stats.reset_time - time.time())
+
+    async def hold(self, scope: str, key: str, seconds: float) -> None:
+        """Mark ``key`` as held back for ``seconds`` (whole seconds, at least one)."""
+        await self._storage.incr(f"hold/{scope}/{key}", max(1, math.ceil(seconds)))
+
+    async def held_for(self, scope: str, key: str) -> float:
+        """Seconds ``key`` is still held back, 0.0 when it is free."""
+        name = f"hold/{scope}/{key}"
+        if not await self._storage.get(name):
+            return 0.0
+        return max(0.0, await self._storage.get_expiry(name) - time.time())
 
     async def _retry_after(self, limit: Limit, key: str) -> int:
         stats = await self._limiter.get_window_stats(limit.item, limit.scope, key)

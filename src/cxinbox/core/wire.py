@@ -49,6 +49,20 @@ class PageEnvelope(ApiModel, Generic[T]):
     meta: PageMeta
 
 
+class PageSizeMeta(ApiModel):
+    """The meta of page lists whose reference names the page size ``pageSize``."""
+
+    page: int
+    page_size: int
+    total: int
+    total_pages: int
+
+
+class PageSizeEnvelope(ApiModel, Generic[T]):
+    data: list[T]
+    meta: PageSizeMeta
+
+
 class CursorMeta(ApiModel):
     next_cursor: str | None
     has_more: bool

@@ -1,79 +1,17 @@
-"""SQLAlchemy models, one module per aggregate. Importing this package registers every table."""
+"""SQLAlchemy models, one module per aggregate. Importing this package registers every table (the
+migrations and the schema test rely on it); code imports models from their own modules."""
 
-from cxinbox.models.audit import AuditEntry
+from cxinbox.models import (  # noqa: F401 - imported to register their tables
+    audit,
+    events,
+    identity,
+    inbox,
+    invitations,
+    organization_settings,
+    outbound,
+    teams,
+    whatsapp,
+)
 from cxinbox.models.base import Base, TenantModel
-from cxinbox.models.events import EventRecord, EventSequence
-from cxinbox.models.identity import (
-    ApiKey,
-    LoginCode,
-    Organization,
-    OrganizationStatus,
-    Plan,
-    Presence,
-    RefreshToken,
-    Role,
-    User,
-)
-from cxinbox.models.inbox import (
-    Contact,
-    Conversation,
-    ConversationStatus,
-    Direction,
-    MediaState,
-    Message,
-    MessageStatus,
-    MessageStatusEvent,
-    MessageType,
-    SenderType,
-)
-from cxinbox.models.invitations import Invitation, InvitationStatus
-from cxinbox.models.organization_settings import OrganizationSettings
-from cxinbox.models.teams import Team, TeamMember, TeamRole, TeamSchedule
-from cxinbox.models.whatsapp import (
-    AccountAlert,
-    AccountStatus,
-    AlertSeverity,
-    MetaAppConfig,
-    WebhookEvent,
-    WhatsAppAccount,
-)
 
-__all__ = [
-    "AccountAlert",
-    "AccountStatus",
-    "ApiKey",
-    "AlertSeverity",
-    "AuditEntry",
-    "Base",
-    "Contact",
-    "Conversation",
-    "ConversationStatus",
-    "Direction",
-    "EventRecord",
-    "EventSequence",
-    "Invitation",
-    "InvitationStatus",
-    "LoginCode",
-    "MediaState",
-    "Message",
-    "MessageStatus",
-    "MessageStatusEvent",
-    "MessageType",
-    "MetaAppConfig",
-    "Organization",
-    "OrganizationSettings",
-    "OrganizationStatus",
-    "Plan",
-    "Presence",
-    "RefreshToken",
-    "Role",
-    "SenderType",
-    "Team",
-    "TeamMember",
-    "TeamRole",
-    "TeamSchedule",
-    "TenantModel",
-    "User",
-    "WebhookEvent",
-    "WhatsAppAccount",
-]
+__all__ = ["Base", "TenantModel"]

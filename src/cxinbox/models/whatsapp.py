@@ -139,3 +139,30 @@ class WebhookEvent(IdMixin, Base):
     processed_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    #: built by the development simulator (``/dev/simulate/*``), not posted by Meta
+    simulated: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+
+
+class TemplateEvent(TenantModel):
+    """A template webhook of one of the organization's business accounts, as Meta sent it:
+    status (``message_template_status_update``), category or quality changes. Kept for the
+    templates area, which folds them into its templates."""
+
+    __tablename__ = "whatsapp_template_events"
+    __table_args__ = (UniqueConstraint("organization_id", "webhook_event_id", "position"),)
+
+    webhook_event_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("whatsapp_webhook_events.id", ondelete="SET NULL")
+    )
+    #: the change's place in its webhook body (entry and change index), so a replay stores it once
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    waba_id: Mapped[str] = mapped_column(String(64))
+    field: Mapped[str] = mapped_column(String(64))
+    #: APPROVED, REJECTED, PAUSED … for status updates; the new category or quality score otherwise
+    event: Mapped[str | None] = mapped_column(String(64))
+    template_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    template_name: Mapped[str | None] = mapped_column(String(512), index=True)
+    language: Mapped[str | None] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(Text)
+    value: Mapped[dict[str, Any]] = mapped_column(JSON)
+    simulated: Mapped[bool] = mapped_column(default=False)

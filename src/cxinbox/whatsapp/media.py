@@ -21,6 +21,7 @@ from cxinbox.models.inbox import Conversation, MediaState, Message
 from cxinbox.models.whatsapp import WhatsAppAccount
 from cxinbox.runtime import Runtime
 from cxinbox.whatsapp.inbound.threads import publish_message_updated
+from cxinbox.whatsapp.repository import locked_message
 
 DOWNLOAD_ATTEMPTS = 5
 
@@ -48,7 +49,7 @@ async def download_media(runtime: Runtime, session: AsyncSession, message_id: st
         if exc.retryable:
             raise
         return
-    message = await _locked_message(session, message_id)
+    message = await locked_message(session, message_id)
     if message is not None and message.media:
         message.media = {**message.media, **media}
         await publish_message_updated(session, runtime, message)
@@ -107,7 +108,7 @@ def _filename(download: _Download, mime_type: str) -> str:
 async def _record_failure(
     session: AsyncSession, runtime: Runtime, message_id: str, error: GraphError
 ) -> None:
-    message = await _locked_message(session, message_id)
+    message = await locked_message(session, message_id)
     if message is None or not message.media:
         return
     media = dict(message.media)
@@ -118,13 +119,3 @@ async def _record_failure(
     message.media = media
     if not error.retryable:
         await publish_message_updated(session, runtime, message)
-
-
-async def _locked_message(session: AsyncSession, message_id: str) -> Message | None:
-    stmt = (
-        select(Message)
-        .where(Message.id == message_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return await session.scalar(stmt)

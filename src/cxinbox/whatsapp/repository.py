@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.core.errors import NotFound
 from cxinbox.core.repository import TenantRepository
+from cxinbox.models.inbox import Message
 from cxinbox.models.whatsapp import AccountStatus, MetaAppConfig, WhatsAppAccount
 
 
@@ -86,3 +87,14 @@ async def live_accounts_by_waba(session: AsyncSession, waba_ids: Sequence[str]) 
         .order_by(WhatsAppAccount.created_at, WhatsAppAccount.id)
     )
     return list(rows)
+
+
+async def locked_message(session: AsyncSession, message_id: str) -> Message | None:
+    """A message, re-read and locked for update (jobs change messages that webhooks change too)."""
+    stmt = (
+        select(Message)
+        .where(Message.id == message_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return await session.scalar(stmt)

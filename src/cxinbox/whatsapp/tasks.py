@@ -1,8 +1,18 @@
-"""Jobs of the channel: process a stored webhook event, and the sweeper that finds events left
-unprocessed (a crash between "stored" and "processed", a lost job, a failing attempt)."""
+"""Jobs of the channel: process stored webhook events, and the sweeper that finds events left
+unprocessed (a crash between "stored" and "processed", a lost job, a failing attempt).
+
+Stored events are processed by a drain: one per process at a time, each event in its own short
+transaction, oldest first, until none is left. Storing events only asks for a drain, at most every
+``DRAIN_KICK_INTERVAL`` seconds per process, so a burst of webhooks does not become a burst of
+jobs competing for the database.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import time
+import weakref
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import structlog
@@ -26,19 +36,140 @@ MAX_EVENT_ATTEMPTS = 20
 SWEEP_BATCH = 500
 
 
+DRAIN_BATCH = 200
+DRAIN_KICK_INTERVAL = 0.05
+DRAIN_KICK_RETRY_SECONDS = 1.0
+#: events processed in one transaction by the drain (one commit for many). On SQLite a transaction
+#: holds the only write lock, which acknowledgements wait for: there it is one event at a time.
+PROCESS_BATCH_POSTGRESQL = 25
+
+
 @job("whatsapp.process_webhook", attempts=5, backoff_seconds=1.0)
 async def process_webhook(runtime: Runtime, session: AsyncSession, event_id: str) -> None:
     try:
-        await process_event(session, runtime, event_id)
+        await _process_claimed(session, runtime, event_id)
     except Exception as exc:
         await rollback(session)
-        async with runtime.unit_of_work() as failure_session:
-            await failure_session.execute(
-                update(WebhookEvent)
-                .where(WebhookEvent.id == event_id)
-                .values(attempts=WebhookEvent.attempts + 1, error=f"{type(exc).__name__}: {exc}"[:2000])
-            )
+        await _record_failure(runtime, event_id, exc)
         raise
+
+
+async def _process_claimed(session: AsyncSession, runtime: Runtime, event_id: str) -> None:
+    """Process the event unless another worker holds it (PostgreSQL: ``SKIP LOCKED``)."""
+    claimed = await session.scalar(
+        select(WebhookEvent.id)
+        .where(WebhookEvent.id == event_id, WebhookEvent.processed_at.is_(None))
+        .with_for_update(skip_locked=True)
+    )
+    if claimed is not None:
+        await process_event(session, runtime, event_id)
+
+
+async def _record_failure(runtime: Runtime, event_id: str, exc: Exception) -> None:
+    async with runtime.unit_of_work() as session:
+        await session.execute(
+            update(WebhookEvent)
+            .where(WebhookEvent.id == event_id)
+            .values(attempts=WebhookEvent.attempts + 1, error=f"{type(exc).__name__}: {exc}"[:2000])
+        )
+
+
+@dataclass
+class _DrainState:
+    draining: asyncio.Lock = field(default_factory=asyncio.Lock)
+    #: new events may have been stored since the running drain last looked
+    dirty: bool = False
+    last_kick: float = 0.0
+    kick_pending: bool = False
+    timers: set[asyncio.Task[None]] = field(default_factory=set)
+
+
+_DRAINS: weakref.WeakKeyDictionary[Runtime, _DrainState] = weakref.WeakKeyDictionary()
+
+
+def _drain_state(runtime: Runtime) -> _DrainState:
+    state = _DRAINS.get(runtime)
+    if state is None:
+        state = _DRAINS[runtime] = _DrainState()
+    return state
+
+
+async def request_drain(runtime: Runtime) -> None:
+    """Ask for a drain of stored events (kicks are spaced ``DRAIN_KICK_INTERVAL`` apart)."""
+    state = _drain_state(runtime)
+    if state.kick_pending:
+        return
+    delay = state.last_kick + DRAIN_KICK_INTERVAL - time.monotonic()
+    if delay <= 0:
+        state.last_kick = time.monotonic()
+        try:
+            await runtime.jobs.kick(drain_webhooks.job_name)
+            return
+        except Exception:  # the queue is unreachable for now: ask again shortly
+            log.warning("whatsapp_drain_kick_failed", exc_info=True)
+            delay = DRAIN_KICK_RETRY_SECONDS
+    state.kick_pending = True
+
+    async def later() -> None:
+        await asyncio.sleep(delay)
+        state.kick_pending = False
+        await request_drain(runtime)
+
+    timer = asyncio.create_task(later())
+    state.timers.add(timer)
+    timer.add_done_callback(state.timers.discard)
+
+
+@job("whatsapp.drain_webhooks", attempts=1)
+async def drain_webhooks(runtime: Runtime, session: AsyncSession) -> None:
+    state = _drain_state(runtime)
+    state.dirty = True
+    if state.draining.locked():
+        return  # the running drain sees ``dirty`` and looks again
+    async with state.draining:
+        tried: set[str] = set()  # an event that fails waits for the sweeper, not for a hot loop
+        while state.dirty:
+            state.dirty = False
+            while ids := [i for i in await _pending_ids(runtime) if i not in tried]:
+                state.dirty = False
+                tried.update(ids)
+                size = 1 if runtime.settings.is_sqlite else PROCESS_BATCH_POSTGRESQL
+                for start in range(0, len(ids), size):
+                    await _process_batch(runtime, ids[start : start + size])
+
+
+async def _pending_ids(runtime: Runtime) -> list[str]:
+    async with runtime.unit_of_work() as session:
+        ids = await session.scalars(
+            select(WebhookEvent.id)
+            .where(WebhookEvent.processed_at.is_(None), WebhookEvent.attempts < MAX_EVENT_ATTEMPTS)
+            .order_by(WebhookEvent.received_at)
+            .limit(DRAIN_BATCH)
+        )
+        return list(ids)
+
+
+async def _process_batch(runtime: Runtime, ids: list[str]) -> None:
+    """Process ``ids`` in one transaction; if one fails, each on its own (the others still go)."""
+    if len(ids) > 1:
+        try:
+            async with runtime.unit_of_work() as session:
+                for event_id in ids:
+                    await _process_claimed(session, runtime, event_id)
+            return
+        except Exception:
+            log.info("whatsapp_webhook_batch_failed", size=len(ids))
+    for event_id in ids:
+        await _process_one(runtime, event_id)
+
+
+async def _process_one(runtime: Runtime, event_id: str) -> None:
+    try:
+        async with runtime.unit_of_work() as session:
+            await _process_claimed(session, runtime, event_id)
+    except Exception as exc:
+        log.warning("whatsapp_webhook_processing_failed", event_id=event_id, error=type(exc).__name__)
+        await _record_failure(runtime, event_id, exc)
 
 
 @periodic(every_seconds=30)

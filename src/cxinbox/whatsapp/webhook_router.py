@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import PlainTextResponse
 
-from cxinbox.auth.dependencies import RuntimeDep, SessionDep
+from cxinbox.auth.dependencies import RuntimeDep
 from cxinbox.core.wire import ApiModel, Envelope
 from cxinbox.whatsapp import webhooks
 
@@ -50,9 +50,8 @@ async def verify(
 async def receive(
     request: Request,
     runtime: RuntimeDep,
-    session: SessionDep,
     x_hub_signature_256: Annotated[str | None, Header()] = None,
 ) -> Envelope[WebhookReceived]:
     """The raw body is stored as received and acknowledged; processing runs in a job."""
-    event = await webhooks.receive(session, runtime, await request.body(), x_hub_signature_256)
-    return Envelope(data=WebhookReceived(id=event.id))
+    event_id = await webhooks.receive(runtime, await request.body(), x_hub_signature_256)
+    return Envelope(data=WebhookReceived(id=event_id))

@@ -1,22 +1,18 @@
 """Webhook intake: verify, store the raw body, acknowledge; processing happens in a job.
 
-Nothing is stored when the signature is missing or wrong. A stored event is processed after the
-request commits; if that job is lost (a crash between the two), the sweeper finds the event.
+Nothing is stored when the signature is missing or wrong. A stored event is processed by the drain
+job that its storing kicks; if that job is lost (a crash between the two), the sweeper finds the
+event.
 """
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from cxinbox.config import Settings
 from cxinbox.core.errors import Forbidden, Unauthorized
-from cxinbox.core.jobs import enqueue
-from cxinbox.models.whatsapp import WebhookEvent
 from cxinbox.runtime import Runtime
+from cxinbox.whatsapp.intake import intake_for, signing_keys
 from cxinbox.whatsapp.payload import parse_body, phone_number_ids, waba_ids
-from cxinbox.whatsapp.repository import live_accounts_by_number, live_accounts_by_waba
 from cxinbox.whatsapp.signature import signature_matches
-from cxinbox.whatsapp.tasks import process_webhook
 
 
 class InvalidSignature(Unauthorized):
@@ -34,25 +30,14 @@ def verify_subscription(
     raise Forbidden("Webhook verification failed")
 
 
-async def receive(
-    session: AsyncSession, runtime: Runtime, body: bytes, signature: str | None
-) -> WebhookEvent:
+async def receive(runtime: Runtime, body: bytes, signature: str | None) -> str:
+    """Verify and store a webhook body; answers the stored event's id."""
     payload = parse_body(body)
     numbers = phone_number_ids(payload)
-    # events about an account rather than a number name no number: their WABA finds the account
-    accounts = list((await live_accounts_by_number(session, numbers)).values())
-    accounts = accounts or await live_accounts_by_waba(session, waba_ids(payload))
-    own_secrets = [
-        runtime.secrets.decrypt(account.app_secret_encrypted)
-        for account in accounts
-        if account.app_secret_encrypted
-    ]
-    platform_secret = runtime.settings.meta_app_secret
-    secrets = own_secrets or ([platform_secret] if platform_secret else [])
-    if not signature_matches(signature, body, secrets):
+    keys = signing_keys(numbers, waba_ids(payload))
+    intake = intake_for(runtime)
+    cached = intake.cached_secrets(keys)
+    verified = bool(cached) and signature_matches(signature, body, cached)
+    if not verified and not signature_matches(signature, body, await intake.current_secrets(keys)):
         raise InvalidSignature()
-    event = WebhookEvent(body=body, phone_number_id=numbers[0] if numbers else None)
-    session.add(event)
-    await session.flush()
-    enqueue(session, process_webhook, event_id=event.id)
-    return event
+    return await intake.store(body, numbers[0] if numbers else None)

@@ -79,6 +79,18 @@ class GraphClient:
         response = await self._send("GET", url)
         return response.content
 
+    async def upload_media(self, phone_number_id: str, data: bytes, mime_type: str, filename: str) -> str:
+        """Upload a file for sending (``POST /{phone_number_id}/media``, multipart); answers its id."""
+        body = await self._json(
+            "POST",
+            f"{phone_number_id}/media",
+            data={"messaging_product": "whatsapp", "type": mime_type},
+            files={"file": (filename, data, mime_type)},
+        )
+        if not body.get("id"):
+            raise GraphError("Graph API answered without a media id", retryable=False)
+        return str(body["id"])
+
     # --- messages ----------------------------------------------------------------------------------
 
     async def send_message(self, phone_number_id: str, payload: dict[str, Any]) -> str:

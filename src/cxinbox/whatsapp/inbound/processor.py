@@ -26,6 +26,7 @@ from cxinbox.whatsapp.alerts.webhooks import record_change
 from cxinbox.whatsapp.inbound import threads
 from cxinbox.whatsapp.inbound.parse import ParsedMessage, parse_message, provider_time
 from cxinbox.whatsapp.inbound.statuses import record_status
+from cxinbox.whatsapp.inbound.templates import TEMPLATE_FIELDS, record_template_change
 from cxinbox.whatsapp.media import download_media
 from cxinbox.whatsapp.payload import child, items, parse_body, phone_number_ids
 from cxinbox.whatsapp.repository import live_accounts_by_number
@@ -44,21 +45,26 @@ async def process_event(session: AsyncSession, runtime: Runtime, event_id: str) 
         _finish(event, note="ignored: not a WhatsApp Business Account event")
         return
     accounts = await live_accounts_by_number(session, phone_number_ids(payload))
-    for entry in items(payload, "entry"):
-        for change in items(entry, "changes"):
+    for entry_index, entry in enumerate(items(payload, "entry")):
+        for change_index, change in enumerate(items(entry, "changes")):
             value = child(change, "value")
-            if change.get("field") in ACCOUNT_FIELDS:
+            field = str(change.get("field") or "")
+            if field in ACCOUNT_FIELDS:
                 routed = await record_change(session, entry, change)
                 event.organization_id = event.organization_id or next(iter(routed), None)
                 continue
-            if change.get("field") != "messages":
-                continue  # template updates and other fields stay stored for the areas that will read them
+            if field in TEMPLATE_FIELDS and entry.get("id"):
+                position = entry_index * 1000 + change_index
+                await record_template_change(session, event, str(entry["id"]), field, value, position)
+                continue
+            if field != "messages":
+                continue  # other fields stay stored for the areas that will read them
             number = str(child(value, "metadata").get("phone_number_id") or "")
             account = accounts.get(number)
             if account is None:
                 continue  # an unknown number: the event stays stored, unrouted
             event.organization_id = event.organization_id or account.organization_id
-            await ChangeHandler(session, runtime, account).handle(value)
+            await ChangeHandler(session, runtime, account, simulated=event.simulated).handle(value)
     _finish(event)
 
 
@@ -70,8 +76,11 @@ def _finish(event: WebhookEvent, note: str | None = None) -> None:
 class ChangeHandler:
     """One ``messages`` change of one number."""
 
-    def __init__(self, session: AsyncSession, runtime: Runtime, account: WhatsAppAccount) -> None:
+    def __init__(
+        self, session: AsyncSession, runtime: Runtime, account: WhatsAppAccount, *, simulated: bool = False
+    ) -> None:
         self.session = session
+        self.simulated = simulated
         self.runtime = runtime
         self.account = account
         self.org_id = account.organization_id
@@ -140,6 +149,7 @@ class ChangeHandler:
             reply_to_wa_message_id=parsed.reply_to_wa_message_id,
             referral=parsed.referral,
             error=parsed.error,
+            simulated=self.simulated,
         )
 
     async def reaction(self, msg: dict[str, Any]) -> None:

@@ -69,10 +69,11 @@ async def record_status(
         await publish_message_updated(session, runtime, message)
 
 
-async def apply_pending_statuses(session: AsyncSession, runtime: Runtime, message: Message) -> None:
-    """Fold in the statuses that arrived before ``message`` had its wamid (call after setting it)."""
+async def apply_pending_statuses(session: AsyncSession, runtime: Runtime, message: Message) -> bool:
+    """Fold in the statuses that arrived before ``message`` had its wamid (call after setting it).
+    True when one changed the message (a ``message.updated`` event is then published)."""
     if not message.wa_message_id:
-        return
+        return False
     pending = await session.scalars(
         select(MessageStatusEvent)
         .where(
@@ -88,6 +89,7 @@ async def apply_pending_statuses(session: AsyncSession, runtime: Runtime, messag
         changed |= _apply(message, event)
     if changed:
         await publish_message_updated(session, runtime, message)
+    return changed
 
 
 def _apply(message: Message, event: MessageStatusEvent) -> bool:

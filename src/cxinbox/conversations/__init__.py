@@ -1,0 +1,1 @@
+"""The ``/conversations`` area: the shared inbox agents work in."""

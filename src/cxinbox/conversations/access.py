@@ -1,0 +1,109 @@
+"""Who sees which conversations — one rule for lists, counts, detail, messages and the event stream.
+
+ADMIN and SUPERVISOR (and API keys, and a super admin inside an organization) see every conversation
+of the organization. An AGENT sees the conversations assigned to them and the unassigned ones of the
+active teams they belong to. Anything outside a principal's view answers 404, like a missing id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cxinbox.auth.principal import Principal
+from cxinbox.core.errors import NotFound
+from cxinbox.core.repository import TenantRepository
+from cxinbox.events.visibility import EventPredicate, register_event_filter
+from cxinbox.models.identity import Role
+from cxinbox.models.inbox import Conversation
+from cxinbox.models.teams import Team, TeamMember
+
+
+@dataclass(frozen=True)
+class ConversationScope:
+    sees_all: bool
+    user_id: str | None = None
+    team_ids: frozenset[str] = frozenset()
+
+    def clause(self) -> ColumnElement[bool]:
+        """A condition over ``Conversation`` that keeps only what this scope may see."""
+        if self.sees_all:
+            return true()
+        own = Conversation.assigned_to_id == self.user_id if self.user_id else false()
+        teams_unassigned = (
+            and_(Conversation.assigned_to_id.is_(None), Conversation.team_id.in_(self.team_ids))
+            if self.team_ids
+            else false()
+        )
+        return or_(own, teams_unassigned)
+
+    def allows(self, assigned_to_id: str | None, team_id: str | None) -> bool:
+        if self.sees_all:
+            return True
+        if assigned_to_id is not None:
+            return assigned_to_id == self.user_id
+        return team_id is not None and team_id in self.team_ids
+
+
+async def scope_for(session: AsyncSession, principal: Principal) -> ConversationScope:
+    if principal.has_role(Role.ADMIN, Role.SUPERVISOR):
+        return ConversationScope(sees_all=True)
+    user_id = principal.require_user()
+    team_ids = await session.scalars(
+        select(TeamMember.team_id)
+        .join(Team, Team.id == TeamMember.team_id)
+        .where(
+            TeamMember.user_id == user_id,
+            TeamMember.organization_id == principal.tenant.organization_id,
+            Team.is_active.is_(True),
+        )
+    )
+    return ConversationScope(sees_all=False, user_id=user_id, team_ids=frozenset(team_ids))
+
+
+class ConversationRepository(TenantRepository[Conversation]):
+    model = Conversation
+    not_found_message = "Conversation not found"
+
+    def visible(self, scope: ConversationScope) -> Select[Conversation]:
+        return self.select().where(scope.clause())
+
+
+async def visible_conversation(
+    session: AsyncSession, principal: Principal, conversation_id: str, *, for_update: bool = False
+) -> Conversation:
+    """The conversation if ``principal`` may see it, else 404 (never 403: existence is not revealed).
+
+    ``for_update`` locks the row (PostgreSQL) so that concurrent state changes serialise.
+    """
+    scope = await scope_for(session, principal)
+    stmt = (
+        ConversationRepository(session, principal.tenant)
+        .visible(scope)
+        .where(Conversation.id == conversation_id)
+    )
+    if for_update:
+        stmt = stmt.with_for_update()
+    conversation = await session.scalar(stmt)
+    if conversation is None:
+        raise NotFound("Conversation not found")
+    return conversation
+
+
+@register_event_filter
+async def conversation_event_filter(session: AsyncSession, principal: Principal) -> EventPredicate:
+    """Events about a conversation (their audience names it) reach only those who may see it."""
+    if principal.organization_id is None:
+        return lambda _event: False
+    scope = await scope_for(session, principal)
+
+    def visible(event: dict[str, Any]) -> bool:
+        audience = event.get("audience") or {}
+        if "conversationId" not in audience:
+            return True
+        return scope.allows(audience.get("assignedToId"), audience.get("teamId"))
+
+    return visible

@@ -1,0 +1,1 @@
+"""``/dev/simulate/*``: development-only simulation of WhatsApp traffic (``DEV_ENDPOINTS``)."""

@@ -1,0 +1,1 @@
+"""Messages of conversations: sending, listing, reactions, hiding, media retries, the failed queue."""

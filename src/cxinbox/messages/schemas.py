@@ -1,0 +1,82 @@
+"""Wire models of the messages area (the Message itself is the channel's ``MessageOut``)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from cxinbox.core.bulk import MAX_BULK_IDS, BulkSelection
+from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime
+from cxinbox.models.outbound import OutboxState
+from cxinbox.whatsapp.schemas import MessageOut
+
+#: WhatsApp's limit for a text message body
+MAX_TEXT_LENGTH = 4096
+MAX_CAPTION_LENGTH = 1024
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+class SendMessage(RequestModel):
+    type: Literal["text"] = Field(
+        "text", description="Free-form messages are text; media goes to /conversations/{id}/messages/media"
+    )
+    text: str = Field(min_length=1, max_length=MAX_TEXT_LENGTH)
+    reply_to_message_id: str | None = Field(
+        default=None, max_length=36, description="A message of the same conversation to reply to"
+    )
+    preview_url: bool = Field(default=False, description="Let WhatsApp render a preview of the first URL")
+
+    _text_not_blank = field_validator("text")(_not_blank)
+
+
+class React(RequestModel):
+    emoji: str = Field(max_length=16, description="The emoji; an empty string removes the reaction")
+
+
+class FailedMessageOut(MessageOut):
+    """A message of the failed-messages queue, with its delivery record."""
+
+    contact_name: str | None
+    contact_phone: str | None
+    whatsapp_account_id: str
+    attempts: int
+    next_attempt_at: UtcDatetime | None = Field(description="When the next automatic attempt runs")
+    permanent: bool = Field(description="The last error will not pass on a plain retry")
+    last_error: dict[str, object] | None
+    template_name: str | None
+    delivery_state: OutboxState = Field(description="QUEUED, SENDING, SENT, FAILED or DISCARDED")
+
+
+class ErrorCodeCount(ApiModel):
+    code: int | None
+    count: int
+
+
+class FailedStats(ApiModel):
+    failed: int = Field(description="FAILED and not discarded")
+    pending: int = Field(description="Waiting for an automatic retry")
+    permanent: int = Field(description="Failed with an error a retry will not get past")
+    retryable: int = Field(description="Failed after the last automatic retry; a retry may pass")
+    discarded: int
+    last_24_hours: int = Field(description="Failed in the last 24 hours")
+    by_error_code: list[ErrorCodeCount]
+
+
+class BulkMessages(RequestModel):
+    """Either ``messageIds``, or a ``selection`` in the shape every bulk endpoint shares (its
+    ``filter`` takes the failed list's filters)."""
+
+    message_ids: list[str] | None = Field(default=None, min_length=1, max_length=MAX_BULK_IDS)
+    selection: BulkSelection | None = None
+
+    @model_validator(mode="after")
+    def _one_selection(self) -> BulkMessages:
+        if (self.message_ids is None) == (self.selection is None):
+            raise ValueError("give either messageIds or selection")
+        return self

@@ -1,0 +1,59 @@
+"""Template webhooks (status, category and quality changes), kept per organization for the
+templates area. They name the business account (``entry.id``), not a phone number."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cxinbox.core.db import dialect_insert
+from cxinbox.core.ids import new_id
+from cxinbox.models.whatsapp import AccountStatus, TemplateEvent, WebhookEvent, WhatsAppAccount
+
+TEMPLATE_FIELDS = frozenset(
+    {"message_template_status_update", "template_category_update", "message_template_quality_update"}
+)
+
+
+def _event_of(value: dict[str, Any]) -> Any:
+    return value.get("event") or value.get("new_category") or value.get("new_quality_score")
+
+
+def _text(value: Any, length: int) -> str | None:
+    return str(value)[:length] if value not in (None, "") else None
+
+
+async def record_template_change(
+    session: AsyncSession, event: WebhookEvent, waba_id: str, field: str, value: dict[str, Any], position: int
+) -> None:
+    """Store the change once for every organization with a number on ``waba_id`` (only the
+    simulating organization for a simulated event)."""
+    stmt = select(WhatsAppAccount.organization_id).where(
+        WhatsAppAccount.waba_id == waba_id, WhatsAppAccount.status != AccountStatus.DISCONNECTED
+    )
+    if event.simulated and event.organization_id:
+        stmt = stmt.where(WhatsAppAccount.organization_id == event.organization_id)
+    insert = dialect_insert(session)
+    for organization_id in set(await session.scalars(stmt)):
+        await session.execute(
+            insert(TemplateEvent)
+            .values(
+                id=new_id(),
+                organization_id=organization_id,
+                webhook_event_id=event.id,
+                position=position,
+                waba_id=waba_id,
+                field=field,
+                event=_text(_event_of(value), 64),
+                template_id=_text(value.get("message_template_id"), 64),
+                template_name=_text(value.get("message_template_name"), 512),
+                language=_text(value.get("message_template_language"), 32),
+                reason=_text(value.get("reason"), 2000),
+                value=value,
+                simulated=event.simulated,
+            )
+            .on_conflict_do_nothing()
+        )
+        event.organization_id = event.organization_id or organization_id

@@ -1,0 +1,1 @@
+"""Outbound delivery: a message and its outbox row written together, then sent by a job."""

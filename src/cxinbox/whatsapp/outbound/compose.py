@@ -1,0 +1,208 @@
+"""Writing an outbound message: the message (PENDING) and its outbox row in the caller's transaction.
+
+Nothing is sent here. The delivery job is queued for after the commit, so a request that rolls back
+sends nothing, and a crash between commit and send leaves a due outbox row for the sweeper.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cxinbox.core.clock import utcnow
+from cxinbox.core.errors import Conflict
+from cxinbox.core.jobs import enqueue
+from cxinbox.models.inbox import (
+    Conversation,
+    Direction,
+    MediaState,
+    Message,
+    MessageStatus,
+    MessageType,
+    SenderType,
+)
+from cxinbox.models.outbound import OutboxEntry
+from cxinbox.models.whatsapp import AccountStatus, WhatsAppAccount
+from cxinbox.runtime import Runtime
+from cxinbox.whatsapp.inbound import threads
+from cxinbox.whatsapp.inbound.parse import PREVIEW_LENGTH
+from cxinbox.whatsapp.outbound.delivery import deliver_message
+
+#: Meta's customer-service window: free-form messages only within 24 hours of the customer's last one
+SERVICE_WINDOW = timedelta(hours=24)
+
+
+class WindowClosed(Conflict):
+    code = "WINDOW_CLOSED"
+    message = "The 24-hour customer service window is closed: only a template message can be sent"
+
+
+class AccountDisconnected(Conflict):
+    code = "ACCOUNT_DISCONNECTED"
+    message = "The conversation's WhatsApp number is no longer connected"
+
+
+def window_open(conversation: Conversation) -> bool:
+    last = conversation.last_inbound_at
+    return last is not None and utcnow() - last < SERVICE_WINDOW
+
+
+@dataclass(frozen=True)
+class Sender:
+    type: SenderType
+    user_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """What to send: the message's own fields, and the type-specific part of the Graph request."""
+
+    type: MessageType
+    graph: dict[str, Any]
+    text: str | None = None
+    media: dict[str, Any] | None = None
+    #: the stored file to upload before sending (outbound media)
+    media_storage_key: str | None = None
+    reaction: dict[str, Any] | None = None
+    reaction_to_wa_message_id: str | None = None
+    template_name: str | None = None
+    reply_to_wa_message_id: str | None = None
+    #: template messages may be sent outside the service window
+    needs_window: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def preview(self) -> str:
+        label = self.text or (self.media or {}).get("caption")
+        return (label or f"[{self.type.value}]")[:PREVIEW_LENGTH]
+
+    def replying_to(self, wamid: str) -> Outgoing:
+        return replace(
+            self, graph={**self.graph, "context": {"message_id": wamid}}, reply_to_wa_message_id=wamid
+        )
+
+
+def text_message(text: str, *, preview_url: bool = False) -> Outgoing:
+    return Outgoing(
+        type=MessageType.TEXT,
+        graph={"type": "text", "text": {"body": text, "preview_url": preview_url}},
+        text=text,
+    )
+
+
+#: media types whose Graph object takes a caption
+CAPTIONED = frozenset({MessageType.IMAGE, MessageType.VIDEO, MessageType.DOCUMENT})
+
+
+def media_message(
+    type: MessageType,
+    *,
+    storage_key: str,
+    mime_type: str,
+    filename: str,
+    size: int,
+    sha256: str,
+    caption: str | None,
+) -> Outgoing:
+    """A stored file to upload and send (the upload gives the Graph media id, at send time)."""
+    content: dict[str, Any] = {}
+    if caption:
+        content["caption"] = caption
+    if type is MessageType.DOCUMENT:
+        content["filename"] = filename
+    return Outgoing(
+        type=type,
+        graph={"type": type.value, type.value: content},
+        media={
+            "mimeType": mime_type,
+            "filename": filename,
+            "size": size,
+            "sha256": sha256,
+            "storageKey": storage_key,
+            "state": MediaState.DOWNLOADED.value,
+            "caption": caption,
+            "providerMediaId": None,
+        },
+        media_storage_key=storage_key,
+    )
+
+
+def reaction_message(target: Message, emoji: str) -> Outgoing:
+    """A reaction to ``target`` (an empty emoji removes ours)."""
+    wamid = target.wa_message_id or ""
+    return Outgoing(
+        type=MessageType.REACTION,
+        graph={"type": "reaction", "reaction": {"message_id": wamid, "emoji": emoji}},
+        text=emoji or None,
+        reaction={"emoji": emoji or None, "messageId": target.id, "waMessageId": wamid},
+        reaction_to_wa_message_id=wamid,
+    )
+
+
+async def queue_message(
+    session: AsyncSession,
+    runtime: Runtime,
+    conversation: Conversation,
+    outgoing: Outgoing,
+    sender: Sender,
+) -> Message:
+    """Store ``outgoing`` as a PENDING message with its outbox row; the send runs after commit."""
+    account = await session.get_one(WhatsAppAccount, conversation.whatsapp_account_id)
+    if account.status == AccountStatus.DISCONNECTED:
+        raise AccountDisconnected()
+    if outgoing.needs_window and not window_open(conversation):
+        raise WindowClosed()
+    now = utcnow()
+    message = Message(
+        organization_id=conversation.organization_id,
+        conversation_id=conversation.id,
+        direction=Direction.OUTBOUND,
+        sender_type=sender.type,
+        sender_user_id=sender.user_id,
+        type=outgoing.type,
+        text=outgoing.text,
+        media=outgoing.media,
+        payload=outgoing.extra or None,
+        status=MessageStatus.PENDING,
+        ordered_at=now,
+        context={"messageId": outgoing.reply_to_wa_message_id} if outgoing.reply_to_wa_message_id else None,
+        reply_to_wa_message_id=outgoing.reply_to_wa_message_id,
+        reaction_to_wa_message_id=outgoing.reaction_to_wa_message_id,
+        reaction=outgoing.reaction,
+    )
+    session.add(message)
+    await session.flush()
+    entry = OutboxEntry(
+        organization_id=conversation.organization_id,
+        message_id=message.id,
+        whatsapp_account_id=account.id,
+        recipient=conversation.contact.wa_id,
+        payload=outgoing.graph,
+        media_storage_key=outgoing.media_storage_key,
+        template_name=outgoing.template_name,
+        next_attempt_at=now,
+    )
+    session.add(entry)
+    await threads.record_message(session, message, outgoing.preview, from_customer=False)
+    if sender.type is SenderType.AGENT:
+        await _answered(session, conversation.id)
+    await session.flush()
+    conversation = await threads.reload(session, conversation.id)
+    threads.publish_message(session, runtime, conversation, message, "message.created")
+    threads.publish_conversation(session, conversation, "conversation.updated")
+    enqueue(session, deliver_message, outbox_id=entry.id)
+    return message
+
+
+async def _answered(session: AsyncSession, conversation_id: str) -> None:
+    """An agent's reply answers what the customer wrote: the conversation no longer needs action."""
+    await session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id)
+        .values(needs_action=False)
+        .execution_options(synchronize_session=False)
+    )

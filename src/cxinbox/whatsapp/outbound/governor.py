@@ -1,0 +1,40 @@
+"""Pacing sends to Meta's limits, shared by every process through the rate-limit storage (Redis
+when configured): a number sends at most ``whatsapp_send_rate_per_second`` messages per second
+(Meta's default throughput is 80), and a recipient that hit the pair rate limit (131056) is held
+back for a while, whatever message is next for them."""
+
+from __future__ import annotations
+
+import asyncio
+
+from cxinbox.core.ratelimit import Limit
+from cxinbox.runtime import Runtime
+
+NUMBER_SCOPE = "whatsapp-send"
+PAIR_SCOPE = "whatsapp-pair"
+#: how long a send waits in place for its number's next slot before it is put back on the schedule
+MAX_WAIT_SECONDS = 5.0
+
+
+def _pair(phone_number_id: str, recipient: str) -> str:
+    return f"{phone_number_id}:{recipient}"
+
+
+async def wait_turn(runtime: Runtime, phone_number_id: str, recipient: str) -> float:
+    """Wait for the number's next send slot. 0.0 when the send may go now; otherwise the seconds to
+    put it off (the recipient is held back, or the number stayed saturated for too long)."""
+    held = await runtime.limiter.held_for(PAIR_SCOPE, _pair(phone_number_id, recipient))
+    if held > 0:
+        return held
+    limit = Limit(NUMBER_SCOPE, f"{runtime.settings.whatsapp_send_rate_per_second}/second")
+    waited = 0.0
+    while (wait := await runtime.limiter.acquire(limit, phone_number_id)) > 0:
+        if waited >= MAX_WAIT_SECONDS:
+            return wait
+        await asyncio.sleep(wait)
+        waited += wait
+    return 0.0
+
+
+async def hold_recipient(runtime: Runtime, phone_number_id: str, recipient: str, seconds: float) -> None:
+    await runtime.limiter.hold(PAIR_SCOPE, _pair(phone_number_id, recipient), seconds)
