@@ -16,6 +16,8 @@ from cxinbox.accounts.router import router as accounts_router
 from cxinbox.accounts.service import ensure_super_admin
 from cxinbox.api_keys.router import router as api_keys_router
 from cxinbox.config import Settings
+from cxinbox.contacts.router import router as contacts_router
+from cxinbox.conversations.router import router as conversations_router
 from cxinbox.core.http import BodySizeLimitMiddleware, RequestContextMiddleware, install_error_handlers
 from cxinbox.core.logging import configure_logging
 from cxinbox.events.router import router as events_router
@@ -23,7 +25,9 @@ from cxinbox.files.router import router as files_router
 from cxinbox.health.router import router as health_router
 from cxinbox.invitations.router import router as invitations_router
 from cxinbox.profile.router import router as profile_router
+from cxinbox.quick_replies.router import router as quick_replies_router
 from cxinbox.runtime import Runtime
+from cxinbox.tags.router import router as tags_router
 from cxinbox.users.router import router as users_router
 from cxinbox.whatsapp.webhook_router import router as whatsapp_webhook_router
 
@@ -40,6 +44,10 @@ ROUTERS: tuple[APIRouter, ...] = (
     users_router,
     invitations_router,
     profile_router,
+    conversations_router,
+    contacts_router,
+    tags_router,
+    quick_replies_router,
 )
 
 

@@ -15,9 +15,12 @@ from cxinbox.models.identity import (
     User,
 )
 from cxinbox.models.inbox import (
+    ActorType,
     Contact,
     Conversation,
+    ConversationOrigin,
     ConversationStatus,
+    ConversationTimelineEntry,
     Direction,
     MediaState,
     Message,
@@ -25,19 +28,26 @@ from cxinbox.models.inbox import (
     MessageStatusEvent,
     MessageType,
     SenderType,
+    TimelineKind,
 )
 from cxinbox.models.invitations import Invitation, InvitationStatus
+from cxinbox.models.quick_replies import QuickReply
+from cxinbox.models.tags import ConversationTag, Tag
 from cxinbox.models.teams import Team, TeamMember, TeamRole
 from cxinbox.models.whatsapp import AccountStatus, MetaAppConfig, WebhookEvent, WhatsAppAccount
 
 __all__ = [
     "AccountStatus",
+    "ActorType",
     "ApiKey",
     "AuditEntry",
     "Base",
     "Contact",
     "Conversation",
+    "ConversationOrigin",
     "ConversationStatus",
+    "ConversationTag",
+    "ConversationTimelineEntry",
     "Direction",
     "EventRecord",
     "EventSequence",
@@ -54,13 +64,16 @@ __all__ = [
     "OrganizationStatus",
     "Plan",
     "Presence",
+    "QuickReply",
     "RefreshToken",
     "Role",
     "SenderType",
+    "Tag",
     "Team",
     "TeamMember",
     "TeamRole",
     "TenantModel",
+    "TimelineKind",
     "User",
     "WebhookEvent",
     "WhatsAppAccount",
