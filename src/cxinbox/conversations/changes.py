@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, select, update
+from sqlalchemy import case, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.conversations import timeline
@@ -27,7 +27,7 @@ from cxinbox.conversations.timeline import Actor
 from cxinbox.core.clock import utcnow
 from cxinbox.core.errors import Conflict
 from cxinbox.models.inbox import Conversation, ConversationStatus, TimelineKind
-from cxinbox.whatsapp.inbound.threads import publish_conversation
+from cxinbox.whatsapp.inbound.threads import publish_conversation, reload
 
 #: a rule: given the conversation as it is, the column values to set ({} when nothing changes);
 #: it raises an ``AppError`` when the change is not allowed
@@ -80,15 +80,6 @@ def moving_to(conversation: Conversation, status: ConversationStatus) -> dict[st
     if status == ConversationStatus.CLOSED:
         values["closed_at"] = utcnow()
     return values
-
-
-async def reload(session: AsyncSession, conversation_id: str) -> Conversation:
-    stmt = (
-        select(Conversation)
-        .where(Conversation.id == conversation_id)
-        .execution_options(populate_existing=True)
-    )
-    return (await session.scalars(stmt)).one()
 
 
 async def _compare_and_set(

@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 from fastapi import APIRouter, Body, Depends, Query
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.auth.dependencies import MemberDep, SessionDep
 from cxinbox.auth.principal import Principal
@@ -169,16 +170,19 @@ async def takeover(id: str, principal: MemberDep, session: SessionDep) -> Envelo
     return Envelope(data=conversation_out(await assignment.takeover(session, principal, id)))
 
 
+async def _visible_but_not_yet(session: AsyncSession, principal: Principal, id: str, what: str) -> NoReturn:
+    await access.visible_conversation(session, principal, id)
+    raise NotImplementedYet(f"{what} is not available yet")
+
+
 @router.post("/{id}/re-classify", summary="Re-classify a single conversation using AI", description=_NOT_YET)
 async def reclassify(id: str, principal: MemberDep, session: SessionDep) -> Envelope[ConversationOut]:
-    await access.visible_conversation(session, principal, id)
-    raise NotImplementedYet("Classification is not available yet")
+    await _visible_but_not_yet(session, principal, id, "Classification")
 
 
 @router.post("/{id}/re-route", summary="Re-evaluate routing rules and reassign team", description=_NOT_YET)
 async def reroute(id: str, principal: MemberDep, session: SessionDep) -> Envelope[ConversationOut]:
-    await access.visible_conversation(session, principal, id)
-    raise NotImplementedYet("Routing rules are not available yet")
+    await _visible_but_not_yet(session, principal, id, "Routing")
 
 
 @router.post(
@@ -189,8 +193,7 @@ async def reroute(id: str, principal: MemberDep, session: SessionDep) -> Envelop
 async def generate_handoff_summary(
     id: str, principal: MemberDep, session: SessionDep
 ) -> Envelope[ConversationOut]:
-    await access.visible_conversation(session, principal, id)
-    raise NotImplementedYet("Handoff summaries are not available yet")
+    await _visible_but_not_yet(session, principal, id, "Handoff summary generation")
 
 
 @router.post(

@@ -26,7 +26,7 @@ from cxinbox.core.wire import CursorMeta
 from cxinbox.models.identity import Role
 from cxinbox.models.inbox import Conversation, ConversationStatus, ConversationTimelineEntry
 from cxinbox.models.teams import Team
-from cxinbox.whatsapp.inbound.threads import publish_conversation
+from cxinbox.whatsapp.inbound.threads import publish_conversation, reload
 
 MANAGERS = (Role.ADMIN, Role.SUPERVISOR)
 
@@ -146,7 +146,7 @@ async def mark_read(session: AsyncSession, principal: Principal, conversation_id
         .values(unread_count=0, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    conversation = await changes.reload(session, conversation.id)
+    conversation = await reload(session, conversation.id)
     if result.rowcount:  # type: ignore[attr-defined]
         publish_conversation(session, conversation, "conversation.updated")
     return conversation

@@ -6,11 +6,10 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.auth.principal import Principal
-from cxinbox.core.bulk import BulkFailure, BulkResult
-from cxinbox.core.errors import ValidationFailed
+from cxinbox.core.bulk import MAX_BULK_IDS, BulkFailure, BulkResult, select_items
 from cxinbox.models.quick_replies import QuickReply
 from cxinbox.quick_replies import service
-from cxinbox.quick_replies.repository import MAX_SELECTED, QuickReplyRepository
+from cxinbox.quick_replies.repository import QuickReplyRepository
 from cxinbox.quick_replies.schemas import BulkQuickReplies, QuickReplyFilter
 from cxinbox.runtime import Runtime
 
@@ -38,12 +37,10 @@ async def _select(
     session: AsyncSession, principal: Principal, body: BulkQuickReplies
 ) -> tuple[list[str], dict[str, QuickReply]]:
     repo = QuickReplyRepository(session, principal.tenant)
-    if body.selection.mode == "ids":
-        ids = list(dict.fromkeys(body.selection.ids or []))
-        return ids, await repo.by_ids(ids)
-    try:
-        criteria = QuickReplyFilter.model_validate(body.selection.filter or {})
-    except ValueError as exc:
-        raise ValidationFailed.field("selection.filter", str(exc).splitlines()[0]) from exc
-    replies = list(await repo.list(repo.filtered(criteria).limit(MAX_SELECTED)))
-    return [r.id for r in replies], {r.id: r for r in replies}
+
+    async def by_filter(criteria: QuickReplyFilter) -> list[QuickReply]:
+        return list(await repo.list(repo.filtered(criteria).limit(MAX_BULK_IDS)))
+
+    return await select_items(
+        body.selection, by_ids=repo.by_ids, filter_model=QuickReplyFilter, by_filter=by_filter
+    )

@@ -8,9 +8,6 @@ from cxinbox.core.repository import TenantRepository
 from cxinbox.models.quick_replies import QuickReply
 from cxinbox.quick_replies.schemas import QuickReplyFilter
 
-#: a bulk selection by filter takes at most this many quick replies
-MAX_SELECTED = 1000
-
 
 class QuickReplyRepository(TenantRepository[QuickReply]):
     model = QuickReply

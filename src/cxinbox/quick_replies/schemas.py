@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field
 
 from cxinbox.core.bulk import BulkSelection
-from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime
+from cxinbox.core.wire import ApiModel, NonBlank, RequestModel, UtcDatetime
 from cxinbox.quick_replies.variables import VARIABLES
 
 _SHORTCUT = re.compile(r"^/?[a-z0-9][a-z0-9_-]{0,48}$")
@@ -20,19 +20,12 @@ def _shortcut(value: str) -> str:
     return value if value.startswith("/") else f"/{value}"
 
 
-def _stripped(value: str) -> str:
-    value = value.strip()
-    if not value:
-        raise ValueError("must not be blank")
-    return value
-
-
 Shortcut = Annotated[
     str,
     Field(min_length=1, max_length=50, description="Like `/greeting` (the `/` is added when left out)"),
     AfterValidator(_shortcut),
 ]
-Title = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_stripped)]
+Title = Annotated[str, Field(min_length=1, max_length=100), NonBlank]
 Content = Annotated[
     str,
     Field(
@@ -41,9 +34,9 @@ Content = Annotated[
         description="Text with variables such as `{{contact.name}}` or `{{contact.name|there}}` "
         f"(a fallback after `|`): {', '.join(VARIABLES)}",
     ),
-    AfterValidator(_stripped),
+    NonBlank,
 ]
-Category = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_stripped)]
+Category = Annotated[str, Field(min_length=1, max_length=64), NonBlank]
 
 
 class QuickReplyMedia(ApiModel):

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime
+from cxinbox.core.wire import ApiModel, NonBlank, RequestModel, UtcDatetime
 from cxinbox.tags.palette import palette_color
 
 
@@ -20,13 +20,6 @@ class TagColor(ApiModel):
     value: str = Field(description="Hex value, e.g. `#3B82F6`")
 
 
-def _stripped(value: str) -> str:
-    value = value.strip()
-    if not value:
-        raise ValueError("must not be blank")
-    return value
-
-
 def _palette(value: str) -> str:
     color = palette_color(value)
     if color is None:
@@ -37,7 +30,7 @@ def _palette(value: str) -> str:
 TagName = Annotated[
     str,
     Field(min_length=1, max_length=50, description="Unique within the organization (ignoring case)"),
-    AfterValidator(_stripped),
+    NonBlank,
 ]
 PaletteColor = Annotated[
     str, Field(max_length=16, description="A color of `GET /tags/colors`"), AfterValidator(_palette)

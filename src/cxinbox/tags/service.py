@@ -9,7 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.auth.principal import Principal
 from cxinbox.conversations.access import visible_conversation
-from cxinbox.conversations.changes import reload
 from cxinbox.core.errors import Conflict, NotFound, ValidationFailed
 from cxinbox.core.events import publish_event
 from cxinbox.core.tenancy import TenantContext
@@ -18,7 +17,7 @@ from cxinbox.models.tags import Tag
 from cxinbox.tags.palette import DEFAULT_COLOR
 from cxinbox.tags.repository import TagRepository
 from cxinbox.tags.schemas import CreateTag, TagOut, UpdateTag
-from cxinbox.whatsapp.inbound.threads import publish_conversation
+from cxinbox.whatsapp.inbound.threads import publish_conversation, reload
 
 
 class TagNameTaken(Conflict):
