@@ -30,6 +30,7 @@ TASK_MODULES = (
     "cxinbox.events.tasks",
     "cxinbox.whatsapp.tasks",
     "cxinbox.whatsapp.media",
+    "cxinbox.conversations.tasks",
 )
 
 

@@ -9,7 +9,7 @@ import asyncio
 import pytest
 
 from cxinbox.models.identity import Role
-from tests.conversations.helpers import Stream, call, endpoints, read_stream, set_fields
+from tests.conversations.helpers import Stream, call, endpoints, read_stream
 from tests.fixtures.people import error_code
 
 ENDPOINT_NAMES = [f"{m} {p.replace('/conversations/X', '')}" for m, p, _ in endpoints("X", "U")]
@@ -124,7 +124,15 @@ async def test_the_event_stream_follows_the_visibility_rule(inbox, client, live_
     ]
     queue = await inbox.in_team("queue")
     elsewhere = await inbox.customer_writes("no team")
-    await set_fields(inbox.runtime, elsewhere, team_id=None)
+    mine = await inbox.customer_writes("the agent's")
+    await client.post(
+        f"/conversations/{mine}/assign", json={"userId": inbox.agent.id}, headers=inbox.admin.headers
+    )
+    # moved to someone else by a supervisor: the agent still gets that move, and nothing after it
+    await client.patch(
+        f"/conversations/{mine}", json={"assignedToId": inbox.outsider.id}, headers=inbox.supervisor.headers
+    )
+    await client.post(f"/conversations/{mine}/read", headers=inbox.admin.headers)
     # a change of a queue conversation, then it goes to a colleague: the agent sees that last move
     await client.post(f"/conversations/{queue}/read", headers=inbox.admin.headers)
     r = await client.post(
@@ -141,6 +149,10 @@ async def test_the_event_stream_follows_the_visibility_rule(inbox, client, live_
     last = [e for e in agent.events if e["data"]["data"].get("id") == queue][-1]["data"]["data"]
     assert last["assignedToId"] == inbox.other_agent.id
     assert agent.types_for(elsewhere) == []
+    assert agent.types_for(mine) == ["conversation.updated", "conversation.updated"]
+    moved_away = [e for e in agent.events if e["data"]["data"].get("id") == mine][-1]["data"]["data"]
+    assert moved_away["assignedToId"] == inbox.outsider.id
+    assert outsider.types_for(mine) == ["conversation.updated", "conversation.updated"]  # moved in, read
     assert outsider.types_for(queue) == [] and outsider.types_for(elsewhere) == []
     assert supervisor.types_for(queue) == ["conversation.created"] + ["conversation.updated"] * 3
     assert supervisor.types_for(elsewhere) == ["conversation.created"]

@@ -28,16 +28,19 @@ class ConversationScope:
     user_id: str | None = None
     team_ids: frozenset[str] = frozenset()
 
-    def clause(self) -> ColumnElement[bool]:
-        """A condition over ``Conversation`` that keeps only what this scope may see."""
+    def clause(
+        self,
+        assigned_to: Any = Conversation.assigned_to_id,
+        team: Any = Conversation.team_id,
+        unassigned: str | None = None,
+    ) -> ColumnElement[bool]:
+        """A condition over ``Conversation`` that keeps only what this scope may see (or over other
+        columns holding a conversation's assignee and team, where ``unassigned`` marks none)."""
         if self.sees_all:
             return true()
-        own = Conversation.assigned_to_id == self.user_id if self.user_id else false()
-        teams_unassigned = (
-            and_(Conversation.assigned_to_id.is_(None), Conversation.team_id.in_(self.team_ids))
-            if self.team_ids
-            else false()
-        )
+        own = assigned_to == self.user_id if self.user_id else false()
+        nobody = assigned_to.is_(None) if unassigned is None else assigned_to == unassigned
+        teams_unassigned = and_(nobody, team.in_(self.team_ids)) if self.team_ids else false()
         return or_(own, teams_unassigned)
 
     def allows(self, assigned_to_id: str | None, team_id: str | None) -> bool:

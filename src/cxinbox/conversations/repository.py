@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal_column, or_, select, text, union
+from sqlalchemy import ColumnElement, Select, bindparam, func, literal_column, or_, select, text, union
 from sqlalchemy.orm import InstrumentedAttribute
 
 from cxinbox.conversations.access import ConversationRepository, ConversationScope
@@ -27,6 +27,8 @@ UNREAD = Conversation.unread_count > literal_column("0")
 NEEDS_ACTION: ColumnElement[bool] = Conversation.needs_action  # type: ignore[assignment]
 #: message text is searched (trigram index on PostgreSQL) for terms at least this long
 MIN_TEXT_SEARCH = 3
+#: a term found in more messages is searched in the most recent of them only (see ``_search``)
+TEXT_MATCHES = 100
 CONTACT_HISTORY_LIMIT = 100
 
 
@@ -92,17 +94,23 @@ class InboxQueries(ConversationRepository):
         if criteria.tag_id is not None:
             tagged = select(ConversationTag.conversation_id).where(ConversationTag.tag_id == criteria.tag_id)
             where.append(Conversation.id.in_(tagged))
-        if criteria.search:
-            where.append(Conversation.id.in_(self._search(criteria.search)))
         if criteria.sub_filter == SubFilter.UNREAD:
             where.append(UNREAD)
         elif criteria.sub_filter == SubFilter.NEEDS_ACTION:
             where.append(NEEDS_ACTION)
+        if criteria.search:
+            where.append(Conversation.id.in_(self._search(criteria.search, where)))
         return where
 
-    def _search(self, term: str) -> Any:
-        """Ids of the conversations whose contact matches ``term`` or one of whose messages
-        contains it: a union of two index lookups, then joined by primary key."""
+    def _search(self, term: str, where: list[ColumnElement[bool]]) -> Any:
+        """Ids of the conversations whose contact matches ``term``, or that are among the
+        conversations (meeting ``where``) of the ``TEXT_MATCHES`` most recent messages containing it.
+
+        PostgreSQL answers the text part either from the trigram index (a rare term: an order
+        number) or by walking the organization's messages newest first (a common word, found in
+        many messages: the walk stops at the cap instead of collecting every match). The pattern is
+        inlined into the statement, so each term gets its own plan, never a generic one.
+        """
         org_id = self.tenant.organization_id
         by_contact = (
             select(Conversation.id)
@@ -112,10 +120,16 @@ class InboxQueries(ConversationRepository):
         )
         if len(term) < MIN_TEXT_SEARCH:
             return by_contact
-        by_text = select(Message.conversation_id).where(
-            Message.organization_id == org_id, Message.text.ilike(like_pattern(term), escape="\\")
+        pattern = bindparam("text_pattern", like_pattern(term), literal_execute=True)
+        recent_matches = (
+            select(Message.conversation_id)
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .where(Message.organization_id == org_id, Message.text.ilike(pattern, escape="\\"), *where)
+            .order_by(Message.ordered_at.desc(), Message.id.desc())
+            .limit(TEXT_MATCHES)
+            .subquery()
         )
-        return union(by_contact, by_text)
+        return union(by_contact, select(recent_matches.c.conversation_id))
 
     async def page(
         self,
@@ -132,15 +146,17 @@ class InboxQueries(ConversationRepository):
             self.session, stmt, order, cursor, limit, key=lambda c: (getattr(c, column), c.id)
         )
 
-    async def counts(self, scope: ConversationScope, criteria: ConversationFilter) -> tuple[int, int, int]:
-        """All, unread and needs-action conversations: three counts in one round trip, each of
-        which PostgreSQL answers from its own partial index."""
-        where = self.conditions(scope, criteria)
-
-        def count(*extra: ColumnElement[bool]) -> Any:
-            return select(func.count()).select_from(Conversation).where(*where, *extra).scalar_subquery()
-
-        row = (await self.session.execute(select(count(), count(UNREAD), count(NEEDS_ACTION)))).one()
+    async def counts_by_scan(
+        self, scope: ConversationScope, criteria: ConversationFilter
+    ) -> tuple[int, int, int]:
+        """All, unread and needs-action conversations, counted from the conversations themselves
+        (for the filters the counters do not cover: tags, search), in one pass."""
+        stmt = (
+            select(func.count(), func.count().filter(UNREAD), func.count().filter(NEEDS_ACTION))
+            .select_from(Conversation)
+            .where(*self.conditions(scope, criteria))
+        )
+        row = (await self.session.execute(stmt)).one()
         return int(row[0]), int(row[1]), int(row[2])
 
     async def categories(self) -> list[str]:

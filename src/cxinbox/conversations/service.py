@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.auth.principal import Principal
-from cxinbox.conversations import assignment, changes, status, timeline
+from cxinbox.conversations import assignment, changes, counters, status, timeline
 from cxinbox.conversations.access import scope_for, visible_conversation
 from cxinbox.conversations.repository import UNREAD, InboxQueries
 from cxinbox.conversations.schemas import (
@@ -51,8 +51,15 @@ async def list_conversations(
 async def count_conversations(
     session: AsyncSession, principal: Principal, criteria: ConversationFilter
 ) -> ConversationCounts:
+    """From the counters (``counters.py``), or from the conversations when a tag or a search is
+    among the filters."""
     scope = await scope_for(session, principal)
-    every, unread, needs_action = await InboxQueries(session, principal.tenant).counts(scope, criteria)
+    if counters.covers(criteria):
+        every, unread, needs_action = await counters.counted(session, principal.tenant, scope, criteria)
+    else:
+        every, unread, needs_action = await InboxQueries(session, principal.tenant).counts_by_scan(
+            scope, criteria
+        )
     return ConversationCounts(all=every, unread=unread, needs_action=needs_action)
 
 

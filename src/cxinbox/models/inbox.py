@@ -6,11 +6,11 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cxinbox.core.clock import utcnow
-from cxinbox.models.base import TenantModel
+from cxinbox.models.base import Base, TenantModel
 from cxinbox.models.identity import User
 from cxinbox.models.tags import Tag
 
@@ -206,6 +206,54 @@ class Conversation(TenantModel):
         }
 
 
+class ConversationCount(Base):
+    """How many conversations of an organization are in one group (status, assignee, team,
+    category, origin; ``''`` stands for none), and how many of those are unread or need action.
+
+    Database triggers on ``conversations`` append every change of a conversation's group or flags to
+    ``conversation_count_changes`` (revision 0106); a periodic job folds those into these rows. A
+    count is these rows plus the changes not folded yet, read in one statement: exact at every
+    moment, whichever code changed the conversation, at a cost that follows the number of groups
+    rather than of conversations. Written only by the fold (no ORM writes).
+    """
+
+    __tablename__ = "conversation_counts"
+
+    organization_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[str] = mapped_column(String(32), primary_key=True)
+    assignee: Mapped[str] = mapped_column(String(36), primary_key=True)
+    team: Mapped[str] = mapped_column(String(36), primary_key=True)
+    category: Mapped[str] = mapped_column(String(64), primary_key=True)
+    origin: Mapped[str] = mapped_column(String(32), primary_key=True)
+    total: Mapped[int] = mapped_column(BigInteger)
+    unread: Mapped[int] = mapped_column(BigInteger)
+    needs_action: Mapped[int] = mapped_column(BigInteger)
+
+
+class ConversationCountChange(Base):
+    """One pending change of a ``ConversationCount`` group (+1/-1 per counter), appended by the
+    triggers. No foreign key: a deleted organization's conversations still leave their changes
+    behind, which the fold drops."""
+
+    __tablename__ = "conversation_count_changes"
+    __table_args__ = (Index("ix_conversation_count_changes_organization", "organization_id"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    organization_id: Mapped[str] = mapped_column(String(36))
+    status: Mapped[str] = mapped_column(String(32))
+    assignee: Mapped[str] = mapped_column(String(36))
+    team: Mapped[str] = mapped_column(String(36))
+    category: Mapped[str] = mapped_column(String(64))
+    origin: Mapped[str] = mapped_column(String(32))
+    total: Mapped[int] = mapped_column(Integer)
+    unread: Mapped[int] = mapped_column(Integer)
+    needs_action: Mapped[int] = mapped_column(Integer)
+
+
 class TimelineKind(enum.StrEnum):
     STATUS = "STATUS"
     ASSIGNEE = "ASSIGNEE"
@@ -243,7 +291,11 @@ class Message(TenantModel):
     on the platform, which makes webhook processing exactly-once."""
 
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_conversation_order", "conversation_id", "ordered_at", "id"),)
+    __table_args__ = (
+        Index("ix_messages_conversation_order", "conversation_id", "ordered_at", "id"),
+        # an organization's messages newest first: text search walks it for common terms
+        Index("ix_messages_org_recent", "organization_id", "ordered_at", "id"),
+    )
 
     conversation_id: Mapped[str] = mapped_column(
         String(36), ForeignKey("conversations.id", ondelete="CASCADE")
