@@ -71,7 +71,7 @@ async def claimable(
     """The conversation if the caller may claim it. One of the caller's team queues that someone
     else just took answers 409 ``ALREADY_ASSIGNED`` (the caller saw it a moment ago); anything
     else outside the caller's view answers 404."""
-    conversation = await session.scalar(InboxQueries(session, principal.tenant).by_id(conversation_id))
+    conversation = await InboxQueries(session, principal.tenant).get(conversation_id)
     if conversation is None:
         raise NotFound("Conversation not found")
     if not scope.allows(conversation.assigned_to_id, conversation.team_id):

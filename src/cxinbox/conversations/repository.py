@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, literal_column, or_, select, text, union
+from sqlalchemy import BindParameter, ColumnElement, bindparam, func, literal_column, or_, select, text, union
 from sqlalchemy.orm import InstrumentedAttribute
 
 from cxinbox.conversations.access import ConversationRepository, ConversationScope
@@ -120,7 +120,7 @@ class InboxQueries(ConversationRepository):
         )
         if len(term) < MIN_TEXT_SEARCH:
             return by_contact
-        pattern = bindparam("text_pattern", like_pattern(term), literal_execute=True)
+        pattern: BindParameter[str] = bindparam("text_pattern", like_pattern(term), literal_execute=True)
         recent_matches = (
             select(Message.conversation_id)
             .join(Conversation, Conversation.id == Message.conversation_id)
@@ -191,6 +191,3 @@ class InboxQueries(ConversationRepository):
             .limit(CONTACT_HISTORY_LIMIT)
         )
         return await self.list(stmt)
-
-    def by_id(self, conversation_id: str) -> Select[tuple[Conversation]]:
-        return self.select().where(Conversation.id == conversation_id)

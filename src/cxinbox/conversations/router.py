@@ -62,7 +62,8 @@ def conversation_filter(
         None,
         min_length=1,
         max_length=200,
-        description="Contact name or number, or message text (terms of at least 3 characters)",
+        description="Contact name or number, or message text (terms of at least 3 characters; a term "
+        "found in very many messages is looked for in the 100 most recent of them)",
     ),
     team_id: str | None = Query(None, alias="teamId", max_length=36),
     category: str | None = Query(None, max_length=64),

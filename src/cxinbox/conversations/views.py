@@ -23,10 +23,9 @@ def detail_out(
     summary = conversation_out(conversation).model_dump()
     timeline = [
         TimelineEntryOut(
+            **{"from": e.from_value, "to": e.to_value},
             id=e.id,
             kind=e.kind,
-            from_value=e.from_value,
-            to_value=e.to_value,
             actor=ActorOut(type=e.actor_type, id=e.actor_id),
             reason=e.reason,
             created_at=e.created_at,
