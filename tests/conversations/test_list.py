@@ -262,3 +262,19 @@ async def test_lists_need_a_member_of_an_organization(client, factory, path):
     org = await factory.org()
     supervisor = await factory.member(org.id, Role.SUPERVISOR)
     assert (await client.get(path, headers=supervisor.headers)).status_code == 200
+
+
+async def test_search_has_its_trigram_indexes_on_postgresql(runtime):
+    from sqlalchemy import text
+
+    async with runtime.engine.connect() as connection:
+        if connection.dialect.name != "postgresql":
+            pytest.skip("trigram indexes exist on PostgreSQL only")
+        names = set(
+            (
+                await connection.execute(
+                    text("SELECT indexname FROM pg_indexes WHERE indexname LIKE '%\\_trgm'")
+                )
+            ).scalars()
+        )
+    assert {"ix_contacts_name_trgm", "ix_contacts_wa_id_trgm", "ix_messages_text_trgm"} <= names
