@@ -17,6 +17,8 @@ from cxinbox.accounts.service import ensure_super_admin
 from cxinbox.admin.router import router as admin_router
 from cxinbox.api_keys.router import router as api_keys_router
 from cxinbox.config import Settings
+from cxinbox.contacts.router import router as contacts_router
+from cxinbox.conversations.router import router as conversations_router
 from cxinbox.core.http import BodySizeLimitMiddleware, RequestContextMiddleware, install_error_handlers
 from cxinbox.core.logging import configure_logging
 from cxinbox.dev.router import router as dev_router
@@ -29,7 +31,9 @@ from cxinbox.messages.router import router as messages_router
 from cxinbox.org_config.router import router as org_config_router
 from cxinbox.plans.router import router as plans_router
 from cxinbox.profile.router import router as profile_router
+from cxinbox.quick_replies.router import router as quick_replies_router
 from cxinbox.runtime import Runtime
+from cxinbox.tags.router import router as tags_router
 from cxinbox.teams.router import router as teams_router
 from cxinbox.users.router import router as users_router
 from cxinbox.whatsapp.alerts.router import router as whatsapp_alerts_router
@@ -58,6 +62,10 @@ ROUTERS: tuple[APIRouter, ...] = (
     messages_router,
     failed_messages_router,
     dev_router,
+    conversations_router,
+    contacts_router,
+    tags_router,
+    quick_replies_router,
 )
 
 

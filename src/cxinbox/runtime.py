@@ -34,6 +34,7 @@ TASK_MODULES = (
     "cxinbox.whatsapp.media",
     "cxinbox.whatsapp.outbound.delivery",
     "cxinbox.messages.tasks",
+    "cxinbox.conversations.tasks",
 )
 
 

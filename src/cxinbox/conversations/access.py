@@ -28,16 +28,19 @@ class ConversationScope:
     user_id: str | None = None
     team_ids: frozenset[str] = frozenset()
 
-    def clause(self) -> ColumnElement[bool]:
-        """A condition over ``Conversation`` that keeps only what this scope may see."""
+    def clause(
+        self,
+        assigned_to: Any = Conversation.assigned_to_id,
+        team: Any = Conversation.team_id,
+        unassigned: str | None = None,
+    ) -> ColumnElement[bool]:
+        """A condition over ``Conversation`` that keeps only what this scope may see (or over other
+        columns holding a conversation's assignee and team, where ``unassigned`` marks none)."""
         if self.sees_all:
             return true()
-        own = Conversation.assigned_to_id == self.user_id if self.user_id else false()
-        teams_unassigned = (
-            and_(Conversation.assigned_to_id.is_(None), Conversation.team_id.in_(self.team_ids))
-            if self.team_ids
-            else false()
-        )
+        own = assigned_to == self.user_id if self.user_id else false()
+        nobody = assigned_to.is_(None) if unassigned is None else assigned_to == unassigned
+        teams_unassigned = and_(nobody, team.in_(self.team_ids)) if self.team_ids else false()
         return or_(own, teams_unassigned)
 
     def allows(self, assigned_to_id: str | None, team_id: str | None) -> bool:
@@ -45,7 +48,11 @@ class ConversationScope:
             return True
         if assigned_to_id is not None:
             return assigned_to_id == self.user_id
-        return team_id is not None and team_id in self.team_ids
+        return self.queues(team_id)
+
+    def queues(self, team_id: str | None) -> bool:
+        """Whether unassigned conversations of ``team_id`` are in this scope's queue."""
+        return self.sees_all or (team_id is not None and team_id in self.team_ids)
 
 
 async def scope_for(session: AsyncSession, principal: Principal) -> ConversationScope:
@@ -95,7 +102,9 @@ async def visible_conversation(
 
 @register_event_filter
 async def conversation_event_filter(session: AsyncSession, principal: Principal) -> EventPredicate:
-    """Events about a conversation (their audience names it) reach only those who may see it."""
+    """Events about a conversation (their audience names it) reach only those who may see it, or
+    who could see it just before the change the event reports (``previousAssignedToId``,
+    ``previousTeamId``)."""
     if principal.organization_id is None:
         return lambda _event: False
     scope = await scope_for(session, principal)
@@ -104,6 +113,15 @@ async def conversation_event_filter(session: AsyncSession, principal: Principal)
         audience = event.get("audience") or {}
         if "conversationId" not in audience:
             return True
-        return scope.allows(audience.get("assignedToId"), audience.get("teamId"))
+        assigned_to_id, team_id = audience.get("assignedToId"), audience.get("teamId")
+        if scope.allows(assigned_to_id, team_id):
+            return True
+        # a conversation that just left someone's view (reassigned, moved to another team): they
+        # still get this last event, so their inbox drops it
+        if "previousAssignedToId" in audience or "previousTeamId" in audience:
+            return scope.allows(
+                audience.get("previousAssignedToId", assigned_to_id), audience.get("previousTeamId", team_id)
+            )
+        return False
 
     return visible

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from fastapi import Query
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -93,24 +93,46 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
 @dataclass(frozen=True)
 class KeysetOrder:
     """An ordering over ``columns`` (the last one unique, usually the id), all ascending or all
-    descending, with the decoders that turn cursor values back into column values."""
+    descending, with the decoders that turn cursor values back into column values.
+
+    ``nullable_first``: the first column may be NULL. NULLs then sort as if greater than every
+    value (first when descending, last when ascending: PostgreSQL's own placement, so its b-tree
+    indexes serve the order) on every database.
+
+    "After a cursor" is a row-value comparison, ``(a, b) < (x, y)``, which PostgreSQL and SQLite
+    turn into an index range: a deep page costs what the first page costs.
+    """
 
     columns: Sequence[InstrumentedAttribute[Any]]
     descending: bool = True
     decoders: Sequence[Callable[[Any], Any]] = ()
+    nullable_first: bool = False
 
     def order_by(self) -> list[Any]:
-        return [c.desc() if self.descending else c.asc() for c in self.columns]
+        first, *rest = [c.desc() if self.descending else c.asc() for c in self.columns]
+        if self.nullable_first:
+            first = first.nulls_first() if self.descending else first.nulls_last()
+        return [first, *rest]
 
     def after(self, values: Sequence[Any]) -> Any:
-        """Rows strictly after ``values`` in this order (lexicographic over the columns)."""
-        decoded = [dec(v) for dec, v in zip(self._decoders(), values, strict=True)]
-        clauses = []
-        for i, column in enumerate(self.columns):
-            equal = [self.columns[j] == decoded[j] for j in range(i)]
-            beyond = column < decoded[i] if self.descending else column > decoded[i]
-            clauses.append(and_(*equal, beyond))
-        return or_(*clauses)
+        """Rows strictly after ``values`` in this order."""
+        decoded = [None if v is None else dec(v) for dec, v in zip(self._decoders(), values, strict=True)]
+        if not self.nullable_first:
+            if None in decoded:
+                raise ValidationFailed.field("cursor", "is not a valid cursor")
+            return self._beyond(self.columns, decoded)
+        first, rest, rest_values = self.columns[0], self.columns[1:], decoded[1:]
+        if None in rest_values:
+            raise ValidationFailed.field("cursor", "is not a valid cursor")
+        if decoded[0] is None:
+            null_tail = and_(first.is_(None), self._beyond(rest, rest_values))
+            return or_(null_tail, first.is_not(None)) if self.descending else null_tail
+        beyond = self._beyond(self.columns, decoded)
+        return beyond if self.descending else or_(beyond, first.is_(None))
+
+    def _beyond(self, columns: Sequence[Any], values: Sequence[Any]) -> Any:
+        row = tuple_(*columns)
+        return row < tuple(values) if self.descending else row > tuple(values)
 
     def _decoders(self) -> Sequence[Callable[[Any], Any]]:
         return self.decoders or [lambda v: v] * len(self.columns)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer
+from pydantic import AfterValidator, BaseModel, ConfigDict, PlainSerializer
 from pydantic.alias_generators import to_camel
 
 from cxinbox.core.clock import as_utc
@@ -19,6 +19,17 @@ def iso_utc(value: datetime) -> str:
 
 #: Datetimes on the wire are ISO 8601 in UTC with a ``Z`` suffix.
 UtcDatetime = Annotated[datetime, PlainSerializer(iso_utc, return_type=str, when_used="json")]
+
+
+def _stripped(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be blank")
+    return value
+
+
+#: for ``Annotated[str, …, NonBlank]``: surrounding whitespace trimmed, and not blank
+NonBlank = AfterValidator(_stripped)
 
 
 class ApiModel(BaseModel):

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from cxinbox.core.db import create_engine
+from cxinbox.migrations import include_object
 from cxinbox.models import Base
 
 config = context.config
@@ -20,6 +21,7 @@ def _configure(connection: Connection | None = None, url: str | None = None) -> 
         target_metadata=target_metadata,
         render_as_batch=is_sqlite,
         compare_type=True,
+        include_object=include_object,
     )
 
 

@@ -9,6 +9,8 @@ from cxinbox.models import (  # noqa: F401 - imported to register their tables
     invitations,
     organization_settings,
     outbound,
+    quick_replies,
+    tags,
     teams,
     whatsapp,
 )

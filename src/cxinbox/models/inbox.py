@@ -6,12 +6,13 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cxinbox.core.clock import utcnow
-from cxinbox.models.base import TenantModel
+from cxinbox.models.base import Base, TenantModel
 from cxinbox.models.identity import User
+from cxinbox.models.tags import Tag
 
 
 class ConversationStatus(enum.StrEnum):
@@ -20,6 +21,15 @@ class ConversationStatus(enum.StrEnum):
     OPEN = "OPEN"
     WAITING_FOR_CUSTOMER = "WAITING_FOR_CUSTOMER"
     CLOSED = "CLOSED"
+
+
+class ConversationOrigin(enum.StrEnum):
+    """Who started the conversation: the customer, the business (a template or campaign), or the
+    development simulator."""
+
+    INBOUND = "INBOUND"
+    OUTBOUND = "OUTBOUND"
+    SIMULATED = "SIMULATED"
 
 
 class Direction(enum.StrEnum):
@@ -67,12 +77,26 @@ class MediaState(enum.StrEnum):
     FAILED = "FAILED"
 
 
+def _active_index(name: str, *columns: str, sqlite: str = "", postgresql: str = "") -> Index:
+    """An index over the conversations that are not CLOSED (and match the extra condition)."""
+    active = "status != 'CLOSED'"
+    return Index(
+        name,
+        *columns,
+        sqlite_where=text(f"{active} AND {sqlite}" if sqlite else active),
+        postgresql_where=text(f"{active} AND {postgresql}" if postgresql else active),
+    )
+
+
 class Contact(TenantModel):
     """A customer, keyed by WhatsApp id within the organization; ``user_id`` is Meta's
     business-scoped user id, which a user with a username may have instead of a phone number."""
 
     __tablename__ = "contacts"
-    __table_args__ = (UniqueConstraint("organization_id", "wa_id"),)
+    __table_args__ = (
+        UniqueConstraint("organization_id", "wa_id"),
+        Index("ix_contacts_org_created", "organization_id", "created_at", "id"),
+    )
 
     wa_id: Mapped[str] = mapped_column(String(64))
     phone: Mapped[str | None] = mapped_column(String(64))
@@ -96,8 +120,39 @@ class Conversation(TenantModel):
             sqlite_where=text("status != 'CLOSED'"),
             postgresql_where=text("status != 'CLOSED'"),
         ),
-        Index("ix_conversations_org_last_message", "organization_id", "last_message_at"),
-        Index("ix_conversations_org_status_last_message", "organization_id", "status", "last_message_at"),
+        # the inbox lists (see bench/README.md): each serves one filter in one sort order, and the
+        # active ones leave CLOSED conversations (most of them, over time) out of the index
+        _active_index("ix_conversations_active_recent", "organization_id", "last_message_at", "id"),
+        _active_index("ix_conversations_active_created", "organization_id", "created_at", "id"),
+        _active_index("ix_conversations_active_waiting", "organization_id", "last_inbound_at", "id"),
+        _active_index(
+            "ix_conversations_needs_action_recent",
+            "organization_id",
+            "last_message_at",
+            "id",
+            sqlite="needs_action = 1",
+            postgresql="needs_action",
+        ),
+        _active_index(
+            "ix_conversations_unread_recent",
+            "organization_id",
+            "last_message_at",
+            "id",
+            sqlite="unread_count > 0",
+            postgresql="unread_count > 0",
+        ),
+        _active_index("ix_conversations_assignee_recent", "assigned_to_id", "last_message_at", "id"),
+        _active_index(
+            "ix_conversations_team_queue_recent",
+            "team_id",
+            "last_message_at",
+            "id",
+            sqlite="assigned_to_id IS NULL",
+            postgresql="assigned_to_id IS NULL",
+        ),
+        Index("ix_conversations_org_status_recent", "organization_id", "status", "last_message_at", "id"),
+        Index("ix_conversations_org_category", "organization_id", "category"),
+        Index("ix_conversations_contact_recent", "contact_id", "last_message_at", "id"),
     )
 
     contact_id: Mapped[str] = mapped_column(String(36), ForeignKey("contacts.id", ondelete="CASCADE"))
@@ -105,6 +160,9 @@ class Conversation(TenantModel):
         String(36), ForeignKey("whatsapp_accounts.id", ondelete="CASCADE"), index=True
     )
     status: Mapped[ConversationStatus] = mapped_column(default=ConversationStatus.OPEN)
+    origin: Mapped[ConversationOrigin] = mapped_column(
+        default=ConversationOrigin.INBOUND, server_default=ConversationOrigin.INBOUND.value
+    )
     assigned_to_id: Mapped[str | None] = mapped_column(
         String(36), ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
@@ -120,9 +178,112 @@ class Conversation(TenantModel):
     #: the customer's last message: the 24-hour service window runs from here
     last_inbound_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    #: a reminder to come back to the conversation: set when ``follow_up_set_at`` is
+    follow_up_set_at: Mapped[datetime | None]
+    follow_up_at: Mapped[datetime | None]
+    follow_up_note: Mapped[str | None] = mapped_column(Text)
+    follow_up_by_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("users.id", ondelete="SET NULL")
+    )
 
     contact: Mapped[Contact] = relationship(lazy="selectin")
-    assigned_to: Mapped[User | None] = relationship(lazy="selectin")
+    assigned_to: Mapped[User | None] = relationship(lazy="selectin", foreign_keys=[assigned_to_id])
+    #: read-only here: tags are linked and unlinked with statements on ``conversation_tags``
+    tags: Mapped[list[Tag]] = relationship(
+        secondary="conversation_tags", lazy="selectin", viewonly=True, order_by="Tag.name"
+    )
+
+    @property
+    def follow_up(self) -> dict[str, Any] | None:
+        """The follow-up reminder, when one is set."""
+        if self.follow_up_set_at is None:
+            return None
+        return {
+            "note": self.follow_up_note,
+            "due_at": self.follow_up_at,
+            "set_by_id": self.follow_up_by_id,
+            "set_at": self.follow_up_set_at,
+        }
+
+
+class ConversationCount(Base):
+    """How many conversations of an organization are in one group (status, assignee, team,
+    category, origin; ``''`` stands for none), and how many of those are unread or need action.
+
+    Database triggers on ``conversations`` append every change of a conversation's group or flags to
+    ``conversation_count_changes`` (revision 0106); a periodic job folds those into these rows. A
+    count is these rows plus the changes not folded yet, read in one statement: exact at every
+    moment, whichever code changed the conversation, at a cost that follows the number of groups
+    rather than of conversations. Written only by the fold (no ORM writes).
+    """
+
+    __tablename__ = "conversation_counts"
+
+    organization_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[str] = mapped_column(String(32), primary_key=True)
+    assignee: Mapped[str] = mapped_column(String(36), primary_key=True)
+    team: Mapped[str] = mapped_column(String(36), primary_key=True)
+    category: Mapped[str] = mapped_column(String(64), primary_key=True)
+    origin: Mapped[str] = mapped_column(String(32), primary_key=True)
+    total: Mapped[int] = mapped_column(BigInteger)
+    unread: Mapped[int] = mapped_column(BigInteger)
+    needs_action: Mapped[int] = mapped_column(BigInteger)
+
+
+class ConversationCountChange(Base):
+    """One pending change of a ``ConversationCount`` group (+1/-1 per counter), appended by the
+    triggers. No foreign key: a deleted organization's conversations still leave their changes
+    behind, which the fold drops."""
+
+    __tablename__ = "conversation_count_changes"
+    __table_args__ = (Index("ix_conversation_count_changes_organization", "organization_id"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    organization_id: Mapped[str] = mapped_column(String(36))
+    status: Mapped[str] = mapped_column(String(32))
+    assignee: Mapped[str] = mapped_column(String(36))
+    team: Mapped[str] = mapped_column(String(36))
+    category: Mapped[str] = mapped_column(String(64))
+    origin: Mapped[str] = mapped_column(String(32))
+    total: Mapped[int] = mapped_column(Integer)
+    unread: Mapped[int] = mapped_column(Integer)
+    needs_action: Mapped[int] = mapped_column(Integer)
+
+
+class TimelineKind(enum.StrEnum):
+    STATUS = "STATUS"
+    ASSIGNEE = "ASSIGNEE"
+    TEAM = "TEAM"
+
+
+class ActorType(enum.StrEnum):
+    USER = "USER"
+    API_KEY = "API_KEY"
+    CUSTOMER = "CUSTOMER"
+    SYSTEM = "SYSTEM"
+
+
+class ConversationTimelineEntry(TenantModel):
+    """One move of a conversation: its status, assignee or team went from one value to another,
+    made by someone (or by the customer's message, or by the system) for a reason."""
+
+    __tablename__ = "conversation_timeline"
+    __table_args__ = (Index("ix_conversation_timeline_conversation", "conversation_id", "created_at"),)
+
+    conversation_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    kind: Mapped[TimelineKind]
+    from_value: Mapped[str | None] = mapped_column(String(64))
+    to_value: Mapped[str | None] = mapped_column(String(64))
+    actor_type: Mapped[ActorType]
+    #: the user or API key that made the move
+    actor_id: Mapped[str | None] = mapped_column(String(36))
+    reason: Mapped[str] = mapped_column(String(32))
 
 
 class Message(TenantModel):
@@ -130,7 +291,11 @@ class Message(TenantModel):
     on the platform, which makes webhook processing exactly-once."""
 
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_conversation_order", "conversation_id", "ordered_at", "id"),)
+    __table_args__ = (
+        Index("ix_messages_conversation_order", "conversation_id", "ordered_at", "id"),
+        # an organization's messages newest first: text search walks it for common terms
+        Index("ix_messages_org_recent", "organization_id", "ordered_at", "id"),
+    )
 
     conversation_id: Mapped[str] = mapped_column(
         String(36), ForeignKey("conversations.id", ondelete="CASCADE")

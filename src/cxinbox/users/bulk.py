@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.audit.service import record
 from cxinbox.auth.principal import Principal
-from cxinbox.core.bulk import MAX_BULK_IDS, BulkFailure, BulkResult
+from cxinbox.core.bulk import MAX_BULK_IDS, BulkFailure, BulkResult, select_items
 from cxinbox.core.errors import AppError, ValidationFailed
 from cxinbox.models.identity import User
 from cxinbox.runtime import Runtime
@@ -57,15 +57,13 @@ async def _select(
     session: AsyncSession, principal: Principal, body: BulkUsers
 ) -> tuple[list[str], dict[str, User]]:
     repo = UserRepository(session, principal.tenant)
-    if body.selection.mode == "ids":
-        ids = list(dict.fromkeys(body.selection.ids or []))
-        return ids, await repo.by_ids(ids)
-    try:
-        criteria = UserFilter.model_validate(body.selection.filter or {})
-    except ValueError as exc:
-        raise ValidationFailed.field("selection.filter", str(exc).splitlines()[0]) from exc
-    users = list(await repo.list(repo.filtered(criteria).limit(MAX_BULK_IDS)))
-    return [u.id for u in users], {u.id: u for u in users}
+
+    async def by_filter(criteria: UserFilter) -> list[User]:
+        return list(await repo.list(repo.filtered(criteria).limit(MAX_BULK_IDS)))
+
+    return await select_items(
+        body.selection, by_ids=repo.by_ids, filter_model=UserFilter, by_filter=by_filter
+    )
 
 
 def _action(

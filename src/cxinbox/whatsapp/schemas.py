@@ -10,6 +10,7 @@ from pydantic import Field
 from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime
 from cxinbox.files.service import file_url
 from cxinbox.models.inbox import (
+    ConversationOrigin,
     ConversationStatus,
     Direction,
     Message,
@@ -19,6 +20,7 @@ from cxinbox.models.inbox import (
 )
 from cxinbox.models.whatsapp import AccountStatus
 from cxinbox.runtime import Runtime
+from cxinbox.tags.schemas import TagOut
 
 # --- accounts --------------------------------------------------------------------------------------
 
@@ -107,22 +109,32 @@ class UserRef(ApiModel):
     name: str
 
 
+class FollowUpOut(ApiModel):
+    note: str | None
+    due_at: UtcDatetime | None = Field(description="When to come back to the conversation")
+    set_by_id: str | None
+    set_at: UtcDatetime
+
+
 class ConversationOut(ApiModel):
     id: str
     status: ConversationStatus
+    origin: ConversationOrigin
     contact: ContactOut
     assigned_to: UserRef | None
     assigned_to_id: str | None
     team_id: str | None
     category: str | None
     priority: str
-    tags: list[Any] = Field(default_factory=list)
+    tags: list[TagOut]
     unread_count: int
-    needs_action: bool
+    needs_action: bool = Field(description="The last message is the customer's: an answer is due")
     last_message_at: UtcDatetime | None
     last_message_preview: str | None
     last_inbound_at: UtcDatetime | None
+    follow_up: FollowUpOut | None
     whatsapp_account_id: str
+    closed_at: UtcDatetime | None
     created_at: UtcDatetime
     updated_at: UtcDatetime
 

@@ -15,6 +15,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cxinbox.conversations.changes import reopen_waiting
 from cxinbox.core.clock import utcnow
 from cxinbox.core.db import insert_new
 from cxinbox.core.jobs import enqueue
@@ -118,6 +119,8 @@ class ChangeHandler:
         message = await self.session.get_one(Message, message_id)
         from_customer = parsed.sender_type is SenderType.CUSTOMER
         await threads.record_message(self.session, message, parsed.preview, from_customer=from_customer)
+        if from_customer:
+            await reopen_waiting(self.session, conversation.id)
         conversation = await threads.reload(self.session, conversation.id)
         threads.publish_conversation(
             self.session, conversation, "conversation.created" if opened else "conversation.updated"

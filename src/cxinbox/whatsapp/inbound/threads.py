@@ -109,16 +109,6 @@ async def record_message(
             "unread_count": Conversation.unread_count + 1,
             "needs_action": True,
             "last_inbound_at": _later(Conversation.last_inbound_at, at),
-            "status": case(
-                (
-                    Conversation.status == ConversationStatus.WAITING_FOR_CUSTOMER,
-                    case(
-                        (Conversation.assigned_to_id.is_(None), ConversationStatus.OPEN.value),
-                        else_=ConversationStatus.HUMAN_HANDLING.value,
-                    ),
-                ),
-                else_=Conversation.status,
-            ),
         }
     await session.execute(
         update(Conversation)
@@ -141,9 +131,18 @@ def audience(conversation: Conversation) -> dict[str, Any]:
     }
 
 
-def publish_conversation(session: AsyncSession, conversation: Conversation, type: str) -> None:
+def publish_conversation(
+    session: AsyncSession,
+    conversation: Conversation,
+    type: str,
+    *,
+    previous_audience: dict[str, Any] | None = None,
+) -> None:
+    """``previous_audience`` (``previousAssignedToId``, ``previousTeamId``) lets those who could see
+    the conversation before this change learn that it left their view."""
     data = ConversationOut.model_validate(conversation).model_dump(mode="json", by_alias=True)
-    publish_event(session, conversation.organization_id, type, data, audience(conversation))
+    event_audience = audience(conversation) | (previous_audience or {})
+    publish_event(session, conversation.organization_id, type, data, event_audience)
 
 
 def publish_message(

@@ -1,0 +1,104 @@
+"""``python -m bench.inbox_queries``: generate (or reuse) a large inbox, then time its queries."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import tempfile
+import uuid
+from pathlib import Path
+
+from bench.inbox_queries.dataset import MESSAGES_PER_CONVERSATION, ensure_dataset
+from bench.inbox_queries.measure import (
+    active_contacts,
+    api_server,
+    http_timings,
+    latest_messages_timing,
+    table,
+)
+from cxinbox.config import Settings
+from cxinbox.migrations import upgrade
+from cxinbox.runtime import Runtime
+
+DEFAULT_POSTGRESQL = 1_000_000
+DEFAULT_SQLITE = 20_000
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.inbox_queries",
+        description="Generate an organization with N conversations and 5N messages (once per database and "
+        "N; later runs reuse it), serve the API with uvicorn on 127.0.0.1, and print p50/p95 latencies of "
+        "the inbox's list, filter, search and count queries. Use a database of its own.",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("CXINBOX_BENCH_DATABASE_URL", "sqlite+aiosqlite:///./data/bench-inbox.db"),
+        help="SQLAlchemy URL (default: $CXINBOX_BENCH_DATABASE_URL or ./data/bench-inbox.db)",
+    )
+    parser.add_argument(
+        "-n",
+        "--conversations",
+        type=int,
+        default=None,
+        help=f"conversations to generate ({DEFAULT_POSTGRESQL:,} on PostgreSQL, {DEFAULT_SQLITE:,} on "
+        f"SQLite); messages are {MESSAGES_PER_CONVERSATION}x",
+    )
+    parser.add_argument("--requests", type=int, default=100, help="timed requests per query (default 100)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--only",
+        default="",
+        help="time only the queries whose name contains one of these words (comma-separated)",
+    )
+    return parser.parse_args()
+
+
+async def run(args: argparse.Namespace) -> None:
+    postgresql = args.database_url.startswith("postgresql")
+    conversations = args.conversations or (DEFAULT_POSTGRESQL if postgresql else DEFAULT_SQLITE)
+    only = [word.strip() for word in args.only.split(",") if word.strip()]
+    data_dir = Path(tempfile.mkdtemp(prefix="cxinbox-bench-"))
+    env = {
+        "CXINBOX_DATABASE_URL": args.database_url,
+        "CXINBOX_SECRET_KEY": f"bench-{uuid.uuid4().hex}",
+        "CXINBOX_RATE_LIMITS": "off",
+        "CXINBOX_ACCESS_TOKEN_TTL_SECONDS": "7200",
+    }
+    print(f"migrating {args.database_url.split('@')[-1]}…")
+    await asyncio.to_thread(upgrade, args.database_url)
+    runtime = Runtime(
+        Settings(
+            database_url=args.database_url,
+            secret_key=env["CXINBOX_SECRET_KEY"],
+            access_token_ttl_seconds=7200,
+            data_dir=data_dir,
+        )
+    )
+    try:
+        bench = await ensure_dataset(runtime, conversations, seed=args.seed)
+        print("timing through HTTP…")
+        contacts = await active_contacts(runtime, bench, args.requests, args.seed)
+        with api_server(env, data_dir) as base:
+            timings = await http_timings(base, bench, contacts, args.requests, only)
+        if not only or any(word in "latest messages" for word in only):
+            timings.append(await latest_messages_timing(runtime, bench, args.requests, args.seed))
+    finally:
+        await runtime.stop()
+    print()
+    print(
+        f"{conversations:,} conversations, {conversations * MESSAGES_PER_CONVERSATION:,} messages on "
+        f"{runtime.engine.dialect.name}; {args.requests} sequential requests per query; "
+        f"{platform.machine()} {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    )
+    print(table(timings))
+
+
+def main() -> None:
+    asyncio.run(run(parse_args()))
+
+
+if __name__ == "__main__":
+    main()

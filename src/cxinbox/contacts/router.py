@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from cxinbox.auth.dependencies import MemberDep, SessionDep
+from cxinbox.contacts import service
+from cxinbox.contacts.schemas import UpdateContact
+from cxinbox.core.pagination import MAX_LIMIT
+from cxinbox.core.wire import CursorEnvelope, Envelope
+from cxinbox.whatsapp.schemas import ContactOut
+
+router = APIRouter(prefix="/contacts", tags=["contacts"])
+
+WaId = Annotated[str, Path(alias="waId", max_length=128, description="The contact's WhatsApp id")]
+
+
+@router.get(
+    "",
+    summary="List/search contacts",
+    description="Newest first, cursor pagination. `search` matches the name (ignoring case) or the "
+    "number (its digits: `+972 98-765` finds `972987654321`).",
+)
+async def list_contacts(
+    principal: MemberDep,
+    session: SessionDep,
+    search: str | None = Query(None, min_length=1, max_length=200),
+    cursor: str | None = Query(None, max_length=500),
+    limit: int = Query(50, ge=1, le=MAX_LIMIT),
+) -> CursorEnvelope[ContactOut]:
+    term = (search or "").strip() or None
+    contacts, meta = await service.list_contacts(session, principal.tenant, term, cursor, limit)
+    return CursorEnvelope(data=[ContactOut.model_validate(c) for c in contacts], meta=meta)
+
+
+@router.get("/{waId}", summary="Get contact by WhatsApp ID")
+async def get_contact(wa_id: WaId, principal: MemberDep, session: SessionDep) -> Envelope[ContactOut]:
+    return Envelope(
+        data=ContactOut.model_validate(await service.get_contact(session, principal.tenant, wa_id))
+    )
+
+
+@router.patch(
+    "/{waId}",
+    summary="Update contact name or category",
+    description="`{name?, category?}`: only the fields sent change; `null` clears them.",
+)
+async def update_contact(
+    wa_id: WaId, body: UpdateContact, principal: MemberDep, session: SessionDep
+) -> Envelope[ContactOut]:
+    contact = await service.update_contact(session, principal.tenant, wa_id, body)
+    return Envelope(data=ContactOut.model_validate(contact))

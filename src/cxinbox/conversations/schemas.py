@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from pydantic import Field
+
+from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime
+from cxinbox.models.inbox import ActorType, ConversationOrigin, ConversationStatus, TimelineKind
+from cxinbox.whatsapp.schemas import ConversationOut
+
+
+class ConversationSort(enum.StrEnum):
+    NEWEST = "newest"  # latest activity first
+    OLDEST = "oldest"  # least recent activity first
+    WAITING_LONGEST = "waiting_longest"  # the customer's last message, oldest first
+    CREATED_NEWEST = "created_newest"
+    CREATED_OLDEST = "created_oldest"
+
+
+class SubFilter(enum.StrEnum):
+    UNREAD = "unread"
+    NEEDS_ACTION = "needs_action"
+
+
+class Priority(enum.StrEnum):
+    LOW = "LOW"
+    NORMAL = "NORMAL"
+    HIGH = "HIGH"
+    URGENT = "URGENT"
+
+
+ME = "me"
+UNASSIGNED = "unassigned"
+
+
+@dataclass(frozen=True)
+class ConversationFilter:
+    """The filters ``/conversations`` and ``/conversations/counts`` share. ``assigned_to`` is a user
+    id, or already resolved from ``me``; ``unassigned`` selects conversations without an agent."""
+
+    status: ConversationStatus | None = None
+    assigned_to: str | None = None
+    unassigned: bool = False
+    search: str | None = None
+    team_id: str | None = None
+    category: str | None = None
+    tag_id: str | None = None
+    origin: ConversationOrigin | None = None
+    sub_filter: SubFilter | None = None
+
+
+class ConversationCounts(ApiModel):
+    all: int
+    unread: int = Field(description="With unread customer messages")
+    needs_action: int = Field(description="Whose last message is the customer's")
+
+
+class ActorOut(ApiModel):
+    type: ActorType
+    id: str | None = Field(description="The user or API key; empty for the customer and the system")
+
+
+class TimelineEntryOut(ApiModel):
+    id: str
+    kind: TimelineKind = Field(description="What moved: STATUS, ASSIGNEE (a user id) or TEAM (a team id)")
+    from_value: str | None = Field(alias="from")
+    to_value: str | None = Field(alias="to")
+    actor: ActorOut
+    reason: str = Field(description="e.g. takeover, assign, unassign, resolve, update, customer_message")
+    created_at: UtcDatetime
+
+
+class ConversationDetail(ConversationOut):
+    timeline: list[TimelineEntryOut] = Field(description="Its latest moves (up to 200), oldest first")
+
+
+class UpdateConversation(RequestModel):
+    """Only the fields sent change; ``null`` clears ``assignedToId``, ``teamId`` and ``category``."""
+
+    status: ConversationStatus | None = None
+    assigned_to_id: str | None = Field(default=None, max_length=36)
+    team_id: str | None = Field(default=None, max_length=36)
+    category: str | None = Field(default=None, min_length=1, max_length=64)
+    priority: Priority | None = None
+
+
+class AssignConversation(RequestModel):
+    user_id: str = Field(min_length=1, max_length=36)
+
+
+class FollowUp(RequestModel):
+    note: str | None = Field(default=None, max_length=2000)
+    due_at: UtcDatetime | None = Field(default=None, description="When to come back to it")
+
+
+class ReturnToBot(RequestModel):
+    handoff_summary: str | None = Field(
+        default=None, max_length=4000, description="Agent-edited handoff context for the bot"
+    )

@@ -1,0 +1,1 @@
+"""The ``/quick-replies`` area: canned answers agents insert by shortcut."""

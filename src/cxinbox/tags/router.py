@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, status
+
+from cxinbox.auth.dependencies import MemberDep, SessionDep, SupervisorDep
+from cxinbox.conversations.views import conversation_out
+from cxinbox.core.wire import Deleted, Envelope
+from cxinbox.tags import service
+from cxinbox.tags.palette import PALETTE
+from cxinbox.tags.schemas import CreateTag, TagColor, TagConversation, TagOut, UpdateTag
+from cxinbox.whatsapp.schemas import ConversationOut
+
+router = APIRouter(tags=["tags"])
+
+_MANAGERS = "Admins and supervisors (an agent gets 403)."
+
+
+@router.get("/tags", summary="List all tags for the organization", description="Alphabetical.")
+async def list_tags(principal: MemberDep, session: SessionDep) -> Envelope[list[TagOut]]:
+    tags = await service.list_tags(session, principal.tenant)
+    return Envelope(data=[TagOut.model_validate(t) for t in tags])
+
+
+@router.post(
+    "/tags",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a new tag",
+    description=f"`{{name, color?}}`: the name is unique within the organization ignoring case (409 "
+    f"TAG_NAME_TAKEN); the color is one of `GET /tags/colors` (gray when left out). {_MANAGERS}",
+)
+async def create_tag(body: CreateTag, principal: SupervisorDep, session: SessionDep) -> Envelope[TagOut]:
+    return Envelope(data=TagOut.model_validate(await service.create_tag(session, principal, body)))
+
+
+@router.get("/tags/colors", summary="Get available tag color palette")
+async def colors(principal: MemberDep) -> Envelope[list[TagColor]]:
+    return Envelope(data=[TagColor(name=name, value=value) for name, value in PALETTE.items()])
+
+
+@router.put(
+    "/tags/{id}", summary="Update a tag", description=f"`{{name?, color?}}`: only what is sent. {_MANAGERS}"
+)
+async def update_tag(
+    id: str, body: UpdateTag, principal: SupervisorDep, session: SessionDep
+) -> Envelope[TagOut]:
+    return Envelope(data=TagOut.model_validate(await service.update_tag(session, principal, id, body)))
+
+
+@router.delete(
+    "/tags/{id}", summary="Delete a tag (cascade removes from conversations)", description=_MANAGERS
+)
+async def delete_tag(id: str, principal: SupervisorDep, session: SessionDep) -> Envelope[Deleted]:
+    await service.delete_tag(session, principal, id)
+    return Envelope(data=Deleted(id=id))
+
+
+@router.post(
+    "/conversations/{conversationId}/tags",
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a tag to a conversation",
+    description="`{tagId}`; answers the conversation. Adding a tag it has changes nothing.",
+)
+async def tag_conversation(
+    conversation_id: Annotated[str, Path(alias="conversationId")],
+    body: TagConversation,
+    principal: MemberDep,
+    session: SessionDep,
+) -> Envelope[ConversationOut]:
+    conversation = await service.tag_conversation(session, principal, conversation_id, body.tag_id)
+    return Envelope(data=conversation_out(conversation))
+
+
+@router.delete(
+    "/conversations/{conversationId}/tags/{tagId}",
+    summary="Remove a tag from a conversation",
+    description="Answers the conversation.",
+)
+async def untag_conversation(
+    conversation_id: Annotated[str, Path(alias="conversationId")],
+    tag_id: Annotated[str, Path(alias="tagId")],
+    principal: MemberDep,
+    session: SessionDep,
+) -> Envelope[ConversationOut]:
+    conversation = await service.untag_conversation(session, principal, conversation_id, tag_id)
+    return Envelope(data=conversation_out(conversation))

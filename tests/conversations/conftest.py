@@ -1,0 +1,8 @@
+import pytest
+
+from tests.conversations.helpers import make_inbox
+
+
+@pytest.fixture
+async def inbox(client, runtime, factory, graph):
+    return await make_inbox(client, runtime, factory, graph)
