@@ -199,8 +199,9 @@ async def test_react_guards(client, runtime, graph, factory, thread):
     agent = await factory.member(thread.org.id, Role.AGENT)
     assert (await client.post(path, json={"emoji": "👍"}, headers=agent.headers)).status_code == 404
     unsent = (await send_text(client, thread, "not sent yet")).json()["data"]["id"]
-    await runtime.jobs.wait_idle()
-    async with runtime.unit_of_work() as session:  # a message Meta never took
+    # let delivery finish (on Redis it runs in the background), then make it one Meta never took
+    await until_status(runtime, unsent, MessageStatus.SENT)
+    async with runtime.unit_of_work() as session:
         row = await session.get_one(Message, unsent)
         row.wa_message_id = None
     r = await client.post(f"/messages/{unsent}/react", json={"emoji": "👍"}, headers=thread.org.admin.headers)
