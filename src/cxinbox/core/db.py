@@ -19,7 +19,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from sqlalchemy import event
@@ -35,6 +35,8 @@ AfterCommit = Callable[[], Awaitable[None]]
 BeforeCommit = Callable[[AsyncSession], Awaitable[None]]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+M = TypeVar("M")
 
 
 class WriteGate:
@@ -182,4 +184,11 @@ async def insert_new(session: AsyncSession, model: Any, **values: Any) -> str | 
     nothing): the new row's id, or None when such a row existed. Safe under concurrent inserts."""
     insert = dialect_insert(session)
     stmt = insert(model).values(id=new_id(), **values).on_conflict_do_nothing().returning(model.id)
+    return await session.scalar(stmt)
+
+
+async def insert_new_row(session: AsyncSession, model: type[M], **values: Any) -> M | None:
+    """Like ``insert_new``, answering the new row as a loaded object (one statement, no re-read)."""
+    insert = dialect_insert(session)
+    stmt = insert(model).values(id=new_id(), **values).on_conflict_do_nothing().returning(model)
     return await session.scalar(stmt)

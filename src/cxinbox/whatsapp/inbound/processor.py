@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.core.clock import utcnow
-from cxinbox.core.db import insert_new
+from cxinbox.core.db import insert_new_row
 from cxinbox.core.jobs import enqueue
 from cxinbox.models.inbox import Conversation, Direction, Message, MessageStatus, SenderType
 from cxinbox.models.whatsapp import WebhookEvent, WhatsAppAccount
@@ -38,20 +38,27 @@ WHATSAPP_OBJECT = "whatsapp_business_account"
 
 async def process_event(session: AsyncSession, runtime: Runtime, event_id: str) -> None:
     event = await session.get(WebhookEvent, event_id)
-    if event is None or event.processed_at is not None:
+    if event is not None:
+        await process_stored(session, runtime, event)
+
+
+async def process_stored(session: AsyncSession, runtime: Runtime, event: WebhookEvent) -> None:
+    """Process a stored event loaded in ``session`` (nothing happens if it was processed)."""
+    if event.processed_at is not None:
         return
     payload = parse_body(event.body)
     if payload is None or payload.get("object") != WHATSAPP_OBJECT:
         _finish(event, note="ignored: not a WhatsApp Business Account event")
         return
     accounts = await live_accounts_by_number(session, phone_number_ids(payload))
+    organization_id = event.organization_id  # set once, at the end (one UPDATE of the event)
     for entry_index, entry in enumerate(items(payload, "entry")):
         for change_index, change in enumerate(items(entry, "changes")):
             value = child(change, "value")
             field = str(change.get("field") or "")
             if field in ACCOUNT_FIELDS:
                 routed = await record_change(session, entry, change)
-                event.organization_id = event.organization_id or next(iter(routed), None)
+                organization_id = organization_id or next(iter(routed), None)
                 continue
             if field in TEMPLATE_FIELDS and entry.get("id"):
                 position = entry_index * 1000 + change_index
@@ -63,8 +70,9 @@ async def process_event(session: AsyncSession, runtime: Runtime, event_id: str) 
             account = accounts.get(number)
             if account is None:
                 continue  # an unknown number: the event stays stored, unrouted
-            event.organization_id = event.organization_id or account.organization_id
+            organization_id = organization_id or account.organization_id
             await ChangeHandler(session, runtime, account, simulated=event.simulated).handle(value)
+    event.organization_id = event.organization_id or organization_id
     _finish(event)
 
 
@@ -112,13 +120,11 @@ class ChangeHandler:
         parsed = parse_message(msg)
         contact = await threads.upsert_contact(self.session, self.org_id, sender, profiles.get(sender))
         conversation, opened = await threads.open_conversation(self.session, self.account, contact)
-        message_id = await self._insert(str(wamid), conversation, parsed, msg)
-        if message_id is None:
+        message = await self._insert(str(wamid), conversation, parsed, msg)
+        if message is None:
             return  # this wamid was stored before: a duplicate delivery or a replay
-        message = await self.session.get_one(Message, message_id)
         from_customer = parsed.sender_type is SenderType.CUSTOMER
         await threads.record_message(self.session, message, parsed.preview, from_customer=from_customer)
-        conversation = await threads.reload(self.session, conversation.id)
         threads.publish_conversation(
             self.session, conversation, "conversation.created" if opened else "conversation.updated"
         )
@@ -128,9 +134,10 @@ class ChangeHandler:
 
     async def _insert(
         self, wamid: str, conversation: Conversation, parsed: ParsedMessage, msg: dict[str, Any]
-    ) -> str | None:
+    ) -> Message | None:
+        """The new message (read back by the INSERT's RETURNING), or None if the wamid is known."""
         at = provider_time(msg.get("timestamp"))
-        return await insert_new(
+        return await insert_new_row(
             self.session,
             Message,
             organization_id=self.org_id,

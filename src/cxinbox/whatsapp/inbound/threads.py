@@ -12,6 +12,9 @@ from typing import Any
 
 from sqlalchemy import case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import lazyload
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from cxinbox.core.clock import utcnow
 from cxinbox.core.db import insert_new
@@ -25,15 +28,15 @@ from cxinbox.whatsapp.schemas import ConversationOut, message_out
 async def upsert_contact(
     session: AsyncSession, organization_id: str, wa_id: str, profile: dict[str, Any] | None
 ) -> Contact:
+    """The contact of ``wa_id``, created if new; its profile fields follow the latest webhook.
+
+    A known contact costs one read (none when this transaction already loaded it)."""
     profile = profile or {}
-    await insert_new(session, Contact, organization_id=organization_id, wa_id=wa_id, phone=_phone(wa_id))
-    contact = (
-        await session.scalars(
-            select(Contact)
-            .where(Contact.organization_id == organization_id, Contact.wa_id == wa_id)
-            .execution_options(populate_existing=True)
-        )
-    ).one()
+    contact = await _contact(session, organization_id, wa_id)
+    if contact is None:
+        await insert_new(session, Contact, organization_id=organization_id, wa_id=wa_id, phone=_phone(wa_id))
+        contact = await _contact(session, organization_id, wa_id)
+        assert contact is not None
     name = (profile.get("profile") or {}).get("name")
     changes = {
         "name": name,
@@ -46,6 +49,11 @@ async def upsert_contact(
     return contact
 
 
+async def _contact(session: AsyncSession, organization_id: str, wa_id: str) -> Contact | None:
+    stmt = select(Contact).where(Contact.organization_id == organization_id, Contact.wa_id == wa_id)
+    return await session.scalar(stmt)
+
+
 def _phone(wa_id: str) -> str | None:
     """A wa_id is the phone number in international format without '+' (a BSUID is not)."""
     return f"+{wa_id}" if wa_id.isdigit() else None
@@ -55,6 +63,9 @@ async def open_conversation(
     session: AsyncSession, account: WhatsAppAccount, contact: Contact
 ) -> tuple[Conversation, bool]:
     """The contact's conversation on this number that is not CLOSED, opened if there is none."""
+    conversation = await load_open_conversation(session, account.id, contact)
+    if conversation is not None:
+        return conversation, False
     created = await insert_new(
         session,
         Conversation,
@@ -63,21 +74,30 @@ async def open_conversation(
         whatsapp_account_id=account.id,
         status=ConversationStatus.OPEN,
     )
-    conversation = await load_open_conversation(session, account.id, contact.id)
+    conversation = await load_open_conversation(session, account.id, contact)
+    assert conversation is not None  # ours, or a concurrent transaction's
     return conversation, created is not None
 
 
-async def load_open_conversation(session: AsyncSession, account_id: str, contact_id: str) -> Conversation:
+async def load_open_conversation(
+    session: AsyncSession, account_id: str, contact: Contact
+) -> Conversation | None:
+    """Read fresh (``populate_existing``): other transactions close, assign and reopen them. The
+    contact is the one at hand, not read again."""
     stmt = (
         select(Conversation)
         .where(
             Conversation.whatsapp_account_id == account_id,
-            Conversation.contact_id == contact_id,
+            Conversation.contact_id == contact.id,
             Conversation.status != ConversationStatus.CLOSED,
         )
+        .options(lazyload(Conversation.contact))
         .execution_options(populate_existing=True)
     )
-    return (await session.scalars(stmt)).one()
+    conversation = await session.scalar(stmt)
+    if conversation is not None:
+        set_committed_value(conversation, "contact", contact)
+    return conversation
 
 
 async def reload(session: AsyncSession, conversation_id: str) -> Conversation:
@@ -92,7 +112,8 @@ async def reload(session: AsyncSession, conversation_id: str) -> Conversation:
 async def record_message(
     session: AsyncSession, message: Message, preview: str, *, from_customer: bool
 ) -> None:
-    """Move the conversation's summary forward with ``message`` in one atomic UPDATE.
+    """Move the conversation's summary forward with ``message`` in one atomic UPDATE (its result
+    is written into the conversation if this session holds it, so no reload is needed).
 
     Summary fields only move forward in provider time, so messages processed out of order leave the
     newest one as the preview; the unread counter is an increment, never a read-modify-write.
@@ -120,12 +141,20 @@ async def record_message(
                 else_=Conversation.status,
             ),
         }
-    await session.execute(
-        update(Conversation)
-        .where(Conversation.id == message.conversation_id)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
+    summary = [getattr(Conversation, name) for name in values]
+    row = (
+        await session.execute(
+            update(Conversation)
+            .where(Conversation.id == message.conversation_id)
+            .values(**values)
+            .returning(*summary)
+            .execution_options(synchronize_session=False)
+        )
+    ).one()
+    loaded = session.identity_map.get(identity_key(Conversation, message.conversation_id))
+    if loaded is not None:  # the loaded conversation shows the new summary without a reload
+        for name, value in zip(values, row, strict=True):
+            set_committed_value(loaded, name, value)
 
 
 def _later(column: Any, at: datetime) -> Any:
