@@ -15,6 +15,7 @@ request enqueues nothing.
 from __future__ import annotations
 
 import asyncio
+import functools
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -189,6 +190,14 @@ async def insert_new(session: AsyncSession, model: Any, **values: Any) -> str | 
 
 async def insert_new_row(session: AsyncSession, model: type[M], **values: Any) -> M | None:
     """Like ``insert_new``, answering the new row as a loaded object (one statement, no re-read)."""
-    insert = dialect_insert(session)
-    stmt = insert(model).values(id=new_id(), **values).on_conflict_do_nothing().returning(model)
-    return await session.scalar(stmt)
+    stmt = _insert_new_returning(session.get_bind().dialect.name, model)
+    return (await session.scalars(stmt, [{"id": new_id(), **values}])).one_or_none()
+
+
+@functools.cache
+def _insert_new_returning(dialect: str, model: Any) -> Any:
+    """Built once per model (ORM bulk insert mode: the values are parameters)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(model).on_conflict_do_nothing().returning(model)

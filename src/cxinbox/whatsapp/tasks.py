@@ -25,7 +25,7 @@ from cxinbox.core.jobs import enqueue, job
 from cxinbox.core.scheduler import periodic
 from cxinbox.models.whatsapp import WebhookEvent
 from cxinbox.runtime import Runtime
-from cxinbox.whatsapp.inbound.processor import process_stored
+from cxinbox.whatsapp.inbound.processor import prefetch, process_stored
 
 log = structlog.get_logger(__name__)
 
@@ -65,7 +65,10 @@ async def _process_claimed(session: AsyncSession, runtime: Runtime, *event_ids: 
         .order_by(WebhookEvent.received_at, WebhookEvent.id)
         .with_for_update(skip_locked=True)
     )
-    for event in claimed.all():
+    events = claimed.all()
+    if len(events) > 1:
+        await prefetch(session, events)
+    for event in events:
         await process_stored(session, runtime, event)
 
 

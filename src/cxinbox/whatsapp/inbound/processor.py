@@ -9,6 +9,8 @@ deletions are applied by provider time; so replays, duplicates and the sweeper a
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Collection
 from typing import Any
 
 import structlog
@@ -50,7 +52,7 @@ async def process_stored(session: AsyncSession, runtime: Runtime, event: Webhook
     if payload is None or payload.get("object") != WHATSAPP_OBJECT:
         _finish(event, note="ignored: not a WhatsApp Business Account event")
         return
-    accounts = await live_accounts_by_number(session, phone_number_ids(payload))
+    accounts = await _accounts(session, phone_number_ids(payload))
     organization_id = event.organization_id  # set once, at the end (one UPDATE of the event)
     for entry_index, entry in enumerate(items(payload, "entry")):
         for change_index, change in enumerate(items(entry, "changes")):
@@ -74,6 +76,36 @@ async def process_stored(session: AsyncSession, runtime: Runtime, event: Webhook
             await ChangeHandler(session, runtime, account, simulated=event.simulated).handle(value)
     event.organization_id = event.organization_id or organization_id
     _finish(event)
+
+
+async def prefetch(session: AsyncSession, events: Collection[WebhookEvent]) -> None:
+    """Read ahead what processing ``events`` in one transaction needs: the numbers' accounts, the
+    senders' contacts and their open conversations (a few queries instead of some per message)."""
+    payloads = [p for p in (parse_body(e.body) for e in events if e.processed_at is None) if p]
+    accounts = await _accounts(session, [n for p in payloads for n in phone_number_ids(p)])
+    senders: dict[str, set[str]] = defaultdict(set)
+    for payload in payloads:
+        for entry in items(payload, "entry"):
+            for change in items(entry, "changes"):
+                value = child(change, "value")
+                number = str(child(value, "metadata").get("phone_number_id") or "")
+                senders[number].update(str(m["from"]) for m in items(value, "messages") if m.get("from"))
+    for number, wa_ids in senders.items():
+        if number in accounts and wa_ids:
+            await threads.prefetch(session, accounts[number], wa_ids)
+
+
+async def _accounts(session: AsyncSession, numbers: Collection[str]) -> dict[str, WhatsAppAccount]:
+    """The live accounts of ``numbers``, each read once per transaction."""
+    known: dict[str, WhatsAppAccount | None] = session.info.setdefault(_ACCOUNTS_KEY, {})
+    missing = [n for n in numbers if n not in known]
+    if missing:
+        found = await live_accounts_by_number(session, missing)
+        known.update({n: found.get(n) for n in missing})
+    return {n: a for n in numbers if (a := known[n]) is not None}
+
+
+_ACCOUNTS_KEY = "inbound_accounts"
 
 
 def _finish(event: WebhookEvent, note: str | None = None) -> None:
