@@ -39,11 +39,14 @@ SWEEP_BATCH = 500
 DRAIN_BATCH = 200
 DRAIN_KICK_INTERVAL = 0.05
 DRAIN_KICK_RETRY_SECONDS = 1.0
-#: events processed in one transaction by the drain (one commit, one claim, one event-sequence
-#: allocation for many). On SQLite a transaction holds the only write lock, which acknowledgements
-#: wait for: there batches are smaller, so a batch holds the lock for tens of milliseconds at most.
+#: events processed in one transaction by the drain (one commit, one claim, one read-ahead, one
+#: event-sequence allocation for many). On SQLite a transaction holds the only write lock, which
+#: acknowledgements wait for: there, while webhooks keep arriving, it is one event at a time (the
+#: acknowledgements come first), and batches only catch up once they pause.
 PROCESS_BATCH_POSTGRESQL = 50
 PROCESS_BATCH_SQLITE = 10
+#: webhooks stored this recently mean acknowledgements are under way
+ACKS_BUSY_SECONDS = 0.25
 
 
 @job("whatsapp.process_webhook", attempts=5, backoff_seconds=1.0)
@@ -87,6 +90,8 @@ class _DrainState:
     #: new events may have been stored since the running drain last looked
     dirty: bool = False
     last_kick: float = 0.0
+    #: when events were last stored (``request_drain``)
+    last_stored: float = 0.0
     kick_pending: bool = False
     timers: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -104,6 +109,7 @@ def _drain_state(runtime: Runtime) -> _DrainState:
 async def request_drain(runtime: Runtime) -> None:
     """Ask for a drain of stored events (kicks are spaced ``DRAIN_KICK_INTERVAL`` apart)."""
     state = _drain_state(runtime)
+    state.last_stored = time.monotonic()
     if state.kick_pending:
         return
     delay = state.last_kick + DRAIN_KICK_INTERVAL - time.monotonic()
@@ -140,9 +146,17 @@ async def drain_webhooks(runtime: Runtime, session: AsyncSession) -> None:
             while ids := [i for i in await _pending_ids(runtime) if i not in tried]:
                 state.dirty = False
                 tried.update(ids)
-                size = PROCESS_BATCH_SQLITE if runtime.settings.is_sqlite else PROCESS_BATCH_POSTGRESQL
-                for start in range(0, len(ids), size):
-                    await _process_batch(runtime, ids[start : start + size])
+                while ids:
+                    size = _batch_size(runtime, state)
+                    await _process_batch(runtime, ids[:size])
+                    ids = ids[size:]
+
+
+def _batch_size(runtime: Runtime, state: _DrainState) -> int:
+    if not runtime.settings.is_sqlite:
+        return PROCESS_BATCH_POSTGRESQL
+    acks_busy = time.monotonic() - state.last_stored < ACKS_BUSY_SECONDS
+    return 1 if acks_busy else PROCESS_BATCH_SQLITE
 
 
 async def _pending_ids(runtime: Runtime) -> list[str]:
