@@ -15,7 +15,6 @@ request enqueues nothing.
 from __future__ import annotations
 
 import asyncio
-import functools
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -190,14 +189,13 @@ async def insert_new(session: AsyncSession, model: Any, **values: Any) -> str | 
 
 async def insert_new_row(session: AsyncSession, model: type[M], **values: Any) -> M | None:
     """Like ``insert_new``, answering the new row as a loaded object (one statement, no re-read)."""
-    stmt = _insert_new_returning(session.get_bind().dialect.name, model)
+    key = (session.get_bind().dialect.name, model)
+    stmt = _INSERT_NEW_RETURNING.get(key)
+    if stmt is None:  # built once per model (ORM bulk insert mode: the values are parameters)
+        stmt = _INSERT_NEW_RETURNING[key] = (
+            dialect_insert(session)(model).on_conflict_do_nothing().returning(model)
+        )
     return (await session.scalars(stmt, [{"id": new_id(), **values}])).one_or_none()
 
 
-@functools.cache
-def _insert_new_returning(dialect: str, model: Any) -> Any:
-    """Built once per model (ORM bulk insert mode: the values are parameters)."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(model).on_conflict_do_nothing().returning(model)
+_INSERT_NEW_RETURNING: dict[tuple[str, Any], Any] = {}

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, update
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.core.clock import utcnow
@@ -82,7 +82,7 @@ async def _store_pending(session: AsyncSession) -> None:
                 }
             )
     if rows:  # one multi-row INSERT, no ORM objects
-        await session.execute(insert(EventRecord.__table__), rows)
+        await session.execute(insert(cast(Table, EventRecord.__table__)), rows)
     bus: EventBus = session.info[EVENT_BUS_KEY]
 
     async def fan_out() -> None:
@@ -93,14 +93,12 @@ async def _store_pending(session: AsyncSession) -> None:
 
 
 async def _allocate(session: AsyncSession, organization_id: str, count: int) -> int:
-    upsert = dialect_insert(session)
-    await session.execute(
-        upsert(EventSequence).values(organization_id=organization_id, last_id=0).on_conflict_do_nothing()
-    )
+    """Reserve ``count`` ids; the last one. One upsert that locks the counter row until commit."""
+    upsert = dialect_insert(session)(EventSequence).values(organization_id=organization_id, last_id=count)
     result = await session.execute(
-        update(EventSequence)
-        .where(EventSequence.organization_id == organization_id)
-        .values(last_id=EventSequence.last_id + count)
-        .returning(EventSequence.last_id)
+        upsert.on_conflict_do_update(
+            index_elements=[EventSequence.organization_id],
+            set_={"last_id": EventSequence.last_id + count},
+        ).returning(EventSequence.last_id)
     )
     return int(result.scalar_one())

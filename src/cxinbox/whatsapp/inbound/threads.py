@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, case, or_, select, update
+from sqlalchemy import Table, bindparam, case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import lazyload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -204,7 +204,7 @@ def _summary_update(*, from_customer: bool) -> Any:
             ),
         }
     return (
-        update(Conversation.__table__)
+        update(cast(Table, Conversation.__table__))
         .where(table.id == bindparam("conversation_id"))
         .values(**values)
         .returning(*(table[name] for name in values))
