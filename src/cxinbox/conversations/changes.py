@@ -138,10 +138,11 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(getattr(value, "value", value))
 
 
-async def reopen_waiting(session: AsyncSession, conversation_id: str) -> None:
+async def reopen_waiting(session: AsyncSession, conversation_id: str) -> ConversationStatus | None:
     """A customer's message brings a ``WAITING_FOR_CUSTOMER`` conversation back to its agent
     (``HUMAN_HANDLING``) or to its queue (``OPEN``): one conditional UPDATE, exact under concurrent
-    changes. The caller publishes the conversation with the message."""
+    changes. Answers the new status, or None when the conversation was not waiting. The caller
+    publishes the conversation with the message."""
     reopened = case(
         (Conversation.assigned_to_id.is_(None), ConversationStatus.OPEN.value),
         else_=ConversationStatus.HUMAN_HANDLING.value,
@@ -157,14 +158,16 @@ async def reopen_waiting(session: AsyncSession, conversation_id: str) -> None:
         .execution_options(synchronize_session=False)
     )
     row = result.first()
-    if row is not None:
-        timeline.record(
-            session,
-            row.organization_id,
-            conversation_id,
-            TimelineKind.STATUS,
-            ConversationStatus.WAITING_FOR_CUSTOMER.value,
-            _text(row.status),
-            timeline.CUSTOMER,
-            "customer_message",
-        )
+    if row is None:
+        return None
+    timeline.record(
+        session,
+        row.organization_id,
+        conversation_id,
+        TimelineKind.STATUS,
+        ConversationStatus.WAITING_FOR_CUSTOMER.value,
+        _text(row.status),
+        timeline.CUSTOMER,
+        "customer_message",
+    )
+    return ConversationStatus(str(_text(row.status)))

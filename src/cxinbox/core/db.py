@@ -19,7 +19,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from sqlalchemy import event
@@ -35,6 +35,8 @@ AfterCommit = Callable[[], Awaitable[None]]
 BeforeCommit = Callable[[AsyncSession], Awaitable[None]]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+M = TypeVar("M")
 
 
 class WriteGate:
@@ -183,3 +185,17 @@ async def insert_new(session: AsyncSession, model: Any, **values: Any) -> str | 
     insert = dialect_insert(session)
     stmt = insert(model).values(id=new_id(), **values).on_conflict_do_nothing().returning(model.id)
     return await session.scalar(stmt)
+
+
+async def insert_new_row(session: AsyncSession, model: type[M], **values: Any) -> M | None:
+    """Like ``insert_new``, answering the new row as a loaded object (one statement, no re-read)."""
+    key = (session.get_bind().dialect.name, model)
+    stmt = _INSERT_NEW_RETURNING.get(key)
+    if stmt is None:  # built once per model (ORM bulk insert mode: the values are parameters)
+        stmt = _INSERT_NEW_RETURNING[key] = (
+            dialect_insert(session)(model).on_conflict_do_nothing().returning(model)
+        )
+    return (await session.scalars(stmt, [{"id": new_id(), **values}])).one_or_none()
+
+
+_INSERT_NEW_RETURNING: dict[tuple[str, Any], Any] = {}

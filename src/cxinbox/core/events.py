@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import update
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.core.clock import utcnow
@@ -65,22 +65,24 @@ async def _store_pending(session: AsyncSession) -> None:
     by_org: dict[str, list[Event]] = defaultdict(list)
     for ev in events:
         by_org[ev.organization_id].append(ev)
+    rows: list[dict[str, Any]] = []
     for org_id in sorted(by_org):  # a fixed lock order across organizations
         batch = by_org[org_id]
         last = await _allocate(session, org_id, len(batch))
         for offset, ev in enumerate(batch):
             ev.seq = last - len(batch) + 1 + offset
-            session.add(
-                EventRecord(
-                    organization_id=org_id,
-                    seq=ev.seq,
-                    type=ev.type,
-                    data=ev.data,
-                    audience=ev.audience,
-                    occurred_at=ev.occurred_at,
-                )
+            rows.append(
+                {
+                    "organization_id": org_id,
+                    "seq": ev.seq,
+                    "type": ev.type,
+                    "data": ev.data,
+                    "audience": ev.audience,
+                    "occurred_at": ev.occurred_at,
+                }
             )
-    await session.flush()
+    if rows:  # one multi-row INSERT, no ORM objects
+        await session.execute(insert(cast(Table, EventRecord.__table__)), rows)
     bus: EventBus = session.info[EVENT_BUS_KEY]
 
     async def fan_out() -> None:
@@ -91,14 +93,12 @@ async def _store_pending(session: AsyncSession) -> None:
 
 
 async def _allocate(session: AsyncSession, organization_id: str, count: int) -> int:
-    insert = dialect_insert(session)
-    await session.execute(
-        insert(EventSequence).values(organization_id=organization_id, last_id=0).on_conflict_do_nothing()
-    )
+    """Reserve ``count`` ids; the last one. One upsert that locks the counter row until commit."""
+    upsert = dialect_insert(session)(EventSequence).values(organization_id=organization_id, last_id=count)
     result = await session.execute(
-        update(EventSequence)
-        .where(EventSequence.organization_id == organization_id)
-        .values(last_id=EventSequence.last_id + count)
-        .returning(EventSequence.last_id)
+        upsert.on_conflict_do_update(
+            index_elements=[EventSequence.organization_id],
+            set_={"last_id": EventSequence.last_id + count},
+        ).returning(EventSequence.last_id)
     )
     return int(result.scalar_one())

@@ -25,7 +25,7 @@ from cxinbox.core.jobs import enqueue, job
 from cxinbox.core.scheduler import periodic
 from cxinbox.models.whatsapp import WebhookEvent
 from cxinbox.runtime import Runtime
-from cxinbox.whatsapp.inbound.processor import process_event
+from cxinbox.whatsapp.inbound.processor import prefetch, process_stored
 
 log = structlog.get_logger(__name__)
 
@@ -39,9 +39,14 @@ SWEEP_BATCH = 500
 DRAIN_BATCH = 200
 DRAIN_KICK_INTERVAL = 0.05
 DRAIN_KICK_RETRY_SECONDS = 1.0
-#: events processed in one transaction by the drain (one commit for many). On SQLite a transaction
-#: holds the only write lock, which acknowledgements wait for: there it is one event at a time.
-PROCESS_BATCH_POSTGRESQL = 25
+#: events processed in one transaction by the drain (one commit, one claim, one read-ahead, one
+#: event-sequence allocation for many). On SQLite a transaction holds the only write lock, which
+#: acknowledgements wait for: there, while webhooks keep arriving, it is one event at a time (the
+#: acknowledgements come first), and batches only catch up once they pause.
+PROCESS_BATCH_POSTGRESQL = 50
+PROCESS_BATCH_SQLITE = 10
+#: webhooks stored this recently mean acknowledgements are under way
+ACKS_BUSY_SECONDS = 0.25
 
 
 @job("whatsapp.process_webhook", attempts=5, backoff_seconds=1.0)
@@ -54,15 +59,20 @@ async def process_webhook(runtime: Runtime, session: AsyncSession, event_id: str
         raise
 
 
-async def _process_claimed(session: AsyncSession, runtime: Runtime, event_id: str) -> None:
-    """Process the event unless another worker holds it (PostgreSQL: ``SKIP LOCKED``)."""
-    claimed = await session.scalar(
-        select(WebhookEvent.id)
-        .where(WebhookEvent.id == event_id, WebhookEvent.processed_at.is_(None))
+async def _process_claimed(session: AsyncSession, runtime: Runtime, *event_ids: str) -> None:
+    """Process the events that are still unprocessed, oldest first, except those another worker
+    holds (PostgreSQL: ``SKIP LOCKED``); one read claims them all."""
+    claimed = await session.scalars(
+        select(WebhookEvent)
+        .where(WebhookEvent.id.in_(event_ids), WebhookEvent.processed_at.is_(None))
+        .order_by(WebhookEvent.received_at, WebhookEvent.id)
         .with_for_update(skip_locked=True)
     )
-    if claimed is not None:
-        await process_event(session, runtime, event_id)
+    events = claimed.all()
+    if len(events) > 1:
+        await prefetch(session, events)
+    for event in events:
+        await process_stored(session, runtime, event)
 
 
 async def _record_failure(runtime: Runtime, event_id: str, exc: Exception) -> None:
@@ -80,6 +90,8 @@ class _DrainState:
     #: new events may have been stored since the running drain last looked
     dirty: bool = False
     last_kick: float = 0.0
+    #: when events were last stored (``request_drain``)
+    last_stored: float = 0.0
     kick_pending: bool = False
     timers: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -97,6 +109,7 @@ def _drain_state(runtime: Runtime) -> _DrainState:
 async def request_drain(runtime: Runtime) -> None:
     """Ask for a drain of stored events (kicks are spaced ``DRAIN_KICK_INTERVAL`` apart)."""
     state = _drain_state(runtime)
+    state.last_stored = time.monotonic()
     if state.kick_pending:
         return
     delay = state.last_kick + DRAIN_KICK_INTERVAL - time.monotonic()
@@ -133,9 +146,17 @@ async def drain_webhooks(runtime: Runtime, session: AsyncSession) -> None:
             while ids := [i for i in await _pending_ids(runtime) if i not in tried]:
                 state.dirty = False
                 tried.update(ids)
-                size = 1 if runtime.settings.is_sqlite else PROCESS_BATCH_POSTGRESQL
-                for start in range(0, len(ids), size):
-                    await _process_batch(runtime, ids[start : start + size])
+                while ids:
+                    size = _batch_size(runtime, state)
+                    await _process_batch(runtime, ids[:size])
+                    ids = ids[size:]
+
+
+def _batch_size(runtime: Runtime, state: _DrainState) -> int:
+    if not runtime.settings.is_sqlite:
+        return PROCESS_BATCH_POSTGRESQL
+    acks_busy = time.monotonic() - state.last_stored < ACKS_BUSY_SECONDS
+    return 1 if acks_busy else PROCESS_BATCH_SQLITE
 
 
 async def _pending_ids(runtime: Runtime) -> list[str]:
@@ -154,8 +175,7 @@ async def _process_batch(runtime: Runtime, ids: list[str]) -> None:
     if len(ids) > 1:
         try:
             async with runtime.unit_of_work() as session:
-                for event_id in ids:
-                    await _process_claimed(session, runtime, event_id)
+                await _process_claimed(session, runtime, *ids)
             return
         except Exception:
             log.info("whatsapp_webhook_batch_failed", size=len(ids))

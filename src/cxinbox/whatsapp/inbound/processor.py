@@ -9,15 +9,18 @@ deletions are applied by provider time; so replays, duplicates and the sweeper a
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Collection
 from typing import Any
 
 import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from cxinbox.conversations.changes import reopen_waiting
 from cxinbox.core.clock import utcnow
-from cxinbox.core.db import insert_new
+from cxinbox.core.db import insert_new_row
 from cxinbox.core.jobs import enqueue
 from cxinbox.models.inbox import Conversation, Direction, Message, MessageStatus, SenderType
 from cxinbox.models.whatsapp import WebhookEvent, WhatsAppAccount
@@ -39,20 +42,27 @@ WHATSAPP_OBJECT = "whatsapp_business_account"
 
 async def process_event(session: AsyncSession, runtime: Runtime, event_id: str) -> None:
     event = await session.get(WebhookEvent, event_id)
-    if event is None or event.processed_at is not None:
+    if event is not None:
+        await process_stored(session, runtime, event)
+
+
+async def process_stored(session: AsyncSession, runtime: Runtime, event: WebhookEvent) -> None:
+    """Process a stored event loaded in ``session`` (nothing happens if it was processed)."""
+    if event.processed_at is not None:
         return
     payload = parse_body(event.body)
     if payload is None or payload.get("object") != WHATSAPP_OBJECT:
         _finish(event, note="ignored: not a WhatsApp Business Account event")
         return
-    accounts = await live_accounts_by_number(session, phone_number_ids(payload))
+    accounts = await _accounts(session, phone_number_ids(payload))
+    organization_id = event.organization_id  # set once, at the end (one UPDATE of the event)
     for entry_index, entry in enumerate(items(payload, "entry")):
         for change_index, change in enumerate(items(entry, "changes")):
             value = child(change, "value")
             field = str(change.get("field") or "")
             if field in ACCOUNT_FIELDS:
                 routed = await record_change(session, entry, change)
-                event.organization_id = event.organization_id or next(iter(routed), None)
+                organization_id = organization_id or next(iter(routed), None)
                 continue
             if field in TEMPLATE_FIELDS and entry.get("id"):
                 position = entry_index * 1000 + change_index
@@ -64,9 +74,40 @@ async def process_event(session: AsyncSession, runtime: Runtime, event_id: str) 
             account = accounts.get(number)
             if account is None:
                 continue  # an unknown number: the event stays stored, unrouted
-            event.organization_id = event.organization_id or account.organization_id
+            organization_id = organization_id or account.organization_id
             await ChangeHandler(session, runtime, account, simulated=event.simulated).handle(value)
+    event.organization_id = event.organization_id or organization_id
     _finish(event)
+
+
+async def prefetch(session: AsyncSession, events: Collection[WebhookEvent]) -> None:
+    """Read ahead what processing ``events`` in one transaction needs: the numbers' accounts, the
+    senders' contacts and their open conversations (a few queries instead of some per message)."""
+    payloads = [p for p in (parse_body(e.body) for e in events if e.processed_at is None) if p]
+    accounts = await _accounts(session, [n for p in payloads for n in phone_number_ids(p)])
+    senders: dict[str, set[str]] = defaultdict(set)
+    for payload in payloads:
+        for entry in items(payload, "entry"):
+            for change in items(entry, "changes"):
+                value = child(change, "value")
+                number = str(child(value, "metadata").get("phone_number_id") or "")
+                senders[number].update(str(m["from"]) for m in items(value, "messages") if m.get("from"))
+    for number, wa_ids in senders.items():
+        if number in accounts and wa_ids:
+            await threads.prefetch(session, accounts[number], wa_ids)
+
+
+async def _accounts(session: AsyncSession, numbers: Collection[str]) -> dict[str, WhatsAppAccount]:
+    """The live accounts of ``numbers``, each read once per transaction."""
+    known: dict[str, WhatsAppAccount | None] = session.info.setdefault(_ACCOUNTS_KEY, {})
+    missing = [n for n in numbers if n not in known]
+    if missing:
+        found = await live_accounts_by_number(session, missing)
+        known.update({n: found.get(n) for n in missing})
+    return {n: a for n in numbers if (a := known[n]) is not None}
+
+
+_ACCOUNTS_KEY = "inbound_accounts"
 
 
 def _finish(event: WebhookEvent, note: str | None = None) -> None:
@@ -113,15 +154,13 @@ class ChangeHandler:
         parsed = parse_message(msg)
         contact = await threads.upsert_contact(self.session, self.org_id, sender, profiles.get(sender))
         conversation, opened = await threads.open_conversation(self.session, self.account, contact)
-        message_id = await self._insert(str(wamid), conversation, parsed, msg)
-        if message_id is None:
+        message = await self._insert(str(wamid), conversation, parsed, msg)
+        if message is None:
             return  # this wamid was stored before: a duplicate delivery or a replay
-        message = await self.session.get_one(Message, message_id)
         from_customer = parsed.sender_type is SenderType.CUSTOMER
         await threads.record_message(self.session, message, parsed.preview, from_customer=from_customer)
-        if from_customer:
-            await reopen_waiting(self.session, conversation.id)
-        conversation = await threads.reload(self.session, conversation.id)
+        if from_customer and (reopened := await reopen_waiting(self.session, conversation.id)):
+            set_committed_value(conversation, "status", reopened)  # the loaded row follows the UPDATE
         threads.publish_conversation(
             self.session, conversation, "conversation.created" if opened else "conversation.updated"
         )
@@ -131,9 +170,10 @@ class ChangeHandler:
 
     async def _insert(
         self, wamid: str, conversation: Conversation, parsed: ParsedMessage, msg: dict[str, Any]
-    ) -> str | None:
+    ) -> Message | None:
+        """The new message (read back by the INSERT's RETURNING), or None if the wamid is known."""
         at = provider_time(msg.get("timestamp"))
-        return await insert_new(
+        return await insert_new_row(
             self.session,
             Message,
             organization_id=self.org_id,
