@@ -5,10 +5,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import EmailStr, Field, field_validator
 
-from cxinbox.accounts.schemas import OrganizationSummary, TokenBundle
+from cxinbox.accounts.schemas import OrganizationSummary, TokenBundle, UserSummary
 from cxinbox.core.bulk import BulkSelection
 from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime
-from cxinbox.models.identity import OrganizationStatus, Plan, Presence, Role
+from cxinbox.models.identity import OrganizationStatus, Plan
 from cxinbox.plans.limits import LIMIT_NAMES
 from cxinbox.plans.schemas import LimitUsageOut
 
@@ -48,17 +48,8 @@ class AdminOrganizationListItem(AdminOrganization):
     user_count: int
 
 
-class AdminUser(ApiModel):
-    id: str
-    email: str
-    name: str
-    role: Role
-    status: Presence
-    is_active: bool
-    organization_id: str | None
-    has_password: bool
+class AdminUser(UserSummary):
     last_login_at: UtcDatetime | None
-    created_at: UtcDatetime
 
 
 class OrganizationCounts(ApiModel):

@@ -133,16 +133,7 @@ async def create_user(
     user = await add_member(
         session, tenant, email=body.email, name=body.name, role=body.role, team_ids=body.team_ids
     )
-    await issue_invitation(
-        session,
-        runtime,
-        tenant,
-        email=user.email,
-        role=user.role,
-        name=user.name,
-        user_id=user.id,
-        invited_by_id=principal.user_id,
-    )
+    await send_user_invitation(session, runtime, tenant, user, invited_by_id=principal.user_id)
     _audit(session, principal, "user.created", user, ip, role=user.role.value)
     await publish_user(session, runtime, tenant, "user.created", user)
     return user
