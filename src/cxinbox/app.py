@@ -43,8 +43,11 @@ from cxinbox.whatsapp.webhook_router import router as whatsapp_webhook_router
 API_PREFIX = "/api/v1"
 log = structlog.get_logger(__name__)
 
+#: Routes are matched by a linear scan in this order: the machine-called hot paths (health checks,
+#: Meta's webhook deliveries) come first.
 ROUTERS: tuple[APIRouter, ...] = (
     health_router,
+    whatsapp_webhook_router,
     accounts_router,
     api_keys_router,
     events_router,
@@ -56,7 +59,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     admin_router,
     plans_router,
     org_config_router,
-    whatsapp_webhook_router,
     whatsapp_accounts_router,
     whatsapp_alerts_router,
     messages_router,

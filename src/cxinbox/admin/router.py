@@ -40,7 +40,7 @@ from cxinbox.plans.service import organization_usage
 router = APIRouter(prefix="/admin", tags=["admin"])
 
 
-def _actor(principal: SuperAdminDep, ip: ClientIpDep) -> Actor:
+async def _actor(principal: SuperAdminDep, ip: ClientIpDep) -> Actor:
     return Actor(principal, ip)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.audit.service import record
@@ -13,7 +13,13 @@ from cxinbox.auth.principal import Principal
 from cxinbox.core.http import client_ip
 from cxinbox.models.audit import AuditEntry
 
-ClientIpDep = Annotated[str, Depends(client_ip)]
+
+async def caller_ip(request: Request) -> str:
+    """``client_ip`` as a dependency (``async``: a plain one would run in a worker thread)."""
+    return client_ip(request)
+
+
+ClientIpDep = Annotated[str, Depends(caller_ip)]
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -21,7 +21,7 @@ bearer_scheme = HTTPBearer(auto_error=False, description="Access token (JWT) or 
 api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key")
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
@@ -66,10 +66,10 @@ async def current_principal(
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
-def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
+def require_roles(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that lets through only ``roles`` (ADMIN includes a super admin in an entered org)."""
 
-    def check(principal: PrincipalDep) -> Principal:
+    async def check(principal: PrincipalDep) -> Principal:
         if not principal.has_role(*roles):
             raise Forbidden("Your role does not allow this")
         return principal
@@ -77,7 +77,7 @@ def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
     return check
 
 
-def tenant_of(principal: PrincipalDep) -> TenantContext:
+async def tenant_of(principal: PrincipalDep) -> TenantContext:
     return principal.tenant
 
 

@@ -54,7 +54,7 @@ def _assignee(principal: Principal, assigned_to: str | None) -> dict[str, object
     return {"assigned_to": assigned_to}
 
 
-def conversation_filter(
+async def conversation_filter(
     principal: MemberDep,
     status: ConversationStatus | None = Query(None, description="CLOSED ones are listed only with CLOSED"),
     assigned_to: str | None = Query(None, alias="assignedTo", max_length=36, description=_ASSIGNED_TO),

@@ -50,14 +50,14 @@ class PageParams:
         )
 
 
-def page_params(
+async def page_params(
     page: int = Query(1, ge=1, description="1-based page number"),
     limit: int = Query(20, ge=1, le=MAX_LIMIT, description="Items per page"),
 ) -> PageParams:
     return PageParams(page=page, limit=limit)
 
 
-def page_size_params(
+async def page_size_params(
     page: int = Query(1, ge=1, description="1-based page number"),
     page_size: int = Query(25, ge=1, le=MAX_LIMIT, alias="pageSize", description="Items per page"),
 ) -> PageParams:

@@ -22,7 +22,7 @@ from cxinbox.dev.schemas import (
 )
 
 
-def dev_endpoints_enabled(runtime: RuntimeDep) -> None:
+async def dev_endpoints_enabled(runtime: RuntimeDep) -> None:
     if not runtime.settings.dev_endpoints:
         raise NotFound("Not found")
 

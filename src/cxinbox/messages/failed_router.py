@@ -17,7 +17,7 @@ from cxinbox.messages.schemas import BulkMessages, FailedMessageOut, FailedStats
 router = APIRouter(tags=["failed messages"])
 
 
-def failed_filter(
+async def failed_filter(
     status: Annotated[Literal["FAILED", "PENDING"] | None, Query()] = None,
     permanent: Annotated[bool | None, Query()] = None,
     template_name: Annotated[str | None, Query(alias="templateName", max_length=512)] = None,

@@ -26,7 +26,7 @@ from cxinbox.org_config.schemas import (
 router = APIRouter(prefix="/config", tags=["config"])
 
 
-def _editor(principal: AdminDep, ip: ClientIpDep) -> Actor:
+async def _editor(principal: AdminDep, ip: ClientIpDep) -> Actor:
     return Actor(principal, ip)
 
 

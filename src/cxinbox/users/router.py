@@ -17,7 +17,7 @@ from cxinbox.users.views import present_user, present_users
 router = APIRouter(prefix="/users", tags=["users"])
 
 
-def user_filter(
+async def user_filter(
     search: str | None = Query(None, max_length=200, description="Part of the name or email"),
     role: Role | None = Query(None),
     is_active: bool | None = Query(None, alias="isActive"),
