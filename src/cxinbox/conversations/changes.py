@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.conversations import timeline
@@ -138,36 +138,24 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(getattr(value, "value", value))
 
 
-async def reopen_waiting(session: AsyncSession, conversation_id: str) -> ConversationStatus | None:
+def reopen_waiting(session: AsyncSession, conversation: Conversation) -> None:
     """A customer's message brings a ``WAITING_FOR_CUSTOMER`` conversation back to its agent
-    (``HUMAN_HANDLING``) or to its queue (``OPEN``): one conditional UPDATE, exact under concurrent
-    changes. Answers the new status, or None when the conversation was not waiting. The caller
-    publishes the conversation with the message."""
-    reopened = case(
-        (Conversation.assigned_to_id.is_(None), ConversationStatus.OPEN.value),
-        else_=ConversationStatus.HUMAN_HANDLING.value,
+    (``HUMAN_HANDLING``) or to its queue (``OPEN``). ``conversation`` must be locked by this
+    transaction (read ``FOR UPDATE``), so the decision holds until commit; the caller publishes it
+    with the message."""
+    if conversation.status is not ConversationStatus.WAITING_FOR_CUSTOMER:
+        return
+    reopened = (
+        ConversationStatus.OPEN if conversation.assigned_to_id is None else ConversationStatus.HUMAN_HANDLING
     )
-    result = await session.execute(
-        update(Conversation)
-        .where(
-            Conversation.id == conversation_id,
-            Conversation.status == ConversationStatus.WAITING_FOR_CUSTOMER,
-        )
-        .values(status=reopened, updated_at=utcnow())
-        .returning(Conversation.organization_id, Conversation.status)
-        .execution_options(synchronize_session=False)
-    )
-    row = result.first()
-    if row is None:
-        return None
+    conversation.status = reopened
     timeline.record(
         session,
-        row.organization_id,
-        conversation_id,
+        conversation.organization_id,
+        conversation.id,
         TimelineKind.STATUS,
         ConversationStatus.WAITING_FOR_CUSTOMER.value,
-        _text(row.status),
+        reopened.value,
         timeline.CUSTOMER,
         "customer_message",
     )
-    return ConversationStatus(str(_text(row.status)))

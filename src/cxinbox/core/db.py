@@ -187,15 +187,19 @@ async def insert_new(session: AsyncSession, model: Any, **values: Any) -> str | 
     return await session.scalar(stmt)
 
 
-async def insert_new_row(session: AsyncSession, model: type[M], **values: Any) -> M | None:
-    """Like ``insert_new``, answering the new row as a loaded object (one statement, no re-read)."""
+async def insert_new_rows(session: AsyncSession, model: type[M], rows: list[dict[str, Any]]) -> list[M]:
+    """Insert ``rows`` (each gets a new id) except those colliding with a unique constraint (on
+    conflict do nothing), in one statement; answers the rows inserted as loaded objects (no
+    re-read). Every row must name the same columns."""
+    if not rows:
+        return []
     key = (session.get_bind().dialect.name, model)
     stmt = _INSERT_NEW_RETURNING.get(key)
     if stmt is None:  # built once per model (ORM bulk insert mode: the values are parameters)
         stmt = _INSERT_NEW_RETURNING[key] = (
             dialect_insert(session)(model).on_conflict_do_nothing().returning(model)
         )
-    return (await session.scalars(stmt, [{"id": new_id(), **values}])).one_or_none()
+    return list(await session.scalars(stmt, [{"id": new_id(), **row} for row in rows]))
 
 
 _INSERT_NEW_RETURNING: dict[tuple[str, Any], Any] = {}

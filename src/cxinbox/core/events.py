@@ -86,8 +86,7 @@ async def _store_pending(session: AsyncSession) -> None:
     bus: EventBus = session.info[EVENT_BUS_KEY]
 
     async def fan_out() -> None:
-        for ev in events:
-            await bus.publish(ev.organization_id, ev.wire())
+        await bus.publish_all([(ev.organization_id, ev.wire()) for ev in events])
 
     after_commit(session, fan_out)
 

@@ -70,8 +70,10 @@ class InProcessBus:
     async def stop(self) -> None:
         return None
 
-    async def publish(self, organization_id: str, message: dict[str, Any]) -> None:
-        self.hub.deliver(organization_id, message)
+    async def publish_all(self, messages: list[tuple[str, dict[str, Any]]]) -> None:
+        """Publish ``(organization_id, message)`` pairs in order."""
+        for organization_id, message in messages:
+            self.hub.deliver(organization_id, message)
 
     def subscribe(self, organization_id: str) -> contextlib.AbstractAsyncContextManager[Subscription]:
         return self.hub.subscribe(organization_id)
@@ -100,8 +102,12 @@ class RedisBus(InProcessBus):
             await asyncio.gather(self._listener, return_exceptions=True)
         await self._redis.aclose()
 
-    async def publish(self, organization_id: str, message: dict[str, Any]) -> None:
-        await self._redis.publish(self._channel_prefix + organization_id, json.dumps(message))
+    async def publish_all(self, messages: list[tuple[str, dict[str, Any]]]) -> None:
+        """One round trip for all (a pipeline keeps their order)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for organization_id, message in messages:
+                pipe.publish(self._channel_prefix + organization_id, json.dumps(message))
+            await pipe.execute()
 
     async def ping(self) -> None:
         await self._redis.ping()
@@ -115,8 +121,9 @@ class RedisBus(InProcessBus):
                     async for item in pubsub.listen():
                         if item.get("type") != "pmessage":
                             continue
-                        channel = item["channel"].decode()
-                        self.hub.deliver(channel[len(self._channel_prefix) :], json.loads(item["data"]))
+                        organization_id = item["channel"].decode()[len(self._channel_prefix) :]
+                        if self.hub.subscribers(organization_id):  # else nobody here reads it
+                            self.hub.deliver(organization_id, json.loads(item["data"]))
             except asyncio.CancelledError:
                 raise
             except Exception:

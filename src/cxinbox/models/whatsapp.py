@@ -128,7 +128,17 @@ class WebhookEvent(IdMixin, Base):
     """
 
     __tablename__ = "whatsapp_webhook_events"
-    __table_args__ = (Index("ix_whatsapp_webhook_events_pending", "processed_at", "received_at"),)
+    __table_args__ = (
+        # the queue of events to process, oldest first: only unprocessed rows are in it, so it stays
+        # as small as the backlog (an index over every event would grow with history, and each
+        # "processed" update would leave a dead entry behind in it until vacuum)
+        Index(
+            "ix_whatsapp_webhook_events_unprocessed",
+            "received_at",
+            sqlite_where=text("processed_at IS NULL"),
+            postgresql_where=text("processed_at IS NULL"),
+        ),
+    )
 
     body: Mapped[bytes] = mapped_column(LargeBinary)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,8 +1,8 @@
 """Jobs of the channel: process stored webhook events, and the sweeper that finds events left
 unprocessed (a crash between "stored" and "processed", a lost job, a failing attempt).
 
-Stored events are processed by a drain: one per process at a time, each event in its own short
-transaction, oldest first, until none is left. Storing events only asks for a drain, at most every
+Stored events are processed by a drain: one per process at a time, oldest first, in batches of one
+transaction each (``inbound.processor.process_events``), until none is left. Storing events only asks for a drain, at most every
 ``DRAIN_KICK_INTERVAL`` seconds per process, so a burst of webhooks does not become a burst of
 jobs competing for the database.
 """
@@ -25,7 +25,7 @@ from cxinbox.core.jobs import enqueue, job
 from cxinbox.core.scheduler import periodic
 from cxinbox.models.whatsapp import WebhookEvent
 from cxinbox.runtime import Runtime
-from cxinbox.whatsapp.inbound.processor import prefetch, process_stored
+from cxinbox.whatsapp.inbound.processor import process_events
 
 log = structlog.get_logger(__name__)
 
@@ -39,11 +39,11 @@ SWEEP_BATCH = 500
 DRAIN_BATCH = 200
 DRAIN_KICK_INTERVAL = 0.05
 DRAIN_KICK_RETRY_SECONDS = 1.0
-#: events processed in one transaction by the drain (one commit, one claim, one read-ahead, one
-#: event-sequence allocation for many). On SQLite a transaction holds the only write lock, which
-#: acknowledgements wait for: there, while webhooks keep arriving, it is one event at a time (the
-#: acknowledgements come first), and batches only catch up once they pause.
-PROCESS_BATCH_POSTGRESQL = 50
+#: events processed in one transaction by the drain (a fixed number of statements for the whole
+#: batch). On SQLite a transaction holds the only write lock, which acknowledgements wait for:
+#: there, while webhooks keep arriving, batches are small (the acknowledgements come first), and
+#: grow once they pause.
+PROCESS_BATCH_POSTGRESQL = 200
 PROCESS_BATCH_SQLITE = 10
 #: webhooks stored this recently mean acknowledgements are under way
 ACKS_BUSY_SECONDS = 0.25
@@ -68,11 +68,7 @@ async def _process_claimed(session: AsyncSession, runtime: Runtime, *event_ids: 
         .order_by(WebhookEvent.received_at, WebhookEvent.id)
         .with_for_update(skip_locked=True)
     )
-    events = claimed.all()
-    if len(events) > 1:
-        await prefetch(session, events)
-    for event in events:
-        await process_stored(session, runtime, event)
+    await process_events(session, runtime, claimed.all())
 
 
 async def _record_failure(runtime: Runtime, event_id: str, exc: Exception) -> None:

@@ -1,37 +1,38 @@
-"""A stored webhook event -> contacts, conversations, messages and statuses.
+"""Stored webhook events -> contacts, conversations, messages and statuses.
 
 Every entry, change, message and status is handled; message changes are routed by
 ``metadata.phone_number_id``, account-level changes (``account_update``, quality, name, …) become
-alerts (``whatsapp.alerts``). Processing is idempotent: a message is inserted once per wamid (insert
-on conflict do nothing), a status once per wamid, status and time, and reactions, edits and
-deletions are applied by provider time; so replays, duplicates and the sweeper are harmless.
+alerts (``whatsapp.alerts``). Events are processed in batches (one transaction): the new messages of
+the whole batch are stored together first (``arrivals``), then what refers to messages (reactions,
+edits, deletions, delivery statuses) and the account and template changes are applied in the order
+they came, so a reaction finds a message that arrived in the same batch.
+
+Processing is idempotent: a message is inserted once per wamid (insert on conflict do nothing), a
+status once per wamid, status and time, and reactions, edits and deletions are applied by provider
+time; so replays, duplicates and the sweeper are harmless.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from typing import Any
 
 import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 
-from cxinbox.conversations.changes import reopen_waiting
 from cxinbox.core.clock import utcnow
-from cxinbox.core.db import insert_new_row
-from cxinbox.core.jobs import enqueue
-from cxinbox.models.inbox import Conversation, Direction, Message, MessageStatus, SenderType
+from cxinbox.models.inbox import Message
 from cxinbox.models.whatsapp import WebhookEvent, WhatsAppAccount
 from cxinbox.runtime import Runtime
 from cxinbox.whatsapp.alerts.classify import ACCOUNT_FIELDS
 from cxinbox.whatsapp.alerts.webhooks import record_change
 from cxinbox.whatsapp.inbound import threads
-from cxinbox.whatsapp.inbound.parse import ParsedMessage, parse_message, provider_time
+from cxinbox.whatsapp.inbound.arrivals import Arrival, store_arrivals
+from cxinbox.whatsapp.inbound.parse import parse_message, provider_time
 from cxinbox.whatsapp.inbound.statuses import record_status
 from cxinbox.whatsapp.inbound.templates import TEMPLATE_FIELDS, record_template_change
-from cxinbox.whatsapp.media import download_media
 from cxinbox.whatsapp.payload import child, items, parse_body, phone_number_ids
 from cxinbox.whatsapp.repository import live_accounts_by_number
 
@@ -43,157 +44,121 @@ WHATSAPP_OBJECT = "whatsapp_business_account"
 async def process_event(session: AsyncSession, runtime: Runtime, event_id: str) -> None:
     event = await session.get(WebhookEvent, event_id)
     if event is not None:
-        await process_stored(session, runtime, event)
+        await process_events(session, runtime, [event])
 
 
-async def process_stored(session: AsyncSession, runtime: Runtime, event: WebhookEvent) -> None:
-    """Process a stored event loaded in ``session`` (nothing happens if it was processed)."""
-    if event.processed_at is not None:
-        return
-    payload = parse_body(event.body)
-    if payload is None or payload.get("object") != WHATSAPP_OBJECT:
-        _finish(event, note="ignored: not a WhatsApp Business Account event")
-        return
-    accounts = await _accounts(session, phone_number_ids(payload))
-    organization_id = event.organization_id  # set once, at the end (one UPDATE of the event)
-    for entry_index, entry in enumerate(items(payload, "entry")):
-        for change_index, change in enumerate(items(entry, "changes")):
-            value = child(change, "value")
-            field = str(change.get("field") or "")
-            if field in ACCOUNT_FIELDS:
-                routed = await record_change(session, entry, change)
-                organization_id = organization_id or next(iter(routed), None)
-                continue
-            if field in TEMPLATE_FIELDS and entry.get("id"):
-                position = entry_index * 1000 + change_index
-                await record_template_change(session, event, str(entry["id"]), field, value, position)
-                continue
-            if field != "messages":
-                continue  # other fields stay stored for the areas that will read them
-            number = str(child(value, "metadata").get("phone_number_id") or "")
-            account = accounts.get(number)
-            if account is None:
-                continue  # an unknown number: the event stays stored, unrouted
-            organization_id = organization_id or account.organization_id
-            await ChangeHandler(session, runtime, account, simulated=event.simulated).handle(value)
-    event.organization_id = event.organization_id or organization_id
-    _finish(event)
+async def process_events(session: AsyncSession, runtime: Runtime, events: Sequence[WebhookEvent]) -> None:
+    """Process stored events loaded in ``session``, oldest first (those processed already are
+    skipped)."""
+    pending = [e for e in events if e.processed_at is None]
+    payloads = [parse_body(e.body) for e in pending]
+    batch = _Batch(session, runtime)
+    batch.accounts = await live_accounts_by_number(
+        session, [n for p in payloads for n in phone_number_ids(p)]
+    )
+    for event, payload in zip(pending, payloads, strict=True):
+        batch.read(event, payload)
+    await store_arrivals(session, runtime, batch.arrivals)
+    for apply in batch.updates:
+        await apply()
+    processed_at = utcnow()
+    for event in pending:
+        event.processed_at = processed_at
+        event.error = batch.notes.get(event.id)
 
 
-async def prefetch(session: AsyncSession, events: Collection[WebhookEvent]) -> None:
-    """Read ahead what processing ``events`` in one transaction needs: the numbers' accounts, the
-    senders' contacts and their open conversations (a few queries instead of some per message)."""
-    payloads = [p for p in (parse_body(e.body) for e in events if e.processed_at is None) if p]
-    accounts = await _accounts(session, [n for p in payloads for n in phone_number_ids(p)])
-    senders: dict[str, set[str]] = defaultdict(set)
-    for payload in payloads:
-        for entry in items(payload, "entry"):
-            for change in items(entry, "changes"):
-                value = child(change, "value")
-                number = str(child(value, "metadata").get("phone_number_id") or "")
-                senders[number].update(str(m["from"]) for m in items(value, "messages") if m.get("from"))
-    for number, wa_ids in senders.items():
-        if number in accounts and wa_ids:
-            await threads.prefetch(session, accounts[number], wa_ids)
+class _Batch:
+    """What a batch of events asks for: new messages to store, then updates to apply in order."""
 
-
-async def _accounts(session: AsyncSession, numbers: Collection[str]) -> dict[str, WhatsAppAccount]:
-    """The live accounts of ``numbers``, each read once per transaction."""
-    known: dict[str, WhatsAppAccount | None] = session.info.setdefault(_ACCOUNTS_KEY, {})
-    missing = [n for n in numbers if n not in known]
-    if missing:
-        found = await live_accounts_by_number(session, missing)
-        known.update({n: found.get(n) for n in missing})
-    return {n: a for n in numbers if (a := known[n]) is not None}
-
-
-_ACCOUNTS_KEY = "inbound_accounts"
-
-
-def _finish(event: WebhookEvent, note: str | None = None) -> None:
-    event.processed_at = utcnow()
-    event.error = note
-
-
-class ChangeHandler:
-    """One ``messages`` change of one number."""
-
-    def __init__(
-        self, session: AsyncSession, runtime: Runtime, account: WhatsAppAccount, *, simulated: bool = False
-    ) -> None:
+    def __init__(self, session: AsyncSession, runtime: Runtime) -> None:
         self.session = session
-        self.simulated = simulated
         self.runtime = runtime
-        self.account = account
-        self.org_id = account.organization_id
+        self.accounts: dict[str, WhatsAppAccount] = {}
+        self.arrivals: list[Arrival] = []
+        self.updates: list[Callable[[], Awaitable[None]]] = []
+        #: why an event was set aside (kept in its ``error``)
+        self.notes: dict[str, str] = {}
 
-    async def handle(self, value: dict[str, Any]) -> None:
+    def read(self, event: WebhookEvent, payload: dict[str, Any] | None) -> None:
+        if payload is None or payload.get("object") != WHATSAPP_OBJECT:
+            self.notes[event.id] = "ignored: not a WhatsApp Business Account event"
+            return
+        for entry_index, entry in enumerate(items(payload, "entry")):
+            for change_index, change in enumerate(items(entry, "changes")):
+                value = child(change, "value")
+                field = str(change.get("field") or "")
+                if field in ACCOUNT_FIELDS:
+                    self.updates.append(partial(self._account_change, event, entry, change))
+                elif field in TEMPLATE_FIELDS and entry.get("id"):
+                    position = entry_index * 1000 + change_index
+                    self.updates.append(
+                        partial(
+                            record_template_change,
+                            self.session,
+                            event,
+                            str(entry["id"]),
+                            field,
+                            value,
+                            position,
+                        )
+                    )
+                elif field == "messages":
+                    self._messages(event, value)
+                # other fields stay stored for the areas that will read them
+
+    async def _account_change(
+        self, event: WebhookEvent, entry: dict[str, Any], change: dict[str, Any]
+    ) -> None:
+        routed = await record_change(self.session, entry, change)
+        event.organization_id = event.organization_id or next(iter(routed), None)
+
+    def _messages(self, event: WebhookEvent, value: dict[str, Any]) -> None:
+        number = str(child(value, "metadata").get("phone_number_id") or "")
+        account = self.accounts.get(number)
+        if account is None:
+            return  # an unknown number: the event stays stored, unrouted
+        event.organization_id = event.organization_id or account.organization_id
         profiles = {str(c.get("wa_id")): c for c in items(value, "contacts") if c.get("wa_id")}
+        updates = MessageUpdates(self.session, self.runtime, account.organization_id)
+        # message types that change an earlier message instead of adding one
+        update_of = {"reaction": updates.reaction, "edit": updates.edit, "revoke": updates.revoke}
         for msg in items(value, "messages"):
-            await self.message(msg, profiles)
+            update = update_of.get(str(msg.get("type")))
+            if update is not None:
+                self.updates.append(partial(update, msg))
+            else:
+                self._arrival(event, account, msg, profiles)
         for status in items(value, "statuses"):
-            await record_status(self.session, self.runtime, self.org_id, status)
+            self.updates.append(
+                partial(record_status, self.session, self.runtime, account.organization_id, status)
+            )
 
-    async def message(self, msg: dict[str, Any], profiles: dict[str, dict[str, Any]]) -> None:
-        kind = msg.get("type")
-        if kind == "reaction":
-            await self.reaction(msg)
-        elif kind == "edit":
-            await self.edit(msg)
-        elif kind == "revoke":
-            await self.revoke(msg)
-        else:
-            await self.new_message(msg, profiles)
-
-    async def new_message(self, msg: dict[str, Any], profiles: dict[str, dict[str, Any]]) -> None:
+    def _arrival(
+        self, event: WebhookEvent, account: WhatsAppAccount, msg: dict[str, Any], profiles: dict[str, Any]
+    ) -> None:
         wamid = msg.get("id")
         sender = str(msg.get("from") or msg.get("from_user_id") or "")
         if not wamid or not sender:
-            log.warning("whatsapp_message_without_id_or_sender", organization_id=self.org_id)
+            log.warning("whatsapp_message_without_id_or_sender", organization_id=account.organization_id)
             return
-        parsed = parse_message(msg)
-        contact = await threads.upsert_contact(self.session, self.org_id, sender, profiles.get(sender))
-        conversation, opened = await threads.open_conversation(self.session, self.account, contact)
-        message = await self._insert(str(wamid), conversation, parsed, msg)
-        if message is None:
-            return  # this wamid was stored before: a duplicate delivery or a replay
-        from_customer = parsed.sender_type is SenderType.CUSTOMER
-        await threads.record_message(self.session, message, parsed.preview, from_customer=from_customer)
-        if from_customer and (reopened := await reopen_waiting(self.session, conversation.id)):
-            set_committed_value(conversation, "status", reopened)  # the loaded row follows the UPDATE
-        threads.publish_conversation(
-            self.session, conversation, "conversation.created" if opened else "conversation.updated"
+        self.arrivals.append(
+            Arrival(
+                sender=threads.Sender(account, sender, profiles.get(sender)),
+                wamid=str(wamid),
+                parsed=parse_message(msg),
+                at=provider_time(msg.get("timestamp")),
+                simulated=event.simulated,
+            )
         )
-        threads.publish_message(self.session, self.runtime, conversation, message, "message.created")
-        if parsed.media and parsed.media.get("providerMediaId"):
-            enqueue(self.session, download_media, message_id=message.id)
 
-    async def _insert(
-        self, wamid: str, conversation: Conversation, parsed: ParsedMessage, msg: dict[str, Any]
-    ) -> Message | None:
-        """The new message (read back by the INSERT's RETURNING), or None if the wamid is known."""
-        at = provider_time(msg.get("timestamp"))
-        return await insert_new_row(
-            self.session,
-            Message,
-            organization_id=self.org_id,
-            conversation_id=conversation.id,
-            direction=Direction.INBOUND,
-            sender_type=parsed.sender_type,
-            type=parsed.type,
-            text=parsed.text,
-            media=parsed.media,
-            payload=parsed.payload,
-            status=MessageStatus.RECEIVED,
-            wa_message_id=wamid,
-            provider_timestamp=at,
-            ordered_at=at,
-            context=parsed.context,
-            reply_to_wa_message_id=parsed.reply_to_wa_message_id,
-            referral=parsed.referral,
-            error=parsed.error,
-            simulated=self.simulated,
-        )
+
+class MessageUpdates:
+    """Reactions, edits and deletions of earlier messages of one organization."""
+
+    def __init__(self, session: AsyncSession, runtime: Runtime, organization_id: str) -> None:
+        self.session = session
+        self.runtime = runtime
+        self.org_id = organization_id
 
     async def reaction(self, msg: dict[str, Any]) -> None:
         """A reaction attaches to its target; an empty or missing emoji removes it. The newest

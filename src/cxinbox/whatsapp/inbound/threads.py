@@ -1,14 +1,23 @@
 """Contacts and conversations of inbound messages, created idempotently and updated atomically.
 
-Creation is insert-on-conflict-do-nothing followed by a read, so two workers handling the first
-messages of a new customer at once end with one contact and one open conversation (the partial
-unique index allows a single conversation per contact and number that is not CLOSED).
+A batch of inbound messages is resolved to its threads (contact and open conversation) in a few
+statements: the contacts of every sender in one read, the missing ones created in one
+insert-on-conflict-do-nothing and read back, and likewise the open conversations. Two workers
+handling the first messages of a new customer at once end with one contact and one open
+conversation (the partial unique index allows a single conversation per contact and number that is
+not CLOSED).
+
+The open conversations are read ``FOR UPDATE``: until the batch commits, no agent can close,
+assign or reopen them, so their summaries are computed from what was read, and no message is
+attached to a conversation that was closed meanwhile.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from dataclasses import dataclass, field
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, case, or_, select, update
@@ -18,78 +27,95 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from cxinbox.core.clock import utcnow
-from cxinbox.core.db import insert_new
+from cxinbox.core.db import dialect_insert
 from cxinbox.core.events import publish_event
+from cxinbox.core.ids import new_id
 from cxinbox.models.inbox import Contact, Conversation, ConversationStatus, Message
 from cxinbox.models.whatsapp import WhatsAppAccount
 from cxinbox.runtime import Runtime
+from cxinbox.whatsapp.payload import child
 from cxinbox.whatsapp.schemas import ConversationOut, message_out
 
 
+@dataclass(frozen=True)
+class Sender:
+    """Who wrote to which number, with the profile of their latest message (``contacts[]`` of the
+    webhook: ``profile.name``, ``profile.username``, ``user_id``)."""
+
+    account: WhatsAppAccount
+    wa_id: str
+    profile: Mapping[str, Any] | None = None
+
+
 @dataclass
-class _Loaded:
-    """What this transaction has read already: contacts by (organization, wa_id), open
-    conversations by (number, contact)."""
-
-    contacts: dict[tuple[str, str], Contact] = field(default_factory=dict)
-    conversations: dict[tuple[str, str], Conversation] = field(default_factory=dict)
-
-
-def _loaded(session: AsyncSession) -> _Loaded:
-    loaded: _Loaded | None = session.info.get(_LOADED_KEY)
-    if loaded is None:
-        loaded = session.info[_LOADED_KEY] = _Loaded()
-    return loaded
+class Thread:
+    contact: Contact
+    conversation: Conversation
+    #: the conversation was opened by this batch
+    opened: bool
 
 
-_LOADED_KEY = "inbound_threads"
+ThreadKey = tuple[str, str]  # (account id, wa_id)
 
 
-async def prefetch(session: AsyncSession, account: WhatsAppAccount, wa_ids: Collection[str]) -> None:
-    """Read the contacts of ``wa_ids`` and their open conversations on ``account`` in two queries,
-    so that processing a batch of webhooks reads each of them no more."""
-    loaded = _loaded(session)
-    org_id = account.organization_id
-    contacts = await session.scalars(
-        select(Contact).where(Contact.organization_id == org_id, Contact.wa_id.in_(set(wa_ids)))
-    )
-    by_id = {c.id: c for c in contacts}
-    for contact in by_id.values():
-        loaded.contacts[org_id, contact.wa_id] = contact
-    if not by_id:
+async def resolve_threads(session: AsyncSession, senders: Iterable[Sender]) -> dict[ThreadKey, Thread]:
+    """The contact and the open conversation (locked until commit) of every sender, created when
+    missing; the contacts' profile fields follow the latest profile given."""
+    latest: dict[ThreadKey, Sender] = {}
+    for sender in senders:
+        latest[sender.account.id, sender.wa_id] = sender
+    by_org: dict[str, set[str]] = defaultdict(set)
+    for sender in latest.values():
+        by_org[sender.account.organization_id].add(sender.wa_id)
+    contacts: dict[tuple[str, str], Contact] = {}
+    for org_id, wa_ids in by_org.items():
+        contacts |= await _contacts(session, org_id, wa_ids)
+    for sender in latest.values():
+        _follow_profile(contacts[sender.account.organization_id, sender.wa_id], sender.profile)
+    by_account: dict[str, list[Contact]] = defaultdict(list)
+    accounts: dict[str, WhatsAppAccount] = {}
+    for sender in latest.values():
+        accounts[sender.account.id] = sender.account
+        by_account[sender.account.id].append(contacts[sender.account.organization_id, sender.wa_id])
+    threads: dict[ThreadKey, Thread] = {}
+    for account_id, account_contacts in by_account.items():
+        opened = await _conversations(session, accounts[account_id], account_contacts)
+        for contact in account_contacts:
+            conversation, is_new = opened[contact.id]
+            threads[account_id, contact.wa_id] = Thread(contact, conversation, is_new)
+    return threads
+
+
+async def _contacts(
+    session: AsyncSession, org_id: str, wa_ids: Collection[str]
+) -> dict[tuple[str, str], Contact]:
+    """The contacts of ``wa_ids``, created when missing (one read, one insert, one read back)."""
+    found = await _read_contacts(session, org_id, wa_ids)
+    missing = [w for w in wa_ids if w not in found]
+    if missing:
+        rows = [{"id": new_id(), "organization_id": org_id, "wa_id": w, "phone": _phone(w)} for w in missing]
+        await session.execute(dialect_insert(session)(Contact).on_conflict_do_nothing(), rows)
+        found |= await _read_contacts(session, org_id, missing)
+    return {(org_id, wa_id): contact for wa_id, contact in found.items()}
+
+
+async def _read_contacts(session: AsyncSession, org_id: str, wa_ids: Collection[str]) -> dict[str, Contact]:
+    stmt = select(Contact).where(Contact.organization_id == org_id, Contact.wa_id.in_(list(wa_ids)))
+    return {c.wa_id: c for c in await session.scalars(stmt)}
+
+
+def _follow_profile(contact: Contact, profile: Mapping[str, Any] | None) -> None:
+    if not profile:
         return
-    for conversation in await session.scalars(_open_conversations(account.id, by_id)):
-        set_committed_value(conversation, "contact", by_id[conversation.contact_id])
-        loaded.conversations[account.id, conversation.contact_id] = conversation
-
-
-async def upsert_contact(
-    session: AsyncSession, organization_id: str, wa_id: str, profile: dict[str, Any] | None
-) -> Contact:
-    """The contact of ``wa_id``, created if new; its profile fields follow the latest webhook."""
-    profile = profile or {}
-    loaded = _loaded(session)
-    contact = loaded.contacts.get((organization_id, wa_id)) or await _contact(session, organization_id, wa_id)
-    if contact is None:
-        await insert_new(session, Contact, organization_id=organization_id, wa_id=wa_id, phone=_phone(wa_id))
-        contact = await _contact(session, organization_id, wa_id)
-        assert contact is not None
-    loaded.contacts[organization_id, wa_id] = contact
-    name = (profile.get("profile") or {}).get("name")
+    names = child(profile, "profile")
     changes = {
-        "name": name,
+        "name": names.get("name"),
         "user_id": profile.get("user_id"),
-        "username": (profile.get("profile") or {}).get("username"),
+        "username": names.get("username"),
     }
     for attr, value in changes.items():
         if value and getattr(contact, attr) != value:
             setattr(contact, attr, value)
-    return contact
-
-
-async def _contact(session: AsyncSession, organization_id: str, wa_id: str) -> Contact | None:
-    stmt = select(Contact).where(Contact.organization_id == organization_id, Contact.wa_id == wa_id)
-    return await session.scalar(stmt)
 
 
 def _phone(wa_id: str) -> str | None:
@@ -97,52 +123,73 @@ def _phone(wa_id: str) -> str | None:
     return f"+{wa_id}" if wa_id.isdigit() else None
 
 
-async def open_conversation(
-    session: AsyncSession, account: WhatsAppAccount, contact: Contact
-) -> tuple[Conversation, bool]:
-    """The contact's conversation on this number that is not CLOSED, opened if there is none."""
-    loaded = _loaded(session)
-    conversation = loaded.conversations.get((account.id, contact.id))
-    conversation = conversation or await load_open_conversation(session, account.id, contact)
-    if conversation is not None:
-        loaded.conversations[account.id, contact.id] = conversation
-        return conversation, False
-    created = await insert_new(
-        session,
-        Conversation,
-        organization_id=account.organization_id,
-        contact_id=contact.id,
-        whatsapp_account_id=account.id,
-        status=ConversationStatus.OPEN,
-    )
-    conversation = await load_open_conversation(session, account.id, contact)
-    assert conversation is not None  # ours, or a concurrent transaction's
-    loaded.conversations[account.id, contact.id] = conversation
-    return conversation, created is not None
+async def _conversations(
+    session: AsyncSession, account: WhatsAppAccount, contacts: list[Contact]
+) -> dict[str, tuple[Conversation, bool]]:
+    """By contact id: the open conversation on ``account`` (locked) and whether this call opened it."""
+    by_id = {c.id: c for c in contacts}
+    found = await _lock_open_conversations(session, account.id, by_id)
+    missing = [contact_id for contact_id in by_id if contact_id not in found]
+    opened: set[str] = set()
+    if missing:
+        rows = [
+            {
+                "id": new_id(),
+                "organization_id": account.organization_id,
+                "contact_id": contact_id,
+                "whatsapp_account_id": account.id,
+                "status": ConversationStatus.OPEN,
+            }
+            for contact_id in missing
+        ]
+        insert = dialect_insert(session)(Conversation).on_conflict_do_nothing().returning(Conversation.id)
+        opened = set(await session.scalars(insert, rows))
+        found |= await _lock_open_conversations(session, account.id, {i: by_id[i] for i in missing})
+    return {
+        contact_id: (conversation, conversation.id in opened) for contact_id, conversation in found.items()
+    }
 
 
-async def load_open_conversation(
-    session: AsyncSession, account_id: str, contact: Contact
-) -> Conversation | None:
-    """The contact at hand is attached, not read again."""
-    conversation = await session.scalar(_open_conversations(account_id, {contact.id: contact}))
-    if conversation is not None:
-        set_committed_value(conversation, "contact", contact)
-    return conversation
-
-
-def _open_conversations(account_id: str, contacts: Collection[str]) -> Any:
-    """Read fresh (``populate_existing``): other transactions close, assign and reopen them."""
-    return (
+async def _lock_open_conversations(
+    session: AsyncSession, account_id: str, contacts: Mapping[str, Contact]
+) -> dict[str, Conversation]:
+    """The conversations of ``contacts`` on this number that are not CLOSED, read fresh
+    (``populate_existing``) and locked in id order (so concurrent batches never deadlock on them);
+    the contacts at hand are attached, not read again."""
+    stmt = (
         select(Conversation)
         .where(
             Conversation.whatsapp_account_id == account_id,
             Conversation.contact_id.in_(list(contacts)),
             Conversation.status != ConversationStatus.CLOSED,
         )
+        .order_by(Conversation.id)
+        .with_for_update(of=Conversation)
         .options(lazyload(Conversation.contact))
         .execution_options(populate_existing=True)
     )
+    found: dict[str, Conversation] = {}
+    for conversation in await session.scalars(stmt):
+        set_committed_value(conversation, "contact", contacts[conversation.contact_id])
+        found[conversation.contact_id] = conversation
+    return found
+
+
+def absorb(conversation: Conversation, message: Message, preview: str, *, from_customer: bool) -> None:
+    """Move a locked conversation's summary forward with a new message. Summary fields only move
+    forward in provider time, so messages processed out of order leave the newest as the preview."""
+    at = message.ordered_at
+    if conversation.last_message_at is None or conversation.last_message_at <= at:
+        conversation.last_message_at = at
+        conversation.last_message_preview = preview
+    if from_customer:
+        conversation.unread_count += 1
+        conversation.needs_action = True
+        conversation.last_inbound_at = _latest(conversation.last_inbound_at, at)
+
+
+def _latest(current: datetime | None, at: datetime) -> datetime:
+    return at if current is None or current < at else current
 
 
 async def reload(session: AsyncSession, conversation_id: str) -> Conversation:
@@ -157,12 +204,10 @@ async def reload(session: AsyncSession, conversation_id: str) -> Conversation:
 async def record_message(
     session: AsyncSession, message: Message, preview: str, *, from_customer: bool
 ) -> None:
-    """Move the conversation's summary forward with ``message`` in one atomic UPDATE (its result
-    is written into the conversation if this session holds it, so no reload is needed).
-
-    Summary fields only move forward in provider time, so messages processed out of order leave the
-    newest one as the preview; the unread counter is an increment, never a read-modify-write.
-    """
+    """Move the summary of a conversation that is not locked forward with ``message`` in one atomic
+    UPDATE, by the rules of ``absorb`` (its result is written into the conversation if this session
+    holds it, so no reload is needed); the unread counter is an increment, never a
+    read-modify-write."""
     stmt = _SUMMARY_UPDATES[from_customer]
     params = {
         "conversation_id": message.conversation_id,

@@ -1,0 +1,106 @@
+"""New inbound messages of a batch of webhooks, stored together.
+
+Whatever the size of the batch, storing its messages takes a fixed number of statements: the
+threads are resolved at once (``threads.resolve_threads``), the messages go in one
+insert-on-conflict-do-nothing that answers the rows it inserted (a wamid stored before is a duplicate
+delivery or a replay, and is skipped), and the conversations' new summaries are written by the
+flush at commit. Events follow per conversation: the conversation (created or updated, as it is after
+the batch), then each of its new messages in order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cxinbox.conversations.changes import reopen_waiting
+from cxinbox.core.clock import utcnow
+from cxinbox.core.db import insert_new_rows
+from cxinbox.core.jobs import enqueue
+from cxinbox.models.inbox import Direction, Message, MessageStatus, SenderType
+from cxinbox.runtime import Runtime
+from cxinbox.whatsapp.inbound.parse import ParsedMessage
+from cxinbox.whatsapp.inbound.threads import (
+    Sender,
+    Thread,
+    absorb,
+    publish_conversation,
+    publish_message,
+    resolve_threads,
+)
+from cxinbox.whatsapp.media import download_media
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """A new message read from a webhook, not stored yet."""
+
+    sender: Sender
+    wamid: str
+    parsed: ParsedMessage
+    at: datetime
+    simulated: bool
+
+    @property
+    def from_customer(self) -> bool:
+        return self.parsed.sender_type is SenderType.CUSTOMER
+
+
+async def store_arrivals(session: AsyncSession, runtime: Runtime, arrivals: list[Arrival]) -> None:
+    first: dict[str, Arrival] = {}
+    for arrival in arrivals:  # the same wamid twice in one batch: a delivery repeated by Meta
+        first.setdefault(arrival.wamid, arrival)
+    if not first:
+        return
+    threads = await resolve_threads(session, (a.sender for a in first.values()))
+
+    def thread_of(arrival: Arrival) -> Thread:
+        return threads[arrival.sender.account.id, arrival.sender.wa_id]
+
+    rows = [_row(a, thread_of(a).conversation.id) for a in first.values()]
+    stored = {m.wa_message_id: m for m in await insert_new_rows(session, Message, rows)}
+    now = utcnow()
+    new: dict[str, tuple[Thread, list[Message]]] = {}
+    for arrival in first.values():
+        message = stored.get(arrival.wamid)
+        if message is None:
+            continue
+        thread = thread_of(arrival)
+        absorb(thread.conversation, message, arrival.parsed.preview, from_customer=arrival.from_customer)
+        thread.conversation.updated_at = now
+        if arrival.from_customer:
+            reopen_waiting(session, thread.conversation)
+        new.setdefault(thread.conversation.id, (thread, []))[1].append(message)
+    for thread, messages in new.values():
+        kind = "conversation.created" if thread.opened else "conversation.updated"
+        publish_conversation(session, thread.conversation, kind)
+        for message in messages:
+            publish_message(session, runtime, thread.conversation, message, "message.created")
+            if message.media and message.media.get("providerMediaId"):
+                enqueue(session, download_media, message_id=message.id)
+
+
+def _row(arrival: Arrival, conversation_id: str) -> dict[str, Any]:
+    parsed = arrival.parsed
+    return {
+        "organization_id": arrival.sender.account.organization_id,
+        "conversation_id": conversation_id,
+        "direction": Direction.INBOUND,
+        "sender_type": parsed.sender_type,
+        "type": parsed.type,
+        "text": parsed.text,
+        "media": parsed.media,
+        "payload": parsed.payload,
+        "status": MessageStatus.RECEIVED,
+        "wa_message_id": arrival.wamid,
+        "provider_timestamp": arrival.at,
+        "ordered_at": arrival.at,
+        "context": parsed.context,
+        "reply_to_wa_message_id": parsed.reply_to_wa_message_id,
+        "referral": parsed.referral,
+        "error": parsed.error,
+        "simulated": arrival.simulated,
+    }
