@@ -83,6 +83,13 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--rates", default="250,500,1000,1500,2000", help="messages/s of each step")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each step")
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=3.0,
+        help="seconds of webhooks at the first rate before the steps, not reported (connections, "
+        "statement caches and the first customers' contacts and conversations get created)",
+    )
     parser.add_argument("--max-messages", type=int, default=10_000, help="upper bound of one step")
     parser.add_argument("--connections", type=int, default=64, help="keep-alive client connections")
     parser.add_argument("--process-timeout", type=float, default=120.0, help="wait for processing, per step")
@@ -223,9 +230,11 @@ async def stored(sessionmaker, organization_id: str) -> int:
         )
 
 
-async def run_step(url: str, sessionmaker, org_id: str, number: str, rate: int, args, offset: int) -> Step:
+async def run_step(
+    url: str, sessionmaker, org_id: str, number: str, rate: int, seconds: float, args, offset: int
+) -> Step:
     parts = urlsplit(url)
-    count = min(args.max_messages, int(rate * args.seconds))
+    count = min(args.max_messages, int(rate * seconds))
     requests = signed_requests(parts.netloc, number, count, offset)
     before = await stored(sessionmaker, org_id)
     connections = await connect(parts.hostname or "127.0.0.1", parts.port or 80, args.connections)
@@ -301,9 +310,14 @@ async def main() -> None:
             org_id, number = await connect_account(settings, sessionmaker)
             if args.ack_only:
                 number = "1" + number  # not connected: nothing will be processed into messages
-            steps, offset = [], 0
-            for rate in (int(r) for r in args.rates.split(",")):
-                step = await run_step(url, sessionmaker, org_id, number, rate, args, offset)
+            rates = [int(r) for r in args.rates.split(",")]
+            offset = 0
+            if args.warmup > 0:
+                warmup = await run_step(url, sessionmaker, org_id, number, rates[0], args.warmup, args, 0)
+                offset = warmup.sent
+            steps = []
+            for rate in rates:
+                step = await run_step(url, sessionmaker, org_id, number, rate, args.seconds, args, offset)
                 offset += step.sent
                 steps.append(step)
                 p50, p99 = step.acked.percentile(50) * 1000, step.acked.percentile(99) * 1000

@@ -2,9 +2,9 @@
 unprocessed (a crash between "stored" and "processed", a lost job, a failing attempt).
 
 Stored events are processed by a drain: one per process at a time, oldest first, in batches of one
-transaction each (``inbound.processor.process_events``), until none is left. Storing events only asks for a drain, at most every
-``DRAIN_KICK_INTERVAL`` seconds per process, so a burst of webhooks does not become a burst of
-jobs competing for the database.
+transaction each (``inbound.processor.process_events``), until none is left. Storing events only
+asks for a drain, at most every ``DRAIN_KICK_INTERVAL`` seconds per process, so a burst of webhooks
+does not become a burst of jobs competing for the database.
 """
 
 from __future__ import annotations
@@ -44,7 +44,9 @@ DRAIN_KICK_RETRY_SECONDS = 1.0
 #: there, while webhooks keep arriving, batches are small (the acknowledgements come first), and
 #: grow once they pause.
 PROCESS_BATCH_POSTGRESQL = 200
-PROCESS_BATCH_SQLITE = 10
+PROCESS_BATCH_SQLITE = 200
+#: on SQLite while acknowledgements are under way
+PROCESS_BATCH_SQLITE_BUSY = 20
 #: webhooks stored this recently mean acknowledgements are under way
 ACKS_BUSY_SECONDS = 0.25
 
@@ -152,7 +154,7 @@ def _batch_size(runtime: Runtime, state: _DrainState) -> int:
     if not runtime.settings.is_sqlite:
         return PROCESS_BATCH_POSTGRESQL
     acks_busy = time.monotonic() - state.last_stored < ACKS_BUSY_SECONDS
-    return 1 if acks_busy else PROCESS_BATCH_SQLITE
+    return PROCESS_BATCH_SQLITE_BUSY if acks_busy else PROCESS_BATCH_SQLITE
 
 
 async def _pending_ids(runtime: Runtime) -> list[str]:
