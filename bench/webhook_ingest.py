@@ -76,6 +76,13 @@ def parse_args() -> argparse.Namespace:
         help="with --redis-url: serve with --no-workers and run this many `cxinbox worker` processes",
     )
     parser.add_argument(
+        "--worker-nice",
+        type=int,
+        default=0,
+        help="start the worker processes with this niceness (10: processing yields the CPU to "
+        "acknowledgements when both want it, as on a machine they share)",
+    )
+    parser.add_argument(
         "--ack-only",
         action="store_true",
         help="address a number no account has: bodies are stored and acknowledged, processing has "
@@ -106,7 +113,13 @@ class Server:
     """``cxinbox serve`` in a child process, with its own data directory."""
 
     def __init__(
-        self, database_url: str, redis_url: str | None, secret_key: str, data_dir: Path, workers: int = 0
+        self,
+        database_url: str,
+        redis_url: str | None,
+        secret_key: str,
+        data_dir: Path,
+        workers: int = 0,
+        worker_nice: int = 0,
     ) -> None:
         self.port = free_port()
         env = {
@@ -134,7 +147,7 @@ class Server:
         ]
         self.processes += [
             subprocess.Popen(
-                [sys.executable, "-m", "cxinbox.cli", "worker"],
+                ["nice", "-n", str(worker_nice), sys.executable, "-m", "cxinbox.cli", "worker"],
                 env=env,
                 stdout=self.log,
                 stderr=subprocess.STDOUT,
@@ -300,7 +313,9 @@ async def main() -> None:
             await asyncio.to_thread(upgrade, database_url)
             if args.workers and not args.redis_url:
                 raise SystemExit("--workers needs --redis-url (the processes share the job queue)")
-            server = Server(database_url, args.redis_url, secret_key, data_dir, args.workers)
+            server = Server(
+                database_url, args.redis_url, secret_key, data_dir, args.workers, args.worker_nice
+            )
             url = server.url
         try:
             await wait_healthy(url)
@@ -329,7 +344,9 @@ async def main() -> None:
                 )
             health = await health_ceiling(url, min(args.connections, 32), args.seconds)
             backend = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite"
-            processes = f"API process + {args.workers} worker processes" if args.workers else "one process"
+            processes = f"API process + {args.workers} worker process(es)" if args.workers else "one process"
+            if args.workers and args.worker_nice:
+                processes += f" at nice {args.worker_nice}"
             label = f"{backend}{' + Redis' if args.redis_url else ''}, {processes}, {os.cpu_count()} cores"
             print()
             print(table(label, steps, health))
