@@ -7,11 +7,11 @@ from sqlalchemy import func, select
 
 from cxinbox.config import Settings
 from cxinbox.models.identity import Role
-from cxinbox.models.inbox import Conversation, Message
+from cxinbox.models.inbox import Conversation, ConversationOrigin, Message, MessageStatus
 from cxinbox.models.whatsapp import TemplateEvent, WebhookEvent
 from tests.fixtures.people import error_code, events_of
 from tests.messages.helpers import make_thread
-from tests.whatsapp.helpers import connect_number, deliver, for_number, sample
+from tests.whatsapp.helpers import connect_number, deliver, eventually, for_number, sample
 
 
 @pytest.fixture
@@ -78,15 +78,36 @@ async def test_batch_and_message(client, runtime, org):
 
 
 async def test_simulated_conversations_can_be_answered(client, runtime, graph, org):
-    """A simulated customer message opens the service window like a real one."""
+    """A simulated customer message opens the service window like a real one; the reply is
+    simulated too: recorded as sent, never posted to the Graph API (its customer does not exist)."""
     r = await client.post("/dev/simulate/conversation", headers=org.admin.headers)
-    conversation_id = r.json()["data"]["conversation"]["id"]
+    conversation = r.json()["data"]["conversation"]
+    assert conversation["origin"] == "SIMULATED"
     reply = await client.post(
-        f"/conversations/{conversation_id}/messages",
+        f"/conversations/{conversation['id']}/messages",
         json={"type": "text", "text": "Hi!"},
         headers=org.admin.headers,
     )
     assert reply.status_code == 201, reply.text
+    assert reply.json()["data"]["simulated"] is True
+
+    async def sent() -> Message | None:
+        async with runtime.sessionmaker() as session:
+            message = await session.get_one(Message, reply.json()["data"]["id"])
+        return message if message.status == MessageStatus.SENT else None
+
+    message = await eventually(sent)
+    assert message.wa_message_id.startswith("wamid.simulated.")
+    assert graph.sent_by(org.account.phone_number_id) == []
+
+
+async def test_real_conversations_are_not_simulated(client, runtime, org):
+    await deliver(client, runtime, for_number(sample("message.json", "text"), org.account.phone_number_id))
+    async with runtime.sessionmaker() as session:
+        [origin] = await session.scalars(
+            select(Conversation.origin).where(Conversation.organization_id == org.id)
+        )
+    assert origin == ConversationOrigin.INBOUND
 
 
 async def test_template_status_is_recorded(client, runtime, org):

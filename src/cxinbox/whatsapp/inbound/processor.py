@@ -143,7 +143,7 @@ class _Batch:
             return
         self.arrivals.append(
             Arrival(
-                sender=threads.Sender(account, sender, profiles.get(sender)),
+                sender=threads.Sender(account, sender, profiles.get(sender), simulated=event.simulated),
                 wamid=str(wamid),
                 parsed=parse_message(msg),
                 at=provider_time(msg.get("timestamp")),

@@ -30,7 +30,7 @@ from cxinbox.core.clock import utcnow
 from cxinbox.core.db import dialect_insert
 from cxinbox.core.events import publish_event
 from cxinbox.core.ids import new_id
-from cxinbox.models.inbox import Contact, Conversation, ConversationStatus, Message
+from cxinbox.models.inbox import Contact, Conversation, ConversationOrigin, ConversationStatus, Message
 from cxinbox.models.whatsapp import WhatsAppAccount
 from cxinbox.runtime import Runtime
 from cxinbox.whatsapp.payload import child
@@ -45,6 +45,8 @@ class Sender:
     account: WhatsAppAccount
     wa_id: str
     profile: Mapping[str, Any] | None = None
+    #: sent by the development simulator: a conversation it opens is SIMULATED
+    simulated: bool = False
 
 
 @dataclass
@@ -72,15 +74,13 @@ async def resolve_threads(session: AsyncSession, senders: Iterable[Sender]) -> d
         contacts |= await _contacts(session, org_id, wa_ids)
     for sender in latest.values():
         _follow_profile(contacts[sender.account.organization_id, sender.wa_id], sender.profile)
-    by_account: dict[str, list[Contact]] = defaultdict(list)
-    accounts: dict[str, WhatsAppAccount] = {}
+    by_account: dict[str, dict[Contact, Sender]] = defaultdict(dict)
     for sender in latest.values():
-        accounts[sender.account.id] = sender.account
-        by_account[sender.account.id].append(contacts[sender.account.organization_id, sender.wa_id])
+        by_account[sender.account.id][contacts[sender.account.organization_id, sender.wa_id]] = sender
     threads: dict[ThreadKey, Thread] = {}
-    for account_id, account_contacts in by_account.items():
-        opened = await _conversations(session, accounts[account_id], account_contacts)
-        for contact in account_contacts:
+    for account_id, account_senders in by_account.items():
+        opened = await _conversations(session, account_senders)
+        for contact in account_senders:
             conversation, is_new = opened[contact.id]
             threads[account_id, contact.wa_id] = Thread(contact, conversation, is_new)
     return threads
@@ -124,10 +124,12 @@ def _phone(wa_id: str) -> str | None:
 
 
 async def _conversations(
-    session: AsyncSession, account: WhatsAppAccount, contacts: list[Contact]
+    session: AsyncSession, senders: Mapping[Contact, Sender]
 ) -> dict[str, tuple[Conversation, bool]]:
-    """By contact id: the open conversation on ``account`` (locked) and whether this call opened it."""
-    by_id = {c.id: c for c in contacts}
+    """By contact id: the open conversation of each contact on its sender's number (one number for
+    all), locked, and whether this call opened it."""
+    by_id = {c.id: c for c in senders}
+    account = next(iter(senders.values())).account
     found = await _lock_open_conversations(session, account.id, by_id)
     missing = [contact_id for contact_id in by_id if contact_id not in found]
     opened: set[str] = set()
@@ -139,6 +141,9 @@ async def _conversations(
                 "contact_id": contact_id,
                 "whatsapp_account_id": account.id,
                 "status": ConversationStatus.OPEN,
+                "origin": ConversationOrigin.SIMULATED
+                if senders[by_id[contact_id]].simulated
+                else ConversationOrigin.INBOUND,
             }
             for contact_id in missing
         ]

@@ -18,6 +18,7 @@ from cxinbox.core.errors import Conflict
 from cxinbox.core.jobs import enqueue
 from cxinbox.models.inbox import (
     Conversation,
+    ConversationOrigin,
     Direction,
     MediaState,
     Message,
@@ -173,6 +174,8 @@ async def queue_message(
         reply_to_wa_message_id=outgoing.reply_to_wa_message_id,
         reaction_to_wa_message_id=outgoing.reaction_to_wa_message_id,
         reaction=outgoing.reaction,
+        # a reply in a simulator's conversation is simulated too: it never reaches the Graph API
+        simulated=conversation.origin is ConversationOrigin.SIMULATED,
     )
     session.add(message)
     await session.flush()

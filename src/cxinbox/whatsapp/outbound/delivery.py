@@ -9,6 +9,7 @@ the last attempt, fails the message with Meta's error. The sweeper re-kicks rows
 from __future__ import annotations
 
 import random
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,7 +22,7 @@ from cxinbox.adapters.whatsapp import GraphClient, GraphError
 from cxinbox.core.clock import utcnow
 from cxinbox.core.jobs import enqueue, enqueue_later, job
 from cxinbox.core.scheduler import periodic
-from cxinbox.models.inbox import MessageStatus
+from cxinbox.models.inbox import Message, MessageStatus
 from cxinbox.models.outbound import OutboxEntry, OutboxState
 from cxinbox.models.whatsapp import AccountStatus, WhatsAppAccount
 from cxinbox.runtime import Runtime
@@ -55,6 +56,8 @@ class Claim:
     recipient: str
     payload: dict[str, Any]
     media_storage_key: str | None
+    #: a reply to the development simulator: recorded as sent, no Graph call
+    simulated: bool
 
 
 def due_clause(now: datetime, *, grace: timedelta = timedelta(0)) -> ColumnElement[bool]:
@@ -70,6 +73,9 @@ async def deliver_message(runtime: Runtime, session: AsyncSession, outbox_id: st
     claim = await _claim(runtime, outbox_id)
     if claim is None:
         return  # not due, already sent, or another worker has it
+    if claim.simulated:
+        await _record_sent(session, runtime, claim, f"wamid.simulated.{uuid.uuid4().hex}")
+        return
     if not claim.account_live:
         await _record_failure(
             session, runtime, claim, GraphError("The WhatsApp number is disconnected", retryable=False)
@@ -101,10 +107,11 @@ async def _claim(runtime: Runtime, outbox_id: str) -> Claim | None:
         )
         if claimed.first() is None:
             return None
-        entry, account = (
+        entry, account, simulated = (
             await session.execute(
-                select(OutboxEntry, WhatsAppAccount)
+                select(OutboxEntry, WhatsAppAccount, Message.simulated)
                 .join(WhatsAppAccount, WhatsAppAccount.id == OutboxEntry.whatsapp_account_id)
+                .join(Message, Message.id == OutboxEntry.message_id)
                 .where(OutboxEntry.id == outbox_id)
             )
         ).one()
@@ -119,6 +126,7 @@ async def _claim(runtime: Runtime, outbox_id: str) -> Claim | None:
             recipient=entry.recipient,
             payload=entry.payload,
             media_storage_key=entry.media_storage_key,
+            simulated=simulated,
         )
 
 
