@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import DateTime, Enum, ForeignKey, MetaData, String, TypeDecorator
 from sqlalchemy.engine import Dialect
@@ -62,9 +62,15 @@ class TenantModel(IdMixin, TimestampMixin, Base):
     """Every row of a tenant table belongs to one organization; repositories scope by it."""
 
     __abstract__ = True
+    #: a table whose own composite indexes lead with ``organization_id`` sets this to False: an
+    #: index on the column alone would only cost every write
+    organization_id_indexed: ClassVar[bool] = True
 
     @declared_attr
     def organization_id(cls) -> Mapped[str]:  # noqa: N805
         return mapped_column(
-            String(36), ForeignKey("organizations.id", ondelete="CASCADE"), index=True, nullable=False
+            String(36),
+            ForeignKey("organizations.id", ondelete="CASCADE"),
+            index=cls.organization_id_indexed,
+            nullable=False,
         )

@@ -92,6 +92,7 @@ class Contact(TenantModel):
     """A customer, keyed by WhatsApp id within the organization; ``user_id`` is Meta's
     business-scoped user id, which a user with a username may have instead of a phone number."""
 
+    organization_id_indexed = False  # the unique (organization_id, wa_id) leads with it
     __tablename__ = "contacts"
     __table_args__ = (
         UniqueConstraint("organization_id", "wa_id"),
@@ -110,6 +111,7 @@ class Conversation(TenantModel):
     """The thread of one contact on one number. At most one conversation per contact and number is
     not CLOSED (a partial unique index), so concurrent first messages cannot open two."""
 
+    organization_id_indexed = False  # ``ix_conversations_org_status_recent`` leads with it
     __tablename__ = "conversations"
     __table_args__ = (
         Index(
@@ -290,6 +292,7 @@ class Message(TenantModel):
     """One message of a conversation, inbound or outbound; ``wa_message_id`` (Meta's wamid) is unique
     on the platform, which makes webhook processing exactly-once."""
 
+    organization_id_indexed = False  # ``ix_messages_org_recent`` leads with it
     __tablename__ = "messages"
     __table_args__ = (
         Index("ix_messages_conversation_order", "conversation_id", "ordered_at", "id"),
