@@ -6,6 +6,7 @@ records what it was asked (sent messages, subscriptions, registrations).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import itertools
 import socket
@@ -60,6 +61,8 @@ class GraphState:
     uploads: dict[str, tuple[str, str, str, bytes]] = field(default_factory=dict)
     subscribed_wabas: list[str] = field(default_factory=list)
     registered: list[str] = field(default_factory=list)
+    #: seconds each read of a node (number, media) takes to answer: a slow Meta
+    node_delay: float = 0.0
 
 
 def meta_error(status: int, code: int, message: str, subcode: int | None = None) -> JSONResponse:
@@ -169,6 +172,8 @@ class FakeGraph:
         return JSONResponse({"access_token": token, "token_type": "bearer"})
 
     async def _node(self, request: Request) -> Response:
+        if self.state.node_delay:
+            await asyncio.sleep(self.state.node_delay)
         if self._authorized(request) is None:
             return self._invalid_token()
         node = request.path_params["node"]

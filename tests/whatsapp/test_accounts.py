@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
@@ -149,6 +150,29 @@ async def test_health_asks_meta(client, factory, graph):
     r = await client.get(f"/whatsapp-accounts/{account['id']}/health", headers=org.admin.headers)
     health = r.json()["data"]
     assert (health["healthy"], health["status"], health["error"]["code"]) == (False, "TOKEN_INVALID", 190)
+
+
+async def test_a_slow_meta_holds_up_no_other_write(client, factory, graph):
+    """While a request waits on the Graph API it holds no transaction: on SQLite a held one would
+    keep every other write of the process waiting for Meta."""
+    org = await factory.org()
+    account = await connect(client, org.admin.headers, connect_body(graph))
+    graph.state.node_delay = 1.0
+    finished: list[str] = []
+
+    async def check_health() -> None:
+        r = await client.get(f"/whatsapp-accounts/{account['id']}/health", headers=org.admin.headers)
+        assert r.status_code == 200, r.text
+        finished.append("health")
+
+    async def create_tag() -> None:
+        await asyncio.sleep(0.2)  # the health request is waiting on Meta by now
+        r = await client.post("/tags", json={"name": "vip"}, headers=org.admin.headers)
+        assert r.status_code == 201, r.text
+        finished.append("tag")
+
+    await asyncio.gather(check_health(), create_tag())
+    assert finished == ["tag", "health"]
 
 
 async def test_connect_with_embedded_signup(client, factory, graph):

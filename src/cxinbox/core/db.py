@@ -172,6 +172,15 @@ async def unit_of_work(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncI
             await commit(session)
 
 
+async def release_transaction(session: AsyncSession) -> None:
+    """Commit what ``session`` has done so far (its hooks wait for the unit of work's own commit),
+    before waiting on another service: a transaction held open across a call to Meta would hold
+    its locks meanwhile, and on SQLite the process's only write turn. Loaded objects stay usable;
+    the session starts a new transaction when it is next used."""
+    if session.in_transaction():
+        await session.commit()
+
+
 def dialect_insert(session: AsyncSession) -> Any:
     """The dialect's ``insert`` (it has ``on_conflict_do_nothing``/``do_update``)."""
     from sqlalchemy.dialects import postgresql, sqlite

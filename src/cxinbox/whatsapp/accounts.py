@@ -15,6 +15,7 @@ from cxinbox.adapters.whatsapp import GraphClient, GraphError, PhoneNumberInfo
 from cxinbox.audit.service import record
 from cxinbox.auth.principal import Principal
 from cxinbox.core.clock import utcnow
+from cxinbox.core.db import release_transaction
 from cxinbox.core.errors import Conflict, ServiceUnavailable, ValidationFailed
 from cxinbox.models.identity import Organization
 from cxinbox.models.whatsapp import AccountStatus, MetaAppConfig, WhatsAppAccount
@@ -64,6 +65,7 @@ async def connect_manual(
         body.display_phone_number,
         body.alias,
     )
+    await release_transaction(session)
     info = await _describe_number(runtime, credentials.access_token, credentials.phone_number_id)
     return await _save(session, runtime, principal, credentials, info)
 
@@ -84,6 +86,7 @@ async def connect_embedded(
                 if not value
             ],
         )
+    await release_transaction(session)
     try:
         async with GraphClient(meta) as graph:
             token = await graph.exchange_code(body.code)
@@ -100,13 +103,12 @@ async def connect_embedded(
 
 async def _describe_number(runtime: Runtime, token: str, phone_number_id: str) -> PhoneNumberInfo | None:
     """The number as Meta sees it; a token Meta rejects is a bad request, an unreachable Meta is not."""
-    try:
-        async with GraphClient(runtime.settings.meta, token) as graph:
-            return await graph.phone_number(phone_number_id)
-    except GraphError as exc:
-        if exc.retryable:
-            return None
-        raise _as_app_error(exc, "accessToken") from exc
+    info = await _ask_meta(runtime, token, phone_number_id)
+    if not isinstance(info, GraphError):
+        return info
+    if info.retryable:
+        return None
+    raise _as_app_error(info, "accessToken") from info
 
 
 def _as_app_error(exc: GraphError, field: str) -> Exception:
@@ -228,17 +230,17 @@ async def health(
     token = (
         runtime.secrets.decrypt(account.access_token_encrypted) if account.access_token_encrypted else None
     )
-    try:
-        async with GraphClient(runtime.settings.meta, token) as graph:
-            info = await graph.phone_number(account.phone_number_id)
-    except GraphError as exc:
-        await raise_token_alert(session, account, exc)
+    await release_transaction(session)
+    info = await _ask_meta(runtime, token, account.phone_number_id)
+    await session.refresh(account)  # it may have changed while Meta answered
+    if isinstance(info, GraphError):
+        await raise_token_alert(session, account, info)
         account.health_checked_at = utcnow()
         return AccountHealth(
             id=account.id,
             status=account.status,
             healthy=False,
-            error=exc.as_dict(),
+            error=info.as_dict(),
             checked_at=account.health_checked_at,
         )
     _apply_info(account, info)
@@ -254,6 +256,16 @@ async def health(
         name_status=info.name_status,
         checked_at=account.health_checked_at or utcnow(),
     )
+
+
+async def _ask_meta(
+    runtime: Runtime, token: str | None, phone_number_id: str
+) -> PhoneNumberInfo | GraphError:
+    try:
+        async with GraphClient(runtime.settings.meta, token) as graph:
+            return await graph.phone_number(phone_number_id)
+    except GraphError as exc:
+        return exc
 
 
 async def save_meta_config(session: AsyncSession, principal: Principal, body: MetaConfigIn) -> MetaAppConfig:
