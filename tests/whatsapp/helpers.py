@@ -13,7 +13,16 @@ from typing import Any, TypeVar
 
 from sqlalchemy import select
 
-from cxinbox.models.inbox import Contact, Conversation, Message
+from cxinbox.models.inbox import (
+    Contact,
+    Conversation,
+    Direction,
+    Message,
+    MessageStatus,
+    MessageStatusEvent,
+    MessageType,
+    SenderType,
+)
 from cxinbox.models.whatsapp import WebhookEvent, WhatsAppAccount
 from cxinbox.runtime import Runtime
 from cxinbox.whatsapp.signature import sign
@@ -120,3 +129,51 @@ async def conversations_of(runtime: Runtime, organization_id: str) -> list[Conve
 async def contacts_of(runtime: Runtime, organization_id: str) -> list[Contact]:
     async with runtime.sessionmaker() as session:
         return list(await session.scalars(select(Contact).where(Contact.organization_id == organization_id)))
+
+
+def status_body(account, case: str, wamid: str, timestamp: str | None = None) -> bytes:
+    payload = sample("message_status.json", case)
+    status = payload["entry"][0]["changes"][0]["value"]["statuses"][0]
+    status["id"] = "TARGET-WAMID"
+    if timestamp:
+        status["timestamp"] = timestamp
+    return for_number(payload, account.phone_number_id).replace(b"TARGET-WAMID", wamid.encode())
+
+
+async def outbound_message(runtime, client, number, *, wamid: str | None) -> Message:
+    """An agent's message in a conversation (the sending pipeline is another area's)."""
+    org, account = number
+    await deliver(client, runtime, for_number(sample("message.json", "text"), account.phone_number_id))
+    [conversation] = await conversations_of(runtime, org.id)
+    async with runtime.unit_of_work() as session:
+        message = Message(
+            organization_id=org.id,
+            conversation_id=conversation.id,
+            direction=Direction.OUTBOUND,
+            sender_type=SenderType.AGENT,
+            type=MessageType.TEXT,
+            text="Hello from us",
+            status=MessageStatus.SENT if wamid else MessageStatus.PENDING,
+            wa_message_id=wamid,
+        )
+        session.add(message)
+    return message
+
+
+async def reload(runtime, message_id: str) -> Message:
+    async with runtime.sessionmaker() as session:
+        return await session.get_one(Message, message_id)
+
+
+async def status_events(runtime, wamid: str) -> list[MessageStatusEvent]:
+    async with runtime.sessionmaker() as session:
+        rows = await session.scalars(
+            select(MessageStatusEvent)
+            .where(MessageStatusEvent.wa_message_id == wamid)
+            .order_by(MessageStatusEvent.created_at)
+        )
+        return list(rows)
+
+
+def new_wamid() -> str:
+    return f"wamid.{uuid.uuid4().hex}"

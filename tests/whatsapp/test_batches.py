@@ -10,13 +10,23 @@ import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from cxinbox.models.inbox import Conversation, ConversationStatus
+from cxinbox.models.inbox import Conversation, ConversationStatus, MessageStatus
 from cxinbox.models.whatsapp import WebhookEvent, WhatsAppAccount
 from cxinbox.runtime import Runtime
 from cxinbox.whatsapp.inbound.processor import process_events
 from cxinbox.whatsapp.inbound.threads import Sender, resolve_threads
 from tests.fixtures.events import stored_events
-from tests.whatsapp.helpers import connect_number, contacts_of, conversations_of, messages_of
+from tests.whatsapp.helpers import (
+    connect_number,
+    contacts_of,
+    conversations_of,
+    messages_of,
+    new_wamid,
+    outbound_message,
+    reload,
+    status_body,
+    status_events,
+)
 
 ANN, BOB = "15550001001", "15550001002"
 
@@ -131,6 +141,31 @@ async def test_a_batch_adds_to_the_open_conversation_it_finds(runtime, number):
     assert (after.unread_count, after.last_message_preview) == (3, "three")
     types = [e.type for e in await stored_events(runtime, org.id)]
     assert types[2:] == ["conversation.updated", "message.created", "message.created"]
+
+
+async def test_the_statuses_of_a_batch_are_folded_in_together(client, runtime, number):
+    org, account = number
+    wamid = new_wamid()
+    message = await outbound_message(runtime, client, number, wamid=wamid)
+    unknown = new_wamid()
+    before = len(await stored_events(runtime, org.id))
+    await _process_together(
+        runtime,
+        account,
+        [
+            status_body(account, "delivered", wamid, "1698266948"),
+            status_body(account, "read", wamid, "1698266950"),
+            status_body(account, "delivered", wamid, "1698266948"),  # delivered again
+            status_body(account, "sent", unknown, "1698266949"),  # its send is not recorded yet
+        ],
+    )
+    current = await reload(runtime, message.id)
+    assert (current.status, current.status_at.timestamp()) == (MessageStatus.READ, 1698266950)
+    assert [e.status for e in await status_events(runtime, wamid)] == ["delivered", "read"]
+    [waiting] = await status_events(runtime, unknown)
+    assert (waiting.message_id, waiting.applied_at) == (None, None)
+    updates = (await stored_events(runtime, org.id))[before:]
+    assert [(e.type, e.data["status"]) for e in updates] == [("message.updated", "READ")]
 
 
 async def test_a_batch_holds_its_open_conversations_until_it_commits(runtime, number):

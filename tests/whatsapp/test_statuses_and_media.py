@@ -5,26 +5,25 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from sqlalchemy import select
 
 from cxinbox.models.inbox import (
-    Direction,
     MediaState,
     Message,
     MessageStatus,
-    MessageStatusEvent,
-    MessageType,
-    SenderType,
 )
 from cxinbox.whatsapp.inbound.statuses import apply_pending_statuses
 from tests.whatsapp.helpers import (
     connect_number,
-    conversations_of,
     deliver,
     eventually,
     for_number,
     messages_of,
+    new_wamid,
+    outbound_message,
+    reload,
     sample,
+    status_body,
+    status_events,
 )
 
 
@@ -32,54 +31,6 @@ from tests.whatsapp.helpers import (
 async def number(runtime, factory, graph):
     org = await factory.org()
     return org, await connect_number(runtime, graph, org.id)
-
-
-def status_body(account, case: str, wamid: str, timestamp: str | None = None) -> bytes:
-    payload = sample("message_status.json", case)
-    status = payload["entry"][0]["changes"][0]["value"]["statuses"][0]
-    status["id"] = "TARGET-WAMID"
-    if timestamp:
-        status["timestamp"] = timestamp
-    return for_number(payload, account.phone_number_id).replace(b"TARGET-WAMID", wamid.encode())
-
-
-async def outbound_message(runtime, client, number, *, wamid: str | None) -> Message:
-    """An agent's message in a conversation (the sending pipeline is another area's)."""
-    org, account = number
-    await deliver(client, runtime, for_number(sample("message.json", "text"), account.phone_number_id))
-    [conversation] = await conversations_of(runtime, org.id)
-    async with runtime.unit_of_work() as session:
-        message = Message(
-            organization_id=org.id,
-            conversation_id=conversation.id,
-            direction=Direction.OUTBOUND,
-            sender_type=SenderType.AGENT,
-            type=MessageType.TEXT,
-            text="Hello from us",
-            status=MessageStatus.SENT if wamid else MessageStatus.PENDING,
-            wa_message_id=wamid,
-        )
-        session.add(message)
-    return message
-
-
-async def reload(runtime, message_id: str) -> Message:
-    async with runtime.sessionmaker() as session:
-        return await session.get_one(Message, message_id)
-
-
-async def status_events(runtime, wamid: str) -> list[MessageStatusEvent]:
-    async with runtime.sessionmaker() as session:
-        rows = await session.scalars(
-            select(MessageStatusEvent)
-            .where(MessageStatusEvent.wa_message_id == wamid)
-            .order_by(MessageStatusEvent.created_at)
-        )
-        return list(rows)
-
-
-def new_wamid() -> str:
-    return f"wamid.{uuid.uuid4().hex}"
 
 
 async def test_statuses_only_move_forward_and_every_one_is_kept(client, runtime, number):

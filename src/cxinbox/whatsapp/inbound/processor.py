@@ -4,8 +4,9 @@ Every entry, change, message and status is handled; message changes are routed b
 ``metadata.phone_number_id``, account-level changes (``account_update``, quality, name, …) become
 alerts (``whatsapp.alerts``). Events are processed in batches (one transaction): the new messages of
 the whole batch are stored together first (``arrivals``), then what refers to messages (reactions,
-edits, deletions, delivery statuses) and the account and template changes are applied in the order
-they came, so a reaction finds a message that arrived in the same batch.
+edits, deletions) and the account and template changes are applied in the order they came, so a
+reaction finds a message that arrived in the same batch, and last the delivery statuses of the
+batch, together (``statuses``).
 
 Processing is idempotent: a message is inserted once per wamid (insert on conflict do nothing), a
 status once per wamid, status and time, and reactions, edits and deletions are applied by provider
@@ -31,7 +32,7 @@ from cxinbox.whatsapp.alerts.webhooks import record_change
 from cxinbox.whatsapp.inbound import threads
 from cxinbox.whatsapp.inbound.arrivals import Arrival, store_arrivals
 from cxinbox.whatsapp.inbound.parse import parse_message, provider_time
-from cxinbox.whatsapp.inbound.statuses import record_status
+from cxinbox.whatsapp.inbound.statuses import StatusReport, record_statuses
 from cxinbox.whatsapp.inbound.templates import TEMPLATE_FIELDS, record_template_change
 from cxinbox.whatsapp.payload import child, items, parse_body, phone_number_ids
 from cxinbox.whatsapp.repository import live_accounts_by_number
@@ -61,6 +62,7 @@ async def process_events(session: AsyncSession, runtime: Runtime, events: Sequen
     await store_arrivals(session, runtime, batch.arrivals)
     for apply in batch.updates:
         await apply()
+    await record_statuses(session, runtime, batch.statuses)
     processed_at = utcnow()
     for event in pending:
         event.processed_at = processed_at
@@ -68,7 +70,8 @@ async def process_events(session: AsyncSession, runtime: Runtime, events: Sequen
 
 
 class _Batch:
-    """What a batch of events asks for: new messages to store, then updates to apply in order."""
+    """What a batch of events asks for: new messages to store, updates to apply in order, and
+    delivery statuses."""
 
     def __init__(self, session: AsyncSession, runtime: Runtime) -> None:
         self.session = session
@@ -76,6 +79,7 @@ class _Batch:
         self.accounts: dict[str, WhatsAppAccount] = {}
         self.arrivals: list[Arrival] = []
         self.updates: list[Callable[[], Awaitable[None]]] = []
+        self.statuses: list[StatusReport] = []
         #: why an event was set aside (kept in its ``error``)
         self.notes: dict[str, str] = {}
 
@@ -128,10 +132,7 @@ class _Batch:
                 self.updates.append(partial(update, msg))
             else:
                 self._arrival(event, account, msg, profiles)
-        for status in items(value, "statuses"):
-            self.updates.append(
-                partial(record_status, self.session, self.runtime, account.organization_id, status)
-            )
+        self.statuses += [(account.organization_id, status) for status in items(value, "statuses")]
 
     def _arrival(
         self, event: WebhookEvent, account: WhatsAppAccount, msg: dict[str, Any], profiles: dict[str, Any]

@@ -8,17 +8,20 @@ it in when the message gets its wamid.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Collection, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.core.clock import utcnow
-from cxinbox.core.db import insert_new
+from cxinbox.core.db import insert_new_rows
 from cxinbox.models.inbox import Message, MessageStatus, MessageStatusEvent
 from cxinbox.runtime import Runtime
 from cxinbox.whatsapp.inbound.parse import first_error, provider_time
-from cxinbox.whatsapp.inbound.threads import publish_message_updated
+from cxinbox.whatsapp.inbound.threads import publish_message_updated, publish_messages_updated
 
 #: Meta's status -> ours; ``played`` (a voice message was listened to) implies read
 STATUS_OF = {
@@ -41,32 +44,51 @@ RANK = {
 }
 
 
-async def record_status(
-    session: AsyncSession, runtime: Runtime, organization_id: str, status: dict[str, Any]
-) -> None:
-    wamid = status.get("id")
-    if not wamid or not status.get("status"):
+#: (organization id, one object of Meta's ``statuses`` array)
+StatusReport = tuple[str, dict[str, Any]]
+
+
+async def record_statuses(session: AsyncSession, runtime: Runtime, reports: Sequence[StatusReport]) -> None:
+    """Store each status once (a replay changes nothing) and fold the new ones into their messages
+    in the order they came; one ``message.updated`` per message that changed. The messages are read
+    and locked in one query, the statuses stored in one insert."""
+    rows: dict[tuple[str, str, datetime], dict[str, Any]] = {}
+    for organization_id, status in reports:
+        if status.get("id") and status.get("status"):
+            row = _row(organization_id, status)
+            rows.setdefault((row["wa_message_id"], row["status"], row["provider_timestamp"]), row)
+    if not rows:
         return
-    message = await _message_for_update(session, organization_id, str(wamid))
-    pricing = status.get("pricing") if isinstance(status.get("pricing"), dict) else None
-    event_id = await insert_new(
-        session,
-        MessageStatusEvent,
-        organization_id=organization_id,
-        wa_message_id=str(wamid),
-        message_id=message.id if message else None,
-        status=str(status["status"])[:16],
-        provider_timestamp=provider_time(status.get("timestamp")),
-        recipient_id=status.get("recipient_id"),
-        errors=status.get("errors"),
-        pricing=pricing,
-        conversation=status.get("conversation"),
+    messages = await _messages_for_update(
+        session, [(r["organization_id"], r["wa_message_id"]) for r in rows.values()]
     )
-    if event_id is None or message is None:
-        return  # a replay of a stored status, or one that waits for its message
-    event = await session.get_one(MessageStatusEvent, event_id)
-    if _apply(message, event):
-        await publish_message_updated(session, runtime, message)
+    for row in rows.values():
+        message = messages.get((row["organization_id"], row["wa_message_id"]))
+        row["message_id"] = message.id if message else None
+    stored = {
+        (e.wa_message_id, e.status, e.provider_timestamp): e
+        for e in await insert_new_rows(session, MessageStatusEvent, list(rows.values()))
+    }
+    changed: dict[str, Message] = {}
+    for key, row in rows.items():
+        event, message = stored.get(key), messages.get((row["organization_id"], row["wa_message_id"]))
+        if event is not None and message is not None and _apply(message, event):
+            changed[message.id] = message
+    await publish_messages_updated(session, runtime, list(changed.values()))
+
+
+def _row(organization_id: str, status: dict[str, Any]) -> dict[str, Any]:
+    pricing = status.get("pricing")
+    return {
+        "organization_id": organization_id,
+        "wa_message_id": str(status["id"]),
+        "status": str(status["status"])[:16],
+        "provider_timestamp": provider_time(status.get("timestamp")),
+        "recipient_id": status.get("recipient_id"),
+        "errors": status.get("errors"),
+        "pricing": pricing if isinstance(pricing, dict) else None,
+        "conversation": status.get("conversation"),
+    }
 
 
 async def apply_pending_statuses(session: AsyncSession, runtime: Runtime, message: Message) -> bool:
@@ -113,11 +135,22 @@ def _apply(message: Message, event: MessageStatusEvent) -> bool:
     return True
 
 
-async def _message_for_update(session: AsyncSession, organization_id: str, wamid: str) -> Message | None:
-    stmt = (
-        select(Message)
-        .where(Message.organization_id == organization_id, Message.wa_message_id == wamid)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return await session.scalar(stmt)
+async def _messages_for_update(
+    session: AsyncSession, wamids: Collection[tuple[str, str]]
+) -> dict[tuple[str, str], Message]:
+    """The messages of ``(organization id, wamid)`` pairs that exist, locked in id order."""
+    by_org: dict[str, set[str]] = defaultdict(set)
+    for organization_id, wamid in wamids:
+        by_org[organization_id].add(wamid)
+    found: dict[tuple[str, str], Message] = {}
+    for organization_id, org_wamids in by_org.items():
+        stmt = (
+            select(Message)
+            .where(Message.organization_id == organization_id, Message.wa_message_id.in_(list(org_wamids)))
+            .order_by(Message.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        for message in await session.scalars(stmt):
+            found[organization_id, str(message.wa_message_id)] = message
+    return found

@@ -289,6 +289,23 @@ def publish_message(
 
 
 async def publish_message_updated(session: AsyncSession, runtime: Runtime, message: Message) -> None:
+    await publish_messages_updated(session, runtime, [message])
+
+
+async def publish_messages_updated(session: AsyncSession, runtime: Runtime, messages: list[Message]) -> None:
+    """``message.updated`` for each of ``messages``; their conversations (for the audience) are read
+    in one query, those this session holds already not at all."""
+    if not messages:
+        return
     await session.flush()
-    conversation = await session.get_one(Conversation, message.conversation_id)
-    publish_message(session, runtime, conversation, message, "message.updated")
+    held = {
+        m.conversation_id: c
+        for m in messages
+        if (c := session.identity_map.get(identity_key(Conversation, m.conversation_id))) is not None
+    }
+    missing = {m.conversation_id for m in messages} - held.keys()
+    if missing:
+        stmt = select(Conversation).where(Conversation.id.in_(missing)).options(lazyload("*"))
+        held |= {c.id: c for c in await session.scalars(stmt)}
+    for message in messages:
+        publish_message(session, runtime, held[message.conversation_id], message, "message.updated")
