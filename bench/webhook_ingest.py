@@ -29,14 +29,23 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from bench.loadgen import Results, build_request, closed_loop, connect, open_loop
 from cxinbox.config import Settings
 from cxinbox.core.db import create_engine, create_sessionmaker, unit_of_work
 from cxinbox.migrations import upgrade
 from cxinbox.models.identity import Organization
-from cxinbox.models.inbox import Message
+from cxinbox.models.inbox import (
+    Contact,
+    Conversation,
+    Direction,
+    Message,
+    MessageStatus,
+    MessageStatusEvent,
+    MessageType,
+    SenderType,
+)
 from cxinbox.models.whatsapp import WhatsAppAccount
 from cxinbox.whatsapp.signature import sign
 
@@ -87,6 +96,12 @@ def parse_args() -> argparse.Namespace:
         action="store_true",
         help="address a number no account has: bodies are stored and acknowledged, processing has "
         "nothing to do (the acknowledgement path alone)",
+    )
+    parser.add_argument(
+        "--statuses",
+        action="store_true",
+        help="post delivery statuses (sent, delivered, read) of seeded outbound messages instead of "
+        "customer messages; processed = statuses folded into their messages",
     )
     parser.add_argument("--rates", default="250,500,1000,1500,2000", help="messages/s of each step")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each step")
@@ -227,20 +242,91 @@ def webhook(number: str, customer: int, text: str) -> bytes:
     return json.dumps(body).encode()
 
 
-def signed_requests(host: str, number: str, count: int, offset: int) -> list[bytes]:
+#: the statuses each sent message gets, in order
+STATUS_CYCLE = ("sent", "delivered", "read")
+
+
+#: wamids are unique on the platform, and a bench database outlives a run
+RUN = uuid.uuid4().hex[:12]
+
+
+def outbound_wamid(index: int) -> str:
+    return f"wamid.bench.out.{RUN}.{index}"
+
+
+def status_webhook(number: str, index: int) -> bytes:
+    """The ``index``-th status of the seeded outbound messages (three per message)."""
+    message = index // len(STATUS_CYCLE)
+    status = {
+        "id": outbound_wamid(message),
+        "status": STATUS_CYCLE[index % len(STATUS_CYCLE)],
+        "timestamp": str(int(time.time())),
+        "recipient_id": f"1555{message % CUSTOMERS:08d}",
+        "pricing": {"billable": True, "pricing_model": "PMP", "category": "service"},
+    }
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550100", "phone_number_id": number},
+        "statuses": [status],
+    }
+    body = {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": number, "changes": [{"value": value, "field": "messages"}]}],
+    }
+    return json.dumps(body).encode()
+
+
+async def seed_outbound(sessionmaker, organization_id: str, number: str, count: int) -> None:
+    """``count`` sent messages (wamids ``outbound_wamid(0…count-1)``) in one conversation, for
+    the statuses workload."""
+    async with unit_of_work(sessionmaker) as session:
+        account = (
+            await session.scalars(select(WhatsAppAccount).where(WhatsAppAccount.phone_number_id == number))
+        ).one()
+        contact = Contact(organization_id=organization_id, wa_id="15550000000", phone="+15550000000")
+        session.add(contact)
+        await session.flush()
+        conversation = Conversation(
+            organization_id=organization_id, contact_id=contact.id, whatsapp_account_id=account.id
+        )
+        session.add(conversation)
+        await session.flush()
+        common = {
+            "organization_id": organization_id,
+            "conversation_id": conversation.id,
+            "direction": Direction.OUTBOUND,
+            "sender_type": SenderType.AGENT,
+            "type": MessageType.TEXT,
+            "text": "Your order has shipped",
+            "status": MessageStatus.PENDING,
+        }
+        rows = [{**common, "wa_message_id": outbound_wamid(i)} for i in range(count)]
+        for start in range(0, count, 1000):
+            await session.execute(insert(Message), rows[start : start + 1000])
+
+
+def signed_requests(host: str, number: str, count: int, offset: int, statuses: bool) -> list[bytes]:
     requests = []
     for i in range(count):
-        body = webhook(number, (offset + i) % CUSTOMERS, f"Bench message {offset + i}")
+        if statuses:
+            body = status_webhook(number, offset + i)
+        else:
+            body = webhook(number, (offset + i) % CUSTOMERS, f"Bench message {offset + i}")
         headers = {"Content-Type": "application/json", "X-Hub-Signature-256": sign(APP_SECRET, body)}
         requests.append(build_request("POST", host, WEBHOOK_PATH, body, headers))
     return requests
 
 
-async def stored(sessionmaker, organization_id: str) -> int:
-    async with sessionmaker() as session:
-        return int(
-            await session.scalar(select(func.count()).where(Message.organization_id == organization_id)) or 0
+async def stored(sessionmaker, organization_id: str, statuses: bool) -> int:
+    """Messages stored, or (statuses workload) statuses folded into their messages."""
+    if statuses:
+        done = select(func.count()).where(
+            MessageStatusEvent.organization_id == organization_id, MessageStatusEvent.applied_at.is_not(None)
         )
+    else:
+        done = select(func.count()).where(Message.organization_id == organization_id)
+    async with sessionmaker() as session:
+        return int(await session.scalar(done) or 0)
 
 
 async def run_step(
@@ -248,8 +334,8 @@ async def run_step(
 ) -> Step:
     parts = urlsplit(url)
     count = min(args.max_messages, int(rate * seconds))
-    requests = signed_requests(parts.netloc, number, count, offset)
-    before = await stored(sessionmaker, org_id)
+    requests = signed_requests(parts.netloc, number, count, offset, args.statuses)
+    before = await stored(sessionmaker, org_id, args.statuses)
     connections = await connect(parts.hostname or "127.0.0.1", parts.port or 80, args.connections)
     started = time.perf_counter()
     acked = await open_loop(connections, requests, rate)
@@ -259,7 +345,7 @@ async def run_step(
     deadline = time.perf_counter() + (0 if args.ack_only else args.process_timeout)
     while done < target and time.perf_counter() < deadline:
         await asyncio.sleep(0.05)
-        done = await stored(sessionmaker, org_id)
+        done = await stored(sessionmaker, org_id, args.statuses)
     elapsed = time.perf_counter() - started
     return Step(rate, acked, (done - before) / elapsed, done - before, count)
 
@@ -326,6 +412,10 @@ async def main() -> None:
             if args.ack_only:
                 number = "1" + number  # not connected: nothing will be processed into messages
             rates = [int(r) for r in args.rates.split(",")]
+            if args.statuses:
+                steps_planned = [(rates[0], args.warmup)] + [(r, args.seconds) for r in rates]
+                total = sum(min(args.max_messages, int(r * t)) for r, t in steps_planned)
+                await seed_outbound(sessionmaker, org_id, number, total // len(STATUS_CYCLE) + 1)
             offset = 0
             if args.warmup > 0:
                 warmup = await run_step(url, sessionmaker, org_id, number, rates[0], args.warmup, args, 0)
@@ -347,7 +437,9 @@ async def main() -> None:
             processes = f"API process + {args.workers} worker process(es)" if args.workers else "one process"
             if args.workers and args.worker_nice:
                 processes += f" at nice {args.worker_nice}"
-            label = f"{backend}{' + Redis' if args.redis_url else ''}, {processes}, {os.cpu_count()} cores"
+            workload = "statuses" if args.statuses else "messages"
+            redis = " + Redis" if args.redis_url else ""
+            label = f"{backend}{redis}, {processes}, {os.cpu_count()} cores, {workload}"
             print()
             print(table(label, steps, health))
             await engine.dispose()
