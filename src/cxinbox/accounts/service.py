@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cxinbox.accounts.schemas import RegisterBody
 from cxinbox.adapters.email import Mail
 from cxinbox.auth.credentials import ensure_can_sign_in
-from cxinbox.auth.refresh import TokenPair, start_session
+from cxinbox.auth.refresh import TokenPair, revoke_user_sessions, start_session
 from cxinbox.core.clock import utcnow
 from cxinbox.core.errors import AppError, Conflict, Unauthorized
 from cxinbox.core.ids import new_id
@@ -186,11 +186,22 @@ async def verify_code(
     return user, start_session(session, runtime, user)
 
 
-async def set_password(session: AsyncSession, runtime: Runtime, user_id: str, password: str) -> None:
+async def replace_password(session: AsyncSession, runtime: Runtime, user: User, password: str) -> TokenPair:
+    """Store the user's new password and sign them out everywhere. Access tokens do not name their
+    refresh family, so every refresh token is revoked and the caller continues with the fresh
+    session answered here."""
+    user.password_hash = await runtime.passwords.hash(password)
+    await revoke_user_sessions(session, user.id)
+    return start_session(session, runtime, user)
+
+
+async def set_password(
+    session: AsyncSession, runtime: Runtime, user_id: str, password: str
+) -> tuple[User, TokenPair]:
     user = await session.get(User, user_id)
     if user is None:
         raise Unauthorized("The account is not active")
-    user.password_hash = await runtime.passwords.hash(password)
+    return user, await replace_password(session, runtime, user, password)
 
 
 async def complete_onboarding(session: AsyncSession, organization_id: str) -> Organization:
