@@ -34,6 +34,12 @@ class InvalidCode(AppError):
     message = "The code is not valid"
 
 
+class SuperAdminEmailTaken(Conflict):
+    """The email asked of a super admin is a person's of an organization (one account per email)."""
+
+    code = "EMAIL_TAKEN"
+
+
 def slugify(text: str) -> str:
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
@@ -217,6 +223,11 @@ async def ensure_super_admin(session: AsyncSession, runtime: Runtime, email: str
     """Make sure a super admin with this email and password exists (configuration is authoritative)."""
     email = email.strip().lower()
     user = await find_user_by_email(session, email)
+    if user is not None and (user.role != Role.SUPER_ADMIN or user.organization_id is not None):
+        raise SuperAdminEmailTaken(
+            f"{email} belongs to a user of an organization, so it cannot be a super admin's; "
+            "choose another email"
+        )
     password_hash = await runtime.passwords.hash(password)
     if user is None:
         user = User(
@@ -224,10 +235,7 @@ async def ensure_super_admin(session: AsyncSession, runtime: Runtime, email: str
         )
         session.add(user)
     else:
-        if user.role != Role.SUPER_ADMIN or user.organization_id is not None:
-            raise Conflict(f"{email} already belongs to an organization")
         user.password_hash = password_hash
         user.is_active = True
-        user.deleted_at = None
     await session.flush()
     return user
