@@ -1,10 +1,26 @@
-"""The migrations produce exactly the schema the models describe, on the suite's database."""
+"""The migrations produce exactly the schema the models describe, on the suite's database; data
+migrations do what they say, on a database of their own."""
 
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from cxinbox.migrations import include_object
+from cxinbox.core.clock import utcnow
+from cxinbox.core.db import create_engine, create_sessionmaker, unit_of_work
+from cxinbox.migrations import alembic_config, include_object, upgrade
 from cxinbox.models import Base
+from cxinbox.models.audit import AuditEntry
+from cxinbox.models.identity import Organization, Role, User
+from cxinbox.users.service import released_email
+from tests.fixtures.factories import unique_email
+
+T = TypeVar("T")
 
 
 async def test_models_and_migrations_agree(runtime):
@@ -17,3 +33,66 @@ async def test_models_and_migrations_agree(runtime):
     async with runtime.engine.connect() as connection:
         changes = await connection.run_sync(diff)
     assert changes == [], f"models differ from migrations: {changes}"
+
+
+async def _stored(database_url: str, build: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run ``build`` in a unit of work on a database of its own (not the suite's runtime)."""
+    engine = create_engine(database_url)
+    try:
+        async with unit_of_work(create_sessionmaker(engine)) as session:
+            return await build(session)
+    finally:
+        await engine.dispose()
+
+
+async def _emails(session: AsyncSession) -> dict[str, str]:
+    return {row.id: row.email for row in await session.execute(select(User.id, User.email))}
+
+
+async def test_0203_frees_the_emails_of_deleted_users_and_0202_restores_them(tmp_path):
+    database_url = f"sqlite+aiosqlite:///{tmp_path}/0203.db"
+    await asyncio.to_thread(upgrade, database_url, "0202")
+    live, audited, unaudited = (unique_email(label) for label in ("live", "audited", "unaudited"))
+
+    async def before(session: AsyncSession) -> dict[str, str]:
+        org = Organization(name="Org", slug="org")
+        session.add(org)
+        await session.flush()
+        users = {
+            email: User(organization_id=org.id, email=email, name="N", role=Role.AGENT, deleted_at=deleted)
+            for email, deleted in ((live, None), (audited, utcnow()), (unaudited, utcnow()))
+        }
+        session.add_all(users.values())
+        await session.flush()
+        session.add(
+            AuditEntry(
+                organization_id=org.id,
+                actor_role="ADMIN",
+                action="user.deleted",
+                target_type="user",
+                target_id=users[audited].id,
+                details={"email": audited},
+            )
+        )
+        return {email: user.id for email, user in users.items()}
+
+    ids = await _stored(database_url, before)
+    await asyncio.to_thread(upgrade, database_url, "0203")
+
+    async def after_upgrade(session: AsyncSession) -> tuple[dict[str, str], dict[str, str]]:
+        entries = await session.scalars(select(AuditEntry).where(AuditEntry.action == "user.deleted"))
+        kept = {entry.target_id: entry.details["email"] for entry in entries if entry.target_id}
+        # the address of the unaudited user has an account again, so a downgrade must leave it freed
+        session.add(User(organization_id=None, email=unaudited, name="Again", role=Role.SUPER_ADMIN))
+        return await _emails(session), kept
+
+    emails, kept = await _stored(database_url, after_upgrade)
+    assert emails[ids[live]] == live
+    for email in (audited, unaudited):
+        assert emails[ids[email]] == released_email(ids[email])
+        assert kept[ids[email]] == email
+
+    await asyncio.to_thread(command.downgrade, alembic_config(database_url), "0202")
+    emails = await _stored(database_url, _emails)
+    assert (emails[ids[live]], emails[ids[audited]]) == (live, audited)
+    assert emails[ids[unaudited]] == released_email(ids[unaudited])

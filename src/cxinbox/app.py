@@ -13,7 +13,7 @@ import structlog
 from fastapi import APIRouter, FastAPI
 
 from cxinbox.accounts.router import router as accounts_router
-from cxinbox.accounts.service import ensure_super_admin
+from cxinbox.accounts.service import SuperAdminEmailTaken, ensure_super_admin
 from cxinbox.admin.router import router as admin_router
 from cxinbox.api_keys.router import router as api_keys_router
 from cxinbox.config import Settings
@@ -85,10 +85,9 @@ def create_app(
             await rt.start(workers=workers)
         try:
             if settings.superadmin_email and settings.superadmin_password:
-                async with rt.unit_of_work() as session:
-                    await ensure_super_admin(
-                        session, rt, settings.superadmin_email, settings.superadmin_password
-                    )
+                await _ensure_configured_super_admin(
+                    rt, settings.superadmin_email, settings.superadmin_password
+                )
             log.info(
                 "started", database=settings.database_url.split("://")[0], redis=bool(settings.redis_url)
             )
@@ -114,6 +113,17 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     return app
+
+
+async def _ensure_configured_super_admin(runtime: Runtime, email: str, password: str) -> None:
+    """A super admin email that belongs to an organization's user is a configuration error, but not
+    one worth refusing to serve every organization for: it is logged and the API starts without
+    that super admin."""
+    try:
+        async with runtime.unit_of_work() as session:
+            await ensure_super_admin(session, runtime, email, password)
+    except SuperAdminEmailTaken as exc:
+        log.error("superadmin_not_created", setting="CXINBOX_SUPERADMIN_EMAIL", reason=exc.message)
 
 
 def create_app_from_env() -> FastAPI:

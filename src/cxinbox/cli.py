@@ -108,7 +108,7 @@ def create_superadmin(
     """Create (or reset the password of) a platform super admin."""
     settings = _settings()
     upgrade(settings.database_url)
-    from cxinbox.accounts.service import ensure_super_admin
+    from cxinbox.accounts.service import SuperAdminEmailTaken, ensure_super_admin
     from cxinbox.runtime import Runtime
 
     async def run() -> None:
@@ -119,7 +119,11 @@ def create_superadmin(
         finally:
             await runtime.engine.dispose()
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except SuperAdminEmailTaken as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
     typer.echo(f"super admin {email} is ready")
 
 

@@ -73,12 +73,29 @@ async def test_set_password_then_sign_in_with_it(client, factory):
     agent = await factory.member(org.id, Role.AGENT)
     r = await client.post("/auth/set-password", json={"password": "a-brand-new-one"}, headers=agent.headers)
     assert r.status_code == 200, r.text
-    assert r.json()["data"] == {"updated": True}
+    data = r.json()["data"]
+    assert data["updated"] is True and data["user"]["id"] == agent.id
 
     new = await client.post("/auth/login", json={"email": agent.email, "password": "a-brand-new-one"})
     assert new.status_code == 200, new.text
     old = await client.post("/auth/login", json={"email": agent.email, "password": PASSWORD})
     error_of(old, 401, "UNAUTHORIZED")
+
+
+async def test_set_password_signs_out_every_other_session(client, factory):
+    org = await factory.org()
+    agent = await factory.member(org.id, Role.AGENT)
+    elsewhere = await client.post("/auth/login", json={"email": agent.email, "password": PASSWORD})
+    assert elsewhere.status_code == 200, elsewhere.text
+    r = await client.post("/auth/set-password", json={"password": "a-brand-new-one"}, headers=agent.headers)
+    assert r.status_code == 200, r.text
+    fresh = r.json()["data"]
+
+    for old in (agent.refresh_token, elsewhere.json()["data"]["refreshToken"]):
+        error_of(await client.post("/auth/refresh", json={"refreshToken": old}), 401, "UNAUTHORIZED")
+    assert (await client.get("/auth/me", headers=bearer(fresh["accessToken"]))).status_code == 200
+    r = await client.post("/auth/refresh", json={"refreshToken": fresh["refreshToken"]})
+    assert r.status_code == 200, r.text
 
 
 async def test_set_password_validates_and_needs_a_user(client, factory):

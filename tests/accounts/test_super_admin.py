@@ -9,10 +9,11 @@ import sys
 from pathlib import Path
 
 import httpx
+from structlog.testing import capture_logs
 
 from cxinbox.app import create_app
 from cxinbox.config import Settings
-from tests.fixtures.factories import unique_email
+from tests.fixtures.factories import PASSWORD, unique_email
 from tests.helpers import error_of, running
 
 
@@ -41,6 +42,21 @@ async def test_the_configured_super_admin_is_ensured_at_start(runtime):
         error_of(await login(c, email, "first-password"), 401, "UNAUTHORIZED")
 
 
+async def test_a_configured_email_of_an_organization_user_is_logged_and_the_api_serves(runtime, factory):
+    org = await factory.org()
+    update = {"superadmin_email": org.admin.email, "superadmin_password": "operator-password"}
+    application = create_app(runtime.settings.model_copy(update=update), runtime=runtime)
+    with capture_logs() as logs:
+        async with running(application) as c:
+            assert (await c.get("/health")).status_code == 200
+            error_of(await login(c, org.admin.email, "operator-password"), 401, "UNAUTHORIZED")
+            r = await login(c, org.admin.email, PASSWORD)  # the organization's admin is untouched
+            assert r.status_code == 200 and r.json()["data"]["user"]["role"] == "ADMIN"
+    [error] = [entry for entry in logs if entry["log_level"] == "error"]
+    assert error["event"] == "superadmin_not_created"
+    assert error["setting"] == "CXINBOX_SUPERADMIN_EMAIL" and org.admin.email in error["reason"]
+
+
 def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     cxinbox = Path(sys.executable).with_name("cxinbox")
     return subprocess.run([str(cxinbox), *args], env=env, capture_output=True, text=True, timeout=120)
@@ -60,3 +76,20 @@ async def test_create_superadmin_command(tmp_path):
     settings = Settings(env="test", database_url=database_url, data_dir=tmp_path)
     async with running(create_app(settings, workers=False)) as c:
         assert_super_admin(await login(c, email, "cli-password-1"), email)
+
+
+async def test_create_superadmin_refuses_an_organization_users_email(tmp_path, runtime, factory, client):
+    org = await factory.org()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CXINBOX_")}
+    env |= {"CXINBOX_DATABASE_URL": runtime.settings.database_url, "CXINBOX_DATA_DIR": str(tmp_path)}
+    done = await asyncio.to_thread(
+        run_cli, "create-superadmin", "--email", org.admin.email, "--password", "cli-password-1", env=env
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr and "is ready" not in done.stdout
+    assert done.stderr.splitlines()[-1] == (
+        f"error: {org.admin.email} belongs to a user of an organization, so it cannot be a super "
+        "admin's; choose another email"
+    )
+    r = await login(client, org.admin.email, PASSWORD)
+    assert r.status_code == 200 and r.json()["data"]["user"]["role"] == "ADMIN"

@@ -67,6 +67,19 @@ async def test_usage_is_counted(client, factory):
     assert key["lastUsedAt"] is not None and key["lastUsedAt"].endswith("Z")
 
 
+async def test_usage_is_counted_when_the_request_fails(client, factory):
+    org = await factory.org()
+    created = await create_api_key(client, org.admin.headers)
+    key = bearer(created["key"])
+    error_of(await client.patch(f"/api-keys/{new_id()}", json={"name": "x"}, headers=key), 404, "NOT_FOUND")
+    error_of(await client.get("/auth/me", headers=key), 403, "FORBIDDEN")
+    assert bad_fields(await client.post("/api-keys", json={}, headers=key)) == {"name"}
+    failing = await asyncio.gather(*(client.get("/auth/me", headers=key) for _ in range(4)))
+    assert {r.status_code for r in failing} == {403}
+    used = (await listed(client, org.admin.headers))[created["id"]]
+    assert used["usageCount"] == 7 and used["lastUsedAt"] is not None
+
+
 async def test_a_deleted_key_is_refused(client, factory):
     org = await factory.org()
     created = await create_api_key(client, org.admin.headers)

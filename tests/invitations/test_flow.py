@@ -5,7 +5,7 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from cxinbox.core.clock import utcnow
-from cxinbox.models.identity import Plan
+from cxinbox.models.identity import Plan, Role
 from cxinbox.models.invitations import Invitation
 from tests.fixtures.factories import unique_email
 from tests.fixtures.people import error_code, invite_token, make_team
@@ -62,6 +62,26 @@ async def test_user_created_by_admin_accepts(client, factory, smtp):
     assert (
         await client.post("/auth/login", json={"email": email, "password": NEW_PASSWORD})
     ).status_code == 200
+
+
+async def test_a_deleted_user_is_invited_again_as_a_new_user(client, factory, smtp):
+    org = await factory.org(plan=Plan.ENTERPRISE)
+    agent = await factory.member(org.id, Role.AGENT)
+    r = await client.post(
+        "/users/bulk",
+        json={"action": "delete", "selection": {"mode": "ids", "ids": [agent.id]}},
+        headers=org.admin.headers,
+    )
+    assert r.status_code == 200 and r.json()["data"]["failed"] == [], r.text
+    r = await client.post("/invitations", json={"email": agent.email}, headers=org.admin.headers)
+    assert r.status_code == 201, r.text
+    token = await invite_token(smtp, agent.email)
+    r = await client.post(f"/invitations/accept/{token}", json={"name": "Back", "password": NEW_PASSWORD})
+    assert r.status_code == 200, r.text
+    returned = r.json()["data"]["user"]
+    assert returned["id"] != agent.id and returned["email"] == agent.email
+    r = await client.post("/auth/login", json={"email": agent.email, "password": NEW_PASSWORD})
+    assert r.status_code == 200 and r.json()["data"]["user"]["id"] == returned["id"]
 
 
 async def test_expired_link(client, factory, smtp, runtime):

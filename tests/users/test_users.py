@@ -1,4 +1,5 @@
-from cxinbox.models.identity import Plan, Role
+from cxinbox.models.identity import Plan, Role, User
+from cxinbox.users.service import released_email
 from tests.fixtures.factories import PASSWORD, unique_email
 from tests.fixtures.people import audit_of, error_code, events_of, invite_token, make_team
 
@@ -208,6 +209,35 @@ async def test_soft_delete(client, factory, runtime):
     [entry] = await audit_of(runtime, org.id, "user.deleted")
     assert entry.target_id == agent.id and entry.ip
     assert (await client.delete(f"/users/{agent.id}", headers=org.admin.headers)).status_code == 404
+
+
+async def test_deleting_a_user_frees_their_email(client, factory, smtp, runtime):
+    org = await factory.org(plan=Plan.ENTERPRISE)
+    agent = await factory.member(org.id, Role.AGENT)
+    assert (await client.delete(f"/users/{agent.id}", headers=org.admin.headers)).status_code == 200
+    async with runtime.unit_of_work() as session:
+        assert (await session.get(User, agent.id)).email == released_email(agent.id)
+    [entry] = await audit_of(runtime, org.id, "user.deleted")
+    assert entry.details == {"email": agent.email}
+
+    r = await client.post("/users", json={"email": agent.email, "name": "Back"}, headers=org.admin.headers)
+    assert r.status_code == 201, r.text
+    again = r.json()["data"]
+    assert again["id"] != agent.id and again["email"] == agent.email
+    listed = await client.get("/users", params={"search": agent.email}, headers=org.admin.headers)
+    assert [u["id"] for u in listed.json()["data"]] == [again["id"]]
+    # the address signs in as the new user; the deleted one stays out
+    r = await client.post("/auth/login", json={"email": agent.email, "password": PASSWORD})
+    assert r.status_code == 401 and error_code(r) == "UNAUTHORIZED"
+    await client.post("/auth/request-code", json={"email": agent.email})
+    code = await smtp.latest_code(agent.email, count=2)  # after the invitation mail
+    r = await client.post("/auth/verify-code", json={"email": agent.email, "code": code})
+    assert r.status_code == 200 and r.json()["data"]["user"]["id"] == again["id"]
+    assert (await client.post("/auth/refresh", json={"refreshToken": agent.refresh_token})).status_code == 401
+    # deleting the address's second user frees it again
+    assert (await client.delete(f"/users/{again['id']}", headers=org.admin.headers)).status_code == 200
+    r = await client.post("/users", json={"email": agent.email, "name": "Third"}, headers=org.admin.headers)
+    assert r.status_code == 201, r.text
 
 
 async def test_delete_rejections(client, factory):

@@ -9,6 +9,7 @@ from cxinbox.accounts.schemas import (
     LoginBody,
     Me,
     OrganizationSummary,
+    PasswordSet,
     RefreshBody,
     RegisterBody,
     SetPasswordBody,
@@ -103,12 +104,19 @@ async def me(principal: PrincipalDep, session: SessionDep) -> Envelope[Me]:
     )
 
 
-@router.post("/set-password", summary="Set or update password for the authenticated user")
+@router.post(
+    "/set-password",
+    summary="Set or update password for the authenticated user",
+    description="Needs no current password (a user invited or signing in with a one-time code may have "
+    "none; `/profile/change-password` asks for it). Signs the user out of every session, including "
+    "the caller's refresh token, as `/profile/change-password` does, and answers a fresh token bundle "
+    "(as `/auth/login`) for the caller to continue with, plus `updated: true`.",
+)
 async def set_password(
     body: SetPasswordBody, principal: PrincipalDep, session: SessionDep, runtime: RuntimeDep
-) -> Envelope[dict[str, bool]]:
-    await service.set_password(session, runtime, principal.require_user(), body.password)
-    return Envelope(data={"updated": True})
+) -> Envelope[PasswordSet]:
+    user, pair = await service.set_password(session, runtime, principal.require_user(), body.password)
+    return Envelope(data=PasswordSet.of(user, pair))
 
 
 @router.post("/complete-onboarding", summary="Mark onboarding as completed for the current org")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Self
+
 from pydantic import EmailStr, Field, field_validator
 
 from cxinbox.auth.passwords import MIN_PASSWORD_LENGTH
@@ -58,7 +60,7 @@ class TokenBundle(ApiModel):
     user: TokenUser
 
     @classmethod
-    def of(cls, user: User, pair: TokenPair) -> TokenBundle:
+    def of(cls, user: User, pair: TokenPair) -> Self:
         """The answer of every sign-in (login, code, refresh, accepted invitation)."""
         return cls(
             access_token=pair.access_token,
@@ -66,6 +68,13 @@ class TokenBundle(ApiModel):
             expires_in=pair.expires_in,
             user=TokenUser.model_validate(user),
         )
+
+
+class PasswordSet(TokenBundle):
+    """The answer of ``/auth/set-password``: the fresh session to continue with (every other one was
+    signed out) and ``updated``, which the endpoint answered alone before it signed sessions out."""
+
+    updated: bool = True
 
 
 class OrganizationSummary(ApiModel):

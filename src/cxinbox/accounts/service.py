@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cxinbox.accounts.schemas import RegisterBody
 from cxinbox.adapters.email import Mail
 from cxinbox.auth.credentials import ensure_can_sign_in
-from cxinbox.auth.refresh import TokenPair, start_session
+from cxinbox.auth.refresh import TokenPair, revoke_user_sessions, start_session
 from cxinbox.core.clock import utcnow
 from cxinbox.core.errors import AppError, Conflict, Unauthorized
 from cxinbox.core.ids import new_id
@@ -32,6 +32,12 @@ class InvalidCode(AppError):
     status_code = 400
     code = "INVALID_CODE"
     message = "The code is not valid"
+
+
+class SuperAdminEmailTaken(Conflict):
+    """The email asked of a super admin is a person's of an organization (one account per email)."""
+
+    code = "EMAIL_TAKEN"
 
 
 def slugify(text: str) -> str:
@@ -186,11 +192,22 @@ async def verify_code(
     return user, start_session(session, runtime, user)
 
 
-async def set_password(session: AsyncSession, runtime: Runtime, user_id: str, password: str) -> None:
+async def replace_password(session: AsyncSession, runtime: Runtime, user: User, password: str) -> TokenPair:
+    """Store the user's new password and sign them out everywhere. Access tokens do not name their
+    refresh family, so every refresh token is revoked and the caller continues with the fresh
+    session answered here."""
+    user.password_hash = await runtime.passwords.hash(password)
+    await revoke_user_sessions(session, user.id)
+    return start_session(session, runtime, user)
+
+
+async def set_password(
+    session: AsyncSession, runtime: Runtime, user_id: str, password: str
+) -> tuple[User, TokenPair]:
     user = await session.get(User, user_id)
     if user is None:
         raise Unauthorized("The account is not active")
-    user.password_hash = await runtime.passwords.hash(password)
+    return user, await replace_password(session, runtime, user, password)
 
 
 async def complete_onboarding(session: AsyncSession, organization_id: str) -> Organization:
@@ -206,6 +223,11 @@ async def ensure_super_admin(session: AsyncSession, runtime: Runtime, email: str
     """Make sure a super admin with this email and password exists (configuration is authoritative)."""
     email = email.strip().lower()
     user = await find_user_by_email(session, email)
+    if user is not None and (user.role != Role.SUPER_ADMIN or user.organization_id is not None):
+        raise SuperAdminEmailTaken(
+            f"{email} belongs to a user of an organization, so it cannot be a super admin's; "
+            "choose another email"
+        )
     password_hash = await runtime.passwords.hash(password)
     if user is None:
         user = User(
@@ -213,10 +235,7 @@ async def ensure_super_admin(session: AsyncSession, runtime: Runtime, email: str
         )
         session.add(user)
     else:
-        if user.role != Role.SUPER_ADMIN or user.organization_id is not None:
-            raise Conflict(f"{email} already belongs to an organization")
         user.password_hash = password_hash
         user.is_active = True
-        user.deleted_at = None
     await session.flush()
     return user

@@ -15,9 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cxinbox.auth.principal import Principal
 from cxinbox.auth.tokens import ACCESS, TokenSigner
 from cxinbox.core.clock import utcnow
-from cxinbox.core.crypto import TokenHasher
+from cxinbox.core.db import after_rollback
 from cxinbox.core.errors import Forbidden, Unauthorized
 from cxinbox.models.identity import ApiKey, Organization, OrganizationStatus, Role, User
+from cxinbox.runtime import Runtime
 
 API_KEY_PREFIX = "cxk_"
 
@@ -50,7 +51,7 @@ async def principal_from_token(
     """Verify a signed token of ``kind`` and re-read who it names."""
     claims = signer.verify(token, kind=kind)
     if claims.get("akey"):
-        return await _principal_from_api_key_row(session, ApiKey.id == claims["akey"], count_use=False)
+        return _api_key_principal(await _usable_api_key(session, ApiKey.id == claims["akey"], utcnow()))
     user = await session.get(User, claims.get("sub"))
     if user is None or not user.can_sign_in:
         raise Unauthorized("The account is not active")
@@ -78,12 +79,19 @@ def principal_claims(principal: Principal) -> dict[str, Any]:
     return {"sub": principal.user_id, "org": principal.organization_id, "role": principal.role.value}
 
 
-async def principal_from_api_key(session: AsyncSession, hasher: TokenHasher, key: str) -> Principal:
-    return await _principal_from_api_key_row(session, ApiKey.key_hash == hasher.hash(key), count_use=True)
-
-
-async def _principal_from_api_key_row(session: AsyncSession, which: Any, *, count_use: bool) -> Principal:
+async def principal_from_api_key(session: AsyncSession, runtime: Runtime, key: str) -> Principal:
+    """The key's principal; the use is counted whether or not the request then succeeds."""
     now = utcnow()
+    api_key = await _usable_api_key(session, ApiKey.key_hash == runtime.hasher.hash(key), now)
+    await _count_use(session, runtime, api_key.id, now)
+    return _api_key_principal(api_key)
+
+
+def _api_key_principal(api_key: ApiKey) -> Principal:
+    return Principal(role=Role.ADMIN, organization_id=api_key.organization_id, api_key_id=api_key.id)
+
+
+async def _usable_api_key(session: AsyncSession, which: Any, now: datetime) -> ApiKey:
     row = (
         await session.execute(
             select(ApiKey, Organization)
@@ -97,19 +105,26 @@ async def _principal_from_api_key_row(session: AsyncSession, which: Any, *, coun
     if not api_key.is_active or _expired(api_key.expires_at, now):
         raise Unauthorized("The API key is revoked or expired")
     ensure_organization_usable(org)
-    if count_use:
-        await _count_use(session, api_key.id, now)
-    return Principal(role=Role.ADMIN, organization_id=org.id, api_key_id=api_key.id)
+    return api_key
 
 
-async def _count_use(session: AsyncSession, key_id: str, now: datetime) -> None:
-    """Atomic increment: concurrent requests with one key never lose a count."""
-    await session.execute(
+async def _count_use(session: AsyncSession, runtime: Runtime, key_id: str, now: datetime) -> None:
+    """Count the use in the request's transaction, and again in a transaction of its own if the
+    request's rolls back (a failed request used the key all the same). The increment is atomic:
+    concurrent requests with one key never lose a count."""
+    count = (
         update(ApiKey)
         .where(ApiKey.id == key_id)
         .values(usage_count=ApiKey.usage_count + 1, last_used_at=now)
         .execution_options(synchronize_session=False)
     )
+    await session.execute(count)
+
+    async def count_after_rollback() -> None:
+        async with runtime.unit_of_work() as own:
+            await own.execute(count)
+
+    after_rollback(session, count_after_rollback)
 
 
 def _expired(expires_at: datetime | None, now: datetime) -> bool:

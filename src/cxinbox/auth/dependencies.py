@@ -54,12 +54,12 @@ async def current_principal(
     api_key: Annotated[str | None, Depends(api_key_scheme)],
 ) -> Principal:
     if api_key:
-        return await principal_from_api_key(session, runtime.hasher, api_key)
+        return await principal_from_api_key(session, runtime, api_key)
     if bearer is None or bearer.scheme.lower() != "bearer" or not bearer.credentials:
         raise Unauthorized("Authentication required")
     token = bearer.credentials
     if token.startswith(API_KEY_PREFIX):
-        return await principal_from_api_key(session, runtime.hasher, token)
+        return await principal_from_api_key(session, runtime, token)
     return await principal_from_token(session, runtime.tokens, token)
 
 

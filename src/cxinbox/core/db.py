@@ -9,7 +9,8 @@ still covers other processes.
 
 A unit of work is one transaction (a request's or a job's). Services never commit: they queue jobs
 and events with ``after_commit()``; the unit of work commits, then releases them, so a rolled-back
-request enqueues nothing.
+request enqueues nothing. What must be stored even when the work fails (an API key's use) is
+queued with ``after_rollback()`` and done in a transaction of its own if the work rolls back.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from cxinbox.core.ids import new_id
 
 log = structlog.get_logger(__name__)
 
-AfterCommit = Callable[[], Awaitable[None]]
+AfterTransaction = Callable[[], Awaitable[None]]
 BeforeCommit = Callable[[AsyncSession], Awaitable[None]]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -136,17 +137,29 @@ def before_commit(session: AsyncSession, hook: BeforeCommit) -> None:
     session.info.setdefault("before_commit", []).append(hook)
 
 
-def after_commit(session: AsyncSession, hook: AfterCommit) -> None:
+def after_commit(session: AsyncSession, hook: AfterTransaction) -> None:
     """Run ``hook`` once the transaction has committed; dropped if it rolls back."""
     session.info.setdefault("after_commit", []).append(hook)
 
 
+def after_rollback(session: AsyncSession, hook: AfterTransaction) -> None:
+    """Run ``hook`` once the transaction has rolled back (or failed to commit); dropped if it
+    commits. The transaction is over by then: the hook opens a unit of work of its own."""
+    session.info.setdefault("after_rollback", []).append(hook)
+
+
 async def commit(session: AsyncSession) -> None:
-    """Commit the unit of work, then release what it queued. Hooks may queue further hooks."""
-    while hooks := session.info.pop("before_commit", []):
-        for hook in hooks:
-            await hook(session)
-    await session.commit()
+    """Commit the unit of work, then release what it queued. Hooks may queue further hooks. A commit
+    that fails is rolled back, so that the rollback's hooks run."""
+    try:
+        while hooks := session.info.pop("before_commit", []):
+            for hook in hooks:
+                await hook(session)
+        await session.commit()
+    except BaseException:
+        await rollback(session)
+        raise
+    session.info.pop("after_rollback", None)
     for release in session.info.pop("after_commit", []):
         try:
             await release()
@@ -157,7 +170,14 @@ async def commit(session: AsyncSession) -> None:
 async def rollback(session: AsyncSession) -> None:
     session.info.pop("before_commit", None)
     session.info.pop("after_commit", None)
-    await session.rollback()
+    try:
+        await session.rollback()
+    finally:
+        for hook in session.info.pop("after_rollback", []):
+            try:
+                await hook()
+            except Exception:  # the work failed anyway; its answer must not change because of this
+                log.exception("after_rollback_hook_failed")
 
 
 @asynccontextmanager

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cxinbox.accounts.service import FAILED_LOGINS
+from cxinbox.accounts.service import FAILED_LOGINS, replace_password
 from cxinbox.auth.principal import Principal
-from cxinbox.auth.refresh import TokenPair, revoke_user_sessions, start_session
+from cxinbox.auth.refresh import TokenPair
 from cxinbox.core.crypto import random_token
 from cxinbox.core.db import after_commit
 from cxinbox.core.errors import AppError, PayloadTooLarge, Unauthorized, UnsupportedMediaType
@@ -73,14 +73,11 @@ def _replace_avatar(session: AsyncSession, runtime: Runtime, user: User, key: st
 async def change_password(
     session: AsyncSession, runtime: Runtime, principal: Principal, current: str, new: str
 ) -> tuple[User, TokenPair]:
-    """Check the current password (wrong attempts count like failed logins), store the new one and
-    sign the user out everywhere. Access tokens do not name their refresh family, so every refresh
-    token is revoked and the caller gets a fresh session in the answer."""
+    """Check the current password (wrong attempts count like failed logins), then replace it, which
+    signs the user out everywhere but the fresh session answered."""
     user = await own_user(session, principal)
     await runtime.limiter.check(FAILED_LOGINS, user.email)
     if not await runtime.passwords.verify(current, user.password_hash):
         await runtime.limiter.record(FAILED_LOGINS, user.email)
         raise WrongPassword(details=[{"field": "currentPassword", "message": "is not correct"}])
-    user.password_hash = await runtime.passwords.hash(new)
-    await revoke_user_sessions(session, user.id)
-    return user, start_session(session, runtime, user)
+    return user, await replace_password(session, runtime, user, new)

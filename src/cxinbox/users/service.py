@@ -56,7 +56,7 @@ async def get_user(session: AsyncSession, tenant: TenantContext, user_id: str) -
 
 
 async def ensure_no_account(session: AsyncSession, email: str) -> None:
-    """An email is one account on the whole platform (deleted users keep theirs: history)."""
+    """An email is one account on the whole platform (deleting a user frees theirs: ``remove_user``)."""
     if await session.scalar(select(User.id).where(User.email == email)):
         raise Conflict(
             "An account with this email already exists",
@@ -186,7 +186,15 @@ async def delete_user(session: AsyncSession, principal: Principal, user_id: str,
     await remove_user(session, principal, await get_user(session, tenant, user_id), ip)
 
 
+def released_email(user_id: str) -> str:
+    """The address a deleted user keeps, so that theirs is free for a new account (the deletion's
+    audit entry keeps it). It cannot collide: it names the user, and ``.invalid`` is a reserved
+    domain (RFC 2606) that no one can sign up with."""
+    return f"deleted+{user_id}@deleted.invalid"
+
+
 async def remove_user(session: AsyncSession, principal: Principal, user: User, ip: str) -> None:
+    """Soft delete: sign out, release work, leave the teams, revoke open invitations, free the email."""
     await _guard_admin_loss(session, principal, user)
     await _sign_out_and_release(session, principal.tenant, user)
     await TeamMembershipRepository(session, principal.tenant).remove_user(user.id)
@@ -203,6 +211,7 @@ async def remove_user(session: AsyncSession, principal: Principal, user: User, i
     user.is_active = False
     user.status = Presence.OFFLINE
     _audit(session, principal, "user.deleted", user, ip, email=user.email)
+    user.email = released_email(user.id)
     publish_event(session, principal.tenant.organization_id, "user.deleted", {"id": user.id})
 
 
