@@ -193,12 +193,14 @@ async def unit_of_work(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncI
 
 
 async def release_transaction(session: AsyncSession) -> None:
-    """Commit what ``session`` has done so far (its hooks wait for the unit of work's own commit),
-    before waiting on another service: a transaction held open across a call to Meta would hold
-    its locks meanwhile, and on SQLite the process's only write turn. Loaded objects stay usable;
-    the session starts a new transaction when it is next used."""
+    """Commit what ``session`` has done so far before waiting on another service: a transaction
+    held open across a call to Meta would hold its locks meanwhile, and on SQLite the process's only
+    write turn. The commit hooks wait for the unit of work's own commit; the rollback hooks are
+    dropped (what they would redo is stored now). Loaded objects stay usable; the session starts a
+    new transaction when it is next used."""
     if session.in_transaction():
         await session.commit()
+        session.info.pop("after_rollback", None)
 
 
 def dialect_insert(session: AsyncSession) -> Any:
