@@ -36,8 +36,9 @@ def for_waba(payload: dict[str, Any], waba_id: str) -> dict[str, Any]:
     return payload
 
 
-def change(waba_id: str, field: str, value: dict[str, Any]) -> dict[str, Any]:
-    entry = {"id": waba_id, "time": int(time.time()), "changes": [{"field": field, "value": value}]}
+def change(waba_id: str, field: str, value: dict[str, Any], at: float | None = None) -> dict[str, Any]:
+    """A webhook with one change, sent by Meta at ``at`` (epoch seconds; default now)."""
+    entry = {"id": waba_id, "time": int(at or time.time()), "changes": [{"field": field, "value": value}]}
     return {"object": "whatsapp_business_account", "entry": [entry]}
 
 
@@ -211,6 +212,70 @@ async def test_name_updates_raise_alerts_and_update_the_number(
     assert (alert["type"], alert["severity"]) == ("PHONE_NUMBER_NAME_UPDATE", severity)
     row = await account_row(runtime, account.id)
     assert (row.name_status, row.verified_name) == (name_status, verified_name)
+
+
+# --- out-of-order reports -------------------------------------------------------------------------------
+
+HOUR = 3600
+
+
+def quality_update(account: WhatsAppAccount, value: dict[str, Any], at: float, where: str) -> bytes:
+    """A quality update of ``account``'s number reported at ``at``, the time in the entry or the change."""
+    value = {"display_phone_number": account.display_phone_number, **value}
+    if where == "change":
+        value["timestamp"] = str(int(at))
+        return body_of(change(account.waba_id, "phone_number_quality_update", value, at=time.time()))
+    return body_of(change(account.waba_id, "phone_number_quality_update", value, at=at))
+
+
+@pytest.mark.parametrize("where", ["entry", "change"])
+async def test_an_older_quality_update_arriving_later_changes_only_what_no_newer_one_set(
+    client, runtime, factory, graph, where
+):
+    org = await factory.org()
+    account = await add_number(runtime, graph, org.id, display_phone_number="15550783881")
+    now = time.time()
+    newer = {"event": "UPGRADE", "old_limit": "TIER_1K", "current_limit": "TIER_10K"}
+    older = {"event": "FLAGGED", "current_limit": "TIER_1K"}
+    await deliver(client, runtime, quality_update(account, newer, now - HOUR, where))
+    await deliver(client, runtime, quality_update(account, older, now - 2 * HOUR, where))
+    row = await account_row(runtime, account.id)
+    # the limit keeps the newer report's value; no newer report said anything about the quality
+    assert (row.messaging_limit_tier, row.quality_rating) == ("TIER_10K", "RED")
+    assert len(await alerts_of(client, org.admin.headers)) == 2  # the late report is still an alert
+
+    await deliver(client, runtime, quality_update(account, {"event": "UNFLAGGED"}, now, where))
+    assert (await account_row(runtime, account.id)).quality_rating == "YELLOW"
+
+
+async def test_an_older_name_decision_arriving_later_keeps_the_newer_status(client, runtime, factory, graph):
+    org = await factory.org()
+    account = await add_number(
+        runtime, graph, org.id, display_phone_number="15550783881", verified_name="Old Name"
+    )
+    now = time.time()
+    decisions = [("REJECTED", "Acme Travel Deals", now), ("APPROVED", "Acme Travel", now - HOUR)]
+    for decision, name, at in decisions:  # the rejection of a later request arrives first
+        value = {"display_phone_number": "15550783881", "decision": decision, "requested_verified_name": name}
+        await deliver(
+            client, runtime, body_of(change(account.waba_id, "phone_number_name_update", value, at=at))
+        )
+    row = await account_row(runtime, account.id)
+    assert (row.name_status, row.verified_name) == ("DECLINED", "Acme Travel")
+    assert len(await alerts_of(client, org.admin.headers, type="PHONE_NUMBER_NAME_UPDATE")) == 2
+
+
+async def test_a_webhook_older_than_the_last_health_check_leaves_its_values(client, runtime, factory, graph):
+    org = await factory.org()
+    account = await connect_number(runtime, graph, org.id)  # the display number Meta answers
+    r = await client.get(f"/whatsapp-accounts/{account.id}/health", headers=org.admin.headers)
+    assert r.json()["data"]["qualityRating"] == "GREEN"
+    flagged = {"event": "FLAGGED", "current_limit": "TIER_250"}
+    await deliver(client, runtime, quality_update(account, flagged, time.time() - 60, "entry"))
+    row = await account_row(runtime, account.id)
+    assert (row.quality_rating, row.messaging_limit_tier) == ("GREEN", "TIER_1K")
+    await deliver(client, runtime, quality_update(account, flagged, time.time() + 60, "entry"))
+    assert (await account_row(runtime, account.id)).quality_rating == "RED"
 
 
 async def test_meta_account_alerts_keep_metas_severity(client, runtime, factory, graph):

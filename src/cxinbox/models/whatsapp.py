@@ -54,6 +54,10 @@ class WhatsAppAccount(TenantModel):
     quality_rating: Mapped[str | None] = mapped_column(String(32))
     messaging_limit_tier: Mapped[str | None] = mapped_column(String(64))
     name_status: Mapped[str | None] = mapped_column(String(64))
+    #: when Meta last reported each of the fields above that it reports (``quality_rating``,
+    #: ``messaging_limit_tier``, ``verified_name``, ``name_status``): field -> ISO 8601 UTC time. Its
+    #: webhooks arrive in any order, so a report older than the one a field holds leaves it alone
+    report_times: Mapped[dict[str, str] | None] = mapped_column(JSON)
     health_checked_at: Mapped[datetime | None]
     connected_at: Mapped[datetime] = mapped_column(default=utcnow)
     disconnected_at: Mapped[datetime | None]

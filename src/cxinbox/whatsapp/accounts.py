@@ -21,6 +21,7 @@ from cxinbox.models.whatsapp import AccountStatus, MetaAppConfig, WhatsAppAccoun
 from cxinbox.plans.limits import WHATSAPP_NUMBERS, ensure_within_limit, register_usage
 from cxinbox.runtime import Runtime
 from cxinbox.whatsapp.alerts.service import raise_token_alert
+from cxinbox.whatsapp.reports import QUALITY_FIELDS, mark_reported
 from cxinbox.whatsapp.repository import (
     MetaAppConfigRepository,
     WhatsAppAccountRepository,
@@ -169,12 +170,14 @@ async def _save(
 
 
 def _apply_info(account: WhatsAppAccount, info: PhoneNumberInfo) -> None:
+    """What Meta answers now is newer than any webhook sent before it."""
     account.display_phone_number = info.display_phone_number or account.display_phone_number
     account.verified_name = info.verified_name or account.verified_name
     account.quality_rating = info.quality_rating
     account.messaging_limit_tier = info.messaging_limit_tier
     account.name_status = info.name_status
     account.health_checked_at = utcnow()
+    mark_reported(account, QUALITY_FIELDS, account.health_checked_at)
 
 
 async def update(
