@@ -21,7 +21,7 @@ from cxinbox.models.whatsapp import AccountStatus, MetaAppConfig, WhatsAppAccoun
 from cxinbox.plans.limits import WHATSAPP_NUMBERS, ensure_within_limit, register_usage
 from cxinbox.runtime import Runtime
 from cxinbox.whatsapp.alerts.service import raise_token_alert
-from cxinbox.whatsapp.reports import QUALITY_FIELDS, mark_reported
+from cxinbox.whatsapp.reports import QUALITY_FIELDS, STATUS, mark_reported
 from cxinbox.whatsapp.repository import (
     MetaAppConfigRepository,
     WhatsAppAccountRepository,
@@ -157,6 +157,8 @@ async def _save(
         account.status = AccountStatus.CONNECTED
         account.connected_at = utcnow()
         account.disconnected_at = None
+        # a ban or deletion Meta reported before this connection no longer stops the number
+        mark_reported(account, [STATUS], account.connected_at)
     await session.flush()
     record(
         session,
@@ -189,7 +191,8 @@ async def update(
         account.alias = (changes["alias"] or "").strip() or None
     if changes.get("access_token"):
         account.access_token_encrypted = runtime.secrets.encrypt(changes["access_token"])
-        account.status = AccountStatus.CONNECTED
+        if account.status == AccountStatus.TOKEN_INVALID:  # a new token does not lift a ban
+            account.status = AccountStatus.CONNECTED
     if changes.get("app_secret"):
         account.app_secret_encrypted = runtime.secrets.encrypt(changes["app_secret"])
     await session.flush()

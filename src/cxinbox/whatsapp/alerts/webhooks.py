@@ -3,11 +3,12 @@
 A change is routed by its WhatsApp Business Account (``entry.id``, or ``waba_info.waba_id`` for
 partner events, whose entry is the partner's business) and, when it is about one number, by that
 number (``phone_number_id``, or the display number for quality and name updates, which carry no id).
-A change about the whole account raises one alert per organization on its oldest number there; a
+A change about the whole account raises one alert per organization on its oldest number there, and
+a ban, its lifting or the account's deletion changes the state of every number of the account; a
 change about one number raises an alert on that number and updates its quality, messaging limit and
-name fields, unless a newer report set them already (``whatsapp.reports``: changes arrive in any
-order); a number none of the WABA's numbers matches raises the account-wide alert instead. A WABA or
-number no organization has connected stays unrouted.
+name fields (a number none of the WABA's numbers matches raises the account-wide alert instead). A
+state or field changes only if no newer report set it already (``whatsapp.reports``: changes arrive
+in any order). A WABA or number no organization has connected stays unrouted.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from cxinbox.whatsapp.alerts.classify import classify
 from cxinbox.whatsapp.alerts.service import raise_alert
 from cxinbox.whatsapp.inbound.parse import provider_time
 from cxinbox.whatsapp.payload import child
-from cxinbox.whatsapp.reports import apply_report
+from cxinbox.whatsapp.reports import STATUS, apply_report
 from cxinbox.whatsapp.repository import live_accounts_by_number, live_accounts_by_waba
 
 #: fields whose changes are about one number, named by its display number
@@ -62,11 +63,16 @@ async def record_change(session: AsyncSession, entry: dict[str, Any], change: di
     raise_on = about_number or _first_per_organization(candidates)
     for account in raise_on:
         source_key = f"{key}:{account.phone_number_id}" if about_number else key
-        alert = await raise_alert(
+        await raise_alert(
             session, account, draft, source_key=source_key, details=details, occurred_at=reported_at
         )
-        if alert is not None and about_number and draft.account_changes:
+    # a replayed change is applied again harmlessly: a report is never applied over a newer one
+    if draft.account_changes:
+        for account in about_number:
             await apply_report(session, account.id, draft.account_changes, reported_at)
+    if draft.account_status is not None:
+        for account in candidates:
+            await apply_report(session, account.id, {STATUS: draft.account_status}, reported_at)
     return sorted({a.organization_id for a in raise_on})
 
 
