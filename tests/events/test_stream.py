@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from cxinbox.core import pubsub
 from cxinbox.core.db import after_commit
 from cxinbox.core.events import publish_event
 from tests.fixtures.events import UPDATED, publish, stored_events
@@ -138,6 +139,35 @@ async def test_a_rolled_back_unit_of_work_publishes_and_stores_nothing(live_serv
     assert first.event == UPDATED and first.json["data"] == {"n": "committed"}
     assert first.id == "1"  # the rolled-back event did not use up an id
     assert [(e.seq, e.type) for e in await stored_events(runtime, org.id)] == [(1, UPDATED)]
+
+
+async def test_a_lagging_listener_is_told_to_reconnect_and_then_replays_what_it_missed(
+    live_server, runtime, factory, monkeypatch
+):
+    monkeypatch.setattr(pubsub, "SUBSCRIBER_BUFFER", 2)
+    org = await factory.org()
+    published = 20
+    async with open_stream(live_server, headers=org.admin.headers) as stream:
+        async with runtime.unit_of_work() as session:  # fanned out at once: more than the buffer holds
+            for n in range(1, published + 1):
+                publish_event(session, org.id, UPDATED, {"n": n})
+        received = []
+        while (event := await stream.next_event()).event != "stream.reset":
+            received.append(event)
+        reset = event
+        with pytest.raises(EOFError):  # and the stream ends
+            await stream.next_item()
+
+    assert len(received) < published
+    assert ids(received) == list(range(1, len(received) + 1))
+    assert reset.id == str(len(received))
+    assert set(reset.json) == {"type", "data", "occurredAt"}
+    assert reset.json["type"] == "stream.reset"
+    assert reset.json["data"] == {"reason": "lagged", "lastEventId": reset.id}
+
+    async with open_stream(live_server, headers={**org.admin.headers, "Last-Event-ID": reset.id}) as stream:
+        rest = await stream.events(published - len(received))
+    assert datas(received + rest) == [{"n": n} for n in range(1, published + 1)]
 
 
 async def test_an_idle_stream_carries_heartbeat_comments(live_server, factory):

@@ -9,6 +9,7 @@ import pytest
 
 from cxinbox.models.identity import Role
 from tests.conversations.helpers import make_inbox
+from tests.fixtures.audit import audit_entries
 from tests.fixtures.people import api_key_headers, error_code, events_of
 
 PNG = base64.b64decode(
@@ -56,6 +57,39 @@ async def test_create_list_update_delete(inbox, client, runtime):
         "/old",
     ]
     assert await events_of(runtime, inbox.org.id, "quick_reply.deleted") == [{"id": greeting["id"]}]
+
+
+async def test_quick_reply_changes_are_written_to_the_audit_log(inbox, client, runtime):
+    admin, org_id = inbox.admin, inbox.org.id
+    hello = await _create(client, admin, "/hello", "Hello!", title="Hello")
+    bye = await _create(client, admin, "/bye", "Bye!", title="Bye")
+    url = f"/quick-replies/{hello['id']}"
+    changes = {"title": "Hello", "content": "Hi there!", "isActive": False}  # the title stays
+    assert (await client.patch(url, json=changes, headers=admin.headers)).status_code == 200
+    r = await client.post(f"{url}/media", files={"file": ("card.pdf", PDF)}, headers=admin.headers)
+    assert r.status_code == 200
+    assert (await client.delete(f"{url}/media", headers=admin.headers)).status_code == 200
+    for action, ids in (("activate", [hello["id"]]), ("delete", [bye["id"]])):
+        body = {"action": action, "selection": {"mode": "ids", "ids": ids}}
+        assert (await client.post("/quick-replies/bulk", json=body, headers=admin.headers)).status_code == 200
+    assert (await client.delete(url, headers=admin.headers)).status_code == 200
+
+    created = await audit_entries(runtime, org_id, "quick_reply.created")
+    assert [(e.target_type, e.target_id, e.details) for e in created] == [
+        ("quick_reply", hello["id"], {"shortcut": "/hello", "title": "Hello"}),
+        ("quick_reply", bye["id"], {"shortcut": "/bye", "title": "Bye"}),
+    ]
+    updated = await audit_entries(runtime, org_id, "quick_reply.updated")
+    assert [e.details["changes"] for e in updated] == [
+        {"content": "Hi there!", "isActive": False},
+        {"media": {"filename": "card.pdf", "mimeType": "application/pdf", "size": len(PDF)}},
+        {"media": None},
+        {"isActive": True},
+    ]
+    deleted = await audit_entries(runtime, org_id, "quick_reply.deleted")
+    assert [e.target_id for e in deleted] == [bye["id"], hello["id"]]
+    entries = created + updated + deleted
+    assert all(e.actor_user_id == admin.id and e.actor_role == "ADMIN" and e.ip for e in entries)
 
 
 async def test_shortcuts_are_unique_within_an_organization(inbox, client, factory):

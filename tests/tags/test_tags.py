@@ -6,6 +6,7 @@ import pytest
 
 from cxinbox.models.identity import Plan, Role
 from tests.conversations.helpers import make_inbox
+from tests.fixtures.audit import audit_entries
 from tests.fixtures.people import error_code, events_of
 
 
@@ -60,6 +61,37 @@ async def test_create_list_update_delete(client, factory, runtime):
         "Refund",
     ]
     assert await events_of(runtime, org.id, "tag.deleted") == [{"id": vip["id"]}]
+
+
+async def test_tag_changes_are_written_to_the_audit_log(client, factory, runtime):
+    org = await factory.org()
+    supervisor = await factory.member(org.id, Role.SUPERVISOR)
+    vip = await _tag(client, supervisor, "VIP", color="blue")
+    url = f"/tags/{vip['id']}"
+    assert (await client.put(url, json={"name": "VVIP"}, headers=org.admin.headers)).status_code == 200
+    r = await client.put(url, json={"name": "VVIP", "color": "blue"}, headers=org.admin.headers)
+    assert r.status_code == 200  # changes nothing, so writes nothing
+    assert (await client.delete(url, headers=supervisor.headers)).status_code == 200
+
+    [created] = await audit_entries(runtime, org.id, "tag.created")
+    assert (created.actor_user_id, created.actor_role, created.target_type, created.target_id) == (
+        supervisor.id,
+        "SUPERVISOR",
+        "tag",
+        vip["id"],
+    )
+    assert created.details == {"name": "VIP", "color": "#3B82F6"} and created.ip
+    [updated] = await audit_entries(runtime, org.id, "tag.updated")
+    assert (updated.actor_user_id, updated.details) == (
+        org.admin.id,
+        {"name": "VVIP", "changes": {"name": "VVIP"}},
+    )
+    [deleted] = await audit_entries(runtime, org.id, "tag.deleted")
+    assert (deleted.actor_user_id, deleted.target_id, deleted.details) == (
+        supervisor.id,
+        vip["id"],
+        {"name": "VVIP"},
+    )
 
 
 async def test_names_are_unique_within_an_organization_ignoring_case(client, factory):

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from cxinbox.models.identity import Plan, Role
-from cxinbox.models.whatsapp import WhatsAppAccount
+from cxinbox.models.whatsapp import AccountStatus, WhatsAppAccount
 from tests.helpers import bearer, create_api_key
 from tests.whatsapp.helpers import deliver, for_number, messages_of, sample, unique_number
 
@@ -276,3 +276,10 @@ async def test_an_agent_may_list_numbers(client, factory, graph):
     agent = await factory.member(org.id, Role.AGENT)
     r = await client.get("/whatsapp-accounts", headers=agent.headers)
     assert r.status_code == 200 and len(r.json()["data"]) == 1
+
+
+async def test_the_openapi_document_describes_every_account_state(client):
+    schemas = (await client.get("/openapi.json")).json()["components"]["schemas"]
+    assert set(schemas["AccountStatus"]["enum"]) == {s.value for s in AccountStatus}
+    description = schemas["WhatsAppAccountOut"]["properties"]["status"]["description"]
+    assert all(state in description for state in ("TOKEN_INVALID", "DISABLED", "DELETED"))

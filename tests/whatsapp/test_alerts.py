@@ -12,14 +12,19 @@ import pytest
 from sqlalchemy import select
 
 from cxinbox.auth.principal import Principal
+from cxinbox.core.clock import utcnow
 from cxinbox.events.visibility import predicate_for
 from cxinbox.models.events import EventRecord
 from cxinbox.models.identity import Role
+from cxinbox.models.inbox import Direction, Message, MessageStatus, MessageType, SenderType
+from cxinbox.models.outbound import OutboxEntry
 from cxinbox.models.whatsapp import AccountAlert, AccountStatus, AlertSeverity, WhatsAppAccount
 from cxinbox.runtime import Runtime
 from cxinbox.whatsapp.alerts.classify import AlertDraft
 from cxinbox.whatsapp.alerts.service import raise_alert
+from cxinbox.whatsapp.outbound.delivery import deliver_message
 from tests.helpers import bad_fields, error_of
+from tests.messages.helpers import load_message, load_outbox, make_thread, send_text, until_status
 from tests.whatsapp.helpers import connect_number, deliver, sample, unique_number
 
 ALERTS = "/whatsapp-accounts/alerts"
@@ -36,8 +41,9 @@ def for_waba(payload: dict[str, Any], waba_id: str) -> dict[str, Any]:
     return payload
 
 
-def change(waba_id: str, field: str, value: dict[str, Any]) -> dict[str, Any]:
-    entry = {"id": waba_id, "time": int(time.time()), "changes": [{"field": field, "value": value}]}
+def change(waba_id: str, field: str, value: dict[str, Any], at: float | None = None) -> dict[str, Any]:
+    """A webhook with one change, sent by Meta at ``at`` (epoch seconds; default now)."""
+    entry = {"id": waba_id, "time": int(at or time.time()), "changes": [{"field": field, "value": value}]}
     return {"object": "whatsapp_business_account", "entry": [entry]}
 
 
@@ -213,6 +219,70 @@ async def test_name_updates_raise_alerts_and_update_the_number(
     assert (row.name_status, row.verified_name) == (name_status, verified_name)
 
 
+# --- out-of-order reports -------------------------------------------------------------------------------
+
+HOUR = 3600
+
+
+def quality_update(account: WhatsAppAccount, value: dict[str, Any], at: float, where: str) -> bytes:
+    """A quality update of ``account``'s number reported at ``at``, the time in the entry or the change."""
+    value = {"display_phone_number": account.display_phone_number, **value}
+    if where == "change":
+        value["timestamp"] = str(int(at))
+        return body_of(change(account.waba_id, "phone_number_quality_update", value, at=time.time()))
+    return body_of(change(account.waba_id, "phone_number_quality_update", value, at=at))
+
+
+@pytest.mark.parametrize("where", ["entry", "change"])
+async def test_an_older_quality_update_arriving_later_changes_only_what_no_newer_one_set(
+    client, runtime, factory, graph, where
+):
+    org = await factory.org()
+    account = await add_number(runtime, graph, org.id, display_phone_number="15550783881")
+    now = time.time()
+    newer = {"event": "UPGRADE", "old_limit": "TIER_1K", "current_limit": "TIER_10K"}
+    older = {"event": "FLAGGED", "current_limit": "TIER_1K"}
+    await deliver(client, runtime, quality_update(account, newer, now - HOUR, where))
+    await deliver(client, runtime, quality_update(account, older, now - 2 * HOUR, where))
+    row = await account_row(runtime, account.id)
+    # the limit keeps the newer report's value; no newer report said anything about the quality
+    assert (row.messaging_limit_tier, row.quality_rating) == ("TIER_10K", "RED")
+    assert len(await alerts_of(client, org.admin.headers)) == 2  # the late report is still an alert
+
+    await deliver(client, runtime, quality_update(account, {"event": "UNFLAGGED"}, now, where))
+    assert (await account_row(runtime, account.id)).quality_rating == "YELLOW"
+
+
+async def test_an_older_name_decision_arriving_later_keeps_the_newer_status(client, runtime, factory, graph):
+    org = await factory.org()
+    account = await add_number(
+        runtime, graph, org.id, display_phone_number="15550783881", verified_name="Old Name"
+    )
+    now = time.time()
+    decisions = [("REJECTED", "Acme Travel Deals", now), ("APPROVED", "Acme Travel", now - HOUR)]
+    for decision, name, at in decisions:  # the rejection of a later request arrives first
+        value = {"display_phone_number": "15550783881", "decision": decision, "requested_verified_name": name}
+        await deliver(
+            client, runtime, body_of(change(account.waba_id, "phone_number_name_update", value, at=at))
+        )
+    row = await account_row(runtime, account.id)
+    assert (row.name_status, row.verified_name) == ("DECLINED", "Acme Travel")
+    assert len(await alerts_of(client, org.admin.headers, type="PHONE_NUMBER_NAME_UPDATE")) == 2
+
+
+async def test_a_webhook_older_than_the_last_health_check_leaves_its_values(client, runtime, factory, graph):
+    org = await factory.org()
+    account = await connect_number(runtime, graph, org.id)  # the display number Meta answers
+    r = await client.get(f"/whatsapp-accounts/{account.id}/health", headers=org.admin.headers)
+    assert r.json()["data"]["qualityRating"] == "GREEN"
+    flagged = {"event": "FLAGGED", "current_limit": "TIER_250"}
+    await deliver(client, runtime, quality_update(account, flagged, time.time() - 60, "entry"))
+    row = await account_row(runtime, account.id)
+    assert (row.quality_rating, row.messaging_limit_tier) == ("GREEN", "TIER_1K")
+    await deliver(client, runtime, quality_update(account, flagged, time.time() + 60, "entry"))
+    assert (await account_row(runtime, account.id)).quality_rating == "RED"
+
+
 async def test_meta_account_alerts_keep_metas_severity(client, runtime, factory, graph):
     org = await factory.org()
     account = await connect_number(runtime, graph, org.id)
@@ -349,6 +419,130 @@ async def test_a_new_alert_is_published_on_the_stream(client, runtime, factory, 
             )
         )
     assert [r.data for r in records] == [alert]
+
+
+# --- bans and deletions stop sending --------------------------------------------------------------------
+
+
+def ban_update(waba_id: str, state: str, at: float) -> bytes:
+    """A ``DISABLED_UPDATE`` of ``waba_id`` to the ban state ``state``, reported at ``at``."""
+    payload = for_waba(sample("account_update.json", "account_disabled"), waba_id)
+    payload["entry"][0]["time"] = int(at)
+    payload["entry"][0]["changes"][0]["value"]["ban_info"]["waba_ban_state"] = state
+    return body_of(payload)
+
+
+async def statuses(runtime: Runtime, *accounts: WhatsAppAccount) -> list[AccountStatus]:
+    return [(await account_row(runtime, a.id)).status for a in accounts]
+
+
+async def test_a_ban_stops_every_number_of_the_account_until_meta_reinstates_it(
+    client, runtime, factory, graph
+):
+    org = await factory.org()
+    thread = await make_thread(runtime, graph, org)
+    waba = thread.account.waba_id
+    second = await add_number(runtime, graph, org.id, waba_id=waba)
+    now = time.time()
+    await deliver(client, runtime, ban_update(waba, "DISABLE", now - HOUR))
+    assert await statuses(runtime, thread.account, second) == [AccountStatus.DISABLED] * 2
+    error = error_of(await send_text(client, thread), 409, "ACCOUNT_DISABLED")
+    assert "reinstates" in error["message"]
+    assert graph.attempts_by(thread.number) == []
+    r = await client.get("/whatsapp-accounts", headers=org.admin.headers)
+    assert [a["status"] for a in r.json()["data"]] == ["DISABLED", "DISABLED"]
+    r = await client.patch(
+        f"/whatsapp-accounts/{thread.account.id}",
+        json={"accessToken": thread.account.token},
+        headers=org.admin.headers,
+    )
+    assert r.json()["data"]["status"] == "DISABLED"  # a new token does not lift a ban
+
+    await deliver(client, runtime, ban_update(waba, "REINSTATE", now))
+    assert await statuses(runtime, thread.account, second) == [AccountStatus.CONNECTED] * 2
+    r = await send_text(client, thread)
+    assert r.status_code == 201, r.text
+    await until_status(runtime, r.json()["data"]["id"], MessageStatus.SENT)
+
+
+async def test_a_ban_older_than_the_reinstatement_arriving_later_changes_nothing(
+    client, runtime, factory, graph
+):
+    org = await factory.org()
+    account = await connect_number(runtime, graph, org.id)
+    now = time.time()
+    await deliver(client, runtime, ban_update(account.waba_id, "REINSTATE", now))
+    await deliver(client, runtime, ban_update(account.waba_id, "DISABLE", now - HOUR))
+    assert await statuses(runtime, account) == [AccountStatus.CONNECTED]
+    assert len(await alerts_of(client, org.admin.headers, type="DISABLED_UPDATE")) == 2
+
+
+async def test_a_message_queued_before_the_ban_fails_without_reaching_meta(client, runtime, factory, graph):
+    org = await factory.org()
+    thread = await make_thread(runtime, graph, org)
+    await deliver(client, runtime, ban_update(thread.account.waba_id, "DISABLE", time.time()))
+    async with runtime.unit_of_work() as session:  # written before the ban, not sent yet
+        message = Message(
+            organization_id=org.id,
+            conversation_id=thread.id,
+            direction=Direction.OUTBOUND,
+            sender_type=SenderType.AGENT,
+            type=MessageType.TEXT,
+            text="queued before the ban",
+            status=MessageStatus.PENDING,
+        )
+        session.add(message)
+        await session.flush()
+        entry = OutboxEntry(
+            organization_id=org.id,
+            message_id=message.id,
+            whatsapp_account_id=thread.account.id,
+            recipient=thread.contact.wa_id,
+            payload={"type": "text", "text": {"body": message.text}},
+            next_attempt_at=utcnow(),
+        )
+        session.add(entry)
+    async with runtime.unit_of_work() as session:
+        await deliver_message(runtime, session, outbox_id=entry.id)
+    failed = await load_message(runtime, message.id)
+    assert failed.status == MessageStatus.FAILED and "disabled" in failed.error["message"]
+    assert (await load_outbox(runtime, message.id)).permanent is True
+    assert graph.attempts_by(thread.number) == []
+
+
+async def test_a_deleted_account_stops_sending_until_its_number_is_connected_again(
+    client, runtime, factory, graph
+):
+    org = await factory.org()
+    thread = await make_thread(runtime, graph, org)
+    account, waba = thread.account, thread.account.waba_id
+    deleted = body_of(for_waba(sample("account_update.json", "account_deleted"), waba))
+    await deliver(client, runtime, deleted)
+    assert await statuses(runtime, account) == [AccountStatus.DELETED]
+    error_of(await send_text(client, thread), 409, "ACCOUNT_DELETED")
+    await deliver(client, runtime, ban_update(waba, "REINSTATE", time.time()))
+    assert await statuses(runtime, account) == [AccountStatus.DELETED]  # only a new connection helps
+
+    r = await client.post(
+        "/whatsapp-accounts/connect-manual",
+        json={"wabaId": waba, "phoneNumberId": account.phone_number_id, "accessToken": account.token},
+        headers=org.admin.headers,
+    )
+    assert (r.status_code, r.json()["data"]["status"]) == (200, "CONNECTED")
+    await deliver(client, runtime, deleted)  # Meta delivers the old deletion again
+    assert await statuses(runtime, account) == [AccountStatus.CONNECTED]
+    r = await send_text(client, thread)
+    assert r.status_code == 201, r.text
+
+
+async def test_a_rejected_token_leaves_a_banned_account_banned(client, runtime, factory, graph):
+    org = await factory.org()
+    account = await connect_number(runtime, graph, org.id)
+    await deliver(client, runtime, ban_update(account.waba_id, "DISABLE", time.time()))
+    graph.state.tokens.discard(account.token)
+    r = await client.get(f"/whatsapp-accounts/{account.id}/health", headers=org.admin.headers)
+    assert (r.json()["data"]["status"], r.json()["data"]["healthy"]) == ("DISABLED", False)
+    assert len(await alerts_of(client, org.admin.headers, type="TOKEN_INVALID")) == 1
 
 
 # --- rejected tokens -----------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -9,9 +10,11 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.audit.service import record
+from cxinbox.auth.dependencies import PrincipalDep, require_roles
 from cxinbox.auth.principal import Principal
 from cxinbox.core.http import client_ip
 from cxinbox.models.audit import AuditEntry
+from cxinbox.models.identity import Role
 
 
 async def caller_ip(request: Request) -> str:
@@ -47,3 +50,13 @@ class Actor:
             details=details,
             ip=self.ip,
         )
+
+
+def acting_as(*roles: Role) -> Callable[..., Awaitable[Actor]]:
+    """A dependency: the caller, who must have one of ``roles`` (403 otherwise), and their address."""
+    allowed = require_roles(*roles)
+
+    async def actor(principal: PrincipalDep, ip: ClientIpDep) -> Actor:
+        return Actor(await allowed(principal), ip)
+
+    return actor

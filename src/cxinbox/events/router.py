@@ -58,7 +58,10 @@ async def events_token(principal: PrincipalDep, runtime: RuntimeDep) -> Envelope
     description=(
         "Opens with the comment `: connected` once the listener is subscribed; every event committed "
         "after it is delivered. Idle streams carry `: ping` comments. With `Last-Event-ID` (or "
-        "`lastEventId`) the events after that id are replayed first, in order, without duplicates."
+        "`lastEventId`) the events after that id are replayed first, in order, without duplicates. "
+        "A listener that falls too far behind gets one `stream.reset` event (`data.reason`: `lagged`; "
+        "`data.lastEventId` and its `id:` the position it reached) and the stream closes: reconnect "
+        "with that `Last-Event-ID` to replay the rest."
     ),
     response_class=EventSourceResponse,
     responses={200: {"content": {"text/event-stream": {}}, "description": "An SSE stream"}},

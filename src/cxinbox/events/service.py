@@ -9,8 +9,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from cxinbox.core.clock import utcnow
 from cxinbox.core.events import Event
 from cxinbox.core.pubsub import Subscription
+from cxinbox.core.wire import iso_utc
 from cxinbox.events.visibility import EventPredicate
 from cxinbox.models.events import EventRecord, EventSequence
 from cxinbox.runtime import Runtime
@@ -19,6 +21,10 @@ REPLAY_BATCH = 500
 
 #: The comment sent once the listener is subscribed: every event committed afterwards reaches it.
 CONNECTED = {"comment": "connected"}
+#: The last event of a stream closed because its listener fell too far behind (``reason``
+#: ``lagged``): its id is the position the listener reached, so a reconnect with it as
+#: ``Last-Event-ID`` (what EventSource does by itself) replays everything missed.
+STREAM_RESET = "stream.reset"
 
 
 async def replay(runtime: Runtime, organization_id: str, after: int) -> AsyncIterator[dict[str, Any]]:
@@ -60,6 +66,12 @@ def to_sse(message: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def reset_event(reason: str, position: int) -> dict[str, Any]:
+    """The ``stream.reset`` event, in the envelope of every other event."""
+    data = {"reason": reason, "lastEventId": str(position)}
+    return to_sse({"id": position, "type": STREAM_RESET, "data": data, "occurredAt": iso_utc(utcnow())})
+
+
 async def _next_live(sub: Subscription) -> dict[str, Any] | None:
     """The next message from the bus, or None once the listener has lagged."""
     getter = asyncio.ensure_future(sub.queue.get())
@@ -97,10 +109,13 @@ async def stream(
     runtime: Runtime, organization_id: str, after: int | None, visible: EventPredicate
 ) -> AsyncIterator[dict[str, Any]]:
     """Subscribe first, then replay what followed ``after`` (or start from now), then go live: no
-    gap, no duplicate. A listener that falls too far behind is closed; it reconnects and replays."""
+    gap, no duplicate. A listener that falls too far behind is told so (``stream.reset``) and
+    closed; it reconnects from the position it reached and replays the rest."""
     async with runtime.bus.subscribe(organization_id) as sub:
-        start = after if after is not None else await last_event_id(runtime, organization_id)
+        position = after if after is not None else await last_event_id(runtime, organization_id)
         yield CONNECTED
-        async for message in _in_order(runtime, organization_id, sub, start):
+        async for message in _in_order(runtime, organization_id, sub, position):
+            position = message["id"]  # events the listener may not see count as reached too
             if visible(message):
                 yield to_sse(message)
+        yield reset_event("lagged", position)  # live delivery ends only when the listener lags

@@ -24,7 +24,11 @@ IdempotencyKey = Annotated[
     ),
 ]
 SEND_RESPONSES: dict[int | str, dict[str, str]] = {
-    409: {"description": "WINDOW_CLOSED: outside the 24-hour service window; IDEMPOTENCY_KEY_REUSED"},
+    409: {
+        "description": "WINDOW_CLOSED: outside the 24-hour service window; IDEMPOTENCY_KEY_REUSED; "
+        "ACCOUNT_DISCONNECTED, ACCOUNT_DISABLED (banned by Meta), ACCOUNT_DELETED (deleted at Meta): "
+        "the conversation's number cannot send"
+    },
 }
 
 

@@ -19,6 +19,12 @@ class AccountStatus(enum.StrEnum):
     CONNECTED = "CONNECTED"
     #: Meta answered that the token is no longer valid; the account needs a new token
     TOKEN_INVALID = "TOKEN_INVALID"
+    #: Meta disabled (banned) the number's WhatsApp Business Account: nothing can be sent until Meta
+    #: reinstates it
+    DISABLED = "DISABLED"
+    #: the number's WhatsApp Business Account was deleted at Meta: nothing can be sent until the number
+    #: is connected again
+    DELETED = "DELETED"
     DISCONNECTED = "DISCONNECTED"
 
 
@@ -54,6 +60,11 @@ class WhatsAppAccount(TenantModel):
     quality_rating: Mapped[str | None] = mapped_column(String(32))
     messaging_limit_tier: Mapped[str | None] = mapped_column(String(64))
     name_status: Mapped[str | None] = mapped_column(String(64))
+    #: when Meta last reported each of the fields above that it reports (``status``,
+    #: ``quality_rating``, ``messaging_limit_tier``, ``verified_name``, ``name_status``): field -> ISO
+    #: 8601 UTC time. Its webhooks arrive in any order, so a report older than the one a field holds
+    #: leaves it alone
+    report_times: Mapped[dict[str, str] | None] = mapped_column(JSON)
     health_checked_at: Mapped[datetime | None]
     connected_at: Mapped[datetime] = mapped_column(default=utcnow)
     disconnected_at: Mapped[datetime | None]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cxinbox.audit.request import Actor
 from cxinbox.auth.principal import Principal
 from cxinbox.core.bulk import MAX_BULK_IDS, BulkFailure, BulkResult, select_items
 from cxinbox.models.quick_replies import QuickReply
@@ -14,10 +15,8 @@ from cxinbox.quick_replies.schemas import BulkQuickReplies, QuickReplyFilter
 from cxinbox.runtime import Runtime
 
 
-async def run(
-    session: AsyncSession, runtime: Runtime, principal: Principal, body: BulkQuickReplies
-) -> BulkResult:
-    ids, replies = await _select(session, principal, body)
+async def run(session: AsyncSession, runtime: Runtime, editor: Actor, body: BulkQuickReplies) -> BulkResult:
+    ids, replies = await _select(session, editor.principal, body)
     result = BulkResult(action=body.action, requested=len(ids), succeeded=0)
     for reply_id in ids:
         reply = replies.get(reply_id)
@@ -25,9 +24,9 @@ async def run(
             result.failed.append(BulkFailure(id=reply_id, code="NOT_FOUND", message="Quick reply not found"))
             continue
         if body.action == "delete":
-            await service.remove(session, runtime, reply)
+            await service.remove(session, runtime, editor, reply)
         else:
-            await service.set_active(session, runtime, reply, body.action == "activate")
+            await service.set_active(session, runtime, editor, reply, body.action == "activate")
         result.succeeded += 1
         result.succeeded_ids.append(reply_id)
     return result

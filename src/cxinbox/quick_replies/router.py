@@ -2,13 +2,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, UploadFile, status
+from fastapi import APIRouter, Depends, File, Query, UploadFile, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cxinbox.audit.request import Actor, acting_as
 from cxinbox.auth.dependencies import AdminDep, MemberDep, RuntimeDep, SessionDep
 from cxinbox.auth.principal import Principal
 from cxinbox.core.bulk import BulkResult
 from cxinbox.core.wire import Deleted, Envelope
+from cxinbox.models.identity import Role
 from cxinbox.quick_replies import bulk, service
 from cxinbox.quick_replies.schemas import BulkQuickReplies, CreateQuickReply, QuickReplyOut, UpdateQuickReply
 from cxinbox.runtime import Runtime
@@ -16,6 +18,8 @@ from cxinbox.runtime import Runtime
 router = APIRouter(prefix="/quick-replies", tags=["quick-replies"])
 
 _ADMIN = "Admins only (403 otherwise)."
+#: who edits quick replies: an admin, written to the audit log with their address
+EditorDep = Annotated[Actor, Depends(acting_as(Role.ADMIN))]
 ConversationParam = Annotated[
     str | None,
     Query(
@@ -61,9 +65,9 @@ async def list_active(
     f"within the organization (409 SHORTCUT_TAKEN). {_ADMIN}",
 )
 async def create(
-    body: CreateQuickReply, principal: AdminDep, session: SessionDep, runtime: RuntimeDep
+    body: CreateQuickReply, editor: EditorDep, session: SessionDep, runtime: RuntimeDep
 ) -> Envelope[QuickReplyOut]:
-    reply = await service.create_quick_reply(session, runtime, principal, body)
+    reply = await service.create_quick_reply(session, runtime, editor, body)
     return Envelope(data=service.present(runtime, reply))
 
 
@@ -85,24 +89,24 @@ async def list_all(
     f"`category`, `search`. {_ADMIN}",
 )
 async def bulk_action(
-    body: BulkQuickReplies, principal: AdminDep, session: SessionDep, runtime: RuntimeDep
+    body: BulkQuickReplies, editor: EditorDep, session: SessionDep, runtime: RuntimeDep
 ) -> Envelope[BulkResult]:
-    return Envelope(data=await bulk.run(session, runtime, principal, body))
+    return Envelope(data=await bulk.run(session, runtime, editor, body))
 
 
 @router.patch(
     "/{id}", summary="Update a quick reply (admin only)", description=f"Only the fields sent. {_ADMIN}"
 )
 async def update(
-    id: str, body: UpdateQuickReply, principal: AdminDep, session: SessionDep, runtime: RuntimeDep
+    id: str, body: UpdateQuickReply, editor: EditorDep, session: SessionDep, runtime: RuntimeDep
 ) -> Envelope[QuickReplyOut]:
-    reply = await service.update_quick_reply(session, runtime, principal, id, body)
+    reply = await service.update_quick_reply(session, runtime, editor, id, body)
     return Envelope(data=service.present(runtime, reply))
 
 
 @router.delete("/{id}", summary="Delete a quick reply (admin only)", description=_ADMIN)
-async def delete(id: str, principal: AdminDep, session: SessionDep, runtime: RuntimeDep) -> Envelope[Deleted]:
-    await service.delete_quick_reply(session, runtime, principal, id)
+async def delete(id: str, editor: EditorDep, session: SessionDep, runtime: RuntimeDep) -> Envelope[Deleted]:
+    await service.delete_quick_reply(session, runtime, editor, id)
     return Envelope(data=Deleted(id=id))
 
 
@@ -117,18 +121,18 @@ async def delete(id: str, principal: AdminDep, session: SessionDep, runtime: Run
 async def attach_media(
     id: str,
     file: Annotated[UploadFile, File(description="The attachment")],
-    principal: AdminDep,
+    editor: EditorDep,
     session: SessionDep,
     runtime: RuntimeDep,
 ) -> Envelope[QuickReplyOut]:
     data = await file.read(service.MAX_MEDIA_BYTES + 1)
-    reply = await service.attach_media(session, runtime, principal, id, data, file.filename)
+    reply = await service.attach_media(session, runtime, editor, id, data, file.filename)
     return Envelope(data=service.present(runtime, reply))
 
 
 @router.delete("/{id}/media", summary="Remove media from a quick reply (admin only)", description=_ADMIN)
 async def detach_media(
-    id: str, principal: AdminDep, session: SessionDep, runtime: RuntimeDep
+    id: str, editor: EditorDep, session: SessionDep, runtime: RuntimeDep
 ) -> Envelope[QuickReplyOut]:
-    reply = await service.detach_media(session, runtime, principal, id)
+    reply = await service.detach_media(session, runtime, editor, id)
     return Envelope(data=service.present(runtime, reply))

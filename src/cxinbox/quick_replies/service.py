@@ -1,5 +1,6 @@
 """Rules for quick replies: shortcuts unique within the organization, an optional attachment
-recognised by its content, and variables filled for the conversation they are used in."""
+recognised by its content, and variables filled for the conversation they are used in. Creating,
+changing (the attachment too) and deleting a quick reply is written to the audit log."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cxinbox.audit.request import Actor
 from cxinbox.auth.principal import Principal
 from cxinbox.core.crypto import random_token
 from cxinbox.core.db import after_commit
@@ -51,9 +53,9 @@ async def list_quick_replies(
 
 
 async def create_quick_reply(
-    session: AsyncSession, runtime: Runtime, principal: Principal, body: CreateQuickReply
+    session: AsyncSession, runtime: Runtime, editor: Actor, body: CreateQuickReply
 ) -> QuickReply:
-    repo = QuickReplyRepository(session, principal.tenant)
+    repo = QuickReplyRepository(session, editor.principal.tenant)
     await _ensure_shortcut_free(repo, body.shortcut)
     reply = repo.add(
         QuickReply(
@@ -62,56 +64,63 @@ async def create_quick_reply(
             content=body.content,
             category=body.category,
             is_active=body.is_active,
-            created_by_id=principal.user_id,
+            created_by_id=editor.principal.user_id,
         )
     )
     await repo.flush()
     publish(session, runtime, "quick_reply.created", reply)
+    _audit(session, editor, "quick_reply.created", reply)
     return reply
 
 
 async def update_quick_reply(
-    session: AsyncSession, runtime: Runtime, principal: Principal, reply_id: str, body: UpdateQuickReply
+    session: AsyncSession, runtime: Runtime, editor: Actor, reply_id: str, body: UpdateQuickReply
 ) -> QuickReply:
-    repo = QuickReplyRepository(session, principal.tenant)
+    repo = QuickReplyRepository(session, editor.principal.tenant)
     reply = await repo.get_or_404(reply_id)
     if body.shortcut is not None and body.shortcut != reply.shortcut:
         await _ensure_shortcut_free(repo, body.shortcut)
+    changed: set[str] = set()
     for field in body.model_fields_set & {"title", "shortcut", "content", "is_active", "category"}:
         value = getattr(body, field)
-        if value is not None or field == "category":
+        if (value is not None or field == "category") and value != getattr(reply, field):
             setattr(reply, field, value)
+            changed.add(field)
     await repo.flush()
     publish(session, runtime, "quick_reply.updated", reply)
+    if changed:
+        _audit_update(session, editor, reply, body.model_dump(by_alias=True, include=changed))
     return reply
 
 
-async def delete_quick_reply(
-    session: AsyncSession, runtime: Runtime, principal: Principal, reply_id: str
-) -> None:
-    repo = QuickReplyRepository(session, principal.tenant)
-    await remove(session, runtime, await repo.get_or_404(reply_id))
+async def delete_quick_reply(session: AsyncSession, runtime: Runtime, editor: Actor, reply_id: str) -> None:
+    repo = QuickReplyRepository(session, editor.principal.tenant)
+    await remove(session, runtime, editor, await repo.get_or_404(reply_id))
 
 
-async def remove(session: AsyncSession, runtime: Runtime, reply: QuickReply) -> None:
+async def remove(session: AsyncSession, runtime: Runtime, editor: Actor, reply: QuickReply) -> None:
     """Delete the quick reply; its file goes once that is committed."""
     _replace_media(session, runtime, reply, None)
     await session.delete(reply)
     await session.flush()
     publish_event(session, reply.organization_id, "quick_reply.deleted", {"id": reply.id})
+    _audit(session, editor, "quick_reply.deleted", reply)
 
 
-async def set_active(session: AsyncSession, runtime: Runtime, reply: QuickReply, active: bool) -> None:
+async def set_active(
+    session: AsyncSession, runtime: Runtime, editor: Actor, reply: QuickReply, active: bool
+) -> None:
     if reply.is_active != active:
         reply.is_active = active
         await session.flush()
         publish(session, runtime, "quick_reply.updated", reply)
+        _audit_update(session, editor, reply, {"isActive": active})
 
 
 async def attach_media(
     session: AsyncSession,
     runtime: Runtime,
-    principal: Principal,
+    editor: Actor,
     reply_id: str,
     data: bytes,
     filename: str | None,
@@ -126,7 +135,7 @@ async def attach_media(
             "The attachment must be an image (PNG, JPEG, GIF, WebP), a video (MP4, 3GP), audio "
             "(M4A, OGG, MP3) or a document (PDF, DOCX, XLSX, PPTX)"
         )
-    reply = await QuickReplyRepository(session, principal.tenant).get_or_404(reply_id)
+    reply = await QuickReplyRepository(session, editor.principal.tenant).get_or_404(reply_id)
     key = f"{MEDIA_PREFIX}{reply.organization_id}/{reply.id}/{random_token(12)}.{kind.extension}"
     await runtime.storage.save(key, data, kind.content_type)
     media = {
@@ -139,17 +148,18 @@ async def attach_media(
     _replace_media(session, runtime, reply, media)
     await session.flush()
     publish(session, runtime, "quick_reply.updated", reply)
+    described = {name: media[name] for name in ("filename", "mimeType", "size")}
+    _audit_update(session, editor, reply, {"media": described})
     return reply
 
 
-async def detach_media(
-    session: AsyncSession, runtime: Runtime, principal: Principal, reply_id: str
-) -> QuickReply:
-    reply = await QuickReplyRepository(session, principal.tenant).get_or_404(reply_id)
+async def detach_media(session: AsyncSession, runtime: Runtime, editor: Actor, reply_id: str) -> QuickReply:
+    reply = await QuickReplyRepository(session, editor.principal.tenant).get_or_404(reply_id)
     if reply.media is not None:
         _replace_media(session, runtime, reply, None)
         await session.flush()
         publish(session, runtime, "quick_reply.updated", reply)
+        _audit_update(session, editor, reply, {"media": None})
     return reply
 
 
@@ -182,6 +192,27 @@ def present(runtime: Runtime, reply: QuickReply, values: variables.Values | None
 def publish(session: AsyncSession, runtime: Runtime, type: str, reply: QuickReply) -> None:
     data = present(runtime, reply).model_dump(mode="json", by_alias=True)
     publish_event(session, reply.organization_id, type, data)
+
+
+def _audit(
+    session: AsyncSession,
+    editor: Actor,
+    action: str,
+    reply: QuickReply,
+    details: dict[str, Any] | None = None,
+) -> None:
+    editor.record(
+        session,
+        action,
+        target_type="quick_reply",
+        target_id=reply.id,
+        details={"shortcut": reply.shortcut, "title": reply.title, **(details or {})},
+    )
+
+
+def _audit_update(session: AsyncSession, editor: Actor, reply: QuickReply, changes: dict[str, Any]) -> None:
+    """``changes``: the new value of each field that changed, by its wire name."""
+    _audit(session, editor, "quick_reply.updated", reply, {"changes": changes})
 
 
 def _replace_media(

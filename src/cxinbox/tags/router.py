@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Depends, Path, status
 
-from cxinbox.auth.dependencies import MemberDep, SessionDep, SupervisorDep
+from cxinbox.audit.request import Actor, acting_as
+from cxinbox.auth.dependencies import MemberDep, SessionDep
 from cxinbox.conversations.views import conversation_out
 from cxinbox.core.wire import Deleted, Envelope
+from cxinbox.models.identity import Role
 from cxinbox.tags import service
 from cxinbox.tags.palette import PALETTE
 from cxinbox.tags.schemas import CreateTag, TagColor, TagConversation, TagOut, UpdateTag
@@ -15,6 +17,8 @@ from cxinbox.whatsapp.schemas import ConversationOut
 router = APIRouter(tags=["tags"])
 
 _MANAGERS = "Admins and supervisors (an agent gets 403)."
+#: who manages tags: an admin or a supervisor, written to the audit log with their address
+ManagerDep = Annotated[Actor, Depends(acting_as(Role.ADMIN, Role.SUPERVISOR))]
 
 
 @router.get("/tags", summary="List all tags for the organization", description="Alphabetical.")
@@ -30,8 +34,8 @@ async def list_tags(principal: MemberDep, session: SessionDep) -> Envelope[list[
     description=f"`{{name, color?}}`: the name is unique within the organization ignoring case (409 "
     f"TAG_NAME_TAKEN); the color is one of `GET /tags/colors` (gray when left out). {_MANAGERS}",
 )
-async def create_tag(body: CreateTag, principal: SupervisorDep, session: SessionDep) -> Envelope[TagOut]:
-    return Envelope(data=TagOut.model_validate(await service.create_tag(session, principal, body)))
+async def create_tag(body: CreateTag, manager: ManagerDep, session: SessionDep) -> Envelope[TagOut]:
+    return Envelope(data=TagOut.model_validate(await service.create_tag(session, manager, body)))
 
 
 @router.get("/tags/colors", summary="Get available tag color palette")
@@ -42,17 +46,15 @@ async def colors(principal: MemberDep) -> Envelope[list[TagColor]]:
 @router.put(
     "/tags/{id}", summary="Update a tag", description=f"`{{name?, color?}}`: only what is sent. {_MANAGERS}"
 )
-async def update_tag(
-    id: str, body: UpdateTag, principal: SupervisorDep, session: SessionDep
-) -> Envelope[TagOut]:
-    return Envelope(data=TagOut.model_validate(await service.update_tag(session, principal, id, body)))
+async def update_tag(id: str, body: UpdateTag, manager: ManagerDep, session: SessionDep) -> Envelope[TagOut]:
+    return Envelope(data=TagOut.model_validate(await service.update_tag(session, manager, id, body)))
 
 
 @router.delete(
     "/tags/{id}", summary="Delete a tag (cascade removes from conversations)", description=_MANAGERS
 )
-async def delete_tag(id: str, principal: SupervisorDep, session: SessionDep) -> Envelope[Deleted]:
-    await service.delete_tag(session, principal, id)
+async def delete_tag(id: str, manager: ManagerDep, session: SessionDep) -> Envelope[Deleted]:
+    await service.delete_tag(session, manager, id)
     return Envelope(data=Deleted(id=id))
 
 

@@ -22,6 +22,7 @@ from cxinbox.models.whatsapp import AccountStatus, MetaAppConfig, WhatsAppAccoun
 from cxinbox.plans.limits import WHATSAPP_NUMBERS, ensure_within_limit, register_usage
 from cxinbox.runtime import Runtime
 from cxinbox.whatsapp.alerts.service import raise_token_alert
+from cxinbox.whatsapp.reports import QUALITY_FIELDS, STATUS, mark_reported
 from cxinbox.whatsapp.repository import (
     MetaAppConfigRepository,
     WhatsAppAccountRepository,
@@ -158,6 +159,8 @@ async def _save(
         account.status = AccountStatus.CONNECTED
         account.connected_at = utcnow()
         account.disconnected_at = None
+        # a ban or deletion Meta reported before this connection no longer stops the number
+        mark_reported(account, [STATUS], account.connected_at)
     await session.flush()
     record(
         session,
@@ -171,12 +174,14 @@ async def _save(
 
 
 def _apply_info(account: WhatsAppAccount, info: PhoneNumberInfo) -> None:
+    """What Meta answers now is newer than any webhook sent before it."""
     account.display_phone_number = info.display_phone_number or account.display_phone_number
     account.verified_name = info.verified_name or account.verified_name
     account.quality_rating = info.quality_rating
     account.messaging_limit_tier = info.messaging_limit_tier
     account.name_status = info.name_status
     account.health_checked_at = utcnow()
+    mark_reported(account, QUALITY_FIELDS, account.health_checked_at)
 
 
 async def update(
@@ -188,7 +193,8 @@ async def update(
         account.alias = (changes["alias"] or "").strip() or None
     if changes.get("access_token"):
         account.access_token_encrypted = runtime.secrets.encrypt(changes["access_token"])
-        account.status = AccountStatus.CONNECTED
+        if account.status == AccountStatus.TOKEN_INVALID:  # a new token does not lift a ban
+            account.status = AccountStatus.CONNECTED
     if changes.get("app_secret"):
         account.app_secret_encrypted = runtime.secrets.encrypt(changes["app_secret"])
     await session.flush()

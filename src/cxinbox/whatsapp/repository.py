@@ -98,3 +98,14 @@ async def locked_message(session: AsyncSession, message_id: str) -> Message | No
         .execution_options(populate_existing=True)
     )
     return await session.scalar(stmt)
+
+
+async def locked_account(session: AsyncSession, account_id: str) -> WhatsAppAccount:
+    """An account, re-read and locked for update (two workers may apply reports about one number)."""
+    stmt = (
+        select(WhatsAppAccount)
+        .where(WhatsAppAccount.id == account_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return (await session.scalars(stmt)).one()

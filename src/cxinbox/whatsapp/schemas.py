@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field
 
@@ -25,6 +25,17 @@ from cxinbox.tags.schemas import TagOut
 # --- accounts --------------------------------------------------------------------------------------
 
 
+AccountState = Annotated[
+    AccountStatus,
+    Field(
+        description="CONNECTED; TOKEN_INVALID: Meta refuses the access token (set a new one); DISABLED: "
+        "Meta banned the WhatsApp Business Account, nothing is sent until Meta reinstates it; DELETED: "
+        "the WhatsApp Business Account was deleted at Meta, nothing is sent until the number is "
+        "connected again"
+    ),
+]
+
+
 class WhatsAppAccountOut(ApiModel):
     id: str
     waba_id: str
@@ -32,7 +43,7 @@ class WhatsAppAccountOut(ApiModel):
     display_phone_number: str | None
     verified_name: str | None
     alias: str | None
-    status: AccountStatus
+    status: AccountState
     quality_rating: str | None
     messaging_limit_tier: str | None
     name_status: str | None
@@ -66,7 +77,7 @@ class UpdateAccount(RequestModel):
 
 class AccountHealth(ApiModel):
     id: str
-    status: AccountStatus
+    status: AccountState
     healthy: bool
     display_phone_number: str | None = None
     verified_name: str | None = None

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from cxinbox.models.whatsapp import AlertSeverity
+from cxinbox.models.whatsapp import AccountStatus, AlertSeverity
 from cxinbox.whatsapp.payload import child, items
 
 INFO, WARNING, CRITICAL = AlertSeverity.INFO, AlertSeverity.WARNING, AlertSeverity.CRITICAL
@@ -32,6 +32,8 @@ class AlertDraft:
     message: str
     #: ``WhatsAppAccount`` columns the change sets on the number it names
     account_changes: dict[str, str] = field(default_factory=dict)
+    #: the state the change puts every number of its WhatsApp Business Account in
+    account_status: AccountStatus | None = None
 
 
 def classify(field_name: str, value: dict[str, Any]) -> AlertDraft | None:
@@ -66,6 +68,11 @@ BAN_STATES: dict[str, tuple[AlertSeverity, str]] = {
     "REINSTATE": (INFO, "The WhatsApp Business Account was reinstated"),
 }
 
+#: the events and ban states that change whether the account's numbers can send (a deleted account
+#: has no way back but connecting its number again)
+EVENT_ACCOUNT_STATES = {"ACCOUNT_DELETED": AccountStatus.DELETED}
+BAN_ACCOUNT_STATES = {"DISABLE": AccountStatus.DISABLED, "REINSTATE": AccountStatus.CONNECTED}
+
 #: verification outcomes that need the business to act
 FAILED_CERTIFICATIONS = frozenset({"FAILED", "REVOKED"})
 
@@ -73,15 +80,18 @@ FAILED_CERTIFICATIONS = frozenset({"FAILED", "REVOKED"})
 def account_update(value: dict[str, Any]) -> AlertDraft:
     event = str(value.get("event") or "ACCOUNT_UPDATE")
     severity, title = ACCOUNT_EVENTS.get(event, (INFO, f"Meta reported {_words(event)}"))
+    status = EVENT_ACCOUNT_STATES.get(event)
     if event == "DISABLED_UPDATE":
         state = str(child(value, "ban_info").get("waba_ban_state") or "")
         severity, title = BAN_STATES.get(
             state, (WARNING, "The WhatsApp Business Account's ban state changed")
         )
+        status = BAN_ACCOUNT_STATES.get(state)
     certification = child(value, "partner_client_certification_info")
     if str(certification.get("status")) in FAILED_CERTIFICATIONS:
         severity = WARNING
-    return AlertDraft(event, severity, title, _account_message(event, value))
+    message = _account_message(event, value)
+    return AlertDraft(event, severity, title, message, account_status=status)
 
 
 def _account_message(event: str, value: dict[str, Any]) -> str:

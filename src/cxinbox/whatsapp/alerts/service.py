@@ -72,12 +72,14 @@ async def raise_alert(
 async def raise_token_alert(
     session: AsyncSession, account: WhatsAppAccount, error: GraphError
 ) -> AccountAlert | None:
-    """Meta rejected ``account``'s access token (Graph error 190): the account becomes TOKEN_INVALID
-    and a CRITICAL alert is raised, once per stored token (a new token that fails again raises a new
-    one). Any other error changes nothing, so callers may pass every Graph error they see."""
+    """Meta rejected ``account``'s access token (Graph error 190): a connected account becomes
+    TOKEN_INVALID (a disabled or deleted one stays so) and a CRITICAL alert is raised, once per stored
+    token (a new token that fails again raises a new one). Any other error changes nothing, so
+    callers may pass every Graph error they see."""
     if not error.is_auth_error:
         return None
-    account.status = AccountStatus.TOKEN_INVALID
+    if account.status == AccountStatus.CONNECTED:
+        account.status = AccountStatus.TOKEN_INVALID
     label = account.alias or account.display_phone_number or account.phone_number_id
     draft = AlertDraft(
         type="TOKEN_INVALID",

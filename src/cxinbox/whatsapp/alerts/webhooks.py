@@ -3,10 +3,12 @@
 A change is routed by its WhatsApp Business Account (``entry.id``, or ``waba_info.waba_id`` for
 partner events, whose entry is the partner's business) and, when it is about one number, by that
 number (``phone_number_id``, or the display number for quality and name updates, which carry no id).
-A change about the whole account raises one alert per organization on its oldest number there; a
+A change about the whole account raises one alert per organization on its oldest number there, and
+a ban, its lifting or the account's deletion changes the state of every number of the account; a
 change about one number raises an alert on that number and updates its quality, messaging limit and
 name fields (a number none of the WABA's numbers matches raises the account-wide alert instead). A
-WABA or number no organization has connected stays unrouted.
+state or field changes only if no newer report set it already (``whatsapp.reports``: changes arrive
+in any order). A WABA or number no organization has connected stays unrouted.
 """
 
 from __future__ import annotations
@@ -15,15 +17,17 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.models.whatsapp import WhatsAppAccount
-from cxinbox.whatsapp.alerts.classify import AlertDraft, classify
+from cxinbox.whatsapp.alerts.classify import classify
 from cxinbox.whatsapp.alerts.service import raise_alert
 from cxinbox.whatsapp.inbound.parse import provider_time
 from cxinbox.whatsapp.payload import child
+from cxinbox.whatsapp.reports import STATUS, apply_report
 from cxinbox.whatsapp.repository import live_accounts_by_number, live_accounts_by_waba
 
 #: fields whose changes are about one number, named by its display number
@@ -55,20 +59,26 @@ async def record_change(session: AsyncSession, entry: dict[str, Any], change: di
     about_number = [a for a in candidates if number is not None and number.matches(a)]
     key = change_key(entry, change)
     details = {"field": field_name, "entryId": entry.get("id"), "time": entry.get("time"), "value": value}
+    reported_at = report_time(entry, value)
     raise_on = about_number or _first_per_organization(candidates)
     for account in raise_on:
         source_key = f"{key}:{account.phone_number_id}" if about_number else key
-        alert = await raise_alert(
-            session,
-            account,
-            draft,
-            source_key=source_key,
-            details=details,
-            occurred_at=provider_time(entry.get("time")),
+        await raise_alert(
+            session, account, draft, source_key=source_key, details=details, occurred_at=reported_at
         )
-        if alert is not None and about_number:
-            _apply(account, draft)
+    # a replayed change is applied again harmlessly: a report is never applied over a newer one
+    if draft.account_changes:
+        for account in about_number:
+            await apply_report(session, account.id, draft.account_changes, reported_at)
+    if draft.account_status is not None:
+        for account in candidates:
+            await apply_report(session, account.id, {STATUS: draft.account_status}, reported_at)
     return sorted({a.organization_id for a in raise_on})
+
+
+def report_time(entry: dict[str, Any], value: dict[str, Any]) -> datetime:
+    """When Meta reported a change: its own timestamp when it carries one, else its entry's time."""
+    return provider_time(value.get("timestamp") or entry.get("time"))
 
 
 def named_number(field_name: str, value: dict[str, Any]) -> NumberRef | None:
@@ -108,11 +118,6 @@ def _first_per_organization(accounts: list[WhatsAppAccount]) -> list[WhatsAppAcc
     for account in accounts:
         first.setdefault(account.organization_id, account)
     return list(first.values())
-
-
-def _apply(account: WhatsAppAccount, draft: AlertDraft) -> None:
-    for column, value in draft.account_changes.items():
-        setattr(account, column, value)
 
 
 def _digits(number: str | None) -> str:

@@ -27,11 +27,12 @@ from cxinbox.models.inbox import (
     SenderType,
 )
 from cxinbox.models.outbound import OutboxEntry
-from cxinbox.models.whatsapp import AccountStatus, WhatsAppAccount
+from cxinbox.models.whatsapp import WhatsAppAccount
 from cxinbox.runtime import Runtime
 from cxinbox.whatsapp.inbound import threads
 from cxinbox.whatsapp.inbound.parse import PREVIEW_LENGTH
 from cxinbox.whatsapp.outbound.delivery import deliver_message
+from cxinbox.whatsapp.outbound.refusal import send_refusal
 
 #: Meta's customer-service window: free-form messages only within 24 hours of the customer's last one
 SERVICE_WINDOW = timedelta(hours=24)
@@ -40,11 +41,6 @@ SERVICE_WINDOW = timedelta(hours=24)
 class WindowClosed(Conflict):
     code = "WINDOW_CLOSED"
     message = "The 24-hour customer service window is closed: only a template message can be sent"
-
-
-class AccountDisconnected(Conflict):
-    code = "ACCOUNT_DISCONNECTED"
-    message = "The conversation's WhatsApp number is no longer connected"
 
 
 def window_open(conversation: Conversation) -> bool:
@@ -153,8 +149,8 @@ async def queue_message(
 ) -> Message:
     """Store ``outgoing`` as a PENDING message with its outbox row; the send runs after commit."""
     account = await session.get_one(WhatsAppAccount, conversation.whatsapp_account_id)
-    if account.status == AccountStatus.DISCONNECTED:
-        raise AccountDisconnected()
+    if (refusal := send_refusal(account.status)) is not None:
+        raise refusal
     if outgoing.needs_window and not window_open(conversation):
         raise WindowClosed()
     now = utcnow()

@@ -29,6 +29,7 @@ from cxinbox.runtime import Runtime
 from cxinbox.whatsapp.inbound.statuses import RANK, apply_pending_statuses
 from cxinbox.whatsapp.inbound.threads import publish_message_updated
 from cxinbox.whatsapp.outbound import governor
+from cxinbox.whatsapp.outbound.refusal import send_refusal
 from cxinbox.whatsapp.repository import locked_message
 
 log = structlog.get_logger(__name__)
@@ -52,7 +53,7 @@ class Claim:
     organization_id: str
     phone_number_id: str
     access_token: str | None
-    account_live: bool
+    account_status: AccountStatus
     recipient: str
     payload: dict[str, Any]
     media_storage_key: str | None
@@ -76,10 +77,8 @@ async def deliver_message(runtime: Runtime, session: AsyncSession, outbox_id: st
     if claim.simulated:
         await _record_sent(session, runtime, claim, f"wamid.simulated.{uuid.uuid4().hex}")
         return
-    if not claim.account_live:
-        await _record_failure(
-            session, runtime, claim, GraphError("The WhatsApp number is disconnected", retryable=False)
-        )
+    if (refusal := send_refusal(claim.account_status)) is not None:
+        await _record_failure(session, runtime, claim, GraphError(refusal.message, retryable=False))
         return
     defer = await governor.wait_turn(runtime, claim.phone_number_id, claim.recipient)
     if defer > 0:
@@ -122,7 +121,7 @@ async def _claim(runtime: Runtime, outbox_id: str) -> Claim | None:
             organization_id=entry.organization_id,
             phone_number_id=account.phone_number_id,
             access_token=runtime.secrets.decrypt(token) if token else None,
-            account_live=account.status != AccountStatus.DISCONNECTED,
+            account_status=account.status,
             recipient=entry.recipient,
             payload=entry.payload,
             media_storage_key=entry.media_storage_key,
