@@ -11,6 +11,7 @@ from cxinbox.core.clock import utcnow
 from cxinbox.models.identity import Role
 from cxinbox.models.inbox import Conversation, MessageStatus
 from cxinbox.models.outbound import OutboxState
+from cxinbox.models.whatsapp import AccountStatus, WhatsAppAccount
 from tests.fixtures.people import error_code
 from tests.messages.helpers import (
     failed_send,
@@ -115,6 +116,26 @@ async def test_retry_send_outside_the_window(client, runtime, graph, thread):
         )
     r = await client.post(f"/messages/{message_id}/retry-send", headers=thread.org.admin.headers)
     assert r.status_code == 409 and error_code(r) == "WINDOW_CLOSED"
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [
+        (AccountStatus.DISABLED, "ACCOUNT_DISABLED"),
+        (AccountStatus.DELETED, "ACCOUNT_DELETED"),
+        (AccountStatus.DISCONNECTED, "ACCOUNT_DISCONNECTED"),
+    ],
+)
+async def test_retry_send_from_a_number_that_cannot_send(client, runtime, graph, thread, status, code):
+    message_id = await failed_send(client, runtime, graph, thread, 131026)
+    async with runtime.unit_of_work() as session:
+        await session.execute(
+            update(WhatsAppAccount).where(WhatsAppAccount.id == thread.account.id).values(status=status)
+        )
+    r = await client.post(f"/messages/{message_id}/retry-send", headers=thread.org.admin.headers)
+    assert r.status_code == 409 and error_code(r) == code
+    assert (await load_message(runtime, message_id)).status == MessageStatus.FAILED
+    assert len(graph.attempts_by(thread.number)) == 1
 
 
 async def test_discard_takes_it_out_of_the_queue(client, runtime, graph, thread):

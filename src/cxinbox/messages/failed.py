@@ -22,10 +22,12 @@ from cxinbox.core.wire import RequestModel
 from cxinbox.messages.schemas import BulkMessages, ErrorCodeCount, FailedMessageOut, FailedStats
 from cxinbox.models.inbox import Contact, Conversation, Direction, Message, MessageStatus
 from cxinbox.models.outbound import OutboxEntry, OutboxState
+from cxinbox.models.whatsapp import WhatsAppAccount
 from cxinbox.runtime import Runtime
 from cxinbox.whatsapp.inbound.threads import publish_message_updated
 from cxinbox.whatsapp.outbound.compose import WindowClosed, window_open
 from cxinbox.whatsapp.outbound.delivery import deliver_message
+from cxinbox.whatsapp.outbound.refusal import send_refusal
 from cxinbox.whatsapp.schemas import message_out
 
 #: messages read for the per-code statistics (the newest ones)
@@ -176,7 +178,8 @@ async def _locked_row(session: AsyncSession, tenant: TenantContext, message_id: 
 
 
 async def retry(session: AsyncSession, runtime: Runtime, tenant: TenantContext, message_id: str) -> Row:
-    """Send a failed message again with a fresh retry budget (or now, if it waits for a retry)."""
+    """Send a failed message again with a fresh retry budget (or now, if it waits for a retry).
+    Refused while its number cannot send (disconnected, or its account disabled or deleted)."""
     row = await _locked_row(session, tenant, message_id)
     message, entry, _ = row
     if entry.state is OutboxState.SENDING or message.status not in (
@@ -184,6 +187,9 @@ async def retry(session: AsyncSession, runtime: Runtime, tenant: TenantContext, 
         MessageStatus.PENDING,
     ):
         raise MessageNotFailed()
+    account = await session.get_one(WhatsAppAccount, entry.whatsapp_account_id)
+    if (refusal := send_refusal(account.status)) is not None:
+        raise refusal
     if entry.template_name is None:
         conversation = await session.get_one(Conversation, message.conversation_id)
         if not window_open(conversation):
