@@ -1,8 +1,8 @@
 """Event fan-out port: in-process by default, Redis pub/sub when configured.
 
 Each process keeps one local hub of subscribers per organization. With Redis, publishing goes to
-Redis only and one listener per process feeds the local hub, so every process's subscribers see
-every event exactly once.
+Redis only and one listener per process (started with its first subscriber) feeds the local hub, so
+every process's subscribers see every event exactly once.
 """
 
 from __future__ import annotations
@@ -93,8 +93,18 @@ class RedisBus(InProcessBus):
         self._ready = asyncio.Event()
 
     async def start(self) -> None:
-        self._listener = asyncio.create_task(self._listen())
+        await self._redis.ping()
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, organization_id: str) -> AsyncIterator[Subscription]:
+        """The process listens to Redis from its first subscriber on (a worker process, which has
+        none, never reads the events back); a subscription is only handed out once the listener
+        receives."""
+        if self._listener is None:
+            self._listener = asyncio.create_task(self._listen())
         await asyncio.wait_for(self._ready.wait(), timeout=10)
+        async with self.hub.subscribe(organization_id) as sub:
+            yield sub
 
     async def stop(self) -> None:
         if self._listener:
@@ -103,10 +113,14 @@ class RedisBus(InProcessBus):
         await self._redis.aclose()
 
     async def publish_all(self, messages: list[tuple[str, dict[str, Any]]]) -> None:
-        """One round trip for all (a pipeline keeps their order)."""
+        """One Redis message per organization, carrying its messages in order, all in one round
+        trip."""
+        by_org: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for organization_id, message in messages:
+            by_org[organization_id].append(message)
         async with self._redis.pipeline(transaction=False) as pipe:
-            for organization_id, message in messages:
-                pipe.publish(self._channel_prefix + organization_id, json.dumps(message))
+            for organization_id, batch in by_org.items():
+                pipe.publish(self._channel_prefix + organization_id, json.dumps(batch))
             await pipe.execute()
 
     async def ping(self) -> None:
@@ -123,7 +137,8 @@ class RedisBus(InProcessBus):
                             continue
                         organization_id = item["channel"].decode()[len(self._channel_prefix) :]
                         if self.hub.subscribers(organization_id):  # else nobody here reads it
-                            self.hub.deliver(organization_id, json.loads(item["data"]))
+                            for message in json.loads(item["data"]):
+                                self.hub.deliver(organization_id, message)
             except asyncio.CancelledError:
                 raise
             except Exception:
