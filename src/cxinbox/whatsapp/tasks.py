@@ -40,14 +40,13 @@ DRAIN_BATCH = 200
 DRAIN_KICK_INTERVAL = 0.05
 DRAIN_KICK_RETRY_SECONDS = 1.0
 #: events processed in one transaction by the drain (a fixed number of statements for the whole
-#: batch). On SQLite a transaction holds the only write lock, which acknowledgements wait for:
-#: there, while webhooks keep arriving, batches are small (the acknowledgements come first), and
-#: grow once they pause.
-PROCESS_BATCH_POSTGRESQL = 200
-PROCESS_BATCH_SQLITE = 200
-#: on SQLite while acknowledgements are under way
-PROCESS_BATCH_SQLITE_BUSY = 20
-#: webhooks stored this recently mean acknowledgements are under way
+#: batch)
+PROCESS_BATCH = 200
+#: ... while this process is also acknowledging webhooks: its event loop answers them between
+#: batches, and on SQLite a transaction holds the only write lock, which their group commit waits
+#: for. A worker process, which stores no webhooks, always takes full batches.
+PROCESS_BATCH_ACKS_BUSY = 20
+#: webhooks stored by this process this recently mean acknowledgements are under way
 ACKS_BUSY_SECONDS = 0.25
 
 
@@ -145,16 +144,14 @@ async def drain_webhooks(runtime: Runtime, session: AsyncSession) -> None:
                 state.dirty = False
                 tried.update(ids)
                 while ids:
-                    size = _batch_size(runtime, state)
+                    size = _batch_size(state)
                     await _process_batch(runtime, ids[:size])
                     ids = ids[size:]
 
 
-def _batch_size(runtime: Runtime, state: _DrainState) -> int:
-    if not runtime.settings.is_sqlite:
-        return PROCESS_BATCH_POSTGRESQL
+def _batch_size(state: _DrainState) -> int:
     acks_busy = time.monotonic() - state.last_stored < ACKS_BUSY_SECONDS
-    return PROCESS_BATCH_SQLITE_BUSY if acks_busy else PROCESS_BATCH_SQLITE
+    return PROCESS_BATCH_ACKS_BUSY if acks_busy else PROCESS_BATCH
 
 
 async def _pending_ids(runtime: Runtime) -> list[str]:
