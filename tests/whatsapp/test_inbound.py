@@ -149,6 +149,23 @@ async def test_a_closed_conversation_is_followed_by_a_new_one(client, runtime, n
     assert len({m.conversation_id for m in await messages_of(runtime, org.id)}) == 2
 
 
+async def test_a_late_replay_opens_no_conversation(client, runtime, number):
+    """Meta delivers again what it thinks unacknowledged, possibly after an agent closed the
+    conversation: the message is known, so nothing is opened for it."""
+    org, account = number
+    body = for_number(sample("message.json", "text"), account.phone_number_id)
+    await deliver(client, runtime, body)
+    async with runtime.unit_of_work() as session:
+        await session.execute(
+            update(Conversation)
+            .where(Conversation.organization_id == org.id)
+            .values(status=ConversationStatus.CLOSED)
+        )
+    await deliver(client, runtime, body)
+    assert [c.status for c in await conversations_of(runtime, org.id)] == [ConversationStatus.CLOSED]
+    assert len(await messages_of(runtime, org.id)) == 1
+
+
 @pytest.mark.parametrize(
     ("file", "case", "type", "text"),
     [

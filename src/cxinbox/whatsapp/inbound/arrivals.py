@@ -1,10 +1,10 @@
 """New inbound messages of a batch of webhooks, stored together.
 
 Whatever the size of the batch, storing its messages takes a fixed number of statements: the
-threads are resolved at once (``threads.resolve_threads``), the messages go in one
-insert-on-conflict-do-nothing that answers the rows it inserted (a wamid stored before is a duplicate
-delivery or a replay, and is skipped), and the conversations' new summaries are written by the
-flush at commit. Events follow per conversation: the conversation (created or updated, as it is after
+wamids stored before (a duplicate delivery or a replay) are set aside in one read, the threads are
+resolved at once (``threads.resolve_threads``), the messages go in one insert-on-conflict-do-nothing
+that answers the rows it inserted, and the conversations' new summaries are written by the flush at
+commit. Events follow per conversation: the conversation (created or updated, as it is after
 the batch), then each of its new messages in order.
 """
 
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.conversations.changes import reopen_waiting
@@ -53,6 +54,8 @@ async def store_arrivals(session: AsyncSession, runtime: Runtime, arrivals: list
     first: dict[str, Arrival] = {}
     for arrival in arrivals:  # the same wamid twice in one batch: a delivery repeated by Meta
         first.setdefault(arrival.wamid, arrival)
+    for wamid in await _stored(session, list(first)):  # a replay, maybe after its conversation closed
+        del first[wamid]
     if not first:
         return
     threads = await resolve_threads(session, (a.sender for a in first.values()))
@@ -81,6 +84,12 @@ async def store_arrivals(session: AsyncSession, runtime: Runtime, arrivals: list
             publish_message(session, runtime, thread.conversation, message, "message.created")
             if message.media and message.media.get("providerMediaId"):
                 enqueue(session, download_media, message_id=message.id)
+
+
+async def _stored(session: AsyncSession, wamids: list[str]) -> list[str]:
+    """Which of ``wamids`` are stored already: their messages open no thread (the insert still
+    skips any that a concurrent batch stores meanwhile)."""
+    return list(await session.scalars(select(Message.wa_message_id).where(Message.wa_message_id.in_(wamids))))
 
 
 def _row(arrival: Arrival, conversation_id: str) -> dict[str, Any]:
