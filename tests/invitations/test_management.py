@@ -1,6 +1,7 @@
 from cxinbox.models.identity import Plan, Role
+from tests.fixtures.audit import audit_entries
 from tests.fixtures.factories import unique_email
-from tests.fixtures.people import audit_of, error_code, invite_token, make_team
+from tests.fixtures.people import error_code, invite_token, make_team
 
 
 async def test_list_filters_and_pages(client, factory):
@@ -51,7 +52,7 @@ async def test_create_rejections(client, factory, runtime):
     ).status_code == 201
     r = await client.post("/invitations", json={"email": email}, headers=org.admin.headers)
     assert r.status_code == 409 and error_code(r) == "ALREADY_INVITED"
-    [entry] = await audit_of(runtime, org.id, "invitation.created")
+    [entry] = await audit_entries(runtime, org.id, "invitation.created")
     assert entry.details == {"email": email}
 
 
@@ -122,4 +123,4 @@ async def test_revoke(client, factory, smtp, runtime):
     await client.post(f"/invitations/accept/{token}", json={"name": "In", "password": "long-enough-1"})
     r = await client.delete(f"/invitations/{invitation_id}", headers=org.admin.headers)
     assert r.status_code == 409 and error_code(r) == "INVITATION_ALREADY_ACCEPTED"
-    assert not await audit_of(runtime, org.id, "invitation.revoked")
+    assert not await audit_entries(runtime, org.id, "invitation.revoked")

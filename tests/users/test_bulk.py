@@ -1,5 +1,6 @@
 from cxinbox.models.identity import Plan, Role
-from tests.fixtures.people import audit_of, error_code
+from tests.fixtures.audit import audit_entries
+from tests.fixtures.people import error_code
 
 
 def _ids(action, ids, **extra):
@@ -18,7 +19,7 @@ async def test_bulk_by_ids_reports_each_failure(client, factory, runtime):
     assert failures == {org.admin.id: "CANNOT_MODIFY_SELF", other.admin.id: "NOT_FOUND"}
     assert all(f["message"] for f in result["failed"])
     assert (await client.post("/auth/refresh", json={"refreshToken": a.refresh_token})).status_code == 401
-    [entry] = await audit_of(runtime, org.id, "user.bulk_deactivate")
+    [entry] = await audit_entries(runtime, org.id, "user.bulk_deactivate")
     assert entry.details["succeeded"] == [a.id, b.id] and entry.ip
 
 
@@ -41,7 +42,7 @@ async def test_bulk_delete(client, factory, runtime):
     agent = await factory.member(org.id, Role.AGENT)
     r = await client.post("/users/bulk", json=_ids("delete", [agent.id]), headers=org.admin.headers)
     assert r.json()["data"]["succeeded"] == 1
-    assert await audit_of(runtime, org.id, "user.deleted")
+    assert await audit_entries(runtime, org.id, "user.deleted")
     listed = await client.get("/users", headers=org.admin.headers)
     assert agent.id not in {u["id"] for u in listed.json()["data"]}
 

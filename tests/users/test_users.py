@@ -1,7 +1,8 @@
 from cxinbox.models.identity import Plan, Role, User
 from cxinbox.users.service import released_email
+from tests.fixtures.audit import audit_entries
 from tests.fixtures.factories import PASSWORD, unique_email
-from tests.fixtures.people import audit_of, error_code, events_of, invite_token, make_team
+from tests.fixtures.people import error_code, events_of, invite_token, make_team
 
 
 async def test_list_pages_and_filters(client, factory):
@@ -147,7 +148,7 @@ async def test_update_role_teams_and_name(client, factory, runtime):
         "SUPERVISOR",
         [second],
     )
-    [entry] = await audit_of(runtime, org.id, "user.role_changed")
+    [entry] = await audit_entries(runtime, org.id, "user.role_changed")
     assert entry.target_id == agent.id and entry.details == {"previous": "AGENT", "role": "SUPERVISOR"}
     assert entry.ip and entry.actor_user_id == org.admin.id
     assert (await events_of(runtime, org.id, "user.updated"))[-1]["role"] == "SUPERVISOR"
@@ -162,7 +163,7 @@ async def test_deactivation_signs_the_user_out(client, factory, runtime):
     assert r.json()["data"]["isActive"] is False
     assert (await client.post("/auth/refresh", json={"refreshToken": agent.refresh_token})).status_code == 401
     assert (await client.get("/users", headers=agent.headers)).status_code == 401
-    assert await audit_of(runtime, org.id, "user.deactivated")
+    assert await audit_entries(runtime, org.id, "user.deactivated")
     r = await client.patch(f"/users/{agent.id}", json={"isActive": True}, headers=org.admin.headers)
     assert r.json()["data"]["isActive"] is True
 
@@ -206,7 +207,7 @@ async def test_soft_delete(client, factory, runtime):
     r = await client.get("/users", params={"teamId": team_id}, headers=org.admin.headers)
     assert r.json()["data"] == []
     assert await events_of(runtime, org.id, "user.deleted") == [{"id": agent.id}]
-    [entry] = await audit_of(runtime, org.id, "user.deleted")
+    [entry] = await audit_entries(runtime, org.id, "user.deleted")
     assert entry.target_id == agent.id and entry.ip
     assert (await client.delete(f"/users/{agent.id}", headers=org.admin.headers)).status_code == 404
 
@@ -217,7 +218,7 @@ async def test_deleting_a_user_frees_their_email(client, factory, smtp, runtime)
     assert (await client.delete(f"/users/{agent.id}", headers=org.admin.headers)).status_code == 200
     async with runtime.unit_of_work() as session:
         assert (await session.get(User, agent.id)).email == released_email(agent.id)
-    [entry] = await audit_of(runtime, org.id, "user.deleted")
+    [entry] = await audit_entries(runtime, org.id, "user.deleted")
     assert entry.details == {"email": agent.email}
 
     r = await client.post("/users", json={"email": agent.email, "name": "Back"}, headers=org.admin.headers)

@@ -29,15 +29,14 @@ class UserRepository(Repository[User]):
         super().__init__(session)
         self.tenant = tenant
 
-    def select_all(self) -> Select[User]:
-        """Every user of the organization, soft-deleted ones included."""
-        return select(User).where(User.organization_id == self.tenant.organization_id)
-
     def select(self) -> Select[User]:
-        return self.select_all().where(User.deleted_at.is_(None))
+        """The organization's users, soft-deleted ones left out."""
+        return select(User).where(
+            User.organization_id == self.tenant.organization_id, User.deleted_at.is_(None)
+        )
 
-    def filtered(self, criteria: UserFilter, *, include_deleted: bool = False) -> Select[User]:
-        stmt = self.select_all() if include_deleted else self.select()
+    def filtered(self, criteria: UserFilter) -> Select[User]:
+        stmt = self.select()
         if criteria.search:
             term = criteria.search.strip().lower()
             stmt = stmt.where(
