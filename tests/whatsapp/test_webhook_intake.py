@@ -17,6 +17,7 @@ from tests.whatsapp.helpers import (
     SAMPLES,
     connect_number,
     deliver,
+    eventually,
     for_number,
     messages_of,
     post_webhook,
@@ -151,3 +152,36 @@ async def test_a_burst_of_webhooks_is_stored_together_and_all_processed(client, 
     for event_id in ids:
         await processed(runtime, event_id)
     assert len(await messages_of(runtime, org.id)) == 30
+
+
+async def test_an_event_that_cannot_be_processed_holds_up_no_other(runtime, factory, graph):
+    """One event of a batch failing (here a sender id longer than any Meta issues, which
+    PostgreSQL refuses) fails the batch's transaction: the others are then processed one by one,
+    and the failing one keeps its error for the sweeper's next attempts."""
+    if runtime.settings.is_sqlite:
+        pytest.skip("SQLite does not enforce column lengths: nothing fails")
+    org = await factory.org()
+    account = await connect_number(runtime, graph, org.id)
+    payload = sample("message.json", "text")
+    broken = json.loads(for_number(payload, account.phone_number_id))
+    broken["entry"][0]["changes"][0]["value"]["messages"][0]["from"] = "9" * 100
+    bodies = [
+        for_number(payload, account.phone_number_id),
+        json.dumps(broken).encode(),
+        for_number(payload, account.phone_number_id),
+    ]
+    async with runtime.unit_of_work() as session:
+        events = [WebhookEvent(body=b, phone_number_id=account.phone_number_id) for b in bodies]
+        session.add_all(events)
+    await runtime.jobs.kick("whatsapp.drain_webhooks")
+    for good in (events[0], events[2]):
+        await processed(runtime, good.id)
+    assert len(await messages_of(runtime, org.id)) == 2
+
+    async def failed_once() -> WebhookEvent | None:
+        async with runtime.sessionmaker() as session:
+            event = await session.get_one(WebhookEvent, events[1].id)
+        return event if event.attempts else None
+
+    failed = await eventually(failed_once)
+    assert failed.processed_at is None and failed.error
