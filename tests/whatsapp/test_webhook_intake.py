@@ -7,7 +7,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from cxinbox.core.clock import utcnow
 from cxinbox.models.whatsapp import WebhookEvent
@@ -185,3 +185,24 @@ async def test_an_event_that_cannot_be_processed_holds_up_no_other(runtime, fact
 
     failed = await eventually(failed_once)
     assert failed.processed_at is None and failed.error
+
+
+async def test_concurrent_webhooks_of_a_number_share_one_read_of_its_secrets(client, runtime, factory, graph):
+    """Twenty requests arriving together while the number's secrets are not cached would read them
+    twenty times; they share one read (processing reads the accounts too, hence a margin)."""
+    org = await factory.org()
+    account = await connect_number(runtime, graph, org.id)
+    reads: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        if "FROM whatsapp_accounts" in statement:
+            reads.append(statement)
+
+    event.listen(runtime.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        bodies = [for_number(sample("message.json", "text"), account.phone_number_id) for _ in range(20)]
+        answers = await asyncio.gather(*(post_webhook(client, body) for body in bodies))
+    finally:
+        event.remove(runtime.engine.sync_engine, "before_cursor_execute", count)
+    assert {r.status_code for r in answers} == {200}
+    assert 1 <= len(reads) <= 5

@@ -64,6 +64,7 @@ class WebhookIntake:
         self._pending: list[_Pending] = []
         self._writer: asyncio.Task[None] | None = None
         self._secrets: dict[str, tuple[float, list[str]]] = {}
+        self._reads: dict[tuple[str, ...], asyncio.Future[list[str]]] = {}
 
     # --- signature secrets ----------------------------------------------------------------------
 
@@ -78,7 +79,17 @@ class WebhookIntake:
 
     async def current_secrets(self, keys: SigningKeys) -> list[str]:
         """The secrets that may sign a body: the own app secrets of the accounts it names, else the
-        platform's. Read from the database, and remembered for a short while."""
+        platform's. Read from the database, and remembered for a short while; the requests that
+        need the same keys at the same moment (all those in flight when the cache expires) share
+        one read."""
+        flight = tuple(keys.cache_keys)
+        read = self._reads.get(flight)
+        if read is None:
+            read = self._reads[flight] = asyncio.ensure_future(self._read_secrets(keys))
+            read.add_done_callback(lambda _: self._reads.pop(flight, None))
+        return await asyncio.shield(read)
+
+    async def _read_secrets(self, keys: SigningKeys) -> list[str]:
         async with self.runtime.sessionmaker() as session:
             if keys.numbers:
                 by_number = await live_accounts_by_number(session, keys.numbers)
