@@ -6,7 +6,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -20,7 +20,7 @@ from cxinbox.models.inbox import (
     MessageType,
     SenderType,
 )
-from cxinbox.models.outbound import OutboxEntry
+from cxinbox.models.outbound import OutboxEntry, OutboxState
 from cxinbox.models.whatsapp import WhatsAppAccount
 from cxinbox.runtime import Runtime
 from tests.fakes.graph import FakeGraph
@@ -89,6 +89,42 @@ async def make_thread(
         )
         session.add(inbound)
     return Thread(org, account, contact, conversation, inbound)
+
+
+async def queued_text(
+    runtime: Runtime,
+    thread: Thread,
+    text: str,
+    *,
+    state: OutboxState = OutboxState.QUEUED,
+    due: datetime | None = None,
+    locked_until: datetime | None = None,
+) -> tuple[Message, OutboxEntry]:
+    """An agent's text with its outbox row, written directly (as a send leaves them at commit)."""
+    async with runtime.unit_of_work() as session:
+        message = Message(
+            organization_id=thread.org.id,
+            conversation_id=thread.id,
+            direction=Direction.OUTBOUND,
+            sender_type=SenderType.AGENT,
+            type=MessageType.TEXT,
+            text=text,
+            status=MessageStatus.PENDING,
+        )
+        session.add(message)
+        await session.flush()
+        entry = OutboxEntry(
+            organization_id=thread.org.id,
+            message_id=message.id,
+            whatsapp_account_id=thread.account.id,
+            recipient=thread.contact.wa_id,
+            payload={"type": "text", "text": {"body": text}},
+            state=state,
+            next_attempt_at=due or utcnow(),
+            locked_until=locked_until,
+        )
+        session.add(entry)
+    return message, entry
 
 
 async def load_message(runtime: Runtime, message_id: str) -> Message:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from cxinbox.core.clock import utcnow
 from cxinbox.models.identity import Role
-from cxinbox.models.inbox import Direction, Message, MessageStatus, MessageType, SenderType
+from cxinbox.models.inbox import Direction, Message, MessageStatus
 from cxinbox.models.outbound import OutboxEntry, OutboxState
 from cxinbox.models.whatsapp import AccountStatus, WhatsAppAccount
 from cxinbox.whatsapp.outbound import governor
@@ -22,6 +22,7 @@ from tests.messages.helpers import (
     load_message,
     load_outbox,
     make_thread,
+    queued_text,
     send_text,
     status_webhook,
     until_status,
@@ -200,37 +201,15 @@ async def test_idempotency_keys_are_scoped_to_the_organization(client, runtime, 
 async def test_the_sweeper_sends_an_outbox_row_left_behind(runtime, graph, thread):
     """A crash between commit and the job: the row is due, but no job was queued."""
     long_ago = utcnow() - timedelta(minutes=2)
-    async with runtime.unit_of_work() as session:
-        message = Message(
-            organization_id=thread.org.id,
-            conversation_id=thread.id,
-            direction=Direction.OUTBOUND,
-            sender_type=SenderType.AGENT,
-            type=MessageType.TEXT,
-            text="left behind",
-            status=MessageStatus.PENDING,
-        )
-        session.add(message)
-        await session.flush()
-        stale_claim = Message(**{**_copy(message), "text": "claimed by a worker that died"})
-        session.add(stale_claim)
-        await session.flush()
-        for m, state, locked in (
-            (message, OutboxState.QUEUED, None),
-            (stale_claim, OutboxState.SENDING, long_ago),
-        ):
-            session.add(
-                OutboxEntry(
-                    organization_id=thread.org.id,
-                    message_id=m.id,
-                    whatsapp_account_id=thread.account.id,
-                    recipient=thread.contact.wa_id,
-                    payload={"type": "text", "text": {"body": m.text}},
-                    state=state,
-                    next_attempt_at=long_ago,
-                    locked_until=locked,
-                )
-            )
+    message, _ = await queued_text(runtime, thread, "left behind", due=long_ago)
+    stale_claim, _ = await queued_text(
+        runtime,
+        thread,
+        "claimed by a worker that died",
+        state=OutboxState.SENDING,
+        due=long_ago,
+        locked_until=long_ago,
+    )
     async with runtime.unit_of_work() as session:
         await sweep_outbox(runtime, session)
     for m in (message, stale_claim):
@@ -238,11 +217,6 @@ async def test_the_sweeper_sends_an_outbox_row_left_behind(runtime, graph, threa
     assert sorted(r["text"]["body"] for r in graph.sent_by(thread.number)) == sorted(
         [message.text, stale_claim.text]
     )
-
-
-def _copy(message: Message) -> dict:
-    fields = ("organization_id", "conversation_id", "direction", "sender_type", "type", "status")
-    return {name: getattr(message, name) for name in fields}
 
 
 # --- the endpoint's guards --------------------------------------------------------------------------

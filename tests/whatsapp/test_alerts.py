@@ -12,19 +12,24 @@ import pytest
 from sqlalchemy import select
 
 from cxinbox.auth.principal import Principal
-from cxinbox.core.clock import utcnow
 from cxinbox.events.visibility import predicate_for
 from cxinbox.models.events import EventRecord
 from cxinbox.models.identity import Role
-from cxinbox.models.inbox import Direction, Message, MessageStatus, MessageType, SenderType
-from cxinbox.models.outbound import OutboxEntry
+from cxinbox.models.inbox import MessageStatus
 from cxinbox.models.whatsapp import AccountAlert, AccountStatus, AlertSeverity, WhatsAppAccount
 from cxinbox.runtime import Runtime
 from cxinbox.whatsapp.alerts.classify import AlertDraft
 from cxinbox.whatsapp.alerts.service import raise_alert
 from cxinbox.whatsapp.outbound.delivery import deliver_message
 from tests.helpers import bad_fields, error_of
-from tests.messages.helpers import load_message, load_outbox, make_thread, send_text, until_status
+from tests.messages.helpers import (
+    load_message,
+    load_outbox,
+    make_thread,
+    queued_text,
+    send_text,
+    until_status,
+)
 from tests.whatsapp.helpers import connect_number, deliver, sample, unique_number
 
 ALERTS = "/whatsapp-accounts/alerts"
@@ -481,27 +486,7 @@ async def test_a_message_queued_before_the_ban_fails_without_reaching_meta(clien
     org = await factory.org()
     thread = await make_thread(runtime, graph, org)
     await deliver(client, runtime, ban_update(thread.account.waba_id, "DISABLE", time.time()))
-    async with runtime.unit_of_work() as session:  # written before the ban, not sent yet
-        message = Message(
-            organization_id=org.id,
-            conversation_id=thread.id,
-            direction=Direction.OUTBOUND,
-            sender_type=SenderType.AGENT,
-            type=MessageType.TEXT,
-            text="queued before the ban",
-            status=MessageStatus.PENDING,
-        )
-        session.add(message)
-        await session.flush()
-        entry = OutboxEntry(
-            organization_id=org.id,
-            message_id=message.id,
-            whatsapp_account_id=thread.account.id,
-            recipient=thread.contact.wa_id,
-            payload={"type": "text", "text": {"body": message.text}},
-            next_attempt_at=utcnow(),
-        )
-        session.add(entry)
+    message, entry = await queued_text(runtime, thread, "queued before the ban")  # not sent yet
     async with runtime.unit_of_work() as session:
         await deliver_message(runtime, session, outbox_id=entry.id)
     failed = await load_message(runtime, message.id)
