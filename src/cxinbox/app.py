@@ -15,6 +15,7 @@ from fastapi import APIRouter, FastAPI
 from cxinbox.accounts.router import router as accounts_router
 from cxinbox.accounts.service import SuperAdminEmailTaken, ensure_super_admin
 from cxinbox.admin.router import router as admin_router
+from cxinbox.api_docs import install_api_docs
 from cxinbox.api_keys.router import router as api_keys_router
 from cxinbox.config import Settings
 from cxinbox.contacts.router import router as contacts_router
@@ -96,12 +97,13 @@ def create_app(
             if runtime is None:
                 await rt.stop()
 
+    title = "CX Inbox API"
     app = FastAPI(
-        title="CX Inbox API",
+        title=title,
         version="1.0.0",
         description="WhatsApp customer-experience platform: LLM bot and multi-user inbox.",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -112,6 +114,7 @@ def create_app(
     app.add_middleware(RequestContextMiddleware)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
+    install_api_docs(app, docs_url=f"{API_PREFIX}/docs", openapi_url=app.openapi_url or "", title=title)
     return app
 
 
