@@ -10,7 +10,7 @@ export UV_PYTHON_DOWNLOADS := never
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint install worker migrate bench clean
+.PHONY: run test lint install worker migrate migration bench clean
 
 install: .venv/.installed
 
@@ -38,6 +38,10 @@ lint: install
 	.venv/bin/ruff check src tests bench
 	.venv/bin/ruff format --check src tests bench
 	.venv/bin/mypy
+
+# make migration MSG="what it changes": a revision file named by date, from the models (read it before committing)
+migration: install
+	.venv/bin/python -c 'import sys; from cxinbox.config import Settings; from cxinbox.migrations import new_revision; print(new_revision(Settings().database_url, sys.argv[1]))' "$(MSG)"
 
 bench: install
 	.venv/bin/python -m bench.webhook_ingest $(BENCH_ARGS)

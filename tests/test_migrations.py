@@ -2,18 +2,23 @@
 migrations do what they say, on a database of their own."""
 
 import asyncio
+import re
+import shutil
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cxinbox import migrations
 from cxinbox.core.clock import utcnow
 from cxinbox.core.db import create_engine, create_sessionmaker, unit_of_work
-from cxinbox.migrations import alembic_config, include_object, upgrade
+from cxinbox.migrations import alembic_config, include_object, new_revision, upgrade
 from cxinbox.models import Base
 from cxinbox.models.audit import AuditEntry
 from cxinbox.models.identity import Organization, Role, User
@@ -96,3 +101,21 @@ async def test_0203_frees_the_emails_of_deleted_users_and_0202_restores_them(tmp
     emails = await _stored(database_url, _emails)
     assert (emails[ids[live]], emails[ids[audited]]) == (live, audited)
     assert emails[ids[unaudited]] == released_email(ids[unaudited])
+
+
+def test_the_migrations_have_exactly_one_head():
+    heads = ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()
+    assert len(heads) == 1, f"several migration heads {heads}: revise the newest one, or merge them"
+
+
+def test_a_new_revision_is_named_by_date_and_follows_the_head(tmp_path):
+    scripts = tmp_path / "migrations"
+    shutil.copytree(Path(migrations.__file__).parent, scripts, ignore=shutil.ignore_patterns("__pycache__"))
+    head = ScriptDirectory.from_config(alembic_config("sqlite://", scripts)).get_current_head()
+
+    written = new_revision(f"sqlite+aiosqlite:///{tmp_path}/new.db", "add a thing", scripts)
+
+    assert re.fullmatch(r"\d{4}_\d{2}_\d{2}_\d{4}-[0-9a-f]{12}_add_a_thing\.py", written.name), written.name
+    new_scripts = ScriptDirectory.from_config(alembic_config("sqlite://", scripts))
+    assert new_scripts.get_heads() == [new_scripts.get_revision("head").revision]
+    assert new_scripts.get_revision("head").down_revision == head

@@ -20,9 +20,17 @@ def include_object(obj: Any, name: str | None, type_: str, reflected: bool, comp
     return not (type_ == "index" and name is not None and name.endswith(POSTGRESQL_ONLY_INDEX_SUFFIX))
 
 
-def alembic_config(database_url: str) -> Config:
+#: new revision files are named by the time they were made, so the folder lists them in the order
+#: they were written and two areas built side by side never pick the same name; the id is Alembic's
+#: random one (a merge is still needed when two branches both revise the same head: the one-head
+#: test in the suite says so)
+FILE_TEMPLATE = "%(year)d_%(month).2d_%(day).2d_%(hour).2d%(minute).2d-%(rev)s_%(slug)s"
+
+
+def alembic_config(database_url: str, script_location: Path = HERE) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(HERE))
+    config.set_main_option("script_location", str(script_location))
+    config.set_main_option("file_template", FILE_TEMPLATE.replace("%", "%%"))
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     return config
 
@@ -30,3 +38,13 @@ def alembic_config(database_url: str) -> Config:
 def upgrade(database_url: str, revision: str = "heads") -> None:
     """Bring the schema up to ``revision``. Blocking: call from a thread inside an event loop."""
     command.upgrade(alembic_config(database_url), revision)
+
+
+def new_revision(database_url: str, message: str, script_location: Path = HERE) -> Path:
+    """Write a revision that brings the schema at ``database_url`` (migrated to head first) to what
+    the models describe; answers the new file. Read and edit it before committing."""
+    upgrade(database_url)
+    config = alembic_config(database_url, script_location)
+    script = command.revision(config, message=message, autogenerate=True)
+    assert script is not None and not isinstance(script, list)
+    return Path(script.path)
