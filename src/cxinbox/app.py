@@ -16,6 +16,7 @@ from cxinbox.accounts.router import router as accounts_router
 from cxinbox.accounts.service import SuperAdminEmailTaken, ensure_super_admin
 from cxinbox.admin.router import router as admin_router
 from cxinbox.api_docs import install_api_docs
+from cxinbox.api_docs.openapi import install_openapi
 from cxinbox.api_keys.router import router as api_keys_router
 from cxinbox.config import Settings
 from cxinbox.contacts.router import router as contacts_router
@@ -115,6 +116,7 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     install_api_docs(app, docs_url=f"{API_PREFIX}/docs", openapi_url=app.openapi_url or "", title=title)
+    install_openapi(app)
     return app
 
 

@@ -28,6 +28,18 @@ class AppError(Exception):
         self.keep_changes = keep_changes
         super().__init__(self.message)
 
+    @staticmethod
+    def responses(*errors: type[AppError] | AppError) -> dict[int | str, dict[str, Any]]:
+        """The ``responses=`` of a route that can answer these errors: each status lists its codes
+        (an instance names a specific code, e.g. ``Conflict(code="WINDOW_CLOSED")``). The OpenAPI
+        document renders them in the error envelope (``cxinbox.api_docs.openapi``)."""
+        by_status: dict[int | str, dict[str, Any]] = {}
+        for error in errors:
+            entry = by_status.setdefault(error.status_code, {"x-error-codes": []})
+            if error.code not in entry["x-error-codes"]:
+                entry["x-error-codes"].append(error.code)
+        return by_status
+
     def body(self) -> dict[str, Any]:
         error: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.details is not None:
