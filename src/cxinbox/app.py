@@ -17,6 +17,7 @@ from cxinbox.accounts.service import SuperAdminEmailTaken, ensure_super_admin
 from cxinbox.admin.router import router as admin_router
 from cxinbox.api_docs import install_api_docs
 from cxinbox.api_docs.openapi import install_openapi
+from cxinbox.api_docs.tags import DESCRIPTION, TAGS
 from cxinbox.api_keys.router import router as api_keys_router
 from cxinbox.config import Settings
 from cxinbox.contacts.router import router as contacts_router
@@ -102,7 +103,8 @@ def create_app(
     app = FastAPI(
         title=title,
         version="1.0.0",
-        description="WhatsApp customer-experience platform: LLM bot and multi-user inbox.",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=None,
         redoc_url=None,

@@ -1,5 +1,5 @@
-"""The OpenAPI document describes errors as the API answers them: the contract's envelope, 400 for
-bad input (never FastAPI's 422), and the codes each operation can answer."""
+"""The OpenAPI document describes the API as it behaves: errors in the contract's envelope, 400 for
+bad input (never FastAPI's 422), the codes each operation can answer, and a word on every area."""
 
 from __future__ import annotations
 
@@ -66,3 +66,10 @@ def test_codes_a_route_declares_are_listed_with_the_automatic_ones() -> None:
     assert responses["404"][ERROR_CODES] == ["NOT_FOUND"]
     assert responses["400"][ERROR_CODES] == ["VALIDATION_ERROR"]
     assert "401" not in responses  # no credentials, nothing to refuse them
+
+
+def test_every_area_of_the_document_is_described() -> None:
+    document = create_app().openapi()
+    described = {tag["name"] for tag in document["tags"] if tag.get("description")}
+    used = {tag for _, operation in _operations(document) for tag in operation.get("tags", [])}
+    assert used <= described, f"tags without a description: {used - described}"

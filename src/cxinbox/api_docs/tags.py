@@ -1,0 +1,43 @@
+"""What the OpenAPI document says about the API as a whole: its areas (tags) and how lists page."""
+
+from __future__ import annotations
+
+DESCRIPTION = """WhatsApp customer-experience platform: LLM bot and multi-user inbox.
+
+Every answer is JSON: `{"data": ...}` on success, `{"error": {"code", "message", "details"?}}` on
+failure (see the `Error` schema; each operation lists its error codes).
+
+**Paging.** Lists page in one of three ways, as the reference fixes them:
+
+| style | parameters | `meta` | lists |
+|---|---|---|---|
+| cursor | `cursor`, `limit` | `nextCursor`, `hasMore` | conversations, contacts, messages, alerts |
+| page | `page`, `limit` | `page`, `limit`, `total`, `totalPages` | users, invitations, admin organizations |
+| page-size | `page`, `pageSize` | `page`, `pageSize`, `total`, `totalPages` | failed messages |
+
+A cursor is opaque: pass back `nextCursor` as it came, with the same filters.
+"""
+
+TAGS: list[dict[str, str]] = [
+    {"name": "auth", "description": "Sign-up, sign-in (password or one-time code), token refresh, me."},
+    {"name": "profile", "description": "The signed-in person's own name, avatar and password."},
+    {"name": "users", "description": "The organization's people: roles, presence, seats, bulk actions."},
+    {"name": "invitations", "description": "Single-use emailed links that add a person to the organization."},
+    {"name": "api-keys", "description": "Keys for machine clients, shown in full once at creation."},
+    {"name": "teams", "description": "Teams of agents, their members and weekly working hours."},
+    {"name": "conversations", "description": "The shared inbox: visibility, status, assignment, timeline."},
+    {"name": "messages", "description": "Reading and sending a conversation's messages over WhatsApp."},
+    {"name": "failed messages", "description": "Outbound messages that could not be sent: retry or discard."},
+    {"name": "contacts", "description": "The customers who wrote in, by WhatsApp id."},
+    {"name": "tags", "description": "Labels on conversations."},
+    {"name": "quick-replies", "description": "Canned answers with shortcuts, variables and attachments."},
+    {"name": "whatsapp-accounts", "description": "Connected WhatsApp Business numbers and their alerts."},
+    {"name": "webhooks", "description": "Meta's webhook: verification and signed event deliveries."},
+    {"name": "events", "description": "Realtime Server-Sent Events of the organization, with replay."},
+    {"name": "files", "description": "Stored files and media, by public or signed URL."},
+    {"name": "plans", "description": "The organization's plan, its limits and current usage."},
+    {"name": "config", "description": "Organization settings, branding, toggles and public plan data."},
+    {"name": "admin", "description": "The platform operator (super admin): organizations, stats, system."},
+    {"name": "development", "description": "Simulated customers for local work (off in production)."},
+    {"name": "health", "description": "Liveness and readiness of the service and its dependencies."},
+]
