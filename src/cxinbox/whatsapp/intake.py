@@ -71,6 +71,9 @@ class _Expiring:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def __contains__(self, key: str) -> bool:
+        return key in self._entries
+
 
 @dataclass
 class _Pending:
@@ -83,23 +86,19 @@ class WebhookIntake:
         self.runtime = runtime
         self._pending: list[_Pending] = []
         self._writer: asyncio.Task[None] | None = None
-        self._known = _Expiring(KNOWN_CACHE_SIZE, SECRETS_TTL_SECONDS)
-        self._unknown = _Expiring(UNKNOWN_CACHE_SIZE, SECRETS_TTL_SECONDS)
+        self.known = _Expiring(KNOWN_CACHE_SIZE, SECRETS_TTL_SECONDS)
+        self.unknown = _Expiring(UNKNOWN_CACHE_SIZE, SECRETS_TTL_SECONDS)
         self._reads: dict[tuple[str, ...], asyncio.Future[dict[str, Signers]]] = {}
 
     # --- signers --------------------------------------------------------------------------------
-
-    @property
-    def cached_entries(self) -> int:
-        return len(self._known) + len(self._unknown)
 
     def cached_signers(self, keys: SigningKeys) -> dict[str, Signers] | None:
         """The signers of every key of ``keys`` when all are cached, else None."""
         found: dict[str, Signers] = {}
         for key in keys.cache_keys:
-            signers = self._known.get(key)
+            signers = self.known.get(key)
             if signers is None:
-                signers = self._unknown.get(key)
+                signers = self.unknown.get(key)
             if signers is None:
                 return None
             found[key] = signers
@@ -128,7 +127,7 @@ class WebhookIntake:
             decrypt=self.runtime.secrets.decrypt,
         )
         for key, (exists, signers) in found.items():
-            (self._known if exists else self._unknown).put(key, signers)
+            (self.known if exists else self.unknown).put(key, signers)
         return {key: signers for key, (_, signers) in found.items()}
 
     # --- group commit ---------------------------------------------------------------------------
