@@ -129,17 +129,16 @@ async def _confirm_number(
     """The number as Meta sees it, once Meta confirmed, with ``token``, that it is one of the business
     account's numbers and that the token can read it. A token, account or number Meta refuses is a
     bad request; a Meta that cannot answer now is a 503."""
+    asking_about = "wabaId"
     try:
         async with GraphClient(runtime.settings.meta, token) as graph:
-            try:
-                listed = await graph.business_account_numbers(waba_id)
-            except GraphError as exc:
-                raise _as_app_error(exc, "accessToken" if exc.is_auth_error else "wabaId") from exc
+            listed = await graph.business_account_numbers(waba_id)
             if phone_number_id not in {number.id for number in listed}:
                 raise NotInBusinessAccount()
+            asking_about = "phoneNumberId"
             return await graph.phone_number(phone_number_id)
     except GraphError as exc:
-        raise _as_app_error(exc, "accessToken" if exc.is_auth_error else "phoneNumberId") from exc
+        raise _as_app_error(exc, "accessToken" if exc.is_auth_error else asking_about) from exc
 
 
 def _as_app_error(exc: GraphError, field: str) -> Exception:
