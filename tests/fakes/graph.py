@@ -39,6 +39,11 @@ class Media:
 @dataclass
 class PhoneNumber:
     display_phone_number: str
+    #: the token that manages the number's business account
+    token: str = ""
+    #: its WhatsApp Business Account; None: whichever one its token asks about (tests that do not
+    #: care which account a number is in)
+    waba_id: str | None = None
     verified_name: str = "Acme Support"
     quality_rating: str = "GREEN"
     messaging_limit_tier: str = "TIER_1K"
@@ -63,6 +68,10 @@ class GraphState:
     registered: list[str] = field(default_factory=list)
     #: seconds each read of a node (number, media) takes to answer: a slow Meta
     node_delay: float = 0.0
+    #: node (number, business account) -> errors its next reads answer with: (HTTP status, code)
+    read_errors: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    #: numbers of a business account per page of ``GET /{waba_id}/phone_numbers`` unless asked
+    numbers_page_size: int = 25
 
 
 def meta_error(status: int, code: int, message: str, subcode: int | None = None) -> JSONResponse:
@@ -75,6 +84,30 @@ def meta_error(status: int, code: int, message: str, subcode: int | None = None)
     if subcode is not None:
         error["error_subcode"] = subcode
     return JSONResponse({"error": error}, status_code=status)
+
+
+def _number_fields(phone_number_id: str, number: PhoneNumber) -> dict[str, Any]:
+    return {
+        "id": phone_number_id,
+        "display_phone_number": number.display_phone_number,
+        "verified_name": number.verified_name,
+        "quality_rating": number.quality_rating,
+        "messaging_limit_tier": number.messaging_limit_tier,
+        "throughput": {"level": "STANDARD"},
+        "name_status": number.name_status,
+        "code_verification_status": "VERIFIED",
+    }
+
+
+def _missing(node: str) -> JSONResponse:
+    """What Meta answers for an object that does not exist or that the token may not see."""
+    return meta_error(
+        400,
+        100,
+        f"Unsupported get request. Object with ID '{node}' does not exist, cannot be loaded due to "
+        "missing permissions, or does not support this operation",
+        subcode=33,
+    )
 
 
 class FakeGraph:
@@ -92,6 +125,7 @@ class FakeGraph:
                 Route(f"/{VERSION}/{{node}}/media", self._upload, methods=["POST"]),
                 Route(f"/{VERSION}/{{node}}/subscribed_apps", self._subscribe, methods=["POST"]),
                 Route(f"/{VERSION}/{{node}}/register", self._register, methods=["POST"]),
+                Route(f"/{VERSION}/{{node}}/phone_numbers", self._business_numbers, methods=["GET"]),
                 Route(f"/{VERSION}/{{node}}", self._node, methods=["GET"]),
             ]
         )
@@ -120,10 +154,16 @@ class FakeGraph:
 
     # --- what tests set up -----------------------------------------------------------------------
 
-    def add_number(self, phone_number_id: str, token: str, display: str = "+1 555 0100") -> None:
+    def add_number(
+        self, phone_number_id: str, token: str, display: str = "+1 555 0100", *, waba_id: str | None = None
+    ) -> None:
         with self._lock:
             self.state.tokens.add(token)
-            self.state.phone_numbers[phone_number_id] = PhoneNumber(display)
+            self.state.phone_numbers[phone_number_id] = PhoneNumber(display, token, waba_id)
+
+    def fail_next_reads(self, node: str, *errors: tuple[int, int]) -> None:
+        with self._lock:
+            self.state.read_errors.setdefault(node, []).extend(errors)
 
     def add_media(self, token: str, data: bytes, mime_type: str, *, failures: int = 0) -> str:
         media_id = str(9_000_000_000 + next(_ids))
@@ -171,12 +211,23 @@ class FakeGraph:
             return meta_error(400, 100, "Invalid verification code format.", 36007)
         return JSONResponse({"access_token": token, "token_type": "bearer"})
 
+    def _read_error(self, node: str) -> JSONResponse | None:
+        with self._lock:
+            pending = self.state.read_errors.get(node)
+            failure = pending.pop(0) if pending else None
+        if failure is None:
+            return None
+        status, code = failure
+        return meta_error(status, code, "An unexpected error has occurred. Please retry your request later.")
+
     async def _node(self, request: Request) -> Response:
         if self.state.node_delay:
             await asyncio.sleep(self.state.node_delay)
         if self._authorized(request) is None:
             return self._invalid_token()
         node = request.path_params["node"]
+        if failure := self._read_error(node):
+            return failure
         if media := self.state.media.get(node):
             return JSONResponse(
                 {
@@ -189,21 +240,33 @@ class FakeGraph:
                 }
             )
         if number := self.state.phone_numbers.get(node):
-            return JSONResponse(
-                {
-                    "id": node,
-                    "display_phone_number": number.display_phone_number,
-                    "verified_name": number.verified_name,
-                    "quality_rating": number.quality_rating,
-                    "messaging_limit_tier": number.messaging_limit_tier,
-                    "throughput": {"level": "STANDARD"},
-                    "name_status": number.name_status,
-                    "code_verification_status": "VERIFIED",
-                }
-            )
-        return meta_error(
-            400, 100, f"Unsupported get request. Object with ID '{node}' does not exist", subcode=33
-        )
+            return JSONResponse(_number_fields(node, number))
+        return _missing(node)
+
+    async def _business_numbers(self, request: Request) -> Response:
+        """``GET /{waba_id}/phone_numbers``: the account's numbers, paged by cursor, to a token that
+        manages the account; to any other token the account does not exist."""
+        token = self._authorized(request)
+        if token is None:
+            return self._invalid_token()
+        waba = request.path_params["node"]
+        if failure := self._read_error(waba):
+            return failure
+        numbers = [(i, n) for i, n in self.state.phone_numbers.items() if n.waba_id == waba]
+        if numbers and all(n.token != token for _, n in numbers):
+            return _missing(waba)
+        numbers += [
+            (i, n) for i, n in self.state.phone_numbers.items() if n.waba_id is None and n.token == token
+        ]
+        if not numbers:
+            return _missing(waba)
+        size = int(request.query_params.get("limit") or self.state.numbers_page_size)
+        start = int(request.query_params.get("after") or 0)
+        page = numbers[start : start + size]
+        paging: dict[str, Any] = {"cursors": {"before": str(start), "after": str(start + len(page))}}
+        if start + size < len(numbers):
+            paging["next"] = f"{self.url}/{VERSION}/{waba}/phone_numbers?limit={size}&after={start + size}"
+        return JSONResponse({"data": [_number_fields(i, n) for i, n in page], "paging": paging})
 
     async def _download(self, request: Request) -> Response:
         media = self.state.media.get(request.path_params["media_id"])

@@ -93,7 +93,9 @@ async def test_signature_is_over_the_raw_bytes(client, runtime, factory, graph):
 async def test_a_number_with_its_own_app_secret_is_verified_with_it(client, runtime, factory, graph):
     org = await factory.org()
     account = await connect_number(runtime, graph, org.id, app_secret="own-app-secret")
-    body = for_number(sample("message.json", "text"), account.phone_number_id)
+    payload = sample("message.json", "text")
+    payload["entry"][0]["id"] = account.waba_id  # as Meta sends it: the number's own business account
+    body = for_number(payload, account.phone_number_id)
     assert (await post_webhook(client, body)).status_code == 401  # the platform's secret is not it
     assert await _stored_count(runtime, body) == 0
     await deliver(client, runtime, body, secret="own-app-secret")

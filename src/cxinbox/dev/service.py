@@ -57,11 +57,15 @@ async def _ingest(
     runtime: Runtime,
     tenant: TenantContext,
     payload: dict[str, Any],
-    number: str | None,
+    account: WhatsAppAccount,
+    *,
+    names_number: bool,
 ) -> WebhookEvent:
+    """Store and process a webhook body built here for ``account`` (which alone it may change)."""
     event = WebhookEvent(
         body=json.dumps(payload).encode(),
-        phone_number_id=number,
+        phone_number_id=account.phone_number_id if names_number else None,
+        signature_scope=[account.phone_number_id],
         organization_id=tenant.organization_id,
         simulated=True,
     )
@@ -80,7 +84,7 @@ async def _deliver_texts(
 ) -> SimulatedBatch:
     messages = [(customer, text, payloads.new_wamid()) for customer, text in texts]
     event = await _ingest(
-        session, runtime, tenant, payloads.text_messages(account, messages), account.phone_number_id
+        session, runtime, tenant, payloads.text_messages(account, messages), account, names_number=True
     )
     rows = (
         await session.execute(
@@ -144,7 +148,7 @@ async def template_status(
     payload = payloads.template_status(
         account, body.template_name, body.event, template_id, body.language, body.reason
     )
-    event = await _ingest(session, runtime, principal.tenant, payload, None)
+    event = await _ingest(session, runtime, principal.tenant, payload, account, names_number=False)
     stored = (
         await session.scalars(
             select(TemplateEvent).where(

@@ -157,6 +157,10 @@ class WebhookEvent(IdMixin, Base):
     organization_id: Mapped[str | None] = mapped_column(
         String(36), ForeignKey("organizations.id", ondelete="SET NULL"), index=True
     )
+    #: the phone number ids whose signer signed the body (``whatsapp.signers``): processing changes
+    #: nothing of another number. Empty for events stored before scopes were recorded: those are
+    #: taken as signed by the platform's app (``inbound.scope``)
+    signature_scope: Mapped[list[str] | None] = mapped_column(JSON)
     processed_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)

@@ -1,8 +1,16 @@
 """Connecting, updating and disconnecting WhatsApp numbers, and their live health.
 
 Graph API calls happen before the database is touched, so no request holds a transaction open while
-it waits on Meta. A number belongs to one organization: another organization's claim answers 409
-``ALREADY_CONNECTED``; the same organization reconnecting updates its account.
+it waits on Meta. Nothing a client says about a number is taken on trust: before a number is saved,
+Meta confirms with the given token that the number is one of the business account's
+(``GET /{waba_id}/phone_numbers``) and that the token can read it (``GET /{phone_number_id}``). Meta
+refusing answers 400; Meta unreachable or failing answers 503 with ``Retry-After``, and nothing is
+stored.
+
+A number and its WhatsApp Business Account belong to one organization: when either is connected to
+another organization, the claim answers 409 ``ALREADY_CONNECTED`` (one answer for both, and only
+to a caller Meta has confirmed can use them); the same organization reconnecting updates its
+account.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from cxinbox.whatsapp.repository import (
     WhatsAppAccountRepository,
     count_live_accounts,
     live_accounts_by_number,
+    live_accounts_by_waba,
 )
 from cxinbox.whatsapp.schemas import (
     AccountHealth,
@@ -40,9 +49,21 @@ from cxinbox.whatsapp.schemas import (
 register_usage(WHATSAPP_NUMBERS)(count_live_accounts)
 
 
+#: seconds a client is asked to wait when Meta could not confirm a number
+GRAPH_RETRY_AFTER_SECONDS = 30
+
+
 class AlreadyConnected(Conflict):
     code = "ALREADY_CONNECTED"
-    message = "This phone number is connected to another organization"
+    message = "This phone number or its WhatsApp Business Account is connected to another organization"
+
+
+class NotInBusinessAccount(ValidationFailed):
+    def __init__(self) -> None:
+        message = "Meta does not list this phone number in the WhatsApp Business Account"
+        super().__init__(
+            f"phoneNumberId: {message}", details=[{"field": "phoneNumberId", "message": message}]
+        )
 
 
 @dataclass(frozen=True)
@@ -67,7 +88,7 @@ async def connect_manual(
         body.alias,
     )
     await release_transaction(session)
-    info = await _describe_number(runtime, credentials.access_token, credentials.phone_number_id)
+    info = await _confirm_number(runtime, credentials.access_token, body.waba_id, body.phone_number_id)
     return await _save(session, runtime, principal, credentials, info)
 
 
@@ -97,25 +118,36 @@ async def connect_embedded(
                 await graph.register_number(body.phone_number_id, body.pin)
     except GraphError as exc:
         raise _as_app_error(exc, "code") from exc
-    info = await _describe_number(runtime, token, body.phone_number_id)
+    info = await _confirm_number(runtime, token, body.waba_id, body.phone_number_id)
     credentials = Credentials(body.waba_id, body.phone_number_id, token, None, None, body.alias)
     return await _save(session, runtime, principal, credentials, info)
 
 
-async def _describe_number(runtime: Runtime, token: str, phone_number_id: str) -> PhoneNumberInfo | None:
-    """The number as Meta sees it; a token Meta rejects is a bad request, an unreachable Meta is not."""
-    info = await _ask_meta(runtime, token, phone_number_id)
-    if not isinstance(info, GraphError):
-        return info
-    if info.retryable:
-        return None
-    raise _as_app_error(info, "accessToken") from info
+async def _confirm_number(
+    runtime: Runtime, token: str, waba_id: str, phone_number_id: str
+) -> PhoneNumberInfo:
+    """The number as Meta sees it, once Meta confirmed, with ``token``, that it is one of the business
+    account's numbers and that the token can read it. A token, account or number Meta refuses is a
+    bad request; a Meta that cannot answer now is a 503."""
+    asking_about = "wabaId"
+    try:
+        async with GraphClient(runtime.settings.meta, token) as graph:
+            listed = await graph.business_account_numbers(waba_id)
+            if phone_number_id not in {number.id for number in listed}:
+                raise NotInBusinessAccount()
+            asking_about = "phoneNumberId"
+            return await graph.phone_number(phone_number_id)
+    except GraphError as exc:
+        raise _as_app_error(exc, "accessToken" if exc.is_auth_error else asking_about) from exc
 
 
 def _as_app_error(exc: GraphError, field: str) -> Exception:
     if exc.retryable:
         return ServiceUnavailable(
-            "The WhatsApp Cloud API is unavailable, try again", code="GRAPH_UNAVAILABLE"
+            "The WhatsApp Cloud API is unavailable, try again",
+            code="GRAPH_UNAVAILABLE",
+            details={"retryAfter": GRAPH_RETRY_AFTER_SECONDS},
+            headers={"Retry-After": str(GRAPH_RETRY_AFTER_SECONDS)},
         )
     return ValidationFailed(
         f"{field}: Meta refused it ({exc.message})",
@@ -128,14 +160,10 @@ async def _save(
     runtime: Runtime,
     principal: Principal,
     credentials: Credentials,
-    info: PhoneNumberInfo | None,
+    info: PhoneNumberInfo,
 ) -> tuple[WhatsAppAccount, bool]:
     tenant = principal.tenant
-    live = (await live_accounts_by_number(session, [credentials.phone_number_id])).get(
-        credentials.phone_number_id
-    )
-    if live is not None and live.organization_id != tenant.organization_id:
-        raise AlreadyConnected()
+    await _ensure_unclaimed(session, tenant.organization_id, credentials)
     repo = WhatsAppAccountRepository(session, tenant)
     account = await repo.by_phone_number_id(credentials.phone_number_id)
     created = account is None
@@ -153,8 +181,7 @@ async def _save(
     if credentials.alias is not None:
         account.alias = credentials.alias.strip() or None
     account.display_phone_number = credentials.display_phone_number or account.display_phone_number
-    if info is not None:
-        _apply_info(account, info)
+    _apply_info(account, info)
     if account.status != AccountStatus.CONNECTED:
         account.status = AccountStatus.CONNECTED
         account.connected_at = utcnow()
@@ -171,6 +198,16 @@ async def _save(
         details={"phoneNumberId": account.phone_number_id, "wabaId": account.waba_id},
     )
     return account, created
+
+
+async def _ensure_unclaimed(session: AsyncSession, organization_id: str, credentials: Credentials) -> None:
+    """409 when the number or its business account is connected to another organization (one
+    organization receives a business account's events and acts on its state)."""
+    by_number = await live_accounts_by_number(session, [credentials.phone_number_id])
+    by_waba = await live_accounts_by_waba(session, [credentials.waba_id])
+    owners = {a.organization_id for a in [*by_number.values(), *by_waba]}
+    if owners - {organization_id}:
+        raise AlreadyConnected()
 
 
 def _apply_info(account: WhatsAppAccount, info: PhoneNumberInfo) -> None:

@@ -5,8 +5,15 @@ every body waiting since its last transaction in one INSERT and one commit, then
 its event id and answers 200. A request is only answered once its body is committed, so nothing
 acknowledged is lost; processing follows in the drain job (``tasks.drain_webhooks``).
 
-Signature secrets are cached per number for a short while: a cached secret that verifies the body
-is used at once; anything else is decided on fresh data from the database.
+A signature proves who sent which parts of a body, no more (``signers``): each number and WhatsApp
+Business Account a body names is signed by its own app's secret (the account's own app secret, else
+the platform's ``META_APP_SECRET``), and the body is stored with the numbers whose secret signed it
+(its signature scope); processing touches no other number.
+
+The signers of each number and account are cached for a short while, in bounded caches: one for
+those that exist, a smaller one for those that do not (so a stream of made-up ids evicts no real
+one). A body that every cached signer verifies is accepted at once; anything else is decided on
+fresh data from the database.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
-from collections import defaultdict
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,31 +32,47 @@ from cxinbox.core.ids import new_id
 from cxinbox.models.whatsapp import WebhookEvent
 from cxinbox.runtime import Runtime
 from cxinbox.whatsapp.repository import live_accounts_by_number, live_accounts_by_waba
+from cxinbox.whatsapp.signers import Signers, SigningKeys, signers_of
 from cxinbox.whatsapp.tasks import request_drain
 
 #: bodies stored in one transaction at most
 MAX_BATCH = 500
 SECRETS_TTL_SECONDS = 30.0
+#: cached signers of numbers and accounts that exist (bounded by what is connected, capped anyway)
+KNOWN_CACHE_SIZE = 10_000
+#: cached answers "no such number or account" (anyone can make these up: a small share of memory)
+UNKNOWN_CACHE_SIZE = 2_000
 
 
-WABA_KEY = "waba:"
+class _Expiring:
+    """A least-recently-used map of at most ``size`` entries that each live ``ttl`` seconds."""
 
+    def __init__(self, size: int, ttl: float) -> None:
+        self.size = size
+        self.ttl = ttl
+        self._entries: OrderedDict[str, tuple[float, Signers]] = OrderedDict()
 
-@dataclass(frozen=True)
-class SigningKeys:
-    """What names the signer of a body: its phone numbers, or (events about a whole account name no
-    number) its WhatsApp Business Account ids."""
+    def get(self, key: str) -> Signers | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry[0] <= time.monotonic():
+            del self._entries[key]
+            return None
+        self._entries.move_to_end(key)
+        return entry[1]
 
-    numbers: list[str]
-    wabas: list[str]
+    def put(self, key: str, value: Signers) -> None:
+        self._entries[key] = (time.monotonic() + self.ttl, value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
 
-    @property
-    def cache_keys(self) -> list[str]:
-        return self.numbers or [WABA_KEY + waba for waba in self.wabas]
+    def __len__(self) -> int:
+        return len(self._entries)
 
-
-def signing_keys(numbers: list[str], wabas: list[str]) -> SigningKeys:
-    return SigningKeys(numbers, [] if numbers else wabas)
+    def __contains__(self, key: str) -> bool:
+        return key in self._entries
 
 
 @dataclass
@@ -63,59 +86,62 @@ class WebhookIntake:
         self.runtime = runtime
         self._pending: list[_Pending] = []
         self._writer: asyncio.Task[None] | None = None
-        self._secrets: dict[str, tuple[float, list[str]]] = {}
-        self._reads: dict[tuple[str, ...], asyncio.Future[list[str]]] = {}
+        self.known = _Expiring(KNOWN_CACHE_SIZE, SECRETS_TTL_SECONDS)
+        self.unknown = _Expiring(UNKNOWN_CACHE_SIZE, SECRETS_TTL_SECONDS)
+        self._reads: dict[tuple[str, ...], asyncio.Future[dict[str, Signers]]] = {}
 
-    # --- signature secrets ----------------------------------------------------------------------
+    # --- signers --------------------------------------------------------------------------------
 
-    def cached_secrets(self, keys: SigningKeys) -> list[str]:
-        now = time.monotonic()
-        found: list[str] = []
+    def cached_signers(self, keys: SigningKeys) -> dict[str, Signers] | None:
+        """The signers of every key of ``keys`` when all are cached, else None."""
+        found: dict[str, Signers] = {}
         for key in keys.cache_keys:
-            entry = self._secrets.get(key)
-            if entry and entry[0] > now:
-                found += entry[1]
+            signers = self.known.get(key)
+            if signers is None:
+                signers = self.unknown.get(key)
+            if signers is None:
+                return None
+            found[key] = signers
         return found
 
-    async def current_secrets(self, keys: SigningKeys) -> list[str]:
-        """The secrets that may sign a body: the own app secrets of the accounts it names, else the
-        platform's. Read from the database, and remembered for a short while; the requests that
-        need the same keys at the same moment (all those in flight when the cache expires) share
-        one read."""
+    async def current_signers(self, keys: SigningKeys) -> dict[str, Signers]:
+        """The signers of every key, read from the database and remembered for a short while; the
+        requests that need the same keys at the same moment (all those in flight when the cache
+        expires) share one read."""
         flight = tuple(keys.cache_keys)
         read = self._reads.get(flight)
         if read is None:
-            read = self._reads[flight] = asyncio.ensure_future(self._read_secrets(keys))
+            read = self._reads[flight] = asyncio.ensure_future(self._read_signers(keys))
             read.add_done_callback(lambda _: self._reads.pop(flight, None))
         return await asyncio.shield(read)
 
-    async def _read_secrets(self, keys: SigningKeys) -> list[str]:
+    async def _read_signers(self, keys: SigningKeys) -> dict[str, Signers]:
         async with self.runtime.sessionmaker() as session:
-            if keys.numbers:
-                by_number = await live_accounts_by_number(session, keys.numbers)
-                accounts = {n: [a] for n, a in by_number.items()}
-            else:
-                accounts = defaultdict(list)
-                for account in await live_accounts_by_waba(session, keys.wabas):
-                    accounts[WABA_KEY + account.waba_id].append(account)
-            encrypted = {
-                k: [a.app_secret_encrypted for a in accs if a.app_secret_encrypted]
-                for k, accs in accounts.items()
-            }
-        own = {
-            k: [self.runtime.secrets.decrypt(s) for s in values] for k, values in encrypted.items() if values
-        }
-        platform = [self.runtime.settings.meta_app_secret] if self.runtime.settings.meta_app_secret else []
-        expires = time.monotonic() + SECRETS_TTL_SECONDS
-        for key in keys.cache_keys:  # what no account signs itself is signed by the platform's app
-            self._secrets[key] = (expires, own.get(key, platform))
-        return [s for values in own.values() for s in values] or platform
+            by_number = await live_accounts_by_number(session, keys.numbers)
+            by_waba = await live_accounts_by_waba(session, keys.wabas)
+        found = signers_of(
+            keys,
+            by_number,
+            by_waba,
+            platform=self.runtime.settings.meta_app_secret or None,
+            decrypt=self.runtime.secrets.decrypt,
+        )
+        for key, (exists, signers) in found.items():
+            (self.known if exists else self.unknown).put(key, signers)
+        return {key: signers for key, (_, signers) in found.items()}
 
     # --- group commit ---------------------------------------------------------------------------
 
-    async def store(self, body: bytes, phone_number_id: str | None) -> str:
-        """Store ``body`` durably (with the bodies arriving meanwhile); answers the event id."""
-        row = {"id": new_id(), "body": body, "phone_number_id": phone_number_id, "received_at": utcnow()}
+    async def store(self, body: bytes, phone_number_id: str | None, scope: list[str]) -> str:
+        """Store ``body`` durably (with the bodies arriving meanwhile), with the numbers its signature
+        covers; answers the event id."""
+        row = {
+            "id": new_id(),
+            "body": body,
+            "phone_number_id": phone_number_id,
+            "signature_scope": scope,
+            "received_at": utcnow(),
+        }
         done: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._pending.append(_Pending(row, done))
         if self._writer is None or self._writer.done():

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
+
+#: what Meta's ids (phone number ids, WhatsApp Business Account ids) look like; anything else names
+#: no account
+_META_ID = re.compile(r"\d{1,64}")
 
 
 def parse_body(body: bytes) -> dict[str, Any] | None:
@@ -26,26 +31,31 @@ def child(obj: Any, key: str) -> dict[str, Any]:
     return found if isinstance(found, dict) else {}
 
 
+def meta_id(value: Any) -> str | None:
+    """``value`` as a Meta id (digits, as Meta sends them), or None when it cannot be one."""
+    text = str(value) if isinstance(value, str | int) and not isinstance(value, bool) else ""
+    return text if _META_ID.fullmatch(text) else None
+
+
 def phone_number_ids(payload: dict[str, Any] | None) -> list[str]:
-    """Every ``metadata.phone_number_id`` of the payload, in order, without repeats."""
+    """Every well-formed ``metadata.phone_number_id`` of the payload, in order, without repeats."""
     found: dict[str, None] = {}
     for entry in items(payload, "entry"):
         for change in items(entry, "changes"):
-            number = child(child(change, "value"), "metadata").get("phone_number_id")
+            number = meta_id(child(child(change, "value"), "metadata").get("phone_number_id"))
             if number:
-                found[str(number)] = None
+                found[number] = None
     return list(found)
 
 
 def waba_ids(payload: dict[str, Any] | None) -> list[str]:
-    """Every WhatsApp Business Account id of the payload (``entry.id``, and ``waba_info.waba_id`` of
-    partner events), in order, without repeats."""
+    """Every well-formed WhatsApp Business Account id of the payload (``entry.id``, and
+    ``waba_info.waba_id`` of partner events), in order, without repeats."""
     found: dict[str, None] = {}
     for entry in items(payload, "entry"):
-        if entry.get("id"):
-            found[str(entry["id"])] = None
+        if entry_id := meta_id(entry.get("id")):
+            found[entry_id] = None
         for change in items(entry, "changes"):
-            waba_id = child(child(change, "value"), "waba_info").get("waba_id")
-            if waba_id:
-                found[str(waba_id)] = None
+            if waba_id := meta_id(child(child(change, "value"), "waba_info").get("waba_id")):
+                found[waba_id] = None
     return list(found)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -49,20 +49,31 @@ class MetaAppConfigRepository(TenantRepository[MetaAppConfig]):
 
 # --- cross-tenant: the webhook resolves the tenant from the number ----------------------------------
 
+#: ids in one ``IN`` list at most (a statement takes a bounded number of parameters: PostgreSQL's
+#: protocol 32,767)
+IN_LIST_SIZE = 1_000
+
+
+def _chunks(ids: Sequence[str]) -> Iterator[list[str]]:
+    distinct = list(dict.fromkeys(ids))
+    for start in range(0, len(distinct), IN_LIST_SIZE):
+        yield distinct[start : start + IN_LIST_SIZE]
+
 
 async def live_accounts_by_number(
     session: AsyncSession, phone_number_ids: Sequence[str]
 ) -> dict[str, WhatsAppAccount]:
     """The connected account of each number, whichever organization owns it."""
-    if not phone_number_ids:
-        return {}
-    rows = await session.scalars(
-        select(WhatsAppAccount).where(
-            WhatsAppAccount.phone_number_id.in_(set(phone_number_ids)),
-            WhatsAppAccount.status != AccountStatus.DISCONNECTED,
+    found: dict[str, WhatsAppAccount] = {}
+    for chunk in _chunks(phone_number_ids):
+        rows = await session.scalars(
+            select(WhatsAppAccount).where(
+                WhatsAppAccount.phone_number_id.in_(chunk),
+                WhatsAppAccount.status != AccountStatus.DISCONNECTED,
+            )
         )
-    )
-    return {account.phone_number_id: account for account in rows}
+        found.update((account.phone_number_id, account) for account in rows)
+    return found
 
 
 async def count_live_accounts(session: AsyncSession, organization_id: str) -> int:
@@ -76,17 +87,16 @@ async def count_live_accounts(session: AsyncSession, organization_id: str) -> in
 async def live_accounts_by_waba(session: AsyncSession, waba_ids: Sequence[str]) -> list[WhatsAppAccount]:
     """The connected accounts of these WhatsApp Business Accounts, whichever organizations own them,
     oldest first."""
-    if not waba_ids:
-        return []
-    rows = await session.scalars(
-        select(WhatsAppAccount)
-        .where(
-            WhatsAppAccount.waba_id.in_(set(waba_ids)),
-            WhatsAppAccount.status != AccountStatus.DISCONNECTED,
+    found: list[WhatsAppAccount] = []
+    for chunk in _chunks(waba_ids):
+        rows = await session.scalars(
+            select(WhatsAppAccount).where(
+                WhatsAppAccount.waba_id.in_(chunk),
+                WhatsAppAccount.status != AccountStatus.DISCONNECTED,
+            )
         )
-        .order_by(WhatsAppAccount.created_at, WhatsAppAccount.id)
-    )
-    return list(rows)
+        found += rows
+    return sorted(found, key=lambda a: (a.created_at, a.id))
 
 
 async def locked_message(session: AsyncSession, message_id: str) -> Message | None:

@@ -24,8 +24,18 @@ router = APIRouter(prefix="/whatsapp-accounts", tags=["whatsapp-accounts"])
 
 CONNECT_RESPONSES: dict[int | str, dict[str, str]] = {
     200: {"description": "The organization's account for this number was reconnected and updated"},
+    400: {
+        "description": "VALIDATION_ERROR: Meta refused the token or the business account, or does not "
+        "list the number in the business account (the field is in details)"
+    },
     402: {"description": "PLAN_LIMIT_REACHED: the plan's WhatsApp numbers are used up"},
-    409: {"description": "ALREADY_CONNECTED: the number belongs to another organization"},
+    409: {
+        "description": "ALREADY_CONNECTED: the number or its business account belongs to another organization"
+    },
+    503: {
+        "description": "GRAPH_UNAVAILABLE: Meta could not confirm the number now (nothing was stored); "
+        "try again after Retry-After"
+    },
 }
 
 
@@ -71,7 +81,10 @@ async def list_accounts(principal: MemberDep, session: SessionDep) -> Envelope[l
     summary="Connect account via Meta Embedded Signup (exchange code for token)",
     responses={
         **CONNECT_RESPONSES,
-        503: {"description": "The Meta app is not configured or Meta is unreachable"},
+        503: {
+            "description": "META_NOT_CONFIGURED, or GRAPH_UNAVAILABLE: Meta could not confirm the number "
+            "now (nothing was stored); try again after Retry-After"
+        },
     },
 )
 async def connect(

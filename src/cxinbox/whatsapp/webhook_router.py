@@ -39,7 +39,10 @@ async def verify(
 @router.post(
     "",
     summary="Receive WhatsApp Cloud API events (signed with X-Hub-Signature-256)",
-    responses={401: {"description": "INVALID_SIGNATURE: missing or wrong signature; nothing is stored"}},
+    responses={
+        401: {"description": "INVALID_SIGNATURE: missing or wrong signature; nothing is stored"},
+        413: {"description": "TOO_MANY_IDS: the body names too many numbers and accounts; nothing is stored"},
+    },
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -52,6 +55,7 @@ async def receive(
     runtime: RuntimeDep,
     x_hub_signature_256: Annotated[str | None, Header()] = None,
 ) -> Envelope[WebhookReceived]:
-    """The raw body is stored as received and acknowledged; processing runs in a job."""
+    """The raw body is stored as received and acknowledged; processing runs in a job, and touches only
+    the numbers whose own app secret (or, for numbers without one, the platform's) signed the body."""
     event_id = await webhooks.receive(runtime, await request.body(), x_hub_signature_256)
     return Envelope(data=WebhookReceived(id=event_id))

@@ -16,6 +16,15 @@ from cxinbox.adapters.whatsapp.errors import GraphError, int_or_none
 from cxinbox.config import MetaSettings
 
 DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
+#: what is read of a phone number (``GET /{phone_number_id}``, and each number of a business account)
+PHONE_NUMBER_FIELDS = (
+    "id,display_phone_number,verified_name,quality_rating,messaging_limit_tier,"
+    "throughput,name_status,code_verification_status"
+)
+#: pages of a business account's numbers read at most (a business account holds a few numbers;
+#: Meta's default cap is 20, raised on request)
+MAX_NUMBER_PAGES = 20
+NUMBERS_PAGE_SIZE = 100
 
 
 @dataclass(frozen=True)
@@ -108,25 +117,27 @@ class GraphClient:
     # --- numbers and onboarding --------------------------------------------------------------------
 
     async def phone_number(self, phone_number_id: str) -> PhoneNumberInfo:
-        body = await self._json(
-            "GET",
-            phone_number_id,
-            params={
-                "fields": "display_phone_number,verified_name,quality_rating,messaging_limit_tier,"
-                "throughput,name_status,code_verification_status"
-            },
-        )
-        throughput = body.get("throughput")
-        return PhoneNumberInfo(
-            id=str(body.get("id") or phone_number_id),
-            display_phone_number=body.get("display_phone_number"),
-            verified_name=body.get("verified_name"),
-            quality_rating=body.get("quality_rating"),
-            messaging_limit_tier=body.get("messaging_limit_tier"),
-            throughput=throughput.get("level") if isinstance(throughput, dict) else None,
-            name_status=body.get("name_status"),
-            raw=body,
-        )
+        body = await self._json("GET", phone_number_id, params={"fields": PHONE_NUMBER_FIELDS})
+        return _phone_number_info(body, phone_number_id)
+
+    async def business_account_numbers(self, waba_id: str) -> list[PhoneNumberInfo]:
+        """The phone numbers of a WhatsApp Business Account that the token can read
+        (``GET /{waba_id}/phone_numbers``, every page: ``paging.cursors.after`` while ``paging.next``
+        says there is more, at most ``MAX_NUMBER_PAGES``)."""
+        numbers: list[PhoneNumberInfo] = []
+        params = {"fields": PHONE_NUMBER_FIELDS, "limit": str(NUMBERS_PAGE_SIZE)}
+        for _ in range(MAX_NUMBER_PAGES):
+            body = await self._json("GET", f"{waba_id}/phone_numbers", params=params)
+            data = body.get("data")
+            if not isinstance(data, list):
+                raise GraphError("Graph API answered without a list of phone numbers", retryable=False)
+            numbers += [_phone_number_info(item, "") for item in data if isinstance(item, dict)]
+            paging = _object(body, "paging")
+            after = _object(paging, "cursors").get("after")
+            if not paging.get("next") or not isinstance(after, str) or not after:
+                break
+            params = {**params, "after": after}
+        return numbers
 
     async def exchange_code(self, code: str) -> str:
         """Embedded Signup: trade the one-time code for a business token."""
@@ -181,3 +192,22 @@ class GraphClient:
         except ValueError:
             body = None
         raise GraphError.from_response(response.status_code, body)
+
+
+def _phone_number_info(body: dict[str, Any], phone_number_id: str) -> PhoneNumberInfo:
+    throughput = body.get("throughput")
+    return PhoneNumberInfo(
+        id=str(body.get("id") or phone_number_id),
+        display_phone_number=body.get("display_phone_number"),
+        verified_name=body.get("verified_name"),
+        quality_rating=body.get("quality_rating"),
+        messaging_limit_tier=body.get("messaging_limit_tier"),
+        throughput=throughput.get("level") if isinstance(throughput, dict) else None,
+        name_status=body.get("name_status"),
+        raw=body,
+    )
+
+
+def _object(body: dict[str, Any], key: str) -> dict[str, Any]:
+    found = body.get(key)
+    return found if isinstance(found, dict) else {}

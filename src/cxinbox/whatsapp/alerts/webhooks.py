@@ -8,7 +8,8 @@ a ban, its lifting or the account's deletion changes the state of every number o
 change about one number raises an alert on that number and updates its quality, messaging limit and
 name fields (a number none of the WABA's numbers matches raises the account-wide alert instead). A
 state or field changes only if no newer report set it already (``whatsapp.reports``: changes arrive
-in any order). A WABA or number no organization has connected stays unrouted.
+in any order). A WABA or number no organization has connected stays unrouted, and so does a number
+the webhook's signature does not cover (``inbound.scope``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -47,15 +49,21 @@ class NumberRef:
         return bool(self.display_digits) and _digits(account.display_phone_number) == self.display_digits
 
 
-async def record_change(session: AsyncSession, entry: dict[str, Any], change: dict[str, Any]) -> list[str]:
-    """Raise the alerts of one change; the ids of the organizations it was routed to."""
+async def record_change(
+    session: AsyncSession,
+    entry: dict[str, Any],
+    change: dict[str, Any],
+    admits: Callable[[WhatsAppAccount], bool],
+) -> list[str]:
+    """Raise the alerts of one change on the accounts it is about that ``admits`` lets it touch; the
+    ids of the organizations it was routed to."""
     field_name = str(change.get("field") or "")
     value = child(change, "value")
     draft = classify(field_name, value)
     if draft is None:
         return []
     number = named_number(field_name, value)
-    candidates = await _candidates(session, entry, value, number)
+    candidates = [a for a in await _candidates(session, entry, value, number) if admits(a)]
     about_number = [a for a in candidates if number is not None and number.matches(a)]
     key = change_key(entry, change)
     details = {"field": field_name, "entryId": entry.get("id"), "time": entry.get("time"), "value": value}

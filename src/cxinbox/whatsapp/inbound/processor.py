@@ -2,7 +2,10 @@
 
 Every entry, change, message and status is handled; message changes are routed by
 ``metadata.phone_number_id``, account-level changes (``account_update``, quality, name, …) become
-alerts (``whatsapp.alerts``). Events are processed in batches (one transaction): the new messages of
+alerts (``whatsapp.alerts``). Only the numbers of the event's signature scope are touched
+(``inbound.scope``): a change about any other number is skipped.
+
+Events are processed in batches (one transaction): the new messages of
 the whole batch are stored together first (``arrivals``), then what refers to messages (reactions,
 edits, deletions) and the account and template changes are applied in the order they came, so a
 reaction finds a message that arrived in the same batch, and last the delivery statuses of the
@@ -32,6 +35,7 @@ from cxinbox.whatsapp.alerts.webhooks import record_change
 from cxinbox.whatsapp.inbound import threads
 from cxinbox.whatsapp.inbound.arrivals import Arrival, store_arrivals
 from cxinbox.whatsapp.inbound.parse import parse_message, provider_time
+from cxinbox.whatsapp.inbound.scope import SignatureScope
 from cxinbox.whatsapp.inbound.statuses import StatusReport, record_statuses
 from cxinbox.whatsapp.inbound.templates import TEMPLATE_FIELDS, record_template_change
 from cxinbox.whatsapp.payload import child, items, parse_body, phone_number_ids
@@ -53,20 +57,27 @@ async def process_events(session: AsyncSession, runtime: Runtime, events: Sequen
     skipped)."""
     pending = [e for e in events if e.processed_at is None]
     payloads = [parse_body(e.body) for e in pending]
+    scopes = [SignatureScope(e) for e in pending]
     batch = _Batch(session, runtime)
     batch.accounts = await live_accounts_by_number(
-        session, [n for p in payloads for n in phone_number_ids(p)]
+        session,
+        [
+            n
+            for p, scope in zip(payloads, scopes, strict=True)
+            for n in phone_number_ids(p)
+            if scope.may_cover(n)
+        ],
     )
-    for event, payload in zip(pending, payloads, strict=True):
-        batch.read(event, payload)
+    for event, payload, scope in zip(pending, payloads, scopes, strict=True):
+        batch.read(event, payload, scope)
     await store_arrivals(session, runtime, batch.arrivals)
     for apply in batch.updates:
         await apply()
     await record_statuses(session, runtime, batch.statuses)
     processed_at = utcnow()
-    for event in pending:
+    for event, scope in zip(pending, scopes, strict=True):
         event.processed_at = processed_at
-        event.error = batch.notes.get(event.id)
+        event.error = batch.notes.get(event.id) or scope.note
 
 
 class _Batch:
@@ -83,7 +94,7 @@ class _Batch:
         #: why an event was set aside (kept in its ``error``)
         self.notes: dict[str, str] = {}
 
-    def read(self, event: WebhookEvent, payload: dict[str, Any] | None) -> None:
+    def read(self, event: WebhookEvent, payload: dict[str, Any] | None, scope: SignatureScope) -> None:
         if payload is None or payload.get("object") != WHATSAPP_OBJECT:
             self.notes[event.id] = "ignored: not a WhatsApp Business Account event"
             return
@@ -92,7 +103,7 @@ class _Batch:
                 value = child(change, "value")
                 field = str(change.get("field") or "")
                 if field in ACCOUNT_FIELDS:
-                    self.updates.append(partial(self._account_change, event, entry, change))
+                    self.updates.append(partial(self._account_change, event, scope, entry, change))
                 elif field in TEMPLATE_FIELDS and entry.get("id"):
                     position = entry_index * 1000 + change_index
                     self.updates.append(
@@ -104,21 +115,26 @@ class _Batch:
                             field,
                             value,
                             position,
+                            scope.admits_account,
                         )
                     )
                 elif field == "messages":
-                    self._messages(event, value)
+                    self._messages(event, scope, value)
                 # other fields stay stored for the areas that will read them
 
     async def _account_change(
-        self, event: WebhookEvent, entry: dict[str, Any], change: dict[str, Any]
+        self, event: WebhookEvent, scope: SignatureScope, entry: dict[str, Any], change: dict[str, Any]
     ) -> None:
-        routed = await record_change(self.session, entry, change)
+        routed = await record_change(self.session, entry, change, scope.admits_account)
         event.organization_id = event.organization_id or next(iter(routed), None)
 
-    def _messages(self, event: WebhookEvent, value: dict[str, Any]) -> None:
+    def _messages(self, event: WebhookEvent, scope: SignatureScope, value: dict[str, Any]) -> None:
         number = str(child(value, "metadata").get("phone_number_id") or "")
+        if not number:
+            return  # names no number: nothing to route
         account = self.accounts.get(number)
+        if not scope.admits(number, account):
+            return
         if account is None:
             return  # an unknown number: the event stays stored, unrouted
         event.organization_id = event.organization_id or account.organization_id

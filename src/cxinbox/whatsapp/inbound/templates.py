@@ -3,6 +3,7 @@ templates area. They name the business account (``entry.id``), not a phone numbe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -26,17 +27,23 @@ def _text(value: Any, length: int) -> str | None:
 
 
 async def record_template_change(
-    session: AsyncSession, event: WebhookEvent, waba_id: str, field: str, value: dict[str, Any], position: int
+    session: AsyncSession,
+    event: WebhookEvent,
+    waba_id: str,
+    field: str,
+    value: dict[str, Any],
+    position: int,
+    admits: Callable[[WhatsAppAccount], bool],
 ) -> None:
-    """Store the change once for every organization with a number on ``waba_id`` (only the
-    simulating organization for a simulated event)."""
-    stmt = select(WhatsAppAccount.organization_id).where(
-        WhatsAppAccount.waba_id == waba_id, WhatsAppAccount.status != AccountStatus.DISCONNECTED
+    """Store the change once for every organization with a number on ``waba_id`` that ``admits``
+    lets it reach (the event's signature scope)."""
+    accounts = await session.scalars(
+        select(WhatsAppAccount).where(
+            WhatsAppAccount.waba_id == waba_id, WhatsAppAccount.status != AccountStatus.DISCONNECTED
+        )
     )
-    if event.simulated and event.organization_id:
-        stmt = stmt.where(WhatsAppAccount.organization_id == event.organization_id)
     insert = dialect_insert(session)
-    for organization_id in set(await session.scalars(stmt)):
+    for organization_id in {a.organization_id for a in accounts if admits(a)}:
         await session.execute(
             insert(TemplateEvent)
             .values(
