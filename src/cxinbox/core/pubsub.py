@@ -14,9 +14,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any
 
-import structlog
-
-log = structlog.get_logger(__name__)
+from cxinbox.core.backoff import Reconnecting
 
 SUBSCRIBER_BUFFER = 1000
 
@@ -127,11 +125,15 @@ class RedisBus(InProcessBus):
         await self._redis.ping()
 
     async def _listen(self) -> None:
+        """Feed the local hub from Redis; while Redis is down, reconnect with capped exponential
+        backoff (one log line per outage, not one per attempt)."""
+        reconnecting = Reconnecting("redis_bus_listener")
         while True:
             try:
                 async with self._redis.pubsub() as pubsub:
                     await pubsub.psubscribe(self._channel_prefix + "*")
                     self._ready.set()
+                    reconnecting.recovered()
                     async for item in pubsub.listen():
                         if item.get("type") != "pmessage":
                             continue
@@ -141,9 +143,8 @@ class RedisBus(InProcessBus):
                                 self.hub.deliver(organization_id, message)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("redis_bus_listener_failed")
-                await asyncio.sleep(1)
+            except Exception as exc:
+                await reconnecting.failed(exc)
 
 
 EventBus = InProcessBus
