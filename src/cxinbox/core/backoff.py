@@ -27,7 +27,10 @@ class Reconnecting:
         self.name = name
         self.first = first
         self.cap = cap
+        #: failed attempts in a row
         self.failures = 0
+        #: outages seen (each logged once)
+        self.outages = 0
         self._down_since: float | None = None
 
     @property
@@ -42,6 +45,7 @@ class Reconnecting:
         self.failures += 1
         if self._down_since is None:
             self._down_since = time.monotonic()
+            self.outages += 1
             while isinstance(exc, BaseExceptionGroup) and exc.exceptions:  # a task group's failure
                 exc = exc.exceptions[0]
             log.warning(f"{self.name}_unavailable", error_type=type(exc).__name__, error=str(exc)[:200])

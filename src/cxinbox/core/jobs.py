@@ -73,6 +73,8 @@ class JobQueue:
         self._timers: set[asyncio.Task[None]] = set()
         self._running: set[asyncio.Task[Any]] = set()
         self._stopping = asyncio.Event()
+        #: the shared broker's connection as the receiver sees it
+        self.receiver_connection = Reconnecting("job_receiver")
         self.broker: AsyncBroker
         if redis_url:
             from taskiq_redis import ListQueueBroker
@@ -135,7 +137,7 @@ class JobQueue:
     async def _receive(self) -> None:
         """Run the jobs of the shared broker. While Redis is down, wait for it with capped
         exponential backoff (one log line per outage) instead of restarting the receiver at once."""
-        reconnecting = Reconnecting("job_receiver")
+        reconnecting = self.receiver_connection
         self.broker.is_worker_process = True
         while True:
             try:

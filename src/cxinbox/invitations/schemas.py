@@ -8,6 +8,7 @@ from cxinbox.core.bulk import BulkResult
 from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime
 from cxinbox.models.identity import Role
 from cxinbox.models.invitations import InvitationStatus
+from cxinbox.models.mail import MailState
 from cxinbox.users.schemas import MAX_TEAMS_PER_USER, OrgRole
 
 MAX_BULK_INVITATIONS = 100
@@ -43,8 +44,12 @@ class InvitationOut(ApiModel):
     user_id: str | None = Field(description="Set when the invitation welcomes a user an admin created")
     invited_by: Inviter | None
     expires_at: UtcDatetime
-    sent_at: UtcDatetime
+    sent_at: UtcDatetime = Field(description="When the latest link was issued (see `mailStatus`)")
     send_count: int
+    mail_status: MailState | None = Field(
+        description="Whether the email with the latest link has gone out: QUEUED (waiting, or retrying "
+        "while the mail server is unreachable), SENDING, SENT (the mail server took it) or FAILED"
+    )
     accepted_at: UtcDatetime | None
     revoked_at: UtcDatetime | None
     created_at: UtcDatetime
