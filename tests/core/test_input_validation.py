@@ -218,3 +218,10 @@ async def test_control_characters_in_a_form_field_answer_400(client, conversatio
         headers=org.admin.headers,
     )
     assert bad_fields(r) == {"caption"}
+
+
+@pytest.mark.parametrize("team_id", ["a\u0000", "x" * 65, "has space", ""])
+async def test_an_id_in_a_body_that_cannot_be_an_id_answers_400(client, factory, team_id):
+    org = await factory.org()
+    body = {"email": "d@example.com", "name": "D", "teamIds": [team_id]}
+    assert bad_fields(await client.post("/users", json=body, headers=org.admin.headers)) == {"teamIds.0"}

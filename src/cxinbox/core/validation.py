@@ -8,10 +8,11 @@ UTC). What is checked, and where:
 
 - request bodies: every field of every ``RequestModel`` (``core/wire.py``), nested models and
   JSON objects included, goes through ``check_value``: no control characters in text, integers in
-  64 bits, datetimes in ``[MIN_DATETIME, MAX_DATETIME]`` and turned into UTC;
+  64 bits, finite floats, datetimes in ``[MIN_DATETIME, MAX_DATETIME]`` and turned into UTC;
 - the query string, path parameters and headers of every route: ``check_request_parts``, an
   application-wide dependency (path parameters named ``id`` or ``…Id`` must also look like an id);
-- typed parameters: ``Text``, ``Timestamp``, ``Position``, ``MAX_PAGE``; cursors: ``decode_json_cursor``.
+- typed fields and parameters: ``Text``, ``Id``, ``Timestamp``, ``Position``, ``MAX_PAGE``; cursors:
+  ``decode_json_cursor``.
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 from fastapi import Request
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from cxinbox.core.errors import ValidationFailed
 
@@ -33,7 +35,8 @@ from cxinbox.core.errors import ValidationFailed
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 #: also refused in headers, query strings and path segments (one line each)
 _LINE_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-_ID = re.compile(r"[A-Za-z0-9._:+-]{1,64}")
+ID_PATTERN = r"^[A-Za-z0-9._:+-]{1,64}$"
+_ID = re.compile(ID_PATTERN)
 
 MAX_INT64 = 2**63 - 1
 MIN_DATETIME = datetime(1900, 1, 1, tzinfo=UTC)
@@ -84,6 +87,8 @@ def check_value(value: Any, where: str = "") -> Any:
             return value
         if isinstance(value, int):
             return check_integer(value)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError("must be a finite number")
         if isinstance(value, datetime):
             return check_datetime(value)
     except ValueError as exc:
@@ -109,6 +114,8 @@ def check_value(value: Any, where: str = "") -> Any:
 
 #: text without control characters (tab, line feed and carriage return allowed)
 Text = Annotated[str, AfterValidator(check_text)]
+#: an id: what ``core.ids.new_id`` makes, and the provider's numeric ids
+Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 #: a datetime in the supported range, in UTC
 Timestamp = Annotated[datetime, AfterValidator(check_datetime)]
 #: a position in an append-only sequence (an event id)

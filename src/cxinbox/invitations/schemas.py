@@ -5,6 +5,7 @@ from pydantic import Field
 from cxinbox.accounts.schemas import EmailBody
 from cxinbox.auth.passwords import MIN_PASSWORD_LENGTH
 from cxinbox.core.bulk import BulkResult
+from cxinbox.core.validation import Id
 from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime
 from cxinbox.models.identity import Role
 from cxinbox.models.invitations import InvitationStatus
@@ -17,7 +18,7 @@ MAX_BULK_INVITATIONS = 100
 class CreateInvitation(EmailBody):
     role: OrgRole = Role.AGENT
     name: str | None = Field(default=None, min_length=1, max_length=200, description="A suggested name")
-    team_ids: list[str] = Field(default_factory=list, max_length=MAX_TEAMS_PER_USER)
+    team_ids: list[Id] = Field(default_factory=list, max_length=MAX_TEAMS_PER_USER)
 
 
 class BulkInvitations(RequestModel):
