@@ -11,7 +11,7 @@ UTC). What is checked, and where:
   64 bits, finite floats, datetimes in ``[MIN_DATETIME, MAX_DATETIME]`` and turned into UTC;
 - the query string, path parameters and headers of every route: ``check_request_parts``, an
   application-wide dependency (path parameters named ``id`` or ``…Id`` must also look like an id);
-- typed fields and parameters: ``Text``, ``Id``, ``Timestamp``, ``Position``, ``MAX_PAGE``; cursors:
+- typed fields and parameters: ``Text``, ``Id``, ``Position``, ``MAX_PAGE``; cursors:
   ``decode_json_cursor``.
 """
 
@@ -116,8 +116,6 @@ def check_value(value: Any, where: str = "") -> Any:
 Text = Annotated[str, AfterValidator(check_text)]
 #: an id: what ``core.ids.new_id`` makes, and the provider's numeric ids
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
-#: a datetime in the supported range, in UTC
-Timestamp = Annotated[datetime, AfterValidator(check_datetime)]
 #: a position in an append-only sequence (an event id)
 Position = Annotated[int, Field(ge=0, le=MAX_INT64)]
 
