@@ -8,6 +8,9 @@ import asyncio
 import signal
 
 import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from cxinbox.app import create_app
 from cxinbox.core.jobs import JobQueue
@@ -60,6 +63,15 @@ async def test_database_down_answers_503_with_retry_after(settings, factory):
             assert "secret" not in (await client.get("/users", headers=org.admin.headers)).text
     finally:
         await runtime.stop()
+
+
+async def test_a_failed_statement_never_shows_its_parameters(runtime):
+    """Errors end up in logs: a statement's values (a password hash, a token's hash) stay out."""
+    secret = "$argon2id$v=19$m=65536,t=3,p=4$secret-hash"
+    with pytest.raises(DBAPIError) as failure:
+        async with runtime.sessionmaker() as session:
+            await session.execute(text("SELECT * FROM no_such_table WHERE x = :secret"), {"secret": secret})
+    assert secret not in str(failure.value)
 
 
 async def _never_runs(*_args) -> None:
