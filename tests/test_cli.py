@@ -100,7 +100,7 @@ async def test_worker_runs_jobs_queued_by_another_process(tmp_path, runtime, set
     to = unique_email("worker")
     try:
         async with api.unit_of_work() as session:
-            queue_mail(session, Mail(to=to, subject="From the queue", text="run by the worker"))
+            await queue_mail(session, api, Mail(to=to, subject="From the queue", text="run by the worker"))
         [mail] = await smtp.wait_for(to, timeout=WAIT_SECONDS)
         assert mail["Subject"] == "From the queue"
     finally:

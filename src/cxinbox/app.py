@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import structlog
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from cxinbox.accounts.router import router as accounts_router
 from cxinbox.accounts.service import SuperAdminEmailTaken, ensure_super_admin
@@ -22,8 +22,14 @@ from cxinbox.api_keys.router import router as api_keys_router
 from cxinbox.config import Settings
 from cxinbox.contacts.router import router as contacts_router
 from cxinbox.conversations.router import router as conversations_router
-from cxinbox.core.http import BodySizeLimitMiddleware, RequestContextMiddleware, install_error_handlers
+from cxinbox.core.http import (
+    BodySizeLimitMiddleware,
+    RequestContextMiddleware,
+    install_error_handlers,
+    upload_routes,
+)
 from cxinbox.core.logging import configure_logging
+from cxinbox.core.validation import check_request_parts
 from cxinbox.dev.router import router as dev_router
 from cxinbox.events.router import router as events_router
 from cxinbox.files.router import router as files_router
@@ -109,10 +115,14 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
+        dependencies=[Depends(check_request_parts)],
     )
     install_error_handlers(app)
     app.add_middleware(
-        BodySizeLimitMiddleware, max_body=settings.max_json_body_bytes, max_upload=settings.max_upload_bytes
+        BodySizeLimitMiddleware,
+        max_body=settings.max_json_body_bytes,
+        max_upload=settings.max_upload_bytes,
+        uploads=[pattern for router in ROUTERS for pattern in upload_routes(router.routes, API_PREFIX)],
     )
     app.add_middleware(RequestContextMiddleware)
     for router in ROUTERS:

@@ -83,9 +83,23 @@ async def test_a_body_within_the_limit_is_read(small_client):
     error_of(r, 401, "UNAUTHORIZED")
 
 
-async def test_multipart_bodies_have_the_larger_upload_limit(small_client):
-    r = await small_client.post("/auth/login", files={"file": ("a.txt", b"x" * (SMALL_LIMIT * 2))})
-    assert r.status_code == 400, r.text
+@pytest.mark.parametrize("path", ["/auth/login", "/webhooks/whatsapp"])
+async def test_a_multipart_type_does_not_lift_the_limit_of_a_route_without_uploads(client, path):
+    five_mb = b"x" * (5 * 1024 * 1024)
+    r = await client.post(path, files={"file": ("a.txt", five_mb)})
+    error_of(r, 413, "PAYLOAD_TOO_LARGE")
+    headers = {"Content-Type": "multipart/form-data; boundary=x"}
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: caught while it streams in
+        for _ in range(5):
+            yield five_mb[: 1024 * 1024]
+
+    error_of(await client.post(path, content=chunks(), headers=headers), 413, "PAYLOAD_TOO_LARGE")
+
+
+async def test_routes_that_take_a_file_have_the_larger_upload_limit(small_client):
+    r = await small_client.post("/profile/avatar", files={"avatar": ("a.png", b"x" * (SMALL_LIMIT * 2))})
+    error_of(r, 401, "UNAUTHORIZED")  # read past the small limit, refused for its missing credentials
 
 
 async def test_an_unexpected_error_answers_500_without_a_stack_trace(runtime):

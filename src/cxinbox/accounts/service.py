@@ -138,8 +138,9 @@ async def request_code(session: AsyncSession, runtime: Runtime, email: str) -> N
         )
     )
     minutes = max(1, ttl // 60)
-    queue_mail(
+    await queue_mail(
         session,
+        runtime,
         Mail(
             to=user.email,
             subject="Your CX Inbox sign-in code",

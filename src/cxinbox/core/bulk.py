@@ -13,6 +13,7 @@ from typing import Any, Literal, Protocol, TypeVar
 from pydantic import BaseModel, Field, model_validator
 
 from cxinbox.core.errors import ValidationFailed
+from cxinbox.core.validation import Id
 from cxinbox.core.wire import ApiModel, RequestModel
 
 MAX_BULK_IDS = 1000
@@ -20,7 +21,7 @@ MAX_BULK_IDS = 1000
 
 class BulkSelection(RequestModel):
     mode: Literal["ids", "filter"]
-    ids: list[str] | None = Field(default=None, max_length=MAX_BULK_IDS)
+    ids: list[Id] | None = Field(default=None, max_length=MAX_BULK_IDS)
     filter: dict[str, Any] | None = None
 
     @model_validator(mode="after")

@@ -96,13 +96,19 @@ def _raw(connection: Any) -> Any:
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+    """The engine of ``url``. Its errors never carry a statement's parameters (``hide_parameters``):
+    they may be secrets (a password hash, a token's hash), and errors end up in logs."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        return create_async_engine(
+            url, echo=echo, hide_parameters=True, pool_size=10, max_overflow=20, pool_pre_ping=True
+        )
 
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    engine = create_async_engine(
+        url, echo=echo, hide_parameters=True, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+    )
     gate = WriteGate(engine)
 
     @event.listens_for(engine.sync_engine, "connect")

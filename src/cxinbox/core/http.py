@@ -1,22 +1,28 @@
 """HTTP plumbing: request ids and access logs, body size limits, and the error envelope for every
-response the framework itself produces."""
+response the framework itself produces (outages of the database or Redis included: 503)."""
 
 from __future__ import annotations
 
 import re
 import time
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, params
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from fastapi.routing import APIRoute
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import DisconnectionError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cxinbox.core.errors import STATUS_CODES, AppError, PayloadTooLarge
+from cxinbox.core.errors import STATUS_CODES, AppError, PayloadTooLarge, ServiceUnavailable
 
 log = structlog.get_logger("cxinbox.http")
 
@@ -68,22 +74,47 @@ def _caller_request_id(headers: dict[bytes, bytes]) -> str | None:
     return raw if _SAFE_REQUEST_ID.fullmatch(raw) else None
 
 
-class BodySizeLimitMiddleware:
-    """413 for bodies over the limit: JSON and other bodies have a small limit, multipart uploads a
-    larger one. Checked on ``Content-Length`` and again while the body streams in."""
+def upload_routes(routes: Iterable[Any], prefix: str = "") -> list[tuple[re.Pattern[str], set[str]]]:
+    """The path patterns and methods of the routes that take a file (an ``UploadFile`` parameter)."""
+    return [
+        (compile_path(prefix + route.path)[0], set(route.methods or ()))
+        for route in routes
+        if isinstance(route, APIRoute)
+        and any(isinstance(param.field_info, params.File) for param in route.dependant.body_params)
+    ]
 
-    def __init__(self, app: ASGIApp, *, max_body: int, max_upload: int) -> None:
+
+class BodySizeLimitMiddleware:
+    """413 for bodies over the limit: the routes that take a file (``uploads``, from
+    ``upload_routes``) have the upload limit, every other route the small one. The route decides,
+    not the declared ``Content-Type``: a client calling any other route with a multipart type still
+    gets the small limit. Checked on ``Content-Length`` and again while the body streams in."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body: int,
+        max_upload: int,
+        uploads: list[tuple[re.Pattern[str], set[str]]],
+    ) -> None:
         self.app = app
         self.max_body = max_body
         self.max_upload = max_upload
+        self.uploads = uploads
+
+    def limit_for(self, method: str, path: str) -> int:
+        for pattern, methods in self.uploads:
+            if method in methods and pattern.match(path):
+                return self.max_upload
+        return self.max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        content_type = headers.get(b"content-type", b"").decode("latin-1").lower()
-        limit = self.max_upload if content_type.startswith("multipart/") else self.max_body
+        limit = self.limit_for(scope["method"], scope["path"])
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await _send_error(send, PayloadTooLarge(f"The request body exceeds {limit} bytes"))
@@ -122,6 +153,60 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or str(loc[0] if loc else "body")
 
 
+#: how an enum member shows in the framework's messages (``<Role.ADMIN: 'ADMIN'>``)
+_ENUM_MEMBER = re.compile(r"<\w+(?:\.\w+)*: ('[^']*'|-?\d+)>")
+
+
+def _error_message(err: dict[str, Any]) -> str:
+    """The framework's message for one bad field, in the client's terms: enum members as their wire
+    values, a validator's own message without the "Value error, " prefix."""
+    if err.get("type") == "value_error" and "error" in err.get("ctx", {}):
+        return str(err["ctx"]["error"])
+    return _ENUM_MEMBER.sub(r"\1", str(err.get("msg", "")))
+
+
+#: the errors that mean the database or Redis is down or not answering (not that the request is wrong)
+OUTAGE_ERRORS: tuple[type[Exception], ...] = (
+    OperationalError,
+    InterfaceError,
+    DisconnectionError,
+    PoolTimeoutError,
+    RedisConnectionError,
+    RedisTimeoutError,
+    ConnectionError,
+    TimeoutError,
+)
+#: ``Retry-After`` of an outage's 503
+OUTAGE_RETRY_AFTER_SECONDS = 5
+
+
+def outage_of(exc: BaseException) -> BaseException | None:
+    """The outage behind ``exc`` (it or what caused it), if any."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, OUTAGE_ERRORS):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _unavailable(outage: BaseException) -> JSONResponse:
+    """503 with ``Retry-After``. Logged without a traceback or the statement's parameters (they may
+    be secrets, such as a password hash): the driver's own message only."""
+    log.warning(
+        "dependency_unavailable",
+        error_type=type(outage).__name__,
+        error=str(getattr(outage, "orig", None) or outage)[:300],
+    )
+    error = ServiceUnavailable(
+        "A service the API depends on is unavailable; try again shortly",
+        headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)},
+    )
+    return JSONResponse(error.body(), status_code=error.status_code, headers=error.headers)
+
+
 def _validation_failed(details: list[dict[str, str]]) -> JSONResponse:
     fields = ", ".join(d["field"] for d in details)
     body = {
@@ -143,7 +228,7 @@ def install_error_handlers(app: FastAPI) -> None:
                 details.append({"field": "body", "message": "Malformed JSON"})
             else:
                 details.append(
-                    {"field": _field_name(tuple(err.get("loc", ()))), "message": err.get("msg", "")}
+                    {"field": _field_name(tuple(err.get("loc", ()))), "message": _error_message(err)}
                 )
         return _validation_failed(details)
 
@@ -168,8 +253,16 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=409,
         )
 
+    async def dependency_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+        return _unavailable(outage_of(exc) or exc)
+
+    for outage_type in OUTAGE_ERRORS:
+        app.add_exception_handler(outage_type, dependency_unavailable)
+
     @app.exception_handler(Exception)
     async def unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
+        if (outage := outage_of(exc)) is not None:  # an outage wrapped in another error
+            return _unavailable(outage)
         log.exception("unhandled_error", error_type=type(exc).__name__)
         return JSONResponse(
             {"error": {"code": "INTERNAL_ERROR", "message": "Internal server error"}}, status_code=500

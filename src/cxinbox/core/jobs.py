@@ -16,8 +16,9 @@ from typing import Any, Protocol
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 from taskiq import AsyncBroker, InMemoryBroker
-from taskiq.api import run_receiver_task
+from taskiq.receiver import Receiver
 
+from cxinbox.core.backoff import Reconnecting
 from cxinbox.core.db import after_commit
 
 log = structlog.get_logger(__name__)
@@ -55,6 +56,11 @@ class JobRunner(Protocol):
 
 #: The one broker task: it runs whichever registered job a message names.
 RUN_JOB_TASK = "cxinbox.run_job"
+#: jobs still running when the process stops get this long to finish, then they are cancelled (what
+#: must not be lost is in a durable table that a sweeper reads)
+SHUTDOWN_GRACE_SECONDS = 5.0
+#: jobs a receiver of the shared broker runs at once
+MAX_CONCURRENT_JOBS = 50
 
 
 class JobQueue:
@@ -65,6 +71,10 @@ class JobQueue:
         self._runner = runner
         self._receiver: asyncio.Task[None] | None = None
         self._timers: set[asyncio.Task[None]] = set()
+        self._running: set[asyncio.Task[Any]] = set()
+        self._stopping = asyncio.Event()
+        #: the shared broker's connection as the receiver sees it
+        self.receiver_connection = Reconnecting("job_receiver")
         self.broker: AsyncBroker
         if redis_url:
             from taskiq_redis import ListQueueBroker
@@ -87,6 +97,15 @@ class JobQueue:
         if spec is None:
             log.error("job_unknown", job=job)
             return
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+        try:
+            await self._attempts(spec, kwargs)
+        finally:
+            self._running.discard(task)
+
+    async def _attempts(self, spec: JobSpec, kwargs: dict[str, Any]) -> None:
         for attempt in range(1, spec.attempts + 1):
             try:
                 await self._runner(spec, kwargs)
@@ -97,22 +116,61 @@ class JobQueue:
                     return
                 delay = spec.backoff_seconds * 2 ** (attempt - 1) * (0.5 + random.random())
                 log.warning("job_retry", job=spec.name, attempt=attempt, delay=round(delay, 2))
-                await asyncio.sleep(delay)
+                if await self._stops_within(delay):
+                    log.warning("job_retry_dropped_at_shutdown", job=spec.name, attempt=attempt)
+                    return
+
+    async def _stops_within(self, seconds: float) -> bool:
+        """Sleep ``seconds``, or less if the queue stops meanwhile (then True)."""
+        try:
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True
 
     async def start(self, *, consume: bool) -> None:
         """Connect; with ``consume`` this process also runs jobs taken from a shared broker."""
         await self.broker.startup()
         if consume and self.is_distributed:
-            self._receiver = asyncio.create_task(run_receiver_task(self.broker, max_async_tasks=50))
+            self._receiver = asyncio.create_task(self._receive())
+
+    async def _receive(self) -> None:
+        """Run the jobs of the shared broker. While Redis is down, wait for it with capped
+        exponential backoff (one log line per outage) instead of restarting the receiver at once."""
+        reconnecting = self.receiver_connection
+        self.broker.is_worker_process = True
+        while True:
+            try:
+                if reconnecting.down:
+                    await self._ping()
+                    reconnecting.recovered()
+                receiver = Receiver(self.broker, run_startup=False, max_async_tasks=MAX_CONCURRENT_JOBS)
+                await receiver.listen(asyncio.Event())
+                raise ConnectionError("the job receiver stopped listening")
+            except Exception as exc:
+                await reconnecting.failed(exc)
+
+    async def _ping(self) -> None:
+        from redis.asyncio import Redis
+
+        async with Redis(connection_pool=self.broker.connection_pool) as redis:  # type: ignore[attr-defined]
+            await redis.ping()
 
     async def stop(self) -> None:
+        """Stop taking jobs; running ones get ``SHUTDOWN_GRACE_SECONDS``, and none starts a retry."""
+        self._stopping.set()
         for timer in self._timers:
             timer.cancel()
         if self._receiver:
             self._receiver.cancel()
             await asyncio.gather(self._receiver, return_exceptions=True)
-        if isinstance(self.broker, InMemoryBroker):
-            await self.broker.wait_all()
+        if self._running:
+            _done, unfinished = await asyncio.wait(set(self._running), timeout=SHUTDOWN_GRACE_SECONDS)
+            for task in unfinished:
+                task.cancel()
+            await asyncio.gather(*unfinished, return_exceptions=True)
+            if unfinished:
+                log.warning("jobs_interrupted_at_shutdown", count=len(unfinished))
         await self.broker.shutdown()
 
     async def kick(self, name: str, **kwargs: Any) -> None:

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from cxinbox.core.errors import ValidationFailed
+from cxinbox.core.validation import MAX_PAGE, InvalidValue, check_datetime, check_value, decode_json_cursor
 from cxinbox.core.wire import CursorMeta, PageMeta, PageSizeMeta
 
 T = TypeVar("T")
@@ -51,14 +52,14 @@ class PageParams:
 
 
 async def page_params(
-    page: int = Query(1, ge=1, description="1-based page number"),
+    page: int = Query(1, ge=1, le=MAX_PAGE, description="1-based page number"),
     limit: int = Query(20, ge=1, le=MAX_LIMIT, description="Items per page"),
 ) -> PageParams:
     return PageParams(page=page, limit=limit)
 
 
 async def page_size_params(
-    page: int = Query(1, ge=1, description="1-based page number"),
+    page: int = Query(1, ge=1, le=MAX_PAGE, description="1-based page number"),
     page_size: int = Query(25, ge=1, le=MAX_LIMIT, alias="pageSize", description="Items per page"),
 ) -> PageParams:
     return PageParams(page=page, limit=page_size)
@@ -80,13 +81,17 @@ def encode_cursor(values: Sequence[Any]) -> str:
 
 
 def decode_cursor(cursor: str, size: int) -> list[Any]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, TypeError) as exc:
-        raise ValidationFailed.field("cursor", "is not a valid cursor") from exc
+    """The ``size`` sort values of ``cursor``: scalars that a query can bind."""
+    values = decode_json_cursor(cursor)
     if not isinstance(values, list) or len(values) != size:
         raise ValidationFailed.field("cursor", "is not a valid cursor")
+    for value in values:
+        if value is not None and not isinstance(value, str | int | float):
+            raise ValidationFailed.field("cursor", "is not a valid cursor")
+        try:
+            check_value(value)
+        except InvalidValue:
+            raise ValidationFailed.field("cursor", "is not a valid cursor") from None
     return values
 
 
@@ -142,7 +147,7 @@ def parse_datetime(value: Any) -> datetime:
     if not isinstance(value, str):
         raise ValidationFailed.field("cursor", "is not a valid cursor")
     try:
-        return datetime.fromisoformat(value)
+        return check_datetime(datetime.fromisoformat(value))
     except ValueError as exc:
         raise ValidationFailed.field("cursor", "is not a valid cursor") from exc
 

@@ -14,9 +14,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any
 
-import structlog
-
-log = structlog.get_logger(__name__)
+from cxinbox.core.backoff import Reconnecting
 
 SUBSCRIBER_BUFFER = 1000
 
@@ -91,6 +89,8 @@ class RedisBus(InProcessBus):
         self._redis = Redis.from_url(redis_url)
         self._listener: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
+        #: the listener's connection to Redis
+        self.connection = Reconnecting("redis_bus_listener")
 
     async def start(self) -> None:
         await self._redis.ping()
@@ -100,8 +100,7 @@ class RedisBus(InProcessBus):
         """The process listens to Redis from its first subscriber on (a worker process, which has
         none, never reads the events back); a subscription is only handed out once the listener
         receives."""
-        if self._listener is None:
-            self._listener = asyncio.create_task(self._listen())
+        self.listen_in_background()
         await asyncio.wait_for(self._ready.wait(), timeout=10)
         async with self.hub.subscribe(organization_id) as sub:
             yield sub
@@ -126,12 +125,21 @@ class RedisBus(InProcessBus):
     async def ping(self) -> None:
         await self._redis.ping()
 
+    def listen_in_background(self) -> None:
+        """Start feeding the local hub from Redis (once)."""
+        if self._listener is None:
+            self._listener = asyncio.create_task(self._listen())
+
     async def _listen(self) -> None:
+        """Feed the local hub from Redis; while Redis is down, reconnect with capped exponential
+        backoff (one log line per outage, not one per attempt)."""
+        reconnecting = self.connection
         while True:
             try:
                 async with self._redis.pubsub() as pubsub:
                     await pubsub.psubscribe(self._channel_prefix + "*")
                     self._ready.set()
+                    reconnecting.recovered()
                     async for item in pubsub.listen():
                         if item.get("type") != "pmessage":
                             continue
@@ -141,9 +149,8 @@ class RedisBus(InProcessBus):
                                 self.hub.deliver(organization_id, message)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("redis_bus_listener_failed")
-                await asyncio.sleep(1)
+            except Exception as exc:
+                await reconnecting.failed(exc)
 
 
 EventBus = InProcessBus

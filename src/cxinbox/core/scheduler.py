@@ -8,11 +8,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import structlog
-
+from cxinbox.core.backoff import Reconnecting
 from cxinbox.core.jobs import JobQueue
-
-log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -51,6 +48,8 @@ class Scheduler:
         self._redis_url = redis_url
         self._tasks: list[asyncio.Task[None]] = []
         self._redis: Any = None
+        #: while Redis is down every tick fails: logged once, not once per tick
+        self._kicks = Reconnecting("periodic_kick")
 
     def start(self) -> None:
         if self._redis_url:
@@ -79,9 +78,12 @@ class Scheduler:
         try:
             if await self._claim(spec):
                 await self._jobs.kick(spec.job_name)
+                self._kicks.recovered()
                 return True
-        except Exception:
-            log.exception("periodic_kick_failed", job=spec.job_name)
+        except Exception as exc:
+            self._kicks.noted(exc)
+            return False
+        self._kicks.recovered()
         return False
 
     async def _claim(self, spec: PeriodicSpec) -> bool:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, PlainSerializer
+from pydantic import AfterValidator, BaseModel, ConfigDict, PlainSerializer, field_validator
 from pydantic.alias_generators import to_camel
 
 from cxinbox.core.clock import as_utc
+from cxinbox.core.validation import check_value
 
 T = TypeVar("T")
 
@@ -39,9 +40,18 @@ class ApiModel(BaseModel):
 
 
 class RequestModel(ApiModel):
-    """Request bodies: unknown fields are ignored, so clients of a newer contract keep working."""
+    """Request bodies: unknown fields are ignored, so clients of a newer contract keep working.
+
+    Every field, of every subclass, is checked by ``core.validation.check_value`` (no control
+    characters in text, 64-bit integers, datetimes in range and in UTC), nested values included.
+    """
 
     model_config = ConfigDict(extra="ignore")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _checked(cls, value: Any) -> Any:
+        return check_value(value)
 
 
 class Envelope(ApiModel, Generic[T]):

@@ -17,7 +17,7 @@ from cxinbox.auth.dependencies import (
 )
 from cxinbox.auth.principal import Principal
 from cxinbox.auth.tokens import EVENTS
-from cxinbox.core.errors import ValidationFailed
+from cxinbox.core.validation import Position, parse_position
 from cxinbox.core.wire import ApiModel, Envelope
 from cxinbox.events import service
 from cxinbox.events.visibility import predicate_for
@@ -71,13 +71,11 @@ async def events(
     runtime: RuntimeDep,
     session: SessionDep,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
-    last_event_id_query: Annotated[int | None, Query(alias="lastEventId", ge=0)] = None,
+    last_event_id_query: Annotated[Position | None, Query(alias="lastEventId")] = None,
 ) -> EventSourceResponse:
     after = last_event_id_query
     if last_event_id:
-        if not last_event_id.isdigit():
-            raise ValidationFailed.field("Last-Event-ID", "must be an event id")
-        after = int(last_event_id)
+        after = parse_position(last_event_id, "Last-Event-ID")
     tenant = principal.tenant
     visible = await predicate_for(session, principal)
     return EventSourceResponse(

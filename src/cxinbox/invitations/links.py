@@ -37,7 +37,8 @@ async def issue_invitation(
     user_id: str | None = None,
     invited_by_id: str | None = None,
 ) -> Invitation:
-    """Create an invitation and mail its link once the transaction commits."""
+    """Create an invitation and mail its link once the transaction commits (through the mail outbox:
+    ``mail_id`` tells whether the email has gone out)."""
     token = random_token()
     now = utcnow()
     invitation = Invitation(
@@ -78,8 +79,9 @@ async def _queue_invitation_mail(
     inviter = await session.get(User, invitation.invited_by_id) if invitation.invited_by_id else None
     org_name = org.name if org else "an organization"
     who = f"{inviter.name} invited you" if inviter else "You are invited"
-    queue_mail(
+    outgoing = await queue_mail(
         session,
+        runtime,
         Mail(
             to=invitation.email,
             subject=f"You are invited to {org_name} on CX Inbox",
@@ -92,3 +94,4 @@ async def _queue_invitation_mail(
             ),
         ),
     )
+    invitation.mail_id = outgoing.id

@@ -5,9 +5,11 @@ from pydantic import Field
 from cxinbox.accounts.schemas import EmailBody
 from cxinbox.auth.passwords import MIN_PASSWORD_LENGTH
 from cxinbox.core.bulk import BulkResult
+from cxinbox.core.validation import Id
 from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime
 from cxinbox.models.identity import Role
 from cxinbox.models.invitations import InvitationStatus
+from cxinbox.models.mail import MailState
 from cxinbox.users.schemas import MAX_TEAMS_PER_USER, OrgRole
 
 MAX_BULK_INVITATIONS = 100
@@ -16,7 +18,7 @@ MAX_BULK_INVITATIONS = 100
 class CreateInvitation(EmailBody):
     role: OrgRole = Role.AGENT
     name: str | None = Field(default=None, min_length=1, max_length=200, description="A suggested name")
-    team_ids: list[str] = Field(default_factory=list, max_length=MAX_TEAMS_PER_USER)
+    team_ids: list[Id] = Field(default_factory=list, max_length=MAX_TEAMS_PER_USER)
 
 
 class BulkInvitations(RequestModel):
@@ -43,8 +45,12 @@ class InvitationOut(ApiModel):
     user_id: str | None = Field(description="Set when the invitation welcomes a user an admin created")
     invited_by: Inviter | None
     expires_at: UtcDatetime
-    sent_at: UtcDatetime
+    sent_at: UtcDatetime = Field(description="When the latest link was issued (see `mailStatus`)")
     send_count: int
+    mail_status: MailState | None = Field(
+        description="Whether the email with the latest link has gone out: QUEUED (waiting, or retrying "
+        "while the mail server is unreachable), SENDING, SENT (the mail server took it) or FAILED"
+    )
     accepted_at: UtcDatetime | None
     revoked_at: UtcDatetime | None
     created_at: UtcDatetime

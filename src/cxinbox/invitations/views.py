@@ -11,6 +11,7 @@ from cxinbox.core.clock import utcnow
 from cxinbox.invitations.schemas import InvitationOut, Inviter, InvitingOrganization, PublicInvitation
 from cxinbox.models.identity import Organization, User
 from cxinbox.models.invitations import Invitation
+from cxinbox.models.mail import OutgoingMail
 
 
 async def present_invitations(
@@ -20,6 +21,13 @@ async def present_invitations(
     inviters = {
         u.id: Inviter(id=u.id, name=u.name)
         for u in await session.scalars(select(User).where(User.id.in_(inviter_ids)))
+    }
+    mail_ids = {i.mail_id for i in invitations if i.mail_id}
+    mail_states = {
+        mail_id: state
+        for mail_id, state in await session.execute(
+            select(OutgoingMail.id, OutgoingMail.state).where(OutgoingMail.id.in_(mail_ids))
+        )
     }
     now = utcnow()
     return [
@@ -35,6 +43,7 @@ async def present_invitations(
             expires_at=i.expires_at,
             sent_at=i.sent_at,
             send_count=i.send_count,
+            mail_status=mail_states.get(i.mail_id) if i.mail_id else None,
             accepted_at=i.accepted_at,
             revoked_at=i.revoked_at,
             created_at=i.created_at,

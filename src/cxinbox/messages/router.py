@@ -8,6 +8,7 @@ from fastapi import APIRouter, File, Form, Header, Query, UploadFile
 from fastapi.responses import JSONResponse
 
 from cxinbox.auth.dependencies import MemberDep, RuntimeDep, SessionDep
+from cxinbox.core.validation import Text
 from cxinbox.core.wire import CursorEnvelope, Envelope
 from cxinbox.messages import sending, service
 from cxinbox.messages.schemas import MAX_CAPTION_LENGTH, React, SendMessage
@@ -87,8 +88,8 @@ async def send_media(
     session: SessionDep,
     runtime: RuntimeDep,
     file: Annotated[UploadFile, File(description="The file; its type decides the message type")],
-    caption: Annotated[str | None, Form(max_length=MAX_CAPTION_LENGTH)] = None,
-    reply_to_message_id: Annotated[str | None, Form(alias="replyToMessageId", max_length=36)] = None,
+    caption: Annotated[Text | None, Form(max_length=MAX_CAPTION_LENGTH)] = None,
+    reply_to_message_id: Annotated[Text | None, Form(alias="replyToMessageId", max_length=36)] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     upload = (await file.read(), file.content_type, file.filename or "file")

@@ -36,6 +36,8 @@ class Invitation(TenantModel):
     expires_at: Mapped[datetime]
     sent_at: Mapped[datetime]
     send_count: Mapped[int] = mapped_column(default=1)
+    #: the email of the latest link: whether it actually went out is its state
+    mail_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("mail_outbox.id", ondelete="SET NULL"))
     accepted_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
 

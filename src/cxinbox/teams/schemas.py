@@ -7,6 +7,7 @@ from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from cxinbox.core.validation import Id
 from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime
 from cxinbox.models.identity import Role
 from cxinbox.models.teams import TeamRole
@@ -55,7 +56,7 @@ class UpdateTeam(RequestModel):
 
 
 class AddMember(RequestModel):
-    user_id: str = Field(min_length=1, description="A user of the same organization")
+    user_id: Id = Field(description="A user of the same organization")
     role: TeamRole = TeamRole.MEMBER
 
 

@@ -6,6 +6,7 @@ from pydantic import Field
 
 from cxinbox.accounts.schemas import EmailBody, UserSummary
 from cxinbox.core.bulk import BulkSelection
+from cxinbox.core.validation import Id
 from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime
 from cxinbox.models.identity import Presence, Role
 from cxinbox.models.teams import TeamRole
@@ -35,13 +36,13 @@ class UserOut(UserSummary):
 class CreateUser(EmailBody):
     name: str = Field(min_length=1, max_length=200)
     role: OrgRole = Role.AGENT
-    team_ids: list[str] = Field(default_factory=list, max_length=MAX_TEAMS_PER_USER)
+    team_ids: list[Id] = Field(default_factory=list, max_length=MAX_TEAMS_PER_USER)
 
 
 class UpdateUser(RequestModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     role: OrgRole | None = None
-    team_ids: list[str] | None = Field(
+    team_ids: list[Id] | None = Field(
         default=None, max_length=MAX_TEAMS_PER_USER, description="Replaces the user's teams"
     )
     is_active: bool | None = None
