@@ -2,7 +2,7 @@
 invitation points at the email of its latest link (so whether it went out is known).
 
 Revision ID: 0208
-Revises: 0204
+Revises: 0205
 Create Date: 2026-12-06 23:00:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import cxinbox.models.base
 
 revision: str = "0208"
-down_revision: str | tuple[str, ...] | None = "0204"
+down_revision: str | tuple[str, ...] | None = "0205"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
