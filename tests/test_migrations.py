@@ -2,6 +2,7 @@
 migrations do what they say, on a database of their own."""
 
 import asyncio
+import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -96,3 +97,21 @@ async def test_0203_frees_the_emails_of_deleted_users_and_0202_restores_them(tmp
     emails = await _stored(database_url, _emails)
     assert (emails[ids[live]], emails[ids[audited]]) == (live, audited)
     assert emails[ids[unaudited]] == released_email(ids[unaudited])
+
+
+async def test_0209_keeps_existing_names_as_profile_names(tmp_path):
+    database_url = f"sqlite+aiosqlite:///{tmp_path}/0209.db"
+    await asyncio.to_thread(upgrade, database_url, "0204")
+    with sqlite3.connect(tmp_path / "0209.db") as db:
+        db.execute(
+            "INSERT INTO organizations (id, name, slug, plan, status, created_at, updated_at) "
+            "VALUES ('o1', 'Org', 'org', 'FREE', 'ACTIVE', '2026-01-01', '2026-01-01')"
+        )
+        db.execute(
+            "INSERT INTO contacts (id, organization_id, wa_id, name, created_at, updated_at) "
+            "VALUES ('c1', 'o1', '123', 'Dana', '2026-01-01', '2026-01-01')"
+        )
+    await asyncio.to_thread(upgrade, database_url, "0209")
+    with sqlite3.connect(tmp_path / "0209.db") as db:
+        row = db.execute("SELECT name, profile_name, name_edited FROM contacts").fetchone()
+    assert row == ("Dana", "Dana", 0)
