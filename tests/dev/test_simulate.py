@@ -195,7 +195,7 @@ async def test_cleanup_removes_only_simulated_data(client, runtime, graph, facto
 
 
 async def test_dev_endpoints_are_off_in_production(client, runtime, org, monkeypatch):
-    assert Settings(env="production", secret_key="k" * 32).dev_endpoints is False
+    assert Settings(env="production", secret_key="k" * 32, mail_disabled=True).dev_endpoints is False
     monkeypatch.setattr(runtime.settings, "dev_endpoints", False)
     for method, path in [
         ("POST", "/dev/simulate/conversation"),
