@@ -125,6 +125,10 @@ async def test_worker_runs_jobs_queued_by_another_process(tmp_path, runtime, set
 async def test_emailed_links_point_at_the_served_address_when_public_url_is_unset(tmp_path, smtp):
     port = free_port()
     env = cli_env(tmp_path) | {"CXINBOX_SMTP_URL": smtp.url}
+    migrate = await asyncio.create_subprocess_exec(
+        CXINBOX, "migrate", env=env, stdout=asyncio.subprocess.DEVNULL
+    )
+    assert await asyncio.wait_for(migrate.wait(), 120) == 0  # so the server's start is quick
     process = await asyncio.create_subprocess_exec(
         CXINBOX,
         "serve",
