@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import sqlite3
 import sys
@@ -11,6 +12,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+import pytest
 
 from cxinbox.adapters.email import Mail
 from cxinbox.mail.tasks import queue_mail
@@ -29,6 +31,19 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
     env["CXINBOX_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
     env["CXINBOX_DATA_DIR"] = str(tmp_path / "data")
     return env
+
+
+async def until_answering(client: httpx.AsyncClient, process: asyncio.subprocess.Process) -> None:
+    """Wait until a ``cxinbox serve`` process answers ``/health`` (failing if it exits meanwhile)."""
+
+    async def answers() -> bool:
+        try:
+            return (await client.get("/health")).status_code == 200
+        except httpx.TransportError:
+            assert process.returncode is None, "the server exited"
+            return False
+
+    await eventually(answers, "the server answers /health")
 
 
 async def test_migrate_creates_the_schema(tmp_path):
@@ -56,15 +71,7 @@ async def test_serve_answers_and_stops_cleanly_on_sigterm(tmp_path):
     )
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/api/v1") as client:
-
-            async def answers() -> bool:
-                try:
-                    return (await client.get("/health")).status_code == 200
-                except httpx.TransportError:
-                    assert process.returncode is None, "the server exited"
-                    return False
-
-            await eventually(answers, "the server answers /health")
+            await until_answering(client, process)
             assert (await client.get("/health")).json() == {"data": {"status": "ok"}}
             assert (await client.get("/ready")).status_code == 200
         process.send_signal(signal.SIGTERM)
@@ -113,3 +120,66 @@ async def test_worker_runs_jobs_queued_by_another_process(tmp_path, runtime, set
                 worker.kill()
                 await worker.wait()
     assert worker.returncode == 0
+
+
+async def test_emailed_links_point_at_the_served_address_when_public_url_is_unset(tmp_path, smtp):
+    port = free_port()
+    env = cli_env(tmp_path) | {"CXINBOX_SMTP_URL": smtp.url}
+    migrate = await asyncio.create_subprocess_exec(
+        CXINBOX, "migrate", env=env, stdout=asyncio.subprocess.DEVNULL
+    )
+    assert await asyncio.wait_for(migrate.wait(), 120) == 0  # so the server's start is quick
+    process = await asyncio.create_subprocess_exec(
+        CXINBOX,
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    served = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=f"{served}/api/v1") as client:
+            await until_answering(client, process)
+            owner = {"email": unique_email("owner"), "password": "owner-password", "name": "Owner"}
+            r = await client.post("/auth/register", json=owner | {"companyName": "Served Co"})
+            assert r.status_code == 201, r.text
+            headers = {"Authorization": f"Bearer {r.json()['data']['accessToken']}"}
+            invitee = unique_email("invitee")
+            r = await client.post("/invitations", json={"email": invitee}, headers=headers)
+            assert r.status_code == 201, r.text
+            [mail] = await smtp.wait_for(invitee, timeout=WAIT_SECONDS)
+            [link] = re.findall(r"^http\S+/invite/\S+$", smtp.body(mail), re.M)
+            assert link.startswith(f"{served}/invite/")
+            page = await client.get(link)
+            assert page.status_code == 200 and "Served Co" in page.text
+    finally:
+        process.terminate()
+        await asyncio.wait_for(process.wait(), WAIT_SECONDS)
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [
+        ({}, "error: CXINBOX_SMTP_URL must be set in production"),
+        (
+            {"CXINBOX_MAIL_DISABLED": "true", "CXINBOX_SUPERADMIN_EMAIL": "admin@localhost"},
+            "error: CXINBOX_SUPERADMIN_EMAIL is not a valid email address ('admin@localhost')",
+        ),
+        ({"CXINBOX_MAIL_DISABLED": "true", "CXINBOX_ENV": "prod"}, "error: CXINBOX_ENV: Input should be"),
+    ],
+)
+async def test_production_refuses_to_start_with_one_line_per_problem(tmp_path, variables, expected):
+    env = cli_env(tmp_path) | {"CXINBOX_ENV": "production", "CXINBOX_SECRET_KEY": "k" * 32} | variables
+    for command in ("serve", "worker", "migrate"):
+        process = await asyncio.create_subprocess_exec(
+            CXINBOX, command, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+        stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
+        assert process.returncode == 1, (command, stdout, stderr)
+        [line] = stderr.decode().splitlines()
+        assert line.startswith(expected), (command, line)
+    assert not (tmp_path / "cli.db").exists()

@@ -4,6 +4,7 @@ migrations do what they say, on a database of their own."""
 import asyncio
 import re
 import shutil
+import sqlite3
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
@@ -119,3 +120,21 @@ def test_a_new_revision_is_named_by_date_and_follows_the_head(tmp_path):
     new_scripts = ScriptDirectory.from_config(alembic_config("sqlite://", scripts))
     assert new_scripts.get_heads() == [new_scripts.get_revision("head").revision]
     assert new_scripts.get_revision("head").down_revision == head
+
+
+async def test_0209_keeps_existing_names_as_profile_names(tmp_path):
+    database_url = f"sqlite+aiosqlite:///{tmp_path}/0209.db"
+    await asyncio.to_thread(upgrade, database_url, "0204")
+    with sqlite3.connect(tmp_path / "0209.db") as db:
+        db.execute(
+            "INSERT INTO organizations (id, name, slug, plan, status, created_at, updated_at) "
+            "VALUES ('o1', 'Org', 'org', 'FREE', 'ACTIVE', '2026-01-01', '2026-01-01')"
+        )
+        db.execute(
+            "INSERT INTO contacts (id, organization_id, wa_id, name, created_at, updated_at) "
+            "VALUES ('c1', 'o1', '123', 'Dana', '2026-01-01', '2026-01-01')"
+        )
+    await asyncio.to_thread(upgrade, database_url, "0209")
+    with sqlite3.connect(tmp_path / "0209.db") as db:
+        row = db.execute("SELECT name, profile_name, name_edited FROM contacts").fetchone()
+    assert row == ("Dana", "Dana", 0)

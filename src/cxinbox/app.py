@@ -34,6 +34,7 @@ from cxinbox.dev.router import router as dev_router
 from cxinbox.events.router import router as events_router
 from cxinbox.files.router import router as files_router
 from cxinbox.health.router import router as health_router
+from cxinbox.invitations.page import router as invitation_page_router
 from cxinbox.invitations.router import router as invitations_router
 from cxinbox.messages.failed_router import router as failed_messages_router
 from cxinbox.messages.router import router as messages_router
@@ -94,11 +95,13 @@ def create_app(
             await rt.start(workers=workers)
         try:
             if settings.superadmin_email and settings.superadmin_password:
-                await _ensure_configured_super_admin(
-                    rt, settings.superadmin_email, settings.superadmin_password
-                )
+                await _ensure_configured_super_admin(rt, settings)
+            _warn_about_production_settings(settings)
             log.info(
-                "started", database=settings.database_url.split("://")[0], redis=bool(settings.redis_url)
+                "started",
+                database=settings.database_url.split("://")[0],
+                redis=bool(settings.redis_url),
+                public_url=settings.public_url,
             )
             yield
         finally:
@@ -127,20 +130,38 @@ def create_app(
     app.add_middleware(RequestContextMiddleware)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
+    app.include_router(invitation_page_router)  # the page emailed links open, outside the API
     install_api_docs(app, docs_url=f"{API_PREFIX}/docs", openapi_url=app.openapi_url or "", title=title)
     install_openapi(app)
     return app
 
 
-async def _ensure_configured_super_admin(runtime: Runtime, email: str, password: str) -> None:
-    """A super admin email that belongs to an organization's user is a configuration error, but not
-    one worth refusing to serve every organization for: it is logged and the API starts without
-    that super admin."""
+async def _ensure_configured_super_admin(runtime: Runtime, settings: Settings) -> None:
+    """A super admin email that belongs to an organization's user, or that is no address anyone can
+    sign in with, is a configuration error, but outside production not one worth refusing to serve
+    every organization for: it is logged and the API starts without that super admin (production
+    refuses to start with an invalid one, see ``Settings``)."""
+    email, password = settings.superadmin_email or "", settings.superadmin_password or ""
+    if problem := settings.superadmin_email_problem:
+        log.error("superadmin_not_created", setting="CXINBOX_SUPERADMIN_EMAIL", reason=problem)
+        return
     try:
         async with runtime.unit_of_work() as session:
             await ensure_super_admin(session, runtime, email, password)
     except SuperAdminEmailTaken as exc:
         log.error("superadmin_not_created", setting="CXINBOX_SUPERADMIN_EMAIL", reason=exc.message)
+
+
+def _warn_about_production_settings(settings: Settings) -> None:
+    """What production allows only because it was asked for explicitly."""
+    if settings.env != "production":
+        return
+    if settings.dev_endpoints:
+        log.warning("dev_endpoints_enabled", setting="CXINBOX_DEV_ENDPOINTS", paths="/api/v1/dev/simulate/*")
+    if settings.mail_disabled:
+        log.warning(
+            "mail_disabled", setting="CXINBOX_MAIL_DISABLED", effect="no sign-in codes or invitations"
+        )
 
 
 def create_app_from_env() -> FastAPI:

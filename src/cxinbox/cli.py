@@ -10,8 +10,9 @@ from typing import Any
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 
-from cxinbox.config import Settings
+from cxinbox.config import Settings, email_problem
 from cxinbox.core.logging import configure_logging
 from cxinbox.migrations import upgrade
 
@@ -19,7 +20,16 @@ app = typer.Typer(help="CX Inbox: WhatsApp customer-experience platform.", no_ar
 
 
 def _settings() -> Settings:
-    settings = Settings()
+    """The settings from the environment; a configuration that cannot start exits 1 with one line
+    per problem."""
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error["loc"])
+            message = error["msg"].removeprefix("Value error, ")
+            typer.echo(f"error: {f'CXINBOX_{where.upper()}: ' if where else ''}{message}", err=True)
+        raise typer.Exit(1) from None
     configure_logging(settings.log_level, json_output=bool(settings.log_json))
     return settings
 
@@ -47,7 +57,7 @@ def serve(
     workers: bool = typer.Option(True, help="Also run background jobs in this process"),
 ) -> None:
     """Migrate, then serve the API (with background workers in the same process)."""
-    settings = _settings()
+    settings = _settings().serving_at(host, port)
     upgrade(settings.database_url)
     from cxinbox.app import create_app
 
@@ -106,6 +116,9 @@ def create_superadmin(
     ),
 ) -> None:
     """Create (or reset the password of) a platform super admin."""
+    if problem := email_problem(email, "the super admin email"):
+        typer.echo(f"error: {problem}", err=True)
+        raise typer.Exit(1)
     settings = _settings()
     upgrade(settings.database_url)
     from cxinbox.accounts.service import SuperAdminEmailTaken, ensure_super_admin

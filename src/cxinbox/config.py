@@ -7,12 +7,15 @@ each adapter receives only what it needs, while the environment stays one flat n
 from __future__ import annotations
 
 import secrets
+import socket
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import ClassVar, Literal
 
 from pydantic import model_validator
+from pydantic.networks import validate_email
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,6 +23,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class MailSettings:
     smtp_url: str | None
     email_from: str
+    #: without SMTP, whether the log may show a mail's text (sign-in codes, invitation links)
+    log_text: bool
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,7 @@ class Settings(BaseSettings):
     #: prefix of every Redis key and channel, so several deployments (or test runs) can share a Redis
     redis_prefix: str = "cxinbox"
     secret_key: str | None = None
+    #: base of emailed links and media URLs; unset, ``cxinbox serve`` uses the address it listens on
     public_url: str = "http://127.0.0.1:8000"
     log_level: str = "INFO"
     log_json: bool | None = None
@@ -65,6 +71,8 @@ class Settings(BaseSettings):
 
     smtp_url: str | None = None
     email_from: str = "CX Inbox <no-reply@cxinbox.local>"
+    #: send no mail at all (production refuses to start without SMTP unless this says so)
+    mail_disabled: bool = False
 
     meta_graph_url: str = "https://graph.facebook.com"
     meta_graph_version: str = "v23.0"
@@ -111,9 +119,36 @@ class Settings(BaseSettings):
             self.dev_endpoints = self.env != "production"
         if self.log_json is None:
             self.log_json = self.env == "production"
-        if self.env == "production" and not self.secret_key:
-            raise ValueError("CXINBOX_SECRET_KEY must be set in production")
+        if self.env == "production":
+            self._check_production()
         return self
+
+    def _check_production(self) -> None:
+        """What production refuses to start with (each a one-line message naming the variable)."""
+        if not self.secret_key:
+            raise ValueError("CXINBOX_SECRET_KEY must be set in production")
+        if not self.smtp_url and not self.mail_disabled:
+            raise ValueError(
+                "CXINBOX_SMTP_URL must be set in production (sign-in codes and invitations are mailed); "
+                "set CXINBOX_MAIL_DISABLED=true to run without mail"
+            )
+        if problem := self.superadmin_email_problem:
+            raise ValueError(problem)
+
+    @property
+    def superadmin_email_problem(self) -> str | None:
+        """Why ``CXINBOX_SUPERADMIN_EMAIL`` could never sign in (None when it is usable or unset)."""
+        if self.superadmin_email is None:
+            return None
+        return email_problem(self.superadmin_email, "CXINBOX_SUPERADMIN_EMAIL")
+
+    def serving_at(self, host: str, port: int) -> Settings:
+        """These settings for a server listening on ``host:port``: when ``CXINBOX_PUBLIC_URL`` is not
+        set, emailed links and media URLs point at that address (all interfaces: this machine's
+        host name, which other machines can reach, unlike 127.0.0.1)."""
+        if "public_url" in self.model_fields_set:
+            return self
+        return self.model_copy(update={"public_url": served_url(host, port)})
 
     @property
     def is_sqlite(self) -> bool:
@@ -135,7 +170,11 @@ class Settings(BaseSettings):
 
     @property
     def mail(self) -> MailSettings:
-        return MailSettings(smtp_url=self.smtp_url, email_from=self.email_from)
+        return MailSettings(
+            smtp_url=None if self.mail_disabled else self.smtp_url,
+            email_from=self.email_from,
+            log_text=self.env != "production",
+        )
 
     @property
     def meta(self) -> MetaSettings:
@@ -150,3 +189,25 @@ class Settings(BaseSettings):
     @property
     def rate_limits_enabled(self) -> bool:
         return self.rate_limits == "on"
+
+
+def email_problem(email: str, name: str) -> str | None:
+    """Why ``email`` (the value of ``name``) is not an address anyone can sign in with: sign-in
+    takes only what the API's email fields accept (so ``admin@localhost`` never signs in)."""
+    try:
+        validate_email(email.strip())
+    except PydanticCustomError as exc:
+        return f"{name} is not a valid email address ({email!r}): {exc.message().split(': ', 1)[-1]}"
+    return None
+
+
+def served_url(host: str, port: int) -> str:
+    """The base URL of a server listening on ``host:port``."""
+    if host in _ALL_INTERFACES:
+        host = socket.gethostname()
+    if ":" in host:  # an IPv6 address
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+_ALL_INTERFACES = frozenset({"0.0.0.0", "::", ""})

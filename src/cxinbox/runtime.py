@@ -53,7 +53,8 @@ class Runtime:
         self.limiter = RateLimiter(
             settings.redis_url, enabled=settings.rate_limits_enabled, prefix=settings.redis_prefix
         )
-        self.mailer = mailer or create_mailer(settings.smtp_url, settings.email_from)
+        mail = settings.mail
+        self.mailer = mailer or create_mailer(mail.smtp_url, mail.email_from, log_text=mail.log_text)
         self.storage = storage or LocalDiskStorage(settings.data_dir / "files")
         self.secrets = SecretBox(settings.effective_secret_key)
         self.hasher = TokenHasher(settings.effective_secret_key)

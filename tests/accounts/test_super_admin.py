@@ -9,10 +9,12 @@ import sys
 from pathlib import Path
 
 import httpx
+from sqlalchemy import select
 from structlog.testing import capture_logs
 
 from cxinbox.app import create_app
 from cxinbox.config import Settings
+from cxinbox.models.identity import User
 from tests.fixtures.factories import PASSWORD, unique_email
 from tests.helpers import error_of, running
 
@@ -93,3 +95,33 @@ async def test_create_superadmin_refuses_an_organization_users_email(tmp_path, r
     )
     r = await login(client, org.admin.email, PASSWORD)
     assert r.status_code == 200 and r.json()["data"]["user"]["role"] == "ADMIN"
+
+
+async def test_a_configured_email_no_one_can_sign_in_with_is_logged_and_skipped(runtime):
+    update = {"superadmin_email": "root@localhost", "superadmin_password": "operator-password"}
+    application = create_app(runtime.settings.model_copy(update=update), runtime=runtime)
+    with capture_logs() as logs:
+        async with running(application) as c:
+            assert (await c.get("/health")).status_code == 200
+    [error] = [entry for entry in logs if entry["log_level"] == "error"]
+    assert (error["event"], error["setting"]) == ("superadmin_not_created", "CXINBOX_SUPERADMIN_EMAIL")
+    assert "root@localhost" in error["reason"] and "not a valid email" in error["reason"]
+    async with runtime.sessionmaker() as session:
+        assert await session.scalar(select(User.id).where(User.email == "root@localhost")) is None
+
+
+async def test_create_superadmin_refuses_an_invalid_email_in_one_line(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CXINBOX_")}
+    env |= {
+        "CXINBOX_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/cli.db",
+        "CXINBOX_DATA_DIR": str(tmp_path),
+    }
+    done = await asyncio.to_thread(
+        run_cli, "create-superadmin", "--email", "admin@localhost", "--password", "cli-password-1", env=env
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stderr.splitlines() == [
+        "error: the super admin email is not a valid email address ('admin@localhost'): "
+        "The part after the @-sign is not valid. It should have a period."
+    ]
+    assert not (tmp_path / "cli.db").exists()  # refused before anything was touched

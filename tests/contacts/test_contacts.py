@@ -70,6 +70,35 @@ async def test_detail_and_update(inbox, client, runtime):
     assert (await events_of(runtime, inbox.org.id, "contact.updated"))[-1]["category"] is None
 
 
+async def test_a_name_a_person_set_outlives_profile_changes(inbox, client):
+    await inbox.customer_writes(wa_id="351912345678", name="Rui")
+    r = await client.patch(
+        "/contacts/351912345678", json={"name": "Rui (supplier)"}, headers=inbox.agent.headers
+    )
+    assert (r.json()["data"]["name"], r.json()["data"]["profileName"]) == ("Rui (supplier)", "Rui")
+    await inbox.customer_writes(wa_id="351912345678", name="Rui Costa 🚀")
+    data = (await client.get("/contacts/351912345678", headers=inbox.agent.headers)).json()["data"]
+    assert (data["name"], data["profileName"]) == ("Rui (supplier)", "Rui Costa 🚀")
+    # the conversation shows the same contact
+    r = await client.get("/conversations", headers=inbox.admin.headers)
+    [shown] = [c["contact"] for c in r.json()["data"] if c["contact"]["waId"] == "351912345678"]
+    assert (shown["name"], shown["profileName"]) == ("Rui (supplier)", "Rui Costa 🚀")
+    # null gives the profile name back, and the name follows the profile again
+    r = await client.patch("/contacts/351912345678", json={"name": None}, headers=inbox.agent.headers)
+    assert r.json()["data"]["name"] == "Rui Costa 🚀"
+    await inbox.customer_writes(wa_id="351912345678", name="Rui C.")
+    data = (await client.get("/contacts/351912345678", headers=inbox.agent.headers)).json()["data"]
+    assert (data["name"], data["profileName"]) == ("Rui C.", "Rui C.")
+
+
+async def test_without_an_edit_the_name_follows_the_profile(inbox, client):
+    await inbox.customer_writes(wa_id="351912300000", name="Ana")
+    await inbox.customer_writes(wa_id="351912300000", name="Ana Lima")
+    await inbox.customer_writes(wa_id="351912300000", name=None)  # no profile: nothing changes
+    data = (await client.get("/contacts/351912300000", headers=inbox.agent.headers)).json()["data"]
+    assert (data["name"], data["profileName"]) == ("Ana Lima", "Ana Lima")
+
+
 @pytest.mark.parametrize(
     "body", [{"name": ""}, {"name": "x" * 201}, {"category": ""}, {"category": "x" * 65}]
 )

@@ -54,6 +54,31 @@ async def test_simulate_conversation_goes_through_the_webhook_pipeline(client, r
     assert [m["id"] for m in listed.json()["data"]] == [message["id"]]
 
 
+async def test_simulations_never_rename_a_contact(client, org):
+    first = await client.post(
+        "/dev/simulate/conversation", json={"phone": "+15550004321"}, headers=org.admin.headers
+    )
+    assert first.status_code == 201, first.text
+    contact = first.json()["data"]["conversation"]["contact"]
+    profile_name = contact["name"]
+    assert profile_name and contact["profileName"] == profile_name
+    for _ in range(3):
+        again = await client.post(
+            "/dev/simulate/conversation", json={"phone": "+15550004321"}, headers=org.admin.headers
+        )
+        assert again.json()["data"]["conversation"]["contact"]["name"] == profile_name
+    r = await client.patch("/contacts/15550004321", json={"name": "Edited"}, headers=org.admin.headers)
+    assert r.status_code == 200, r.text
+    conversation_id = first.json()["data"]["conversation"]["id"]
+    r = await client.post(
+        "/dev/simulate/message", json={"conversationId": conversation_id}, headers=org.admin.headers
+    )
+    assert (
+        r.json()["data"]["conversation"]["contact"]["name"],
+        r.json()["data"]["conversation"]["contact"]["profileName"],
+    ) == ("Edited", profile_name)
+
+
 async def test_an_empty_body_is_enough(client, org):
     r = await client.post("/dev/simulate/conversation", headers=org.admin.headers)
     assert r.status_code == 201, r.text
@@ -170,7 +195,7 @@ async def test_cleanup_removes_only_simulated_data(client, runtime, graph, facto
 
 
 async def test_dev_endpoints_are_off_in_production(client, runtime, org, monkeypatch):
-    assert Settings(env="production", secret_key="k" * 32).dev_endpoints is False
+    assert Settings(env="production", secret_key="k" * 32, mail_disabled=True).dev_endpoints is False
     monkeypatch.setattr(runtime.settings, "dev_endpoints", False)
     for method, path in [
         ("POST", "/dev/simulate/conversation"),

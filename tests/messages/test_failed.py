@@ -106,6 +106,39 @@ async def test_retry_send_sends_again(client, runtime, graph, thread):
     assert again.status_code == 409 and error_code(again) == "MESSAGE_NOT_FAILED"
 
 
+async def test_a_discarded_message_is_never_sent_again(client, runtime, graph, thread):
+    failed = await failed_send(client, runtime, graph, thread, 131026)
+    waiting = await waiting_for_retry(client, runtime, graph, thread)
+    headers = thread.org.admin.headers
+    for message_id in (failed, waiting):
+        assert (await client.post(f"/messages/{message_id}/discard", headers=headers)).status_code == 200
+        r = await client.post(f"/messages/{message_id}/retry-send", headers=headers)
+        assert r.status_code == 409 and error_code(r) == "MESSAGE_DISCARDED", r.text
+        assert (await load_outbox(runtime, message_id)).state == OutboxState.DISCARDED
+        assert (await load_message(runtime, message_id)).status == MessageStatus.FAILED
+    r = await client.post(
+        "/messages/failed/bulk-retry", json={"messageIds": [failed, waiting]}, headers=headers
+    )
+    assert r.json()["data"]["succeeded"] == 0
+    assert {f["code"] for f in r.json()["data"]["failed"]} == {"MESSAGE_DISCARDED"}
+    assert len(graph.attempts_by(thread.number)) == 2
+
+
+async def test_retry_send_leaves_a_message_waiting_for_its_retry_alone(client, runtime, graph, thread):
+    message_id = await waiting_for_retry(client, runtime, graph, thread)
+    before = await load_outbox(runtime, message_id)
+    r = await client.post(f"/messages/{message_id}/retry-send", headers=thread.org.admin.headers)
+    assert r.status_code == 409 and error_code(r) == "MESSAGE_NOT_FAILED", r.text
+    after = await load_outbox(runtime, message_id)
+    assert (after.state, after.attempts, after.next_attempt_at) == (
+        OutboxState.QUEUED,
+        1,
+        before.next_attempt_at,
+    )
+    assert (await load_message(runtime, message_id)).status == MessageStatus.PENDING
+    assert len(graph.attempts_by(thread.number)) == 1
+
+
 async def test_retry_send_outside_the_window(client, runtime, graph, thread):
     message_id = await failed_send(client, runtime, graph, thread, 131047)
     async with runtime.unit_of_work() as session:

@@ -44,7 +44,9 @@ async def get_contact(wa_id: WaId, principal: MemberDep, session: SessionDep) ->
 @router.patch(
     "/{waId}",
     summary="Update contact name or category",
-    description="`{name?, category?}`: only the fields sent change; `null` clears them.",
+    description="`{name?, category?}`: only the fields sent change. A name set here is kept when the "
+    "customer's WhatsApp profile name changes (`profileName` follows the profile); `name: null` "
+    "goes back to the profile name. `category: null` clears the category.",
 )
 async def update_contact(
     wa_id: WaId, body: UpdateContact, principal: MemberDep, session: SessionDep

@@ -6,7 +6,8 @@ from cxinbox.core.wire import RequestModel
 
 
 class UpdateContact(RequestModel):
-    """Only the fields sent change; ``null`` clears them."""
+    """Only the fields sent change; ``null`` clears the category and gives the contact its WhatsApp
+    profile name back."""
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     category: str | None = Field(default=None, min_length=1, max_length=64)

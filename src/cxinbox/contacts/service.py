@@ -31,10 +31,14 @@ async def get_contact(session: AsyncSession, tenant: TenantContext, wa_id: str) 
 async def update_contact(
     session: AsyncSession, tenant: TenantContext, wa_id: str, body: UpdateContact
 ) -> Contact:
+    """A name set here stays (webhooks only update ``profile_name``); ``name: null`` gives the
+    contact its WhatsApp profile name back."""
     contact = await get_contact(session, tenant, wa_id)
-    for field in body.model_fields_set & {"name", "category"}:
-        value = getattr(body, field)
-        setattr(contact, field, value.strip() if isinstance(value, str) else value)
+    if "name" in body.model_fields_set:
+        contact.name_edited = body.name is not None
+        contact.name = body.name.strip() if body.name is not None else contact.profile_name
+    if "category" in body.model_fields_set:
+        contact.category = body.category.strip() if body.category is not None else None
     await session.flush()
     data = ContactOut.model_validate(contact).model_dump(mode="json", by_alias=True)
     publish_event(session, tenant.organization_id, "contact.updated", data)

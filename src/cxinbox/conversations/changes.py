@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.conversations import timeline
@@ -138,6 +138,55 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(getattr(value, "value", value))
 
 
+class NewerConversationOpen(Conflict):
+    code = "NEWER_CONVERSATION_OPEN"
+    message = (
+        "The customer has written again since this conversation was closed: reply in their open "
+        "conversation (see contact-history)"
+    )
+
+
+def reopened_status(conversation: Conversation) -> ConversationStatus:
+    """Where a conversation goes when it is worked on again: to its agent, or to its queue."""
+    if conversation.assigned_to_id is None:
+        return ConversationStatus.OPEN
+    return ConversationStatus.HUMAN_HANDLING
+
+
+async def reopen_for_reply(session: AsyncSession, conversation: Conversation, actor: Actor) -> Conversation:
+    """A reply sent to a CLOSED conversation reopens it (``reopened_status``), so the reply and the
+    customer's answer stay in one thread; the move is a timeline entry (reason ``reply``) and a
+    ``conversation.updated`` event, and it commits with the reply or not at all.
+
+    Only one conversation per contact and number may be open: when the customer has opened a new
+    one since, the old one stays closed and the reply is refused (409 ``NEWER_CONVERSATION_OPEN``)."""
+    if conversation.status is not ConversationStatus.CLOSED:
+        return conversation
+    if await _open_sibling(session, conversation):
+        raise NewerConversationOpen()
+
+    def decide(c: Conversation) -> dict[str, Any]:
+        if c.status is not ConversationStatus.CLOSED:
+            return {}
+        return {"status": reopened_status(c), "closed_at": None}
+
+    return await apply(session, conversation, decide, actor, "reply")
+
+
+async def _open_sibling(session: AsyncSession, conversation: Conversation) -> bool:
+    found = await session.scalar(
+        select(Conversation.id)
+        .where(
+            Conversation.contact_id == conversation.contact_id,
+            Conversation.whatsapp_account_id == conversation.whatsapp_account_id,
+            Conversation.status != ConversationStatus.CLOSED,
+            Conversation.id != conversation.id,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 def reopen_waiting(session: AsyncSession, conversation: Conversation) -> None:
     """A customer's message brings a ``WAITING_FOR_CUSTOMER`` conversation back to its agent
     (``HUMAN_HANDLING``) or to its queue (``OPEN``). ``conversation`` must be locked by this
@@ -145,9 +194,7 @@ def reopen_waiting(session: AsyncSession, conversation: Conversation) -> None:
     with the message."""
     if conversation.status is not ConversationStatus.WAITING_FOR_CUSTOMER:
         return
-    reopened = (
-        ConversationStatus.OPEN if conversation.assigned_to_id is None else ConversationStatus.HUMAN_HANDLING
-    )
+    reopened = reopened_status(conversation)
     conversation.status = reopened
     timeline.record(
         session,

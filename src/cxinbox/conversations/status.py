@@ -15,7 +15,9 @@ CLOSED                       -               -          -            -          
 - ``HUMAN_HANDLING``: an agent works it; unassigning puts it back to ``OPEN``.
 - ``WAITING_FOR_CUSTOMER``: the agent waits for an answer; a customer message moves it back to
   ``HUMAN_HANDLING`` (assigned) or ``OPEN`` (unassigned).
-- ``CLOSED``: resolved, and final: a customer who writes again starts a new conversation.
+- ``CLOSED``: resolved; no move of this table leaves it, and a customer who writes again starts a
+  new conversation. The one way back is a reply sent to it, which reopens it to ``HUMAN_HANDLING``
+  (assigned) or ``OPEN`` (``changes.reopen_for_reply``).
 
 Staying in the same status is not a move (it changes nothing and is never refused).
 """

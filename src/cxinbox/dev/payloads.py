@@ -48,13 +48,20 @@ def text_messages(account: WhatsAppAccount, messages: list[tuple[Customer, str, 
             "display_phone_number": (account.display_phone_number or "").lstrip("+"),
             "phone_number_id": account.phone_number_id,
         },
-        "contacts": [{"profile": {"name": c.name}, "wa_id": c.wa_id} for c in customers.values()],
+        "contacts": [_contact(c) for c in customers.values()],
         "messages": [
             {"from": customer.wa_id, "id": wamid, "timestamp": now, "type": "text", "text": {"body": text}}
             for customer, text, wamid in messages
         ],
     }
     return _envelope(account.waba_id, "messages", value)
+
+
+def _contact(customer: Customer) -> dict[str, Any]:
+    """A ``contacts[]`` entry; a customer without a profile name sends no profile."""
+    if not customer.name:
+        return {"wa_id": customer.wa_id}
+    return {"profile": {"name": customer.name}, "wa_id": customer.wa_id}
 
 
 def template_status(

@@ -32,7 +32,12 @@ class SimulateConversation(RequestModel):
     phone: str | None = Field(
         default=None, pattern=r"^\+?\d{6,15}$", description="The customer's number; a new one by default"
     )
-    name: str | None = Field(default=None, max_length=200)
+    name: str | None = Field(
+        default=None,
+        max_length=200,
+        description="The customer's WhatsApp profile name; by default a sample name for a new number, "
+        "and the profile name it has for a known one",
+    )
     text: str | None = Field(default=None, min_length=1, max_length=4096)
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.auth.principal import Principal
+from cxinbox.contacts.repository import ContactRepository
 from cxinbox.conversations.access import visible_conversation
 from cxinbox.core.errors import Conflict
 from cxinbox.core.events import publish_event
@@ -111,11 +112,23 @@ def _single(batch: SimulatedBatch) -> Simulated:
     )
 
 
+async def _customer(
+    session: AsyncSession, tenant: TenantContext, phone: str | None, name: str | None
+) -> Customer:
+    """The customer who writes: a known number keeps its WhatsApp profile name unless ``name`` is
+    given (a simulation never renames a contact at random)."""
+    if phone and not name:
+        known = await ContactRepository(session, tenant).by_wa_id(phone.lstrip("+"))
+        if known is not None:
+            return Customer(known.wa_id, known.profile_name or "")
+    return payloads.new_customer(phone, name)
+
+
 async def conversation(
     session: AsyncSession, runtime: Runtime, principal: Principal, body: SimulateConversation
 ) -> Simulated:
     account = await _account(session, principal.tenant, body.whatsapp_account_id)
-    customer = payloads.new_customer(body.phone, body.name)
+    customer = await _customer(session, principal.tenant, body.phone, body.name)
     text = body.text or payloads.sample_text()
     return _single(await _deliver_texts(session, runtime, principal.tenant, account, [(customer, text)]))
 
@@ -133,7 +146,7 @@ async def message(
 ) -> Simulated:
     thread = await visible_conversation(session, principal, body.conversation_id)
     account = await _account(session, principal.tenant, thread.whatsapp_account_id)
-    customer = Customer(thread.contact.wa_id, thread.contact.name or "")
+    customer = Customer(thread.contact.wa_id, thread.contact.profile_name or "")
     text = body.text or payloads.sample_text()
     return _single(await _deliver_texts(session, runtime, principal.tenant, account, [(customer, text)]))
 

@@ -44,7 +44,8 @@ async def list_invitations(
     "",
     status_code=status.HTTP_201_CREATED,
     summary="Create a single invitation",
-    description="Admin only. Mails the link `{PUBLIC_URL}/invite/{token}` (valid 7 days, single use). "
+    description="Admin only. Mails the link `{PUBLIC_URL}/invite/{token}` (valid 7 days, single use), "
+    "a page the server itself serves: it shows the invitation and accepts it with a name and a password. "
     "A pending invitation holds a seat of the plan (402 PLAN_LIMIT_REACHED when none is left).",
 )
 async def create_invitation(

@@ -39,6 +39,11 @@ class MessageNotFailed(Conflict):
     message = "The message is not failed or waiting for a retry"
 
 
+class MessageDiscarded(Conflict):
+    code = "MESSAGE_DISCARDED"
+    message = "The message was discarded: that is final, send a new message instead"
+
+
 class FailedFilter(RequestModel):
     status: Literal["FAILED", "PENDING"] | None = Field(
         default=None, description="FAILED, or PENDING (waiting for an automatic retry); both when absent"
@@ -56,6 +61,10 @@ _WAITING = and_(
     OutboxEntry.attempts > 0,
     OutboxEntry.state.in_((OutboxState.QUEUED, OutboxState.SENDING)),
 )
+
+
+#: outbox states of a message whose delivery (or its automatic retry) is still running
+_ON_ITS_WAY = (OutboxState.QUEUED, OutboxState.SENDING)
 
 
 def _queue(tenant: TenantContext) -> Select[Message, OutboxEntry, Contact]:
@@ -178,15 +187,21 @@ async def _locked_row(session: AsyncSession, tenant: TenantContext, message_id: 
 
 
 async def retry(session: AsyncSession, runtime: Runtime, tenant: TenantContext, message_id: str) -> Row:
-    """Send a failed message again with a fresh retry budget (or now, if it waits for a retry).
-    Refused while its number cannot send (disconnected, or its account disabled or deleted)."""
+    """Send a FAILED message again, at once, with a fresh retry budget.
+
+    Only a FAILED message is retried: a discarded one is final (409 ``MESSAGE_DISCARDED``), and one
+    that is still on its way (PENDING, whether its automatic retries are running or not) is left
+    alone (409 ``MESSAGE_NOT_FAILED``), so a retry never resets a schedule that is running. Refused
+    while its number cannot send (disconnected, or its account disabled or deleted) and, for a
+    free-form message, outside the 24-hour window."""
     row = await _locked_row(session, tenant, message_id)
     message, entry, _ = row
-    if entry.state is OutboxState.SENDING or message.status not in (
-        MessageStatus.FAILED,
-        MessageStatus.PENDING,
-    ):
-        raise MessageNotFailed()
+    if entry.state is OutboxState.DISCARDED:
+        raise MessageDiscarded()
+    if message.status is not MessageStatus.FAILED or entry.state in _ON_ITS_WAY:
+        raise MessageNotFailed(
+            "Only a failed message can be retried", details={"status": message.status.value}
+        )
     account = await session.get_one(WhatsAppAccount, entry.whatsapp_account_id)
     if (refusal := send_refusal(account.status)) is not None:
         raise refusal
@@ -197,15 +212,14 @@ async def retry(session: AsyncSession, runtime: Runtime, tenant: TenantContext, 
     now = utcnow()
     entry.state, entry.next_attempt_at, entry.locked_until = OutboxState.QUEUED, now, None
     entry.attempts, entry.permanent = 0, False
-    if message.status is MessageStatus.FAILED:
-        # a new send gets a new wamid; statuses of the old one must not fail the new attempt
-        message.status, message.status_at, message.error, message.wa_message_id = (
-            MessageStatus.PENDING,
-            now,
-            None,
-            None,
-        )
-        await publish_message_updated(session, runtime, message)
+    # a new send gets a new wamid; statuses of the old one must not fail the new attempt
+    message.status, message.status_at, message.error, message.wa_message_id = (
+        MessageStatus.PENDING,
+        now,
+        None,
+        None,
+    )
+    await publish_message_updated(session, runtime, message)
     enqueue(session, deliver_message, outbox_id=entry.id)
     return row
 

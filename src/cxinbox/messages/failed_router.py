@@ -54,6 +54,8 @@ async def failed_stats(principal: AdminDep, session: SessionDep) -> Envelope[Fai
 @router.post(
     "/messages/failed/bulk-retry",
     summary="Retry multiple failed messages (admin only)",
+    description="Each message is retried as `POST /messages/{id}/retry-send` does; the ones that "
+    "cannot be (still on their way, discarded, …) are listed in `failed` with the same codes.",
     response_model=Envelope[BulkResult],
 )
 async def bulk_retry(
@@ -78,8 +80,20 @@ async def bulk_discard(
 @router.post(
     "/messages/{id}/retry-send",
     summary="Retry sending a failed message (admin only)",
+    description="Sends a FAILED message again at once, with a fresh budget of automatic retries: it "
+    "becomes PENDING with no error and no WhatsApp id, and a `message.updated` event follows. "
+    "A message still on its way (PENDING, also while it waits for an automatic retry) is left as it "
+    "is and answers 409 `MESSAGE_NOT_FAILED` (use `discard` to stop its retries). A discarded message "
+    "is final: 409 `MESSAGE_DISCARDED`. A free-form message outside the 24-hour window answers 409 "
+    "`WINDOW_CLOSED`, and one whose number cannot send 409 `ACCOUNT_DISCONNECTED`, "
+    "`ACCOUNT_DISABLED` or `ACCOUNT_DELETED`.",
     response_model=Envelope[FailedMessageOut],
-    responses={409: {"description": "MESSAGE_NOT_FAILED, or WINDOW_CLOSED"}},
+    responses={
+        409: {
+            "description": "MESSAGE_NOT_FAILED, MESSAGE_DISCARDED, WINDOW_CLOSED, or the number "
+            "cannot send (ACCOUNT_DISCONNECTED, ACCOUNT_DISABLED, ACCOUNT_DELETED)"
+        }
+    },
 )
 async def retry_send(
     id: str, principal: AdminDep, session: SessionDep, runtime: RuntimeDep
@@ -91,6 +105,8 @@ async def retry_send(
 @router.post(
     "/messages/{id}/discard",
     summary="Mark a failed message as permanently discarded (admin only)",
+    description="The message leaves the failed queue for good and can no longer be retried; one "
+    "waiting for an automatic retry stops and becomes FAILED. Discarding again changes nothing.",
     response_model=Envelope[FailedMessageOut],
     responses={409: {"description": "MESSAGE_NOT_FAILED"}},
 )

@@ -28,9 +28,19 @@ SEND_RESPONSES: dict[int | str, dict[str, str]] = {
     409: {
         "description": "WINDOW_CLOSED: outside the 24-hour service window; IDEMPOTENCY_KEY_REUSED; "
         "ACCOUNT_DISCONNECTED, ACCOUNT_DISABLED (banned by Meta), ACCOUNT_DELETED (deleted at Meta): "
-        "the conversation's number cannot send"
+        "the conversation's number cannot send; NEWER_CONVERSATION_OPEN: the conversation is CLOSED "
+        "and the customer has opened a new one since"
     },
 }
+#: what sending does to a CLOSED conversation (every send endpoint follows it)
+CLOSED_RULE = (
+    "Sending to a CLOSED conversation reopens it: it becomes HUMAN_HANDLING when it has an assignee, "
+    "OPEN otherwise, `closedAt` is cleared, the move is written to its timeline (reason `reply`) and "
+    "published as `conversation.updated`, so the customer's answer arrives in the same conversation. "
+    "A send that is refused (WINDOW_CLOSED outside the 24-hour window, a number that cannot send) "
+    "leaves it CLOSED. When the customer has opened a new conversation on the same number since, "
+    "the send answers 409 NEWER_CONVERSATION_OPEN: reply there."
+)
 
 
 @router.get(
@@ -53,6 +63,8 @@ async def list_messages(
 @router.post(
     "/conversations/{id}/messages",
     summary="Send a message in a conversation",
+    description="Answers 201 with the PENDING message at once; delivery follows (`message.updated` "
+    "events carry SENT, DELIVERED, READ, or FAILED with the provider's error).\n\n" + CLOSED_RULE,
     status_code=201,
     response_model=Envelope[MessageOut],
     responses=SEND_RESPONSES,
@@ -65,8 +77,6 @@ async def send_message(
     runtime: RuntimeDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    """Answers the PENDING message at once; delivery follows (``message.updated`` events carry SENT,
-    DELIVERED, READ, or FAILED with the provider's error)."""
     answer = await sending.send_text(session, runtime, principal, id, body, idempotency_key)
     return answer.response()
 
@@ -74,6 +84,7 @@ async def send_message(
 @router.post(
     "/conversations/{id}/messages/media",
     summary="Send a media message (image, video, audio, document)",
+    description=CLOSED_RULE,
     status_code=201,
     response_model=Envelope[MessageOut],
     responses={
@@ -102,6 +113,8 @@ async def send_media(
 @router.post(
     "/messages/{id}/react",
     summary="Send a reaction to a message via WhatsApp",
+    description="Answers the reaction message (type `reaction`); an empty emoji removes our "
+    "reaction.\n\n" + CLOSED_RULE,
     status_code=201,
     response_model=Envelope[MessageOut],
     responses=SEND_RESPONSES,
@@ -114,7 +127,6 @@ async def react(
     runtime: RuntimeDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    """Answers the reaction message (type ``reaction``); an empty emoji removes our reaction."""
     answer = await sending.react(session, runtime, principal, id, body, idempotency_key)
     return answer.response()
 

@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.auth.principal import Principal
 from cxinbox.conversations.access import visible_conversation
+from cxinbox.conversations.changes import reopen_for_reply
+from cxinbox.conversations.timeline import Actor
 from cxinbox.core.errors import Conflict, ValidationFailed
 from cxinbox.messages import idempotency
 from cxinbox.messages.idempotency import Answer
@@ -122,6 +124,9 @@ async def _queue(
     outgoing: Outgoing,
     reply_to_message_id: str | None = None,
 ) -> Answer:
+    """Queue ``outgoing``; a CLOSED conversation is reopened first (if the send is refused, the
+    whole transaction rolls back and it stays closed)."""
+    conversation = await reopen_for_reply(session, conversation, Actor.of(principal))
     if reply_to_message_id:
         target = await _reply_target(session, principal, conversation, reply_to_message_id)
         outgoing = outgoing.replying_to(target)

@@ -90,7 +90,10 @@ def _active_index(name: str, *columns: str, sqlite: str = "", postgresql: str = 
 
 class Contact(TenantModel):
     """A customer, keyed by WhatsApp id within the organization; ``user_id`` is Meta's
-    business-scoped user id, which a user with a username may have instead of a phone number."""
+    business-scoped user id, which a user with a username may have instead of a phone number.
+
+    ``name`` is what everyone reads: the name a person gave the contact when ``name_edited``, else
+    the WhatsApp profile name, which is kept in ``profile_name`` as each webhook reports it."""
 
     organization_id_indexed = False  # the unique (organization_id, wa_id) leads with it
     __tablename__ = "contacts"
@@ -102,6 +105,9 @@ class Contact(TenantModel):
     wa_id: Mapped[str] = mapped_column(String(64))
     phone: Mapped[str | None] = mapped_column(String(64))
     name: Mapped[str | None] = mapped_column(String(200))
+    profile_name: Mapped[str | None] = mapped_column(String(200))
+    #: a person set ``name``: webhooks no longer change it
+    name_edited: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     user_id: Mapped[str | None] = mapped_column(String(128), index=True)
     username: Mapped[str | None] = mapped_column(String(128))
     category: Mapped[str | None] = mapped_column(String(64))

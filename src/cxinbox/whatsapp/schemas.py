@@ -108,7 +108,8 @@ class ContactOut(ApiModel):
     id: str
     wa_id: str
     phone: str | None
-    name: str | None
+    name: str | None = Field(description="The name a person gave the contact, else its WhatsApp profile name")
+    profile_name: str | None = Field(description="The WhatsApp profile name, as the latest webhook gave it")
     user_id: str | None
     username: str | None
     category: str | None

@@ -25,10 +25,17 @@ class Mailer(Protocol):
 
 
 class LogMailer:
-    """Development default: the mail (including codes and links) goes to the log."""
+    """Without SMTP the mail goes to the log: its text too (sign-in codes, invitation links) where
+    ``log_text`` allows it, which is never in production (there only who and what is logged)."""
+
+    def __init__(self, *, log_text: bool) -> None:
+        self._log_text = log_text
 
     async def send(self, mail: Mail) -> None:
-        log.info("mail_not_sent_no_smtp", to=mail.to, subject=mail.subject, text=mail.text)
+        if self._log_text:
+            log.info("mail_not_sent_no_smtp", to=mail.to, subject=mail.subject, text=mail.text)
+        else:
+            log.warning("mail_not_sent_mail_disabled", to=mail.to, subject=mail.subject)
 
 
 class SmtpMailer:
@@ -61,5 +68,5 @@ class SmtpMailer:
         )
 
 
-def create_mailer(smtp_url: str | None, sender: str) -> Mailer:
-    return SmtpMailer(smtp_url, sender) if smtp_url else LogMailer()
+def create_mailer(smtp_url: str | None, sender: str, *, log_text: bool) -> Mailer:
+    return SmtpMailer(smtp_url, sender) if smtp_url else LogMailer(log_text=log_text)

@@ -105,14 +105,17 @@ async def _read_contacts(session: AsyncSession, org_id: str, wa_ids: Collection[
 
 
 def _follow_profile(contact: Contact, profile: Mapping[str, Any] | None) -> None:
+    """The contact's WhatsApp fields follow the profile; its ``name`` too, unless a person set it."""
     if not profile:
         return
     names = child(profile, "profile")
     changes = {
-        "name": names.get("name"),
+        "profile_name": names.get("name"),
         "user_id": profile.get("user_id"),
         "username": names.get("username"),
     }
+    if not contact.name_edited:
+        changes["name"] = names.get("name")
     for attr, value in changes.items():
         if value and getattr(contact, attr) != value:
             setattr(contact, attr, value)
