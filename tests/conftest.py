@@ -68,6 +68,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpServer, graph: 
         argon2_memory_cost=1024,
         sse_heartbeat_seconds=1.0,
         meta_graph_url=graph.url,
+        allow_private_urls=True,  # the fake Graph API and every fake server are on 127.0.0.1
         meta_app_id="test-meta-app",
         meta_app_secret=META_APP_SECRET,
         meta_verify_token=META_VERIFY_TOKEN,

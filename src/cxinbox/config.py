@@ -29,6 +29,7 @@ class MetaSettings:
     app_id: str | None
     app_secret: str | None
     verify_token: str | None
+    allow_private_urls: bool = False
 
 
 class Settings(BaseSettings):
@@ -57,6 +58,9 @@ class Settings(BaseSettings):
     redis_prefix: str = "cxinbox"
     secret_key: str | None = None
     public_url: str = "http://127.0.0.1:8000"
+    #: let outbound calls (media, LLM base URLs, tools, connections) reach private, loopback and
+    #: link-local addresses: for tests and on-premise services; off, the outbound guard refuses them
+    allow_private_urls: bool = False
     log_level: str = "INFO"
     log_json: bool | None = None
 
@@ -145,6 +149,7 @@ class Settings(BaseSettings):
             app_id=self.meta_app_id,
             app_secret=self.meta_app_secret,
             verify_token=self.meta_verify_token,
+            allow_private_urls=self.allow_private_urls,
         )
 
     @property

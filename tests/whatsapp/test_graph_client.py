@@ -58,7 +58,12 @@ async def test_errors_carry_metas_code_and_whether_to_retry(
 
 async def test_an_unreachable_graph_is_retryable():
     meta = MetaSettings(
-        graph_url="http://127.0.0.1:9", graph_version="v23.0", app_id=None, app_secret=None, verify_token=None
+        graph_url="http://127.0.0.1:9",
+        graph_version="v23.0",
+        app_id=None,
+        app_secret=None,
+        verify_token=None,
+        allow_private_urls=True,
     )
     async with GraphClient(meta, "token") as client:
         with pytest.raises(GraphError) as caught:
