@@ -24,6 +24,7 @@ from cxinbox.migrations import upgrade
 from cxinbox.runtime import Runtime
 from tests.fakes.graph import FakeGraph
 from tests.fakes.smtp import SmtpServer
+from tests.fakes.web import WebServer
 from tests.fixtures.factories import Factory
 from tests.fixtures.net import free_port
 
@@ -42,6 +43,15 @@ def smtp() -> Iterator[SmtpServer]:
 def graph() -> Iterator[FakeGraph]:
     """The fake Meta Graph API every test's settings point at."""
     server = FakeGraph()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def web() -> Iterator[WebServer]:
+    """Some other web server (an attacker's, an internal one): records every request it gets."""
+    server = WebServer()
     server.start()
     yield server
     server.stop()

@@ -4,7 +4,6 @@ redirect hop), redirects bounded, credentials kept to their origin, bodies and t
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -17,15 +16,6 @@ from cxinbox.core.outbound import (
     ResponseTooLarge,
     is_public_address,
 )
-from tests.fakes.web import WebServer
-
-
-@pytest.fixture(scope="module")
-def web() -> Iterator[WebServer]:
-    server = WebServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 VERSION = "v23.0"
@@ -34,6 +34,10 @@ class Media:
     #: the next downloads that answer 503 before one succeeds
     failures_left: int = 0
     downloads: int = 0
+    #: the download URL Meta's answer names, when it is not this fake's own
+    url: str | None = None
+    #: where the download answers a redirect to, instead of the bytes
+    redirect_to: str | None = None
 
 
 @dataclass
@@ -165,11 +169,22 @@ class FakeGraph:
         with self._lock:
             self.state.read_errors.setdefault(node, []).extend(errors)
 
-    def add_media(self, token: str, data: bytes, mime_type: str, *, failures: int = 0) -> str:
+    def add_media(
+        self,
+        token: str,
+        data: bytes,
+        mime_type: str,
+        *,
+        failures: int = 0,
+        url: str | None = None,
+        redirect_to: str | None = None,
+    ) -> str:
         media_id = str(9_000_000_000 + next(_ids))
         with self._lock:
             self.state.tokens.add(token)
-            self.state.media[media_id] = Media(data, mime_type, token, failures_left=failures)
+            self.state.media[media_id] = Media(
+                data, mime_type, token, failures_left=failures, url=url, redirect_to=redirect_to
+            )
         return media_id
 
     def add_code(self, code: str, token: str) -> None:
@@ -232,7 +247,7 @@ class FakeGraph:
             return JSONResponse(
                 {
                     "messaging_product": "whatsapp",
-                    "url": f"{self.url}/media-download/{node}",
+                    "url": media.url or f"{self.url}/media-download/{node}",
                     "mime_type": media.mime_type,
                     "sha256": hashlib.sha256(media.data).hexdigest(),
                     "file_size": len(media.data),
@@ -274,6 +289,8 @@ class FakeGraph:
             return Response(status_code=404)
         if self._authorized(request) != media.token:
             return Response(status_code=401)
+        if media.redirect_to:
+            return RedirectResponse(media.redirect_to)
         with self._lock:
             media.downloads += 1
             if media.failures_left > 0:
