@@ -97,6 +97,20 @@ async def test_a_redirect_from_the_media_url_to_another_host_is_refused(client, 
     assert len(web.paths()) == before
 
 
+async def test_a_redirect_within_meta_is_followed(client, runtime, number, graph):
+    org, account = number
+    data = b"%PDF-1.4 " + uuid.uuid4().bytes
+    target = graph.add_media(account.token, data, "application/pdf")
+    media_id = graph.add_media(
+        account.token, b"", "application/pdf", redirect_to=f"{graph.url}/media-download/{target}"
+    )
+    await deliver(client, runtime, for_number(document(media_id), account.phone_number_id))
+
+    message = await settled(runtime, org.id)
+    assert message.media["state"] == MediaState.DOWNLOADED, message.media
+    assert (await runtime.storage.read(message.media["storageKey"]))[0] == data
+
+
 async def test_a_300_character_filename_is_cut_and_the_media_downloaded(client, runtime, number, graph):
     org, account = number
     data = b"%PDF-1.4 " + uuid.uuid4().bytes
