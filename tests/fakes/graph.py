@@ -38,6 +38,8 @@ class Media:
     url: str | None = None
     #: where the download answers a redirect to, instead of the bytes
     redirect_to: str | None = None
+    #: the ``file_size`` Meta's answer gives, when it is not the data's
+    declared_size: int | None = None
 
 
 @dataclass
@@ -250,7 +252,7 @@ class FakeGraph:
                     "url": media.url or f"{self.url}/media-download/{node}",
                     "mime_type": media.mime_type,
                     "sha256": hashlib.sha256(media.data).hexdigest(),
-                    "file_size": len(media.data),
+                    "file_size": media.declared_size or len(media.data),
                     "id": node,
                 }
             )
