@@ -9,18 +9,17 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
-import socket
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
+
+from tests.fakes.serving import ThreadedServer
 
 VERSION = "v23.0"
 _ids = itertools.count(1)
@@ -116,13 +115,10 @@ def _missing(node: str) -> JSONResponse:
     )
 
 
-class FakeGraph:
+class FakeGraph(ThreadedServer):
     def __init__(self) -> None:
         self.state = GraphState()
         self._lock = threading.Lock()
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
         self.app = Starlette(
             routes=[
                 Route(f"/{VERSION}/oauth/access_token", self._exchange_code, methods=["GET"]),
@@ -135,28 +131,7 @@ class FakeGraph:
                 Route(f"/{VERSION}/{{node}}", self._node, methods=["GET"]),
             ]
         )
-        self._server = uvicorn.Server(
-            uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_config=None, lifespan="off")
-        )
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-
-    # --- lifecycle -----------------------------------------------------------------------------
-
-    def start(self) -> None:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("fake Graph API did not start")
-            time.sleep(0.01)
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=5)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        super().__init__(self.app, name="fake Graph API")
 
     # --- what tests set up -----------------------------------------------------------------------
 

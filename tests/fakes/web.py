@@ -7,16 +7,14 @@ from __future__ import annotations
 import asyncio
 import gzip
 import threading
-import time
 from dataclasses import dataclass
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from tests.fixtures.net import free_port
+from tests.fakes.serving import ThreadedServer
 
 CHUNK = 64 * 1024
 
@@ -27,10 +25,8 @@ class Seen:
     headers: dict[str, str]
 
 
-class WebServer:
-    def __init__(self, host: str = "127.0.0.1") -> None:
-        self.host = host
-        self.port = free_port()
+class WebServer(ThreadedServer):
+    def __init__(self) -> None:
         self.seen: list[Seen] = []
         self._lock = threading.Lock()
         app = Starlette(
@@ -43,28 +39,7 @@ class WebServer:
                 Route("/hang", self._hang),
             ]
         )
-        self._server = uvicorn.Server(
-            uvicorn.Config(
-                app, host=host, port=self.port, log_config=None, lifespan="off", timeout_graceful_shutdown=1
-            )
-        )
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("web server did not start")
-            time.sleep(0.01)
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=5)
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        super().__init__(app, name="web server")
 
     def paths(self) -> list[str]:
         with self._lock:
