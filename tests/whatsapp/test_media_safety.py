@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from cxinbox.models.inbox import MediaState, Message
+from cxinbox.models.whatsapp import WhatsAppAccount
 from tests.whatsapp.helpers import connect_number, deliver, eventually, for_number, messages_of, sample
 
 
@@ -151,3 +152,16 @@ async def test_a_download_that_keeps_failing_ends_failed_with_its_error(client, 
     assert message.media["state"] == MediaState.FAILED
     assert message.media["attempts"] == 5 and graph.state.media[media_id].downloads == 5
     assert (await listed_media(client, org, message))["lastError"]["message"]
+
+
+async def test_a_number_without_a_token_fails_its_downloads(client, runtime, number, graph):
+    org, account = number
+    media_id = graph.add_media(account.token, b"%PDF-1.4", "application/pdf")
+    async with runtime.unit_of_work() as session:
+        stored = await session.get(WhatsAppAccount, account.id)
+        stored.access_token_encrypted = None
+    await deliver(client, runtime, for_number(document(media_id), account.phone_number_id))
+
+    message = await settled(runtime, org.id)
+    assert message.media["state"] == MediaState.FAILED
+    assert message.media["lastError"]["message"] == "The WhatsApp number has no access token"

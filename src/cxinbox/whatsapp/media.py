@@ -38,13 +38,13 @@ class _Download:
     message_id: str
     media_id: str
     filename: str | None
-    access_token: str
+    access_token_encrypted: str | None
 
 
 @job("whatsapp.download_media", attempts=DOWNLOAD_ATTEMPTS, backoff_seconds=0.5)
 async def download_media(runtime: Runtime, session: AsyncSession, message_id: str) -> None:
     async with runtime.unit_of_work() as read_session:
-        download = await _pending_download(read_session, runtime, message_id)
+        download = await _pending_download(read_session, message_id)
     if download is None:
         return
     try:
@@ -69,7 +69,7 @@ async def download_media(runtime: Runtime, session: AsyncSession, message_id: st
         await publish_message_updated(session, runtime, message)
 
 
-async def _pending_download(session: AsyncSession, runtime: Runtime, message_id: str) -> _Download | None:
+async def _pending_download(session: AsyncSession, message_id: str) -> _Download | None:
     row = (
         await session.execute(
             select(Message, WhatsAppAccount.access_token_encrypted)
@@ -82,19 +82,22 @@ async def _pending_download(session: AsyncSession, runtime: Runtime, message_id:
         return None
     message, token = row
     media = message.media or {}
-    if media.get("state") == MediaState.DOWNLOADED.value or not media.get("providerMediaId") or not token:
+    if media.get("state") == MediaState.DOWNLOADED.value or not media.get("providerMediaId"):
         return None
     return _Download(
         organization_id=message.organization_id,
         message_id=message.id,
         media_id=str(media["providerMediaId"]),
         filename=media.get("filename"),
-        access_token=runtime.secrets.decrypt(token),
+        access_token_encrypted=token,
     )
 
 
 async def _fetch_and_store(runtime: Runtime, download: _Download) -> dict[str, Any]:
-    async with GraphClient(runtime.settings.meta, download.access_token) as graph:
+    if not download.access_token_encrypted:
+        raise GraphError("The WhatsApp number has no access token", retryable=False)
+    token = runtime.secrets.decrypt(download.access_token_encrypted)  # may fail: a recorded failure too
+    async with GraphClient(runtime.settings.meta, token) as graph:
         info = await graph.media_info(download.media_id)
         data = await graph.download(info.url)
     mime_type = info.mime_type
