@@ -7,6 +7,7 @@ import ipaddress
 
 import httpx
 import pytest
+import structlog.testing
 
 from cxinbox.core import outbound
 from cxinbox.core.outbound import (
@@ -183,3 +184,19 @@ async def test_only_http_urls_are_called(url):
     async with OutboundClient(allow_private=True) as http:
         with pytest.raises((DestinationRefused, OutboundUnavailable)):
             await http.request("GET", url)
+
+
+async def test_a_refusal_is_logged_without_the_url_or_headers(web, public_loopback):
+    secret = "secret-token-0b5e"
+    with structlog.testing.capture_logs() as logs:
+        async with OutboundClient(allow_private=False) as http:
+            with pytest.raises(DestinationRefused):
+                await http.request(
+                    "GET",
+                    f"{web.url}/redirect",
+                    params={"to": f"http://169.254.169.254/latest/?token={secret}"},
+                    headers={"Authorization": f"Bearer {secret}"},
+                )
+    assert [entry["event"] for entry in logs] == ["outbound_refused"]
+    assert logs[0]["host"] == "169.254.169.254"
+    assert secret not in repr(logs)

@@ -14,8 +14,8 @@ router = APIRouter(prefix="/files", tags=["files"])
     "/{key:path}",
     summary="A stored file (public keys openly; private keys by signed URL)",
     description="Raster images, audio and video are served inline; every other file is a download "
-    "(``Content-Disposition: attachment``), as ``application/octet-stream`` unless it is a known "
-    "document type. Every file is sandboxed (``Content-Security-Policy: sandbox``, ``nosniff``).",
+    "(`Content-Disposition: attachment`), as `application/octet-stream` unless it is a known "
+    "document type. Every file is sandboxed (`Content-Security-Policy: sandbox`, `nosniff`).",
     response_class=Response,
     responses={200: {"content": {"application/octet-stream": {}}}, 404: {"description": "No such file"}},
 )
