@@ -24,6 +24,7 @@ from cxinbox.migrations import upgrade
 from cxinbox.runtime import Runtime
 from tests.fakes.graph import FakeGraph
 from tests.fakes.smtp import SmtpServer
+from tests.fakes.web import WebServer
 from tests.fixtures.factories import Factory
 from tests.fixtures.net import free_port
 
@@ -42,6 +43,15 @@ def smtp() -> Iterator[SmtpServer]:
 def graph() -> Iterator[FakeGraph]:
     """The fake Meta Graph API every test's settings point at."""
     server = FakeGraph()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def web() -> Iterator[WebServer]:
+    """Some other web server (an attacker's, an internal one): records every request it gets."""
+    server = WebServer()
     server.start()
     yield server
     server.stop()
@@ -68,6 +78,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpServer, graph: 
         argon2_memory_cost=1024,
         sse_heartbeat_seconds=1.0,
         meta_graph_url=graph.url,
+        allow_private_urls=True,  # the fake Graph API and every fake server are on 127.0.0.1
         meta_app_id="test-meta-app",
         meta_app_secret=META_APP_SECRET,
         meta_verify_token=META_VERIFY_TOKEN,

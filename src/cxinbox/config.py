@@ -34,6 +34,7 @@ class MetaSettings:
     app_id: str | None
     app_secret: str | None
     verify_token: str | None
+    allow_private_urls: bool = False
 
 
 class Settings(BaseSettings):
@@ -63,6 +64,9 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     #: base of emailed links and media URLs; unset, ``cxinbox serve`` uses the address it listens on
     public_url: str = "http://127.0.0.1:8000"
+    #: let outbound calls (media, LLM base URLs, tools, connections) reach private, loopback and
+    #: link-local addresses: for tests and on-premise services; off, the outbound guard refuses them
+    allow_private_urls: bool = False
     log_level: str = "INFO"
     log_json: bool | None = None
 
@@ -184,6 +188,7 @@ class Settings(BaseSettings):
             app_id=self.meta_app_id,
             app_secret=self.meta_app_secret,
             verify_token=self.meta_verify_token,
+            allow_private_urls=self.allow_private_urls,
         )
 
     @property

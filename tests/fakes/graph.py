@@ -9,18 +9,17 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
-import socket
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
+
+from tests.fakes.serving import ThreadedServer
 
 VERSION = "v23.0"
 _ids = itertools.count(1)
@@ -34,6 +33,12 @@ class Media:
     #: the next downloads that answer 503 before one succeeds
     failures_left: int = 0
     downloads: int = 0
+    #: the download URL Meta's answer names, when it is not this fake's own
+    url: str | None = None
+    #: where the download answers a redirect to, instead of the bytes
+    redirect_to: str | None = None
+    #: the ``file_size`` Meta's answer gives, when it is not the data's
+    declared_size: int | None = None
 
 
 @dataclass
@@ -110,13 +115,10 @@ def _missing(node: str) -> JSONResponse:
     )
 
 
-class FakeGraph:
+class FakeGraph(ThreadedServer):
     def __init__(self) -> None:
         self.state = GraphState()
         self._lock = threading.Lock()
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
         self.app = Starlette(
             routes=[
                 Route(f"/{VERSION}/oauth/access_token", self._exchange_code, methods=["GET"]),
@@ -129,28 +131,7 @@ class FakeGraph:
                 Route(f"/{VERSION}/{{node}}", self._node, methods=["GET"]),
             ]
         )
-        self._server = uvicorn.Server(
-            uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_config=None, lifespan="off")
-        )
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-
-    # --- lifecycle -----------------------------------------------------------------------------
-
-    def start(self) -> None:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("fake Graph API did not start")
-            time.sleep(0.01)
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=5)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        super().__init__(self.app, name="fake Graph API")
 
     # --- what tests set up -----------------------------------------------------------------------
 
@@ -165,11 +146,22 @@ class FakeGraph:
         with self._lock:
             self.state.read_errors.setdefault(node, []).extend(errors)
 
-    def add_media(self, token: str, data: bytes, mime_type: str, *, failures: int = 0) -> str:
+    def add_media(
+        self,
+        token: str,
+        data: bytes,
+        mime_type: str,
+        *,
+        failures: int = 0,
+        url: str | None = None,
+        redirect_to: str | None = None,
+    ) -> str:
         media_id = str(9_000_000_000 + next(_ids))
         with self._lock:
             self.state.tokens.add(token)
-            self.state.media[media_id] = Media(data, mime_type, token, failures_left=failures)
+            self.state.media[media_id] = Media(
+                data, mime_type, token, failures_left=failures, url=url, redirect_to=redirect_to
+            )
         return media_id
 
     def add_code(self, code: str, token: str) -> None:
@@ -232,10 +224,10 @@ class FakeGraph:
             return JSONResponse(
                 {
                     "messaging_product": "whatsapp",
-                    "url": f"{self.url}/media-download/{node}",
+                    "url": media.url or f"{self.url}/media-download/{node}",
                     "mime_type": media.mime_type,
                     "sha256": hashlib.sha256(media.data).hexdigest(),
-                    "file_size": len(media.data),
+                    "file_size": media.declared_size or len(media.data),
                     "id": node,
                 }
             )
@@ -274,6 +266,8 @@ class FakeGraph:
             return Response(status_code=404)
         if self._authorized(request) != media.token:
             return Response(status_code=401)
+        if media.redirect_to:
+            return RedirectResponse(media.redirect_to)
         with self._lock:
             media.downloads += 1
             if media.failures_left > 0:

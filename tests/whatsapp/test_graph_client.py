@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 from cxinbox.adapters.whatsapp import GraphClient, GraphError
+from cxinbox.adapters.whatsapp.client import MAX_MEDIA_BYTES
 from cxinbox.config import MetaSettings
 from tests.whatsapp.helpers import unique_number
 
@@ -58,7 +59,12 @@ async def test_errors_carry_metas_code_and_whether_to_retry(
 
 async def test_an_unreachable_graph_is_retryable():
     meta = MetaSettings(
-        graph_url="http://127.0.0.1:9", graph_version="v23.0", app_id=None, app_secret=None, verify_token=None
+        graph_url="http://127.0.0.1:9",
+        graph_version="v23.0",
+        app_id=None,
+        app_secret=None,
+        verify_token=None,
+        allow_private_urls=True,
     )
     async with GraphClient(meta, "token") as client:
         with pytest.raises(GraphError) as caught:
@@ -79,3 +85,46 @@ async def test_phone_number_and_media(runtime, graph, number):
         "TIER_1K",
     )
     assert (media.mime_type, media.file_size, data) == ("audio/ogg", 5, b"bytes")
+
+
+@pytest.mark.parametrize(
+    "media_id", ["{web}/headers", "//127.0.0.1:{port}/headers", "../123", "123/x", " 123"]
+)
+async def test_a_media_id_that_is_not_digits_is_refused_before_any_request(runtime, web, number, media_id):
+    _, token = number
+    before = len(web.paths())
+    async with GraphClient(runtime.settings.meta, token) as client:
+        with pytest.raises(GraphError) as caught:
+            await client.media_info(media_id.format(web=web.url, port=web.port))
+    assert not caught.value.retryable
+    assert len(web.paths()) == before
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "{web}/headers",  # any other host, even one the switch lets through
+        "http://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1",  # Meta's host, without https
+        "https://lookaside.fbsbx.com.attacker.test/x",
+        "https://notfbsbx.com/x",
+        "https://{web_host}@lookaside.fbsbx.com.attacker.test/x",
+    ],
+)
+async def test_the_token_goes_to_no_host_but_metas(runtime, web, number, url):
+    _, token = number
+    before = len(web.paths())
+    async with GraphClient(runtime.settings.meta, token) as client:
+        with pytest.raises(GraphError) as caught:
+            await client.download(url.format(web=web.url, web_host=f"127.0.0.1:{web.port}"))
+    assert not caught.value.retryable and "not allowed" in caught.value.message
+    assert len(web.paths()) == before
+
+
+async def test_media_over_the_size_cap_is_refused_from_its_declared_size(runtime, graph, number):
+    _, token = number
+    media_id = graph.add_media(token, b"x", "video/mp4")
+    graph.state.media[media_id].declared_size = MAX_MEDIA_BYTES + 1
+    async with GraphClient(runtime.settings.meta, token) as client:
+        with pytest.raises(GraphError) as caught:
+            await client.media_info(media_id)
+    assert not caught.value.retryable

@@ -39,7 +39,8 @@ def configure_logging(level: str = "INFO", *, json_output: bool = False) -> None
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("uvicorn.access", "aiosqlite", "sqlalchemy.engine", "taskiq"):
+    # httpx logs every request's full URL at INFO: query strings carry tokens and signed parameters
+    for noisy in ("uvicorn.access", "aiosqlite", "sqlalchemy.engine", "taskiq", "httpx"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     logging.getLogger("uvicorn.error").handlers.clear()
     logging.getLogger("uvicorn").handlers.clear()

@@ -5,7 +5,7 @@ from fastapi.responses import Response
 
 from cxinbox.auth.dependencies import RuntimeDep
 from cxinbox.core.errors import NotFound
-from cxinbox.files.service import url_is_valid
+from cxinbox.files.service import PUBLIC_PREFIX, served_as, url_is_valid
 
 router = APIRouter(prefix="/files", tags=["files"])
 
@@ -13,6 +13,9 @@ router = APIRouter(prefix="/files", tags=["files"])
 @router.get(
     "/{key:path}",
     summary="A stored file (public keys openly; private keys by signed URL)",
+    description="Raster images, audio and video are served inline; every other file is a download "
+    "(`Content-Disposition: attachment`), as `application/octet-stream` unless it is a known "
+    "document type. Every file is sandboxed (`Content-Security-Policy: sandbox`, `nosniff`).",
     response_class=Response,
     responses={200: {"content": {"application/octet-stream": {}}}, 404: {"description": "No such file"}},
 )
@@ -28,7 +31,6 @@ async def get_file(
         data, content_type = await runtime.storage.read(key)
     except (KeyError, ValueError) as exc:
         raise NotFound("File not found") from exc
-    cache = "public, max-age=300" if key.startswith("public/") else "private, max-age=60"
-    return Response(
-        data, media_type=content_type, headers={"Cache-Control": cache, "X-Content-Type-Options": "nosniff"}
-    )
+    cache = "public, max-age=300" if key.startswith(PUBLIC_PREFIX) else "private, max-age=60"
+    media_type, headers = served_as(key, content_type)
+    return Response(data, media_type=media_type, headers={"Cache-Control": cache, **headers})

@@ -16,6 +16,7 @@ from cxinbox.conversations.access import visible_conversation
 from cxinbox.conversations.changes import reopen_for_reply
 from cxinbox.conversations.timeline import Actor
 from cxinbox.core.errors import Conflict, ValidationFailed
+from cxinbox.files.names import safe_filename
 from cxinbox.messages import idempotency
 from cxinbox.messages.idempotency import Answer
 from cxinbox.messages.repository import MessageRepository
@@ -146,5 +147,4 @@ async def _reply_target(
 
 
 def _safe(filename: str) -> str:
-    name = filename.replace("/", "_").replace("\\", "_").strip(". ")[:200]
-    return name or "file"
+    return safe_filename(filename) or "file"

@@ -4,7 +4,6 @@ changing (the attachment too) and deleting a quick reply is written to the audit
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +16,7 @@ from cxinbox.core.db import after_commit
 from cxinbox.core.errors import Conflict, PayloadTooLarge, UnsupportedMediaType
 from cxinbox.core.events import publish_event
 from cxinbox.files.media_types import sniff_media
+from cxinbox.files.names import safe_filename
 from cxinbox.files.service import file_url
 from cxinbox.models.quick_replies import QuickReply
 from cxinbox.quick_replies import variables
@@ -143,7 +143,7 @@ async def attach_media(
         "mimeType": kind.content_type,
         "kind": kind.kind,
         "size": len(data),
-        "filename": _safe_filename(filename),
+        "filename": safe_filename(filename),
     }
     _replace_media(session, runtime, reply, media)
     await session.flush()
@@ -227,8 +227,3 @@ def _replace_media(
 async def _ensure_shortcut_free(repo: QuickReplyRepository, shortcut: str) -> None:
     if await repo.by_shortcut(shortcut) is not None:
         raise ShortcutTaken(details=[{"field": "shortcut", "message": "already used by another quick reply"}])
-
-
-def _safe_filename(filename: str | None) -> str | None:
-    name = os.path.basename((filename or "").replace("\\", "/")).strip()
-    return name[:200] or None

@@ -1,8 +1,10 @@
 """Inbound media: fetched from the Graph API after the message is stored, kept in private storage.
 
 A failed download never loses the attachment: the message keeps Meta's media id and a download
-state (``PENDING`` while retries remain, ``FAILED`` once Meta says the media is gone), so it can be
-fetched again later. Network calls run outside any database transaction.
+state (``PENDING`` while retries remain, ``FAILED`` with ``lastError`` once a failure is final or the
+attempts are spent), so it can be fetched again later (``retry-media``). Every failure is recorded
+and logged, whatever raised it: no download stays ``PENDING`` after its job ends. Network calls run
+outside any database transaction.
 """
 
 from __future__ import annotations
@@ -12,16 +14,20 @@ import mimetypes
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.adapters.whatsapp import GraphClient, GraphError
 from cxinbox.core.jobs import job
+from cxinbox.files.names import safe_filename
 from cxinbox.models.inbox import Conversation, MediaState, Message
 from cxinbox.models.whatsapp import WhatsAppAccount
 from cxinbox.runtime import Runtime
 from cxinbox.whatsapp.inbound.threads import publish_message_updated
 from cxinbox.whatsapp.repository import locked_message
+
+log = structlog.get_logger(__name__)
 
 DOWNLOAD_ATTEMPTS = 5
 
@@ -32,22 +38,30 @@ class _Download:
     message_id: str
     media_id: str
     filename: str | None
-    access_token: str
+    access_token_encrypted: str | None
 
 
 @job("whatsapp.download_media", attempts=DOWNLOAD_ATTEMPTS, backoff_seconds=0.5)
 async def download_media(runtime: Runtime, session: AsyncSession, message_id: str) -> None:
     async with runtime.unit_of_work() as read_session:
-        download = await _pending_download(read_session, runtime, message_id)
+        download = await _pending_download(read_session, message_id)
     if download is None:
         return
     try:
         media = await _fetch_and_store(runtime, download)
-    except GraphError as exc:
+    except Exception as exc:
+        failure = _Failure.of(exc)
+        log.warning(
+            "media_download_failed",
+            message_id=message_id,
+            error=failure.error,
+            retryable=failure.retryable,
+            exc_info=not isinstance(exc, GraphError),  # not Meta's answer: the trace says what broke
+        )
         async with runtime.unit_of_work() as failure_session:
-            await _record_failure(failure_session, runtime, message_id, exc)
-        if exc.retryable:
-            raise
+            again = await _record_failure(failure_session, runtime, message_id, failure)
+        if again:
+            raise  # the job runs again after its backoff
         return
     message = await locked_message(session, message_id)
     if message is not None and message.media:
@@ -55,7 +69,7 @@ async def download_media(runtime: Runtime, session: AsyncSession, message_id: st
         await publish_message_updated(session, runtime, message)
 
 
-async def _pending_download(session: AsyncSession, runtime: Runtime, message_id: str) -> _Download | None:
+async def _pending_download(session: AsyncSession, message_id: str) -> _Download | None:
     row = (
         await session.execute(
             select(Message, WhatsAppAccount.access_token_encrypted)
@@ -68,19 +82,22 @@ async def _pending_download(session: AsyncSession, runtime: Runtime, message_id:
         return None
     message, token = row
     media = message.media or {}
-    if media.get("state") == MediaState.DOWNLOADED.value or not media.get("providerMediaId") or not token:
+    if media.get("state") == MediaState.DOWNLOADED.value or not media.get("providerMediaId"):
         return None
     return _Download(
         organization_id=message.organization_id,
         message_id=message.id,
         media_id=str(media["providerMediaId"]),
         filename=media.get("filename"),
-        access_token=runtime.secrets.decrypt(token),
+        access_token_encrypted=token,
     )
 
 
 async def _fetch_and_store(runtime: Runtime, download: _Download) -> dict[str, Any]:
-    async with GraphClient(runtime.settings.meta, download.access_token) as graph:
+    if not download.access_token_encrypted:
+        raise GraphError("The WhatsApp number has no access token", retryable=False)
+    token = runtime.secrets.decrypt(download.access_token_encrypted)  # may fail: a recorded failure too
+    async with GraphClient(runtime.settings.meta, token) as graph:
         info = await graph.media_info(download.media_id)
         data = await graph.download(info.url)
     mime_type = info.mime_type
@@ -97,25 +114,41 @@ async def _fetch_and_store(runtime: Runtime, download: _Download) -> dict[str, A
 
 
 def _filename(download: _Download, mime_type: str) -> str:
-    if download.filename:
-        name = download.filename.replace("/", "_").replace("\\", "_").strip(". ")
-        if name:
-            return name
+    name = safe_filename(download.filename)
+    if name:
+        return name
     extension = mimetypes.guess_extension(mime_type.split(";")[0].strip()) or ""
     return f"{download.media_id}{extension}"
 
 
+@dataclass(frozen=True)
+class _Failure:
+    error: dict[str, Any]
+    retryable: bool
+
+    @classmethod
+    def of(cls, exc: Exception) -> _Failure:
+        """Meta's error as Meta gave it; anything else (storage, a bug) is final for this download,
+        named by its type only (its text may hold paths)."""
+        if isinstance(exc, GraphError):
+            return cls(exc.as_dict(), exc.retryable)
+        message = f"The media could not be stored ({type(exc).__name__})"
+        return cls({"code": None, "subcode": None, "message": message}, retryable=False)
+
+
 async def _record_failure(
-    session: AsyncSession, runtime: Runtime, message_id: str, error: GraphError
-) -> None:
+    session: AsyncSession, runtime: Runtime, message_id: str, failure: _Failure
+) -> bool:
+    """Keep the failure on the message; answers whether the download is tried again."""
     message = await locked_message(session, message_id)
     if message is None or not message.media:
-        return
+        return False
     media = dict(message.media)
     media["attempts"] = int(media.get("attempts") or 0) + 1
-    media["lastError"] = error.as_dict()
-    if not error.retryable:
+    media["lastError"] = failure.error
+    again = failure.retryable and media["attempts"] < DOWNLOAD_ATTEMPTS
+    if not again:
         media["state"] = MediaState.FAILED.value
     message.media = media
-    if not error.retryable:
-        await publish_message_updated(session, runtime, message)
+    await publish_message_updated(session, runtime, message)
+    return again

@@ -151,6 +151,11 @@ class ConversationOut(ApiModel):
     updated_at: UtcDatetime
 
 
+class MediaErrorOut(ApiModel):
+    code: int | None = Field(description="Meta's error code, when Meta refused the download")
+    message: str
+
+
 class MediaOut(ApiModel):
     mime_type: str | None
     filename: str | None
@@ -158,7 +163,11 @@ class MediaOut(ApiModel):
     size: int | None
     sha256: str | None
     caption: str | None
-    download_state: str
+    download_state: str = Field(
+        description="PENDING while the download is tried; DOWNLOADED; FAILED (see lastError; "
+        "retry-media tries again)"
+    )
+    last_error: MediaErrorOut | None = Field(description="Why the last download attempt failed")
     provider_media_id: str | None
 
 
@@ -200,7 +209,17 @@ def media_out(runtime: Runtime, media: dict[str, Any] | None) -> MediaOut | None
         sha256=media.get("sha256"),
         caption=media.get("caption"),
         download_state=media.get("state", "PENDING"),
+        last_error=_media_error(media.get("lastError")),
         provider_media_id=media.get("providerMediaId"),
+    )
+
+
+def _media_error(error: Any) -> MediaErrorOut | None:
+    if not isinstance(error, dict):
+        return None
+    code = error.get("code")
+    return MediaErrorOut(
+        code=code if isinstance(code, int) else None, message=str(error.get("message") or "Download failed")
     )
 
 

@@ -2,20 +2,36 @@
 
 Every failure surfaces as a ``GraphError`` (Meta's code, subcode and a ``retryable`` flag), including
 timeouts and connection errors, so callers decide between retrying and failing for good.
+
+Every call goes through the outbound guard (``cxinbox.core.outbound``), and the token (or the app
+secret) goes only to the configured Graph base and, over https, to Meta's media hosts: a media id is
+digits only and a media URL from Meta's answer must be on one of those hosts, on every redirect hop.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
 from cxinbox.adapters.whatsapp.errors import GraphError, int_or_none
 from cxinbox.config import MetaSettings
+from cxinbox.core.outbound import OutboundClient, OutboundError
 
-DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
+TIMEOUT_SECONDS = 20.0
+#: Meta answers a media id with a short-lived URL on its own CDN, e.g.
+#: ``https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=…``. These domains (and their
+#: subdomains) are the only places besides the Graph base that receive the account's token.
+META_MEDIA_DOMAINS = ("fbsbx.com", "fbcdn.net", "whatsapp.net")
+#: the largest file the Cloud API carries (documents, 100 MB)
+MAX_MEDIA_BYTES = 100 * 1024 * 1024
+#: Graph's JSON answers are small; anything this large is not one
+MAX_JSON_BYTES = 1024 * 1024
+_MEDIA_ID = re.compile(r"[0-9]{1,32}")
 #: what is read of a phone number (``GET /{phone_number_id}``, and each number of a business account)
 PHONE_NUMBER_FIELDS = (
     "id,display_phone_number,verified_name,quality_rating,messaging_limit_tier,"
@@ -25,6 +41,11 @@ PHONE_NUMBER_FIELDS = (
 #: Meta's default cap is 20, raised on request)
 MAX_NUMBER_PAGES = 20
 NUMBERS_PAGE_SIZE = 100
+
+
+def is_media_id(value: object) -> bool:
+    """Whether ``value`` looks like a Graph media id (digits only): nothing else reaches a URL."""
+    return isinstance(value, str) and _MEDIA_ID.fullmatch(value) is not None
 
 
 @dataclass(frozen=True)
@@ -51,14 +72,11 @@ class PhoneNumberInfo:
 class GraphClient:
     """``async with GraphClient(settings.meta, token) as graph: …``"""
 
-    def __init__(
-        self, meta: MetaSettings, access_token: str | None = None, *, timeout: httpx.Timeout | None = None
-    ) -> None:
+    def __init__(self, meta: MetaSettings, access_token: str | None = None) -> None:
         self._meta = meta
         self._token = access_token
-        self._http = httpx.AsyncClient(
-            base_url=f"{meta.graph_url}/{meta.graph_version}/", timeout=timeout or DEFAULT_TIMEOUT
-        )
+        self._base = httpx.URL(f"{meta.graph_url}/{meta.graph_version}/")
+        self._http = OutboundClient(allow_private=meta.allow_private_urls, timeout=TIMEOUT_SECONDS)
 
     async def __aenter__(self) -> GraphClient:
         return self
@@ -74,18 +92,26 @@ class GraphClient:
     # --- media -------------------------------------------------------------------------------------
 
     async def media_info(self, media_id: str) -> MediaInfo:
-        body = await self._json("GET", media_id)
+        if not is_media_id(media_id):
+            raise GraphError("Invalid media id", retryable=False)
+        body = await self._json("GET", quote(media_id, safe=""))
+        url = body.get("url")
+        if not isinstance(url, str) or not url:
+            raise GraphError("Graph API answered without a media URL", retryable=False)
+        file_size = int_or_none(body.get("file_size"))
+        if file_size is not None and file_size > MAX_MEDIA_BYTES:
+            raise GraphError(f"The media is larger than {MAX_MEDIA_BYTES} bytes", retryable=False)
         return MediaInfo(
             id=str(body.get("id") or media_id),
-            url=str(body["url"]),
+            url=url,
             mime_type=str(body.get("mime_type") or "application/octet-stream"),
             sha256=body.get("sha256"),
-            file_size=int_or_none(body.get("file_size")),
+            file_size=file_size,
         )
 
     async def download(self, url: str) -> bytes:
         """The bytes behind a media URL (it lives about five minutes; it needs the token too)."""
-        response = await self._send("GET", url)
+        response = await self._send("GET", url, max_bytes=MAX_MEDIA_BYTES)
         return response.content
 
     async def upload_media(self, phone_number_id: str, data: bytes, mime_type: str, filename: str) -> str:
@@ -176,15 +202,27 @@ class GraphClient:
         return body
 
     async def _send(
-        self, method: str, url: str, *, authenticated: bool = True, **kwargs: Any
+        self,
+        method: str,
+        url: str,
+        *,
+        authenticated: bool = True,
+        max_bytes: int = MAX_JSON_BYTES,
+        **kwargs: Any,
     ) -> httpx.Response:
+        """``url`` is relative to the Graph base, or absolute (a media URL from Meta's answer)."""
         headers = {"Authorization": f"Bearer {self._token}"} if authenticated and self._token else {}
         try:
-            response = await self._http.request(method, url, headers=headers, **kwargs)
-        except httpx.TimeoutException as exc:
-            raise GraphError("Graph API timed out", retryable=True) from exc
-        except httpx.HTTPError as exc:
-            raise GraphError(f"Graph API unreachable: {type(exc).__name__}", retryable=True) from exc
+            response = await self._http.request(
+                method,
+                self._base.join(url),
+                headers=headers,
+                trusted=self._is_meta,
+                max_bytes=max_bytes,
+                **kwargs,
+            )
+        except OutboundError as exc:
+            raise GraphError(f"Graph API call failed: {exc}", retryable=exc.retryable) from exc
         if response.is_success:
             return response
         try:
@@ -192,6 +230,15 @@ class GraphClient:
         except ValueError:
             body = None
         raise GraphError.from_response(response.status_code, body)
+
+    def _is_meta(self, url: httpx.URL) -> bool:
+        """The Graph base's own origin, or one of Meta's media domains over https."""
+        if (url.scheme, url.host, url.port) == (self._base.scheme, self._base.host, self._base.port):
+            return True
+        host = url.host.lower()
+        return url.scheme == "https" and any(
+            host == domain or host.endswith(f".{domain}") for domain in META_MEDIA_DOMAINS
+        )
 
 
 def _phone_number_info(body: dict[str, Any], phone_number_id: str) -> PhoneNumberInfo:

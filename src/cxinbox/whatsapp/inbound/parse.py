@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from cxinbox.adapters.whatsapp import is_media_id
 from cxinbox.core.clock import utcnow
 from cxinbox.models.inbox import MediaState, MessageType, SenderType
 
 MEDIA_TYPES = frozenset({"image", "audio", "video", "document", "sticker"})
 PREVIEW_LENGTH = 200
+INVALID_MEDIA_ID = {"code": None, "subcode": None, "message": "The webhook named no valid media id"}
 
 
 @dataclass
@@ -97,8 +99,9 @@ def _text(_kind: str, content: dict[str, Any], _msg: dict[str, Any]) -> ParsedMe
 
 
 def _media(kind: str, content: dict[str, Any], _msg: dict[str, Any]) -> ParsedMessage:
+    media_id = content.get("id")
     media = {
-        "providerMediaId": content.get("id"),
+        "providerMediaId": media_id,
         "mimeType": content.get("mime_type"),
         "providerSha256": content.get("sha256"),
         "filename": content.get("filename"),
@@ -109,6 +112,8 @@ def _media(kind: str, content: dict[str, Any], _msg: dict[str, Any]) -> ParsedMe
     for flag in ("voice", "animated"):
         if flag in content:
             media[flag] = bool(content[flag])
+    if not is_media_id(media_id):  # it would become part of a Graph URL: never fetched
+        media |= {"providerMediaId": None, "state": MediaState.FAILED.value, "lastError": INVALID_MEDIA_ID}
     return ParsedMessage(MessageType(kind), text=content.get("caption"), media=media)
 
 

@@ -1,0 +1,202 @@
+"""The outbound-HTTP guard: private destinations refused after resolution (every spelling, every
+redirect hop), redirects bounded, credentials kept to their origin, bodies and time capped."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import httpx
+import pytest
+import structlog.testing
+
+from cxinbox.core import outbound
+from cxinbox.core.outbound import (
+    DestinationRefused,
+    OutboundClient,
+    OutboundUnavailable,
+    ResponseTooLarge,
+    is_public_address,
+)
+
+
+@pytest.fixture
+def public_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests have no public host to start from: 127.0.0.1 plays one, every other address is judged
+    as always. The check under test (on each resolved address of each hop) is unchanged."""
+    judged = outbound.is_public_address
+    first_hop = ipaddress.ip_address("127.0.0.1")
+    monkeypatch.setattr(
+        outbound, "is_public_address", lambda address: address == first_hop or judged(address)
+    )
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "10.1.2.3",
+        "172.16.0.1",
+        "192.168.1.1",
+        "169.254.169.254",
+        "100.64.0.1",
+        "0.0.0.0",
+        "224.0.0.1",
+        "240.0.0.1",
+        "255.255.255.255",
+        "::1",
+        "::",
+        "fe80::1",
+        "fc00::1",
+        "ff02::1",
+        "::ffff:127.0.0.1",
+        "::ffff:169.254.169.254",
+        "2002:7f00:1::",  # 6to4 around 127.0.0.1
+        "64:ff9b::a00:1",  # NAT64 around 10.0.0.1
+    ],
+)
+def test_private_and_reserved_addresses_are_not_public(address):
+    assert not is_public_address(ipaddress.ip_address(address))
+
+
+@pytest.mark.parametrize(
+    "address", ["93.184.216.34", "2606:4700::1111", "::ffff:8.8.8.8", "64:ff9b::808:808"]
+)
+def test_public_addresses_are_public(address):
+    assert is_public_address(ipaddress.ip_address(address))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:{port}/hello",
+        "http://localhost:{port}/hello",
+        "http://2130706433:{port}/hello",  # 127.0.0.1 as one decimal number
+        "http://0x7f.1:{port}/hello",
+        "http://017700000001:{port}/hello",
+        "http://0:{port}/hello",
+        "http://[::1]:{port}/hello",
+        "http://[::ffff:127.0.0.1]:{port}/hello",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.255.255.1/",
+    ],
+)
+async def test_private_destinations_are_refused_before_any_request(web, url):
+    before = len(web.paths())
+    async with OutboundClient(allow_private=False) as http:
+        with pytest.raises(DestinationRefused):
+            await http.request("GET", url.format(port=web.port))
+    assert len(web.paths()) == before
+
+
+async def test_the_switch_lets_private_addresses_through(web):
+    async with OutboundClient(allow_private=True) as http:
+        response = await http.request("GET", f"{web.url}/hello")
+    assert (response.status_code, response.content) == (200, b"hello")
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://10.255.255.1/",
+        "http://169.254.169.254/latest/",
+        "http://[::1]:{port}/hello",
+        "http://2130706434:{port}/hello",  # 127.0.0.2: loopback, not the address playing public
+    ],
+)
+async def test_a_redirect_to_a_private_host_is_refused(web, public_loopback, target):
+    async with OutboundClient(allow_private=False) as http:
+        with pytest.raises(DestinationRefused):
+            await http.request("GET", f"{web.url}/redirect", params={"to": target.format(port=web.port)})
+
+
+async def test_a_redirect_is_followed_and_checked_with_the_callers_rule(web):
+    async with OutboundClient(allow_private=True) as http:
+        followed = await http.request("GET", f"{web.url}/redirect", params={"to": f"{web.url}/hello"})
+        with pytest.raises(DestinationRefused):
+            await http.request(
+                "GET",
+                f"{web.url}/redirect",
+                params={"to": f"http://localhost:{web.port}/hello"},
+                trusted=lambda url: url.host == "127.0.0.1",
+            )
+    assert followed.content == b"hello"
+    assert web.paths()[-1] == "/redirect"  # the untrusted hop was never sent
+
+
+@pytest.mark.parametrize("target", ["file:///etc/passwd", "ftp://127.0.0.1/x", "gopher://127.0.0.1:25/x"])
+async def test_a_redirect_to_another_scheme_is_refused(web, target):
+    async with OutboundClient(allow_private=True) as http:
+        with pytest.raises(DestinationRefused):
+            await http.request("GET", f"{web.url}/redirect", params={"to": target})
+
+
+async def test_redirects_are_bounded(web):
+    hop = f"{web.url}/hello"
+    for _ in range(4):
+        hop = str(httpx.URL(f"{web.url}/redirect", params={"to": hop}))
+    async with OutboundClient(allow_private=True, max_redirects=3) as http:
+        with pytest.raises(DestinationRefused):
+            await http.request("GET", hop)
+
+
+async def test_credentials_stay_with_their_origin(web):
+    secret = {"Authorization": "Bearer secret-token", "Cookie": "session=secret"}
+    other_origin = f"http://localhost:{web.port}/headers"
+    async with OutboundClient(allow_private=True) as http:
+        same = await http.request(
+            "GET", f"{web.url}/redirect", params={"to": f"{web.url}/headers"}, headers=secret
+        )
+        other = await http.request("GET", f"{web.url}/redirect", params={"to": other_origin}, headers=secret)
+    assert same.json()["authorization"] == "Bearer secret-token"
+    assert "authorization" not in other.json() and "cookie" not in other.json()
+
+
+async def test_a_body_over_the_cap_is_abandoned(web):
+    async with OutboundClient(allow_private=True, max_bytes=1000) as http:
+        assert len((await http.request("GET", f"{web.url}/stream", params={"bytes": 1000})).content) == 1000
+        with pytest.raises(ResponseTooLarge):
+            await http.request("GET", f"{web.url}/stream", params={"bytes": 10_000_000})
+        with pytest.raises(ResponseTooLarge):  # a small compressed body that inflates past the cap
+            await http.request("GET", f"{web.url}/gzip", params={"bytes": 10_000_000})
+
+
+async def test_a_compressed_body_is_answered_decoded(web):
+    async with OutboundClient(allow_private=True) as http:
+        response = await http.request("GET", f"{web.url}/gzip", params={"bytes": 5000})
+    assert response.content == bytes(5000) and "content-encoding" not in response.headers
+
+
+async def test_the_whole_call_is_bounded_in_time(web):
+    async with OutboundClient(allow_private=True, timeout=0.5) as http:
+        with pytest.raises(OutboundUnavailable) as caught:
+            await http.request("GET", f"{web.url}/hang")
+    assert caught.value.retryable
+
+
+async def test_a_host_that_does_not_resolve_is_a_retryable_failure():
+    async with OutboundClient(allow_private=False) as http:
+        with pytest.raises(OutboundUnavailable):
+            await http.request("GET", "http://no-such-host.invalid/")
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/x", "http:///nohost"])
+async def test_only_http_urls_are_called(url):
+    async with OutboundClient(allow_private=True) as http:
+        with pytest.raises((DestinationRefused, OutboundUnavailable)):
+            await http.request("GET", url)
+
+
+async def test_a_refusal_is_logged_without_the_url_or_headers(web, public_loopback):
+    secret = "secret-token-0b5e"
+    with structlog.testing.capture_logs() as logs:
+        async with OutboundClient(allow_private=False) as http:
+            with pytest.raises(DestinationRefused):
+                await http.request(
+                    "GET",
+                    f"{web.url}/redirect",
+                    params={"to": f"http://169.254.169.254/latest/?token={secret}"},
+                    headers={"Authorization": f"Bearer {secret}"},
+                )
+    assert [entry["event"] for entry in logs] == ["outbound_refused"]
+    assert logs[0]["host"] == "169.254.169.254"
+    assert secret not in repr(logs)

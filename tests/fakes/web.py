@@ -1,0 +1,90 @@
+"""A small web server on 127.0.0.1 standing in for "some host on the internet": it answers, redirects,
+streams large or compressed bodies, hangs, and records every request it gets (with its headers), so
+tests can prove what an outbound call did or never did."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import threading
+from dataclasses import dataclass
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from tests.fakes.serving import ThreadedServer
+
+CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Seen:
+    path: str
+    headers: dict[str, str]
+
+
+class WebServer(ThreadedServer):
+    def __init__(self) -> None:
+        self.seen: list[Seen] = []
+        self._lock = threading.Lock()
+        app = Starlette(
+            routes=[
+                Route("/hello", self._hello),
+                Route("/headers", self._headers),
+                Route("/redirect", self._redirect),
+                Route("/stream", self._stream),
+                Route("/gzip", self._gzip),
+                Route("/hang", self._hang),
+            ]
+        )
+        super().__init__(app, name="web server")
+
+    def paths(self) -> list[str]:
+        with self._lock:
+            return [seen.path for seen in self.seen]
+
+    def _record(self, request: Request) -> None:
+        with self._lock:
+            self.seen.append(Seen(request.url.path, dict(request.headers)))
+
+    async def _hello(self, request: Request) -> Response:
+        self._record(request)
+        return Response(b"hello", media_type="text/plain")
+
+    async def _headers(self, request: Request) -> Response:
+        self._record(request)
+        return JSONResponse(dict(request.headers))
+
+    async def _redirect(self, request: Request) -> Response:
+        """``?to=<url>&status=302``"""
+        self._record(request)
+        return RedirectResponse(
+            request.query_params["to"], status_code=int(request.query_params.get("status", 302))
+        )
+
+    async def _stream(self, request: Request) -> Response:
+        """``?bytes=<n>``: ``n`` bytes, streamed without a Content-Length."""
+        self._record(request)
+        size = int(request.query_params["bytes"])
+
+        async def body():
+            sent = 0
+            while sent < size:
+                chunk = min(CHUNK, size - sent)
+                sent += chunk
+                yield b"x" * chunk
+
+        return StreamingResponse(body(), media_type="application/octet-stream")
+
+    async def _gzip(self, request: Request) -> Response:
+        """``?bytes=<n>``: ``n`` zero bytes, gzip-compressed into a tiny body."""
+        self._record(request)
+        data = gzip.compress(bytes(int(request.query_params["bytes"])))
+        return Response(data, headers={"Content-Encoding": "gzip"}, media_type="application/octet-stream")
+
+    async def _hang(self, request: Request) -> Response:
+        self._record(request)
+        await asyncio.Event().wait()
+        return Response(b"never")
