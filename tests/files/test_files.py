@@ -63,13 +63,17 @@ async def test_a_private_file_is_not_served_through_the_public_prefix(live_serve
     [
         "/files/public//avatars/open.png",
         "/files/public/./avatars/open.png",
-        "/files/public/avatars/open.png%00",
     ],
 )
 async def test_keys_that_are_not_plain_paths_name_no_file(live_server, private_key, path):
     status, body = await raw_get(live_server, path)
     assert (status, json.loads(body)["error"]["code"]) == (404, "NOT_FOUND")
     assert (await raw_get(live_server, "/files/public/avatars/open.png"))[0] == 200
+
+
+async def test_a_key_with_a_control_character_is_refused_before_any_lookup(live_server, private_key):
+    status, body = await raw_get(live_server, "/files/public/avatars/open.png%00")
+    assert (status, json.loads(body)["error"]["code"]) == (400, "VALIDATION_ERROR")
 
 
 async def test_the_signed_url_still_serves_the_private_file(client, runtime, private_key):
