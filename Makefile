@@ -10,7 +10,7 @@ export UV_PYTHON_DOWNLOADS := never
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint install worker migrate bench clean
+.PHONY: run test lint install worker migrate bench fuzz audit clean
 
 install: .venv/.installed
 
@@ -38,6 +38,11 @@ lint: install
 	.venv/bin/ruff check src tests bench
 	.venv/bin/ruff format --check src tests bench
 	.venv/bin/mypy
+
+# the suite's fuzz, longer and unseeded: FUZZ_EXAMPLES requests per operation and mode
+fuzz: install
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-50} FUZZ_RANDOM=1 .venv/bin/pytest -p no:cacheprovider --runxfail \
+		tests/sweeps/test_fuzz.py $(PYTEST_ARGS)
 
 bench: install
 	.venv/bin/python -m bench.webhook_ingest $(BENCH_ARGS)
