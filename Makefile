@@ -34,10 +34,14 @@ migrate: install
 test: install
 	.venv/bin/pytest $(PYTEST_ARGS)
 
-lint: install
-	.venv/bin/ruff check src tests bench
-	.venv/bin/ruff format --check src tests bench
+lint: install audit
+	.venv/bin/ruff check src tests bench tools
+	.venv/bin/ruff format --check src tests bench tools
 	.venv/bin/mypy
+
+# known vulnerabilities in the packages uv.lock pins (pip-audit on the OSV database; see the script)
+audit: install
+	.venv/bin/python tools/audit_dependencies.py
 
 # the suite's fuzz, longer and unseeded: FUZZ_EXAMPLES requests per operation and mode
 fuzz: install
