@@ -55,7 +55,7 @@ class Estate:
         }
 
 
-async def _created(response: httpx.Response) -> str:
+def _created(response: httpx.Response) -> str:
     assert response.status_code in (200, 201), response.text
     return str(response.json()["data"]["id"])
 
@@ -77,19 +77,19 @@ async def build_estate(
             select(Message.id).where(Message.conversation_id == conversation_id)
         )
     assert message_id
-    tag_id = await _created(
+    tag_id = _created(
         await client.post("/tags", json={"name": f"sweep {uuid.uuid4().hex[:6]}"}, headers=admin)
     )
     r = await client.post(f"/conversations/{conversation_id}/tags", json={"tagId": tag_id}, headers=admin)
     assert r.status_code in (200, 201), r.text
     reply = {"title": "Sweep", "shortcut": f"/sweep{uuid.uuid4().hex[:6]}", "content": "Hello!"}
-    quick_reply_id = await _created(await client.post("/quick-replies", json=reply, headers=admin))
+    quick_reply_id = _created(await client.post("/quick-replies", json=reply, headers=admin))
     r = await client.post(
         f"/quick-replies/{quick_reply_id}/media", files={"file": ("card.pdf", PDF)}, headers=admin
     )
     assert r.status_code == 200, r.text
     invitee = unique_email("invitee")
-    invitation_id = await _created(await client.post("/invitations", json={"email": invitee}, headers=admin))
+    invitation_id = _created(await client.post("/invitations", json={"email": invitee}, headers=admin))
     await smtp.wait_for(invitee)
     key = await create_api_key(client, admin, name="sweep")
     estate.api_key = {"X-API-Key": key["key"]}
