@@ -123,7 +123,8 @@ class _LastError(logging.Handler):
         where = " <- ".join(
             f"{f.filename.split('/cxinbox/')[-1]}:{f.lineno} {f.name}" for f in reversed(frames)
         )
-        return f"{kind.__name__}: {str(value)[:200]} at {where}"
+        message = " ".join(str(value).split())[:200]
+        return f"{kind.__name__}: {message} at {where}"
 
 
 @contextmanager
