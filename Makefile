@@ -10,7 +10,7 @@ export UV_PYTHON_DOWNLOADS := never
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint install worker migrate migration bench clean
+.PHONY: run test lint install worker migrate migration bench fuzz audit clean
 
 install: .venv/.installed
 
@@ -34,14 +34,23 @@ migrate: install
 test: install
 	.venv/bin/pytest $(PYTEST_ARGS)
 
-lint: install
-	.venv/bin/ruff check src tests bench
-	.venv/bin/ruff format --check src tests bench
+lint: install audit
+	.venv/bin/ruff check src tests bench tools
+	.venv/bin/ruff format --check src tests bench tools
 	.venv/bin/mypy
 
 # make migration MSG="what it changes": a revision file named by date, from the models (read it before committing)
 migration: install
 	.venv/bin/python -c 'import sys; from cxinbox.config import Settings; from cxinbox.migrations import new_revision; print(new_revision(Settings().database_url, sys.argv[1]))' "$(MSG)"
+
+# known vulnerabilities in the packages uv.lock pins (pip-audit on the OSV database; see the script)
+audit: install
+	.venv/bin/python tools/audit_dependencies.py
+
+# the suite's fuzz, longer and unseeded: FUZZ_EXAMPLES requests per operation and mode
+fuzz: install
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-50} FUZZ_RANDOM=1 .venv/bin/pytest -p no:cacheprovider \
+		tests/sweeps/test_fuzz.py $(PYTEST_ARGS)
 
 bench: install
 	.venv/bin/python -m bench.webhook_ingest $(BENCH_ARGS)

@@ -20,6 +20,7 @@ import uvicorn
 
 from cxinbox.app import create_app
 from cxinbox.config import Settings
+from cxinbox.core.logging import configure_logging
 from cxinbox.migrations import upgrade
 from cxinbox.runtime import Runtime
 from tests.fakes.graph import FakeGraph
@@ -29,6 +30,10 @@ from tests.fixtures.factories import Factory
 from tests.fixtures.net import free_port
 
 API = "/api/v1"
+
+# log as the served app does (plain tracebacks): structlog's default renderer prints every frame's
+# locals of an unexpected error, which takes many seconds for one request
+configure_logging()
 
 
 @pytest.fixture(scope="session")

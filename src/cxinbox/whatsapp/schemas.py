@@ -36,6 +36,10 @@ AccountState = Annotated[
 ]
 
 
+#: Meta's access tokens are visible ASCII; the token is sent in an HTTP header, where nothing else fits
+AccessToken = Annotated[str, Field(min_length=1, max_length=4096, pattern=r"^[\x21-\x7e]+$")]
+
+
 class WhatsAppAccountOut(ApiModel):
     id: str
     waba_id: str
@@ -55,7 +59,7 @@ class WhatsAppAccountOut(ApiModel):
 class ConnectManual(RequestModel):
     waba_id: str = Field(min_length=1, max_length=64, pattern=r"^\d+$")
     phone_number_id: str = Field(min_length=1, max_length=64, pattern=r"^\d+$")
-    access_token: str = Field(min_length=1, max_length=4096)
+    access_token: AccessToken
     app_secret: str | None = Field(default=None, min_length=1, max_length=256)
     display_phone_number: str | None = Field(default=None, max_length=64)
     alias: str | None = Field(default=None, max_length=120)
@@ -71,7 +75,7 @@ class ConnectEmbedded(RequestModel):
 
 class UpdateAccount(RequestModel):
     alias: str | None = Field(default=None, max_length=120)
-    access_token: str | None = Field(default=None, min_length=1, max_length=4096)
+    access_token: AccessToken | None = None
     app_secret: str | None = Field(default=None, min_length=1, max_length=256)
 
 

@@ -1,0 +1,170 @@
+"""An organization with one of everything a path id can name, and a snapshot of all it owns.
+
+The tenancy sweep builds two of these: the caller's (whose own ids tell a role refusal apart from a
+lookup) and the target's (whose ids the caller must never reach, and whose snapshot must not change).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from sqlalchemy import Table, select
+
+import cxinbox.models  # noqa: F401  (registers every table on the metadata)
+from cxinbox.models.base import Base
+from cxinbox.models.identity import LoginCode, Organization, RefreshToken, User
+from cxinbox.models.inbox import Contact, Conversation, Message
+from cxinbox.models.whatsapp import AccountAlert, AlertSeverity
+from cxinbox.runtime import Runtime
+from tests.conversations.helpers import Inbox, make_inbox
+from tests.fakes.graph import FakeGraph
+from tests.fakes.smtp import SmtpServer
+from tests.fixtures.factories import Factory, unique_email
+from tests.fixtures.wait import eventually
+from tests.helpers import create_api_key
+from tests.sweeps.bodies import PDF
+
+#: tables derived from others by a periodic job: their rows move on their own (the conversations
+#: they count are compared instead)
+DERIVED_TABLES = frozenset({"conversation_counts", "conversation_count_changes"})
+
+
+@dataclass
+class Estate:
+    """One organization's inbox plus the ids of each kind of thing a route can name."""
+
+    inbox: Inbox
+    ids: dict[str, str] = field(default_factory=dict)
+    api_key: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def organization_id(self) -> str:
+        return self.inbox.org.id
+
+    def callers(self) -> dict[str, dict[str, str]]:
+        """The credentials of each kind of caller of this organization."""
+        return {
+            "ADMIN": self.inbox.admin.headers,
+            "SUPERVISOR": self.inbox.supervisor.headers,
+            "AGENT": self.inbox.agent.headers,
+            "API_KEY": self.api_key,
+        }
+
+
+def _created(response: httpx.Response) -> str:
+    assert response.status_code in (200, 201), response.text
+    return str(response.json()["data"]["id"])
+
+
+async def build_estate(
+    client: httpx.AsyncClient, runtime: Runtime, factory: Factory, graph: FakeGraph, smtp: SmtpServer
+) -> Estate:
+    """An organization with a connected number, a team, people of each role, a conversation in the
+    team with its contact and message, a tag on it, a quick reply with media, an invitation, an API
+    key, an account alert and a team schedule; made through the API where one exists."""
+    inbox = await make_inbox(client, runtime, factory, graph)
+    admin = inbox.admin.headers
+    estate = Estate(inbox)
+    conversation_id = await inbox.in_team("Hello from the sweep")
+    async with runtime.sessionmaker() as session:
+        conversation = await session.get_one(Conversation, conversation_id)
+        contact = await session.get_one(Contact, conversation.contact_id)
+        message_id = await session.scalar(
+            select(Message.id).where(Message.conversation_id == conversation_id)
+        )
+    assert message_id
+    tag_id = _created(
+        await client.post("/tags", json={"name": f"sweep {uuid.uuid4().hex[:6]}"}, headers=admin)
+    )
+    r = await client.post(f"/conversations/{conversation_id}/tags", json={"tagId": tag_id}, headers=admin)
+    assert r.status_code in (200, 201), r.text
+    reply = {"title": "Sweep", "shortcut": f"/sweep{uuid.uuid4().hex[:6]}", "content": "Hello!"}
+    quick_reply_id = _created(await client.post("/quick-replies", json=reply, headers=admin))
+    r = await client.post(
+        f"/quick-replies/{quick_reply_id}/media", files={"file": ("card.pdf", PDF)}, headers=admin
+    )
+    assert r.status_code == 200, r.text
+    invitee = unique_email("invitee")
+    invitation_id = _created(await client.post("/invitations", json={"email": invitee}, headers=admin))
+    await smtp.wait_for(invitee)
+    key = await create_api_key(client, admin, name="sweep")
+    estate.api_key = {"X-API-Key": key["key"]}
+    r = await client.put(f"/teams/{inbox.team_id}/schedule", json={"timezone": "UTC"}, headers=admin)
+    assert r.status_code == 200, r.text
+    async with runtime.unit_of_work() as session:
+        alert = AccountAlert(
+            organization_id=inbox.org.id,
+            whatsapp_account_id=inbox.account.id,
+            type="SWEEP",
+            severity=AlertSeverity.WARNING,
+            title="A sweep alert",
+            message="Raised by the tenancy sweep",
+            details={},
+            source_key=uuid.uuid4().hex,
+        )
+        session.add(alert)
+        await session.flush()
+        alert_id = alert.id
+    estate.ids = {
+        "conversation": conversation_id,
+        "message": message_id,
+        "contact": contact.wa_id,
+        "tag": tag_id,
+        "team": inbox.team_id,
+        "member": inbox.agent.id,
+        "user": inbox.other_agent.id,
+        "invitation": invitation_id,
+        "quick_reply": quick_reply_id,
+        "api_key": key["id"],
+        "account": inbox.account.id,
+        "alert": alert_id,
+    }
+    return estate
+
+
+def _row(mapping: Any) -> tuple[tuple[str, Any], ...]:
+    return tuple(sorted((key, repr(value)) for key, value in dict(mapping).items()))
+
+
+async def snapshot(runtime: Runtime, organization_id: str) -> dict[str, Any]:
+    """Every row the organization owns (each tenant table, its own row, its users' sessions and
+    codes) and every stored file under its id, as comparable values."""
+    state: dict[str, Any] = {}
+    async with runtime.sessionmaker() as session:
+        users = select(User.id).where(User.organization_id == organization_id).scalar_subquery()
+        tables: list[tuple[str, Any]] = [
+            ("organizations", select(Organization.__table__).where(Organization.id == organization_id)),
+            ("refresh_tokens", select(RefreshToken.__table__).where(RefreshToken.user_id.in_(users))),
+            ("login_codes", select(LoginCode.__table__).where(LoginCode.user_id.in_(users))),
+        ]
+        for table in Base.metadata.sorted_tables:
+            if "organization_id" in table.c and table.name not in DERIVED_TABLES:
+                tenant: Table = table
+                tables.append((table.name, select(tenant).where(tenant.c.organization_id == organization_id)))
+        for name, query in tables:
+            rows = (await session.execute(query)).mappings().all()
+            state[name] = sorted(_row(row) for row in rows)
+    root = runtime.settings.data_dir / "files"
+    state["files"] = sorted(
+        (str(path.relative_to(root)), hashlib.sha256(path.read_bytes()).hexdigest())
+        for path in root.rglob("*")
+        if path.is_file() and organization_id in path.parts
+    )
+    return state
+
+
+async def settled_snapshot(runtime: Runtime, organization_id: str) -> dict[str, Any]:
+    """The snapshot once the organization's background work (mails, jobs) has stopped changing it:
+    two reads in a row agree."""
+    seen: list[dict[str, Any]] = [{}]
+
+    async def stable() -> bool:
+        seen.append(await snapshot(runtime, organization_id))
+        return seen[-1] == seen[-2]
+
+    await eventually(stable, "the organization's data stops changing")
+    return seen[-1]
