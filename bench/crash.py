@@ -75,7 +75,9 @@ class CrashConfig:
     max_backlog: int = 32
     #: how long the sender keeps retrying unacknowledged bodies once the stream is over
     retry_seconds: float = 120.0
-    #: how long processing may take to settle after the last acknowledgement
+    #: kill every process once more after the last acknowledgement (no webhook follows the restart)
+    final_kill: bool = True
+    #: how long processing may take to settle after the last acknowledgement (or that restart)
     settle_seconds: float = 180.0
     seed: int = 0
 
@@ -512,6 +514,8 @@ class Report:
     not_ok: dict[int, int]
     acknowledged: int
     kills: list[str]
+    #: bodies stored but not processed when every process was killed after the stream
+    final_backlog: int | None
     stored: int
     missing: int
     duplicates: int
@@ -529,27 +533,41 @@ class Report:
         )
 
 
+async def unprocessed_bodies(database_url: str) -> int:
+    """Stored webhook bodies not processed yet."""
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            unprocessed = (
+                select(func.count()).select_from(WebhookEvent).where(WebhookEvent.processed_at.is_(None))
+            )
+            return int(await connection.scalar(unprocessed) or 0)
+    finally:
+        await engine.dispose()
+
+
 async def wait_settled(database_url: str, timeout: float) -> tuple[int, float]:
     """Wait until no stored webhook body is left unprocessed; answers how many still are (0 unless
     ``timeout`` passed) and how long it took."""
-    engine = create_async_engine(database_url)
     started = time.monotonic()
-    try:
-        while True:
-            async with engine.connect() as connection:
-                left = int(
-                    await connection.scalar(
-                        select(func.count())
-                        .select_from(WebhookEvent)
-                        .where(WebhookEvent.processed_at.is_(None))
-                    )
-                    or 0
-                )
-            if not left or time.monotonic() - started > timeout:
-                return left, time.monotonic() - started
-            await asyncio.sleep(0.1)
-    finally:
-        await engine.dispose()
+    while True:
+        left = await unprocessed_bodies(database_url)
+        if not left or time.monotonic() - started > timeout:
+            return left, time.monotonic() - started
+        await asyncio.sleep(0.1)
+
+
+async def kill_after_the_stream(fleet: Fleet) -> int:
+    """Kill every process once the last body is acknowledged, and start them again: no webhook
+    follows, so what was stored but not processed must be picked up by the restart alone. Answers
+    how many bodies that was (counted while nothing runs)."""
+    for name in fleet.names:
+        fleet.kill(name)
+    backlog = await unprocessed_bodies(fleet.backend.database_url)
+    progress(f"killed {'+'.join(fleet.names)} after the stream, {backlog} bodies unprocessed")
+    await fleet.start_all()
+    progress("restarted")
+    return backlog
 
 
 async def stored_messages(database_url: str, order: dict[str, int]) -> list[tuple[str, str, str]]:
@@ -619,12 +637,12 @@ async def verify(
     }
 
 
-async def run_crash(
-    config: CrashConfig, postgres_url: str | None = None, redis_url: str | None = None
-) -> Report:
-    """The whole sweep on a fresh database; the processes are stopped and the database dropped
-    before it answers."""
-    rng = random.Random(config.seed)
+@contextlib.asynccontextmanager
+async def fleet_running(
+    postgres_url: str | None = None, redis_url: str | None = None
+) -> AsyncIterator[tuple[Fleet, FakeGraph]]:
+    """The processes started on a fresh database, with the fake Graph API they talk to; on leaving,
+    the processes are stopped and the database dropped."""
     graph = FakeGraph()
     graph.start()
     try:
@@ -632,15 +650,23 @@ async def run_crash(
             async with backend(postgres_url, redis_url, Path(tmp)) as store:
                 fleet = Fleet(store, graph.url, Path(tmp))
                 try:
-                    return await _sweep(fleet, graph, config, rng)
+                    await fleet.start_all()
+                    yield fleet, graph
                 finally:
                     fleet.stop()
     finally:
         graph.stop()
 
 
+async def run_crash(
+    config: CrashConfig, postgres_url: str | None = None, redis_url: str | None = None
+) -> Report:
+    """The whole sweep on a fresh database."""
+    async with fleet_running(postgres_url, redis_url) as (fleet, graph):
+        return await _sweep(fleet, graph, config, random.Random(config.seed))
+
+
 async def _sweep(fleet: Fleet, graph: FakeGraph, config: CrashConfig, rng: random.Random) -> Report:
-    await fleet.start_all()
     async with httpx.AsyncClient(base_url=fleet.url, timeout=60.0) as client:
         headers = await register_organization(client)
         number = await connect_number(client, headers, graph)
@@ -655,6 +681,7 @@ async def _sweep(fleet: Fleet, graph: FakeGraph, config: CrashConfig, rng: rando
         finally:
             sending.cancel()
         stream_seconds = time.monotonic() - started
+        final_backlog = await kill_after_the_stream(fleet) if config.final_kill else None
         unprocessed, settle_seconds = await wait_settled(fleet.backend.database_url, config.settle_seconds)
         found = await verify(client, headers, fleet.backend.database_url, sender, order)
     stats = sender.stats
@@ -670,6 +697,7 @@ async def _sweep(fleet: Fleet, graph: FakeGraph, config: CrashConfig, rng: rando
         not_ok=dict(stats.not_ok),
         acknowledged=len(sender.acked_messages),
         kills=done,
+        final_backlog=final_backlog,
         unprocessed_events=unprocessed,
         stream_seconds=stream_seconds,
         settle_seconds=settle_seconds,
@@ -699,7 +727,7 @@ def table(report: Report) -> str:
         ("customers with more than one conversation", f"{report.split_conversations}"),
         ("stored bodies left unprocessed", f"{report.unprocessed_events}"),
         ("stream (s)", f"{report.stream_seconds:.1f}"),
-        ("time to settle after the last answer (s)", f"{report.settle_seconds:.1f}"),
+        ("time to settle after the last answer or restart (s)", f"{report.settle_seconds:.1f}"),
     ]
     lines = [f"## Crash sweep, {report.backend}", "", "| | |", "|---|---:|"]
     lines += [f"| {name} | {value} |" for name, value in rows]
