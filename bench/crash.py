@@ -359,7 +359,10 @@ class Sender:
             try:
                 await self._offer_fresh()
                 deadline = time.monotonic() + self.config.retry_seconds
-                while self.backlog and time.monotonic() < deadline:
+                while time.monotonic() < deadline:
+                    await self.queue.join()  # nothing queued or in flight, so no retry to come but
+                    if not self.backlog:  # those waiting in the backlog
+                        break
                     await asyncio.sleep(0.05)
                 await self._cancel(list(self._timers))  # past the deadline: Meta gives up too
                 await self.queue.join()
