@@ -359,9 +359,11 @@ class Sender:
             try:
                 await self._offer_fresh()
                 deadline = time.monotonic() + self.config.retry_seconds
+                # done when nothing is queued or in flight (a post in flight may still fail) and
+                # no body awaits a retry
                 while time.monotonic() < deadline:
-                    await self.queue.join()  # nothing queued or in flight, so no retry to come but
-                    if not self.backlog:  # those waiting in the backlog
+                    await self.queue.join()
+                    if not self.backlog:
                         break
                     await asyncio.sleep(0.05)
                 await self._cancel(list(self._timers))  # past the deadline: Meta gives up too
