@@ -99,32 +99,41 @@ class Backend:
 
 @contextlib.asynccontextmanager
 async def backend(postgres_url: str | None, redis_url: str | None, tmp: Path) -> AsyncIterator[Backend]:
-    """A SQLite file in ``tmp``, or a new database on the server of ``postgres_url`` (dropped after,
-    so a shared database is never touched), with a Redis key prefix of its own."""
+    """A SQLite file in ``tmp``, or a new database on the server of ``postgres_url`` (so a shared
+    database is never touched), with a Redis key prefix of its own; all removed afterwards."""
     prefix = f"cxinbox-crash-{uuid.uuid4().hex[:8]}"
-    if not postgres_url:
-        yield Backend(f"sqlite+aiosqlite:///{tmp / 'crash.db'}", redis_url, prefix)
-        return
+    try:
+        if postgres_url:
+            async with _fresh_postgres_database(postgres_url) as database_url:
+                yield Backend(database_url, redis_url, prefix)
+        else:
+            yield Backend(f"sqlite+aiosqlite:///{tmp / 'crash.db'}", redis_url, prefix)
+    finally:
+        if redis_url:
+            await _forget_redis_keys(redis_url, prefix)
+
+
+@contextlib.asynccontextmanager
+async def _fresh_postgres_database(postgres_url: str) -> AsyncIterator[str]:
+    """A new database on the server of ``postgres_url``, dropped on leaving; answers its URL."""
     import asyncpg
 
     server = make_url(postgres_url)
     name = f"cxinbox_crash_{uuid.uuid4().hex[:12]}"
     admin_dsn = server.set(drivername="postgresql").render_as_string(hide_password=False)
-    connection = await asyncpg.connect(admin_dsn)
-    try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-    try:
-        yield Backend(server.set(database=name).render_as_string(hide_password=False), redis_url, prefix)
-    finally:
+
+    async def execute(statement: str) -> None:
         connection = await asyncpg.connect(admin_dsn)
         try:
-            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await connection.execute(statement)
         finally:
             await connection.close()
-        if redis_url:
-            await _forget_redis_keys(redis_url, prefix)
+
+    await execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        await execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def _forget_redis_keys(redis_url: str, prefix: str) -> None:
@@ -621,6 +630,8 @@ async def verify(
     sender: Sender,
     order: dict[str, int],
 ) -> dict[str, int]:
+    """Compare what was acknowledged with what the database stores (each wamid once, each customer
+    in one conversation) and with what the API lists (each stored message once, in sending order)."""
     rows = await stored_messages(database_url, order)
     stored = Counter(w for w, _, _ in rows)
     conversations_of: dict[str, set[str]] = defaultdict(set)
