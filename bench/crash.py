@@ -733,8 +733,12 @@ def table(report: Report) -> str:
         ("other answers than 200", ", ".join(f"{k}: {v}" for k, v in sorted(report.not_ok.items())) or "0"),
         ("messages acknowledged", f"{report.acknowledged}"),
         (
-            "kills (SIGKILL)",
+            "kills during the stream (SIGKILL)",
             f"{len(report.kills)} (" + ", ".join(f"{k} ×{n}" for k, n in kills.items()) + ")",
+        ),
+        (
+            "bodies unprocessed at the kill after the stream",
+            "-" if report.final_backlog is None else f"{report.final_backlog}",
         ),
         ("messages stored", f"{report.stored}"),
         ("acknowledged but not stored or not listed", f"{report.missing}"),
