@@ -66,7 +66,7 @@ async def test_a_body_acknowledged_before_a_crash_is_processed_after_the_restart
             fleet.kill(name)
         engine = create_async_engine(fleet.backend.database_url)
         async with AsyncSession(engine) as session, session.begin():  # as the killed process left it
-            session.add(WebhookEvent(body=body.raw, phone_number_id=number))
+            session.add(WebhookEvent(body=body.raw, phone_number_id=number, signature_scope=[number]))
         await engine.dispose()
         await fleet.start_all()
 
