@@ -39,6 +39,11 @@ SWEEP_BATCH = 500
 DRAIN_BATCH = 200
 DRAIN_KICK_INTERVAL = 0.05
 DRAIN_KICK_RETRY_SECONDS = 1.0
+#: a drain also runs this often without being asked: the kicks live in the process that stored the
+#: bodies (or in the job queue until a worker takes one), so a process killed after it acknowledged
+#: bodies and before it processed them leaves them with no drain to come; after a restart they would
+#: otherwise wait for the next webhook or the sweeper (a minute and more)
+DRAIN_EVERY_SECONDS = 5
 #: events processed in one transaction by the drain (a fixed number of statements for the whole
 #: batch)
 PROCESS_BATCH = 200
@@ -130,6 +135,7 @@ async def request_drain(runtime: Runtime) -> None:
     timer.add_done_callback(state.timers.discard)
 
 
+@periodic(every_seconds=DRAIN_EVERY_SECONDS)
 @job("whatsapp.drain_webhooks", attempts=1)
 async def drain_webhooks(runtime: Runtime, session: AsyncSession) -> None:
     state = _drain_state(runtime)
