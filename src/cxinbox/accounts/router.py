@@ -18,12 +18,14 @@ from cxinbox.accounts.schemas import (
 )
 from cxinbox.auth.dependencies import AdminDep, PrincipalDep, RuntimeDep, SessionDep
 from cxinbox.auth.refresh import TokenPair, rotate
+from cxinbox.auth.scopes import NO_API_KEYS
 from cxinbox.core.errors import Unauthorized
 from cxinbox.core.http import client_ip
 from cxinbox.core.wire import Envelope
 from cxinbox.models.identity import Organization, User
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+#: a person's own identity and password: never an API key's business
+router = APIRouter(prefix="/auth", tags=["auth"], dependencies=[NO_API_KEYS])
 
 
 def _bundle(user: User, pair: TokenPair) -> Envelope[TokenBundle]:

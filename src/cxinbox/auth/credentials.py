@@ -88,7 +88,13 @@ async def principal_from_api_key(session: AsyncSession, runtime: Runtime, key: s
 
 
 def _api_key_principal(api_key: ApiKey) -> Principal:
-    return Principal(role=Role.ADMIN, organization_id=api_key.organization_id, api_key_id=api_key.id)
+    """A key acts as an ADMIN of its organization within its scopes (checked per route)."""
+    return Principal(
+        role=Role.ADMIN,
+        organization_id=api_key.organization_id,
+        api_key_id=api_key.id,
+        scopes=frozenset(api_key.scopes) if api_key.scopes is not None else None,
+    )
 
 
 async def _usable_api_key(session: AsyncSession, which: Any, now: datetime) -> ApiKey:

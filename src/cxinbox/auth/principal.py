@@ -17,6 +17,8 @@ class Principal:
     api_key_id: str | None = None
     #: the super admin acting inside ``organization_id`` with enter-org tokens
     impersonator_id: str | None = None
+    #: an API key's scopes (``auth/scopes.py``); None for a person, or a key made without scopes
+    scopes: frozenset[str] | None = None
 
     @property
     def is_super_admin(self) -> bool:

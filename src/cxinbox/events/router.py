@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials
 from sse_starlette import EventSourceResponse
 
@@ -12,17 +12,22 @@ from cxinbox.auth.dependencies import (
     RuntimeDep,
     SessionDep,
     api_key_scheme,
+    authorized_for_route,
     bearer_scheme,
     current_principal,
 )
 from cxinbox.auth.principal import Principal
+from cxinbox.auth.scopes import Access, Area, key_scope
 from cxinbox.auth.tokens import EVENTS
 from cxinbox.core.validation import Position, parse_position
 from cxinbox.core.wire import ApiModel, Envelope
 from cxinbox.events import service
 from cxinbox.events.visibility import predicate_for
 
-router = APIRouter(prefix="/events", tags=["events"])
+#: the stream shows conversations and messages; its token opens that stream, so reading is enough
+router = APIRouter(
+    prefix="/events", tags=["events"], dependencies=[key_scope(Area.CONVERSATIONS, Access.READ)]
+)
 
 
 class EventsToken(ApiModel):
@@ -31,6 +36,7 @@ class EventsToken(ApiModel):
 
 
 async def _stream_principal(
+    request: Request,
     runtime: RuntimeDep,
     session: SessionDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
@@ -40,8 +46,9 @@ async def _stream_principal(
     ] = None,
 ) -> Principal:
     if token and bearer is None and api_key is None:
-        return await principal_from_token(session, runtime.tokens, token, kind=EVENTS)
-    return await current_principal(runtime, session, bearer, api_key)
+        principal = await principal_from_token(session, runtime.tokens, token, kind=EVENTS)
+        return authorized_for_route(principal, request)
+    return await current_principal(request, runtime, session, bearer, api_key)
 
 
 @router.post("/token", summary="Short-lived token for opening the event stream from a browser")
