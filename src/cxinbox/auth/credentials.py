@@ -6,14 +6,14 @@ organization's suspension take effect at once.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.auth.principal import Principal
-from cxinbox.auth.tokens import ACCESS, TokenSigner
+from cxinbox.auth.tokens import ACCESS, BY_CODE, TokenSigner
 from cxinbox.core.clock import utcnow
 from cxinbox.core.db import after_rollback
 from cxinbox.core.errors import Forbidden, Unauthorized
@@ -69,7 +69,18 @@ async def principal_from_token(
     if org is None:
         raise Unauthorized("The account is not active")
     ensure_organization_usable(org)
-    return Principal(role=user.role, organization_id=org.id, user_id=user.id)
+    return Principal(
+        role=user.role,
+        organization_id=org.id,
+        user_id=user.id,
+        signed_in_by_code_at=_code_sign_in_time(claims),
+    )
+
+
+def _code_sign_in_time(claims: dict[str, Any]) -> datetime | None:
+    if claims.get("amr") != BY_CODE:
+        return None
+    return datetime.fromtimestamp(int(claims["iat"]), UTC)
 
 
 def principal_claims(principal: Principal) -> dict[str, Any]:

@@ -60,8 +60,8 @@ async def remove_avatar(principal: MemberDep, session: SessionDep, runtime: Runt
 @router.post(
     "/change-password",
     summary="Change own password",
-    description="Needs the current password (400 INVALID_PASSWORD otherwise; wrong attempts count "
-    "like failed logins). Signs the user out of every session, including the caller's refresh "
+    description="Needs the current password (400 INVALID_PASSWORD otherwise; wrong attempts back "
+    "off with 429 RATE_LIMITED). Signs the user out of every session, including the caller's refresh "
     "token, and answers a fresh token bundle (as `/auth/login`) for the caller to continue with.",
 )
 async def change_password(
