@@ -49,7 +49,16 @@ async def principal_from_token(
     session: AsyncSession, signer: TokenSigner, token: str, *, kind: str = ACCESS
 ) -> Principal:
     """Verify a signed token of ``kind`` and re-read who it names."""
-    claims = signer.verify(token, kind=kind)
+    return await _principal_from_claims(session, signer.verify(token, kind=kind))
+
+
+async def reload_principal(session: AsyncSession, principal: Principal) -> Principal:
+    """``principal`` as it stands now (for a long-lived connection opened earlier): raises as a new
+    request would when the user or key is gone or inactive, or the organization is blocked."""
+    return await _principal_from_claims(session, principal_claims(principal))
+
+
+async def _principal_from_claims(session: AsyncSession, claims: dict[str, Any]) -> Principal:
     if claims.get("akey"):
         return _api_key_principal(await _usable_api_key(session, ApiKey.id == claims["akey"], utcnow()))
     user = await session.get(User, claims.get("sub"))

@@ -22,6 +22,7 @@ from cxinbox.auth.tokens import EVENTS
 from cxinbox.core.validation import Position, parse_position
 from cxinbox.core.wire import ApiModel, Envelope
 from cxinbox.events import service
+from cxinbox.events.standing import standing_of, while_standing
 from cxinbox.events.visibility import predicate_for
 
 #: the stream shows conversations and messages; its token opens that stream, so reading is enough
@@ -68,7 +69,10 @@ async def events_token(principal: PrincipalDep, runtime: RuntimeDep) -> Envelope
         "`lastEventId`) the events after that id are replayed first, in order, without duplicates. "
         "A listener that falls too far behind gets one `stream.reset` event (`data.reason`: `lagged`; "
         "`data.lastEventId` and its `id:` the position it reached) and the stream closes: reconnect "
-        "with that `Last-Event-ID` to replay the rest."
+        "with that `Last-Event-ID` to replay the rest. The listener's access is checked again at "
+        "every heartbeat: once the user is deactivated or deleted, the organization suspended, the "
+        "API key revoked or expired, or the role or teams changed, the stream ends the same way "
+        "with `data.reason` `access_changed` (a reconnect gets the new rights' view, or 401/403)."
     ),
     response_class=EventSourceResponse,
     responses={200: {"content": {"text/event-stream": {}}, "description": "An SSE stream"}},
@@ -85,8 +89,14 @@ async def events(
         after = parse_position(last_event_id, "Last-Event-ID")
     tenant = principal.tenant
     visible = await predicate_for(session, principal)
+    opened = await standing_of(session, principal)
     return EventSourceResponse(
-        service.stream(runtime, tenant.organization_id, after, visible),
+        while_standing(
+            runtime,
+            principal,
+            opened,
+            lambda closing: service.stream(runtime, tenant.organization_id, after, visible, closing),
+        ),
         ping=runtime.settings.sse_heartbeat_seconds,
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
