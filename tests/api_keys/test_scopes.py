@@ -43,6 +43,9 @@ def test_every_route_that_takes_a_credential_declares_what_a_key_needs(app):
         (method, path) for method, path, _ in secured(app) if declared_rule(route_of(method, path)) is None
     ]
     assert undeclared == []
+    # and the document tells clients: the scope, or null where no key may call
+    for method, path, operation in secured(app):
+        assert operation["x-api-key-scope"] == required_scope(route_of(method, path), method)
     for route in routes():
         assert declared_rule(route) is not None or not takes_credentials(route), route.path
         for method in route.methods:
@@ -51,11 +54,7 @@ def test_every_route_that_takes_a_credential_declares_what_a_key_needs(app):
 
 
 def refused_to_keys(app) -> list[tuple[str, str]]:
-    return [
-        (method, path)
-        for method, path, _ in secured(app)
-        if required_scope(route_of(method, path), method) is None
-    ]
+    return [(method, path) for method, path, op in secured(app) if op["x-api-key-scope"] is None]
 
 
 def test_management_is_refused_to_keys(app):

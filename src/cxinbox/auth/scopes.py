@@ -105,3 +105,14 @@ def ensure_key_may_call(scopes: frozenset[str] | None, route: Any, method: str) 
         raise Forbidden("API keys cannot manage keys, users, invitations or credentials; sign in as a person")
     if not grants(scopes, needed):
         raise Forbidden(f"The API key lacks the scope {needed}", details={"requiredScope": needed})
+
+
+def document_key_scopes(document: dict[str, Any], routes: list[Any], prefix: str) -> None:
+    """Write each secured operation's key requirement into ``document`` (``x-api-key-scope``: the
+    scope, or null when no key may call it), so clients read it beside the operation."""
+    for route in routes:
+        item = document["paths"].get(prefix + getattr(route, "path", ""), {})
+        for method in getattr(route, "methods", ()):
+            operation = item.get(method.lower())
+            if operation is not None and operation.get("security"):
+                operation["x-api-key-scope"] = required_scope(route, method)
