@@ -4,7 +4,7 @@ Existing keys keep NULL, which means "every area" (never key, user, invitation o
 management, which no key may do).
 
 Revision ID: 0207
-Revises: 0204
+Revises: 0209
 Create Date: 2026-12-06 23:00:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0207"
-down_revision: str | tuple[str, ...] | None = "0204"
+down_revision: str | tuple[str, ...] | None = "0209"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
