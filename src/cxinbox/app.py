@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import structlog
 from fastapi import APIRouter, Depends, FastAPI
@@ -19,6 +20,7 @@ from cxinbox.api_docs import install_api_docs
 from cxinbox.api_docs.openapi import install_openapi
 from cxinbox.api_docs.tags import DESCRIPTION, TAGS
 from cxinbox.api_keys.router import router as api_keys_router
+from cxinbox.auth.scopes import document_key_scopes
 from cxinbox.config import Settings
 from cxinbox.contacts.router import router as contacts_router
 from cxinbox.conversations.router import router as conversations_router
@@ -133,7 +135,21 @@ def create_app(
     app.include_router(invitation_page_router)  # the page emailed links open, outside the API
     install_api_docs(app, docs_url=f"{API_PREFIX}/docs", openapi_url=app.openapi_url or "", title=title)
     install_openapi(app)
+    _document_key_scopes(app)
     return app
+
+
+def _document_key_scopes(app: FastAPI) -> None:
+    """The OpenAPI document names the scope an API key needs for each operation."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            routes = [route for router in ROUTERS for route in router.routes]
+            document_key_scopes(generate(), routes, API_PREFIX)
+        return generate()
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 async def _ensure_configured_super_admin(runtime: Runtime, settings: Settings) -> None:

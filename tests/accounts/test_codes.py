@@ -9,7 +9,7 @@ from cxinbox.models.identity import LoginCode, Organization, OrganizationStatus,
 from tests.fixtures.factories import unique_email
 from tests.helpers import bad_fields, bearer, error_of, update_rows
 
-CODE_VERIFICATIONS_ALLOWED = 20
+CODE_VERIFICATIONS_ALLOWED = 10  # per address and email (the first step of its backoff)
 
 
 def other_than(code: str) -> str:

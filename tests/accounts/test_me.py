@@ -71,7 +71,11 @@ async def test_an_events_token_is_not_an_access_token(client, factory, runtime):
 async def test_set_password_then_sign_in_with_it(client, factory):
     org = await factory.org()
     agent = await factory.member(org.id, Role.AGENT)
-    r = await client.post("/auth/set-password", json={"password": "a-brand-new-one"}, headers=agent.headers)
+    r = await client.post(
+        "/auth/set-password",
+        json={"password": "a-brand-new-one", "currentPassword": PASSWORD},
+        headers=agent.headers,
+    )
     assert r.status_code == 200, r.text
     data = r.json()["data"]
     assert data["updated"] is True and data["user"]["id"] == agent.id
@@ -87,7 +91,11 @@ async def test_set_password_signs_out_every_other_session(client, factory):
     agent = await factory.member(org.id, Role.AGENT)
     elsewhere = await client.post("/auth/login", json={"email": agent.email, "password": PASSWORD})
     assert elsewhere.status_code == 200, elsewhere.text
-    r = await client.post("/auth/set-password", json={"password": "a-brand-new-one"}, headers=agent.headers)
+    r = await client.post(
+        "/auth/set-password",
+        json={"password": "a-brand-new-one", "currentPassword": PASSWORD},
+        headers=agent.headers,
+    )
     assert r.status_code == 200, r.text
     fresh = r.json()["data"]
 

@@ -291,7 +291,7 @@ async def test_suspended_organization_keeps_data_and_is_blocked_until_reactivate
 
     r = await client.get("/auth/me", headers=org.admin.headers)
     assert r.status_code == 403 and r.json()["error"]["code"] == "ORGANIZATION_SUSPENDED"
-    r = await client.get("/api-keys", headers={"X-API-Key": key})
+    r = await client.get("/users", headers={"X-API-Key": key})
     assert r.json()["error"]["code"] == "ORGANIZATION_SUSPENDED"
     r = await client.post("/auth/login", json={"email": org.admin.email, "password": "correct-horse-battery"})
     assert r.status_code == 403 and r.json()["error"]["code"] == "ORGANIZATION_SUSPENDED"
@@ -304,7 +304,7 @@ async def test_suspended_organization_keeps_data_and_is_blocked_until_reactivate
 
     await client.patch(f"/admin/organizations/{org.id}", json={"status": "ACTIVE"}, headers=h)
     assert (await client.get("/auth/me", headers=org.admin.headers)).status_code == 200
-    keys = await client.get("/api-keys", headers={"X-API-Key": key})
-    assert keys.status_code == 200 and len(keys.json()["data"]) == 1
+    users = await client.get("/users", headers={"X-API-Key": key})
+    assert users.status_code == 200 and len(users.json()["data"]) == 1
     r = await client.post("/auth/refresh", json={"refreshToken": org.admin.refresh_token})
     assert r.status_code == 200, r.text

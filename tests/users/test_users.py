@@ -1,3 +1,4 @@
+from cxinbox.auth.refresh import start_session
 from cxinbox.models.identity import Plan, Role, User
 from cxinbox.users.service import released_email
 from tests.fixtures.audit import audit_entries
@@ -183,12 +184,14 @@ async def test_update_rejections(client, factory):
     assert r.status_code == 409 and error_code(r) == "CANNOT_MODIFY_SELF"
 
 
-async def test_the_last_admin_stays(client, factory):
-    from tests.fixtures.people import api_key_headers
-
+async def test_the_last_admin_stays(client, factory, runtime):
     org = await factory.org(plan=Plan.ENTERPRISE)
-    robot = await api_key_headers(client, org)
-    r = await client.patch(f"/users/{org.admin.id}", json={"role": "AGENT"}, headers=robot)
+    operator = await factory.super_admin()
+    async with runtime.unit_of_work() as session:
+        inside = start_session(session, runtime, operator.user, acting_org=org.id).access_token
+    r = await client.patch(
+        f"/users/{org.admin.id}", json={"role": "AGENT"}, headers={"Authorization": f"Bearer {inside}"}
+    )
     assert r.status_code == 409 and error_code(r) == "LAST_ADMIN"
 
 

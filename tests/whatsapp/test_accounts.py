@@ -60,14 +60,13 @@ async def test_another_organizations_number_is_already_connected(client, factory
 async def test_an_api_key_use_is_counted_once_when_a_call_to_meta_precedes_the_failure(
     client, factory, graph
 ):
-    """connect-manual commits the request's work so far before it calls Meta; when the request
-    then fails, the key's use (stored by that commit) is not counted a second time."""
+    """No key connects a number (403 before Meta is called); the refused use is counted once."""
     first, second = await factory.org(), await factory.org(plan=Plan.PROFESSIONAL)
     body = connect_body(graph)
     await connect(client, first.admin.headers, body)
     created = await create_api_key(client, second.admin.headers)
     r = await client.post("/whatsapp-accounts/connect-manual", json=body, headers=bearer(created["key"]))
-    assert r.status_code == 409, r.text
+    assert r.status_code == 403, r.text
     keys = (await client.get("/api-keys", headers=second.admin.headers)).json()["data"]
     [used] = [k for k in keys if k["id"] == created["id"]]
     assert used["usageCount"] == 1

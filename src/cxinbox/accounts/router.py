@@ -18,12 +18,14 @@ from cxinbox.accounts.schemas import (
 )
 from cxinbox.auth.dependencies import AdminDep, PrincipalDep, RuntimeDep, SessionDep
 from cxinbox.auth.refresh import TokenPair, rotate
+from cxinbox.auth.scopes import NO_API_KEYS
 from cxinbox.core.errors import Unauthorized
 from cxinbox.core.http import client_ip
 from cxinbox.core.wire import Envelope
 from cxinbox.models.identity import Organization, User
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+#: a person's own identity and password: never an API key's business
+router = APIRouter(prefix="/auth", tags=["auth"], dependencies=[NO_API_KEYS])
 
 
 def _bundle(user: User, pair: TokenPair) -> Envelope[TokenBundle]:
@@ -55,22 +57,26 @@ async def register(
 
 
 @router.post("/login", summary="Login with email and password")
-async def login(body: LoginBody, session: SessionDep, runtime: RuntimeDep) -> Envelope[TokenBundle]:
-    user, pair = await service.login(session, runtime, body.email, body.password)
+async def login(
+    body: LoginBody, request: Request, session: SessionDep, runtime: RuntimeDep
+) -> Envelope[TokenBundle]:
+    user, pair = await service.login(session, runtime, body.email, body.password, client_ip(request))
     return _bundle(user, pair)
 
 
 @router.post("/request-code", summary="Email a 6-digit one-time sign-in code")
-async def request_code(body: EmailBody, session: SessionDep, runtime: RuntimeDep) -> Envelope[CodeRequested]:
-    await service.request_code(session, runtime, body.email)
+async def request_code(
+    body: EmailBody, request: Request, session: SessionDep, runtime: RuntimeDep
+) -> Envelope[CodeRequested]:
+    await service.request_code(session, runtime, body.email, client_ip(request))
     return Envelope(data=CodeRequested(expires_in=runtime.settings.login_code_ttl_seconds))
 
 
 @router.post("/verify-code", summary="Exchange a one-time code for tokens")
 async def verify_code(
-    body: VerifyCodeBody, session: SessionDep, runtime: RuntimeDep
+    body: VerifyCodeBody, request: Request, session: SessionDep, runtime: RuntimeDep
 ) -> Envelope[TokenBundle]:
-    user, pair = await service.verify_code(session, runtime, body.email, body.code)
+    user, pair = await service.verify_code(session, runtime, body.email, body.code, client_ip(request))
     return _bundle(user, pair)
 
 
@@ -107,15 +113,17 @@ async def me(principal: PrincipalDep, session: SessionDep) -> Envelope[Me]:
 @router.post(
     "/set-password",
     summary="Set or update password for the authenticated user",
-    description="Needs no current password (a user invited or signing in with a one-time code may have "
-    "none; `/profile/change-password` asks for it). Signs the user out of every session, including "
-    "the caller's refresh token, as `/profile/change-password` does, and answers a fresh token bundle "
-    "(as `/auth/login`) for the caller to continue with, plus `updated: true`.",
+    description="A user without a password (invited, or signing in with one-time codes) sets one. "
+    "A user who has one proves it is theirs: `currentPassword` (400 CURRENT_PASSWORD_REQUIRED when "
+    "missing, 400 INVALID_PASSWORD when wrong; wrong attempts back off with 429 RATE_LIMITED), or "
+    "an access token from `/auth/verify-code` less than 5 minutes old. Signs the user out of every "
+    "session, including the caller's refresh token, as `/profile/change-password` does, and answers "
+    "a fresh token bundle (as `/auth/login`) for the caller to continue with, plus `updated: true`.",
 )
 async def set_password(
     body: SetPasswordBody, principal: PrincipalDep, session: SessionDep, runtime: RuntimeDep
 ) -> Envelope[PasswordSet]:
-    user, pair = await service.set_password(session, runtime, principal.require_user(), body.password)
+    user, pair = await service.set_password(session, runtime, principal, body.password, body.current_password)
     return Envelope(data=PasswordSet.of(user, pair))
 
 

@@ -43,6 +43,13 @@ class RefreshBody(RequestModel):
 
 class SetPasswordBody(RequestModel):
     password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=256)
+    current_password: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=256,
+        description="Addition to the reference's body: required when the account already has a "
+        "password, unless the caller signed in with a one-time code in the last 5 minutes.",
+    )
 
 
 class TokenUser(ApiModel):

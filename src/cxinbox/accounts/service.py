@@ -13,25 +13,58 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cxinbox.accounts.schemas import RegisterBody
 from cxinbox.adapters.email import Mail
 from cxinbox.auth.credentials import ensure_can_sign_in
+from cxinbox.auth.principal import Principal
 from cxinbox.auth.refresh import TokenPair, revoke_user_sessions, start_session
 from cxinbox.core.clock import utcnow
 from cxinbox.core.errors import AppError, Conflict, Unauthorized
 from cxinbox.core.ids import new_id
-from cxinbox.core.ratelimit import Limit
+from cxinbox.core.ratelimit import Backoff, Limit
 from cxinbox.mail.tasks import queue_mail
 from cxinbox.models.identity import LoginCode, Organization, Role, User
 from cxinbox.runtime import Runtime
 
-FAILED_LOGINS = Limit("login-failures", "10/15 minutes")
-CODE_REQUESTS = Limit("code-requests", "5/15 minutes")
-CODE_VERIFICATIONS = Limit("code-verifications", "20/15 minutes")
+# Sign-in is throttled per address and per (address, email), never per email alone: a per-email
+# limit lets anyone lock anyone out. The (address, email) limits slow down guessing one account;
+# the address limits stop one address from trying many accounts. Each backs off in steps.
+FAILED_LOGINS = Backoff("login-failures", ("5/minute", "10/15 minutes", "20/hour", "50/day"))
+FAILED_LOGINS_PER_IP = Backoff("login-failures-ip", ("20/minute", "60/15 minutes", "300/day"))
+CODE_REQUESTS = Backoff("code-requests", ("5/15 minutes", "10/day"))
+CODE_REQUESTS_PER_IP = Backoff("code-requests-ip", ("20/15 minutes", "100/day"))
+CODE_VERIFICATIONS = Backoff("code-verifications", ("10/15 minutes", "30/day"))
+CODE_VERIFICATIONS_PER_IP = Backoff("code-verifications-ip", ("30/15 minutes", "300/day"))
+#: a signed-in user's current password, asked before it is replaced (per user)
+PASSWORD_CHECKS = Backoff("password-checks", ("5/minute", "10/15 minutes", "20/day"))
 REGISTRATIONS = Limit("registrations", "30/hour")
+
+
+def _caller(client_ip: str, email: str) -> str:
+    """The key of one address's attempts at one account."""
+    return f"{client_ip}/{email}"
 
 
 class InvalidCode(AppError):
     status_code = 400
     code = "INVALID_CODE"
     message = "The code is not valid"
+
+
+class WrongPassword(AppError):
+    status_code = 400
+    code = "INVALID_PASSWORD"
+    message = "The current password is not correct"
+
+
+class CurrentPasswordRequired(AppError):
+    status_code = 400
+    code = "CURRENT_PASSWORD_REQUIRED"
+    message = (
+        "The account has a password: send it as currentPassword, or sign in with a one-time code "
+        "and set the new password within a few minutes"
+    )
+
+
+#: how long after a sign-in by one-time code its access token may replace a password unasked
+FRESH_CODE_SECONDS = 300
 
 
 class SuperAdminEmailTaken(Conflict):
@@ -88,14 +121,19 @@ async def register(
     return user, start_session(session, runtime, user)
 
 
-async def login(session: AsyncSession, runtime: Runtime, email: str, password: str) -> tuple[User, TokenPair]:
-    await runtime.limiter.check(FAILED_LOGINS, email)
+async def login(
+    session: AsyncSession, runtime: Runtime, email: str, password: str, client_ip: str
+) -> tuple[User, TokenPair]:
+    caller = _caller(client_ip, email)
+    await runtime.limiter.check(FAILED_LOGINS_PER_IP, client_ip)
+    await runtime.limiter.check(FAILED_LOGINS, caller)
     user = await find_user_by_email(session, email)
     if not await runtime.passwords.verify(password, user.password_hash if user else None) or user is None:
-        await runtime.limiter.record(FAILED_LOGINS, email)
+        await runtime.limiter.record(FAILED_LOGINS_PER_IP, client_ip)
+        await runtime.limiter.record(FAILED_LOGINS, caller)
         raise Unauthorized("Invalid email or password")
     await ensure_can_sign_in(session, user)
-    await runtime.limiter.reset(FAILED_LOGINS, email)
+    await runtime.limiter.reset(FAILED_LOGINS, caller)
     user.last_login_at = utcnow()
     return user, start_session(session, runtime, user)
 
@@ -113,9 +151,10 @@ async def _may_sign_in(session: AsyncSession, user: User) -> bool:
     return True
 
 
-async def request_code(session: AsyncSession, runtime: Runtime, email: str) -> None:
+async def request_code(session: AsyncSession, runtime: Runtime, email: str, client_ip: str) -> None:
     """Email a 6-digit code. Answers the same whether or not the address has an account."""
-    await runtime.limiter.hit(CODE_REQUESTS, email)
+    await runtime.limiter.hit(CODE_REQUESTS_PER_IP, client_ip)
+    await runtime.limiter.hit(CODE_REQUESTS, _caller(client_ip, email))
     user = await find_user_by_email(session, email)
     if user is None or not await _may_sign_in(session, user):
         return
@@ -151,9 +190,10 @@ async def request_code(session: AsyncSession, runtime: Runtime, email: str) -> N
 
 
 async def verify_code(
-    session: AsyncSession, runtime: Runtime, email: str, code: str
+    session: AsyncSession, runtime: Runtime, email: str, code: str, client_ip: str
 ) -> tuple[User, TokenPair]:
-    await runtime.limiter.hit(CODE_VERIFICATIONS, email)
+    await runtime.limiter.hit(CODE_VERIFICATIONS_PER_IP, client_ip)
+    await runtime.limiter.hit(CODE_VERIFICATIONS, _caller(client_ip, email))
     user = await find_user_by_email(session, email)
     record = None
     if user is not None:
@@ -190,7 +230,7 @@ async def verify_code(
         raise InvalidCode(details={"reason": "already_used"})
     await ensure_can_sign_in(session, user)
     user.last_login_at = now
-    return user, start_session(session, runtime, user)
+    return user, start_session(session, runtime, user, by_code=True)
 
 
 async def replace_password(session: AsyncSession, runtime: Runtime, user: User, password: str) -> TokenPair:
@@ -202,12 +242,33 @@ async def replace_password(session: AsyncSession, runtime: Runtime, user: User, 
     return start_session(session, runtime, user)
 
 
+async def verify_current_password(runtime: Runtime, user: User, password: str) -> None:
+    """Ask a signed-in user for their password before it is replaced: a stolen access token alone
+    must not take the account over. Wrong attempts count per user and back off."""
+    await runtime.limiter.check(PASSWORD_CHECKS, user.id)
+    if not await runtime.passwords.verify(password, user.password_hash):
+        await runtime.limiter.record(PASSWORD_CHECKS, user.id)
+        raise WrongPassword(details=[{"field": "currentPassword", "message": "is not correct"}])
+    await runtime.limiter.reset(PASSWORD_CHECKS, user.id)
+
+
+def _fresh_code_sign_in(principal: Principal) -> bool:
+    signed_in = principal.signed_in_by_code_at
+    return signed_in is not None and utcnow() - signed_in <= timedelta(seconds=FRESH_CODE_SECONDS)
+
+
 async def set_password(
-    session: AsyncSession, runtime: Runtime, user_id: str, password: str
+    session: AsyncSession, runtime: Runtime, principal: Principal, password: str, current: str | None
 ) -> tuple[User, TokenPair]:
-    user = await session.get(User, user_id)
+    """A user without a password (invited, signing in by code) sets one; a user with one proves
+    it is theirs: the current password, or a sign-in by one-time code within the last minutes."""
+    user = await session.get(User, principal.require_user())
     if user is None:
         raise Unauthorized("The account is not active")
+    if user.password_hash is not None and not _fresh_code_sign_in(principal):
+        if current is None:
+            raise CurrentPasswordRequired(details=[{"field": "currentPassword", "message": "is required"}])
+        await verify_current_password(runtime, user, current)
     return user, await replace_password(session, runtime, user, password)
 
 

@@ -31,13 +31,14 @@ from cxinbox.admin.schemas import (
 from cxinbox.admin.system_config import effective_config
 from cxinbox.audit.request import Actor, ClientIpDep
 from cxinbox.auth.dependencies import RuntimeDep, SessionDep, SuperAdminDep
+from cxinbox.auth.scopes import NO_API_KEYS
 from cxinbox.core.bulk import BulkResult
 from cxinbox.core.pagination import PageParams, page_params
 from cxinbox.core.wire import Envelope, PageEnvelope
 from cxinbox.models.identity import Organization, OrganizationStatus, Plan, User
 from cxinbox.plans.service import organization_usage
 
-router = APIRouter(prefix="/admin", tags=["admin"])
+router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[NO_API_KEYS])
 
 
 async def _actor(principal: SuperAdminDep, ip: ClientIpDep) -> Actor:

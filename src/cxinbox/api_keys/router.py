@@ -6,9 +6,11 @@ from cxinbox.api_keys import service
 from cxinbox.api_keys.repository import ApiKeyRepository
 from cxinbox.api_keys.schemas import ApiKeyCreated, ApiKeyOut, CreateApiKey, UpdateApiKey
 from cxinbox.auth.dependencies import AdminDep, RuntimeDep, SessionDep
+from cxinbox.auth.scopes import NO_API_KEYS
 from cxinbox.core.wire import Deleted, Envelope
 
-router = APIRouter(prefix="/api-keys", tags=["api-keys"])
+#: a key never mints, lists, changes or deletes keys (a leaked key must not make more)
+router = APIRouter(prefix="/api-keys", tags=["api-keys"], dependencies=[NO_API_KEYS])
 
 
 @router.get("", summary="List API keys for the organization (admin only)")

@@ -1,13 +1,43 @@
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Annotated
 
+from pydantic import Field, WithJsonSchema, field_validator
+
+from cxinbox.auth.scopes import ALL_SCOPES
 from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime
+
+SCOPES = (
+    "`area:read` or `area:write` (write includes read): "
+    + ", ".join(f"`{s}`" for s in ALL_SCOPES)
+    + ". No key, whatever its scopes, manages API keys, users, invitations or credentials (403 FORBIDDEN)."
+)
+
+#: a scope's name, listed in the OpenAPI document (checked by ``CreateApiKey``)
+ScopeName = Annotated[str, WithJsonSchema({"type": "string", "enum": list(ALL_SCOPES)})]
 
 
 class CreateApiKey(RequestModel):
     name: str = Field(min_length=1, max_length=200)
     expires_at: UtcDatetime | None = None
+    scopes: list[ScopeName] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=len(ALL_SCOPES),
+        description="Addition to the reference's body: what the key may do, "
+        + SCOPES
+        + " Omitted or null: every area, as every key made before scopes existed.",
+    )
+
+    @field_validator("scopes")
+    @classmethod
+    def _known_scopes(cls, scopes: list[str] | None) -> list[str] | None:
+        if scopes is None:
+            return None
+        unknown = [s for s in scopes if s not in ALL_SCOPES]
+        if unknown:
+            raise ValueError(f"unknown scopes {', '.join(unknown)}; choose from {', '.join(ALL_SCOPES)}")
+        return sorted(set(scopes), key=ALL_SCOPES.index)
 
 
 class UpdateApiKey(RequestModel):
@@ -26,6 +56,9 @@ class ApiKeyOut(ApiModel):
     usage_count: int
     created_by_id: str | None
     created_at: UtcDatetime
+    scopes: list[str] | None = Field(
+        description="What the key may do, " + SCOPES + " null: made without scopes, every area."
+    )
 
 
 class ApiKeyCreated(ApiKeyOut):

@@ -43,6 +43,7 @@ async def create(
             key_hash=hasher.hash(key),
             created_by_id=created_by,
             expires_at=body.expires_at,
+            scopes=body.scopes,
         )
     )
     await session.flush()

@@ -6,14 +6,14 @@ organization's suspension take effect at once.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.auth.principal import Principal
-from cxinbox.auth.tokens import ACCESS, TokenSigner
+from cxinbox.auth.tokens import ACCESS, BY_CODE, TokenSigner
 from cxinbox.core.clock import utcnow
 from cxinbox.core.db import after_rollback
 from cxinbox.core.errors import Forbidden, Unauthorized
@@ -49,7 +49,16 @@ async def principal_from_token(
     session: AsyncSession, signer: TokenSigner, token: str, *, kind: str = ACCESS
 ) -> Principal:
     """Verify a signed token of ``kind`` and re-read who it names."""
-    claims = signer.verify(token, kind=kind)
+    return await _principal_from_claims(session, signer.verify(token, kind=kind))
+
+
+async def reload_principal(session: AsyncSession, principal: Principal) -> Principal:
+    """``principal`` as it stands now (for a long-lived connection opened earlier): raises as a new
+    request would when the user or key is gone or inactive, or the organization is blocked."""
+    return await _principal_from_claims(session, principal_claims(principal))
+
+
+async def _principal_from_claims(session: AsyncSession, claims: dict[str, Any]) -> Principal:
     if claims.get("akey"):
         return _api_key_principal(await _usable_api_key(session, ApiKey.id == claims["akey"], utcnow()))
     user = await session.get(User, claims.get("sub"))
@@ -69,7 +78,18 @@ async def principal_from_token(
     if org is None:
         raise Unauthorized("The account is not active")
     ensure_organization_usable(org)
-    return Principal(role=user.role, organization_id=org.id, user_id=user.id)
+    return Principal(
+        role=user.role,
+        organization_id=org.id,
+        user_id=user.id,
+        signed_in_by_code_at=_code_sign_in_time(claims),
+    )
+
+
+def _code_sign_in_time(claims: dict[str, Any]) -> datetime | None:
+    if claims.get("amr") != BY_CODE:
+        return None
+    return datetime.fromtimestamp(int(claims["iat"]), UTC)
 
 
 def principal_claims(principal: Principal) -> dict[str, Any]:
@@ -88,7 +108,13 @@ async def principal_from_api_key(session: AsyncSession, runtime: Runtime, key: s
 
 
 def _api_key_principal(api_key: ApiKey) -> Principal:
-    return Principal(role=Role.ADMIN, organization_id=api_key.organization_id, api_key_id=api_key.id)
+    """A key acts as an ADMIN of its organization within its scopes (checked per route)."""
+    return Principal(
+        role=Role.ADMIN,
+        organization_id=api_key.organization_id,
+        api_key_id=api_key.id,
+        scopes=frozenset(api_key.scopes) if api_key.scopes is not None else None,
+    )
 
 
 async def _usable_api_key(session: AsyncSession, which: Any, now: datetime) -> ApiKey:

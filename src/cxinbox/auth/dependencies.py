@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.auth.credentials import API_KEY_PREFIX, principal_from_api_key, principal_from_token
 from cxinbox.auth.principal import Principal
+from cxinbox.auth.scopes import ensure_key_may_call
 from cxinbox.core.db import commit, rollback
 from cxinbox.core.errors import AppError, Forbidden, Unauthorized
 from cxinbox.core.tenancy import TenantContext
@@ -47,11 +48,28 @@ async def _request_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(_request_session, scope="function")]
 
 
+def authorized_for_route(principal: Principal, request: Request) -> Principal:
+    """The one place an API key's reach is checked: against the scope its route declares."""
+    if principal.api_key_id is not None:
+        ensure_key_may_call(principal.scopes, request.scope.get("route"), request.method)
+    return principal
+
+
 async def current_principal(
+    request: Request,
     runtime: RuntimeDep,
     session: SessionDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     api_key: Annotated[str | None, Depends(api_key_scheme)],
+) -> Principal:
+    return authorized_for_route(await _credential_principal(runtime, session, bearer, api_key), request)
+
+
+async def _credential_principal(
+    runtime: Runtime,
+    session: AsyncSession,
+    bearer: HTTPAuthorizationCredentials | None,
+    api_key: str | None,
 ) -> Principal:
     if api_key:
         return await principal_from_api_key(session, runtime, api_key)

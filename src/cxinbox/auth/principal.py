@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from cxinbox.core.errors import Forbidden
 from cxinbox.core.tenancy import TenantContext
@@ -17,6 +18,10 @@ class Principal:
     api_key_id: str | None = None
     #: the super admin acting inside ``organization_id`` with enter-org tokens
     impersonator_id: str | None = None
+    #: when the access token was issued for a one-time code just verified (None otherwise)
+    signed_in_by_code_at: datetime | None = None
+    #: an API key's scopes (``auth/scopes.py``); None for a person, or a key made without scopes
+    scopes: frozenset[str] | None = None
 
     @property
     def is_super_admin(self) -> bool:

@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.auth.credentials import ensure_can_sign_in
+from cxinbox.auth.tokens import BY_CODE
 from cxinbox.core.clock import utcnow
 from cxinbox.core.crypto import random_token
 from cxinbox.core.errors import Unauthorized
@@ -29,13 +30,14 @@ class TokenPair:
     expires_in: int
 
 
-def _access_token(runtime: Runtime, user: User, acting_org: str | None) -> str:
+def _access_token(runtime: Runtime, user: User, acting_org: str | None, *, by_code: bool = False) -> str:
     is_impersonation = acting_org is not None and acting_org != user.organization_id
     claims = {
         "sub": user.id,
         "org": acting_org or user.organization_id,
         "role": user.role.value,
         "imp": user.id if is_impersonation else None,
+        "amr": BY_CODE if by_code else None,
     }
     return runtime.tokens.issue(claims, kind="access", ttl_seconds=runtime.settings.access_token_ttl_seconds)
 
@@ -60,12 +62,17 @@ def _new_refresh(
 
 
 def start_session(
-    session: AsyncSession, runtime: Runtime, user: User, *, acting_org: str | None = None
+    session: AsyncSession,
+    runtime: Runtime,
+    user: User,
+    *,
+    acting_org: str | None = None,
+    by_code: bool = False,
 ) -> TokenPair:
+    """A new sign-in; ``by_code`` marks its access token as proof of a one-time code just verified."""
     refresh = _new_refresh(session, runtime, user, new_id(), acting_org)
-    return TokenPair(
-        _access_token(runtime, user, acting_org), refresh, runtime.settings.access_token_ttl_seconds
-    )
+    access = _access_token(runtime, user, acting_org, by_code=by_code)
+    return TokenPair(access, refresh, runtime.settings.access_token_ttl_seconds)
 
 
 async def rotate(session: AsyncSession, runtime: Runtime, raw_token: str) -> tuple[User, TokenPair]:

@@ -15,6 +15,8 @@ from cxinbox.core.ids import new_id
 ALGORITHM = "HS256"
 ACCESS = "access"
 EVENTS = "events"
+#: the ``amr`` claim of an access token issued for a one-time code just verified (not on refresh)
+BY_CODE = "otc"
 
 
 class TokenSigner:

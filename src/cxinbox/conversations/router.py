@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.auth.dependencies import MemberDep, SessionDep
 from cxinbox.auth.principal import Principal
+from cxinbox.auth.scopes import Area, key_scope
 from cxinbox.conversations import access, assignment, service
 from cxinbox.conversations.schemas import (
     ME,
@@ -32,7 +33,9 @@ from cxinbox.core.wire import CursorEnvelope, Envelope, RequestModel
 from cxinbox.models.inbox import ConversationOrigin, ConversationStatus
 from cxinbox.whatsapp.schemas import ConversationOut
 
-router = APIRouter(prefix="/conversations", tags=["conversations"])
+router = APIRouter(
+    prefix="/conversations", tags=["conversations"], dependencies=[key_scope(Area.CONVERSATIONS)]
+)
 
 _VISIBILITY = (
     "ADMIN and SUPERVISOR see every conversation; an AGENT sees those assigned to them and the "

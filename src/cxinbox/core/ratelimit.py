@@ -30,6 +30,25 @@ class Limit:
     def item(self) -> RateLimitItem:
         return parse(self.spec)
 
+    @property
+    def tiers(self) -> tuple[Limit, ...]:
+        return (self,)
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """A growing wait instead of a lockout: one counter under windows of increasing length, e.g.
+    ``("5/minute", "10/15 minutes", "20/hour")``. The first few uses past a tier wait out that
+    tier's short window; persisting reaches the longer ones. ``Retry-After`` is the longest wait
+    among the tiers that are used up."""
+
+    scope: str
+    specs: tuple[str, ...]
+
+    @property
+    def tiers(self) -> tuple[Limit, ...]:
+        return tuple(Limit(self.scope, spec) for spec in self.specs)
+
 
 class RateLimiter:
     def __init__(self, redis_url: str | None, *, enabled: bool = True, prefix: str = "cxinbox") -> None:
@@ -55,28 +74,35 @@ class RateLimiter:
         if self._pool is not None:
             await self._pool.aclose()
 
-    async def check(self, limit: Limit, key: str) -> None:
+    async def check(self, limit: Limit | Backoff, key: str) -> None:
         """Raise 429 if ``key`` has used up ``limit``, without counting this call."""
         if not self.enabled:
             return
-        if not await self._limiter.test(limit.item, limit.scope, key):
-            raise RateLimited(await self._retry_after(limit, key))
+        used_up = [tier for tier in limit.tiers if not await self._limiter.test(tier.item, tier.scope, key)]
+        await self._refuse(used_up, key)
 
-    async def hit(self, limit: Limit, key: str) -> None:
+    async def hit(self, limit: Limit | Backoff, key: str) -> None:
         """Count one use; raise 429 if it is over the limit."""
         if not self.enabled:
             return
-        if not await self._limiter.hit(limit.item, limit.scope, key):
-            raise RateLimited(await self._retry_after(limit, key))
+        used_up = [tier for tier in limit.tiers if not await self._limiter.hit(tier.item, tier.scope, key)]
+        await self._refuse(used_up, key)
 
-    async def record(self, limit: Limit, key: str) -> None:
+    async def record(self, limit: Limit | Backoff, key: str) -> None:
         """Count one use without raising (e.g. a failed login, checked on the next attempt)."""
         if self.enabled:
-            await self._limiter.hit(limit.item, limit.scope, key)
+            for tier in limit.tiers:
+                await self._limiter.hit(tier.item, tier.scope, key)
 
-    async def reset(self, limit: Limit, key: str) -> None:
+    async def reset(self, limit: Limit | Backoff, key: str) -> None:
         if self.enabled:
-            await self._limiter.clear(limit.item, limit.scope, key)
+            for tier in limit.tiers:
+                await self._limiter.clear(tier.item, tier.scope, key)
+
+    async def _refuse(self, used_up: list[Limit], key: str) -> None:
+        """429 with the longest wait among ``used_up`` (nothing when it is empty)."""
+        if used_up:
+            raise RateLimited(max([await self._retry_after(tier, key) for tier in used_up]))
 
     async def acquire(self, limit: Limit, key: str) -> float:
         """Take one slot of ``limit`` for ``key``: 0.0 when taken, else the seconds until one frees up."""

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 
 from cxinbox.auth.dependencies import AdminDep, RuntimeDep, SessionDep
+from cxinbox.auth.scopes import Area, key_scope
 from cxinbox.core.errors import NotFound
 from cxinbox.core.wire import Envelope
 from cxinbox.dev import service
@@ -28,7 +29,9 @@ async def dev_endpoints_enabled(runtime: RuntimeDep) -> None:
 
 
 router = APIRouter(
-    prefix="/dev/simulate", tags=["development"], dependencies=[Depends(dev_endpoints_enabled)]
+    prefix="/dev/simulate",
+    tags=["development"],
+    dependencies=[Depends(dev_endpoints_enabled), key_scope(Area.CONVERSATIONS)],
 )
 NO_ACCOUNT: dict[int | str, dict[str, Any]] = {
     409: {"description": "NO_WHATSAPP_ACCOUNT: the organization has no connected number"}

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials
 from sse_starlette import EventSourceResponse
 
@@ -12,17 +12,23 @@ from cxinbox.auth.dependencies import (
     RuntimeDep,
     SessionDep,
     api_key_scheme,
+    authorized_for_route,
     bearer_scheme,
     current_principal,
 )
 from cxinbox.auth.principal import Principal
+from cxinbox.auth.scopes import Access, Area, key_scope
 from cxinbox.auth.tokens import EVENTS
 from cxinbox.core.validation import Position, parse_position
 from cxinbox.core.wire import ApiModel, Envelope
 from cxinbox.events import service
+from cxinbox.events.standing import standing_of, while_standing
 from cxinbox.events.visibility import predicate_for
 
-router = APIRouter(prefix="/events", tags=["events"])
+#: the stream shows conversations and messages; its token opens that stream, so reading is enough
+router = APIRouter(
+    prefix="/events", tags=["events"], dependencies=[key_scope(Area.CONVERSATIONS, Access.READ)]
+)
 
 
 class EventsToken(ApiModel):
@@ -31,6 +37,7 @@ class EventsToken(ApiModel):
 
 
 async def _stream_principal(
+    request: Request,
     runtime: RuntimeDep,
     session: SessionDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
@@ -40,8 +47,9 @@ async def _stream_principal(
     ] = None,
 ) -> Principal:
     if token and bearer is None and api_key is None:
-        return await principal_from_token(session, runtime.tokens, token, kind=EVENTS)
-    return await current_principal(runtime, session, bearer, api_key)
+        principal = await principal_from_token(session, runtime.tokens, token, kind=EVENTS)
+        return authorized_for_route(principal, request)
+    return await current_principal(request, runtime, session, bearer, api_key)
 
 
 @router.post("/token", summary="Short-lived token for opening the event stream from a browser")
@@ -61,7 +69,10 @@ async def events_token(principal: PrincipalDep, runtime: RuntimeDep) -> Envelope
         "`lastEventId`) the events after that id are replayed first, in order, without duplicates. "
         "A listener that falls too far behind gets one `stream.reset` event (`data.reason`: `lagged`; "
         "`data.lastEventId` and its `id:` the position it reached) and the stream closes: reconnect "
-        "with that `Last-Event-ID` to replay the rest."
+        "with that `Last-Event-ID` to replay the rest. The listener's access is checked again at "
+        "every heartbeat: once the user is deactivated or deleted, the organization suspended, the "
+        "API key revoked or expired, or the role or teams changed, the stream ends the same way "
+        "with `data.reason` `access_changed` (a reconnect gets the new rights' view, or 401/403)."
     ),
     response_class=EventSourceResponse,
     responses={200: {"content": {"text/event-stream": {}}, "description": "An SSE stream"}},
@@ -78,8 +89,14 @@ async def events(
         after = parse_position(last_event_id, "Last-Event-ID")
     tenant = principal.tenant
     visible = await predicate_for(session, principal)
+    opened = await standing_of(session, principal)
     return EventSourceResponse(
-        service.stream(runtime, tenant.organization_id, after, visible),
+        while_standing(
+            runtime,
+            principal,
+            opened,
+            lambda closing: service.stream(runtime, tenant.organization_id, after, visible, closing),
+        ),
         ping=runtime.settings.sse_heartbeat_seconds,
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

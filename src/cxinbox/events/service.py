@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 from sqlalchemy import select
@@ -25,6 +25,9 @@ CONNECTED = {"comment": "connected"}
 #: ``lagged``): its id is the position the listener reached, so a reconnect with it as
 #: ``Last-Event-ID`` (what EventSource does by itself) replays everything missed.
 STREAM_RESET = "stream.reset"
+#: ``stream.reset`` reasons: the listener fell behind; the listener's access changed (signed out,
+#: deactivated, role or teams changed, organization blocked, key revoked): reconnect, or sign in
+LAGGED, ACCESS_CHANGED = "lagged", "access_changed"
 
 
 async def replay(runtime: Runtime, organization_id: str, after: int) -> AsyncIterator[dict[str, Any]]:
@@ -72,20 +75,24 @@ def reset_event(reason: str, position: int) -> dict[str, Any]:
     return to_sse({"id": position, "type": STREAM_RESET, "data": data, "occurredAt": iso_utc(utcnow())})
 
 
-async def _next_live(sub: Subscription) -> dict[str, Any] | None:
-    """The next message from the bus, or None once the listener has lagged."""
+async def _next_live(sub: Subscription, closing: asyncio.Event) -> dict[str, Any] | None:
+    """The next message from the bus, or None once the listener has lagged or is closing."""
     getter = asyncio.ensure_future(sub.queue.get())
     lagged = asyncio.ensure_future(sub.lagged.wait())
+    closed = asyncio.ensure_future(closing.wait())
     try:
-        await asyncio.wait({getter, lagged}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({getter, lagged, closed}, return_when=asyncio.FIRST_COMPLETED)
     finally:  # also when the client goes away: no waiter outlives the listener
         getter.cancel()
         lagged.cancel()
+        closed.cancel()
+    if closing.is_set():
+        return None
     return getter.result() if getter.done() and not getter.cancelled() else None
 
 
 async def _in_order(
-    runtime: Runtime, organization_id: str, sub: Subscription, last: int
+    runtime: Runtime, organization_id: str, sub: Subscription, last: int, closing: asyncio.Event
 ) -> AsyncIterator[dict[str, Any]]:
     """Every event after ``last`` exactly once, in id order: stored ones, then live ones.
 
@@ -95,7 +102,7 @@ async def _in_order(
     async for stored in replay(runtime, organization_id, last):
         yield stored
         last = stored["id"]
-    while (message := await _next_live(sub)) is not None:
+    while (message := await _next_live(sub, closing)) is not None:
         if message["id"] > last + 1:
             async for stored in replay(runtime, organization_id, last):
                 yield stored
@@ -106,16 +113,23 @@ async def _in_order(
 
 
 async def stream(
-    runtime: Runtime, organization_id: str, after: int | None, visible: EventPredicate
-) -> AsyncIterator[dict[str, Any]]:
+    runtime: Runtime,
+    organization_id: str,
+    after: int | None,
+    visible: EventPredicate,
+    closing: asyncio.Event,
+) -> AsyncGenerator[dict[str, Any]]:
     """Subscribe first, then replay what followed ``after`` (or start from now), then go live: no
     gap, no duplicate. A listener that falls too far behind is told so (``stream.reset``) and
-    closed; it reconnects from the position it reached and replays the rest."""
+    closed; it reconnects from the position it reached and replays the rest. Once ``closing`` is
+    set (the listener's access changed) the stream ends the same way, with reason
+    ``access_changed``."""
     async with runtime.bus.subscribe(organization_id) as sub:
         position = after if after is not None else await last_event_id(runtime, organization_id)
         yield CONNECTED
-        async for message in _in_order(runtime, organization_id, sub, position):
+        async for message in _in_order(runtime, organization_id, sub, position, closing):
             position = message["id"]  # events the listener may not see count as reached too
             if visible(message):
                 yield to_sse(message)
-        yield reset_event("lagged", position)  # live delivery ends only when the listener lags
+        # live delivery ends only when the listener lags or its access changed
+        yield reset_event(ACCESS_CHANGED if closing.is_set() else LAGGED, position)

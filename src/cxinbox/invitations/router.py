@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 
 from cxinbox.accounts.schemas import TokenBundle
 from cxinbox.auth.dependencies import AdminDep, RuntimeDep, SessionDep
+from cxinbox.auth.scopes import NO_API_KEYS
 from cxinbox.core.http import client_ip
 from cxinbox.core.pagination import PageParams, page_params
 from cxinbox.core.wire import Deleted, Envelope, PageEnvelope
@@ -21,7 +22,7 @@ from cxinbox.invitations.schemas import (
 from cxinbox.invitations.views import present_invitation, present_invitations, present_public
 from cxinbox.models.invitations import InvitationStatus
 
-router = APIRouter(prefix="/invitations", tags=["invitations"])
+router = APIRouter(prefix="/invitations", tags=["invitations"], dependencies=[NO_API_KEYS])
 
 _LINK_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "No invitation has this token"},

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 
 from cxinbox.auth.dependencies import AdminDep, RuntimeDep, SessionDep
+from cxinbox.auth.scopes import Area, key_scope
 from cxinbox.core.bulk import BulkResult
 from cxinbox.core.pagination import PageParams, page_size_params
 from cxinbox.core.wire import Envelope, PageSizeEnvelope
@@ -14,7 +15,7 @@ from cxinbox.messages import failed
 from cxinbox.messages.failed import FailedFilter
 from cxinbox.messages.schemas import BulkMessages, FailedMessageOut, FailedStats
 
-router = APIRouter(tags=["failed messages"])
+router = APIRouter(tags=["failed messages"], dependencies=[key_scope(Area.CONVERSATIONS)])
 
 
 async def failed_filter(

@@ -8,13 +8,14 @@ from fastapi import APIRouter, File, Form, Header, Query, UploadFile
 from fastapi.responses import JSONResponse
 
 from cxinbox.auth.dependencies import MemberDep, RuntimeDep, SessionDep
+from cxinbox.auth.scopes import Area, key_scope
 from cxinbox.core.validation import Text
 from cxinbox.core.wire import CursorEnvelope, Envelope
 from cxinbox.messages import sending, service
 from cxinbox.messages.schemas import MAX_CAPTION_LENGTH, React, SendMessage
 from cxinbox.whatsapp.schemas import MessageOut, message_out
 
-router = APIRouter(tags=["messages"])
+router = APIRouter(tags=["messages"], dependencies=[key_scope(Area.CONVERSATIONS)])
 
 IdempotencyKey = Annotated[
     str | None,

@@ -114,6 +114,8 @@ class ApiKey(TenantModel):
     expires_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
     usage_count: Mapped[int] = mapped_column(default=0)
+    #: what the key may do (``auth/scopes.py``); None: made without scopes, every area
+    scopes: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class LoginCode(IdMixin, Base):

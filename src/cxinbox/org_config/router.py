@@ -11,6 +11,7 @@ from cxinbox.admin.schemas import SystemConfig
 from cxinbox.admin.system_config import effective_config
 from cxinbox.audit.request import Actor, ClientIpDep
 from cxinbox.auth.dependencies import AdminDep, MemberDep, RuntimeDep, SessionDep, SuperAdminDep
+from cxinbox.auth.scopes import Area, key_scope
 from cxinbox.core.wire import Envelope
 from cxinbox.org_config import service
 from cxinbox.org_config.logo import MAX_LOGO_BYTES
@@ -23,7 +24,7 @@ from cxinbox.org_config.schemas import (
     UpdateBranding,
 )
 
-router = APIRouter(prefix="/config", tags=["config"])
+router = APIRouter(prefix="/config", tags=["config"], dependencies=[key_scope(Area.SETTINGS)])
 
 
 async def _editor(principal: AdminDep, ip: ClientIpDep) -> Actor:

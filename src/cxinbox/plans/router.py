@@ -3,11 +3,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from cxinbox.auth.dependencies import MemberDep, SessionDep
+from cxinbox.auth.scopes import Area, key_scope
 from cxinbox.core.wire import Envelope
 from cxinbox.plans import service
 from cxinbox.plans.schemas import PlanOut, PlanUsage
 
-router = APIRouter(tags=["plans"])
+router = APIRouter(tags=["plans"], dependencies=[key_scope(Area.SETTINGS)])
 
 
 @router.get(

@@ -6,13 +6,14 @@ from fastapi import APIRouter, File, UploadFile
 
 from cxinbox.accounts.schemas import TokenBundle
 from cxinbox.auth.dependencies import MemberDep, RuntimeDep, SessionDep
+from cxinbox.auth.scopes import NO_API_KEYS
 from cxinbox.core.wire import Envelope
 from cxinbox.profile import service
 from cxinbox.profile.schemas import ChangePassword, UpdateProfile
 from cxinbox.users.schemas import UserOut
 from cxinbox.users.views import present_user
 
-router = APIRouter(prefix="/profile", tags=["profile"])
+router = APIRouter(prefix="/profile", tags=["profile"], dependencies=[NO_API_KEYS])
 
 _SIGNED_IN_USER = "Any signed-in member of the organization (not an API key)."
 
@@ -59,8 +60,8 @@ async def remove_avatar(principal: MemberDep, session: SessionDep, runtime: Runt
 @router.post(
     "/change-password",
     summary="Change own password",
-    description="Needs the current password (400 INVALID_PASSWORD otherwise; wrong attempts count "
-    "like failed logins). Signs the user out of every session, including the caller's refresh "
+    description="Needs the current password (400 INVALID_PASSWORD otherwise; wrong attempts back "
+    "off with 429 RATE_LIMITED). Signs the user out of every session, including the caller's refresh "
     "token, and answers a fresh token bundle (as `/auth/login`) for the caller to continue with.",
 )
 async def change_password(

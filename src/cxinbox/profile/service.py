@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cxinbox.accounts.service import FAILED_LOGINS, replace_password
+from cxinbox.accounts.service import replace_password, verify_current_password
 from cxinbox.auth.principal import Principal
 from cxinbox.auth.refresh import TokenPair
 from cxinbox.core.crypto import random_token
 from cxinbox.core.db import after_commit
-from cxinbox.core.errors import AppError, PayloadTooLarge, Unauthorized, UnsupportedMediaType
+from cxinbox.core.errors import PayloadTooLarge, Unauthorized, UnsupportedMediaType
 from cxinbox.files.images import sniff_image
 from cxinbox.models.identity import User
 from cxinbox.runtime import Runtime
@@ -17,12 +17,6 @@ from cxinbox.users.service import publish_user
 
 MAX_AVATAR_BYTES = 2 * 1024 * 1024
 AVATAR_PREFIX = "public/avatars/"
-
-
-class WrongPassword(AppError):
-    status_code = 400
-    code = "INVALID_PASSWORD"
-    message = "The current password is not correct"
 
 
 async def own_user(session: AsyncSession, principal: Principal) -> User:
@@ -76,8 +70,5 @@ async def change_password(
     """Check the current password (wrong attempts count like failed logins), then replace it, which
     signs the user out everywhere but the fresh session answered."""
     user = await own_user(session, principal)
-    await runtime.limiter.check(FAILED_LOGINS, user.email)
-    if not await runtime.passwords.verify(current, user.password_hash):
-        await runtime.limiter.record(FAILED_LOGINS, user.email)
-        raise WrongPassword(details=[{"field": "currentPassword", "message": "is not correct"}])
+    await verify_current_password(runtime, user, current)
     return user, await replace_password(session, runtime, user, new)

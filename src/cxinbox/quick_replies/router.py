@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cxinbox.audit.request import Actor, acting_as
 from cxinbox.auth.dependencies import AdminDep, MemberDep, RuntimeDep, SessionDep
 from cxinbox.auth.principal import Principal
+from cxinbox.auth.scopes import Area, key_scope
 from cxinbox.core.bulk import BulkResult
 from cxinbox.core.wire import Deleted, Envelope
 from cxinbox.models.identity import Role
@@ -15,7 +16,9 @@ from cxinbox.quick_replies import bulk, service
 from cxinbox.quick_replies.schemas import BulkQuickReplies, CreateQuickReply, QuickReplyOut, UpdateQuickReply
 from cxinbox.runtime import Runtime
 
-router = APIRouter(prefix="/quick-replies", tags=["quick-replies"])
+router = APIRouter(
+    prefix="/quick-replies", tags=["quick-replies"], dependencies=[key_scope(Area.QUICK_REPLIES)]
+)
 
 _ADMIN = "Admins only (403 otherwise)."
 #: who edits quick replies: an admin, written to the audit log with their address

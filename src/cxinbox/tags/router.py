@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Path, status
 
 from cxinbox.audit.request import Actor, acting_as
 from cxinbox.auth.dependencies import MemberDep, SessionDep
+from cxinbox.auth.scopes import Area, key_scope
 from cxinbox.conversations.views import conversation_out
 from cxinbox.core.wire import Deleted, Envelope
 from cxinbox.models.identity import Role
@@ -14,7 +15,7 @@ from cxinbox.tags.palette import PALETTE
 from cxinbox.tags.schemas import CreateTag, TagColor, TagConversation, TagOut, UpdateTag
 from cxinbox.whatsapp.schemas import ConversationOut
 
-router = APIRouter(tags=["tags"])
+router = APIRouter(tags=["tags"], dependencies=[key_scope(Area.TAGS)])
 
 _MANAGERS = "Admins and supervisors (an agent gets 403)."
 #: who manages tags: an admin or a supervisor, written to the audit log with their address
@@ -60,6 +61,7 @@ async def delete_tag(id: str, manager: ManagerDep, session: SessionDep) -> Envel
 
 @router.post(
     "/conversations/{conversationId}/tags",
+    dependencies=[key_scope(Area.CONVERSATIONS)],
     status_code=status.HTTP_201_CREATED,
     summary="Add a tag to a conversation",
     description="`{tagId}`; answers the conversation. Adding a tag it has changes nothing.",
@@ -76,6 +78,7 @@ async def tag_conversation(
 
 @router.delete(
     "/conversations/{conversationId}/tags/{tagId}",
+    dependencies=[key_scope(Area.CONVERSATIONS)],
     summary="Remove a tag from a conversation",
     description="Answers the conversation.",
 )

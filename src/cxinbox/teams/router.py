@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from cxinbox.auth.dependencies import AdminDep, MemberDep, SessionDep
+from cxinbox.auth.scopes import Area, key_scope
 from cxinbox.core.clock import utcnow
 from cxinbox.core.wire import Deleted, Envelope
 from cxinbox.teams import schedules, service
@@ -28,7 +29,7 @@ from cxinbox.teams.schemas import (
     UpdateTeam,
 )
 
-router = APIRouter(prefix="/teams", tags=["teams"])
+router = APIRouter(prefix="/teams", tags=["teams"], dependencies=[key_scope(Area.TEAMS)])
 
 READERS = "Any member of the organization; an AGENT only for teams it belongs to (else 403)."
 ADMIN_ONLY = "ADMIN only."

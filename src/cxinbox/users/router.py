@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, status
 
 from cxinbox.auth.dependencies import AdminDep, MemberDep, RuntimeDep, SessionDep
+from cxinbox.auth.scopes import NO_API_KEYS, Area, key_scope
 from cxinbox.core.bulk import BulkResult
 from cxinbox.core.http import client_ip
 from cxinbox.core.pagination import PageParams, page_params
@@ -14,7 +15,7 @@ from cxinbox.users import bulk, service
 from cxinbox.users.schemas import BulkUsers, CreateUser, UpdatePresence, UpdateUser, UserFilter, UserOut
 from cxinbox.users.views import present_user, present_users
 
-router = APIRouter(prefix="/users", tags=["users"])
+router = APIRouter(prefix="/users", tags=["users"], dependencies=[key_scope(Area.USERS)])
 
 
 async def user_filter(
@@ -48,6 +49,7 @@ async def list_users(
 
 @router.post(
     "",
+    dependencies=[NO_API_KEYS],
     status_code=status.HTTP_201_CREATED,
     summary="Create a new user (admin only)",
     description="The user is active at once, without a password: they receive an invitation email "
@@ -63,6 +65,7 @@ async def create_user(
 
 @router.post(
     "/bulk",
+    dependencies=[NO_API_KEYS],
     summary="Bulk actions on users (admin only)",
     description="Actions: `delete`, `activate`, `deactivate`, `setRole` (with `role`), `resendInvite`. "
     "`selection.filter` takes the list's filters (`search`, `role`, `isActive`, `status`, `teamId`).",
@@ -75,6 +78,7 @@ async def bulk_users(
 
 @router.patch(
     "/{id}",
+    dependencies=[NO_API_KEYS],
     summary="Update a user (admin only)",
     description="Name, role, teams (`teamIds` replaces them) and `isActive`. Deactivating signs the "
     "user out everywhere. An admin cannot demote or deactivate themself, nor the last active admin.",
@@ -88,6 +92,7 @@ async def update_user(
 
 @router.delete(
     "/{id}",
+    dependencies=[NO_API_KEYS],
     summary="Soft-delete a user (admin only)",
     description="The user can no longer sign in (their sessions are revoked) and leaves their teams; "
     "their history (messages, audit entries) is kept.",
@@ -101,6 +106,7 @@ async def delete_user(
 
 @router.post(
     "/{id}/resend-invite",
+    dependencies=[NO_API_KEYS],
     summary="Resend invitation email to a user (admin only)",
     description="Mails a fresh link (the previous one stops working). 409 once the user has a password.",
 )
@@ -113,6 +119,7 @@ async def resend_invite(
 
 @router.patch(
     "/{id}/status",
+    dependencies=[NO_API_KEYS],
     summary="Update user online status",
     description="Any member sets their own presence; another user's id answers 403.",
 )

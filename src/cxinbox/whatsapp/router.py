@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from cxinbox.auth.dependencies import AdminDep, MemberDep, RuntimeDep, SessionDep, SupervisorDep
+from cxinbox.auth.scopes import NO_API_KEYS, Area, key_scope
 from cxinbox.core.wire import Deleted, Envelope
 from cxinbox.models.whatsapp import MetaAppConfig, WhatsAppAccount
 from cxinbox.runtime import Runtime
@@ -20,7 +21,9 @@ from cxinbox.whatsapp.schemas import (
     WhatsAppAccountOut,
 )
 
-router = APIRouter(prefix="/whatsapp-accounts", tags=["whatsapp-accounts"])
+router = APIRouter(
+    prefix="/whatsapp-accounts", tags=["whatsapp-accounts"], dependencies=[key_scope(Area.WHATSAPP)]
+)
 
 CONNECT_RESPONSES: dict[int | str, dict[str, str]] = {
     200: {"description": "The organization's account for this number was reconnected and updated"},
@@ -51,7 +54,7 @@ async def get_meta_config(
     return Envelope(data=_meta_config_out(runtime, config))
 
 
-@router.put("/meta-config", summary="Save Meta app configuration to DB")
+@router.put("/meta-config", summary="Save Meta app configuration to DB", dependencies=[NO_API_KEYS])
 async def put_meta_config(
     body: MetaConfigIn, principal: AdminDep, session: SessionDep, runtime: RuntimeDep
 ) -> Envelope[MetaConfigOut]:
@@ -77,6 +80,7 @@ async def list_accounts(principal: MemberDep, session: SessionDep) -> Envelope[l
 
 @router.post(
     "/connect",
+    dependencies=[NO_API_KEYS],
     status_code=status.HTTP_201_CREATED,
     summary="Connect account via Meta Embedded Signup (exchange code for token)",
     responses={
@@ -97,6 +101,7 @@ async def connect(
 
 @router.post(
     "/connect-manual",
+    dependencies=[NO_API_KEYS],
     status_code=status.HTTP_201_CREATED,
     summary="Connect account with manually provided credentials",
     responses=CONNECT_RESPONSES,
@@ -109,14 +114,14 @@ async def connect_manual(
     return Envelope(data=account_out(account))
 
 
-@router.patch("/{id}", summary="Update account alias or access token")
+@router.patch("/{id}", summary="Update account alias or access token", dependencies=[NO_API_KEYS])
 async def update_account(
     id: str, body: UpdateAccount, principal: AdminDep, session: SessionDep, runtime: RuntimeDep
 ) -> Envelope[WhatsAppAccountOut]:
     return Envelope(data=account_out(await accounts.update(session, principal, runtime, id, body)))
 
 
-@router.delete("/{id}", summary="Disconnect a WhatsApp Business account")
+@router.delete("/{id}", summary="Disconnect a WhatsApp Business account", dependencies=[NO_API_KEYS])
 async def disconnect(id: str, principal: AdminDep, session: SessionDep) -> Envelope[Deleted]:
     await accounts.disconnect(session, principal, id)
     return Envelope(data=Deleted(id=id))

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from cxinbox.auth.dependencies import SessionDep, SupervisorDep
+from cxinbox.auth.scopes import Area, key_scope
 from cxinbox.core.pagination import MAX_LIMIT
 from cxinbox.core.wire import CursorEnvelope, Envelope
 from cxinbox.models.whatsapp import AlertSeverity
@@ -19,7 +20,9 @@ from cxinbox.whatsapp.alerts.events import alert_out
 from cxinbox.whatsapp.alerts.repository import AlertFilters
 from cxinbox.whatsapp.alerts.schemas import AcknowledgedAll, AlertOut, UnreadCount
 
-router = APIRouter(prefix="/whatsapp-accounts/alerts", tags=["whatsapp-accounts"])
+router = APIRouter(
+    prefix="/whatsapp-accounts/alerts", tags=["whatsapp-accounts"], dependencies=[key_scope(Area.WHATSAPP)]
+)
 
 ROLES = "ADMIN and SUPERVISOR; an AGENT gets 403."
 
