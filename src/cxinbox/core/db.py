@@ -79,10 +79,16 @@ class WriteGate:
     def acquire(self, dbapi_connection: Any) -> None:
         """Wait for the gate (from sync code running in SQLAlchemy's greenlet)."""
         try:
-            await_only(asyncio.wait_for(self._lock.acquire(), SQLITE_BUSY_TIMEOUT_MS / 1000))
+            await_only(self._acquire_within(SQLITE_BUSY_TIMEOUT_MS / 1000))
         except TimeoutError as exc:
             raise sqlite3.OperationalError("database is locked (write gate timeout)") from exc
         self._holder = _raw(dbapi_connection)
+
+    async def _acquire_within(self, seconds: float) -> None:
+        """Take the lock in the calling task (``asyncio.wait_for`` would start a task of its own for
+        every transaction); ``Lock.acquire`` cancelled in place never ends up holding the lock."""
+        async with asyncio.timeout(seconds):
+            await self._lock.acquire()
 
     def release(self, dbapi_connection: Any) -> None:
         if self._holder is not None and self._holder is _raw(dbapi_connection):
