@@ -168,6 +168,8 @@ class Fleet:
             "CXINBOX_DATA_DIR": str(data_dir),
             "CXINBOX_META_APP_SECRET": APP_SECRET,
             "CXINBOX_META_GRAPH_URL": graph_url,
+            # the fake Graph API listens on 127.0.0.1, which the outbound guard refuses unless told
+            "CXINBOX_ALLOW_PRIVATE_URLS": "true",
             "CXINBOX_RATE_LIMITS": "off",
             "CXINBOX_LOG_LEVEL": "WARNING",
             "CXINBOX_ACCESS_TOKEN_TTL_SECONDS": str(24 * 3600),
