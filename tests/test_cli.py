@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
 import sqlite3
-import sys
 import uuid
-from pathlib import Path
 
 import httpx
 import pytest
@@ -20,30 +17,8 @@ from cxinbox.runtime import Runtime
 from tests.core.runtimes import needs_redis
 from tests.fixtures.factories import unique_email
 from tests.fixtures.net import free_port
-from tests.fixtures.wait import WAIT_SECONDS, eventually
-
-CXINBOX = str(Path(sys.executable).parent / "cxinbox")
-
-
-def cli_env(tmp_path: Path) -> dict[str, str]:
-    """The process environment with a fresh SQLite database and data dir (no inherited CXINBOX_*)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CXINBOX_")}
-    env["CXINBOX_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
-    env["CXINBOX_DATA_DIR"] = str(tmp_path / "data")
-    return env
-
-
-async def until_answering(client: httpx.AsyncClient, process: asyncio.subprocess.Process) -> None:
-    """Wait until a ``cxinbox serve`` process answers ``/health`` (failing if it exits meanwhile)."""
-
-    async def answers() -> bool:
-        try:
-            return (await client.get("/health")).status_code == 200
-        except httpx.TransportError:
-            assert process.returncode is None, "the server exited"
-            return False
-
-    await eventually(answers, "the server answers /health")
+from tests.fixtures.processes import CXINBOX, cli_env, until_answering
+from tests.fixtures.wait import WAIT_SECONDS
 
 
 async def test_migrate_creates_the_schema(tmp_path):

@@ -20,12 +20,11 @@ from cxinbox.runtime import Runtime
 from tests.core.runtimes import unique_prefix
 from tests.fixtures.factories import PASSWORD, unique_email
 from tests.fixtures.net import free_port
+from tests.fixtures.processes import CXINBOX, cli_env, until_answering
 from tests.fixtures.wait import WAIT_SECONDS, eventually
 from tests.helpers import error_of, running
-from tests.test_cli import CXINBOX, cli_env
 
 #: polls of /health while ``cxinbox serve`` starts (10 per second)
-STARTUP_POLLS = 1200
 
 
 def dead_redis_url() -> str:
@@ -119,13 +118,7 @@ async def test_one_sigterm_stops_serve_while_a_mail_job_fails(tmp_path):
     output = b""
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/api/v1") as client:
-            for _ in range(STARTUP_POLLS):  # starting is slow on a busy machine: a bound, not a timing
-                try:
-                    if (await client.get("/health")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    assert process.returncode is None, "the server exited"
-                await asyncio.sleep(0.1)
+            await until_answering(client, process)
             email = unique_email()
             register = {"companyName": "Acme", "name": "A", "email": email, "password": PASSWORD}
             assert (await client.post("/auth/register", json=register)).status_code == 201
