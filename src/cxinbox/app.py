@@ -20,6 +20,7 @@ from cxinbox.api_docs import install_api_docs
 from cxinbox.api_docs.openapi import install_openapi
 from cxinbox.api_docs.tags import DESCRIPTION, TAGS
 from cxinbox.api_keys.router import router as api_keys_router
+from cxinbox.areas import register_areas
 from cxinbox.auth.scopes import document_key_scopes
 from cxinbox.config import Settings
 from cxinbox.contacts.router import router as contacts_router
@@ -87,6 +88,7 @@ def create_app(
     settings: Settings | None = None, *, runtime: Runtime | None = None, workers: bool = True
 ) -> FastAPI:
     settings = settings or (runtime.settings if runtime else Settings())
+    register_areas()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

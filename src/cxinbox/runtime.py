@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 from typing import Any
 
 import structlog
@@ -25,25 +24,17 @@ from cxinbox.core.scheduler import Scheduler
 
 log = structlog.get_logger(__name__)
 
-#: Modules that register jobs and periodic tasks; imported when a runtime is built (a worker runs
-#: the jobs registered in its process, and the scheduler ticks the periodic tasks known at start).
-TASK_MODULES = (
-    "cxinbox.mail.tasks",
-    "cxinbox.events.tasks",
-    "cxinbox.whatsapp.tasks",
-    "cxinbox.whatsapp.media",
-    "cxinbox.whatsapp.outbound.delivery",
-    "cxinbox.messages.tasks",
-    "cxinbox.conversations.tasks",
-)
-
 
 class Runtime:
     def __init__(
         self, settings: Settings, *, mailer: Mailer | None = None, storage: FileStorage | None = None
     ) -> None:
-        for module in TASK_MODULES:
-            importlib.import_module(module)
+        # every area registers its jobs, periodic tasks, hooks and event filters: a worker runs the
+        # jobs known in its process, and the scheduler ticks the periodic tasks known at start. (The
+        # areas import this module, hence the import here.)
+        from cxinbox.areas import register_areas
+
+        register_areas()
         self.settings = settings
         self.engine = create_engine(settings.database_url)
         self.bus = create_bus(settings.redis_url, settings.redis_prefix)

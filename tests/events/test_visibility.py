@@ -1,4 +1,5 @@
-"""The visibility hook: a registered filter factory narrows what each listener receives."""
+"""The visibility hook: a filter factory registered for an event family narrows what each listener
+receives, and an event of a family no area registered reaches nobody."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ from contextlib import contextmanager
 
 from cxinbox.auth.principal import Principal
 from cxinbox.events.visibility import EventPredicate, register_event_filter, unregister_event_filter
-from tests.fixtures.events import publish
+from tests.fixtures.events import UPDATED, publish
 from tests.fixtures.sse import open_stream
+
+#: the family of the events these tests publish
+FAMILY = "conversation."
 
 
 @contextmanager
@@ -20,11 +24,11 @@ def only_team(organization_id: str, team_id: str) -> Iterator[None]:
             return lambda _event: True
         return lambda event: event["audience"].get("teamId") == team_id
 
-    register_event_filter(factory)
+    register_event_filter(FAMILY, factory)
     try:
         yield
     finally:
-        unregister_event_filter(factory)
+        unregister_event_filter(FAMILY, factory)
 
 
 async def publish_for_teams(runtime, organization_id: str, teams: list[str]) -> None:
@@ -61,3 +65,14 @@ async def test_an_unregistered_filter_no_longer_applies(live_server, runtime, fa
     async with open_stream(live_server, headers=org.admin.headers) as stream:
         await publish_for_teams(runtime, org.id, ["blue"])
         assert (await stream.next_event()).id == "1"
+
+
+async def test_an_event_of_a_family_no_area_registered_reaches_nobody(live_server, runtime, factory):
+    org = await factory.org()
+    headers = {**org.admin.headers, "Last-Event-ID": "0"}
+    await publish(runtime, org.id, {"n": 1}, type="unregistered.created")
+    async with open_stream(live_server, headers=headers) as stream:
+        await publish(runtime, org.id, {"n": 2}, type="unregistered.updated")
+        await publish(runtime, org.id, {"n": 3})
+        [received] = await stream.events(1)
+    assert (received.id, received.event) == ("3", UPDATED)

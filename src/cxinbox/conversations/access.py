@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cxinbox.auth.principal import Principal
 from cxinbox.core.errors import NotFound
 from cxinbox.core.repository import TenantRepository
-from cxinbox.events.visibility import EventPredicate, register_event_filter
+from cxinbox.events.visibility import EventPredicate
 from cxinbox.models.identity import Role
 from cxinbox.models.inbox import Conversation
 from cxinbox.models.teams import Team, TeamMember
@@ -100,7 +100,6 @@ async def visible_conversation(
     return conversation
 
 
-@register_event_filter
 async def conversation_event_filter(session: AsyncSession, principal: Principal) -> EventPredicate:
     """Events about a conversation (their audience names it) reach only those who may see it, or
     who could see it just before the change the event reports (``previousAssignedToId``,

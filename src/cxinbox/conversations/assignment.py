@@ -24,7 +24,6 @@ from cxinbox.core.errors import Conflict, NotFound, ValidationFailed
 from cxinbox.core.tenancy import TenantContext
 from cxinbox.models.identity import User
 from cxinbox.models.inbox import Conversation, ConversationStatus
-from cxinbox.users.hooks import on_user_leaving
 
 #: statuses that assigning someone turns into HUMAN_HANDLING
 _UNWORKED = (ConversationStatus.BOT_HANDLING, ConversationStatus.OPEN)
@@ -129,7 +128,6 @@ async def ensure_assignable(
         raise ValidationFailed.field(field, "is not an active member of the organization")
 
 
-@on_user_leaving
 async def release_conversations(session: AsyncSession, tenant: TenantContext, user_id: str) -> None:
     """A deleted or deactivated user's open conversations go back to their queues; closed ones keep
     their assignee (who handled them), and the timeline keeps every move."""

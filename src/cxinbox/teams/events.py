@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.auth.principal import Principal
-from cxinbox.events.visibility import EventPredicate, register_event_filter
+from cxinbox.events.visibility import EventPredicate
 from cxinbox.models.identity import Role
 
 TEAM_EVENT_PREFIX = "team."
@@ -18,7 +18,6 @@ def audience(team_id: str, member_ids: list[str]) -> dict[str, Any]:
     return {"teamId": team_id, "memberIds": member_ids}
 
 
-@register_event_filter
 async def agents_see_their_own_teams(_session: AsyncSession, principal: Principal) -> EventPredicate:
     if principal.role != Role.AGENT:
         return lambda _event: True

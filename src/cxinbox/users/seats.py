@@ -8,11 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cxinbox.core.clock import utcnow
 from cxinbox.core.errors import NotFound
 from cxinbox.models.identity import Organization
-from cxinbox.plans.limits import SEATS, ensure_within_limit, register_usage
+from cxinbox.plans.limits import SEATS, ensure_within_limit
 from cxinbox.users.repository import count_seats
 
 
-@register_usage(SEATS)
 async def seats_in_use(session: AsyncSession, organization_id: str) -> int:
     return await count_seats(session, organization_id, utcnow())
 

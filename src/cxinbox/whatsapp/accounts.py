@@ -27,14 +27,13 @@ from cxinbox.core.db import release_transaction
 from cxinbox.core.errors import Conflict, ServiceUnavailable, ValidationFailed
 from cxinbox.models.identity import Organization
 from cxinbox.models.whatsapp import AccountStatus, MetaAppConfig, WhatsAppAccount
-from cxinbox.plans.limits import WHATSAPP_NUMBERS, ensure_within_limit, register_usage
+from cxinbox.plans.limits import WHATSAPP_NUMBERS, ensure_within_limit
 from cxinbox.runtime import Runtime
 from cxinbox.whatsapp.alerts.service import raise_token_alert
 from cxinbox.whatsapp.reports import QUALITY_FIELDS, STATUS, mark_reported
 from cxinbox.whatsapp.repository import (
     MetaAppConfigRepository,
     WhatsAppAccountRepository,
-    count_live_accounts,
     live_accounts_by_number,
     live_accounts_by_waba,
 )
@@ -45,9 +44,6 @@ from cxinbox.whatsapp.schemas import (
     MetaConfigIn,
     UpdateAccount,
 )
-
-register_usage(WHATSAPP_NUMBERS)(count_live_accounts)
-
 
 #: seconds a client is asked to wait when Meta could not confirm a number
 GRAPH_RETRY_AFTER_SECONDS = 30

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cxinbox.auth.principal import Principal
 from cxinbox.core.events import publish_event
 from cxinbox.core.wire import iso_utc
-from cxinbox.events.visibility import EventPredicate, register_event_filter
+from cxinbox.events.visibility import EventPredicate
 from cxinbox.models.identity import Role
 from cxinbox.models.whatsapp import AccountAlert
 from cxinbox.whatsapp.alerts.schemas import AlertOut
@@ -39,7 +39,6 @@ def publish_acknowledged_all(
     publish_event(session, organization_id, ALERTS_ACKNOWLEDGED, data)
 
 
-@register_event_filter
 async def agents_see_no_alerts(_session: AsyncSession, principal: Principal) -> EventPredicate:
     if principal.role != Role.AGENT:
         return lambda _event: True

@@ -1,0 +1,11 @@
+"""What the contacts area plugs into every process (see ``cxinbox.areas``)."""
+
+from __future__ import annotations
+
+from cxinbox.events.visibility import every_member, register_event_filter
+
+CONTACT_EVENTS = "contact."
+
+
+def register() -> None:
+    register_event_filter(CONTACT_EVENTS, every_member)
