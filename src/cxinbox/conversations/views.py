@@ -1,4 +1,4 @@
-"""Conversations on the wire (``ConversationOut`` is the channel's, shared with the events)."""
+"""Conversations on the wire (``ConversationOut`` is also the payload of the conversation events)."""
 
 from __future__ import annotations
 
