@@ -38,6 +38,7 @@ lint: install audit
 	.venv/bin/ruff check src tests bench tools
 	.venv/bin/ruff format --check src tests bench tools
 	.venv/bin/mypy
+	.venv/bin/lint-imports --no-cache
 
 # make migration MSG="what it changes": a revision file named by date, from the models (read it before committing)
 migration: install

@@ -7,10 +7,9 @@ from fastapi import APIRouter, Path, Query
 from cxinbox.auth.dependencies import MemberDep, SessionDep
 from cxinbox.auth.scopes import Area, key_scope
 from cxinbox.contacts import service
-from cxinbox.contacts.schemas import UpdateContact
+from cxinbox.contacts.schemas import ContactOut, UpdateContact
 from cxinbox.core.pagination import MAX_LIMIT
 from cxinbox.core.wire import CursorEnvelope, Envelope
-from cxinbox.whatsapp.schemas import ContactOut
 
 router = APIRouter(prefix="/contacts", tags=["contacts"], dependencies=[key_scope(Area.CONTACTS)])
 

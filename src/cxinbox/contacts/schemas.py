@@ -1,8 +1,22 @@
+"""Wire models of the contacts area (``ContactOut`` is also part of every conversation and its events)."""
+
 from __future__ import annotations
 
 from pydantic import Field
 
-from cxinbox.core.wire import RequestModel
+from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime
+
+
+class ContactOut(ApiModel):
+    id: str
+    wa_id: str
+    phone: str | None
+    name: str | None = Field(description="The name a person gave the contact, else its WhatsApp profile name")
+    profile_name: str | None = Field(description="The WhatsApp profile name, as the latest webhook gave it")
+    user_id: str | None
+    username: str | None
+    category: str | None
+    created_at: UtcDatetime
 
 
 class UpdateContact(RequestModel):

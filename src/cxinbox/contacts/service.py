@@ -6,13 +6,12 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.contacts.repository import ContactRepository
-from cxinbox.contacts.schemas import UpdateContact
+from cxinbox.contacts.schemas import ContactOut, UpdateContact
 from cxinbox.core.errors import NotFound
 from cxinbox.core.events import publish_event
 from cxinbox.core.tenancy import TenantContext
 from cxinbox.core.wire import CursorMeta
 from cxinbox.models.inbox import Contact
-from cxinbox.whatsapp.schemas import ContactOut
 
 
 async def list_contacts(

@@ -23,11 +23,12 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.conversations import timeline
+from cxinbox.conversations.events import publish_conversation
+from cxinbox.conversations.summary import reload
 from cxinbox.conversations.timeline import Actor
 from cxinbox.core.clock import utcnow
 from cxinbox.core.errors import Conflict
 from cxinbox.models.inbox import Conversation, ConversationStatus, TimelineKind
-from cxinbox.whatsapp.inbound.threads import publish_conversation, reload
 
 #: a rule: given the conversation as it is, the column values to set ({} when nothing changes);
 #: it raises an ``AppError`` when the change is not allowed

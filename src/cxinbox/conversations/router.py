@@ -20,6 +20,7 @@ from cxinbox.conversations.schemas import (
     ConversationCounts,
     ConversationDetail,
     ConversationFilter,
+    ConversationOut,
     ConversationSort,
     FollowUp,
     ReturnToBot,
@@ -31,7 +32,6 @@ from cxinbox.core.errors import NotImplementedYet, ValidationFailed
 from cxinbox.core.pagination import MAX_LIMIT
 from cxinbox.core.wire import CursorEnvelope, Envelope, RequestModel
 from cxinbox.models.inbox import ConversationOrigin, ConversationStatus
-from cxinbox.whatsapp.schemas import ConversationOut
 
 router = APIRouter(
     prefix="/conversations", tags=["conversations"], dependencies=[key_scope(Area.CONVERSATIONS)]

@@ -1,3 +1,6 @@
+"""Wire models of the conversations area; ``ConversationOut`` is also the payload of the
+``conversation.*`` events, whichever channel the conversation is on."""
+
 from __future__ import annotations
 
 import enum
@@ -5,9 +8,10 @@ from dataclasses import dataclass
 
 from pydantic import Field
 
+from cxinbox.contacts.schemas import ContactOut
 from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime
 from cxinbox.models.inbox import ActorType, ConversationOrigin, ConversationStatus, TimelineKind
-from cxinbox.whatsapp.schemas import ConversationOut
+from cxinbox.tags.schemas import TagOut
 
 
 class ConversationSort(enum.StrEnum):
@@ -54,6 +58,41 @@ class ConversationCounts(ApiModel):
     all: int
     unread: int = Field(description="With unread customer messages")
     needs_action: int = Field(description="Whose last message is the customer's")
+
+
+class UserRef(ApiModel):
+    id: str
+    name: str
+
+
+class FollowUpOut(ApiModel):
+    note: str | None
+    due_at: UtcDatetime | None = Field(description="When to come back to the conversation")
+    set_by_id: str | None
+    set_at: UtcDatetime
+
+
+class ConversationOut(ApiModel):
+    id: str
+    status: ConversationStatus
+    origin: ConversationOrigin
+    contact: ContactOut
+    assigned_to: UserRef | None
+    assigned_to_id: str | None
+    team_id: str | None
+    category: str | None
+    priority: str
+    tags: list[TagOut]
+    unread_count: int
+    needs_action: bool = Field(description="The last message is the customer's: an answer is due")
+    last_message_at: UtcDatetime | None
+    last_message_preview: str | None
+    last_inbound_at: UtcDatetime | None
+    follow_up: FollowUpOut | None
+    whatsapp_account_id: str
+    closed_at: UtcDatetime | None
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
 
 
 class ActorOut(ApiModel):

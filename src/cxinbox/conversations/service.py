@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cxinbox.auth.principal import Principal
 from cxinbox.conversations import assignment, changes, counters, status, timeline
 from cxinbox.conversations.access import scope_for, visible_conversation
+from cxinbox.conversations.events import publish_conversation
 from cxinbox.conversations.repository import UNREAD, InboxQueries
 from cxinbox.conversations.schemas import (
     ConversationCounts,
@@ -19,6 +20,7 @@ from cxinbox.conversations.schemas import (
     FollowUp,
     UpdateConversation,
 )
+from cxinbox.conversations.summary import reload
 from cxinbox.conversations.timeline import Actor
 from cxinbox.core.clock import utcnow
 from cxinbox.core.errors import Conflict, Forbidden, ValidationFailed
@@ -26,7 +28,6 @@ from cxinbox.core.wire import CursorMeta
 from cxinbox.models.identity import Role
 from cxinbox.models.inbox import Conversation, ConversationStatus, ConversationTimelineEntry
 from cxinbox.models.teams import Team
-from cxinbox.whatsapp.inbound.threads import publish_conversation, reload
 
 MANAGERS = (Role.ADMIN, Role.SUPERVISOR)
 

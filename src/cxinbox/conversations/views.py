@@ -1,12 +1,11 @@
-"""Conversations on the wire (``ConversationOut`` is the channel's, shared with the events)."""
+"""Conversations on the wire (``ConversationOut`` is also the payload of the conversation events)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cxinbox.conversations.schemas import ActorOut, ConversationDetail, TimelineEntryOut
+from cxinbox.conversations.schemas import ActorOut, ConversationDetail, ConversationOut, TimelineEntryOut
 from cxinbox.models.inbox import Conversation, ConversationTimelineEntry
-from cxinbox.whatsapp.schemas import ConversationOut
 
 
 def conversation_out(conversation: Conversation) -> ConversationOut:

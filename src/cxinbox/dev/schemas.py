@@ -6,8 +6,9 @@ from typing import Literal
 
 from pydantic import Field
 
+from cxinbox.conversations.schemas import ConversationOut
 from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime
-from cxinbox.whatsapp.schemas import ConversationOut, MessageOut
+from cxinbox.messages.schemas import MessageOut
 
 TemplateStatus = Literal[
     "APPROVED",

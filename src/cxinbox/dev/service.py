@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cxinbox.auth.principal import Principal
 from cxinbox.contacts.repository import ContactRepository
 from cxinbox.conversations.access import visible_conversation
+from cxinbox.conversations.events import audience
+from cxinbox.conversations.schemas import ConversationOut
 from cxinbox.core.errors import Conflict
 from cxinbox.core.events import publish_event
 from cxinbox.core.tenancy import TenantContext
@@ -29,13 +31,12 @@ from cxinbox.dev.schemas import (
     SimulateTemplateStatus,
     TemplateEventOut,
 )
+from cxinbox.messages.views import message_out
 from cxinbox.models.inbox import Contact, Conversation, Direction, Message
 from cxinbox.models.whatsapp import TemplateEvent, WebhookEvent, WhatsAppAccount
 from cxinbox.runtime import Runtime
 from cxinbox.whatsapp.inbound.processor import process_event
-from cxinbox.whatsapp.inbound.threads import audience
 from cxinbox.whatsapp.repository import WhatsAppAccountRepository
-from cxinbox.whatsapp.schemas import ConversationOut, message_out
 
 
 class NoWhatsAppAccount(Conflict):

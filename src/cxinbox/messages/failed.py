@@ -19,16 +19,16 @@ from cxinbox.core.jobs import enqueue
 from cxinbox.core.pagination import PageParams
 from cxinbox.core.tenancy import TenantContext
 from cxinbox.core.wire import RequestModel
+from cxinbox.messages.events import publish_message_updated
 from cxinbox.messages.schemas import BulkMessages, ErrorCodeCount, FailedMessageOut, FailedStats
+from cxinbox.messages.views import message_out
 from cxinbox.models.inbox import Contact, Conversation, Direction, Message, MessageStatus
 from cxinbox.models.outbound import OutboxEntry, OutboxState
 from cxinbox.models.whatsapp import WhatsAppAccount
 from cxinbox.runtime import Runtime
-from cxinbox.whatsapp.inbound.threads import publish_message_updated
 from cxinbox.whatsapp.outbound.compose import WindowClosed, window_open
 from cxinbox.whatsapp.outbound.delivery import deliver_message
 from cxinbox.whatsapp.outbound.refusal import send_refusal
-from cxinbox.whatsapp.schemas import message_out
 
 #: messages read for the per-code statistics (the newest ones)
 STATS_SAMPLE = 10_000

@@ -1,15 +1,16 @@
-"""Wire models of the messages area (the Message itself is the channel's ``MessageOut``)."""
+"""Wire models of the messages area; ``MessageOut`` is also the payload of the ``message.*`` events,
+whichever channel the message went through."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from cxinbox.core.bulk import MAX_BULK_IDS, BulkSelection
 from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime
+from cxinbox.models.inbox import Direction, MessageStatus, MessageType, SenderType
 from cxinbox.models.outbound import OutboxState
-from cxinbox.whatsapp.schemas import MessageOut
 
 #: WhatsApp's limit for a text message body
 MAX_TEXT_LENGTH = 4096
@@ -37,6 +38,52 @@ class SendMessage(RequestModel):
 
 class React(RequestModel):
     emoji: str = Field(max_length=16, description="The emoji; an empty string removes the reaction")
+
+
+class MediaErrorOut(ApiModel):
+    code: int | None = Field(description="Meta's error code, when Meta refused the download")
+    message: str
+
+
+class MediaOut(ApiModel):
+    mime_type: str | None
+    filename: str | None
+    url: str | None = Field(description="Short-lived signed URL of the stored bytes, once downloaded")
+    size: int | None
+    sha256: str | None
+    caption: str | None
+    download_state: str = Field(
+        description="PENDING while the download is tried; DOWNLOADED; FAILED (see lastError; "
+        "retry-media tries again)"
+    )
+    last_error: MediaErrorOut | None = Field(description="Why the last download attempt failed")
+    provider_media_id: str | None
+
+
+class MessageOut(ApiModel):
+    id: str
+    conversation_id: str
+    direction: Direction
+    sender_type: SenderType
+    sender_user_id: str | None
+    type: MessageType
+    text: str | None
+    media: MediaOut | None
+    payload: dict[str, Any] | None
+    status: MessageStatus
+    wa_message_id: str | None
+    timestamp: UtcDatetime = Field(description="When the message happened (the provider's timestamp)")
+    context: dict[str, Any] | None
+    reply_to_wa_message_id: str | None
+    reaction: dict[str, Any] | None
+    referral: dict[str, Any] | None
+    error: dict[str, Any] | None
+    pricing_category: str | None
+    edited_at: UtcDatetime | None
+    deleted_at: UtcDatetime | None
+    is_hidden: bool
+    simulated: bool
+    created_at: UtcDatetime
 
 
 class FailedMessageOut(MessageOut):

@@ -13,12 +13,13 @@ from cxinbox.core.errors import Conflict, NotFound
 from cxinbox.core.jobs import enqueue
 from cxinbox.core.pagination import cursor_page
 from cxinbox.core.wire import CursorMeta, Envelope
+from cxinbox.messages.events import publish_message_updated
 from cxinbox.messages.repository import CONVERSATION_ORDER, MessageRepository
+from cxinbox.messages.schemas import MessageOut
+from cxinbox.messages.views import message_out
 from cxinbox.models.inbox import Conversation, Direction, MediaState, Message
 from cxinbox.runtime import Runtime
-from cxinbox.whatsapp.inbound.threads import publish_message_updated
 from cxinbox.whatsapp.media import download_media
-from cxinbox.whatsapp.schemas import MessageOut, message_out
 
 
 def envelope(runtime: Runtime, message: Message) -> dict[str, Any]:

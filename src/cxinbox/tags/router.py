@@ -7,13 +7,13 @@ from fastapi import APIRouter, Depends, Path, status
 from cxinbox.audit.request import Actor, acting_as
 from cxinbox.auth.dependencies import MemberDep, SessionDep
 from cxinbox.auth.scopes import Area, key_scope
+from cxinbox.conversations.schemas import ConversationOut
 from cxinbox.conversations.views import conversation_out
 from cxinbox.core.wire import Deleted, Envelope
 from cxinbox.models.identity import Role
 from cxinbox.tags import service
 from cxinbox.tags.palette import PALETTE
 from cxinbox.tags.schemas import CreateTag, TagColor, TagConversation, TagOut, UpdateTag
-from cxinbox.whatsapp.schemas import ConversationOut
 
 router = APIRouter(tags=["tags"], dependencies=[key_scope(Area.TAGS)])
 

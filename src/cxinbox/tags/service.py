@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cxinbox.audit.request import Actor
 from cxinbox.auth.principal import Principal
 from cxinbox.conversations.access import visible_conversation
+from cxinbox.conversations.events import publish_conversation
+from cxinbox.conversations.summary import reload
 from cxinbox.core.errors import Conflict, NotFound, ValidationFailed
 from cxinbox.core.events import publish_event
 from cxinbox.core.tenancy import TenantContext
@@ -20,7 +22,6 @@ from cxinbox.models.tags import Tag
 from cxinbox.tags.palette import DEFAULT_COLOR
 from cxinbox.tags.repository import TagRepository
 from cxinbox.tags.schemas import CreateTag, TagOut, UpdateTag
-from cxinbox.whatsapp.inbound.threads import publish_conversation, reload
 
 
 class TagNameTaken(Conflict):

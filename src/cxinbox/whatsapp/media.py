@@ -21,10 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cxinbox.adapters.whatsapp import GraphClient, GraphError
 from cxinbox.core.jobs import job
 from cxinbox.files.names import safe_filename
+from cxinbox.messages.events import publish_message_updated
 from cxinbox.models.inbox import Conversation, MediaState, Message
 from cxinbox.models.whatsapp import WhatsAppAccount
 from cxinbox.runtime import Runtime
-from cxinbox.whatsapp.inbound.threads import publish_message_updated
 from cxinbox.whatsapp.repository import locked_message
 
 log = structlog.get_logger(__name__)

@@ -6,9 +6,9 @@ from typing import Any
 
 from pydantic import Field
 
+from cxinbox.conversations.schemas import UserRef
 from cxinbox.core.wire import ApiModel, UtcDatetime
 from cxinbox.models.whatsapp import AlertSeverity
-from cxinbox.whatsapp.schemas import UserRef
 
 
 class AlertOut(ApiModel):

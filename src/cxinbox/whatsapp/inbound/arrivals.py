@@ -18,20 +18,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.conversations.changes import reopen_waiting
+from cxinbox.conversations.events import publish_conversation
+from cxinbox.conversations.summary import absorb
 from cxinbox.core.clock import utcnow
 from cxinbox.core.db import insert_new_rows
 from cxinbox.core.jobs import enqueue
+from cxinbox.messages.events import publish_message
 from cxinbox.models.inbox import Direction, Message, MessageStatus, SenderType
 from cxinbox.runtime import Runtime
 from cxinbox.whatsapp.inbound.parse import ParsedMessage
-from cxinbox.whatsapp.inbound.threads import (
-    Sender,
-    Thread,
-    absorb,
-    publish_conversation,
-    publish_message,
-    resolve_threads,
-)
+from cxinbox.whatsapp.inbound.threads import Sender, Thread, resolve_threads
 from cxinbox.whatsapp.media import download_media
 
 

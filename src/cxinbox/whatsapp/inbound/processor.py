@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.core.clock import utcnow
+from cxinbox.messages.events import publish_message_updated
 from cxinbox.models.inbox import Message
 from cxinbox.models.whatsapp import WebhookEvent, WhatsAppAccount
 from cxinbox.runtime import Runtime
@@ -191,7 +192,7 @@ class MessageUpdates:
             return
         emoji = content.get("emoji") or None
         target.reaction = {"emoji": emoji, "at": at.isoformat(), "waMessageId": msg.get("id")}
-        await threads.publish_message_updated(self.session, self.runtime, target)
+        await publish_message_updated(self.session, self.runtime, target)
 
     async def edit(self, msg: dict[str, Any]) -> None:
         content = child(msg, "edit")
@@ -205,7 +206,7 @@ class MessageUpdates:
         if parsed.media and target.media:
             target.media = {**target.media, "caption": parsed.media.get("caption")}
         target.edited_at = provider_time(msg.get("timestamp"))
-        await threads.publish_message_updated(self.session, self.runtime, target)
+        await publish_message_updated(self.session, self.runtime, target)
 
     async def revoke(self, msg: dict[str, Any]) -> None:
         content = child(msg, "revoke")
@@ -214,7 +215,7 @@ class MessageUpdates:
             log.info("whatsapp_revoke_target_unknown", organization_id=self.org_id)
             return
         target.deleted_at = target.deleted_at or provider_time(msg.get("timestamp"))
-        await threads.publish_message_updated(self.session, self.runtime, target)
+        await publish_message_updated(self.session, self.runtime, target)
 
     async def _target(self, wamid: Any) -> Message | None:
         if not wamid:

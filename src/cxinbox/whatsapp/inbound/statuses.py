@@ -18,10 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.core.clock import utcnow
 from cxinbox.core.db import insert_new_rows
+from cxinbox.messages.events import publish_message_updated, publish_messages_updated
 from cxinbox.models.inbox import Message, MessageStatus, MessageStatusEvent
 from cxinbox.runtime import Runtime
 from cxinbox.whatsapp.inbound.parse import first_error, provider_time
-from cxinbox.whatsapp.inbound.threads import publish_message_updated, publish_messages_updated
 
 #: Meta's status -> ours; ``played`` (a voice message was listened to) implies read
 STATUS_OF = {

@@ -1,4 +1,5 @@
-"""Contacts and conversations of inbound messages, created idempotently and updated atomically.
+"""Contacts and conversations of inbound messages, created idempotently (their summaries move
+forward in ``conversations/summary.py``).
 
 A batch of inbound messages is resolved to its threads (contact and open conversation) in a few
 statements: the contacts of every sender in one read, the missing ones created in one
@@ -17,24 +18,18 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, case, or_, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import lazyload
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.orm.util import identity_key
 
-from cxinbox.core.clock import utcnow
 from cxinbox.core.db import dialect_insert
-from cxinbox.core.events import publish_event
 from cxinbox.core.ids import new_id
-from cxinbox.models.inbox import Contact, Conversation, ConversationOrigin, ConversationStatus, Message
+from cxinbox.models.inbox import Contact, Conversation, ConversationOrigin, ConversationStatus
 from cxinbox.models.whatsapp import WhatsAppAccount
-from cxinbox.runtime import Runtime
 from cxinbox.whatsapp.payload import child
-from cxinbox.whatsapp.schemas import ConversationOut, message_out
 
 
 @dataclass(frozen=True)
@@ -181,134 +176,3 @@ async def _lock_open_conversations(
         set_committed_value(conversation, "contact", contacts[conversation.contact_id])
         found[conversation.contact_id] = conversation
     return found
-
-
-def absorb(conversation: Conversation, message: Message, preview: str, *, from_customer: bool) -> None:
-    """Move a locked conversation's summary forward with a new message. Summary fields only move
-    forward in provider time, so messages processed out of order leave the newest as the preview."""
-    at = message.ordered_at
-    if conversation.last_message_at is None or conversation.last_message_at <= at:
-        conversation.last_message_at = at
-        conversation.last_message_preview = preview
-    if from_customer:
-        conversation.unread_count += 1
-        conversation.needs_action = True
-        conversation.last_inbound_at = _latest(conversation.last_inbound_at, at)
-
-
-def _latest(current: datetime | None, at: datetime) -> datetime:
-    return at if current is None or current < at else current
-
-
-async def reload(session: AsyncSession, conversation_id: str) -> Conversation:
-    stmt = (
-        select(Conversation)
-        .where(Conversation.id == conversation_id)
-        .execution_options(populate_existing=True)
-    )
-    return (await session.scalars(stmt)).one()
-
-
-async def record_message(
-    session: AsyncSession, message: Message, preview: str, *, from_customer: bool
-) -> None:
-    """Move the summary of a conversation that is not locked forward with ``message`` in one atomic
-    UPDATE, by the rules of ``absorb`` (its result is written into the conversation if this session
-    holds it, so no reload is needed); the unread counter is an increment, never a
-    read-modify-write."""
-    stmt = _SUMMARY_UPDATES[from_customer]
-    params = {
-        "conversation_id": message.conversation_id,
-        "at": message.ordered_at,
-        "preview": preview,
-        "now": utcnow(),
-    }
-    row = (await session.execute(stmt, params)).one()
-    loaded = session.identity_map.get(identity_key(Conversation, message.conversation_id))
-    if loaded is not None:  # the loaded conversation shows the new summary without a reload
-        for name, value in row._mapping.items():
-            set_committed_value(loaded, name, value)
-
-
-def _summary_update(*, from_customer: bool) -> Any:
-    """The summary UPDATE, built once (statement building costs more than running it)."""
-    table = Conversation.__table__.c
-    at = bindparam("at", type_=table.last_message_at.type)
-    newer = or_(table.last_message_at.is_(None), table.last_message_at <= at)
-    values: dict[str, Any] = {
-        "last_message_at": case((newer, at), else_=table.last_message_at),
-        "last_message_preview": case((newer, bindparam("preview")), else_=table.last_message_preview),
-        "updated_at": bindparam("now", type_=table.updated_at.type),
-    }
-    if from_customer:
-        values |= {
-            "unread_count": table.unread_count + 1,
-            "needs_action": True,
-            "last_inbound_at": _later(table.last_inbound_at, at),
-        }
-    return (
-        update(cast(Table, Conversation.__table__))
-        .where(table.id == bindparam("conversation_id"))
-        .values(**values)
-        .returning(*(table[name] for name in values))
-    )
-
-
-def _later(column: Any, at: Any) -> Any:
-    return case((or_(column.is_(None), column < at), at), else_=column)
-
-
-_SUMMARY_UPDATES = {flag: _summary_update(from_customer=flag) for flag in (False, True)}
-
-
-def audience(conversation: Conversation) -> dict[str, Any]:
-    """What the realtime stream filters on: who may see events of this conversation."""
-    return {
-        "conversationId": conversation.id,
-        "assignedToId": conversation.assigned_to_id,
-        "teamId": conversation.team_id,
-    }
-
-
-def publish_conversation(
-    session: AsyncSession,
-    conversation: Conversation,
-    type: str,
-    *,
-    previous_audience: dict[str, Any] | None = None,
-) -> None:
-    """``previous_audience`` (``previousAssignedToId``, ``previousTeamId``) lets those who could see
-    the conversation before this change learn that it left their view."""
-    data = ConversationOut.model_validate(conversation).model_dump(mode="json", by_alias=True)
-    event_audience = audience(conversation) | (previous_audience or {})
-    publish_event(session, conversation.organization_id, type, data, event_audience)
-
-
-def publish_message(
-    session: AsyncSession, runtime: Runtime, conversation: Conversation, message: Message, type: str
-) -> None:
-    data = message_out(runtime, message).model_dump(mode="json", by_alias=True)
-    publish_event(session, message.organization_id, type, data, audience(conversation))
-
-
-async def publish_message_updated(session: AsyncSession, runtime: Runtime, message: Message) -> None:
-    await publish_messages_updated(session, runtime, [message])
-
-
-async def publish_messages_updated(session: AsyncSession, runtime: Runtime, messages: list[Message]) -> None:
-    """``message.updated`` for each of ``messages``; their conversations (for the audience) are read
-    in one query, those this session holds already not at all."""
-    if not messages:
-        return
-    await session.flush()
-    held = {
-        m.conversation_id: c
-        for m in messages
-        if (c := session.identity_map.get(identity_key(Conversation, m.conversation_id))) is not None
-    }
-    missing = {m.conversation_id for m in messages} - held.keys()
-    if missing:
-        stmt = select(Conversation).where(Conversation.id.in_(missing)).options(lazyload("*"))
-        held |= {c.id: c for c in await session.scalars(stmt)}
-    for message in messages:
-        publish_message(session, runtime, held[message.conversation_id], message, "message.updated")

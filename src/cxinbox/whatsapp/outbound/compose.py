@@ -13,9 +13,12 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cxinbox.conversations.events import publish_conversation
+from cxinbox.conversations.summary import record_message, reload
 from cxinbox.core.clock import utcnow
 from cxinbox.core.errors import Conflict
 from cxinbox.core.jobs import enqueue
+from cxinbox.messages.events import publish_message
 from cxinbox.models.inbox import (
     Conversation,
     ConversationOrigin,
@@ -29,7 +32,6 @@ from cxinbox.models.inbox import (
 from cxinbox.models.outbound import OutboxEntry
 from cxinbox.models.whatsapp import WhatsAppAccount
 from cxinbox.runtime import Runtime
-from cxinbox.whatsapp.inbound import threads
 from cxinbox.whatsapp.inbound.parse import PREVIEW_LENGTH
 from cxinbox.whatsapp.outbound.delivery import deliver_message
 from cxinbox.whatsapp.outbound.refusal import send_refusal
@@ -186,13 +188,13 @@ async def queue_message(
         next_attempt_at=now,
     )
     session.add(entry)
-    await threads.record_message(session, message, outgoing.preview, from_customer=False)
+    await record_message(session, message, outgoing.preview, from_customer=False)
     if sender.type is SenderType.AGENT:
         await _answered(session, conversation.id)
     await session.flush()
-    conversation = await threads.reload(session, conversation.id)
-    threads.publish_message(session, runtime, conversation, message, "message.created")
-    threads.publish_conversation(session, conversation, "conversation.updated")
+    conversation = await reload(session, conversation.id)
+    publish_message(session, runtime, conversation, message, "message.created")
+    publish_conversation(session, conversation, "conversation.updated")
     enqueue(session, deliver_message, outbox_id=entry.id)
     return message
 

@@ -22,12 +22,12 @@ from cxinbox.adapters.whatsapp import GraphClient, GraphError
 from cxinbox.core.clock import utcnow
 from cxinbox.core.jobs import enqueue, enqueue_later, job
 from cxinbox.core.scheduler import periodic
+from cxinbox.messages.events import publish_message_updated
 from cxinbox.models.inbox import Message, MessageStatus
 from cxinbox.models.outbound import OutboxEntry, OutboxState
 from cxinbox.models.whatsapp import AccountStatus, WhatsAppAccount
 from cxinbox.runtime import Runtime
 from cxinbox.whatsapp.inbound.statuses import RANK, apply_pending_statuses
-from cxinbox.whatsapp.inbound.threads import publish_message_updated
 from cxinbox.whatsapp.outbound import governor
 from cxinbox.whatsapp.outbound.refusal import send_refusal
 from cxinbox.whatsapp.repository import locked_message

@@ -1,0 +1,94 @@
+"""A conversation's summary (last message, its preview, unread count, needs-action) moving forward
+with each new message, whichever channel carried it: on a conversation the caller holds locked
+(``absorb``), or in one atomic UPDATE (``record_message``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, case, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
+
+from cxinbox.core.clock import utcnow
+from cxinbox.models.inbox import Conversation, Message
+
+
+def absorb(conversation: Conversation, message: Message, preview: str, *, from_customer: bool) -> None:
+    """Move a locked conversation's summary forward with a new message. Summary fields only move
+    forward in provider time, so messages processed out of order leave the newest as the preview."""
+    at = message.ordered_at
+    if conversation.last_message_at is None or conversation.last_message_at <= at:
+        conversation.last_message_at = at
+        conversation.last_message_preview = preview
+    if from_customer:
+        conversation.unread_count += 1
+        conversation.needs_action = True
+        conversation.last_inbound_at = _latest(conversation.last_inbound_at, at)
+
+
+def _latest(current: datetime | None, at: datetime) -> datetime:
+    return at if current is None or current < at else current
+
+
+async def reload(session: AsyncSession, conversation_id: str) -> Conversation:
+    stmt = (
+        select(Conversation)
+        .where(Conversation.id == conversation_id)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.scalars(stmt)).one()
+
+
+async def record_message(
+    session: AsyncSession, message: Message, preview: str, *, from_customer: bool
+) -> None:
+    """Move the summary of a conversation that is not locked forward with ``message`` in one atomic
+    UPDATE, by the rules of ``absorb`` (its result is written into the conversation if this session
+    holds it, so no reload is needed); the unread counter is an increment, never a
+    read-modify-write."""
+    stmt = _SUMMARY_UPDATES[from_customer]
+    params = {
+        "conversation_id": message.conversation_id,
+        "at": message.ordered_at,
+        "preview": preview,
+        "now": utcnow(),
+    }
+    row = (await session.execute(stmt, params)).one()
+    loaded = session.identity_map.get(identity_key(Conversation, message.conversation_id))
+    if loaded is not None:  # the loaded conversation shows the new summary without a reload
+        for name, value in row._mapping.items():
+            set_committed_value(loaded, name, value)
+
+
+def _summary_update(*, from_customer: bool) -> Any:
+    """The summary UPDATE, built once (statement building costs more than running it)."""
+    table = Conversation.__table__.c
+    at = bindparam("at", type_=table.last_message_at.type)
+    newer = or_(table.last_message_at.is_(None), table.last_message_at <= at)
+    values: dict[str, Any] = {
+        "last_message_at": case((newer, at), else_=table.last_message_at),
+        "last_message_preview": case((newer, bindparam("preview")), else_=table.last_message_preview),
+        "updated_at": bindparam("now", type_=table.updated_at.type),
+    }
+    if from_customer:
+        values |= {
+            "unread_count": table.unread_count + 1,
+            "needs_action": True,
+            "last_inbound_at": _later(table.last_inbound_at, at),
+        }
+    return (
+        update(cast(Table, Conversation.__table__))
+        .where(table.id == bindparam("conversation_id"))
+        .values(**values)
+        .returning(*(table[name] for name in values))
+    )
+
+
+def _later(column: Any, at: Any) -> Any:
+    return case((or_(column.is_(None), column < at), at), else_=column)
+
+
+_SUMMARY_UPDATES = {flag: _summary_update(from_customer=flag) for flag in (False, True)}

@@ -1,0 +1,45 @@
+"""What the messages area publishes: ``message.*`` events carry ``MessageOut``, with the audience of
+the message's conversation."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import lazyload
+from sqlalchemy.orm.util import identity_key
+
+from cxinbox.conversations.events import audience
+from cxinbox.core.events import publish_event
+from cxinbox.messages.views import message_out
+from cxinbox.models.inbox import Conversation, Message
+from cxinbox.runtime import Runtime
+
+
+def publish_message(
+    session: AsyncSession, runtime: Runtime, conversation: Conversation, message: Message, type: str
+) -> None:
+    data = message_out(runtime, message).model_dump(mode="json", by_alias=True)
+    publish_event(session, message.organization_id, type, data, audience(conversation))
+
+
+async def publish_message_updated(session: AsyncSession, runtime: Runtime, message: Message) -> None:
+    await publish_messages_updated(session, runtime, [message])
+
+
+async def publish_messages_updated(session: AsyncSession, runtime: Runtime, messages: list[Message]) -> None:
+    """``message.updated`` for each of ``messages``; their conversations (for the audience) are read
+    in one query, those this session holds already not at all."""
+    if not messages:
+        return
+    await session.flush()
+    held = {
+        m.conversation_id: c
+        for m in messages
+        if (c := session.identity_map.get(identity_key(Conversation, m.conversation_id))) is not None
+    }
+    missing = {m.conversation_id for m in messages} - held.keys()
+    if missing:
+        stmt = select(Conversation).where(Conversation.id.in_(missing)).options(lazyload("*"))
+        held |= {c.id: c for c in await session.scalars(stmt)}
+    for message in messages:
+        publish_message(session, runtime, held[message.conversation_id], message, "message.updated")
