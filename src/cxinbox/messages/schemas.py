@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from cxinbox.core.bulk import MAX_BULK_IDS, BulkSelection
-from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime
+from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime, examples
 from cxinbox.models.outbound import OutboxState
 from cxinbox.whatsapp.schemas import MessageOut
 
@@ -23,6 +23,7 @@ def _not_blank(value: str) -> str:
 
 
 class SendMessage(RequestModel):
+    model_config = examples({"type": "text", "text": "Hi Maria! It left our warehouse this morning."})
     type: Literal["text"] = Field(
         "text", description="Free-form messages are text; media goes to /conversations/{id}/messages/media"
     )

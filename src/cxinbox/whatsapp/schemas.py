@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime
+from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime, examples, examples_of
 from cxinbox.files.service import file_url
 from cxinbox.models.inbox import (
     ConversationOrigin,
@@ -41,6 +41,23 @@ AccessToken = Annotated[str, Field(min_length=1, max_length=4096, pattern=r"^[\x
 
 
 class WhatsAppAccountOut(ApiModel):
+    model_config = examples(
+        {
+            "id": "01a24de0-11c2-7d45-8b7e-5e0a7f3c9d21",
+            "wabaId": "102290129340398",
+            "phoneNumberId": "106540352242922",
+            "displayPhoneNumber": "+1 555-010-0123",
+            "verifiedName": "Acme",
+            "alias": "Sales",
+            "status": "CONNECTED",
+            "qualityRating": "GREEN",
+            "messagingLimitTier": "TIER_1K",
+            "nameStatus": "APPROVED",
+            "hasOwnAppSecret": False,
+            "connectedAt": "2026-12-07T09:20:41.500812Z",
+            "createdAt": "2026-12-07T09:20:41.500812Z",
+        }
+    )
     id: str
     waba_id: str
     phone_number_id: str
@@ -57,6 +74,14 @@ class WhatsAppAccountOut(ApiModel):
 
 
 class ConnectManual(RequestModel):
+    model_config = examples(
+        {
+            "wabaId": "102290129340398",
+            "phoneNumberId": "106540352242922",
+            "accessToken": "EAAGm0PX4ZCpsBO1ZBZAqZC7m5ZBg0yNhYZBZC3ZAv9",
+            "alias": "Sales",
+        }
+    )
     waba_id: str = Field(min_length=1, max_length=64, pattern=r"^\d+$")
     phone_number_id: str = Field(min_length=1, max_length=64, pattern=r"^\d+$")
     access_token: AccessToken
@@ -109,6 +134,19 @@ class MetaConfigIn(RequestModel):
 
 
 class ContactOut(ApiModel):
+    model_config = examples(
+        {
+            "id": "01a24de1-0b7a-7f3e-9a55-2c8e1d4b6f10",
+            "waId": "5511987654321",
+            "phone": "+5511987654321",
+            "name": "Maria Souza",
+            "profileName": "Maria Souza",
+            "userId": None,
+            "username": None,
+            "category": None,
+            "createdAt": "2026-12-07T09:30:12.418207Z",
+        }
+    )
     id: str
     wa_id: str
     phone: str | None
@@ -133,6 +171,30 @@ class FollowUpOut(ApiModel):
 
 
 class ConversationOut(ApiModel):
+    model_config = examples(
+        {
+            "id": "01a24de1-0b80-7c11-b2d4-7f6a9e3c5a02",
+            "status": "OPEN",
+            "origin": "INBOUND",
+            "contact": examples_of(ContactOut)[0],
+            "assignedTo": {"id": "01a24dda-3f64-7b6e-a01c-8d0461196f48", "name": "Ana Lima"},
+            "assignedToId": "01a24dda-3f64-7b6e-a01c-8d0461196f48",
+            "teamId": "01a24ddb-6a7c-7ac7-aaef-fb9d5951a553",
+            "category": None,
+            "priority": "normal",
+            "tags": [],
+            "unreadCount": 1,
+            "needsAction": True,
+            "lastMessageAt": "2026-12-07T09:30:12.402000Z",
+            "lastMessagePreview": "Hi, where is my order?",
+            "lastInboundAt": "2026-12-07T09:30:12.402000Z",
+            "followUp": None,
+            "whatsappAccountId": "01a24de0-11c2-7d45-8b7e-5e0a7f3c9d21",
+            "closedAt": None,
+            "createdAt": "2026-12-07T09:30:12.420311Z",
+            "updatedAt": "2026-12-07T09:30:12.420311Z",
+        }
+    )
     id: str
     status: ConversationStatus
     origin: ConversationOrigin
@@ -176,6 +238,33 @@ class MediaOut(ApiModel):
 
 
 class MessageOut(ApiModel):
+    model_config = examples(
+        {
+            "id": "01a24de1-0b93-71a8-8c0e-4d2b7f9a1e63",
+            "conversationId": "01a24de1-0b80-7c11-b2d4-7f6a9e3c5a02",
+            "direction": "INBOUND",
+            "senderType": "CUSTOMER",
+            "senderUserId": None,
+            "type": "text",
+            "text": "Hi, where is my order?",
+            "media": None,
+            "payload": None,
+            "status": "RECEIVED",
+            "waMessageId": "wamid.HBgNNTUxMTk4NzY1NDMyMRUCABIYFDNBMEYxQjVGQjg2QzE2RTFBRUE1AA==",
+            "timestamp": "2026-12-07T09:30:12Z",
+            "context": None,
+            "replyToWaMessageId": None,
+            "reaction": None,
+            "referral": None,
+            "error": None,
+            "pricingCategory": None,
+            "editedAt": None,
+            "deletedAt": None,
+            "isHidden": False,
+            "simulated": False,
+            "createdAt": "2026-12-07T09:30:12.431870Z",
+        },
+    )
     id: str
     conversation_id: str
     direction: Direction
