@@ -40,7 +40,7 @@ CATALOG: tuple[EventType, ...] = (
     ),
     EventType(
         "conversation.deleted",
-        "A simulated conversation was removed (`DELETE /dev/simulate`).",
+        "A simulated conversation was removed (`DELETE /dev/simulate/cleanup`).",
         shape=_DELETED,
     ),
     EventType(
