@@ -6,7 +6,7 @@ from pydantic import EmailStr, Field, field_validator
 
 from cxinbox.auth.passwords import MIN_PASSWORD_LENGTH
 from cxinbox.auth.refresh import TokenPair
-from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime
+from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime, examples
 from cxinbox.models.identity import OrganizationStatus, Plan, Presence, Role, User
 
 
@@ -24,12 +24,21 @@ class EmailBody(RequestModel):
 
 
 class RegisterBody(EmailBody):
+    model_config = examples(
+        {
+            "email": "ana@example.com",
+            "password": "correct horse battery",
+            "name": "Ana Lima",
+            "companyName": "Acme",
+        }
+    )
     company_name: str = Field(min_length=1, max_length=200)
     name: str = Field(min_length=1, max_length=200)
     password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=256)
 
 
 class LoginBody(EmailBody):
+    model_config = examples({"email": "ana@example.com", "password": "correct horse battery"})
     password: str = Field(min_length=1, max_length=256)
 
 
@@ -61,6 +70,20 @@ class TokenUser(ApiModel):
 
 
 class TokenBundle(ApiModel):
+    model_config = examples(
+        {
+            "accessToken": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIwMWEyNGRkYSJ9.5O9xQjlwK-FZU97wSU39KspQ",
+            "refreshToken": "MEow02OG3Vvosp6bHSLge9cF5J2om1_kFaYiTTzvgjc",
+            "expiresIn": 900,
+            "user": {
+                "id": "01a24dda-3f64-7b6e-a01c-8d0461196f48",
+                "email": "ana@example.com",
+                "name": "Ana Lima",
+                "role": "ADMIN",
+                "organizationId": "01a24dda-3f61-7a18-9cfa-b03bb4632f56",
+            },
+        }
+    )
     access_token: str
     refresh_token: str
     expires_in: int

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from cxinbox.core.errors import STATUS_CODES
+from cxinbox.core.wire import ApiModel, examples_of
 
 ERROR_SCHEMA = "Error"
 ERROR_CODES = "x-error-codes"
@@ -58,10 +59,26 @@ def install_openapi(app: FastAPI) -> None:
                 routes=app.routes,
                 tags=app.openapi_tags,
             )
-            app.openapi_schema = document_errors(document)
+            app.openapi_schema = restore_examples(document_errors(document))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def restore_examples(document: dict[str, Any]) -> dict[str, Any]:
+    """FastAPI writes the document without null values, which takes the nulls out of the examples
+    too (an answer's ``"closedAt": null`` would vanish): put each model's examples back as given."""
+    models: dict[str, type[ApiModel]] = {}
+    pending: list[type[ApiModel]] = [ApiModel]
+    while pending:
+        for subclass in pending.pop().__subclasses__():
+            models.setdefault(subclass.__name__, subclass)
+            pending.append(subclass)
+    for schema in document.get("components", {}).get("schemas", {}).values():
+        model = models.get(schema.get("title", ""))
+        if "examples" in schema and model is not None:
+            schema["examples"] = examples_of(model)
+    return document
 
 
 def document_errors(document: dict[str, Any]) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from typing import Annotated
 from pydantic import Field, WithJsonSchema, field_validator
 
 from cxinbox.auth.scopes import ALL_SCOPES
-from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime
+from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime, examples, examples_of
 
 SCOPES = (
     "`area:read` or `area:write` (write includes read): "
@@ -18,6 +18,7 @@ ScopeName = Annotated[str, WithJsonSchema({"type": "string", "enum": list(ALL_SC
 
 
 class CreateApiKey(RequestModel):
+    model_config = examples({"name": "CRM sync", "scopes": ["conversations:read", "contacts:read"]})
     name: str = Field(min_length=1, max_length=200)
     expires_at: UtcDatetime | None = None
     scopes: list[ScopeName] | None = Field(
@@ -47,6 +48,20 @@ class UpdateApiKey(RequestModel):
 
 
 class ApiKeyOut(ApiModel):
+    model_config = examples(
+        {
+            "id": "01a24ddb-6b58-7371-946d-415785e59697",
+            "name": "CRM sync",
+            "prefix": "cxk_deafe9c2",
+            "isActive": True,
+            "expiresAt": None,
+            "lastUsedAt": "2026-12-07T10:02:11.093412Z",
+            "usageCount": 42,
+            "createdById": "01a24dda-3f64-7b6e-a01c-8d0461196f48",
+            "createdAt": "2026-12-07T09:15:55.224283Z",
+            "scopes": ["conversations:read", "contacts:read"],
+        }
+    )
     id: str
     name: str
     prefix: str
@@ -62,4 +77,12 @@ class ApiKeyOut(ApiModel):
 
 
 class ApiKeyCreated(ApiKeyOut):
+    model_config = examples(
+        examples_of(ApiKeyOut)[0]
+        | {
+            "lastUsedAt": None,
+            "usageCount": 0,
+            "key": "cxk_deafe9c2_IB5kXgEMgncA6XiaCT0Yf0MXtagB2QFQbf_MGSZpOqs",
+        }
+    )
     key: str = Field(description="The full key. It is shown only in this response.")

@@ -4,10 +4,23 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime
+from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime, examples
 
 
 class ContactOut(ApiModel):
+    model_config = examples(
+        {
+            "id": "01a24de1-0b7a-7f3e-9a55-2c8e1d4b6f10",
+            "waId": "5511987654321",
+            "phone": "+5511987654321",
+            "name": "Maria Souza",
+            "profileName": "Maria Souza",
+            "userId": None,
+            "username": None,
+            "category": None,
+            "createdAt": "2026-12-07T09:30:12.418207Z",
+        }
+    )
     id: str
     wa_id: str
     phone: str | None

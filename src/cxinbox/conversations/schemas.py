@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pydantic import Field
 
 from cxinbox.contacts.schemas import ContactOut
-from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime
+from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime, examples, examples_of
 from cxinbox.models.inbox import ActorType, ConversationOrigin, ConversationStatus, TimelineKind
 from cxinbox.tags.schemas import TagOut
 
@@ -73,6 +73,30 @@ class FollowUpOut(ApiModel):
 
 
 class ConversationOut(ApiModel):
+    model_config = examples(
+        {
+            "id": "01a24de1-0b80-7c11-b2d4-7f6a9e3c5a02",
+            "status": "OPEN",
+            "origin": "INBOUND",
+            "contact": examples_of(ContactOut)[0],
+            "assignedTo": {"id": "01a24dda-3f64-7b6e-a01c-8d0461196f48", "name": "Ana Lima"},
+            "assignedToId": "01a24dda-3f64-7b6e-a01c-8d0461196f48",
+            "teamId": "01a24ddb-6a7c-7ac7-aaef-fb9d5951a553",
+            "category": None,
+            "priority": "NORMAL",
+            "tags": [],
+            "unreadCount": 1,
+            "needsAction": True,
+            "lastMessageAt": "2026-12-07T09:30:12Z",
+            "lastMessagePreview": "Hi, where is my order?",
+            "lastInboundAt": "2026-12-07T09:30:12Z",
+            "followUp": None,
+            "whatsappAccountId": "01a24de0-11c2-7d45-8b7e-5e0a7f3c9d21",
+            "closedAt": None,
+            "createdAt": "2026-12-07T09:30:12.420311Z",
+            "updatedAt": "2026-12-07T09:30:12.420311Z",
+        }
+    )
     id: str
     status: ConversationStatus
     origin: ConversationOrigin

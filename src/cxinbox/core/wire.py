@@ -39,6 +39,40 @@ class ApiModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, from_attributes=True)
 
 
+class _Examples:
+    """``json_schema_extra`` that adds examples to the models they fit (see ``examples``)."""
+
+    def __init__(self, values: tuple[dict[str, Any], ...]) -> None:
+        self.values = list(values)
+
+    def fit(self, model: type[BaseModel]) -> bool:
+        fields = model.model_fields.items()
+        names = {field.alias or name for name, field in fields}
+        required = {field.alias or name for name, field in fields if field.is_required()}
+        return all(required <= value.keys() <= names for value in self.values)
+
+    def __call__(self, schema: dict[str, Any], model: type[BaseModel]) -> None:
+        if self.fit(model):
+            schema["examples"] = self.values
+
+
+def examples(*values: dict[str, Any]) -> ConfigDict:
+    """A ``model_config`` that shows ``values`` (bodies as on the wire, camelCase) as the model's
+    examples in the OpenAPI document.
+
+    Config is inherited, but a subclass's body differs: the examples are shown only on a model that
+    has every field they name and whose required fields they all name, so a subclass that adds a
+    required field (``ConversationDetail`` of ``ConversationOut``) shows none rather than a wrong one.
+    """
+    return ConfigDict(json_schema_extra=_Examples(values))
+
+
+def examples_of(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """The examples ``model`` shows (none when it declares or inherits none that fit it)."""
+    extra = model.model_config.get("json_schema_extra")
+    return extra.values if isinstance(extra, _Examples) and extra.fit(model) else []
+
+
 class RequestModel(ApiModel):
     """Request bodies: unknown fields are ignored, so clients of a newer contract keep working.
 

@@ -21,7 +21,7 @@ from cxinbox.auth.scopes import Access, Area, key_scope
 from cxinbox.auth.tokens import EVENTS
 from cxinbox.core.validation import Position, parse_position
 from cxinbox.core.wire import ApiModel, Envelope
-from cxinbox.events import service
+from cxinbox.events import catalog, service
 from cxinbox.events.standing import standing_of, while_standing
 from cxinbox.events.visibility import predicate_for
 
@@ -72,7 +72,8 @@ async def events_token(principal: PrincipalDep, runtime: RuntimeDep) -> Envelope
         "with that `Last-Event-ID` to replay the rest. The listener's access is checked again at "
         "every heartbeat: once the user is deactivated or deleted, the organization suspended, the "
         "API key revoked or expired, or the role or teams changed, the stream ends the same way "
-        "with `data.reason` `access_changed` (a reconnect gets the new rights' view, or 401/403)."
+        "with `data.reason` `access_changed` (a reconnect gets the new rights' view, or 401/403).\n\n"
+        + catalog.markdown_table()
     ),
     response_class=EventSourceResponse,
     responses={200: {"content": {"text/event-stream": {}}, "description": "An SSE stream"}},

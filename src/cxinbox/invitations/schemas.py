@@ -6,7 +6,7 @@ from cxinbox.accounts.schemas import EmailBody
 from cxinbox.auth.passwords import MIN_PASSWORD_LENGTH
 from cxinbox.core.bulk import BulkResult
 from cxinbox.core.validation import Id
-from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime
+from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime, examples
 from cxinbox.models.identity import Role
 from cxinbox.models.invitations import InvitationStatus
 from cxinbox.models.mail import MailState
@@ -16,6 +16,14 @@ MAX_BULK_INVITATIONS = 100
 
 
 class CreateInvitation(EmailBody):
+    model_config = examples(
+        {
+            "email": "bo@example.com",
+            "role": "AGENT",
+            "name": "Bo Chen",
+            "teamIds": ["01a24ddb-6a7c-7ac7-aaef-fb9d5951a553"],
+        }
+    )
     role: OrgRole = Role.AGENT
     name: str | None = Field(default=None, min_length=1, max_length=200, description="A suggested name")
     team_ids: list[Id] = Field(default_factory=list, max_length=MAX_TEAMS_PER_USER)
@@ -36,6 +44,25 @@ class Inviter(ApiModel):
 
 
 class InvitationOut(ApiModel):
+    model_config = examples(
+        {
+            "id": "01a24ddb-6bb3-733b-91f2-d93cb95741e5",
+            "email": "bo@example.com",
+            "name": "Bo Chen",
+            "role": "AGENT",
+            "teamIds": ["01a24ddb-6a7c-7ac7-aaef-fb9d5951a553"],
+            "status": "PENDING",
+            "userId": None,
+            "invitedBy": {"id": "01a24dda-3f64-7b6e-a01c-8d0461196f48", "name": "Ana Lima"},
+            "expiresAt": "2026-12-14T09:15:55.313933Z",
+            "sentAt": "2026-12-07T09:15:55.313933Z",
+            "sendCount": 1,
+            "mailStatus": "SENT",
+            "acceptedAt": None,
+            "revokedAt": None,
+            "createdAt": "2026-12-07T09:15:55.315870Z",
+        }
+    )
     id: str
     email: str
     name: str | None

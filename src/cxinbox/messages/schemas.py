@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from cxinbox.core.bulk import MAX_BULK_IDS, BulkSelection
-from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime
+from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime, examples
 from cxinbox.models.inbox import Direction, MessageStatus, MessageType, SenderType
 from cxinbox.models.outbound import OutboxState
 
@@ -24,6 +24,7 @@ def _not_blank(value: str) -> str:
 
 
 class SendMessage(RequestModel):
+    model_config = examples({"type": "text", "text": "Hi Maria! It left our warehouse this morning."})
     type: Literal["text"] = Field(
         "text", description="Free-form messages are text; media goes to /conversations/{id}/messages/media"
     )
@@ -61,6 +62,33 @@ class MediaOut(ApiModel):
 
 
 class MessageOut(ApiModel):
+    model_config = examples(
+        {
+            "id": "01a24de1-0b93-71a8-8c0e-4d2b7f9a1e63",
+            "conversationId": "01a24de1-0b80-7c11-b2d4-7f6a9e3c5a02",
+            "direction": "INBOUND",
+            "senderType": "CUSTOMER",
+            "senderUserId": None,
+            "type": "text",
+            "text": "Hi, where is my order?",
+            "media": None,
+            "payload": None,
+            "status": "RECEIVED",
+            "waMessageId": "wamid.HBgNNTUxMTk4NzY1NDMyMRUCABIYFDNBMEYxQjVGQjg2QzE2RTFBRUE1AA==",
+            "timestamp": "2026-12-07T09:30:12Z",
+            "context": None,
+            "replyToWaMessageId": None,
+            "reaction": None,
+            "referral": None,
+            "error": None,
+            "pricingCategory": None,
+            "editedAt": None,
+            "deletedAt": None,
+            "isHidden": False,
+            "simulated": False,
+            "createdAt": "2026-12-07T09:30:12.431870Z",
+        },
+    )
     id: str
     conversation_id: str
     direction: Direction

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field
 
 from cxinbox.core.bulk import BulkSelection
-from cxinbox.core.wire import ApiModel, NonBlank, RequestModel, UtcDatetime
+from cxinbox.core.wire import ApiModel, NonBlank, RequestModel, UtcDatetime, examples
 from cxinbox.quick_replies.variables import VARIABLES
 
 _SHORTCUT = re.compile(r"^/?[a-z0-9][a-z0-9_-]{0,48}$")
@@ -48,6 +48,22 @@ class QuickReplyMedia(ApiModel):
 
 
 class QuickReplyOut(ApiModel):
+    model_config = examples(
+        {
+            "id": "01a24ddb-6b0d-719d-a033-02bcfc055c30",
+            "title": "Greeting",
+            "shortcut": "/hello",
+            "content": "Hi {{contact.name}}, thanks for writing to {{organization.name}}!",
+            "category": "General",
+            "isActive": True,
+            "media": None,
+            "variables": ["contact.name", "organization.name"],
+            "renderedContent": None,
+            "createdById": "01a24dda-3f64-7b6e-a01c-8d0461196f48",
+            "createdAt": "2026-12-07T09:15:55.150014Z",
+            "updatedAt": "2026-12-07T09:15:55.150022Z",
+        }
+    )
     id: str
     title: str
     shortcut: str
@@ -65,6 +81,14 @@ class QuickReplyOut(ApiModel):
 
 
 class CreateQuickReply(RequestModel):
+    model_config = examples(
+        {
+            "title": "Greeting",
+            "shortcut": "/hello",
+            "content": "Hi {{contact.name}}, thanks for writing to {{organization.name}}!",
+            "category": "General",
+        }
+    )
     title: Title
     shortcut: Shortcut
     content: Content

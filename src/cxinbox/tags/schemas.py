@@ -4,11 +4,19 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-from cxinbox.core.wire import ApiModel, NonBlank, RequestModel, UtcDatetime
+from cxinbox.core.wire import ApiModel, NonBlank, RequestModel, UtcDatetime, examples
 from cxinbox.tags.palette import palette_color
 
 
 class TagOut(ApiModel):
+    model_config = examples(
+        {
+            "id": "01a24ddb-713a-7ef6-86d7-23d7fb3a0fb9",
+            "name": "Refund",
+            "color": "#EF4444",
+            "createdAt": "2026-12-07T09:15:56.730963Z",
+        }
+    )
     id: str
     name: str
     color: str = Field(description="A hex value of the palette (`GET /tags/colors`)")
@@ -38,6 +46,7 @@ PaletteColor = Annotated[
 
 
 class CreateTag(RequestModel):
+    model_config = examples({"name": "Refund", "color": "#EF4444"})
     name: TagName
     color: PaletteColor | None = Field(default=None, description="Gray when left out")
 

@@ -8,7 +8,7 @@ from zoneinfo import available_timezones
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from cxinbox.core.validation import Id
-from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime
+from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime, examples, examples_of
 from cxinbox.models.identity import Role
 from cxinbox.models.teams import TeamRole
 from cxinbox.teams.hours import WEEKDAYS, Slot, load_timezone, ordered_slots, parse_clock
@@ -20,6 +20,17 @@ MAX_EXCEPTIONS = 366
 
 
 class TeamOut(ApiModel):
+    model_config = examples(
+        {
+            "id": "01a24ddb-6a7c-7ac7-aaef-fb9d5951a553",
+            "name": "Support",
+            "description": "First line",
+            "isActive": True,
+            "memberCount": 1,
+            "createdAt": "2026-12-07T09:15:55.004841Z",
+            "updatedAt": "2026-12-07T09:15:55.004848Z",
+        }
+    )
     id: str
     name: str
     description: str | None
@@ -39,10 +50,26 @@ class TeamMemberOut(ApiModel):
 
 
 class TeamDetail(TeamOut):
+    model_config = examples(
+        examples_of(TeamOut)[0]
+        | {
+            "members": [
+                {
+                    "userId": "01a24dda-3f64-7b6e-a01c-8d0461196f48",
+                    "name": "Ana Lima",
+                    "email": "ana@example.com",
+                    "role": "LEAD",
+                    "userRole": "ADMIN",
+                    "joinedAt": "2026-12-07T09:16:20.551203Z",
+                }
+            ],
+        }
+    )
     members: list[TeamMemberOut]
 
 
 class CreateTeam(RequestModel):
+    model_config = examples({"name": "Support", "description": "First line"})
     name: TeamName = Field(description="Unique in the organization (ignoring case)")
     description: Description | None = None
 

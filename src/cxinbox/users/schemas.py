@@ -7,7 +7,7 @@ from pydantic import Field
 from cxinbox.accounts.schemas import EmailBody, UserSummary
 from cxinbox.core.bulk import BulkSelection
 from cxinbox.core.validation import Id
-from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime
+from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime, examples
 from cxinbox.models.identity import Presence, Role
 from cxinbox.models.teams import TeamRole
 
@@ -25,6 +25,25 @@ class UserTeam(ApiModel):
 
 
 class UserOut(UserSummary):
+    model_config = examples(
+        {
+            "id": "01a24dda-3f64-7b6e-a01c-8d0461196f48",
+            "email": "ana@example.com",
+            "name": "Ana Lima",
+            "role": "ADMIN",
+            "status": "ONLINE",
+            "isActive": True,
+            "organizationId": "01a24dda-3f61-7a18-9cfa-b03bb4632f56",
+            "createdAt": "2026-12-07T09:14:38.664891Z",
+            "hasPassword": True,
+            "updatedAt": "2026-12-07T09:20:02.118930Z",
+            "lastLoginAt": "2026-12-07T09:14:38.661529Z",
+            "avatarUrl": None,
+            "teams": [{"id": "01a24ddb-6a7c-7ac7-aaef-fb9d5951a553", "name": "Support", "role": "LEAD"}],
+            "invitationPending": False,
+            "deletedAt": None,
+        }
+    )
     updated_at: UtcDatetime
     last_login_at: UtcDatetime | None
     avatar_url: str | None

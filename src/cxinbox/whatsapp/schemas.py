@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime
+from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime, examples
 from cxinbox.models.whatsapp import AccountStatus
 
 AccountState = Annotated[
@@ -25,6 +25,23 @@ AccessToken = Annotated[str, Field(min_length=1, max_length=4096, pattern=r"^[\x
 
 
 class WhatsAppAccountOut(ApiModel):
+    model_config = examples(
+        {
+            "id": "01a24de0-11c2-7d45-8b7e-5e0a7f3c9d21",
+            "wabaId": "102290129340398",
+            "phoneNumberId": "106540352242922",
+            "displayPhoneNumber": "+1 555-010-0123",
+            "verifiedName": "Acme",
+            "alias": "Sales",
+            "status": "CONNECTED",
+            "qualityRating": "GREEN",
+            "messagingLimitTier": "TIER_1K",
+            "nameStatus": "APPROVED",
+            "hasOwnAppSecret": False,
+            "connectedAt": "2026-12-07T09:20:41.500812Z",
+            "createdAt": "2026-12-07T09:20:41.500812Z",
+        }
+    )
     id: str
     waba_id: str
     phone_number_id: str
@@ -41,6 +58,14 @@ class WhatsAppAccountOut(ApiModel):
 
 
 class ConnectManual(RequestModel):
+    model_config = examples(
+        {
+            "wabaId": "102290129340398",
+            "phoneNumberId": "106540352242922",
+            "accessToken": "EAAGm0PX4ZCpsBO1ZBZAqZC7m5ZBg0yNhYZBZC3ZAv9",
+            "alias": "Sales",
+        }
+    )
     waba_id: str = Field(min_length=1, max_length=64, pattern=r"^\d+$")
     phone_number_id: str = Field(min_length=1, max_length=64, pattern=r"^\d+$")
     access_token: AccessToken
