@@ -69,28 +69,25 @@ def authorized_for_route(principal: Principal, request: Request) -> Principal:
 async def current_principal(
     request: Request,
     runtime: RuntimeDep,
-    session: SessionDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     api_key: Annotated[str | None, Depends(api_key_scheme)],
 ) -> Principal:
-    return authorized_for_route(await _credential_principal(runtime, session, bearer, api_key), request)
+    return authorized_for_route(await _credential_principal(runtime, bearer, api_key), request)
 
 
 async def _credential_principal(
-    runtime: Runtime,
-    session: AsyncSession,
-    bearer: HTTPAuthorizationCredentials | None,
-    api_key: str | None,
+    runtime: Runtime, bearer: HTTPAuthorizationCredentials | None, api_key: str | None
 ) -> Principal:
-    """An API key's use is counted in the request's unit of work (``session``); a token is checked
-    in a read session of its own, so a request that only reads never takes the write turn."""
+    """Checked in a transaction of its own, ended before the endpoint runs (a token in a read
+    session; an API key where its use is counted): a request never holds two connections at once,
+    and one that only reads never takes the write turn."""
     if api_key:
-        return await principal_from_api_key(session, runtime, api_key)
+        return await principal_from_api_key(runtime, api_key)
     if bearer is None or bearer.scheme.lower() != "bearer" or not bearer.credentials:
         raise Unauthorized("Authentication required")
     token = bearer.credentials
     if token.startswith(API_KEY_PREFIX):
-        return await principal_from_api_key(session, runtime, token)
+        return await principal_from_api_key(runtime, token)
     async with runtime.read_session(current=True) as reader:  # a token's check writes nothing
         return await principal_from_token(reader, runtime.tokens, token)
 

@@ -212,7 +212,9 @@ def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSes
 
 @asynccontextmanager
 async def read_session(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """A read session: its transaction ends (rolled back: there is nothing to keep) when it closes."""
+    """A read session: its transaction ends (rolled back: there is nothing to keep) when it closes.
+    Never open one while holding a unit of work's connection: on PostgreSQL both may draw on one
+    pool, and requests each holding one connection while waiting for a second can exhaust it."""
     async with sessionmaker() as session:
         yield session
 
