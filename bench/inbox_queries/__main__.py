@@ -18,6 +18,7 @@ from bench.inbox_queries.measure import (
     latest_messages_timing,
     table,
 )
+from bench.inbox_queries.under_writes import phases_table, reads_under_writes
 from cxinbox.config import Settings
 from cxinbox.migrations import upgrade
 from cxinbox.runtime import Runtime
@@ -53,6 +54,15 @@ def parse_args() -> argparse.Namespace:
         default="",
         help="time only the queries whose name contains one of these words (comma-separated)",
     )
+    parser.add_argument(
+        "--under-writes",
+        action="store_true",
+        help="instead: time GET /conversations from --readers clients alone, then while --writers clients "
+        "change conversations (PATCH), --seconds each",
+    )
+    parser.add_argument("--readers", type=int, default=4)
+    parser.add_argument("--writers", type=int, default=4)
+    parser.add_argument("--seconds", type=float, default=10.0)
     return parser.parse_args()
 
 
@@ -79,6 +89,13 @@ async def run(args: argparse.Namespace) -> None:
     )
     try:
         bench = await ensure_dataset(runtime, conversations, seed=args.seed)
+        if args.under_writes:
+            with api_server(env, data_dir) as base:
+                phases = await reads_under_writes(
+                    base, bench, readers=args.readers, writers=args.writers, seconds=args.seconds
+                )
+            print(phases_table(phases))
+            return
         print("timing through HTTP…")
         contacts = await active_contacts(runtime, bench, args.requests, args.seed)
         with api_server(env, data_dir) as base:

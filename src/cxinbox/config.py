@@ -51,6 +51,7 @@ class Settings(BaseSettings):
             "stripe_secret_key",
             "stripe_webhook_secret",
             "database_url",
+            "database_read_url",
             "redis_url",
         }
     )
@@ -58,6 +59,9 @@ class Settings(BaseSettings):
     env: Literal["development", "production", "test"] = "development"
     data_dir: Path = Path("./data")
     database_url: str = "sqlite+aiosqlite:///./data/cxinbox.db"
+    #: where read sessions (lists, counts, exports) read, e.g. a PostgreSQL replica; unset, they
+    #: read the database of ``database_url`` (on SQLite, outside the process's write gate)
+    database_read_url: str | None = None
     redis_url: str | None = None
     #: prefix of every Redis key and channel, so several deployments (or test runs) can share a Redis
     redis_prefix: str = "cxinbox"

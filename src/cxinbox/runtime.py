@@ -15,7 +15,14 @@ from cxinbox.auth.passwords import PasswordHasher
 from cxinbox.auth.tokens import TokenSigner
 from cxinbox.config import Settings
 from cxinbox.core.crypto import SecretBox, TokenHasher
-from cxinbox.core.db import create_engine, create_sessionmaker, unit_of_work
+from cxinbox.core.db import (
+    create_engine,
+    create_read_engine,
+    create_read_sessionmaker,
+    create_sessionmaker,
+    read_session,
+    unit_of_work,
+)
 from cxinbox.core.events import EVENT_BUS_KEY
 from cxinbox.core.jobs import JOB_QUEUE_KEY, JobQueue, JobSpec
 from cxinbox.core.pubsub import create_bus
@@ -41,6 +48,13 @@ class Runtime:
         self.jobs = JobQueue(settings.redis_url, self._run_job, prefix=settings.redis_prefix)
         self.sessionmaker = create_sessionmaker(self.engine)
         self.sessionmaker.configure(info={EVENT_BUS_KEY: self.bus, JOB_QUEUE_KEY: self.jobs})
+        read_url = settings.database_read_url
+        self.current_read_engine = create_read_engine(self.engine)  # the primary's database
+        self.read_engine = create_read_engine(self.engine, read_url) if read_url else self.current_read_engine
+        self.read_sessionmaker = create_read_sessionmaker(self.read_engine)
+        self.current_read_sessionmaker = (
+            create_read_sessionmaker(self.current_read_engine) if read_url else self.read_sessionmaker
+        )
         self.limiter = RateLimiter(
             settings.redis_url, enabled=settings.rate_limits_enabled, prefix=settings.redis_prefix
         )
@@ -65,10 +79,17 @@ class Runtime:
         await self.jobs.stop()
         await self.bus.stop()
         await self.limiter.close()
-        await self.engine.dispose()
+        for engine in {self.read_engine, self.current_read_engine, self.engine}:
+            await engine.dispose()
 
     def unit_of_work(self) -> Any:
         return unit_of_work(self.sessionmaker)
+
+    def read_session(self, *, current: bool = False) -> Any:
+        """A session for reads that change nothing (``core.db.read_session``). It may lag behind
+        the unit of work when ``database_read_url`` names a replica, unless ``current`` (what must
+        see the latest commit, such as a credential's user: the primary's database, read-only)."""
+        return read_session(self.current_read_sessionmaker if current else self.read_sessionmaker)
 
     async def _run_job(self, spec: JobSpec, kwargs: dict[str, Any]) -> None:
         async with self.unit_of_work() as session:

@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cxinbox.auth.principal import Principal
 from cxinbox.auth.tokens import ACCESS, BY_CODE, TokenSigner
 from cxinbox.core.clock import utcnow
-from cxinbox.core.db import after_rollback
 from cxinbox.core.errors import Forbidden, Unauthorized
 from cxinbox.models.identity import ApiKey, Organization, OrganizationStatus, Role, User
 from cxinbox.runtime import Runtime
@@ -99,11 +98,20 @@ def principal_claims(principal: Principal) -> dict[str, Any]:
     return {"sub": principal.user_id, "org": principal.organization_id, "role": principal.role.value}
 
 
-async def principal_from_api_key(session: AsyncSession, runtime: Runtime, key: str) -> Principal:
-    """The key's principal; the use is counted whether or not the request then succeeds."""
+async def principal_from_api_key(runtime: Runtime, key: str) -> Principal:
+    """The key's principal. The use is counted in a unit of work of its own, committed before the
+    request goes on, so it counts whether or not the request then succeeds, and a request that only
+    reads holds no write transaction meanwhile. The increment is atomic: concurrent requests with
+    one key never lose a count."""
     now = utcnow()
-    api_key = await _usable_api_key(session, ApiKey.key_hash == runtime.hasher.hash(key), now)
-    await _count_use(session, runtime, api_key.id, now)
+    async with runtime.unit_of_work() as session:
+        api_key = await _usable_api_key(session, ApiKey.key_hash == runtime.hasher.hash(key), now)
+        await session.execute(
+            update(ApiKey)
+            .where(ApiKey.id == api_key.id)
+            .values(usage_count=ApiKey.usage_count + 1, last_used_at=now)
+            .execution_options(synchronize_session=False)
+        )
     return _api_key_principal(api_key)
 
 
@@ -132,25 +140,6 @@ async def _usable_api_key(session: AsyncSession, which: Any, now: datetime) -> A
         raise Unauthorized("The API key is revoked or expired")
     ensure_organization_usable(org)
     return api_key
-
-
-async def _count_use(session: AsyncSession, runtime: Runtime, key_id: str, now: datetime) -> None:
-    """Count the use in the request's transaction, and again in a transaction of its own if the
-    request's rolls back (a failed request used the key all the same). The increment is atomic:
-    concurrent requests with one key never lose a count."""
-    count = (
-        update(ApiKey)
-        .where(ApiKey.id == key_id)
-        .values(usage_count=ApiKey.usage_count + 1, last_used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    await session.execute(count)
-
-    async def count_after_rollback() -> None:
-        async with runtime.unit_of_work() as own:
-            await own.execute(count)
-
-    after_rollback(session, count_after_rollback)
 
 
 def _expired(expires_at: datetime | None, now: datetime) -> bool:

@@ -48,6 +48,17 @@ async def _request_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(_request_session, scope="function")]
 
 
+async def _request_read_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    """The request's read session, for an endpoint that writes nothing (a list, a detail, counts):
+    on SQLite it reads a snapshot without waiting for the process's write turn; with
+    ``database_read_url`` it reads the replica. A write through it raises."""
+    async with runtime.read_session() as session:
+        yield session
+
+
+ReadSessionDep = Annotated[AsyncSession, Depends(_request_read_session, scope="function")]
+
+
 def authorized_for_route(principal: Principal, request: Request) -> Principal:
     """The one place an API key's reach is checked: against the scope its route declares."""
     if principal.api_key_id is not None:
@@ -58,27 +69,27 @@ def authorized_for_route(principal: Principal, request: Request) -> Principal:
 async def current_principal(
     request: Request,
     runtime: RuntimeDep,
-    session: SessionDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     api_key: Annotated[str | None, Depends(api_key_scheme)],
 ) -> Principal:
-    return authorized_for_route(await _credential_principal(runtime, session, bearer, api_key), request)
+    return authorized_for_route(await _credential_principal(runtime, bearer, api_key), request)
 
 
 async def _credential_principal(
-    runtime: Runtime,
-    session: AsyncSession,
-    bearer: HTTPAuthorizationCredentials | None,
-    api_key: str | None,
+    runtime: Runtime, bearer: HTTPAuthorizationCredentials | None, api_key: str | None
 ) -> Principal:
+    """Checked in a transaction of its own, ended before the endpoint runs (a token in a read
+    session; an API key where its use is counted): a request never holds two connections at once,
+    and one that only reads never takes the write turn."""
     if api_key:
-        return await principal_from_api_key(session, runtime, api_key)
+        return await principal_from_api_key(runtime, api_key)
     if bearer is None or bearer.scheme.lower() != "bearer" or not bearer.credentials:
         raise Unauthorized("Authentication required")
     token = bearer.credentials
     if token.startswith(API_KEY_PREFIX):
-        return await principal_from_api_key(session, runtime, token)
-    return await principal_from_token(session, runtime.tokens, token)
+        return await principal_from_api_key(runtime, token)
+    async with runtime.read_session(current=True) as reader:  # a token's check writes nothing
+        return await principal_from_token(reader, runtime.tokens, token)
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

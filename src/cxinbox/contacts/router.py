@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from cxinbox.auth.dependencies import MemberDep, SessionDep
+from cxinbox.auth.dependencies import MemberDep, ReadSessionDep, SessionDep
 from cxinbox.auth.scopes import Area, key_scope
 from cxinbox.contacts import service
 from cxinbox.contacts.schemas import ContactOut, UpdateContact
@@ -24,7 +24,7 @@ WaId = Annotated[str, Path(alias="waId", max_length=128, description="The contac
 )
 async def list_contacts(
     principal: MemberDep,
-    session: SessionDep,
+    session: ReadSessionDep,
     search: str | None = Query(None, min_length=1, max_length=200),
     cursor: str | None = Query(None, max_length=500),
     limit: int = Query(50, ge=1, le=MAX_LIMIT),
@@ -35,7 +35,7 @@ async def list_contacts(
 
 
 @router.get("/{waId}", summary="Get contact by WhatsApp ID")
-async def get_contact(wa_id: WaId, principal: MemberDep, session: SessionDep) -> Envelope[ContactOut]:
+async def get_contact(wa_id: WaId, principal: MemberDep, session: ReadSessionDep) -> Envelope[ContactOut]:
     return Envelope(
         data=ContactOut.model_validate(await service.get_contact(session, principal.tenant, wa_id))
     )

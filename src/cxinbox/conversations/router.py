@@ -9,7 +9,7 @@ from typing import Annotated, NoReturn
 from fastapi import APIRouter, Body, Depends, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cxinbox.auth.dependencies import MemberDep, SessionDep
+from cxinbox.auth.dependencies import MemberDep, ReadSessionDep, SessionDep
 from cxinbox.auth.principal import Principal
 from cxinbox.auth.scopes import Area, key_scope
 from cxinbox.conversations import access, assignment, service
@@ -98,7 +98,7 @@ FilterDep = Annotated[ConversationFilter, Depends(conversation_filter)]
 )
 async def list_conversations(
     principal: MemberDep,
-    session: SessionDep,
+    session: ReadSessionDep,
     criteria: FilterDep,
     cursor: str | None = Query(None, max_length=500),
     limit: int = Query(50, ge=1, le=MAX_LIMIT),
@@ -115,7 +115,7 @@ async def list_conversations(
     summary="Get distinct conversation categories",
     description="Every category used by a conversation of the organization, in alphabetical order.",
 )
-async def categories(principal: MemberDep, session: SessionDep) -> Envelope[list[str]]:
+async def categories(principal: MemberDep, session: ReadSessionDep) -> Envelope[list[str]]:
     return Envelope(data=await service.categories(session, principal))
 
 
@@ -125,7 +125,7 @@ async def categories(principal: MemberDep, session: SessionDep) -> Envelope[list
     description=f"The counts of the list with the same filters. {_VISIBILITY}",
 )
 async def counts(
-    principal: MemberDep, session: SessionDep, criteria: FilterDep
+    principal: MemberDep, session: ReadSessionDep, criteria: FilterDep
 ) -> Envelope[ConversationCounts]:
     return Envelope(data=await service.count_conversations(session, principal, criteria))
 
@@ -143,7 +143,7 @@ async def reclassify_all(
 
 @router.get("/{id}", summary="Get conversation by ID", description=f"{_VISIBILITY} Includes its timeline.")
 async def get_conversation(
-    id: str, principal: MemberDep, session: SessionDep
+    id: str, principal: MemberDep, session: ReadSessionDep
 ) -> Envelope[ConversationDetail]:
     conversation, entries = await service.detail(session, principal, id)
     return Envelope(data=detail_out(conversation, entries))
@@ -276,6 +276,6 @@ async def clear_follow_up(id: str, principal: MemberDep, session: SessionDep) ->
     f"100. {_VISIBILITY}",
 )
 async def contact_history(
-    id: str, principal: MemberDep, session: SessionDep
+    id: str, principal: MemberDep, session: ReadSessionDep
 ) -> Envelope[list[ConversationOut]]:
     return Envelope(data=conversations_out(await service.contact_history(session, principal, id)))

@@ -7,6 +7,11 @@ or silently losing updates), in WAL mode. Inside one process, transactions queue
 100 ms, which under load turns a few milliseconds of waiting into long stalls. The busy timeout
 still covers other processes.
 
+Reads that change nothing take a read session (``create_read_engine``): on SQLite a deferred
+transaction on connections of their own, outside the write gate and refused every write
+(``PRAGMA query_only``), so they read a WAL snapshot while a writer holds the gate; on PostgreSQL a
+read-only transaction, on the primary or on a replica.
+
 A unit of work is one transaction (a request's or a job's). Services never commit: they queue jobs
 and events with ``after_commit()``; the unit of work commits, then releases them, so a rolled-back
 request enqueues nothing. What must be stored even when the work fails (an API key's use) is
@@ -26,6 +31,7 @@ import structlog
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
 from sqlalchemy.util import await_only
 
 from cxinbox.core.ids import new_id
@@ -104,28 +110,10 @@ def _raw(connection: Any) -> Any:
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """The engine of ``url``. Its errors never carry a statement's parameters (``hide_parameters``):
     they may be secrets (a password hash, a token's hash), and errors end up in logs."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(
-            url, echo=echo, hide_parameters=True, pool_size=10, max_overflow=20, pool_pre_ping=True
-        )
-
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(
-        url, echo=echo, hide_parameters=True, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
-    )
+    if make_url(url).get_backend_name() != "sqlite":
+        return _server_engine(url, echo=echo)
+    engine = _sqlite_engine(url, echo=echo, query_only=False)
     gate = WriteGate(engine)
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
@@ -140,24 +128,117 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     return engine
 
 
+def create_read_engine(primary: AsyncEngine, read_url: str | None = None) -> AsyncEngine:
+    """The engine of read sessions: ``read_url`` (a replica) or the primary's database, read-only.
+
+    On SQLite, a pool of its own whose transactions are deferred (``BEGIN``: a snapshot, no lock
+    taken) and never wait for the write gate; an in-memory database is one connection's, so its
+    reads stay on the primary. On PostgreSQL, the primary's pool (or the replica's), each
+    transaction ``READ ONLY``.
+    """
+    url = make_url(read_url) if read_url else primary.url
+    if url.get_backend_name() != "sqlite":
+        engine = _server_engine(url.render_as_string(hide_password=False)) if read_url else primary
+        return engine.execution_options(postgresql_readonly=True)
+    if url.database in (None, "", ":memory:"):
+        return primary
+    engine = _sqlite_engine(url.render_as_string(hide_password=False), query_only=True)
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+def _server_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+    return create_async_engine(
+        url, echo=echo, hide_parameters=True, pool_size=10, max_overflow=20, pool_pre_ping=True
+    )
+
+
+def _sqlite_engine(url: str, *, query_only: bool, echo: bool = False) -> AsyncEngine:
+    """A SQLite engine in WAL mode whose transactions we begin ourselves (in a ``begin`` event)."""
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(
+        url, echo=echo, hide_parameters=True, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+    )
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        if query_only:
+            cursor.execute("PRAGMA query_only=ON")
+        cursor.close()
+
+    return engine
+
+
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
 
 
+class ReadSessionWriteError(RuntimeError):
+    """Something tried to write, or to queue work after a commit, through a read session."""
+
+
+class _ReadSession(Session):
+    """The synchronous session behind a read session: its flushes raise."""
+
+
+@event.listens_for(_ReadSession, "before_flush")
+def _refuse_flush(_session: Session, _context: Any, _instances: Any) -> None:
+    raise ReadSessionWriteError("A read session does not write: use the unit of work")
+
+
+#: ``session.info`` key marking a read session (its commit hooks are refused: it never commits)
+READ_ONLY = "read_only"
+
+
+def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions on the read engine. Their flushes raise, as do their statements that write (the
+    database refuses them): a read session asked to write is a mistake to catch at once."""
+    return async_sessionmaker(
+        engine, expire_on_commit=False, sync_session_class=_ReadSession, info={READ_ONLY: True}
+    )
+
+
+@asynccontextmanager
+async def read_session(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A read session: its transaction ends (rolled back: there is nothing to keep) when it closes.
+    Never open one while holding a unit of work's connection: on PostgreSQL both may draw on one
+    pool, and requests each holding one connection while waiting for a second can exhaust it."""
+    async with sessionmaker() as session:
+        yield session
+
+
 def before_commit(session: AsyncSession, hook: BeforeCommit) -> None:
     """Run ``hook`` inside the transaction, just before it commits (e.g. write the event log)."""
-    session.info.setdefault("before_commit", []).append(hook)
+    _queue(session, "before_commit", hook)
 
 
 def after_commit(session: AsyncSession, hook: AfterTransaction) -> None:
     """Run ``hook`` once the transaction has committed; dropped if it rolls back."""
-    session.info.setdefault("after_commit", []).append(hook)
+    _queue(session, "after_commit", hook)
 
 
 def after_rollback(session: AsyncSession, hook: AfterTransaction) -> None:
     """Run ``hook`` once the transaction has rolled back (or failed to commit); dropped if it
     commits. The transaction is over by then: the hook opens a unit of work of its own."""
-    session.info.setdefault("after_rollback", []).append(hook)
+    _queue(session, "after_rollback", hook)
+
+
+def _queue(session: AsyncSession, when: str, hook: Any) -> None:
+    if session.info.get(READ_ONLY):  # a read session never commits: the hook would be lost
+        raise ReadSessionWriteError(f"A read session queues no {when} work: use the unit of work")
+    session.info.setdefault(when, []).append(hook)
 
 
 async def commit(session: AsyncSession) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Header, Query, UploadFile
 from fastapi.responses import JSONResponse
 
-from cxinbox.auth.dependencies import MemberDep, RuntimeDep, SessionDep
+from cxinbox.auth.dependencies import MemberDep, ReadSessionDep, RuntimeDep, SessionDep
 from cxinbox.auth.scopes import Area, key_scope
 from cxinbox.core.validation import Text
 from cxinbox.core.wire import CursorEnvelope, Envelope
@@ -52,7 +52,7 @@ CLOSED_RULE = (
 async def list_messages(
     id: str,
     principal: MemberDep,
-    session: SessionDep,
+    session: ReadSessionDep,
     runtime: RuntimeDep,
     cursor: Annotated[str | None, Query(description="nextCursor of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,

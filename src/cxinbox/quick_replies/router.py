@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, File, Query, UploadFile, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.audit.request import Actor, acting_as
-from cxinbox.auth.dependencies import AdminDep, MemberDep, RuntimeDep, SessionDep
+from cxinbox.auth.dependencies import AdminDep, MemberDep, ReadSessionDep, RuntimeDep, SessionDep
 from cxinbox.auth.principal import Principal
 from cxinbox.auth.scopes import Area, key_scope
 from cxinbox.core.bulk import BulkResult
@@ -55,7 +55,10 @@ async def _listing(
     "variables (`{{contact.name}}`, `{{agent.name}}`, …) filled for that conversation and the caller.",
 )
 async def list_active(
-    principal: MemberDep, session: SessionDep, runtime: RuntimeDep, conversation_id: ConversationParam = None
+    principal: MemberDep,
+    session: ReadSessionDep,
+    runtime: RuntimeDep,
+    conversation_id: ConversationParam = None,
 ) -> Envelope[list[QuickReplyOut]]:
     return await _listing(session, runtime, principal, active_only=True, conversation_id=conversation_id)
 
@@ -80,7 +83,10 @@ async def create(
     description=f"By shortcut; `conversationId` as for the active list. {_ADMIN}",
 )
 async def list_all(
-    principal: AdminDep, session: SessionDep, runtime: RuntimeDep, conversation_id: ConversationParam = None
+    principal: AdminDep,
+    session: ReadSessionDep,
+    runtime: RuntimeDep,
+    conversation_id: ConversationParam = None,
 ) -> Envelope[list[QuickReplyOut]]:
     return await _listing(session, runtime, principal, active_only=False, conversation_id=conversation_id)
 

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, status
 
 from cxinbox.audit.request import Actor, acting_as
-from cxinbox.auth.dependencies import MemberDep, SessionDep
+from cxinbox.auth.dependencies import MemberDep, ReadSessionDep, SessionDep
 from cxinbox.auth.scopes import Area, key_scope
 from cxinbox.conversations.schemas import ConversationOut
 from cxinbox.conversations.views import conversation_out
@@ -23,7 +23,7 @@ ManagerDep = Annotated[Actor, Depends(acting_as(Role.ADMIN, Role.SUPERVISOR))]
 
 
 @router.get("/tags", summary="List all tags for the organization", description="Alphabetical.")
-async def list_tags(principal: MemberDep, session: SessionDep) -> Envelope[list[TagOut]]:
+async def list_tags(principal: MemberDep, session: ReadSessionDep) -> Envelope[list[TagOut]]:
     tags = await service.list_tags(session, principal.tenant)
     return Envelope(data=[TagOut.model_validate(t) for t in tags])
 

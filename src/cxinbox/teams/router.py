@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from cxinbox.auth.dependencies import AdminDep, MemberDep, SessionDep
+from cxinbox.auth.dependencies import AdminDep, MemberDep, ReadSessionDep, SessionDep
 from cxinbox.auth.scopes import Area, key_scope
 from cxinbox.core.clock import utcnow
 from cxinbox.core.wire import Deleted, Envelope
@@ -43,7 +43,7 @@ ADMIN_ONLY = "ADMIN only."
 )
 async def list_teams(
     principal: MemberDep,
-    session: SessionDep,
+    session: ReadSessionDep,
     include_inactive: Annotated[
         bool, Query(alias="includeInactive", description="Also list deactivated teams")
     ] = False,
@@ -62,7 +62,7 @@ async def create_team(body: CreateTeam, principal: AdminDep, session: SessionDep
 
 
 @router.get("/{id}", summary="Get team detail with members", description=READERS)
-async def get_team(id: str, principal: MemberDep, session: SessionDep) -> Envelope[TeamDetail]:
+async def get_team(id: str, principal: MemberDep, session: ReadSessionDep) -> Envelope[TeamDetail]:
     team = await service.readable_team(session, principal, id)
     return Envelope(data=await service.team_detail(session, principal, team))
 
@@ -129,7 +129,7 @@ async def remove_member(id: str, userId: str, principal: AdminDep, session: Sess
     summary="Get team schedule (working hours)",
     description=f"{READERS} A team without a saved schedule answers `configured: false` (always open).",
 )
-async def get_schedule(id: str, principal: MemberDep, session: SessionDep) -> Envelope[ScheduleOut]:
+async def get_schedule(id: str, principal: MemberDep, session: ReadSessionDep) -> Envelope[ScheduleOut]:
     return Envelope(data=await schedules.get_schedule(session, principal, id))
 
 
@@ -153,5 +153,7 @@ async def put_schedule(
     "closes (null when that does not happen within 400 days). A team without a schedule is always "
     "open.\n\n" + HOURS_RULES,
 )
-async def schedule_status(id: str, principal: MemberDep, session: SessionDep) -> Envelope[ScheduleStatusOut]:
+async def schedule_status(
+    id: str, principal: MemberDep, session: ReadSessionDep
+) -> Envelope[ScheduleStatusOut]:
     return Envelope(data=await schedules.schedule_status(session, principal, id, utcnow()))

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
 
-from cxinbox.auth.dependencies import AdminDep, MemberDep, RuntimeDep, SessionDep
+from cxinbox.auth.dependencies import AdminDep, MemberDep, ReadSessionDep, RuntimeDep, SessionDep
 from cxinbox.auth.scopes import NO_API_KEYS, Area, key_scope
 from cxinbox.core.bulk import BulkResult
 from cxinbox.core.http import client_ip
@@ -36,7 +36,7 @@ async def user_filter(
 )
 async def list_users(
     principal: MemberDep,
-    session: SessionDep,
+    session: ReadSessionDep,
     runtime: RuntimeDep,
     criteria: Annotated[UserFilter, Depends(user_filter)],
     page: Annotated[PageParams, Depends(page_params)],
