@@ -204,7 +204,8 @@ class FakeTemplates:
                 "Invalid parameter",
                 2388024,
                 "Content in This Language Already Exists",
-                f"There is already {language} content for this template. Create a new template and try again.",
+                f"There is already {language} content for this template. "
+                "Create a new template and try again.",
             )
         for component in body["components"]:
             text = str(component.get("text") or "")

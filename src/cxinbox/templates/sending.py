@@ -34,7 +34,7 @@ from cxinbox.whatsapp.inbound.threads import Sender as ThreadSender
 from cxinbox.whatsapp.inbound.threads import resolve_threads
 from cxinbox.whatsapp.outbound import compose
 
-_PHONE_NOISE = re.compile(r"[\s().-]")
+_PHONE_NOISE = re.compile(r"[ ().-]")
 _PHONE = re.compile(r"\+?[1-9][0-9]{7,14}")
 
 
