@@ -158,3 +158,16 @@ async def test_send_to_phone_opens_or_reuses_a_conversation(inbox, client, graph
     r = await client.post("/templates/order_shipped/send-to-phone", json=body, headers=other.admin.headers)
     assert r.status_code == 404  # the other organization has no such template
     assert (await client.post("/templates/order_shipped/send-to-phone", json=body)).status_code == 401
+
+
+async def test_a_retried_send_with_its_idempotency_key_sends_once(inbox, client, graph):
+    headers = {**inbox.agent.headers, "Idempotency-Key": "retry-1"}
+    body = {"phone": "+5511999990002", "variables": VARIABLES}
+    first = await client.post("/templates/order_shipped/send-to-phone", json=body, headers=headers)
+    again = await client.post("/templates/order_shipped/send-to-phone", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.json()["data"]["id"] == again.json()["data"]["id"]
+    await eventually(lambda: len(_sent(graph, inbox)) == 1, "the template is sent")
+    changed = {**body, "variables": {**VARIABLES, "body": ["Bo", "A-1"]}}
+    r = await client.post("/templates/order_shipped/send-to-phone", json=changed, headers=headers)
+    assert r.status_code == 409 and error_code(r) == "IDEMPOTENCY_KEY_REUSED"

@@ -3,13 +3,14 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from cxinbox.auth.dependencies import AdminDep, MemberDep, ReadSessionDep, RuntimeDep, SessionDep
 from cxinbox.auth.scopes import Area, key_scope
 from cxinbox.core.bulk import BulkResult
 from cxinbox.core.validation import Id
 from cxinbox.core.wire import Deleted, Envelope
+from cxinbox.messages.router import SEND_RESPONSES, IdempotencyKey
 from cxinbox.messages.schemas import MessageOut
 from cxinbox.models.templates import TemplateCategory, TemplateStatus
 from cxinbox.templates import bulk, media, sending, service
@@ -189,32 +190,44 @@ async def edit(
     "/{name}/send",
     status_code=status.HTTP_201_CREATED,
     summary="Send a template message to a conversation",
+    response_model=Envelope[MessageOut],
+    responses=SEND_RESPONSES,
     description="`{conversationId, language?, variables?: {header?, body[], buttons[]}}`: the APPROVED "
     "template of that name on the conversation's number (404 otherwise), in `language` or its only "
     "one. The values are checked against the template first (400). Sent also when the 24-hour window "
     "is closed. Answers the message (type `template`, its text rendered).",
 )
 async def send(
-    name: str, body: SendTemplate, principal: MemberDep, session: SessionDep, runtime: RuntimeDep
-) -> Envelope[MessageOut]:
-    return Envelope[MessageOut].model_validate(
-        await sending.send_to_conversation(session, runtime, principal, name, body)
-    )
+    name: str,
+    body: SendTemplate,
+    principal: MemberDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    answer = await sending.send_to_conversation(session, runtime, principal, name, body, idempotency_key)
+    return answer.response()
 
 
 @router.post(
     "/{name}/send-to-phone",
     status_code=status.HTTP_201_CREATED,
     summary="Send a template message to an arbitrary phone number (creates or reuses conversation)",
+    response_model=Envelope[MessageOut],
+    responses=SEND_RESPONSES,
     description="`{phone, whatsappAccountId?, language?, variables?}`: the contact's open conversation on "
     "the number, or a new one (origin OUTBOUND, WAITING_FOR_CUSTOMER, assigned to the sender).",
 )
 async def send_to_phone(
-    name: str, body: SendTemplateToPhone, principal: MemberDep, session: SessionDep, runtime: RuntimeDep
-) -> Envelope[MessageOut]:
-    return Envelope[MessageOut].model_validate(
-        await sending.send_to_phone(session, runtime, principal, name, body)
-    )
+    name: str,
+    body: SendTemplateToPhone,
+    principal: MemberDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    answer = await sending.send_to_phone(session, runtime, principal, name, body, idempotency_key)
+    return answer.response()
 
 
 @router.post(

@@ -20,6 +20,8 @@ from cxinbox.conversations.events import publish_conversation
 from cxinbox.conversations.summary import reload
 from cxinbox.conversations.timeline import Actor
 from cxinbox.core.errors import NotFound, ValidationFailed
+from cxinbox.messages import idempotency
+from cxinbox.messages.idempotency import Answer
 from cxinbox.messages.sending import sender_of
 from cxinbox.messages.service import envelope
 from cxinbox.models.inbox import Conversation, MessageType
@@ -39,33 +41,52 @@ _PHONE = re.compile(r"\+?[1-9][0-9]{7,14}")
 
 
 async def send_to_conversation(
-    session: AsyncSession, runtime: Runtime, principal: Principal, name: str, body: SendTemplate
-) -> dict[str, Any]:
-    conversation = await visible_conversation(session, principal, body.conversation_id)
-    template = await _approved(session, principal, conversation.whatsapp_account_id, name, body.language)
-    outgoing = await _outgoing(session, runtime, template, body.variables)
-    conversation = await reopen_for_reply(session, conversation, Actor.of(principal))
-    return await _queue(session, runtime, principal, conversation, outgoing)
+    session: AsyncSession,
+    runtime: Runtime,
+    principal: Principal,
+    name: str,
+    body: SendTemplate,
+    key: str | None,
+) -> Answer:
+    async def work() -> Answer:
+        conversation = await visible_conversation(session, principal, body.conversation_id)
+        account_id = conversation.whatsapp_account_id
+        template = await _approved(session, principal, account_id, name, body.language)
+        outgoing = await _outgoing(session, runtime, template, body.variables)
+        conversation = await reopen_for_reply(session, conversation, Actor.of(principal))
+        return await _queue(session, runtime, principal, conversation, outgoing)
+
+    request = idempotency.fingerprint("template", name, body.model_dump_json())
+    return await idempotency.once(session, principal.tenant, key, request, work)
 
 
 async def send_to_phone(
-    session: AsyncSession, runtime: Runtime, principal: Principal, name: str, body: SendTemplateToPhone
-) -> dict[str, Any]:
+    session: AsyncSession,
+    runtime: Runtime,
+    principal: Principal,
+    name: str,
+    body: SendTemplateToPhone,
+    key: str | None,
+) -> Answer:
     """To the contact's open conversation on the number, or a new one (origin OUTBOUND, waiting for
     the customer, assigned to the sender)."""
-    wa_id = _wa_id(body.phone)
-    account = await account_for(session, principal, body.whatsapp_account_id)
-    template = await _approved(session, principal, account.id, name, body.language)
-    outgoing = await _outgoing(session, runtime, template, body.variables)
-    thread = (await resolve_threads(session, [ThreadSender(account, wa_id, business_first=True)]))[
-        account.id, wa_id
-    ]
-    conversation = thread.conversation
-    if thread.opened:
-        conversation.assigned_to_id = principal.user_id
-        await session.flush()
-        publish_conversation(session, await reload(session, conversation.id), "conversation.created")
-    return await _queue(session, runtime, principal, conversation, outgoing)
+
+    async def work() -> Answer:
+        wa_id = _wa_id(body.phone)
+        account = await account_for(session, principal, body.whatsapp_account_id)
+        template = await _approved(session, principal, account.id, name, body.language)
+        outgoing = await _outgoing(session, runtime, template, body.variables)
+        sender = ThreadSender(account, wa_id, business_first=True)
+        thread = (await resolve_threads(session, [sender]))[account.id, wa_id]
+        conversation = thread.conversation
+        if thread.opened:
+            conversation.assigned_to_id = principal.user_id
+            await session.flush()
+            publish_conversation(session, await reload(session, conversation.id), "conversation.created")
+        return await _queue(session, runtime, principal, conversation, outgoing)
+
+    request = idempotency.fingerprint("template-to-phone", name, body.model_dump_json())
+    return await idempotency.once(session, principal.tenant, key, request, work)
 
 
 def _wa_id(phone: str) -> str:
@@ -166,6 +187,6 @@ async def _queue(
     principal: Principal,
     conversation: Conversation,
     outgoing: compose.Outgoing,
-) -> dict[str, Any]:
+) -> Answer:
     message = await compose.queue_message(session, runtime, conversation, outgoing, sender_of(principal))
-    return envelope(runtime, message)
+    return Answer(201, envelope(runtime, message))
