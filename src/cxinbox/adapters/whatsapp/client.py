@@ -154,22 +154,11 @@ class GraphClient:
     # --- templates ---------------------------------------------------------------------------------
 
     async def list_templates(self, waba_id: str) -> list[dict[str, Any]]:
-        """Every template of a business account (``GET /{waba_id}/message_templates``, following
-        ``paging.cursors.after`` while ``paging.next`` says there is more)."""
-        found: list[dict[str, Any]] = []
+        """Every template of a business account (``GET /{waba_id}/message_templates``, every page,
+        with the fields a sync needs)."""
         params = {"fields": TEMPLATE_FIELDS, "limit": str(TEMPLATES_PAGE_SIZE)}
-        for _ in range(MAX_TEMPLATE_PAGES):
-            body = await self._json("GET", f"{_node(waba_id)}/message_templates", params=params)
-            data = body.get("data")
-            if not isinstance(data, list):
-                raise GraphError("Graph API answered without a list of templates", retryable=False)
-            found += [item for item in data if isinstance(item, dict)]
-            paging = _object(body, "paging")
-            after = _object(paging, "cursors").get("after")
-            if not paging.get("next") or not isinstance(after, str) or not after:
-                return found
-            params = {**params, "after": after}
-        raise GraphError("The business account has more templates than a sync reads", retryable=False)
+        path = f"{_node(waba_id)}/message_templates"
+        return await self._every_page(path, params, MAX_TEMPLATE_PAGES, "templates", complete=True)
 
     async def create_template(self, waba_id: str, template: dict[str, Any]) -> dict[str, Any]:
         """``POST /{waba_id}/message_templates``: answers ``{id, status, category}``."""
@@ -220,22 +209,10 @@ class GraphClient:
 
     async def business_account_numbers(self, waba_id: str) -> list[PhoneNumberInfo]:
         """The phone numbers of a WhatsApp Business Account that the token can read
-        (``GET /{waba_id}/phone_numbers``, every page: ``paging.cursors.after`` while ``paging.next``
-        says there is more, at most ``MAX_NUMBER_PAGES``)."""
-        numbers: list[PhoneNumberInfo] = []
+        (``GET /{waba_id}/phone_numbers``, every page, at most ``MAX_NUMBER_PAGES``)."""
         params = {"fields": PHONE_NUMBER_FIELDS, "limit": str(NUMBERS_PAGE_SIZE)}
-        for _ in range(MAX_NUMBER_PAGES):
-            body = await self._json("GET", f"{waba_id}/phone_numbers", params=params)
-            data = body.get("data")
-            if not isinstance(data, list):
-                raise GraphError("Graph API answered without a list of phone numbers", retryable=False)
-            numbers += [_phone_number_info(item, "") for item in data if isinstance(item, dict)]
-            paging = _object(body, "paging")
-            after = _object(paging, "cursors").get("after")
-            if not paging.get("next") or not isinstance(after, str) or not after:
-                break
-            params = {**params, "after": after}
-        return numbers
+        items = await self._every_page(f"{waba_id}/phone_numbers", params, MAX_NUMBER_PAGES, "phone numbers")
+        return [_phone_number_info(item, "") for item in items]
 
     async def exchange_code(self, code: str) -> str:
         """Embedded Signup: trade the one-time code for a business token."""
@@ -258,6 +235,28 @@ class GraphClient:
         )
 
     # --- plumbing ----------------------------------------------------------------------------------
+
+    async def _every_page(
+        self, path: str, params: dict[str, str], max_pages: int, what: str, *, complete: bool = False
+    ) -> list[dict[str, Any]]:
+        """The items of a paged list: ``paging.cursors.after`` while ``paging.next`` says there is
+        more, at most ``max_pages`` pages (then, when ``complete`` is asked, an error rather than a
+        part of the list)."""
+        found: list[dict[str, Any]] = []
+        for _ in range(max_pages):
+            body = await self._json("GET", path, params=params)
+            data = body.get("data")
+            if not isinstance(data, list):
+                raise GraphError(f"Graph API answered without a list of {what}", retryable=False)
+            found += [item for item in data if isinstance(item, dict)]
+            paging = _object(body, "paging")
+            after = _object(paging, "cursors").get("after")
+            if not paging.get("next") or not isinstance(after, str) or not after:
+                return found
+            params = {**params, "after": after}
+        if complete:
+            raise GraphError(f"Graph API has more {what} than are read", retryable=False)
+        return found
 
     async def _json(
         self, method: str, path: str, *, authenticated: bool = True, **kwargs: Any
