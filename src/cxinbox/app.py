@@ -13,8 +13,8 @@ from typing import Any
 import structlog
 from fastapi import APIRouter, Depends, FastAPI
 
-from cxinbox.accounts.router import router as accounts_router
-from cxinbox.accounts.service import SuperAdminEmailTaken, ensure_super_admin
+from cxinbox.sign_in.router import router as sign_in_router
+from cxinbox.sign_in.service import SuperAdminEmailTaken, ensure_super_admin
 from cxinbox.admin.router import router as admin_router
 from cxinbox.api_docs import install_api_docs
 from cxinbox.api_docs.openapi import install_openapi
@@ -50,7 +50,7 @@ from cxinbox.tags.router import router as tags_router
 from cxinbox.teams.router import router as teams_router
 from cxinbox.users.router import router as users_router
 from cxinbox.whatsapp.alerts.router import router as whatsapp_alerts_router
-from cxinbox.whatsapp.router import router as whatsapp_accounts_router
+from cxinbox.whatsapp.router import router as whatsapp_sign_in_router
 from cxinbox.whatsapp.webhook_router import router as whatsapp_webhook_router
 
 API_PREFIX = "/api/v1"
@@ -61,7 +61,7 @@ log = structlog.get_logger(__name__)
 ROUTERS: tuple[APIRouter, ...] = (
     health_router,
     whatsapp_webhook_router,
-    accounts_router,
+    sign_in_router,
     api_keys_router,
     events_router,
     files_router,
@@ -72,7 +72,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     admin_router,
     plans_router,
     org_config_router,
-    whatsapp_accounts_router,
+    whatsapp_sign_in_router,
     whatsapp_alerts_router,
     messages_router,
     failed_messages_router,

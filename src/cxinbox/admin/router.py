@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
-from cxinbox.accounts.schemas import TokenUser
+from cxinbox.sign_in.schemas import TokenUser
 from cxinbox.admin import service, stats
 from cxinbox.admin.repository import OrganizationRepository
 from cxinbox.admin.schemas import (

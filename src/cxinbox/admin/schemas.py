@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import EmailStr, Field, field_validator
 
-from cxinbox.accounts.schemas import OrganizationSummary, TokenBundle, UserSummary
+from cxinbox.sign_in.schemas import OrganizationSummary, TokenBundle, UserSummary
 from cxinbox.core.bulk import BulkSelection
 from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime
 from cxinbox.models.identity import OrganizationStatus, Plan

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cxinbox.accounts.service import find_user_by_email, unique_slug
+from cxinbox.sign_in.service import find_user_by_email, unique_slug
 from cxinbox.admin.repository import OrganizationRepository
 from cxinbox.admin.schemas import (
     CreateOrganization,

@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, status
 
-from cxinbox.accounts.schemas import TokenBundle
+from cxinbox.sign_in.schemas import TokenBundle
 from cxinbox.auth.dependencies import AdminDep, RuntimeDep, SessionDep
 from cxinbox.auth.scopes import NO_API_KEYS
 from cxinbox.core.http import client_ip

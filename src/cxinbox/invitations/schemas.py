@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from cxinbox.accounts.schemas import EmailBody
+from cxinbox.sign_in.schemas import EmailBody
 from cxinbox.auth.passwords import MIN_PASSWORD_LENGTH
 from cxinbox.core.bulk import BulkResult
 from cxinbox.core.validation import Id

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, UploadFile
 
-from cxinbox.accounts.schemas import TokenBundle
+from cxinbox.sign_in.schemas import TokenBundle
 from cxinbox.auth.dependencies import MemberDep, RuntimeDep, SessionDep
 from cxinbox.auth.scopes import NO_API_KEYS
 from cxinbox.core.wire import Envelope

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cxinbox.accounts.service import replace_password, verify_current_password
+from cxinbox.sign_in.service import replace_password, verify_current_password
 from cxinbox.auth.principal import Principal
 from cxinbox.auth.refresh import TokenPair
 from cxinbox.core.crypto import random_token

@@ -4,7 +4,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from cxinbox.accounts.schemas import EmailBody, UserSummary
+from cxinbox.sign_in.schemas import EmailBody, UserSummary
 from cxinbox.core.bulk import BulkSelection
 from cxinbox.core.validation import Id
 from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime, examples

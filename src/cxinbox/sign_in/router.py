@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, status
 
-from cxinbox.accounts import service
-from cxinbox.accounts.schemas import (
+from cxinbox.sign_in import service
+from cxinbox.sign_in.schemas import (
     CodeRequested,
     EmailBody,
     LoginBody,

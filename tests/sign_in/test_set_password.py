@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import jwt
 
-from cxinbox.accounts.service import FRESH_CODE_SECONDS
+from cxinbox.sign_in.service import FRESH_CODE_SECONDS
 from cxinbox.auth.tokens import ALGORITHM, BY_CODE
 from cxinbox.core.clock import utcnow
 from cxinbox.core.crypto import derive_key

@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cxinbox.accounts.schemas import RegisterBody
+from cxinbox.sign_in.schemas import RegisterBody
 from cxinbox.adapters.email import Mail
 from cxinbox.auth.credentials import ensure_can_sign_in
 from cxinbox.auth.principal import Principal
