@@ -27,7 +27,7 @@ from cxinbox.conversations.schemas import (
     SubFilter,
     UpdateConversation,
 )
-from cxinbox.conversations.views import conversation_out, conversations_out, detail_out
+from cxinbox.conversations.serializers import conversation_out, conversations_out, detail_out
 from cxinbox.core.errors import NotImplementedYet, ValidationFailed
 from cxinbox.core.pagination import MAX_LIMIT
 from cxinbox.core.wire import CursorEnvelope, Envelope, RequestModel

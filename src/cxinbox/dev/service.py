@@ -31,7 +31,7 @@ from cxinbox.dev.schemas import (
     SimulateTemplateStatus,
     TemplateEventOut,
 )
-from cxinbox.messages.views import message_out
+from cxinbox.messages.serializers import message_out
 from cxinbox.models.inbox import Contact, Conversation, Direction, Message
 from cxinbox.models.whatsapp import TemplateEvent, WebhookEvent, WhatsAppAccount
 from cxinbox.runtime import Runtime

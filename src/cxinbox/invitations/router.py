@@ -19,7 +19,7 @@ from cxinbox.invitations.schemas import (
     InvitationOut,
     PublicInvitation,
 )
-from cxinbox.invitations.views import present_invitation, present_invitations, present_public
+from cxinbox.invitations.serializers import present_invitation, present_invitations, present_public
 from cxinbox.models.invitations import InvitationStatus
 
 router = APIRouter(prefix="/invitations", tags=["invitations"], dependencies=[NO_API_KEYS])

@@ -16,7 +16,7 @@ from cxinbox.core.wire import CursorMeta, Envelope
 from cxinbox.messages.events import publish_message_updated
 from cxinbox.messages.repository import CONVERSATION_ORDER, MessageRepository
 from cxinbox.messages.schemas import MessageOut
-from cxinbox.messages.views import message_out
+from cxinbox.messages.serializers import message_out
 from cxinbox.models.inbox import Conversation, Direction, MediaState, Message
 from cxinbox.runtime import Runtime
 from cxinbox.whatsapp.media import download_media

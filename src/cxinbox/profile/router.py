@@ -11,7 +11,7 @@ from cxinbox.core.wire import Envelope
 from cxinbox.profile import service
 from cxinbox.profile.schemas import ChangePassword, UpdateProfile
 from cxinbox.users.schemas import UserOut
-from cxinbox.users.views import present_user
+from cxinbox.users.serializers import present_user
 
 router = APIRouter(prefix="/profile", tags=["profile"], dependencies=[NO_API_KEYS])
 
