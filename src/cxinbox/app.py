@@ -13,8 +13,6 @@ from typing import Any
 import structlog
 from fastapi import APIRouter, Depends, FastAPI
 
-from cxinbox.sign_in.router import router as sign_in_router
-from cxinbox.sign_in.service import SuperAdminEmailTaken, ensure_super_admin
 from cxinbox.admin.router import router as admin_router
 from cxinbox.api_docs import install_api_docs
 from cxinbox.api_docs.openapi import install_openapi
@@ -46,6 +44,8 @@ from cxinbox.plans.router import router as plans_router
 from cxinbox.profile.router import router as profile_router
 from cxinbox.quick_replies.router import router as quick_replies_router
 from cxinbox.runtime import Runtime
+from cxinbox.sign_in.router import router as sign_in_router
+from cxinbox.sign_in.service import SuperAdminEmailTaken, ensure_super_admin
 from cxinbox.tags.router import router as tags_router
 from cxinbox.teams.router import router as teams_router
 from cxinbox.users.router import router as users_router

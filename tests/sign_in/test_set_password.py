@@ -8,11 +8,11 @@ from datetime import timedelta
 
 import jwt
 
-from cxinbox.sign_in.service import FRESH_CODE_SECONDS
 from cxinbox.auth.tokens import ALGORITHM, BY_CODE
 from cxinbox.core.clock import utcnow
 from cxinbox.core.crypto import derive_key
 from cxinbox.models.identity import Role, User
+from cxinbox.sign_in.service import FRESH_CODE_SECONDS
 from tests.fixtures.factories import PASSWORD
 from tests.helpers import bearer, error_of, update_rows
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.auth.principal import Principal
-from cxinbox.conversations.access import visible_conversation
+from cxinbox.conversations.repository import visible_conversation
 from cxinbox.core.errors import Conflict, NotFound
 from cxinbox.core.jobs import enqueue
 from cxinbox.core.pagination import cursor_page
