@@ -32,7 +32,6 @@ from cxinbox.core.http import (
 from cxinbox.core.logging import configure_logging
 from cxinbox.core.validation import check_request_parts
 from cxinbox.dev.router import router as dev_router
-from cxinbox.events.router import router as events_router
 from cxinbox.files.router import router as files_router
 from cxinbox.health.router import router as health_router
 from cxinbox.invitations.page import router as invitation_page_router
@@ -43,6 +42,7 @@ from cxinbox.org_config.router import router as org_config_router
 from cxinbox.plans.router import router as plans_router
 from cxinbox.profile.router import router as profile_router
 from cxinbox.quick_replies.router import router as quick_replies_router
+from cxinbox.realtime.router import router as realtime_router
 from cxinbox.runtime import Runtime
 from cxinbox.sign_in.router import router as sign_in_router
 from cxinbox.sign_in.service import SuperAdminEmailTaken, ensure_super_admin
@@ -63,7 +63,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     whatsapp_webhook_router,
     sign_in_router,
     api_keys_router,
-    events_router,
+    realtime_router,
     files_router,
     users_router,
     invitations_router,

@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import select
 
 from cxinbox.auth.principal import Principal
-from cxinbox.events.visibility import predicate_for
-from cxinbox.models.events import EventRecord
+from cxinbox.models.event_log import EventRecord
 from cxinbox.models.identity import Role
 from cxinbox.models.inbox import MessageStatus
 from cxinbox.models.whatsapp import AccountAlert, AccountStatus, AlertSeverity, WhatsAppAccount
+from cxinbox.realtime.visibility import predicate_for
 from cxinbox.runtime import Runtime
 from cxinbox.whatsapp.alerts.classify import AlertDraft
 from cxinbox.whatsapp.alerts.service import raise_alert

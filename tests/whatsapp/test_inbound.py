@@ -7,7 +7,7 @@ import copy
 import pytest
 from sqlalchemy import select, update
 
-from cxinbox.models.events import EventRecord
+from cxinbox.models.event_log import EventRecord
 from cxinbox.models.inbox import (
     Conversation,
     ConversationStatus,

@@ -16,10 +16,10 @@ from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.auth.principal import Principal
-from cxinbox.events.visibility import EventPredicate
 from cxinbox.models.identity import Role
 from cxinbox.models.inbox import Conversation
 from cxinbox.models.teams import Team, TeamMember
+from cxinbox.realtime.visibility import EventPredicate
 
 
 @dataclass(frozen=True)
