@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from cxinbox.models.event_log import EventRecord
 from cxinbox.models.inbox import ConversationStatus
-from tests.conversations.helpers import set_fields
+from tests.fixtures.inbox import set_fields
 from tests.fixtures.people import events_of
 
 

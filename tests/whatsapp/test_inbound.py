@@ -16,7 +16,7 @@ from cxinbox.models.inbox import (
     MessageType,
     SenderType,
 )
-from tests.whatsapp.helpers import (
+from tests.fixtures.whatsapp import (
     connect_number,
     contacts_of,
     conversations_of,
