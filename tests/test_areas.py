@@ -36,7 +36,7 @@ from cxinbox.runtime import Runtime
 Runtime(settings)  # what `cxinbox worker` builds, and what the API builds when it starts
 
 from cxinbox.core import jobs, scheduler
-from cxinbox.events import visibility
+from cxinbox.realtime import visibility
 from cxinbox.plans import limits
 from cxinbox.users import hooks
 

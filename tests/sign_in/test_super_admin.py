@@ -15,8 +15,9 @@ from structlog.testing import capture_logs
 from cxinbox.app import create_app
 from cxinbox.config import Settings
 from cxinbox.models.identity import User
+from tests.fixtures.api import running
+from tests.fixtures.errors import error_of
 from tests.fixtures.factories import PASSWORD, unique_email
-from tests.helpers import error_of, running
 
 
 async def login(client: httpx.AsyncClient, email: str, password: str) -> httpx.Response:
