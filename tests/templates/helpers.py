@@ -11,7 +11,7 @@ import httpx
 
 from cxinbox.runtime import Runtime
 from tests.fixtures.factories import Member
-from tests.whatsapp.helpers import deliver
+from tests.fixtures.whatsapp import deliver
 
 BODY = {
     "type": "BODY",

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conversations.helpers import make_inbox
+from tests.fixtures.inbox import make_inbox
 from tests.fixtures.people import api_key_headers, error_code, events_of
+from tests.fixtures.whatsapp import connect_number, deliver
 from tests.templates.helpers import BODY, COMPONENTS, approved, create, draft, meta_says, template_webhook
-from tests.whatsapp.helpers import connect_number, deliver
 
 
 @pytest.fixture

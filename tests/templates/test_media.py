@@ -7,11 +7,11 @@ import base64
 
 import pytest
 
-from tests.conversations.helpers import make_inbox
+from tests.fixtures.inbox import make_inbox
 from tests.fixtures.people import error_code
 from tests.fixtures.wait import eventually
+from tests.fixtures.whatsapp import connect_number
 from tests.templates.helpers import BODY, meta_says
-from tests.whatsapp.helpers import connect_number
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="

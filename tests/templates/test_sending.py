@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 
 from cxinbox.core.clock import utcnow
-from tests.conversations.helpers import make_inbox, set_fields
+from tests.fixtures.inbox import make_inbox, set_fields
 from tests.fixtures.people import error_code
 from tests.fixtures.wait import eventually
+from tests.fixtures.whatsapp import connect_number, conversations_of
 from tests.templates.helpers import COMPONENTS, approved, create
-from tests.whatsapp.helpers import connect_number, conversations_of
 
 BUTTONS = {
     "type": "BUTTONS",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cxinbox.events.visibility import every_member, register_event_filter
+from cxinbox.realtime.visibility import every_member, register_event_filter
 from cxinbox.templates.status import fold_change
 from cxinbox.whatsapp.inbound.templates import on_template_change
 

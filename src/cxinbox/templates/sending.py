@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.auth.principal import Principal
-from cxinbox.conversations.access import visible_conversation
 from cxinbox.conversations.changes import reopen_for_reply
 from cxinbox.conversations.events import publish_conversation
+from cxinbox.conversations.repository import visible_conversation
 from cxinbox.conversations.summary import reload
 from cxinbox.conversations.timeline import Actor
 from cxinbox.core.errors import NotFound, ValidationFailed
