@@ -1,6 +1,8 @@
 """``POST /templates/sync``: every template Meta has for the organization's business accounts (or
 the one named), read page by page, upserted by Meta's id; a local template Meta no longer has
-becomes REMOVED. A business account with several of the organization's numbers is read once."""
+becomes REMOVED. A business account with several of the organization's numbers is read once.
+``updated`` counts the templates whose fields changed; only changes are announced
+(``template.updated``)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cxinbox.auth.principal import Principal
 from cxinbox.core.clock import utcnow
 from cxinbox.core.db import release_transaction
-from cxinbox.models.templates import MessageTemplate, TemplateStatus
+from cxinbox.models.templates import MessageTemplate, TemplateCategory, TemplateStatus
 from cxinbox.models.whatsapp import WhatsAppAccount
 from cxinbox.runtime import Runtime
 from cxinbox.templates.meta import graph_for
@@ -73,25 +75,19 @@ async def _apply(
         template = by_meta_id.get(meta_id) or by_name.get((name, language))
         if template is not None and template.status is TemplateStatus.DRAFT:
             continue  # a local draft holds the name: it stays the person's draft
+        before = None if template is None else _fields(template)
         if template is None:
             template = repo.add(
                 MessageTemplate(whatsapp_account_id=account.id, name=name[:512], language=language[:32])
             )
-            result.created += 1
-        else:
-            result.updated += 1
-        template.meta_template_id = meta_id[:64]
-        template.category = category
-        components = item.get("components")
-        template.components = (
-            [c for c in components if isinstance(c, dict)] if isinstance(components, list) else []
-        )
-        set_meta_status(template, item.get("status"), _text(item.get("rejected_reason")))
-        quality = item.get("quality_score")
-        template.quality_score = quality_from_meta(
-            quality.get("score") if isinstance(quality, dict) else quality
-        )
+        _take(template, meta_id, category, item)
         template.last_synced_at = now
+        if before is None:
+            result.created += 1
+        elif before != _fields(template):
+            result.updated += 1
+        else:
+            continue
         await session.flush()
         publish_template(session, template)
     for template in local:
@@ -105,6 +101,32 @@ async def _apply(
             result.removed += 1
             await session.flush()
             publish_template(session, template)
+
+
+def _take(template: MessageTemplate, meta_id: str, category: TemplateCategory, item: dict[str, Any]) -> None:
+    """Meta's view of the template, as ``GET /{waba_id}/message_templates`` gives it."""
+    template.meta_template_id = meta_id[:64]
+    template.category = category
+    components = item.get("components")
+    template.components = (
+        [c for c in components if isinstance(c, dict)] if isinstance(components, list) else []
+    )
+    set_meta_status(template, item.get("status"), _text(item.get("rejected_reason")))
+    quality = item.get("quality_score")
+    template.quality_score = quality_from_meta(quality.get("score") if isinstance(quality, dict) else quality)
+
+
+def _fields(template: MessageTemplate) -> tuple[Any, ...]:
+    """What a sync may change (a template whose fields stay is not counted nor announced)."""
+    return (
+        template.meta_template_id,
+        template.category,
+        template.components,
+        template.status,
+        template.meta_status,
+        template.rejected_reason,
+        template.quality_score,
+    )
 
 
 def _text(value: Any) -> str | None:
