@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.fixtures.audit import audit_entries
 from tests.fixtures.inbox import make_inbox
 from tests.fixtures.people import api_key_headers, error_code, events_of
 from tests.fixtures.whatsapp import connect_number, deliver
@@ -366,3 +367,25 @@ async def test_approved_list_filters(inbox, client, runtime):
     assert [t["name"] for t in r.json()["data"]] == ["welcome"]
     r = await client.get(f"/templates?whatsappAccountId={inbox.account.id}", headers=inbox.agent.headers)
     assert len(r.json()["data"]) == 2
+
+
+async def test_management_is_written_to_the_audit_log(inbox, client, runtime):
+    template = await create(client, inbox.admin, "audited")
+    saved = await draft(client, inbox.admin, "audited_draft")
+    assert (
+        await client.post(f"/templates/{saved['id']}/duplicate", headers=inbox.admin.headers)
+    ).status_code == 201
+    assert (
+        await client.delete(f"/templates/{template['id']}/meta", headers=inbox.admin.headers)
+    ).status_code == 200
+    assert (await client.post("/templates/sync", headers=inbox.admin.headers)).status_code == 200
+    created = await audit_entries(runtime, inbox.org.id, "template.created")
+    assert [(e.target_id, e.details["name"], e.details["status"]) for e in created][:2] == [
+        (template["id"], "audited", "PENDING"),
+        (saved["id"], "audited_draft", "DRAFT"),
+    ]
+    assert created[2].details["duplicateOf"] == saved["id"] and created[2].actor_user_id == inbox.admin.id
+    (deleted,) = await audit_entries(runtime, inbox.org.id, "template.deleted_at_meta")
+    assert (deleted.target_id, deleted.details["status"]) == (template["id"], "REMOVED")
+    (synced,) = await audit_entries(runtime, inbox.org.id, "template.synced")
+    assert set(synced.details) == {"created", "updated", "removed"}

@@ -6,16 +6,17 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cxinbox.auth.principal import Principal
+from cxinbox.audit.request import Actor
 from cxinbox.core.bulk import MAX_BULK_IDS, BulkFailure, BulkResult, select_items
 from cxinbox.models.templates import MessageTemplate
 from cxinbox.templates import service
+from cxinbox.templates.audit import audited
 from cxinbox.templates.repository import TemplateRepository
 from cxinbox.templates.schemas import BulkTemplates, TemplateFilter
 
 
-async def run(session: AsyncSession, principal: Principal, body: BulkTemplates) -> BulkResult:
-    repo = TemplateRepository(session, principal.tenant)
+async def run(session: AsyncSession, editor: Actor, body: BulkTemplates) -> BulkResult:
+    repo = TemplateRepository(session, editor.principal.tenant)
 
     async def by_filter(criteria: TemplateFilter) -> list[MessageTemplate]:
         return list(await repo.list(repo.filtered(criteria).limit(MAX_BULK_IDS)))
@@ -30,6 +31,7 @@ async def run(session: AsyncSession, principal: Principal, body: BulkTemplates) 
             result.failed.append(BulkFailure(id=template_id, code="NOT_FOUND", message="Template not found"))
             continue
         await service.remove(session, template)
+        audited(session, editor, "template.removed", template, bulk=True)
         result.succeeded += 1
         result.succeeded_ids.append(template_id)
     return result

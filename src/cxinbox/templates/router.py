@@ -2,18 +2,21 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Query, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile, status
 from fastapi.responses import JSONResponse, Response
 
-from cxinbox.auth.dependencies import AdminDep, MemberDep, ReadSessionDep, RuntimeDep, SessionDep
+from cxinbox.audit.request import Actor, acting_as
+from cxinbox.auth.dependencies import MemberDep, ReadSessionDep, RuntimeDep, SessionDep
 from cxinbox.auth.scopes import Area, key_scope
 from cxinbox.core.bulk import BulkResult
 from cxinbox.core.validation import Id
 from cxinbox.core.wire import Deleted, Envelope
 from cxinbox.messages.router import SEND_RESPONSES, IdempotencyKey
 from cxinbox.messages.schemas import MessageOut
+from cxinbox.models.identity import Role
 from cxinbox.models.templates import TemplateCategory, TemplateStatus
 from cxinbox.templates import bulk, media, sending, service
+from cxinbox.templates.audit import audited
 from cxinbox.templates.schemas import (
     BulkTemplates,
     CreateTemplate,
@@ -31,6 +34,8 @@ from cxinbox.templates.serializers import template_out
 from cxinbox.templates.sync import sync
 
 router = APIRouter(prefix="/templates", tags=["templates"], dependencies=[key_scope(Area.TEMPLATES)])
+#: who manages templates: an admin, written to the audit log with their address
+EditorDep = Annotated[Actor, Depends(acting_as(Role.ADMIN))]
 
 _ADMIN = "Admins only (403 otherwise)."
 _META = (
@@ -90,9 +95,11 @@ async def list_templates(
     f"{_ADMIN}",
 )
 async def create(
-    body: CreateTemplate, principal: AdminDep, session: SessionDep, runtime: RuntimeDep
+    body: CreateTemplate, editor: EditorDep, session: SessionDep, runtime: RuntimeDep
 ) -> Envelope[TemplateOut]:
-    return Envelope(data=template_out(await service.create_and_submit(session, runtime, principal, body)))
+    template = await service.create_and_submit(session, runtime, editor.principal, body)
+    audited(session, editor, "template.created", template)
+    return Envelope(data=template_out(template))
 
 
 @router.post(
@@ -101,8 +108,10 @@ async def create(
     summary="Save a template locally as DRAFT without submitting to Meta",
     description=f"Kept as written; checked when submitted. {_ADMIN}",
 )
-async def save_draft(body: DraftTemplate, principal: AdminDep, session: SessionDep) -> Envelope[TemplateOut]:
-    return Envelope(data=template_out(await service.save_draft(session, principal, body)))
+async def save_draft(body: DraftTemplate, editor: EditorDep, session: SessionDep) -> Envelope[TemplateOut]:
+    template = await service.save_draft(session, editor.principal, body)
+    audited(session, editor, "template.created", template)
+    return Envelope(data=template_out(template))
 
 
 @router.post(
@@ -114,13 +123,19 @@ async def save_draft(body: DraftTemplate, principal: AdminDep, session: SessionD
 )
 async def upload_media(
     file: Annotated[UploadFile, File(description="The header file")],
-    principal: AdminDep,
+    editor: EditorDep,
     session: SessionDep,
     runtime: RuntimeDep,
     whatsapp_account_id: Annotated[Id | None, Form(alias="whatsappAccountId")] = None,
 ) -> Envelope[UploadedMedia]:
     data = await file.read(media.MAX_BYTES + 1)
-    uploaded = await media.upload(session, runtime, principal, data, file.filename, whatsapp_account_id)
+    uploaded = await media.upload(
+        session, runtime, editor.principal, data, file.filename, whatsapp_account_id
+    )
+    details = {"mediaId": uploaded.media_id, "size": len(data)}
+    editor.record(
+        session, "template.media_uploaded", target_type="template_media", target_id=None, details=details
+    )
     return Envelope(data=uploaded)
 
 
@@ -131,17 +146,21 @@ async def upload_media(
     f"every page; upserted by Meta's id, and those Meta no longer has become REMOVED. {_ADMIN}",
 )
 async def sync_templates(
-    principal: AdminDep, session: SessionDep, runtime: RuntimeDep, body: SyncTemplates | None = None
+    editor: EditorDep, session: SessionDep, runtime: RuntimeDep, body: SyncTemplates | None = None
 ) -> Envelope[SyncResult]:
     account_id = body.whatsapp_account_id if body else None
-    return Envelope(data=await sync(session, runtime, principal, account_id))
+    result = await sync(session, runtime, editor.principal, account_id)
+    editor.record(
+        session, "template.synced", target_type="template", target_id=None, details=result.model_dump()
+    )
+    return Envelope(data=result)
 
 
 @router.post(
     "/bulk", summary="Bulk actions on templates (admin only)", description=f"Action `delete`. {_ADMIN}"
 )
-async def bulk_action(body: BulkTemplates, principal: AdminDep, session: SessionDep) -> Envelope[BulkResult]:
-    return Envelope(data=await bulk.run(session, principal, body))
+async def bulk_action(body: BulkTemplates, editor: EditorDep, session: SessionDep) -> Envelope[BulkResult]:
+    return Envelope(data=await bulk.run(session, editor, body))
 
 
 @router.put(
@@ -150,9 +169,11 @@ async def bulk_action(body: BulkTemplates, principal: AdminDep, session: Session
     description=f"Same body as the draft; 409 `TEMPLATE_NOT_DRAFT` for any other status. {_ADMIN}",
 )
 async def update_draft(
-    id: str, body: DraftTemplate, principal: AdminDep, session: SessionDep
+    id: str, body: DraftTemplate, editor: EditorDep, session: SessionDep
 ) -> Envelope[TemplateOut]:
-    return Envelope(data=template_out(await service.update_draft(session, principal, id, body)))
+    template = await service.update_draft(session, editor.principal, id, body)
+    audited(session, editor, "template.draft_updated", template)
+    return Envelope(data=template_out(template))
 
 
 @router.post(
@@ -161,14 +182,16 @@ async def update_draft(
     description=f"409 `TEMPLATE_NOT_DRAFT` for any other status. {_META} {_ADMIN}",
 )
 async def submit(
-    id: str, principal: AdminDep, session: SessionDep, runtime: RuntimeDep
+    id: str, editor: EditorDep, session: SessionDep, runtime: RuntimeDep
 ) -> Envelope[TemplateOut]:
-    return Envelope(data=template_out(await service.submit_draft(session, runtime, principal, id)))
+    template = await service.submit_draft(session, runtime, editor.principal, id)
+    audited(session, editor, "template.submitted", template)
+    return Envelope(data=template_out(template))
 
 
 @router.delete("/{id}", summary="Soft-delete a template (mark as REMOVED)", description=_ADMIN)
-async def delete(id: str, principal: AdminDep, session: SessionDep) -> Envelope[Deleted]:
-    await service.delete_locally(session, principal, id)
+async def delete(id: str, editor: EditorDep, session: SessionDep) -> Envelope[Deleted]:
+    audited(session, editor, "template.removed", await service.delete_locally(session, editor.principal, id))
     return Envelope(data=Deleted(id=id))
 
 
@@ -181,9 +204,11 @@ async def delete(id: str, principal: AdminDep, session: SessionDep) -> Envelope[
     f"with Meta's message. {_ADMIN}",
 )
 async def edit(
-    id: str, body: EditTemplate, principal: AdminDep, session: SessionDep, runtime: RuntimeDep
+    id: str, body: EditTemplate, editor: EditorDep, session: SessionDep, runtime: RuntimeDep
 ) -> Envelope[TemplateOut]:
-    return Envelope(data=template_out(await service.edit_at_meta(session, runtime, principal, id, body)))
+    template = await service.edit_at_meta(session, runtime, editor.principal, id, body)
+    audited(session, editor, "template.edited", template)
+    return Envelope(data=template_out(template))
 
 
 @router.post(
@@ -236,8 +261,10 @@ async def send_to_phone(
     summary="Duplicate a template as a DRAFT",
     description=f"Named `<name>_copy` (or `_copy_2`, …). {_ADMIN}",
 )
-async def duplicate(id: str, principal: AdminDep, session: SessionDep) -> Envelope[TemplateOut]:
-    return Envelope(data=template_out(await service.duplicate(session, principal, id)))
+async def duplicate(id: str, editor: EditorDep, session: SessionDep) -> Envelope[TemplateOut]:
+    template = await service.duplicate(session, editor.principal, id)
+    audited(session, editor, "template.created", template, duplicateOf=id)
+    return Envelope(data=template_out(template))
 
 
 @router.delete(
@@ -247,7 +274,8 @@ async def duplicate(id: str, principal: AdminDep, session: SessionDep) -> Envelo
     f"template never submitted. {_ADMIN}",
 )
 async def delete_at_meta(
-    id: str, principal: AdminDep, session: SessionDep, runtime: RuntimeDep
+    id: str, editor: EditorDep, session: SessionDep, runtime: RuntimeDep
 ) -> Envelope[Deleted]:
-    await service.delete_at_meta(session, runtime, principal, id)
+    template = await service.delete_at_meta(session, runtime, editor.principal, id)
+    audited(session, editor, "template.deleted_at_meta", template)
     return Envelope(data=Deleted(id=id))

@@ -205,13 +205,15 @@ async def remove(session: AsyncSession, template: MessageTemplate) -> None:
         publish_template(session, template)
 
 
-async def delete_locally(session: AsyncSession, principal: Principal, template_id: str) -> None:
-    await remove(session, await TemplateRepository(session, principal.tenant).get_or_404(template_id))
+async def delete_locally(session: AsyncSession, principal: Principal, template_id: str) -> MessageTemplate:
+    template = await TemplateRepository(session, principal.tenant).get_or_404(template_id)
+    await remove(session, template)
+    return template
 
 
 async def delete_at_meta(
     session: AsyncSession, runtime: Runtime, principal: Principal, template_id: str
-) -> None:
+) -> MessageTemplate:
     """``DELETE /{waba_id}/message_templates?name=…&hsm_id=…`` (this language only), then REMOVED;
     a template Meta no longer has is REMOVED too."""
     template = await TemplateRepository(session, principal.tenant).get_or_404(template_id)
@@ -227,6 +229,7 @@ async def delete_at_meta(
             if not (exc.code == 100 and exc.subcode == 33):
                 raise
     await remove(session, template)
+    return template
 
 
 async def duplicate(session: AsyncSession, principal: Principal, template_id: str) -> MessageTemplate:
