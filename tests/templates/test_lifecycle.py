@@ -389,3 +389,32 @@ async def test_management_is_written_to_the_audit_log(inbox, client, runtime):
     assert (deleted.target_id, deleted.details["status"]) == (template["id"], "REMOVED")
     (synced,) = await audit_entries(runtime, inbox.org.id, "template.synced")
     assert set(synced.details) == {"created", "updated", "removed"}
+
+
+async def test_the_simulator_moves_a_template_like_meta_does(inbox, client):
+    template = await create(client, inbox.admin, "simulated")
+    body = {"templateName": "simulated", "event": "APPROVED", "templateId": template["metaTemplateId"]}
+    r = await client.post("/dev/simulate/template-status", json=body, headers=inbox.admin.headers)
+    assert r.status_code in (200, 201), r.text
+    (shown,) = (await client.get("/templates", headers=inbox.agent.headers)).json()["data"]
+    assert (shown["id"], shown["status"]) == (template["id"], "APPROVED")
+
+
+async def test_a_template_removed_here_stays_removed(inbox, client, runtime, graph):
+    old = await create(client, inbox.admin, "reused_name")
+    assert (await client.delete(f"/templates/{old['id']}", headers=inbox.admin.headers)).status_code == 200
+    graph.templates.state.templates[inbox.account.waba_id] = []  # gone at Meta too, so the name is free
+    new = await create(client, inbox.admin, "reused_name")
+    graph.templates.find(new["metaTemplateId"]).status = "APPROVED"
+    graph.templates.add_template(
+        inbox.account.waba_id, inbox.account.token, "reused_name", "en_GB", id=old["metaTemplateId"]
+    )
+    await meta_says(
+        client, runtime, inbox.account.waba_id, old, "APPROVED"
+    )  # a late webhook about the old one
+    assert (await client.post("/templates/sync", headers=inbox.admin.headers)).status_code == 200
+    statuses = {
+        t["id"]: t["status"]
+        for t in (await client.get("/templates?status=all", headers=inbox.admin.headers)).json()["data"]
+    }
+    assert statuses == {new["id"]: "APPROVED"}

@@ -66,7 +66,11 @@ def _reason(value: dict[str, Any]) -> str | None:
 
 
 def apply_change(template: MessageTemplate, field: str, value: dict[str, Any]) -> None:
-    if field == "message_template_status_update":
+    """A removed template stays removed here (a person deleted it; Meta may still have it), whatever
+    status Meta reports next."""
+    if field == "message_template_status_update" and template.status is TemplateStatus.REMOVED:
+        template.meta_status = str(value.get("event") or "")[:64] or template.meta_status
+    elif field == "message_template_status_update":
         set_meta_status(template, value.get("event"), _reason(value))
         if category := category_from_meta(value.get("message_template_category")):
             template.category = category

@@ -73,8 +73,8 @@ async def _apply(
             continue  # not a template this area can hold
         seen.add(meta_id)
         template = by_meta_id.get(meta_id) or by_name.get((name, language))
-        if template is not None and template.status is TemplateStatus.DRAFT:
-            continue  # a local draft holds the name: it stays the person's draft
+        if template is not None and template.status in (TemplateStatus.DRAFT, TemplateStatus.REMOVED):
+            continue  # a local draft holds the name, or a person removed it here: it stays so
         before = None if template is None else _fields(template)
         if template is None:
             template = repo.add(
