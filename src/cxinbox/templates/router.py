@@ -56,7 +56,12 @@ async def header_media(id: str, session: ReadSessionDep, runtime: RuntimeDep) ->
     return Response(
         data,
         media_type=content_type,
-        headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"},
+        # a file any admin uploaded, served on the API's origin: never run as a page
+        headers={
+            "Cache-Control": "public, max-age=86400",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "sandbox; default-src 'none'",
+        },
     )
 
 
