@@ -24,7 +24,7 @@ async def test_signed_out_root_leads_to_a_sign_in_form(site):
     assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
     assert not re.search(r"<script(?![^>]*\ssrc=\"/static/)", html), "an inline script"
     assert not re.search(r"\son[a-z]+=", html), "an inline event handler"
-    assert "http://" not in html.replace('http://www.w3.org', '') and "https://" not in html
+    assert "http://" not in html.replace("http://www.w3.org", "") and "https://" not in html
     cookie = set_cookies(root)["cx_csrf"]
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" not in cookie
 
