@@ -16,7 +16,11 @@ from fastapi.responses import Response
 
 STATIC_DIR = Path(__file__).parent / "static"
 PREFIX = "/static/"
-_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+_TYPES = {
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
+}
 #: a hashed URL never changes content; an unhashed (or stale) one is revalidated
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "public, max-age=0, must-revalidate"
