@@ -20,7 +20,7 @@ from tests.whatsapp.helpers import connect_number
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
     pytest.skip(
-        "browser tests skipped: /usr/bin/chromium is not installed (apt-get install chromium chromium-driver)",
+        "browser tests skipped: no /usr/bin/chromium (apt-get install chromium chromium-driver)",
         allow_module_level=True,
     )
 
@@ -46,9 +46,8 @@ async def site_url(live_server: str) -> str:
 
 
 async def _shot(page: Page, name: str) -> None:
-    if SCREENSHOTS:
-        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
-        await page.screenshot(path=str(Path(SCREENSHOTS) / f"console-{name}.png"))
+    if SCREENSHOTS:  # Playwright makes the folder
+        await page.screenshot(path=os.path.join(SCREENSHOTS, f"console-{name}.png"))
 
 
 async def _sign_in(page: Page, site_url: str, email: str) -> None:
