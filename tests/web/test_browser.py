@@ -71,7 +71,7 @@ async def test_an_agent_works_a_conversation_live(chromium, site_url, client, ru
     page = await context.new_page()
     failures: list[str] = []  # a refused script or style (CSP), a missing file, a server error
     page.on("console", lambda m: failures.append(m.text) if "Refused" in m.text else None)
-    page.on("response", lambda r: failures.append(f"{r.status} {r.url}") if r.status >= 404 else None)
+    page.on("response", lambda r: failures.append(f"{r.status} {r.url}") if r.status >= 400 else None)
 
     await page.goto(site_url + "/")
     await expect(page.get_by_role("button", name="Sign in")).to_be_visible()
