@@ -15,7 +15,7 @@ import pytest
 
 from cxinbox.models.identity import Role
 from tests.fixtures.factories import PASSWORD
-from tests.whatsapp.helpers import connect_number
+from tests.fixtures.whatsapp import connect_number
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():

@@ -13,7 +13,7 @@ from cxinbox.auth.tokens import EVENTS
 from cxinbox.models.identity import Role
 from cxinbox.models.inbox import Contact, Conversation, ConversationStatus, Message
 from cxinbox.web.static import ASSETS, static_url
-from tests.messages.helpers import make_thread
+from tests.fixtures.sending import make_thread
 from tests.web.helpers import HTMX, browser, signed_in
 
 HOSTILE = '<img src=x onerror="alert(1)">'

@@ -26,7 +26,7 @@ from cxinbox.console.visit import FormDep, MemberDep, Visit
 from cxinbox.conversations import assignment
 from cxinbox.conversations import service as conversations
 from cxinbox.conversations.schemas import ConversationOut
-from cxinbox.conversations.views import conversation_out
+from cxinbox.conversations.serializers import conversation_out
 from cxinbox.core.errors import AppError, NotFound
 from cxinbox.messages import sending
 from cxinbox.messages import service as messages

@@ -21,7 +21,7 @@ from cxinbox.conversations.schemas import (
     ConversationSort,
     SubFilter,
 )
-from cxinbox.conversations.views import conversations_out
+from cxinbox.conversations.serializers import conversations_out
 from cxinbox.core.errors import AppError
 from cxinbox.models.inbox import ConversationStatus
 

@@ -14,7 +14,7 @@ from fastapi import APIRouter
 from fastapi.responses import RedirectResponse, Response
 
 from cxinbox.console.visit import SIGN_IN_PATH, FormDep, VisitorDep, identify
-from cxinbox.events.service import stream_token
+from cxinbox.realtime.service import stream_token
 from cxinbox.web.i18n import MESSAGES
 
 router = APIRouter(include_in_schema=False)

@@ -11,8 +11,6 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
-from cxinbox.accounts import service
-from cxinbox.accounts.schemas import EmailBody, LoginBody, VerifyCodeBody
 from cxinbox.auth.refresh import TokenPair, end_session
 from cxinbox.console.units import in_unit_of_work
 from cxinbox.console.visit import (
@@ -26,6 +24,8 @@ from cxinbox.console.visit import (
 from cxinbox.core.errors import AppError
 from cxinbox.core.http import client_ip
 from cxinbox.models.identity import User
+from cxinbox.sign_in import service
+from cxinbox.sign_in.schemas import EmailBody, LoginBody, VerifyCodeBody
 
 router = APIRouter(include_in_schema=False)
 INBOX_PATH = "/inbox"
