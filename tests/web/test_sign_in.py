@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
-from cxinbox.models.identity import Role
+from cxinbox.console.router import ROUTERS
+from cxinbox.models.identity import Role, User
 from tests.fixtures.factories import PASSWORD
+from tests.fixtures.sending import make_thread
 from tests.web.helpers import browser, csrf_of, set_cookies, sign_in, signed_in
 
 CODE = re.compile(r"^(\d{6})$", re.M)
@@ -124,8 +126,6 @@ async def test_a_deactivated_person_is_signed_out(site, factory, runtime):
     agent = await factory.member(org.id, Role.AGENT)
     await signed_in(site, agent)
     async with runtime.unit_of_work() as session:
-        from cxinbox.models.identity import User
-
         user = await session.get(User, agent.id)
         assert user is not None
         user.is_active = False
@@ -133,3 +133,22 @@ async def test_a_deactivated_person_is_signed_out(site, factory, runtime):
     assert (r.status_code, r.headers["location"]) == (303, "/sign-in")
     htmx = await site.get("/inbox/list", headers={"HX-Request": "true"})
     assert htmx.headers["HX-Redirect"] == "/sign-in"
+
+
+async def test_every_console_form_needs_its_csrf_token(site, runtime, graph, factory):
+    """Each POST route of the console, signed in, without the token: 403, and nothing changes."""
+    org = await factory.org()
+    thread = await make_thread(runtime, graph, org)
+    await signed_in(site, org.admin)
+    posts = [
+        route.path.replace("{id}", thread.id)
+        for router in ROUTERS
+        for route in router.routes
+        if "POST" in getattr(route, "methods", ())
+    ]
+    assert len(posts) >= 10
+    for path in posts:
+        for headers in ({}, {"X-CSRF-Token": "0" * 64}):
+            r = await site.post(path, data={"text": "forged", "language": "es"}, headers=headers)
+            assert r.status_code == 403, (path, r.status_code)
+    assert "cx_access" in site.cookies  # not signed out by a forged form
