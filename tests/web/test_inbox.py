@@ -3,6 +3,7 @@ filters, another organization's ids, hostile text, the stream's address and the 
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -11,7 +12,16 @@ from sqlalchemy import func, select
 
 from cxinbox.auth.tokens import EVENTS
 from cxinbox.models.identity import Role
-from cxinbox.models.inbox import Contact, Conversation, ConversationStatus, Message
+from cxinbox.models.inbox import (
+    Contact,
+    Conversation,
+    ConversationStatus,
+    Direction,
+    Message,
+    MessageStatus,
+    MessageType,
+    SenderType,
+)
 from cxinbox.web.static import ASSETS, static_url
 from tests.fixtures.sending import make_thread
 from tests.web.helpers import HTMX, browser, signed_in
@@ -227,3 +237,60 @@ async def test_static_files_are_served_with_cache_headers(site):
         assert again.status_code == 304 and "must-revalidate" in again.headers["cache-control"]
     assert (await site.get("/static/VENDORED.md")).status_code == 404
     assert (await site.get("/static/..%2Fpages.py")).status_code == 404
+
+
+async def test_the_timeline_shows_media_locations_reactions_and_failures(app, runtime, graph, factory):
+    org = await factory.org()
+    thread = await make_thread(runtime, graph, org)
+    key = f"inbound-media/{org.id}/photo.png"
+    await runtime.storage.save(key, b"\x89PNG\r\n\x1a\n-picture", "image/png")
+    async with runtime.unit_of_work() as session:
+        common = {"organization_id": org.id, "conversation_id": thread.id}
+        session.add_all(
+            [
+                Message(
+                    **common,
+                    direction=Direction.INBOUND,
+                    sender_type=SenderType.CUSTOMER,
+                    type=MessageType.IMAGE,
+                    media={"storageKey": key, "mimeType": "image/png", "state": "DOWNLOADED"},
+                    status=MessageStatus.RECEIVED,
+                ),
+                Message(
+                    **common,
+                    direction=Direction.INBOUND,
+                    sender_type=SenderType.CUSTOMER,
+                    type=MessageType.DOCUMENT,
+                    media={"mimeType": "application/pdf", "state": "FAILED", "filename": "bill.pdf"},
+                    status=MessageStatus.RECEIVED,
+                ),
+                Message(
+                    **common,
+                    direction=Direction.INBOUND,
+                    sender_type=SenderType.CUSTOMER,
+                    type=MessageType.LOCATION,
+                    payload={"location": {"latitude": 19.43, "longitude": -99.13}},
+                    status=MessageStatus.RECEIVED,
+                ),
+                Message(
+                    **common,
+                    direction=Direction.OUTBOUND,
+                    sender_type=SenderType.AGENT,
+                    type=MessageType.TEXT,
+                    text="Your order is late",
+                    status=MessageStatus.FAILED,
+                    error={"code": 131026, "message": "Message undeliverable"},
+                ),
+            ]
+        )
+    async with browser(app) as site:
+        await signed_in(site, org.admin)
+        timeline = await site.get(f"/conversations/{thread.id}/timeline", headers=HTMX)
+        html = timeline.text
+        image = re.search(r'<img src="([^"]+)"', html)
+        assert image and image.group(1).startswith("/api/v1/files/inbound-media/")  # our own origin
+        picture = await site.get(image.group(1).replace("&amp;", "&"))
+        assert picture.status_code == 200 and picture.content.endswith(b"-picture")
+        assert "The attachment could not be downloaded." in html
+        assert "Location: 19.43, -99.13" in html
+        assert "Not delivered: Message undeliverable" in html and "Failed" in html
