@@ -235,6 +235,8 @@ async def test_static_files_are_served_with_cache_headers(site):
         assert r.headers["cache-control"] == "public, max-age=31536000, immutable"
         again = await site.get(f"/static/{name}", headers={"If-None-Match": r.headers["etag"]})
         assert again.status_code == 304 and "must-revalidate" in again.headers["cache-control"]
+    head = await site.head(static_url("htmx.min.js"))
+    assert head.status_code == 200 and head.headers["etag"] == ASSETS["htmx.min.js"].etag
     assert (await site.get("/static/VENDORED.md")).status_code == 404
     assert (await site.get("/static/..%2Fpages.py")).status_code == 404
 

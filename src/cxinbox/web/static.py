@@ -57,7 +57,7 @@ def static_url(name: str) -> str:
 router = APIRouter(include_in_schema=False)
 
 
-@router.get(PREFIX + "{name}")
+@router.api_route(PREFIX + "{name}", methods=["GET", "HEAD"])
 async def static_file(name: str, request: Request) -> Response:
     asset = ASSETS.get(name)
     if asset is None:
