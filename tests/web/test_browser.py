@@ -156,4 +156,7 @@ async def test_the_pages_fit_a_phone(chromium, site_url, client, runtime, graph,
     await _shot(page, "phone")
     await page.get_by_role("link", name="Volver a la bandeja").click()
     await expect(page.get_by_role("link", name="Mías")).to_be_visible()
+    await page.get_by_role("link", name="Equipo").click()
+    await expect(page.get_by_role("button", name="Enviar invitación")).to_be_visible()
+    await _fits(page)
     await context.close()

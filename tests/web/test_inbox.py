@@ -58,6 +58,7 @@ async def test_every_page_answers_for_every_role(app, runtime, graph, factory, r
             f"/conversations/{thread.id}/nothing",
             "/sign-in",
             "/stream",
+            "/team",
         ]
         for path in paths:
             r = await site.get(path)
