@@ -21,6 +21,7 @@ from cxinbox.api_keys.router import router as api_keys_router
 from cxinbox.areas import register_areas
 from cxinbox.auth.scopes import document_key_scopes
 from cxinbox.config import Settings
+from cxinbox.console.router import install_console
 from cxinbox.contacts.router import router as contacts_router
 from cxinbox.conversations.router import router as conversations_router
 from cxinbox.core.http import (
@@ -137,6 +138,7 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(invitation_page_router)  # the page emailed links open, outside the API
+    install_console(app)  # the web console, at /
     install_api_docs(app, docs_url=f"{API_PREFIX}/docs", openapi_url=app.openapi_url or "", title=title)
     install_openapi(app)
     _document_key_scopes(app)
