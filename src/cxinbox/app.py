@@ -49,6 +49,7 @@ from cxinbox.sign_in.router import router as sign_in_router
 from cxinbox.sign_in.service import SuperAdminEmailTaken, ensure_super_admin
 from cxinbox.tags.router import router as tags_router
 from cxinbox.teams.router import router as teams_router
+from cxinbox.templates.router import router as templates_router
 from cxinbox.users.router import router as users_router
 from cxinbox.whatsapp.alerts.router import router as whatsapp_alerts_router
 from cxinbox.whatsapp.router import router as whatsapp_sign_in_router
@@ -82,6 +83,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     contacts_router,
     tags_router,
     quick_replies_router,
+    templates_router,
 )
 
 
