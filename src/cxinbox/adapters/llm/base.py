@@ -157,12 +157,15 @@ async def call(
         if body is None:
             raise LlmUnavailable("the provider's answer is not JSON")
         return body
-    raise _failure(response, body, auth_failed)
+    raise _failure(response, body, auth_failed, endpoint.api_key)
 
 
-def _failure(response: httpx.Response, body: Any, auth_failed: Any) -> LlmError:
+def _failure(response: httpx.Response, body: Any, auth_failed: Any, api_key: str | None) -> LlmError:
     status = response.status_code
-    message = f"the provider answered {status}: {error_message(body)}"
+    said = error_message(body)
+    if api_key and len(api_key) >= 4:
+        said = said.replace(api_key, "[key]")  # a provider may echo the key it refused
+    message = f"the provider answered {status}: {said}"
     if status in (401, 403) or (auth_failed is not None and auth_failed(status, body)):
         return LlmAuthFailed(message)
     if status == 429:
