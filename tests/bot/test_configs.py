@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from cxinbox.models.bot import BotConfig
 from cxinbox.models.identity import Role
-from tests.bot.conftest import make_config, new_key
+from tests.bot.conftest import make_config
 from tests.fixtures.audit import audit_entries
 from tests.fixtures.people import error_code
 

@@ -99,7 +99,8 @@ async def test_complete_streams_the_suggestion(inbox, client, llm, factory):
         ).status_code == 400
     assert (await client.post("/writing-assist/complete", json=body)).status_code == 401
     platform = await factory.super_admin()
-    assert (await client.post("/writing-assist/complete", json=body, headers=platform.headers)).status_code == 403
+    r = await client.post("/writing-assist/complete", json=body, headers=platform.headers)
+    assert r.status_code == 403
     stranger = await factory.org()
     await make_config(client, stranger.admin.headers, llm)
     await client.put("/config/writing-assist", json={"enabled": True}, headers=stranger.admin.headers)
