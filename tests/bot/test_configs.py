@@ -178,7 +178,7 @@ async def test_another_organizations_config_is_not_found(client, factory, llm, m
 
 
 async def test_a_base_url_at_a_private_address_is_refused_when_the_switch_is_off(
-    client, factory, llm, runtime, monkeypatch
+    caplog, client, factory, llm, runtime, monkeypatch
 ):
     org = await factory.org()
     config, key = await make_config(client, org.admin.headers, llm)  # on 127.0.0.1, allowed in tests
@@ -201,6 +201,9 @@ async def test_a_base_url_at_a_private_address_is_refused_when_the_switch_is_off
     assert r.status_code == 200 and r.json()["data"]["valid"] is False
     assert r.json()["data"]["reason"] == "DESTINATION_REFUSED"
     assert len(llm.requests_with(key)) == before
+    assert (
+        "outbound_refused" in caplog.text and key not in caplog.text
+    )  # the refusal is logged, the key never
 
 
 async def test_reprocess_pending_is_not_available_yet(client, factory):

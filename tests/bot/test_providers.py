@@ -142,7 +142,7 @@ async def test_sandbox_intents_answer_before_the_llm(client, factory, llm):
 
 
 @pytest.mark.parametrize("provider", ["OPENAI", "ANTHROPIC", "GOOGLE"])
-async def test_provider_errors_are_our_answers(client, factory, llm, provider):
+async def test_provider_errors_are_our_answers(client, factory, llm, provider, caplog):
     org = await factory.org()
     h = org.admin.headers
     config, key = await make_config(
@@ -159,6 +159,7 @@ async def test_provider_errors_are_our_answers(client, factory, llm, provider):
     await client.put("/bot-config", json={"apiKey": bad}, headers=h)
     r = await client.post("/bot-config/test", json={"message": "hola"}, headers=h)
     assert r.status_code == 409 and error_code(r) == "LLM_AUTH" and bad not in r.text
+    assert bad not in caplog.text and key not in caplog.text
 
 
 @pytest.mark.parametrize("provider", ALL)
