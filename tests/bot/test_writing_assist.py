@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.bot.conftest import make_config, new_key
+from tests.bot.conftest import PROVIDERS, make_config, new_key
 from tests.conversations.helpers import make_inbox
 from tests.fakes.llm import Reply
 from tests.fixtures.people import error_code
@@ -78,7 +78,9 @@ async def test_complete_streams_the_suggestion(inbox, client, llm, factory):
     r = await client.post("/writing-assist/complete", json=body, headers=inbox.agent.headers)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
     events = sse_events(r.text)
-    assert events[0] == ("delta", {"text": " sí, enviamos a todo México."})
+    assert [e for e in events if e[0] == "delta"] == [
+        ("delta", {"text": piece}) for piece in (" sí,", " enviamos", " a", " todo", " México.")
+    ]
     assert events[-1][0] == "done" and events[-1][1]["text"] == " sí, enviamos a todo México."
     assert events[-1][1]["usage"] == {"inputTokens": 11, "outputTokens": 7}
     [request] = llm.requests_with(key)
@@ -106,3 +108,56 @@ async def test_complete_streams_the_suggestion(inbox, client, llm, factory):
     await client.put("/config/writing-assist", json={"enabled": True}, headers=stranger.admin.headers)
     r = await client.post("/writing-assist/complete", json=body, headers=stranger.admin.headers)
     assert r.status_code == 404 and key not in r.text
+
+
+@pytest.mark.parametrize("provider", list(PROVIDERS))
+async def test_each_provider_streams(inbox, client, llm, provider):
+    conversation = await inbox.in_team("hola")
+    _, key = await make_config(
+        client,
+        inbox.admin.headers,
+        llm,
+        provider,
+        Reply("Con gusto te ayudo", input_tokens=5, output_tokens=4),
+    )
+    await client.put("/config/writing-assist", json={"enabled": True}, headers=inbox.admin.headers)
+    body = {"conversationId": conversation, "partialText": "Hola"}
+    r = await client.post("/writing-assist/complete", json=body, headers=inbox.agent.headers)
+    assert r.status_code == 200, r.text
+    events = sse_events(r.text)
+    assert [e[1]["text"] for e in events if e[0] == "delta"] == ["Con", " gusto", " te", " ayudo"]
+    assert events[-1] == (
+        "done",
+        {"text": "Con gusto te ayudo", "usage": {"inputTokens": 5, "outputTokens": 4}},
+    )
+    [request] = llm.requests_with(key)
+    if provider == "GOOGLE":
+        assert request.path.endswith(":streamGenerateContent")
+    else:
+        assert request.body["stream"] is True
+    usage = (await client.get("/bot-config/usage", headers=inbox.admin.headers)).json()["data"]
+    assert (usage["inputTokens"], usage["outputTokens"]) == (5, 4)
+
+
+async def test_provider_failures_before_and_during_the_stream(inbox, client, llm):
+    conversation = await inbox.in_team("hola")
+    _, key = await make_config(
+        client,
+        inbox.admin.headers,
+        llm,
+        "ANTHROPIC",
+        Reply(status=429, retry_after=3),
+        Reply("uno dos tres", break_stream=True),
+    )
+    await client.put("/config/writing-assist", json={"enabled": True}, headers=inbox.admin.headers)
+    body = {"conversationId": conversation, "partialText": "Hola"}
+    r = await client.post("/writing-assist/complete", json=body, headers=inbox.agent.headers)
+    assert r.status_code == 429 and r.headers["retry-after"] == "3"
+    r = await client.post("/writing-assist/complete", json=body, headers=inbox.agent.headers)
+    assert r.status_code == 200
+    events = sse_events(r.text)
+    assert events[0] == ("delta", {"text": "uno"}) and events[-1][0] == "error"
+    assert events[-1][1]["code"] == "LLM_UNAVAILABLE"
+    await client.put("/bot-config", json={"apiKey": new_key()}, headers=inbox.admin.headers)
+    r = await client.post("/writing-assist/complete", json=body, headers=inbox.agent.headers)
+    assert r.status_code == 409 and error_code(r) == "LLM_AUTH"

@@ -5,6 +5,9 @@
 - ``{url}/anthropic``: Anthropic Messages (``POST v1/messages``, ``GET v1/models``);
 - ``{url}/google``: Gemini (``POST v1beta/models/{model}:generateContent``, ``GET v1beta/models``).
 
+Each streams when asked (``"stream": true``; Gemini's ``:streamGenerateContent?alt=sse``), the text
+in pieces of a word.
+
 Tests isolate themselves by API key: ``script(key, *replies)`` makes the key valid and queues the
 answers its next calls get (then ``Reply()``, the text "ok"); any other key is refused the way that
 provider refuses one (and the refusal echoes the key, as a careless provider might). Every request
@@ -20,7 +23,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from tests.fakes.serving import ThreadedServer
@@ -40,6 +43,8 @@ class Reply:
     refused: bool = False
     input_tokens: int = 11
     output_tokens: int = 7
+    #: a streamed answer breaks off with the provider's error event after its first piece
+    break_stream: bool = False
 
 
 @dataclass
@@ -96,6 +101,11 @@ class FakeLlm:
                 Route(
                     "/google/v1beta/models/{model}:generateContent", self._google_generate, methods=["POST"]
                 ),
+                Route(
+                    "/google/v1beta/models/{model}:streamGenerateContent",
+                    self._google_stream,
+                    methods=["POST"],
+                ),
                 Route("/google/v1beta/models", self._google_models, methods=["GET"]),
                 Route("/{flavour}/v1/models", self._openai_models, methods=["GET"]),
             ]
@@ -140,6 +150,25 @@ class FakeLlm:
                         "type": "server_error",
                     }
                 },
+            )
+        body = await request.json()
+        if body.get("stream"):
+            return _sse(
+                [
+                    *(
+                        {"choices": [{"index": 0, "delta": {"content": piece}}]}
+                        for piece in _pieces(reply.text)
+                    ),
+                    {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+                    {
+                        "choices": [],
+                        "usage": {
+                            "prompt_tokens": reply.input_tokens,
+                            "completion_tokens": reply.output_tokens,
+                        },
+                    },
+                ],
+                done=True,
             )
         message: dict[str, Any] = {"role": "assistant", "content": None if reply.tool_call else reply.text}
         finish = "stop"
@@ -195,6 +224,40 @@ class FakeLlm:
         if reply.status:
             kind = "rate_limit_error" if reply.status == 429 else "overloaded_error"
             return self._failure(reply, {"type": "error", "error": {"type": kind, "message": kind}})
+        body = await request.json()
+        if body.get("stream"):
+            pieces = _pieces(reply.text)
+            deltas = [
+                {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": p}}
+                for p in pieces
+            ]
+            if reply.break_stream:
+                deltas = [
+                    *deltas[:1],
+                    {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
+                ]
+            return _sse(
+                [
+                    {
+                        "type": "message_start",
+                        "message": {"usage": {"input_tokens": reply.input_tokens, "output_tokens": 1}},
+                    },
+                    {
+                        "type": "content_block_start",
+                        "index": 0,
+                        "content_block": {"type": "text", "text": ""},
+                    },
+                    *deltas,
+                    {"type": "content_block_stop", "index": 0},
+                    {
+                        "type": "message_delta",
+                        "delta": {"stop_reason": "end_turn"},
+                        "usage": {"output_tokens": reply.output_tokens},
+                    },
+                    {"type": "message_stop"},
+                ],
+                named=True,
+            )
         content: list[dict[str, Any]] = []
         stop = "end_turn"
         if reply.text and not reply.tool_call:
@@ -269,6 +332,27 @@ class FakeLlm:
             }
         )
 
+    async def _google_stream(self, request: Request) -> Response:
+        key = request.headers.get("x-goog-api-key", "")
+        await self._record(request, "google", key)
+        reply = self._next(key)
+        if reply is None:
+            return JSONResponse(_google_bad_key(), status_code=400)
+        if reply.status:
+            return self._failure(
+                reply, {"error": {"code": reply.status, "message": "UNAVAILABLE", "status": "UNAVAILABLE"}}
+            )
+        events: list[dict[str, Any]] = [
+            {"candidates": [{"content": {"role": "model", "parts": [{"text": piece}]}, "index": 0}]}
+            for piece in _pieces(reply.text)
+        ]
+        events[-1]["candidates"][0]["finishReason"] = "STOP"
+        events[-1]["usageMetadata"] = {
+            "promptTokenCount": reply.input_tokens,
+            "candidatesTokenCount": reply.output_tokens,
+        }
+        return _sse(events)
+
     async def _google_models(self, request: Request) -> Response:
         key = request.headers.get("x-goog-api-key", "")
         await self._record(request, "google", key)
@@ -293,3 +377,22 @@ def _google_bad_key() -> dict[str, Any]:
             ],
         }
     }
+
+
+def _pieces(text: str) -> list[str]:
+    """The text in pieces of a word (each with the space before it), as a model streams it."""
+    words = text.split(" ")
+    return [words[0], *(f" {w}" for w in words[1:])]
+
+
+def _sse(events: list[dict[str, Any]], *, named: bool = False, done: bool = False) -> StreamingResponse:
+    """A server-sent event stream of ``events`` (``named``: with ``event:`` lines as Anthropic's)."""
+
+    async def body() -> Any:
+        for event in events:
+            prefix = f"event: {event['type']}\n" if named else ""
+            yield f"{prefix}data: {json.dumps(event)}\n\n".encode()
+        if done:
+            yield b"data: [DONE]\n\n"
+
+    return StreamingResponse(body(), media_type="text/event-stream")

@@ -4,20 +4,21 @@ themself (on by default), and each user's requests are rate limited."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cxinbox.adapters.llm.base import ChatMessage, CompletionRequest
-from cxinbox.adapters.llm.registry import Provider
+from cxinbox.adapters.llm.base import ChatMessage, Chunk, CompletionRequest, LlmError, Usage
+from cxinbox.adapters.llm.registry import PROVIDERS, Provider
 from cxinbox.audit.request import Actor
 from cxinbox.auth.principal import Principal
-from cxinbox.bot import configs, llm
-from cxinbox.bot.errors import BotNotConfigured
+from cxinbox.bot import configs, llm, usage
+from cxinbox.bot.errors import BotNotConfigured, llm_failure
 from cxinbox.bot.repository import BotConfigRepository
-from cxinbox.bot.schemas import MASK, HttpUrl, ModelName, Secret, TokenUsage
+from cxinbox.bot.schemas import MASK, HttpUrl, ModelName, Secret
 from cxinbox.bot.testing import target_of
 from cxinbox.bot.transcript import DATA_NOTICE, transcript
 from cxinbox.conversations.access import visible_conversation
@@ -81,11 +82,6 @@ class CompleteRequest(RequestModel):
     )
     conversation_id: Annotated[str, Field(min_length=1, max_length=36)]
     partial_text: Annotated[str, Field(min_length=1, max_length=2000), NonBlank]
-
-
-class Suggestion(ApiModel):
-    text: str
-    usage: TokenUsage
 
 
 async def settings_of(session: AsyncSession, organization_id: str) -> WritingAssistSettings:
@@ -177,10 +173,14 @@ async def set_user_enabled(session: AsyncSession, principal: Principal, enabled:
     return UserWritingAssist(enabled=enabled)
 
 
-async def suggest(
+async def suggestion(
     session: AsyncSession, runtime: Runtime, principal: Principal, body: CompleteRequest
-) -> Suggestion:
-    """The rest of ``partialText``, for the conversation it is written in."""
+) -> AsyncIterator[Chunk]:
+    """The rest of ``partialText`` as the provider streams it: its pieces of text, then its tokens.
+
+    The provider has answered (or refused: the caller's 409/429/503) before this returns, so a stream
+    that starts carries a suggestion; a failure later in it is the stream's to report.
+    """
     conversation = await visible_conversation(session, principal, body.conversation_id)
     org = await settings_of(session, principal.tenant.organization_id)
     if not org.enabled or not await user_enabled(session, principal.user_id):
@@ -205,14 +205,25 @@ async def suggest(
         temperature=0.3,
         max_tokens=min(org.max_tokens, MAX_SUGGESTION_TOKENS),
     )
-    answer = await llm.complete(session, runtime, principal.tenant.organization_id, target, request)
-    completion = answer.completion
-    return Suggestion(
-        text=completion.text,
-        usage=TokenUsage(
-            input_tokens=completion.usage.input_tokens, output_tokens=completion.usage.output_tokens
-        ),
-    )
+    chunks = PROVIDERS[target.provider].adapter.stream(llm.endpoint_for(runtime, target), request)
+    try:
+        first = await anext(chunks)
+    except LlmError as exc:
+        raise llm_failure(exc) from exc
+    return _counted(runtime, principal.tenant.organization_id, first, chunks)
+
+
+async def _counted(
+    runtime: Runtime, organization_id: str, first: Chunk, rest: AsyncIterator[Chunk]
+) -> AsyncIterator[Chunk]:
+    """``first`` then ``rest``; the tokens are counted in a transaction of their own (the request's
+    ended when the stream began)."""
+    yield first
+    async for chunk in rest:
+        if isinstance(chunk, Usage):
+            async with runtime.unit_of_work() as session:
+                await usage.record(session, organization_id, chunk)
+        yield chunk
 
 
 async def _target(

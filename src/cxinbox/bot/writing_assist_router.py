@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from cxinbox.adapters.llm.base import Chunk, LlmError, Usage
 from cxinbox.audit.request import Actor, acting_as
 from cxinbox.auth.dependencies import MemberDep, RuntimeDep, SessionDep
 from cxinbox.auth.scopes import NO_API_KEYS, Area, key_scope
@@ -17,7 +18,6 @@ from cxinbox.bot import writing_assist
 from cxinbox.bot.errors import ERRORS
 from cxinbox.bot.writing_assist import (
     CompleteRequest,
-    Suggestion,
     UpdateWritingAssist,
     UserWritingAssist,
     WritingAssistDisabled,
@@ -73,10 +73,11 @@ async def toggle(body: Toggle, principal: MemberDep, session: SessionDep) -> Env
 @router.post(
     "/complete",
     summary="Stream AI autocomplete suggestion for agent writing",
-    description="`{conversationId, partialText}` → an SSE stream: `event: delta` `{text}`, then "
-    "`event: done` `{text, usage}`. The provider is asked for the whole suggestion, which arrives as "
-    "one delta. 409 WRITING_ASSIST_DISABLED when the organization or the caller turned it off; "
-    "rate limited per user (429).",
+    description="`{conversationId, partialText}` → an SSE stream of the provider's answer as it "
+    "arrives: `event: delta` `{text}` for each piece, then `event: done` `{text, usage}` (or `event: "
+    "error` `{code, message}` when the provider fails mid-stream). 409 WRITING_ASSIST_DISABLED when "
+    "the organization or the caller turned it off; rate limited per user (429); a provider that "
+    "refuses before the stream starts answers in the error envelope.",
     response_class=EventSourceResponse,
     responses={
         200: {"content": {"text/event-stream": {}}, "description": "An SSE stream"},
@@ -86,11 +87,24 @@ async def toggle(body: Toggle, principal: MemberDep, session: SessionDep) -> Env
 async def complete(
     body: CompleteRequest, principal: MemberDep, session: SessionDep, runtime: RuntimeDep
 ) -> EventSourceResponse:
-    suggestion = await writing_assist.suggest(session, runtime, principal, body)
-    return EventSourceResponse(_events(suggestion), headers={"Cache-Control": "no-store"})
+    chunks = await writing_assist.suggestion(session, runtime, principal, body)
+    return EventSourceResponse(
+        _events(chunks), headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    )
 
 
-async def _events(suggestion: Suggestion) -> AsyncIterator[ServerSentEvent]:
-    yield ServerSentEvent(event="delta", data=json.dumps({"text": suggestion.text}))
-    done = {"text": suggestion.text, "usage": suggestion.usage.model_dump(by_alias=True)}
-    yield ServerSentEvent(event="done", data=json.dumps(done))
+async def _events(chunks: AsyncIterator[Chunk]) -> AsyncIterator[ServerSentEvent]:
+    text: list[str] = []
+    usage = Usage()
+    try:
+        async for chunk in chunks:
+            if isinstance(chunk, Usage):
+                usage = chunk
+                continue
+            text.append(chunk)
+            yield ServerSentEvent(event="delta", data=json.dumps({"text": chunk}))
+    except LlmError as exc:
+        yield ServerSentEvent(event="error", data=json.dumps({"code": exc.reason, "message": str(exc)}))
+        return
+    tokens = {"inputTokens": usage.input_tokens, "outputTokens": usage.output_tokens}
+    yield ServerSentEvent(event="done", data=json.dumps({"text": "".join(text), "usage": tokens}))

@@ -9,12 +9,15 @@ provider's message is cut short before it reaches a log or an answer.
 
 from __future__ import annotations
 
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 import httpx
 
-from cxinbox.core.outbound import DestinationRefused, OutboundClient, OutboundError
+from cxinbox.core.outbound import DestinationRefused, OutboundClient, OutboundError, StreamedResponse
 
 Role = Literal["user", "assistant"]
 #: JSON answers of a provider are small; anything larger is not one
@@ -121,10 +124,18 @@ class LlmDestinationRefused(LlmError):
     reason = "DESTINATION_REFUSED"
 
 
+#: what a stream yields: pieces of text as they come, then the call's tokens (once, last)
+Chunk = str | Usage
+
+
 class ProviderAdapter(Protocol):
     """One wire format."""
 
     async def complete(self, endpoint: Endpoint, request: CompletionRequest) -> Completion: ...
+
+    def stream(self, endpoint: Endpoint, request: CompletionRequest) -> AsyncIterator[Chunk]:
+        """The answer's text as the provider streams it (tools are not offered)."""
+        ...
 
     async def list_models(self, endpoint: Endpoint) -> list[tuple[str, str]]:
         """The provider's live list of ``(id, name)``."""
@@ -158,6 +169,41 @@ async def call(
             raise LlmUnavailable("the provider's answer is not JSON")
         return body
     raise _failure(response, body, auth_failed, endpoint.api_key)
+
+
+@asynccontextmanager
+async def open_stream(
+    endpoint: Endpoint, url: str, *, headers: dict[str, str], body: Any, auth_failed: Any = None
+) -> AsyncIterator[StreamedResponse]:
+    """POST through the guard for a streamed answer; a refusal is raised before any byte is yielded."""
+    try:
+        async with (
+            OutboundClient(allow_private=endpoint.allow_private, timeout=endpoint.timeout) as http,
+            http.stream("POST", url, headers=headers, json=body, max_bytes=MAX_ANSWER_BYTES) as response,
+        ):
+            if not 200 <= response.status_code < 300:
+                raw = await response.read()
+                answer = httpx.Response(response.status_code, headers=response.headers, content=raw)
+                raise _failure(answer, _json_or_none(answer), auth_failed, endpoint.api_key)
+            yield response
+    except DestinationRefused as exc:
+        raise LlmDestinationRefused(str(exc)) from exc
+    except OutboundError as exc:
+        raise LlmUnavailable(str(exc)) from exc
+
+
+async def sse_data(response: StreamedResponse) -> AsyncIterator[Any]:
+    """The JSON of each ``data:`` line of a server-sent event stream (``[DONE]`` ends it)."""
+    async for line in response.lines():
+        if not line.startswith("data:"):
+            continue
+        data = line[5:].strip()
+        if data == "[DONE]":
+            return
+        try:
+            yield json.loads(data)
+        except ValueError:
+            continue
 
 
 def _failure(response: httpx.Response, body: Any, auth_failed: Any, api_key: str | None) -> LlmError:

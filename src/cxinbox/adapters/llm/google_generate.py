@@ -6,10 +6,12 @@ the reason ``API_KEY_INVALID``.
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 from cxinbox.adapters.llm.base import (
+    Chunk,
     Completion,
     CompletionRequest,
     Endpoint,
@@ -19,6 +21,8 @@ from cxinbox.adapters.llm.base import (
     as_int,
     call,
     join,
+    open_stream,
+    sse_data,
 )
 
 API_VERSION = "v1beta"
@@ -31,38 +35,27 @@ _BLOCKED = frozenset({"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT",
 @dataclass(frozen=True)
 class GoogleGenerate:
     async def complete(self, endpoint: Endpoint, request: CompletionRequest) -> Completion:
-        model = request.model.removeprefix("models/")
-        if not _MODEL.fullmatch(model):
-            raise LlmRejected("the model name is not valid")
-        body: dict[str, Any] = {
-            "contents": [
-                {"role": "model" if m.role == "assistant" else "user", "parts": [{"text": m.content}]}
-                for m in request.messages
-            ]
-        }
-        if request.system:
-            body["systemInstruction"] = {"parts": [{"text": request.system}]}
-        config: dict[str, Any] = {}
-        if request.temperature is not None:
-            config["temperature"] = request.temperature
-        if request.max_tokens is not None:
-            config["maxOutputTokens"] = request.max_tokens
-        if config:
-            body["generationConfig"] = config
-        if request.tools:
-            body["tools"] = [
-                {
-                    "functionDeclarations": [
-                        {"name": t.name, "description": t.description, "parameters": t.parameters}
-                        for t in request.tools
-                    ]
-                }
-            ]
-        url = join(endpoint.base_url, f"{API_VERSION}/models/{model}:generateContent")
+        url = join(endpoint.base_url, f"{API_VERSION}/models/{_model(request)}:generateContent")
         answer = await call(
-            endpoint, "POST", url, headers=_headers(endpoint), json=body, auth_failed=_bad_key
+            endpoint, "POST", url, headers=_headers(endpoint), json=_body(request), auth_failed=_bad_key
         )
         return _completion(answer)
+
+    async def stream(self, endpoint: Endpoint, request: CompletionRequest) -> AsyncIterator[Chunk]:
+        """``streamGenerateContent?alt=sse``: each event is a partial answer; the last counts the tokens."""
+        url = join(endpoint.base_url, f"{API_VERSION}/models/{_model(request)}:streamGenerateContent?alt=sse")
+        usage = Usage()
+        headers = _headers(endpoint)
+        async with open_stream(
+            endpoint, url, headers=headers, body=_body(request), auth_failed=_bad_key
+        ) as response:
+            async for event in sse_data(response):
+                part = _completion(event)
+                if part.text:
+                    yield part.text
+                if part.usage != Usage():
+                    usage = part.usage
+        yield usage
 
     async def list_models(self, endpoint: Endpoint) -> list[tuple[str, str]]:
         url = join(endpoint.base_url, f"{API_VERSION}/models")
@@ -74,6 +67,42 @@ class GoogleGenerate:
                 model_id = m["name"].removeprefix("models/")
                 models.append((model_id, str(m.get("displayName") or model_id)))
         return models
+
+
+def _model(request: CompletionRequest) -> str:
+    """The model id, which goes into the path: nothing but a model name's characters."""
+    model = request.model.removeprefix("models/")
+    if not _MODEL.fullmatch(model):
+        raise LlmRejected("the model name is not valid")
+    return model
+
+
+def _body(request: CompletionRequest) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "contents": [
+            {"role": "model" if m.role == "assistant" else "user", "parts": [{"text": m.content}]}
+            for m in request.messages
+        ]
+    }
+    if request.system:
+        body["systemInstruction"] = {"parts": [{"text": request.system}]}
+    config: dict[str, Any] = {}
+    if request.temperature is not None:
+        config["temperature"] = request.temperature
+    if request.max_tokens is not None:
+        config["maxOutputTokens"] = request.max_tokens
+    if config:
+        body["generationConfig"] = config
+    if request.tools:
+        body["tools"] = [
+            {
+                "functionDeclarations": [
+                    {"name": t.name, "description": t.description, "parameters": t.parameters}
+                    for t in request.tools
+                ]
+            }
+        ]
+    return body
 
 
 def _headers(endpoint: Endpoint) -> dict[str, str]:

@@ -7,10 +7,12 @@ Bases end in ``/v1`` as the SDKs take them.
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 from cxinbox.adapters.llm.base import (
+    Chunk,
     Completion,
     CompletionRequest,
     Endpoint,
@@ -19,6 +21,8 @@ from cxinbox.adapters.llm.base import (
     as_int,
     call,
     join,
+    open_stream,
+    sse_data,
 )
 
 #: ``finish_reason`` of a completion the provider's filter stopped
@@ -31,6 +35,30 @@ class OpenAIChat:
     max_tokens_field: str = "max_tokens"
 
     async def complete(self, endpoint: Endpoint, request: CompletionRequest) -> Completion:
+        url = join(endpoint.base_url, "chat/completions")
+        answer = await call(endpoint, "POST", url, headers=_headers(endpoint), json=self._body(request))
+        return _completion(answer)
+
+    async def stream(self, endpoint: Endpoint, request: CompletionRequest) -> AsyncIterator[Chunk]:
+        body = {**self._body(request), "stream": True, "stream_options": {"include_usage": True}}
+        url = join(endpoint.base_url, "chat/completions")
+        usage = Usage()
+        async with open_stream(endpoint, url, headers=_headers(endpoint), body=body) as response:
+            async for event in sse_data(response):
+                if not isinstance(event, dict):
+                    continue
+                for choice in event.get("choices") or []:
+                    delta = choice.get("delta") if isinstance(choice, dict) else None
+                    if isinstance(delta, dict) and isinstance(delta.get("content"), str) and delta["content"]:
+                        yield delta["content"]
+                counted = event.get("usage")
+                if isinstance(counted, dict):
+                    usage = Usage(
+                        as_int(counted.get("prompt_tokens")), as_int(counted.get("completion_tokens"))
+                    )
+        yield usage
+
+    def _body(self, request: CompletionRequest) -> dict[str, Any]:
         messages: list[dict[str, Any]] = []
         if request.system:
             messages.append({"role": "system", "content": request.system})
@@ -48,14 +76,7 @@ class OpenAIChat:
                 }
                 for t in request.tools
             ]
-        answer = await call(
-            endpoint,
-            "POST",
-            join(endpoint.base_url, "chat/completions"),
-            headers=_headers(endpoint),
-            json=body,
-        )
-        return _completion(answer)
+        return body
 
     async def list_models(self, endpoint: Endpoint) -> list[tuple[str, str]]:
         answer = await call(endpoint, "GET", join(endpoint.base_url, "models"), headers=_headers(endpoint))
