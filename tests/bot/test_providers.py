@@ -244,3 +244,13 @@ async def test_usage_history_has_twelve_months_oldest_first(client, factory, llm
     assert all(row["inputTokens"] == 0 for row in rows[:-1])
     r = await client.get("/plan/usage", headers=org.admin.headers)
     assert r.status_code == 200
+
+
+async def test_a_provider_slower_than_the_timeout_is_unavailable(client, factory, llm, runtime, monkeypatch):
+    org = await factory.org()
+    await make_config(client, org.admin.headers, llm, "DEEPSEEK", Reply(delay=0.5), Reply("rápido"))
+    monkeypatch.setattr(runtime.settings, "llm_timeout_seconds", 0.1)
+    r = await client.post("/bot-config/test", json={"message": "hola"}, headers=org.admin.headers)
+    assert r.status_code == 503 and error_code(r) == "LLM_UNAVAILABLE" and r.headers["retry-after"]
+    r = await client.post("/bot-config/test", json={"message": "hola"}, headers=org.admin.headers)
+    assert r.status_code == 200 and r.json()["data"]["reply"] == "rápido"

@@ -16,6 +16,7 @@ is recorded with its flavour, path, headers and JSON body.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from dataclasses import dataclass, field
@@ -43,6 +44,8 @@ class Reply:
     refused: bool = False
     input_tokens: int = 11
     output_tokens: int = 7
+    #: seconds the provider takes before it answers (a slow or hung provider)
+    delay: float = 0.0
     #: a streamed answer breaks off with the provider's error event after its first piece
     break_stream: bool = False
 
@@ -116,13 +119,16 @@ class FakeLlm:
         with self.state.lock:
             self.state.requests.append(Recorded(flavour, request.url.path, dict(request.headers), body, key))
 
-    def _next(self, key: str) -> Reply | None:
-        """The key's next reply, or None when the key is not known (refused)."""
+    async def _next(self, key: str) -> Reply | None:
+        """The key's next reply (after its delay), or None when the key is not known (refused)."""
         with self.state.lock:
             queue = self.state.scripts.get(key)
             if queue is None:
                 return None
-            return queue.pop(0) if queue else Reply()
+            reply = queue.pop(0) if queue else Reply()
+        if reply.delay:
+            await asyncio.sleep(reply.delay)
+        return reply
 
     @staticmethod
     def _failure(reply: Reply, body: dict[str, Any]) -> Response:
@@ -133,7 +139,7 @@ class FakeLlm:
         flavour = request.path_params["flavour"]
         key = request.headers.get("authorization", "").removeprefix("Bearer ")
         await self._record(request, flavour, key)
-        reply = self._next(key)
+        reply = await self._next(key)
         if reply is None:
             error = {
                 "message": f"Incorrect API key provided: {key}",
@@ -215,7 +221,7 @@ class FakeLlm:
     async def _anthropic_messages(self, request: Request) -> Response:
         key = request.headers.get("x-api-key", "")
         await self._record(request, "anthropic", key)
-        reply = self._next(key)
+        reply = await self._next(key)
         if reply is None:
             return JSONResponse(
                 {"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}},
@@ -299,7 +305,7 @@ class FakeLlm:
     async def _google_generate(self, request: Request) -> Response:
         key = request.headers.get("x-goog-api-key", "")
         await self._record(request, "google", key)
-        reply = self._next(key)
+        reply = await self._next(key)
         if reply is None:
             return JSONResponse(_google_bad_key(), status_code=400)
         if reply.status:
@@ -335,7 +341,7 @@ class FakeLlm:
     async def _google_stream(self, request: Request) -> Response:
         key = request.headers.get("x-goog-api-key", "")
         await self._record(request, "google", key)
-        reply = self._next(key)
+        reply = await self._next(key)
         if reply is None:
             return JSONResponse(_google_bad_key(), status_code=400)
         if reply.status:

@@ -40,7 +40,10 @@ def endpoint_for(runtime: Runtime, target: Target) -> Endpoint:
     if base_url is None or (info.needs_key and not target.api_key):
         raise BotNotConfigured()
     return Endpoint(
-        base_url=base_url, api_key=target.api_key, allow_private=runtime.settings.allow_private_urls
+        base_url=base_url,
+        api_key=target.api_key,
+        allow_private=runtime.settings.allow_private_urls,
+        timeout=runtime.settings.llm_timeout_seconds,
     )
 
 
