@@ -210,5 +210,3 @@ async def test_reprocess_pending_is_not_available_yet(client, factory):
     org = await factory.org()
     r = await client.post("/bot-config/reprocess-pending", headers=org.admin.headers)
     assert r.status_code == 501 and error_code(r) == "NOT_IMPLEMENTED"
-    r = await client.post("/n8n/bot-response", json={"conversationId": "x", "message": {"type": "text"}})
-    assert r.status_code == 501 and error_code(r) == "NOT_IMPLEMENTED"

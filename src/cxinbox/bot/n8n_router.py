@@ -1,30 +1,38 @@
-"""``/n8n/bot-response``: an N8N workflow's answer for a conversation. Sending it as the bot's reply
-needs the bot's turn, which is not available yet."""
+"""``/n8n/bot-response``: an N8N workflow's answer, signed instead of authenticated (see ``bot.n8n``)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated
 
-from fastapi import APIRouter
-from pydantic import Field
+from fastapi import APIRouter, Header, Request
 
-from cxinbox.core.errors import NotImplementedYet
-from cxinbox.core.wire import RequestModel
+from cxinbox.auth.dependencies import RuntimeDep, SessionDep
+from cxinbox.bot import n8n
+from cxinbox.bot.n8n import BotResponse, BotResponseResult, NotBotHandling
+from cxinbox.core.errors import AppError, NotImplementedYet
+from cxinbox.core.wire import Envelope
+from cxinbox.whatsapp.outbound.compose import WindowClosed
+from cxinbox.whatsapp.webhooks import InvalidSignature
 
 router = APIRouter(prefix="/n8n", tags=["n8n"])
-
-
-class BotResponse(RequestModel):
-    conversation_id: str = Field(max_length=36)
-    message: dict[str, Any] = Field(description="`{type: text|image|video|document|audio|handoff, …}`")
-    message_id: str | None = Field(default=None, max_length=100, description="Makes the callback idempotent")
 
 
 @router.post(
     "/bot-response",
     summary="Receive bot response from n8n workflow",
-    description="Signed with `X-Signature-256` (no bearer token). Needs the bot's turn, which is not "
-    "available yet: answers 501 NOT_IMPLEMENTED and stores nothing.",
+    description="No bearer token: `X-Signature-256: sha256=<hex>`, an HMAC-SHA256 of the raw body keyed "
+    "with the active config's `n8nSecret` (N8N mode); without it, or wrong, 401 INVALID_SIGNATURE and "
+    "nothing happens. A `text` answer is sent as the bot's message; `handoff` moves the conversation "
+    "to OPEN. The conversation must be BOT_HANDLING (409 NOT_BOT_HANDLING). With `messageId`, a "
+    "redelivery answers `duplicate: true` and sends nothing. Media answers are not available yet (501).",
+    responses=AppError.responses(InvalidSignature, NotBotHandling, WindowClosed, NotImplementedYet),
 )
-async def bot_response(body: BotResponse) -> dict[str, Any]:
-    raise NotImplementedYet("N8N answers need the bot's turn, which is not available yet")
+async def bot_response(
+    body: BotResponse,
+    request: Request,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    signature: Annotated[str | None, Header(alias="X-Signature-256")] = None,
+) -> Envelope[BotResponseResult]:
+    raw = await request.body()
+    return Envelope(data=await n8n.take(session, runtime, raw, signature, body))

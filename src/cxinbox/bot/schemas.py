@@ -83,8 +83,12 @@ class BotConfigFields(RequestModel):
     temperature: Temperature | None = None
     max_tokens: MaxTokens | None = None
     mode: BotMode | None = Field(default=None, description="Addition: LLM (default) or N8N")
-    n8n_webhook_url: HttpUrl = Field(default=None, description="Addition: where N8N mode posts a turn")
-    n8n_secret: Secret = Field(default=None, description="Addition: signs the N8N calls (stored encrypted)")
+    n8n_webhook_url: HttpUrl = Field(
+        default=None, alias="n8nWebhookUrl", description="Addition: where N8N mode posts a turn"
+    )
+    n8n_secret: Secret = Field(
+        default=None, alias="n8nSecret", description="Addition: signs the N8N calls (stored encrypted)"
+    )
     categories: Categories | None = Field(
         default=None, description="Addition: what classification picks from, `[{name, description}]`"
     )
@@ -142,8 +146,8 @@ class BotConfigOut(ApiModel):
     max_tokens: int
     is_active: bool
     mode: BotMode
-    n8n_webhook_url: str | None
-    has_n8n_secret: bool
+    n8n_webhook_url: str | None = Field(alias="n8nWebhookUrl")
+    has_n8n_secret: bool = Field(alias="hasN8nSecret")
     categories: list[Category]
     debounce_seconds: int
     created_at: UtcDatetime

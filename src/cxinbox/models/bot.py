@@ -141,3 +141,16 @@ class BotSandboxSession(TenantModel):
     user_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("users.id", ondelete="CASCADE"))
     #: ``[{role: user|assistant, content}]``, oldest first
     turns: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+
+class N8nCallback(Base):
+    """An N8N answer taken, by the ``messageId`` it carried: a redelivery is answered, not sent again."""
+
+    __tablename__ = "bot_n8n_callbacks"
+
+    organization_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
+    )
+    message_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    #: the bot message it sent (null for a handoff)
+    sent_message_id: Mapped[str | None] = mapped_column(String(36))

@@ -1,5 +1,5 @@
 """The bot: its configs (at most one active per organization), their intents, its monthly usage,
-and the writing assist's organization settings and per-user switch.
+the N8N answers taken, and the writing assist's organization settings and per-user switch.
 
 Revision ID: 0210
 Revises: 0207
@@ -193,8 +193,23 @@ def upgrade() -> None:
             batch_op.f("ix_bot_sandbox_sessions_organization_id"), ["organization_id"], unique=False
         )
 
+    op.create_table(
+        "bot_n8n_callbacks",
+        sa.Column("organization_id", sa.String(length=36), nullable=False),
+        sa.Column("message_id", sa.String(length=100), nullable=False),
+        sa.Column("sent_message_id", sa.String(length=36), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_bot_n8n_callbacks_organization_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("organization_id", "message_id", name=op.f("pk_bot_n8n_callbacks")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("bot_n8n_callbacks")
     with op.batch_alter_table("bot_sandbox_sessions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_bot_sandbox_sessions_organization_id"))
     op.drop_table("bot_sandbox_sessions")
