@@ -13,6 +13,8 @@ from cxinbox.bot.schemas import KeyValidity, ModelOut, ValidateKey
 from cxinbox.runtime import Runtime
 
 log = structlog.get_logger(__name__)
+#: the answer's cap when a key is tried (a cap of one token is refused by some reasoning models)
+VALIDATION_TOKENS = 16
 
 
 async def models(runtime: Runtime, provider: Provider, target: Target | None) -> list[ModelOut]:
@@ -36,12 +38,15 @@ async def models(runtime: Runtime, provider: Provider, target: Target | None) ->
 
 
 async def validate_key(runtime: Runtime, body: ValidateKey) -> KeyValidity:
-    """A one-token completion with the key: any answer (a refusal too) proves the key."""
-    target = Target(body.provider, body.model, body.api_key or None, body.base_url, max_tokens=1)
+    """A tiny completion with the key: any answer (a refusal too) proves the key."""
+    target = Target(body.provider, body.model, body.api_key or None, body.base_url)
     try:
         endpoint = endpoint_for(runtime, target)
         request = CompletionRequest(
-            model=body.model, system=None, messages=[ChatMessage("user", "ping")], max_tokens=1
+            model=body.model,
+            system=None,
+            messages=[ChatMessage("user", "ping")],
+            max_tokens=VALIDATION_TOKENS,
         )
         await PROVIDERS[body.provider].adapter.complete(endpoint, request)
     except BotNotConfigured:

@@ -162,7 +162,7 @@ async def models(
 @router.post(
     "/validate-key",
     summary="Validate an AI API key",
-    description="A one-token completion with the key: `{valid, reason, message}`. The provider "
+    description="A tiny completion with the key: `{valid, reason, message}`. The provider "
     f"refusing the key, or failing, answers 200 with `valid: false`. {_ADMIN}",
 )
 async def validate_key(body: ValidateKey, principal: AdminDep, runtime: RuntimeDep) -> Envelope[KeyValidity]:
