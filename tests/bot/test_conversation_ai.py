@@ -7,8 +7,8 @@ import pytest
 
 from cxinbox.models.identity import Role
 from tests.bot.conftest import PROVIDERS, make_config
-from tests.conversations.helpers import make_inbox
 from tests.fakes.llm import Reply
+from tests.fixtures.inbox import make_inbox
 from tests.fixtures.people import error_code
 
 CATEGORIES = [

@@ -12,7 +12,7 @@ from cxinbox.core.clock import utcnow
 from cxinbox.models.inbox import ConversationStatus
 from cxinbox.whatsapp.signature import sign
 from tests.bot.conftest import make_config
-from tests.conversations.helpers import make_inbox, set_fields
+from tests.fixtures.inbox import make_inbox, set_fields
 from tests.fixtures.people import error_code
 from tests.fixtures.wait import eventually
 

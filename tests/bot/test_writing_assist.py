@@ -7,8 +7,8 @@ import json
 import pytest
 
 from tests.bot.conftest import PROVIDERS, make_config, new_key
-from tests.conversations.helpers import make_inbox
 from tests.fakes.llm import Reply
+from tests.fixtures.inbox import make_inbox
 from tests.fixtures.people import error_code
 
 

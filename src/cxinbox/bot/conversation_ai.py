@@ -14,7 +14,7 @@ from cxinbox.bot import configs, llm
 from cxinbox.bot.testing import target_of
 from cxinbox.bot.transcript import DATA_NOTICE, transcript
 from cxinbox.conversations import changes
-from cxinbox.conversations.access import visible_conversation
+from cxinbox.conversations.repository import visible_conversation
 from cxinbox.conversations.timeline import Actor
 from cxinbox.core.clock import utcnow
 from cxinbox.core.errors import AppError, Conflict

@@ -13,7 +13,7 @@ from cxinbox.auth.scopes import Area, key_scope
 from cxinbox.bot import conversation_ai
 from cxinbox.bot.errors import ERRORS
 from cxinbox.conversations.schemas import ConversationOut
-from cxinbox.conversations.views import conversation_out
+from cxinbox.conversations.serializers import conversation_out
 from cxinbox.core.errors import AppError
 from cxinbox.core.wire import ApiModel, Envelope, RequestModel, UtcDatetime
 from cxinbox.models.inbox import ConversationStatus

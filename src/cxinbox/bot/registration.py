@@ -7,9 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.auth.principal import Principal
 from cxinbox.bot.usage import monthly_replies
-from cxinbox.events.visibility import EventPredicate, register_event_filter
 from cxinbox.models.identity import Role
 from cxinbox.plans.limits import MONTHLY_BOT_REPLIES, register_usage
+from cxinbox.realtime.visibility import EventPredicate, register_event_filter
 
 BOT_CONFIG_EVENTS = "bot_config."
 

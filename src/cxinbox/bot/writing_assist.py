@@ -21,7 +21,7 @@ from cxinbox.bot.repository import BotConfigRepository
 from cxinbox.bot.schemas import MASK, HttpUrl, ModelName, Secret
 from cxinbox.bot.testing import target_of
 from cxinbox.bot.transcript import DATA_NOTICE, transcript
-from cxinbox.conversations.access import visible_conversation
+from cxinbox.conversations.repository import visible_conversation
 from cxinbox.core.crypto import mask_secret
 from cxinbox.core.errors import Conflict, Forbidden, ValidationFailed
 from cxinbox.core.ratelimit import Limit
