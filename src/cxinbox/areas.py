@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
+from cxinbox.bot import registration as bot
 from cxinbox.contacts import registration as contacts
 from cxinbox.conversations import registration as conversations
 from cxinbox.mail import registration as mail
@@ -34,6 +35,7 @@ AREAS: tuple[ModuleType, ...] = (
     conversations,
     messages,
     whatsapp,
+    bot,
     templates,
 )
 
