@@ -48,6 +48,7 @@ from cxinbox.quick_replies.router import router as quick_replies_router
 from cxinbox.runtime import Runtime
 from cxinbox.tags.router import router as tags_router
 from cxinbox.teams.router import router as teams_router
+from cxinbox.tools.router import ROUTERS as TOOLS_ROUTERS
 from cxinbox.users.router import router as users_router
 from cxinbox.whatsapp.alerts.router import router as whatsapp_alerts_router
 from cxinbox.whatsapp.router import router as whatsapp_accounts_router
@@ -81,6 +82,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     contacts_router,
     tags_router,
     quick_replies_router,
+    *TOOLS_ROUTERS,
 )
 
 

@@ -19,6 +19,7 @@ from cxinbox.messages import registration as messages
 from cxinbox.quick_replies import registration as quick_replies
 from cxinbox.tags import registration as tags
 from cxinbox.teams import registration as teams
+from cxinbox.tools import registration as tools
 from cxinbox.users import registration as users
 from cxinbox.whatsapp import registration as whatsapp
 
@@ -33,6 +34,7 @@ AREAS: tuple[ModuleType, ...] = (
     conversations,
     messages,
     whatsapp,
+    tools,
 )
 
 
