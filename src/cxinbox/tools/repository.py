@@ -27,6 +27,11 @@ class ToolRepository(TenantRepository[BotTool]):
         stmt = self.select().where(BotTool.is_active.is_(True), BotTool.available_to_agents.is_(True))
         return await self.list(stmt.order_by(BotTool.name))
 
+    async def for_bot(self) -> Sequence[BotTool]:
+        """The functions the bot's LLM is offered (``name``, ``description``, ``parameters``)."""
+        stmt = self.select().where(BotTool.is_active.is_(True), BotTool.available_to_bot.is_(True))
+        return await self.list(stmt.order_by(BotTool.name))
+
     async def by_name(self, name: str) -> BotTool | None:
         return await self.session.scalar(self.select().where(BotTool.name == name))
 

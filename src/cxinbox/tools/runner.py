@@ -8,6 +8,10 @@ holds a transaction open::
     outcome = await run(plan, arguments, await conversation_values(session, conversation),
                         allow_private=runtime.settings.allow_private_urls)
 
+The bot offers its LLM ``ToolRepository.for_bot()`` (each tool's ``name``, ``description`` and
+``parameters``), finds the one called with ``by_name``, and hands ``outcome.for_model()`` back to
+the model; ``changes_data`` marks a tool to withhold from a turn the injection guard flagged.
+
 ``run`` never raises for a bad argument or a failing API: the ``ToolOutcome`` says ``ok: false``
 with an ``error`` the model (or the agent) can read, and the result is cut to what is useful
 (``resultPath``) and to ``MAX_RESULT_CHARS``.
