@@ -127,8 +127,8 @@ class ActorOut(ApiModel):
 class TimelineEntryOut(ApiModel):
     id: str
     kind: TimelineKind = Field(
-        description="What moved: STATUS, ASSIGNEE (a user id) or TEAM (a team id); TOOL is a tool an agent ran "
-        "(`to` is its name, reason `tool_call` or `tool_failed`)"
+        description="What moved: STATUS, ASSIGNEE (a user id) or TEAM (a team id); TOOL is a tool an "
+        "agent ran (`to` is its name, reason `tool_call` or `tool_failed`)"
     )
     from_value: str | None = Field(alias="from")
     to_value: str | None = Field(alias="to")
