@@ -228,3 +228,26 @@ async def test_delete_unlinks_tools_and_roles_and_other_organizations(client, pe
         f"/tools/{tool['id']}/test", json={"params": {"orderId": "1"}}, headers=admin.headers
     )
     assert r.json()["data"]["ok"] is False and "connection" in r.json()["data"]["error"]
+
+
+async def test_redirects_stay_on_the_connections_origin(client, people, web):
+    admin = people.admin
+    connection = await make_connection(
+        client,
+        admin,
+        web,
+        baseUrl=web.url,
+        authType="API_KEY_HEADER",
+        headerName="X-Key",
+        secrets={"apiKey": SECRET},
+    )
+    url = f"/connections/{connection['id']}/test"
+    r = await client.post(url, json={"path": f"/redirect?to={web.url}/headers"}, headers=admin.headers)
+    data = r.json()["data"]
+    assert (data["ok"], data["status"]) == (True, 200) and SECRET not in r.text  # same origin: followed
+    elsewhere = f"http://localhost:{web.port}/headers"  # the same server under another name
+    before = len(web.paths())
+    r = await client.post(url, json={"path": f"/redirect?to={elsewhere}"}, headers=admin.headers)
+    data = r.json()["data"]
+    assert r.status_code == 200 and data["ok"] is False and "not allowed" in data["error"]
+    assert web.paths()[before:] == ["/redirect"]

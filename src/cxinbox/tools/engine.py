@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,7 +73,11 @@ async def send(
             max_redirects=MAX_REDIRECTS,
         ) as http:
             response = await http.request(
-                request.method, request.url, headers=request.headers, **request.content
+                request.method,
+                request.url,
+                headers=request.headers,
+                trusted=_same_origin_as(request.url),
+                **request.content,
             )
     except OutboundError as exc:
         latency = _elapsed_ms(started)
@@ -117,6 +122,16 @@ def _check_same_place(base: httpx.URL, url: httpx.URL) -> None:
         raise templating.TemplateError("the filled URL leaves the connection's host")
     if not url.raw_path.split(b"?", 1)[0].startswith(base.raw_path.split(b"?", 1)[0].rstrip(b"/")):
         raise templating.TemplateError("the filled URL leaves the connection's path")
+
+
+def _same_origin_as(first: httpx.URL) -> Callable[[httpx.URL], bool]:
+    """Redirects are followed on the endpoint's origin only: the guard drops ``Authorization`` when
+    a hop leaves it, but an API key travels in a header of any name, or in the query string."""
+
+    def same_origin(url: httpx.URL) -> bool:
+        return (url.scheme, url.host, url.port) == (first.scheme, first.host, first.port)
+
+    return same_origin
 
 
 def _redacted(text: str, endpoint: Endpoint) -> str:
