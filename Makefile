@@ -31,8 +31,10 @@ worker: install
 migrate: install
 	.venv/bin/cxinbox migrate
 
+# the suite runs in TEST_WORKERS processes (pytest-xdist; each has its own database); TEST_WORKERS=0 runs it in one
+TEST_WORKERS ?= auto
 test: install
-	.venv/bin/pytest $(PYTEST_ARGS)
+	.venv/bin/pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 lint: install audit
 	.venv/bin/ruff check src tests bench tools

@@ -13,8 +13,6 @@ from typing import Any
 import structlog
 from fastapi import APIRouter, Depends, FastAPI
 
-from cxinbox.accounts.router import router as accounts_router
-from cxinbox.accounts.service import SuperAdminEmailTaken, ensure_super_admin
 from cxinbox.admin.router import router as admin_router
 from cxinbox.api_docs import install_api_docs
 from cxinbox.api_docs.openapi import install_openapi
@@ -34,7 +32,6 @@ from cxinbox.core.http import (
 from cxinbox.core.logging import configure_logging
 from cxinbox.core.validation import check_request_parts
 from cxinbox.dev.router import router as dev_router
-from cxinbox.events.router import router as events_router
 from cxinbox.files.router import router as files_router
 from cxinbox.health.router import router as health_router
 from cxinbox.invitations.page import router as invitation_page_router
@@ -45,13 +42,16 @@ from cxinbox.org_config.router import router as org_config_router
 from cxinbox.plans.router import router as plans_router
 from cxinbox.profile.router import router as profile_router
 from cxinbox.quick_replies.router import router as quick_replies_router
+from cxinbox.realtime.router import router as realtime_router
 from cxinbox.runtime import Runtime
+from cxinbox.sign_in.router import router as sign_in_router
+from cxinbox.sign_in.service import SuperAdminEmailTaken, ensure_super_admin
 from cxinbox.tags.router import router as tags_router
 from cxinbox.teams.router import router as teams_router
 from cxinbox.tools.router import ROUTERS as TOOLS_ROUTERS
 from cxinbox.users.router import router as users_router
 from cxinbox.whatsapp.alerts.router import router as whatsapp_alerts_router
-from cxinbox.whatsapp.router import router as whatsapp_accounts_router
+from cxinbox.whatsapp.router import router as whatsapp_sign_in_router
 from cxinbox.whatsapp.webhook_router import router as whatsapp_webhook_router
 
 API_PREFIX = "/api/v1"
@@ -62,9 +62,9 @@ log = structlog.get_logger(__name__)
 ROUTERS: tuple[APIRouter, ...] = (
     health_router,
     whatsapp_webhook_router,
-    accounts_router,
+    sign_in_router,
     api_keys_router,
-    events_router,
+    realtime_router,
     files_router,
     users_router,
     invitations_router,
@@ -73,7 +73,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     admin_router,
     plans_router,
     org_config_router,
-    whatsapp_accounts_router,
+    whatsapp_sign_in_router,
     whatsapp_alerts_router,
     messages_router,
     failed_messages_router,

@@ -13,10 +13,10 @@ from types import ModuleType
 
 from cxinbox.contacts import registration as contacts
 from cxinbox.conversations import registration as conversations
-from cxinbox.events import registration as events
 from cxinbox.mail import registration as mail
 from cxinbox.messages import registration as messages
 from cxinbox.quick_replies import registration as quick_replies
+from cxinbox.realtime import registration as realtime
 from cxinbox.tags import registration as tags
 from cxinbox.teams import registration as teams
 from cxinbox.tools import registration as tools
@@ -25,7 +25,7 @@ from cxinbox.whatsapp import registration as whatsapp
 
 AREAS: tuple[ModuleType, ...] = (
     mail,
-    events,
+    realtime,
     users,
     teams,
     contacts,

@@ -78,6 +78,11 @@ class GraphState:
     #: numbers of a business account per page of ``GET /{waba_id}/phone_numbers`` unless asked
     numbers_page_size: int = 25
 
+    def restore_behaviour(self) -> None:
+        """Undo what a test set to make Meta slow or paged differently (the data stays)."""
+        self.node_delay = GraphState.node_delay
+        self.numbers_page_size = GraphState.numbers_page_size
+
 
 def meta_error(status: int, code: int, message: str, subcode: int | None = None) -> JSONResponse:
     error: dict[str, Any] = {

@@ -20,12 +20,12 @@ from cxinbox.models.identity import LoginCode, Organization, RefreshToken, User
 from cxinbox.models.inbox import Contact, Conversation, Message
 from cxinbox.models.whatsapp import AccountAlert, AlertSeverity
 from cxinbox.runtime import Runtime
-from tests.conversations.helpers import Inbox, make_inbox
 from tests.fakes.graph import FakeGraph
 from tests.fakes.smtp import SmtpServer
+from tests.fixtures.api import create_api_key
 from tests.fixtures.factories import Factory, unique_email
+from tests.fixtures.inbox import Inbox, make_inbox
 from tests.fixtures.wait import eventually
-from tests.helpers import create_api_key
 from tests.sweeps.bodies import PDF
 
 #: tables derived from others by a periodic job: their rows move on their own (the conversations

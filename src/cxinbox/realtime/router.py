@@ -21,9 +21,9 @@ from cxinbox.auth.scopes import Access, Area, key_scope
 from cxinbox.auth.tokens import EVENTS
 from cxinbox.core.validation import Position, parse_position
 from cxinbox.core.wire import ApiModel, Envelope
-from cxinbox.events import catalog, service
-from cxinbox.events.standing import standing_of, while_standing
-from cxinbox.events.visibility import predicate_for
+from cxinbox.realtime import catalog, service
+from cxinbox.realtime.standing import standing_of, while_standing
+from cxinbox.realtime.visibility import predicate_for
 
 #: the stream shows conversations and messages; its token opens that stream, so reading is enough
 router = APIRouter(

@@ -13,8 +13,8 @@ from cxinbox.core.clock import utcnow
 from cxinbox.core.events import Event
 from cxinbox.core.pubsub import Subscription
 from cxinbox.core.wire import iso_utc
-from cxinbox.events.visibility import EventPredicate
-from cxinbox.models.events import EventRecord, EventSequence
+from cxinbox.models.event_log import EventRecord, EventSequence
+from cxinbox.realtime.visibility import EventPredicate
 from cxinbox.runtime import Runtime
 
 REPLAY_BATCH = 500

@@ -7,8 +7,9 @@ import pytest
 from cxinbox.auth.tokens import TokenSigner
 from cxinbox.core.clock import utcnow
 from cxinbox.models.identity import Role, User
-from tests.fixtures.factories import PASSWORD
-from tests.helpers import bad_fields, bearer, create_api_key, error_of, update_rows
+from tests.fixtures.api import bearer, create_api_key
+from tests.fixtures.errors import bad_fields, error_of
+from tests.fixtures.factories import PASSWORD, update_rows
 
 
 async def test_me_describes_the_user_and_the_organization(client, factory):

@@ -10,7 +10,6 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cxinbox.accounts.schemas import RegisterBody
 from cxinbox.adapters.email import Mail
 from cxinbox.auth.credentials import ensure_can_sign_in
 from cxinbox.auth.principal import Principal
@@ -22,6 +21,7 @@ from cxinbox.core.ratelimit import Backoff, Limit
 from cxinbox.mail.tasks import queue_mail
 from cxinbox.models.identity import LoginCode, Organization, Role, User
 from cxinbox.runtime import Runtime
+from cxinbox.sign_in.schemas import RegisterBody
 
 # Sign-in is throttled per address and per (address, email), never per email alone: a per-email
 # limit lets anyone lock anyone out. The (address, email) limits slow down guessing one account;

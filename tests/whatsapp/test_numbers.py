@@ -9,8 +9,8 @@ import pytest
 
 from cxinbox.models.identity import Plan, Role
 from cxinbox.models.whatsapp import AccountStatus, WhatsAppAccount
-from tests.helpers import bearer, create_api_key
-from tests.whatsapp.helpers import deliver, for_number, messages_of, sample, unique_number
+from tests.fixtures.api import bearer, create_api_key
+from tests.fixtures.whatsapp import deliver, for_number, messages_of, sample, unique_number
 
 
 def connect_body(graph, **overrides) -> dict:

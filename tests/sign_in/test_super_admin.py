@@ -15,8 +15,9 @@ from structlog.testing import capture_logs
 from cxinbox.app import create_app
 from cxinbox.config import Settings
 from cxinbox.models.identity import User
+from tests.fixtures.api import running
+from tests.fixtures.errors import error_of
 from tests.fixtures.factories import PASSWORD, unique_email
-from tests.helpers import error_of, running
 
 
 async def login(client: httpx.AsyncClient, email: str, password: str) -> httpx.Response:
@@ -54,7 +55,7 @@ async def test_a_configured_email_of_an_organization_user_is_logged_and_the_api_
             error_of(await login(c, org.admin.email, "operator-password"), 401, "UNAUTHORIZED")
             r = await login(c, org.admin.email, PASSWORD)  # the organization's admin is untouched
             assert r.status_code == 200 and r.json()["data"]["user"]["role"] == "ADMIN"
-    [error] = [entry for entry in logs if entry["log_level"] == "error"]
+    [error] = [entry for entry in logs if entry["event"] == "superadmin_not_created"]
     assert error["event"] == "superadmin_not_created"
     assert error["setting"] == "CXINBOX_SUPERADMIN_EMAIL" and org.admin.email in error["reason"]
 
@@ -103,7 +104,7 @@ async def test_a_configured_email_no_one_can_sign_in_with_is_logged_and_skipped(
     with capture_logs() as logs:
         async with running(application) as c:
             assert (await c.get("/health")).status_code == 200
-    [error] = [entry for entry in logs if entry["log_level"] == "error"]
+    [error] = [entry for entry in logs if entry["event"] == "superadmin_not_created"]
     assert (error["event"], error["setting"]) == ("superadmin_not_created", "CXINBOX_SUPERADMIN_EMAIL")
     assert "root@localhost" in error["reason"] and "not a valid email" in error["reason"]
     async with runtime.sessionmaker() as session:

@@ -7,8 +7,9 @@ import random
 
 import httpx
 
+from tests.fixtures.api import api_client
+from tests.fixtures.errors import error_of
 from tests.fixtures.factories import PASSWORD, unique_email
-from tests.helpers import api_client, error_of
 
 FAILED_LOGINS_ALLOWED = 5  # the first step of the backoff of one address at one email
 FAILED_LOGINS_PER_IP = 20  # the first step of one address's failures at any emails

@@ -7,8 +7,9 @@ from datetime import timedelta
 from cxinbox.auth.refresh import start_session
 from cxinbox.core.clock import utcnow
 from cxinbox.models.identity import Organization, OrganizationStatus, RefreshToken, Role, User
-from tests.fixtures.factories import PASSWORD
-from tests.helpers import bad_fields, bearer, error_of, update_rows
+from tests.fixtures.api import bearer
+from tests.fixtures.errors import bad_fields, error_of
+from tests.fixtures.factories import PASSWORD, update_rows
 
 
 async def refresh(client, token: str):

@@ -6,8 +6,9 @@ from datetime import timedelta
 
 from cxinbox.core.clock import utcnow
 from cxinbox.models.identity import LoginCode, Organization, OrganizationStatus, Role, User
-from tests.fixtures.factories import unique_email
-from tests.helpers import bad_fields, bearer, error_of, update_rows
+from tests.fixtures.api import bearer
+from tests.fixtures.errors import bad_fields, error_of
+from tests.fixtures.factories import unique_email, update_rows
 
 CODE_VERIFICATIONS_ALLOWED = 10  # per address and email (the first step of its backoff)
 

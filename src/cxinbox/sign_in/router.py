@@ -2,8 +2,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, status
 
-from cxinbox.accounts import service
-from cxinbox.accounts.schemas import (
+from cxinbox.auth.dependencies import AdminDep, PrincipalDep, RuntimeDep, SessionDep
+from cxinbox.auth.refresh import TokenPair, rotate
+from cxinbox.auth.scopes import NO_API_KEYS
+from cxinbox.core.errors import Unauthorized
+from cxinbox.core.http import client_ip
+from cxinbox.core.wire import Envelope
+from cxinbox.models.identity import Organization, User
+from cxinbox.sign_in import service
+from cxinbox.sign_in.schemas import (
     CodeRequested,
     EmailBody,
     LoginBody,
@@ -16,13 +23,6 @@ from cxinbox.accounts.schemas import (
     TokenBundle,
     VerifyCodeBody,
 )
-from cxinbox.auth.dependencies import AdminDep, PrincipalDep, RuntimeDep, SessionDep
-from cxinbox.auth.refresh import TokenPair, rotate
-from cxinbox.auth.scopes import NO_API_KEYS
-from cxinbox.core.errors import Unauthorized
-from cxinbox.core.http import client_ip
-from cxinbox.core.wire import Envelope
-from cxinbox.models.identity import Organization, User
 
 #: a person's own identity and password: never an API key's business
 router = APIRouter(prefix="/auth", tags=["auth"], dependencies=[NO_API_KEYS])

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from cxinbox.models.identity import Organization, OrganizationStatus, Role, User
-from tests.fixtures.factories import PASSWORD, unique_email
-from tests.helpers import bad_fields, bearer, error_of, update_rows
+from tests.fixtures.api import bearer
+from tests.fixtures.errors import bad_fields, error_of
+from tests.fixtures.factories import PASSWORD, unique_email, update_rows
 
 
 async def login(client, email: str, password: str = PASSWORD):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import cxinbox
 from cxinbox.app import create_app
-from cxinbox.events.catalog import CATALOG, STREAM_TYPES
+from cxinbox.realtime.catalog import CATALOG, STREAM_TYPES
 
 SOURCE = Path(cxinbox.__file__).parent
 _Function = ast.FunctionDef | ast.AsyncFunctionDef

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from cxinbox.auth.principal import Principal
-from cxinbox.events.visibility import EventPredicate, register_event_filter, unregister_event_filter
+from cxinbox.realtime.visibility import EventPredicate, register_event_filter, unregister_event_filter
 from tests.fixtures.events import UPDATED, publish
 from tests.fixtures.sse import open_stream
 

@@ -8,13 +8,14 @@ from datetime import timedelta
 
 import jwt
 
-from cxinbox.accounts.service import FRESH_CODE_SECONDS
 from cxinbox.auth.tokens import ALGORITHM, BY_CODE
 from cxinbox.core.clock import utcnow
 from cxinbox.core.crypto import derive_key
 from cxinbox.models.identity import Role, User
-from tests.fixtures.factories import PASSWORD
-from tests.helpers import bearer, error_of, update_rows
+from cxinbox.sign_in.service import FRESH_CODE_SECONDS
+from tests.fixtures.api import bearer
+from tests.fixtures.errors import error_of
+from tests.fixtures.factories import PASSWORD, update_rows
 
 WRONG_GUESSES_ALLOWED = 5
 NEW = "a-brand-new-one"

@@ -6,8 +6,9 @@ import asyncio
 
 import pytest
 
+from tests.fixtures.api import bearer
+from tests.fixtures.errors import bad_fields, error_of
 from tests.fixtures.factories import unique_email
-from tests.helpers import bad_fields, bearer, error_of
 
 
 def registration(**overrides: str) -> dict[str, str]:

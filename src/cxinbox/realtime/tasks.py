@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cxinbox.core.clock import utcnow
 from cxinbox.core.jobs import job
 from cxinbox.core.scheduler import periodic
-from cxinbox.models.events import EventRecord
+from cxinbox.models.event_log import EventRecord
 from cxinbox.runtime import Runtime
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from cxinbox.core.events import publish_event
-from tests.core.runtimes import REDIS_URL, needs_redis, started_runtime, unique_prefix
 from tests.fixtures.events import publish
+from tests.fixtures.runtimes import REDIS_URL, needs_redis, started_runtime, unique_prefix
 from tests.fixtures.sse import open_stream
 from tests.fixtures.wait import WAIT_SECONDS
 

@@ -14,11 +14,11 @@ from cxinbox.core.clock import utcnow
 from cxinbox.models.identity import ApiKey, Organization, OrganizationStatus, Role, User
 from cxinbox.models.teams import TeamMember
 from cxinbox.runtime import Runtime
+from tests.fixtures.api import create_api_key
 from tests.fixtures.events import publish
-from tests.fixtures.factories import Member
+from tests.fixtures.factories import Member, update_rows
 from tests.fixtures.people import make_team
 from tests.fixtures.sse import SseStream, open_stream
-from tests.helpers import create_api_key, update_rows
 
 Change = Callable[[Runtime, Member], Awaitable[None]]
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from cxinbox.core.clock import utcnow
-from cxinbox.events.tasks import purge_old_events
-from cxinbox.models.events import EventRecord
+from cxinbox.models.event_log import EventRecord
+from cxinbox.realtime.tasks import purge_old_events
 from cxinbox.runtime import Runtime
 from tests.fixtures.events import publish, stored_events
 from tests.fixtures.wait import eventually
