@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conversations.helpers import make_inbox
 from tests.fixtures.audit import audit_entries
+from tests.fixtures.errors import bad_fields, error_of
+from tests.fixtures.inbox import make_inbox
 from tests.fixtures.people import api_key_headers
-from tests.helpers import bad_fields, error_of
 from tests.tools.helpers import make_connection, make_tool, order_tool
 
 

@@ -13,7 +13,7 @@ from structlog.testing import capture_logs
 
 from cxinbox.models.tools import Connection
 from tests.fixtures.audit import audit_entries
-from tests.helpers import bad_fields, error_of
+from tests.fixtures.errors import bad_fields, error_of
 from tests.tools.helpers import make_connection, make_tool, order_tool
 
 SECRET = "sk-live-0123456789abcdef"

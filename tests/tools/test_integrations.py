@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from cxinbox.tools.phones import normalise
-from tests.conversations.helpers import make_inbox
 from tests.fixtures.audit import audit_entries
-from tests.helpers import bad_fields, error_of
+from tests.fixtures.errors import bad_fields, error_of
+from tests.fixtures.inbox import make_inbox
 
 KEY = "crm-key-9876543210"
 ACCOUNT = {"fullName": "Ana López", "account": {"balance": 120.5, "plan": "gold"}}

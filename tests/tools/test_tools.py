@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from tests.fixtures.audit import audit_entries
+from tests.fixtures.errors import bad_fields, error_of
 from tests.fixtures.people import events_of
-from tests.helpers import bad_fields, error_of
 from tests.tools.helpers import make_connection, make_tool, order_tool
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.audit.request import Actor
 from cxinbox.conversations import timeline
-from cxinbox.conversations.access import visible_conversation
+from cxinbox.conversations.repository import visible_conversation
 from cxinbox.core.db import release_transaction
 from cxinbox.core.errors import NotFound, ValidationFailed
 from cxinbox.models.inbox import TimelineKind

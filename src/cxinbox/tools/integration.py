@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cxinbox.audit.request import Actor
 from cxinbox.auth.principal import Principal
 from cxinbox.contacts.repository import ContactRepository
-from cxinbox.conversations.access import visible_conversation
+from cxinbox.conversations.repository import visible_conversation
 from cxinbox.core.clock import utcnow
 from cxinbox.core.db import dialect_insert, release_transaction
 from cxinbox.core.errors import NotFound, ServiceUnavailable, ValidationFailed

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query, status
 from cxinbox.audit.request import Actor, acting_as
 from cxinbox.auth.dependencies import ReadSessionDep, RuntimeDep, SessionDep
 from cxinbox.auth.scopes import NO_API_KEYS, Area, key_scope
-from cxinbox.conversations.access import visible_conversation
+from cxinbox.conversations.repository import visible_conversation
 from cxinbox.core.errors import AppError, NotFound, NotImplementedYet, ServiceUnavailable
 from cxinbox.core.wire import Deleted, Envelope
 from cxinbox.models.identity import Role
