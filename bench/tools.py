@@ -106,20 +106,20 @@ async def main() -> None:
             rows.append((label, calls, turns, list(together)))
 
     server.should_exit = True
-    print(
-        f"remote answers after {args.delay_ms:.0f} ms; {args.turns} turns of 3 calls; {args.concurrent} at once"
-    )
+    print(f"remote answers after {args.delay_ms:.0f} ms; {args.turns} turns of 3 calls; ", end="")
+    print(f"{args.concurrent} at once")
     print(
         f"{'':26} {'call p50':>9} {'call p99':>9} {'over p50':>9} {'over p99':>9} {'turn p50':>9} "
         f"{'turn p99':>9} {'conc p50':>9} {'conc p99':>9}"
     )
     for label, calls, turns, together in rows:
         over = [c - args.delay_ms for c in calls]
-        print(
-            f"{label:26} {statistics.median(calls):9.1f} {percentile(calls, 0.99):9.1f} "
-            f"{statistics.median(over):9.1f} {percentile(over, 0.99):9.1f} {statistics.median(turns):9.1f} "
-            f"{percentile(turns, 0.99):9.1f} {statistics.median(together):9.1f} {percentile(together, 0.99):9.1f}"
-        )
+        figures = [
+            f"{value:9.1f}"
+            for series in (calls, over, turns, together)
+            for value in (statistics.median(series), percentile(series, 0.99))
+        ]
+        print(f"{label:26} {' '.join(figures)}")
     print("milliseconds; 'over' is a call's time beyond the remote's delay")
 
 
