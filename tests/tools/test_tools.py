@@ -76,6 +76,9 @@ async def test_create_list_update_delete_and_test(client, runtime, people, conne
             {"parameters": {"type": "object", "properties": {"a": {"$ref": "http://169.254.169.254/x"}}}},
             "parameters",
         ),
+        ({"parameters": {"type": "object", "$schema": "http://169.254.169.254/meta"}}, "parameters"),
+        ({"parameters": {"type": "object", "properties": {"a": {"$ref": "other.json#/x"}}}}, "parameters"),
+        ({"parameters": {"type": "object", "properties": {"a": {"pattern": "("}}}}, "parameters"),
         ({"path": "/orders/{{params.missing}}"}, "path"),
         ({"path": "/orders/{{secrets.token}}"}, "path"),
         ({"body": {"a": "{{params.nope}}"}}, "body"),
@@ -227,3 +230,19 @@ async def test_roles_and_other_organizations(client, people, connection):
     error_of(await client.post(f"/tools/{tid}/test", json={}, headers=stranger), 404, "NOT_FOUND")
     assert (await client.get("/tools", headers=stranger)).json()["data"] == []
     error_of(await client.get("/tools"), 401, "UNAUTHORIZED")
+
+
+async def test_a_standard_draft_and_local_references_are_taken(client, people, connection):
+    parameters = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "$defs": {"id": {"type": "string", "pattern": "^[A-Z]-[0-9]+$"}},
+        "properties": {"orderId": {"$ref": "#/$defs/id"}},
+        "required": ["orderId"],
+    }
+    tool = await make_tool(client, people.admin, order_tool(connection["id"], parameters=parameters))
+    r = await client.post(
+        f"/tools/{tool['id']}/test", json={"params": {"orderId": "x"}}, headers=people.admin.headers
+    )
+    assert bad_fields(r) == {"params.orderId"}
+    assert (await _test(client, people.admin, tool, {"orderId": "A-1"}))["ok"] is True

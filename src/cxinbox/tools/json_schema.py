@@ -2,8 +2,9 @@
 when the tool is called.
 
 The schema must describe an object (what an LLM's function call passes). References may only point
-inside the schema itself (``#/…``): a remote ``$ref`` would make the server fetch a URL of the
-tenant's choosing while validating.
+inside the schema itself (``#/…``) and ``$schema`` may only name a standard draft: either could
+make the validator fetch a URL of the tenant's choosing. The validator is built offline as well, so
+nothing is ever retrieved.
 """
 
 from __future__ import annotations
@@ -16,6 +17,16 @@ import jsonschema_rs
 MAX_SCHEMA_BYTES = 32 * 1024
 MAX_ERRORS = 20
 _REFERENCE_KEYS = ("$ref", "$dynamicRef", "$recursiveRef")
+DRAFTS = frozenset(
+    {
+        "http://json-schema.org/draft-04/schema",
+        "http://json-schema.org/draft-06/schema",
+        "http://json-schema.org/draft-07/schema",
+        "https://json-schema.org/draft/2019-09/schema",
+        "https://json-schema.org/draft/2020-12/schema",
+    }
+)
+_REFUSED = (jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError, ValueError)
 
 
 def schema_problems(schema: Any) -> list[str]:
@@ -29,20 +40,22 @@ def schema_problems(schema: Any) -> list[str]:
     remote = [ref for ref in _references(schema) if not ref.startswith("#")]
     if remote:
         return [f"references outside the schema are not allowed: {remote[0][:100]}"]
+    if "$schema" in schema and str(schema["$schema"]).rstrip("#") not in DRAFTS:
+        return ["$schema must name a standard draft (draft-04 to 2020-12)"]
     properties = schema.get("properties", {})
     if not isinstance(properties, dict):
         return ['"properties" must be an object']
     try:
         jsonschema_rs.meta.validate(schema)
-        jsonschema_rs.validator_for(schema)
-    except (jsonschema_rs.ValidationError, ValueError) as exc:
+        jsonschema_rs.validator_for(schema, offline=True)
+    except _REFUSED as exc:
         return [str(exc).splitlines()[0]]
     return []
 
 
 def argument_problems(schema: dict[str, Any], arguments: Any) -> list[dict[str, str]]:
     """Each way ``arguments`` fails ``schema``, as ``{field, message}`` (empty when valid)."""
-    validator = jsonschema_rs.validator_for(schema)
+    validator = jsonschema_rs.validator_for(schema, offline=True)
     problems = []
     for error in validator.iter_errors(arguments):
         where = ".".join(str(step) for step in error.instance_path)
