@@ -29,6 +29,7 @@ async def test_the_bot_prepares_then_runs_and_reads_errors_as_results(client, ru
 
     invalid = await run("order_status", {"orderId": 5})
     assert (invalid.ok, invalid.problems[0]["field"]) == (False, "params.orderId")
+    assert json.loads(invalid.for_model())["problems"][0]["field"] == "params.orderId"
     done = await run("order_status", {"orderId": "A-1"})
     assert json.loads(done.for_model()) == {"ok": True, "result": "shipped"}
     failed = json.loads((await run("failing", {"orderId": "1"})).for_model())

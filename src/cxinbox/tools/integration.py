@@ -23,7 +23,7 @@ from cxinbox.core.errors import NotFound, ServiceUnavailable, ValidationFailed
 from cxinbox.core.ids import new_id
 from cxinbox.models.tools import Integration, IntegrationLookup
 from cxinbox.runtime import Runtime
-from cxinbox.tools import engine, paths, phones
+from cxinbox.tools import engine, paths, phones, runner
 from cxinbox.tools.configure import apply_endpoint, endpoint_fields, report
 from cxinbox.tools.endpoints import endpoint_of, open_secrets
 from cxinbox.tools.repository import IntegrationRepository, LookupRepository
@@ -162,7 +162,7 @@ async def _fetch(runtime: Runtime, integration: Integration, phone: phones.Phone
 
 
 def _account(integration: Integration, answer: engine.Answer) -> tuple[bool, Any]:
-    """Whether the answer holds an account, and its mapped fields."""
+    """Whether the answer holds an account, and its mapped fields (cut like a tool's result)."""
     if not answer.ok:
         return False, None
     account = paths.extract(answer.data, integration.result_path)
@@ -171,10 +171,10 @@ def _account(integration: Integration, answer: engine.Answer) -> tuple[bool, Any
     if account is paths.MISSING or account in (None, "", {}, []):
         return False, None
     mapping = integration.field_mapping or {}
-    if not mapping:
-        return True, account
-    mapped = {name: paths.extract(account, path) for name, path in mapping.items()}
-    return True, {name: None if value is paths.MISSING else value for name, value in mapped.items()}
+    if mapping:
+        mapped = {name: paths.extract(account, path) for name, path in mapping.items()}
+        account = {name: None if value is paths.MISSING else value for name, value in mapped.items()}
+    return True, runner.trimmed(account)[0]
 
 
 async def _remember(

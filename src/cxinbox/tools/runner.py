@@ -68,10 +68,15 @@ class ToolOutcome:
         """The outcome as the text an LLM reads as the tool's result."""
         if self.ok:
             return json.dumps({"ok": True, "result": self.result}, ensure_ascii=False)
-        return json.dumps(
-            {"ok": False, "status": self.status, "error": self.error, "result": self.result},
-            ensure_ascii=False,
-        )
+        failure: dict[str, Any] = {
+            "ok": False,
+            "status": self.status,
+            "error": self.error,
+            "result": self.result,
+        }
+        if self.problems:
+            failure["problems"] = self.problems
+        return json.dumps(failure, ensure_ascii=False)
 
 
 async def prepare(session: AsyncSession, box: SecretBox, tool: BotTool) -> ToolPlan:
