@@ -5,7 +5,9 @@ no account a 200 ``found: false``."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
+from cxinbox.models.inbox import Contact, Conversation
 from cxinbox.tools.phones import normalise
 from tests.fixtures.audit import audit_entries
 from tests.fixtures.errors import bad_fields, error_of
@@ -183,6 +185,12 @@ async def test_conversation_data_roles_and_other_organizations(client, runtime, 
         404,
         "NOT_FOUND",
     )
+    username = await inbox.in_team(wa_id="5215500000001")
+    async with runtime.unit_of_work() as session:
+        contact = await session.scalar(select(Contact).join(Conversation).where(Conversation.id == username))
+        contact.phone, contact.wa_id = None, "US.12345abc"
+    r = await client.get(f"/integrations/data/{username}", headers=inbox.agent.headers)
+    assert r.status_code == 200 and r.json()["data"]["found"] is False
     other = await factory.org()
     error_of(
         await client.get(f"/integrations/data/{conversation_id}", headers=other.admin.headers),

@@ -120,9 +120,16 @@ async def lookup(
 async def lookup_for_conversation(
     session: AsyncSession, runtime: Runtime, principal: Principal, conversation_id: str, *, force: bool
 ) -> Lookup:
+    """A contact without a usable number (a username instead of a phone) is ``found: false``."""
     conversation = await visible_conversation(session, principal, conversation_id)
     contact = await ContactRepository(session, principal.tenant).get_or_404(conversation.contact_id)
-    return await lookup(session, runtime, principal, contact.phone or contact.wa_id, force=force)
+    integration = await _configured(session, principal, enabled=True)
+    number = contact.phone or contact.wa_id
+    try:
+        phones.normalise(number, integration.default_country_code)
+    except ValueError:
+        return Lookup(found=False, phone="")
+    return await lookup(session, runtime, principal, number, force=force)
 
 
 def present(runtime: Runtime, integration: Integration) -> IntegrationOut:
