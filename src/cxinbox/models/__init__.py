@@ -13,6 +13,7 @@ from cxinbox.models import (  # noqa: F401 - imported to register their tables
     quick_replies,
     tags,
     teams,
+    templates,
     tools,
     whatsapp,
 )

@@ -1,7 +1,7 @@
 """Connections, bot tools, the customer-account integration and its lookup cache.
 
-Revision ID: 0210
-Revises: 0207
+Revision ID: 0211
+Revises: 0210
 Create Date: 2026-12-07 01:46:08.888019
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import cxinbox.models.base
 
-revision: str = "0210"
-down_revision: str | None = "0207"
+revision: str = "0211"
+down_revision: str | None = "0210"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
