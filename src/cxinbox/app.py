@@ -56,6 +56,7 @@ from cxinbox.sign_in.service import SuperAdminEmailTaken, ensure_super_admin
 from cxinbox.tags.router import router as tags_router
 from cxinbox.teams.router import router as teams_router
 from cxinbox.templates.router import router as templates_router
+from cxinbox.tools.router import ROUTERS as TOOLS_ROUTERS
 from cxinbox.users.router import router as users_router
 from cxinbox.whatsapp.alerts.router import router as whatsapp_alerts_router
 from cxinbox.whatsapp.router import router as whatsapp_sign_in_router
@@ -95,6 +96,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     writing_assist_profile_router,
     writing_assist_router,
     n8n_router,
+    *TOOLS_ROUTERS,
     templates_router,
 )
 

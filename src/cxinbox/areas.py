@@ -21,6 +21,7 @@ from cxinbox.realtime import registration as realtime
 from cxinbox.tags import registration as tags
 from cxinbox.teams import registration as teams
 from cxinbox.templates import registration as templates
+from cxinbox.tools import registration as tools
 from cxinbox.users import registration as users
 from cxinbox.whatsapp import registration as whatsapp
 
@@ -36,6 +37,7 @@ AREAS: tuple[ModuleType, ...] = (
     messages,
     whatsapp,
     bot,
+    tools,
     templates,
 )
 

@@ -36,8 +36,10 @@ are answers, not failures: the caller reads ``response.status_code``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import socket
+import ssl
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -159,14 +161,21 @@ class _CheckedNetwork(httpcore.AsyncNetworkBackend):
         await self._network.sleep(seconds)
 
 
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """Built once per process: loading the certificate store takes a tenth of a second or more,
+    which every client (one per call, for many callers) would otherwise pay."""
+    return httpx.create_ssl_context(trust_env=False)
+
+
 class _CheckedTransport(httpx.AsyncHTTPTransport):
     """httpx's own transport, with its connection pool on the checked network."""
 
     def __init__(self, allow_private: bool) -> None:
-        super().__init__(trust_env=False)
+        super().__init__(verify=_ssl_context(), trust_env=False)
         # the pool httpx builds cannot be given a network backend: build the same one with ours
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=_ssl_context(),
             network_backend=_CheckedNetwork(allow_private),
         )
 

@@ -15,6 +15,7 @@ from cxinbox.models import (  # noqa: F401 - imported to register their tables
     tags,
     teams,
     templates,
+    tools,
     whatsapp,
 )
 from cxinbox.models.base import Base, TenantModel
