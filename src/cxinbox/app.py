@@ -45,6 +45,8 @@ from cxinbox.org_config.router import router as org_config_router
 from cxinbox.plans.router import router as plans_router
 from cxinbox.profile.router import router as profile_router
 from cxinbox.quick_replies.router import router as quick_replies_router
+from cxinbox.routing.router import reroute_router
+from cxinbox.routing.router import router as routing_router
 from cxinbox.runtime import Runtime
 from cxinbox.tags.router import router as tags_router
 from cxinbox.teams.router import router as teams_router
@@ -81,6 +83,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     contacts_router,
     tags_router,
     quick_replies_router,
+    routing_router,
+    reroute_router,
 )
 
 

@@ -316,7 +316,7 @@ async def test_return_to_bot_needs_an_active_bot(inbox, client):
     assert r.status_code == 400 and error_code(r) == "VALIDATION_ERROR"
 
 
-@pytest.mark.parametrize("action", ["re-classify", "re-route", "generate-handoff-summary"])
+@pytest.mark.parametrize("action", ["re-classify", "generate-handoff-summary"])
 async def test_ai_actions_are_not_available_yet(inbox, client, action):
     conversation = await inbox.customer_writes()
     r = await client.post(f"/conversations/{conversation}/{action}", headers=inbox.agent.headers)

@@ -184,11 +184,6 @@ async def reclassify(id: str, principal: MemberDep, session: SessionDep) -> Enve
     await _visible_but_not_yet(session, principal, id, "Classification")
 
 
-@router.post("/{id}/re-route", summary="Re-evaluate routing rules and reassign team", description=_NOT_YET)
-async def reroute(id: str, principal: MemberDep, session: SessionDep) -> Envelope[ConversationOut]:
-    await _visible_but_not_yet(session, principal, id, "Routing")
-
-
 @router.post(
     "/{id}/generate-handoff-summary",
     summary="Generate a handoff summary preview for agent review",

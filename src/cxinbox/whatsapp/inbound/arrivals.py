@@ -5,7 +5,8 @@ wamids stored before (a duplicate delivery or a replay) are set aside in one rea
 resolved at once (``threads.resolve_threads``), the messages go in one insert-on-conflict-do-nothing
 that answers the rows it inserted, and the conversations' new summaries are written by the flush at
 commit. Events follow per conversation: the conversation (created or updated, as it is after
-the batch), then each of its new messages in order.
+the batch, routed to its team when it is new: ``routing.engine``), then each of its new messages
+in order.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from cxinbox.core.db import insert_new_rows
 from cxinbox.core.jobs import enqueue
 from cxinbox.messages.events import publish_message
 from cxinbox.models.inbox import Direction, Message, MessageStatus, SenderType
+from cxinbox.routing.engine import Router
 from cxinbox.runtime import Runtime
 from cxinbox.whatsapp.inbound.parse import ParsedMessage
 from cxinbox.whatsapp.inbound.threads import Sender, Thread, resolve_threads
@@ -73,7 +75,11 @@ async def store_arrivals(session: AsyncSession, runtime: Runtime, arrivals: list
         if arrival.from_customer:
             reopen_waiting(session, thread.conversation)
         new.setdefault(thread.conversation.id, (thread, []))[1].append(message)
+    router = Router(session, now)
     for thread, messages in new.values():
+        if thread.opened:
+            text = next((m.text for m in messages if m.sender_type is SenderType.CUSTOMER and m.text), None)
+            await router.route(thread.conversation, text=text, opened=True)
         kind = "conversation.created" if thread.opened else "conversation.updated"
         publish_conversation(session, thread.conversation, kind)
         for message in messages:
