@@ -17,6 +17,7 @@ from cxinbox.events import registration as events
 from cxinbox.mail import registration as mail
 from cxinbox.messages import registration as messages
 from cxinbox.quick_replies import registration as quick_replies
+from cxinbox.routing import registration as routing
 from cxinbox.tags import registration as tags
 from cxinbox.teams import registration as teams
 from cxinbox.users import registration as users
@@ -33,6 +34,7 @@ AREAS: tuple[ModuleType, ...] = (
     conversations,
     messages,
     whatsapp,
+    routing,
 )
 
 

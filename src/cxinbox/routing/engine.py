@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.conversations import changes, timeline
 from cxinbox.conversations.assignment import release
+from cxinbox.conversations.queue_hooks import queue_changed
 from cxinbox.conversations.timeline import SYSTEM, Actor
 from cxinbox.core.clock import utcnow
 from cxinbox.core.tenancy import TenantContext
@@ -183,6 +184,8 @@ def _set_team_of_new(session: AsyncSession, conversation: Conversation, team_id:
     place, and the caller's ``conversation.created`` carries it."""
     before = conversation.team_id
     conversation.team_id = team_id
+    if team_id is not None:
+        queue_changed(session, conversation.organization_id)
     timeline.record(
         session,
         conversation.organization_id,
