@@ -45,11 +45,17 @@ class Inbox:
         return self.org.admin
 
     async def customer_writes(
-        self, text: str = "Hello", *, wa_id: str | None = None, name: str | None = "Customer"
+        self,
+        text: str = "Hello",
+        *,
+        wa_id: str | None = None,
+        name: str | None = "Customer",
+        timestamp: int | None = None,
     ) -> str:
-        """A customer's text message through the signed webhook; the conversation's id."""
+        """A customer's text message through the signed webhook; the conversation's id. Messages are
+        stamped over a day ago (outside the 24-hour window) unless ``timestamp`` says otherwise."""
         wa_id = wa_id or unique_number()
-        body = text_message(self.account.phone_number_id, wa_id, name, text)
+        body = text_message(self.account.phone_number_id, wa_id, name, text, timestamp=timestamp)
         await deliver(self.client, self.runtime, body)
         async with self.runtime.sessionmaker() as session:
             conversation_id = await session.scalar(
@@ -69,7 +75,9 @@ class Inbox:
         return conversation_id
 
 
-def text_message(phone_number_id: str, wa_id: str, name: str | None, text: str) -> bytes:
+def text_message(
+    phone_number_id: str, wa_id: str, name: str | None, text: str, *, timestamp: int | None = None
+) -> bytes:
     contact: dict[str, Any] = {"wa_id": wa_id}
     if name is not None:
         contact["profile"] = {"name": name}
@@ -81,7 +89,7 @@ def text_message(phone_number_id: str, wa_id: str, name: str | None, text: str) 
             {
                 "from": wa_id,
                 "id": f"wamid.{uuid.uuid4().hex}",
-                "timestamp": str(next(_clock)),
+                "timestamp": str(timestamp or next(_clock)),
                 "text": {"body": text},
                 "type": "text",
             }

@@ -3,6 +3,8 @@ routed, and another organization with a team of its own."""
 
 from __future__ import annotations
 
+import itertools
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +13,9 @@ import pytest
 from tests.conversations.helpers import Inbox, make_inbox
 from tests.fixtures.factories import Org
 from tests.fixtures.people import make_team
+
+#: keeps the messages a test stamps "now" in order
+_seconds = itertools.count()
 
 
 @dataclass
@@ -42,6 +47,12 @@ class Routing:
         r = await self.inbox.client.post("/routing-rules", json=body, headers=self.admin.headers)
         assert r.status_code == 201, r.text
         return r.json()["data"]
+
+    async def writes_now(self, text: str, *, wa_id: str | None = None) -> str:
+        """A customer's message stamped now (inside the 24-hour window); the conversation's id."""
+        return await self.inbox.customer_writes(
+            text, wa_id=wa_id, timestamp=int(time.time()) + next(_seconds)
+        )
 
 
 def cond(field: str, operator: str, value: Any) -> dict[str, Any]:

@@ -18,6 +18,8 @@ READS = [
     ("GET", CONFLICTS, None),
     ("GET", "/routing-rules/default-team", None),
     ("GET", "/routing-rules/business-hours", None),
+    ("GET", "/routing-rules/maintenance", None),
+    ("GET", "/routing-rules/off-hours", None),
 ]
 ADMIN_ONLY = [
     ("POST", "/routing-rules", RULE),
@@ -27,14 +29,12 @@ ADMIN_ONLY = [
     ("POST", "/routing-rules/run-now", {"dryRun": True}),
     ("PUT", "/routing-rules/default-team", {"teamId": "{team}"}),
     ("PUT", "/routing-rules/business-hours", {"timezone": "UTC", "isEnabled": False}),
+    ("PUT", "/routing-rules/maintenance", {"maintenanceMode": False}),
+    ("PUT", "/routing-rules/off-hours", {"offHoursAutoReply": False}),
 ]
 REROUTE = ("POST", "/conversations/{conversation}/re-route", None)
 EVERY = [*READS, *ADMIN_ONLY, REROUTE]
 NOT_YET = [
-    ("GET", "/routing-rules/maintenance", None),
-    ("PUT", "/routing-rules/maintenance", {"maintenanceMode": True}),
-    ("GET", "/routing-rules/off-hours", None),
-    ("PUT", "/routing-rules/off-hours", {"offHoursAutoReply": True}),
     ("GET", "/routing-rules/idle-agent", None),
     ("PUT", "/routing-rules/idle-agent", {}),
     ("POST", "/routing-rules/idle-agent/run", None),

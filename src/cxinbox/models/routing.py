@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cxinbox.models.base import OneRowPerOrganization, TenantModel
@@ -49,3 +50,28 @@ class RoutingSettings(OneRowPerOrganization, TenantModel):
     business_timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     business_slots: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     business_exceptions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    off_hours_auto_reply: Mapped[bool] = mapped_column(default=False)
+    off_hours_message: Mapped[str | None] = mapped_column(Text)
+    maintenance_mode: Mapped[bool] = mapped_column(default=False)
+    maintenance_message: Mapped[str | None] = mapped_column(Text)
+    #: when maintenance mode was last turned on: each conversation gets the message once per activation
+    maintenance_since: Mapped[datetime | None]
+
+
+class AutoReplyKind(enum.StrEnum):
+    OFF_HOURS = "OFF_HOURS"
+    MAINTENANCE = "MAINTENANCE"
+
+
+class AutoReply(TenantModel):
+    """An automatic reply sent to a conversation, at most one per ``kind`` and ``period``: the closed
+    period (the instant business hours open again) or the maintenance activation."""
+
+    __tablename__ = "routing_auto_replies"
+    __table_args__ = (UniqueConstraint("conversation_id", "kind", "period"),)
+
+    conversation_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    kind: Mapped[AutoReplyKind]
+    period: Mapped[str] = mapped_column(String(64))

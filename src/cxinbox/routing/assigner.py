@@ -61,7 +61,7 @@ def ordered(candidates: Sequence[Candidate], strategy: AssignmentStrategy) -> li
 
 async def assign_waiting(runtime: Runtime, organization_id: str) -> int:
     """Assign what can be assigned now in the organization's auto-assigning teams; how many."""
-    async with runtime.sessionmaker() as session:
+    async with runtime.read_session(current=True) as session:
         teams = list(
             await session.scalars(
                 select(Team).where(
@@ -185,11 +185,17 @@ async def assign_waiting_job(runtime: Runtime, session: AsyncSession, organizati
 @periodic(every_seconds=60)
 @job("routing.assign_everywhere", attempts=1)
 async def assign_everywhere(runtime: Runtime, session: AsyncSession) -> None:
-    """Catch what no moment announced (a team's hours opening, a job lost in a restart)."""
-    organization_ids = await session.scalars(
-        select(Team.organization_id).where(Team.auto_assign.is_(True), Team.is_active.is_(True)).distinct()
-    )
-    for organization_id in list(organization_ids):
+    """Catch what no moment announced (a team's hours opening, a job lost in a restart). Reads in a
+    read session: each assignment is its own unit of work (on SQLite, one writer at a time)."""
+    async with runtime.read_session(current=True) as reader:
+        organization_ids = list(
+            await reader.scalars(
+                select(Team.organization_id)
+                .where(Team.auto_assign.is_(True), Team.is_active.is_(True))
+                .distinct()
+            )
+        )
+    for organization_id in organization_ids:
         await assign_waiting(runtime, organization_id)
 
 

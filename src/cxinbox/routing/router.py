@@ -26,8 +26,12 @@ from cxinbox.routing.schemas import (
     ConflictsOut,
     CreateRule,
     DefaultTeamOut,
+    MaintenanceOut,
+    OffHoursOut,
     PutBusinessHours,
     PutDefaultTeam,
+    PutMaintenance,
+    PutOffHours,
     ReorderRules,
     RuleOut,
     RunNow,
@@ -186,30 +190,38 @@ async def _not_yet(what: str) -> NoReturn:
     raise NotImplementedYet(f"{what} is not available yet")
 
 
-@router.get("/maintenance", summary="Get organization maintenance mode settings", description=NOT_YET)
-async def get_maintenance(principal: MemberDep) -> None:
-    await _not_yet("Maintenance mode")
+@router.get("/maintenance", summary="Get organization maintenance mode settings")
+async def get_maintenance(principal: MemberDep, session: ReadSessionDep) -> Envelope[MaintenanceOut]:
+    return Envelope(data=await service.maintenance(session, principal))
 
 
 @router.put(
-    "/maintenance", summary="Update organization maintenance mode settings (admin only)", description=NOT_YET
+    "/maintenance",
+    summary="Update organization maintenance mode settings (admin only)",
+    description=f"{ADMIN_ONLY} While maintenance mode is on, a customer who writes gets "
+    "`maintenanceMessage` once per conversation (turning it on again sends it again), as a SYSTEM "
+    "message, and the bot does not run; routing still applies.",
 )
-async def put_maintenance(principal: AdminDep) -> None:
-    await _not_yet("Maintenance mode")
+async def put_maintenance(
+    body: PutMaintenance, principal: AdminDep, session: SessionDep
+) -> Envelope[MaintenanceOut]:
+    return Envelope(data=await service.put_maintenance(session, principal, body))
 
 
-@router.get("/off-hours", summary="Get organization off-hours auto-reply settings", description=NOT_YET)
-async def get_off_hours(principal: MemberDep) -> None:
-    await _not_yet("The off-hours auto-reply")
+@router.get("/off-hours", summary="Get organization off-hours auto-reply settings")
+async def get_off_hours(principal: MemberDep, session: ReadSessionDep) -> Envelope[OffHoursOut]:
+    return Envelope(data=await service.off_hours(session, principal))
 
 
 @router.put(
     "/off-hours",
     summary="Update organization off-hours auto-reply settings (admin only)",
-    description=NOT_YET,
+    description=f"{ADMIN_ONLY} While the business hours are closed, a customer who writes gets "
+    "`offHoursMessage` once per conversation per closed period, as a SYSTEM message sent like any "
+    "other (inside the 24-hour window). Maintenance mode's message takes its place while on.",
 )
-async def put_off_hours(principal: AdminDep) -> None:
-    await _not_yet("The off-hours auto-reply")
+async def put_off_hours(body: PutOffHours, principal: AdminDep, session: SessionDep) -> Envelope[OffHoursOut]:
+    return Envelope(data=await service.put_off_hours(session, principal, body))
 
 
 @router.get("/idle-agent", summary="Get idle agent detection settings", description=NOT_YET)

@@ -170,3 +170,40 @@ class RunNowOut(ApiModel):
     rerouted: int = Field(description="Conversations whose team changed (or would, in a dry run)")
     errors: int
     total: int = Field(description="Conversations the run looked at")
+
+
+AutoReplyText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4096)]
+
+
+class OffHoursOut(ApiModel):
+    off_hours_auto_reply: bool
+    off_hours_message: str | None
+
+
+class PutOffHours(RequestModel):
+    model_config = examples(
+        {"offHoursAutoReply": True, "offHoursMessage": "We are closed; we answer from 9:00."}
+    )
+    off_hours_auto_reply: bool = Field(
+        description="Reply once per conversation per closed period of the business hours, as a SYSTEM message"
+    )
+    off_hours_message: AutoReplyText | None = Field(
+        default=None, description="The reply (at most 4096 characters); left out: kept. Needed to turn it on."
+    )
+
+
+class MaintenanceOut(ApiModel):
+    maintenance_mode: bool
+    maintenance_message: str | None
+    maintenance_since: UtcDatetime | None = Field(description="Addition: when maintenance mode was turned on")
+
+
+class PutMaintenance(RequestModel):
+    model_config = examples({"maintenanceMode": True, "maintenanceMessage": "We are under maintenance."})
+    maintenance_mode: bool = Field(
+        description="While on, each conversation gets the message once (per activation) and the bot "
+        "does not run; routing still applies"
+    )
+    maintenance_message: AutoReplyText | None = Field(
+        default=None, description="At most 4096 characters; left out: kept. Needed to turn it on."
+    )

@@ -38,8 +38,12 @@ from cxinbox.routing.schemas import (
     ConflictsOut,
     CreateRule,
     DefaultTeamOut,
+    MaintenanceOut,
+    OffHoursOut,
     PutBusinessHours,
     PutDefaultTeam,
+    PutMaintenance,
+    PutOffHours,
     ReorderRules,
     RuleOut,
     RunNow,
@@ -291,3 +295,55 @@ async def run_now(session: AsyncSession, principal: Principal, body: RunNow) -> 
             evaluated += 1
             rerouted += outcome.changed
     return RunNowOut(evaluated=evaluated, rerouted=rerouted, errors=errors, total=len(ids))
+
+
+async def off_hours(session: AsyncSession, principal: Principal) -> OffHoursOut:
+    return OffHoursOut.model_validate(await RoutingSettingsRepository(session, principal.tenant).current())
+
+
+async def put_off_hours(session: AsyncSession, principal: Principal, body: PutOffHours) -> OffHoursOut:
+    settings = await RoutingSettingsRepository(session, principal.tenant).for_update()
+    if body.off_hours_message is not None:
+        settings.off_hours_message = body.off_hours_message
+    if body.off_hours_auto_reply and not settings.off_hours_message:
+        raise ValidationFailed.field("offHoursMessage", "is needed to turn the off-hours reply on")
+    settings.off_hours_auto_reply = body.off_hours_auto_reply
+    _audit_settings(
+        session, principal, "routing.off_hours_changed", {"offHoursAutoReply": body.off_hours_auto_reply}
+    )
+    return OffHoursOut.model_validate(settings)
+
+
+async def maintenance(session: AsyncSession, principal: Principal) -> MaintenanceOut:
+    return MaintenanceOut.model_validate(await RoutingSettingsRepository(session, principal.tenant).current())
+
+
+async def put_maintenance(
+    session: AsyncSession, principal: Principal, body: PutMaintenance
+) -> MaintenanceOut:
+    """Turning maintenance on starts a new activation: every conversation gets the message again."""
+    settings = await RoutingSettingsRepository(session, principal.tenant).for_update()
+    if body.maintenance_message is not None:
+        settings.maintenance_message = body.maintenance_message
+    if body.maintenance_mode and not settings.maintenance_message:
+        raise ValidationFailed.field("maintenanceMessage", "is needed to turn maintenance mode on")
+    if body.maintenance_mode and not settings.maintenance_mode:
+        settings.maintenance_since = utcnow()
+    settings.maintenance_mode = body.maintenance_mode
+    _audit_settings(
+        session, principal, "routing.maintenance_changed", {"maintenanceMode": body.maintenance_mode}
+    )
+    return MaintenanceOut.model_validate(settings)
+
+
+def _audit_settings(
+    session: AsyncSession, principal: Principal, action: str, details: dict[str, Any]
+) -> None:
+    record(
+        session,
+        principal,
+        action,
+        target_type="organization",
+        target_id=principal.tenant.organization_id,
+        details=details,
+    )

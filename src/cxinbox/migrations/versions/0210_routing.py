@@ -1,9 +1,10 @@
-"""Routing: rules (conditions, team, priority), each organization's routing settings, and the
-teams' auto-assignment settings (with each member's last assignment, round robin's turn).
+"""Routing: rules (conditions, team, priority), each organization's routing settings and the
+automatic replies it sent, and the teams' auto-assignment settings (with each member's last
+assignment: round robin's turn).
 
 Revision ID: 0210
 Revises: 0207
-Create Date: 2026-12-07 02:12:11.685230
+Create Date: 2026-12-07 02:21:47.669642
 """
 
 from collections.abc import Sequence
@@ -61,6 +62,11 @@ def upgrade() -> None:
         sa.Column("business_timezone", sa.String(length=64), nullable=False),
         sa.Column("business_slots", sa.JSON(), nullable=False),
         sa.Column("business_exceptions", sa.JSON(), nullable=False),
+        sa.Column("off_hours_auto_reply", sa.Boolean(), nullable=False),
+        sa.Column("off_hours_message", sa.Text(), nullable=True),
+        sa.Column("maintenance_mode", sa.Boolean(), nullable=False),
+        sa.Column("maintenance_message", sa.Text(), nullable=True),
+        sa.Column("maintenance_since", cxinbox.models.base.UtcDateTime(timezone=True), nullable=True),
         sa.Column("organization_id", sa.String(length=36), nullable=False),
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("created_at", cxinbox.models.base.UtcDateTime(timezone=True), nullable=False),
@@ -80,6 +86,44 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_routing_settings")),
         sa.UniqueConstraint("organization_id", name=op.f("uq_routing_settings_organization_id")),
     )
+    op.create_table(
+        "routing_auto_replies",
+        sa.Column("conversation_id", sa.String(length=36), nullable=False),
+        sa.Column(
+            "kind",
+            sa.Enum("OFF_HOURS", "MAINTENANCE", name="autoreplykind", native_enum=False, length=32),
+            nullable=False,
+        ),
+        sa.Column("period", sa.String(length=64), nullable=False),
+        sa.Column("organization_id", sa.String(length=36), nullable=False),
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("created_at", cxinbox.models.base.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", cxinbox.models.base.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["conversation_id"],
+            ["conversations.id"],
+            name=op.f("fk_routing_auto_replies_conversation_id_conversations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_routing_auto_replies_organization_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_routing_auto_replies")),
+        sa.UniqueConstraint(
+            "conversation_id",
+            "kind",
+            "period",
+            name=op.f("uq_routing_auto_replies_conversation_id_kind_period"),
+        ),
+    )
+    with op.batch_alter_table("routing_auto_replies", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_routing_auto_replies_organization_id"), ["organization_id"], unique=False
+        )
+
     with op.batch_alter_table("team_members", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("last_assigned_at", cxinbox.models.base.UtcDateTime(timezone=True), nullable=True)
@@ -114,6 +158,10 @@ def downgrade() -> None:
     with op.batch_alter_table("team_members", schema=None) as batch_op:
         batch_op.drop_column("last_assigned_at")
 
+    with op.batch_alter_table("routing_auto_replies", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_routing_auto_replies_organization_id"))
+
+    op.drop_table("routing_auto_replies")
     op.drop_table("routing_settings")
     with op.batch_alter_table("routing_rules", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_routing_rules_team_id"))
