@@ -1,5 +1,5 @@
 """Every routing endpoint: no token (401), a role that may not (403), another organization's ids
-(404), and the ones not built yet (501)."""
+(404)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ READS = [
     ("GET", "/routing-rules/business-hours", None),
     ("GET", "/routing-rules/maintenance", None),
     ("GET", "/routing-rules/off-hours", None),
+    ("GET", "/routing-rules/idle-agent", None),
 ]
 ADMIN_ONLY = [
     ("POST", "/routing-rules", RULE),
@@ -31,14 +32,11 @@ ADMIN_ONLY = [
     ("PUT", "/routing-rules/business-hours", {"timezone": "UTC", "isEnabled": False}),
     ("PUT", "/routing-rules/maintenance", {"maintenanceMode": False}),
     ("PUT", "/routing-rules/off-hours", {"offHoursAutoReply": False}),
+    ("PUT", "/routing-rules/idle-agent", {"idleMinutes": 20}),
+    ("POST", "/routing-rules/idle-agent/run", None),
 ]
 REROUTE = ("POST", "/conversations/{conversation}/re-route", None)
 EVERY = [*READS, *ADMIN_ONLY, REROUTE]
-NOT_YET = [
-    ("GET", "/routing-rules/idle-agent", None),
-    ("PUT", "/routing-rules/idle-agent", {}),
-    ("POST", "/routing-rules/idle-agent/run", None),
-]
 
 
 def _fill(value, ids: dict[str, str]):
@@ -70,7 +68,7 @@ async def _call(client, endpoint, member, ids):
     )
 
 
-@pytest.mark.parametrize("endpoint", EVERY + NOT_YET, ids=lambda e: f"{e[0]} {e[1][:40]}")
+@pytest.mark.parametrize("endpoint", EVERY, ids=lambda e: f"{e[0]} {e[1][:40]}")
 async def test_no_token_is_401(client, ids, endpoint):
     r = await _call(client, endpoint, None, ids)
     assert r.status_code == 401, r.text
@@ -133,13 +131,3 @@ async def test_another_organizations_ids_are_404(client, routing, ids, endpoint)
     r = await _call(client, endpoint, routing.admin, theirs)
     assert r.status_code == 404, r.text
     assert r.json()["error"]["code"] == "NOT_FOUND"
-
-
-@pytest.mark.parametrize("endpoint", NOT_YET, ids=lambda e: f"{e[0]} {e[1]}")
-async def test_settings_not_built_yet_answer_501(client, routing, endpoint):
-    r = await _call(client, endpoint, routing.admin, {})
-    assert r.status_code == 501, r.text
-    assert r.json()["error"]["code"] == "NOT_IMPLEMENTED"
-    if endpoint[0] != "GET":
-        r = await _call(client, endpoint, routing.inbox.agent, {})
-        assert r.status_code == 403, r.text

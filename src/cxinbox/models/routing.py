@@ -17,6 +17,12 @@ class MatchType(enum.StrEnum):
     ANY = "ANY"
 
 
+class IdleAction(enum.StrEnum):
+    SET_AWAY = "SET_AWAY"
+    RELEASE = "RELEASE"
+    BOTH = "BOTH"
+
+
 class RoutingRule(TenantModel):
     """``conditions`` is a list of ``{"field", "operator", "value"}`` as the API took them (checked
     when saved, see ``routing/conditions.py``). Lower ``priority`` runs first."""
@@ -56,6 +62,10 @@ class RoutingSettings(OneRowPerOrganization, TenantModel):
     maintenance_message: Mapped[str | None] = mapped_column(Text)
     #: when maintenance mode was last turned on: each conversation gets the message once per activation
     maintenance_since: Mapped[datetime | None]
+    idle_enabled: Mapped[bool] = mapped_column(default=False)
+    idle_minutes: Mapped[int] = mapped_column(Integer, default=15)
+    idle_action: Mapped[IdleAction] = mapped_column(default=IdleAction.SET_AWAY)
+    idle_only_business_hours: Mapped[bool] = mapped_column(default=False)
 
 
 class AutoReplyKind(enum.StrEnum):

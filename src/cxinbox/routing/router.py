@@ -6,15 +6,14 @@ a SUPERVISOR gets 403). Another organization's rule or team answers 404.
 
 from __future__ import annotations
 
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, status
 
-from cxinbox.auth.dependencies import AdminDep, MemberDep, ReadSessionDep, SessionDep
+from cxinbox.auth.dependencies import AdminDep, MemberDep, ReadSessionDep, RuntimeDep, SessionDep
 from cxinbox.auth.scopes import Area, key_scope
 from cxinbox.conversations.schemas import ConversationOut
 from cxinbox.conversations.views import conversation_out
-from cxinbox.core.errors import NotImplementedYet
 from cxinbox.core.validation import Id
 from cxinbox.core.wire import Deleted, Envelope
 from cxinbox.models.routing import MatchType
@@ -26,10 +25,13 @@ from cxinbox.routing.schemas import (
     ConflictsOut,
     CreateRule,
     DefaultTeamOut,
+    IdleAgentOut,
+    IdleRunOut,
     MaintenanceOut,
     OffHoursOut,
     PutBusinessHours,
     PutDefaultTeam,
+    PutIdleAgent,
     PutMaintenance,
     PutOffHours,
     ReorderRules,
@@ -183,13 +185,6 @@ async def reroute(id: str, principal: MemberDep, session: SessionDep) -> Envelop
     return Envelope(data=conversation_out(await service.reroute(session, principal, id)))
 
 
-NOT_YET = "Not available yet: answers 501 NOT_IMPLEMENTED."
-
-
-async def _not_yet(what: str) -> NoReturn:
-    raise NotImplementedYet(f"{what} is not available yet")
-
-
 @router.get("/maintenance", summary="Get organization maintenance mode settings")
 async def get_maintenance(principal: MemberDep, session: ReadSessionDep) -> Envelope[MaintenanceOut]:
     return Envelope(data=await service.maintenance(session, principal))
@@ -224,20 +219,31 @@ async def put_off_hours(body: PutOffHours, principal: AdminDep, session: Session
     return Envelope(data=await service.put_off_hours(session, principal, body))
 
 
-@router.get("/idle-agent", summary="Get idle agent detection settings", description=NOT_YET)
-async def get_idle_agent(principal: MemberDep) -> None:
-    await _not_yet("Idle agent detection")
+@router.get("/idle-agent", summary="Get idle agent detection settings")
+async def get_idle_agent(principal: MemberDep, session: ReadSessionDep) -> Envelope[IdleAgentOut]:
+    return Envelope(data=await service.idle_agent(session, principal))
 
 
-@router.put("/idle-agent", summary="Update idle agent detection settings (admin only)", description=NOT_YET)
-async def put_idle_agent(principal: AdminDep) -> None:
-    await _not_yet("Idle agent detection")
+@router.put(
+    "/idle-agent",
+    summary="Update idle agent detection settings (admin only)",
+    description=f"{ADMIN_ONLY} Only the fields sent change. An agent is idle when ONLINE with a "
+    "HUMAN_HANDLING conversation whose customer has waited for an answer more than `idleMinutes`; "
+    "the check runs every minute while `isEnabled`.",
+)
+async def put_idle_agent(
+    body: PutIdleAgent, principal: AdminDep, session: SessionDep
+) -> Envelope[IdleAgentOut]:
+    return Envelope(data=await service.put_idle_agent(session, principal, body))
 
 
 @router.post(
     "/idle-agent/run",
     summary="Manually trigger idle agent detection for this org (admin only)",
-    description=NOT_YET,
+    description=f"{ADMIN_ONLY} Runs the check now with the saved settings (also when it is off) and "
+    "answers what it found and did.",
 )
-async def run_idle_agent(principal: AdminDep) -> None:
-    await _not_yet("Idle agent detection")
+async def run_idle_agent(
+    principal: AdminDep, session: SessionDep, runtime: RuntimeDep
+) -> Envelope[IdleRunOut]:
+    return Envelope(data=await service.run_idle_agent(session, runtime, principal))

@@ -7,7 +7,7 @@ from pydantic import AfterValidator, Field, StringConstraints
 from cxinbox.core.validation import Id
 from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime, examples
 from cxinbox.models.inbox import ConversationStatus
-from cxinbox.models.routing import MatchType
+from cxinbox.models.routing import IdleAction, MatchType
 from cxinbox.routing.conditions import MAX_CONDITIONS, MAX_REGEX, Operator
 from cxinbox.routing.conditions import Field as ConditionField
 from cxinbox.routing.conflicts import ConflictKind
@@ -207,3 +207,26 @@ class PutMaintenance(RequestModel):
     maintenance_message: AutoReplyText | None = Field(
         default=None, description="At most 4096 characters; left out: kept. Needed to turn it on."
     )
+
+
+class IdleAgentOut(ApiModel):
+    is_enabled: bool = Field(description="The check runs every minute")
+    idle_minutes: int = Field(description="How long a customer may wait for an answer")
+    action: IdleAction = Field(description="SET_AWAY the agent, RELEASE their waiting conversations, or BOTH")
+    only_during_business_hours: bool
+
+
+class PutIdleAgent(RequestModel):
+    """Only the fields sent change."""
+
+    model_config = examples({"isEnabled": True, "idleMinutes": 15, "action": "BOTH"})
+    is_enabled: bool | None = None
+    idle_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
+    action: IdleAction | None = None
+    only_during_business_hours: bool | None = None
+
+
+class IdleRunOut(ApiModel):
+    checked: int = Field(description="ONLINE agents looked at")
+    idle_agents: list[str] = Field(description="Ids of the agents found idle")
+    released: int = Field(description="Conversations released back to their queue")

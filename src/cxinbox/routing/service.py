@@ -25,8 +25,9 @@ from cxinbox.core.clock import utcnow
 from cxinbox.core.errors import Forbidden, NotFound, ValidationFailed
 from cxinbox.models.identity import Role
 from cxinbox.models.inbox import Conversation, ConversationStatus
-from cxinbox.models.routing import MatchType, RoutingRule
+from cxinbox.models.routing import MatchType, RoutingRule, RoutingSettings
 from cxinbox.models.teams import Team
+from cxinbox.routing import idle_agents
 from cxinbox.routing.business_hours import business_status, exceptions_of, slots_of
 from cxinbox.routing.conditions import Condition, InvalidCondition, parse_conditions
 from cxinbox.routing.conflicts import RuleShape, conflict
@@ -38,10 +39,13 @@ from cxinbox.routing.schemas import (
     ConflictsOut,
     CreateRule,
     DefaultTeamOut,
+    IdleAgentOut,
+    IdleRunOut,
     MaintenanceOut,
     OffHoursOut,
     PutBusinessHours,
     PutDefaultTeam,
+    PutIdleAgent,
     PutMaintenance,
     PutOffHours,
     ReorderRules,
@@ -50,6 +54,7 @@ from cxinbox.routing.schemas import (
     RunNowOut,
     UpdateRule,
 )
+from cxinbox.runtime import Runtime
 
 #: conversations ``run-now`` reads at a time
 RUN_BATCH = 200
@@ -347,3 +352,41 @@ def _audit_settings(
         target_id=principal.tenant.organization_id,
         details=details,
     )
+
+
+def _idle_out(settings: RoutingSettings) -> IdleAgentOut:
+    return IdleAgentOut(
+        is_enabled=settings.idle_enabled,
+        idle_minutes=settings.idle_minutes,
+        action=settings.idle_action,
+        only_during_business_hours=settings.idle_only_business_hours,
+    )
+
+
+async def idle_agent(session: AsyncSession, principal: Principal) -> IdleAgentOut:
+    return _idle_out(await RoutingSettingsRepository(session, principal.tenant).current())
+
+
+async def put_idle_agent(session: AsyncSession, principal: Principal, body: PutIdleAgent) -> IdleAgentOut:
+    settings = await RoutingSettingsRepository(session, principal.tenant).for_update()
+    sent = body.model_dump(exclude_unset=True)
+    if any(value is None for value in sent.values()):
+        raise ValidationFailed.field(next(k for k, v in sent.items() if v is None), "must not be null")
+    columns = {
+        "is_enabled": "idle_enabled",
+        "idle_minutes": "idle_minutes",
+        "action": "idle_action",
+        "only_during_business_hours": "idle_only_business_hours",
+    }
+    for field, value in sent.items():
+        setattr(settings, columns[field], value)
+    _audit_settings(
+        session, principal, "routing.idle_agent_changed", body.model_dump(mode="json", exclude_unset=True)
+    )
+    return _idle_out(settings)
+
+
+async def run_idle_agent(session: AsyncSession, runtime: Runtime, principal: Principal) -> IdleRunOut:
+    """Run the detection now, with the saved settings (also when the periodic check is off)."""
+    settings = await RoutingSettingsRepository(session, principal.tenant).for_update()
+    return await idle_agents.detect(session, runtime, settings, utcnow())

@@ -1,10 +1,10 @@
 """Routing: rules (conditions, team, priority), each organization's routing settings and the
 automatic replies it sent, and the teams' auto-assignment settings (with each member's last
-assignment: round robin's turn).
+assignment: round robin's turn), and when a conversation's follow-up was announced.
 
 Revision ID: 0210
 Revises: 0207
-Create Date: 2026-12-07 02:21:47.669642
+Create Date: 2026-12-07 02:42:36.700327
 """
 
 from collections.abc import Sequence
@@ -67,6 +67,14 @@ def upgrade() -> None:
         sa.Column("maintenance_mode", sa.Boolean(), nullable=False),
         sa.Column("maintenance_message", sa.Text(), nullable=True),
         sa.Column("maintenance_since", cxinbox.models.base.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("idle_enabled", sa.Boolean(), nullable=False),
+        sa.Column("idle_minutes", sa.Integer(), nullable=False),
+        sa.Column(
+            "idle_action",
+            sa.Enum("SET_AWAY", "RELEASE", "BOTH", name="idleaction", native_enum=False, length=32),
+            nullable=False,
+        ),
+        sa.Column("idle_only_business_hours", sa.Boolean(), nullable=False),
         sa.Column("organization_id", sa.String(length=36), nullable=False),
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("created_at", cxinbox.models.base.UtcDateTime(timezone=True), nullable=False),
@@ -124,6 +132,11 @@ def upgrade() -> None:
             batch_op.f("ix_routing_auto_replies_organization_id"), ["organization_id"], unique=False
         )
 
+    with op.batch_alter_table("conversations", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("follow_up_notified_at", cxinbox.models.base.UtcDateTime(timezone=True), nullable=True)
+        )
+
     with op.batch_alter_table("team_members", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("last_assigned_at", cxinbox.models.base.UtcDateTime(timezone=True), nullable=True)
@@ -157,6 +170,9 @@ def downgrade() -> None:
 
     with op.batch_alter_table("team_members", schema=None) as batch_op:
         batch_op.drop_column("last_assigned_at")
+
+    with op.batch_alter_table("conversations", schema=None) as batch_op:
+        batch_op.drop_column("follow_up_notified_at")
 
     with op.batch_alter_table("routing_auto_replies", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_routing_auto_replies_organization_id"))
