@@ -14,10 +14,10 @@ import pytest
 from cxinbox.adapters.email import Mail
 from cxinbox.mail.tasks import queue_mail
 from cxinbox.runtime import Runtime
-from tests.core.runtimes import needs_redis
 from tests.fixtures.factories import unique_email
 from tests.fixtures.net import free_port
 from tests.fixtures.processes import CXINBOX, cli_env, until_answering
+from tests.fixtures.runtimes import needs_redis
 from tests.fixtures.wait import WAIT_SECONDS
 
 

@@ -13,19 +13,20 @@ from types import ModuleType
 
 from cxinbox.contacts import registration as contacts
 from cxinbox.conversations import registration as conversations
-from cxinbox.events import registration as events
 from cxinbox.mail import registration as mail
 from cxinbox.messages import registration as messages
 from cxinbox.quick_replies import registration as quick_replies
+from cxinbox.realtime import registration as realtime
 from cxinbox.routing import registration as routing
 from cxinbox.tags import registration as tags
 from cxinbox.teams import registration as teams
+from cxinbox.templates import registration as templates
 from cxinbox.users import registration as users
 from cxinbox.whatsapp import registration as whatsapp
 
 AREAS: tuple[ModuleType, ...] = (
     mail,
-    events,
+    realtime,
     users,
     teams,
     contacts,
@@ -35,6 +36,7 @@ AREAS: tuple[ModuleType, ...] = (
     messages,
     whatsapp,
     routing,
+    templates,
 )
 
 

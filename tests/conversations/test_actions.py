@@ -10,7 +10,7 @@ import pytest
 from cxinbox.conversations.status import ALLOWED_MOVES
 from cxinbox.models.identity import Role
 from cxinbox.models.inbox import ConversationStatus
-from tests.conversations.helpers import set_fields
+from tests.fixtures.inbox import set_fields
 from tests.fixtures.people import api_key_headers, error_code, events_of
 
 

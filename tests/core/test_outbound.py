@@ -197,6 +197,8 @@ async def test_a_refusal_is_logged_without_the_url_or_headers(web, public_loopba
                     params={"to": f"http://169.254.169.254/latest/?token={secret}"},
                     headers={"Authorization": f"Bearer {secret}"},
                 )
-    assert [entry["event"] for entry in logs] == ["outbound_refused"]
-    assert logs[0]["host"] == "169.254.169.254"
+    # the shared runtime's background jobs log into the same capture: look at the guard's lines only
+    outbound = [entry for entry in logs if entry["event"].startswith("outbound_")]
+    assert [entry["event"] for entry in outbound] == ["outbound_refused"]
+    assert outbound[0]["host"] == "169.254.169.254"
     assert secret not in repr(logs)

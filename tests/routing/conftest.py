@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.conversations.helpers import Inbox, make_inbox
 from tests.fixtures.factories import Org
+from tests.fixtures.inbox import Inbox, make_inbox
 from tests.fixtures.people import make_team
 
 #: keeps the messages a test stamps "now" in order

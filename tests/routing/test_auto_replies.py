@@ -10,7 +10,7 @@ import pytest
 from cxinbox.models.inbox import Direction, SenderType
 from cxinbox.models.routing import AutoReplyKind, RoutingSettings
 from cxinbox.routing.auto_replies import _due
-from tests.whatsapp.helpers import messages_of
+from tests.fixtures.whatsapp import messages_of
 
 CLOSED = "We are closed, we answer from 9:00."
 DOWN = "We are under maintenance."

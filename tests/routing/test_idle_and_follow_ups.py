@@ -11,8 +11,8 @@ from cxinbox.core.clock import utcnow
 from cxinbox.models.audit import AuditEntry
 from cxinbox.models.identity import Presence, User
 from cxinbox.routing.follow_ups import announce_due
-from tests.conversations.helpers import set_fields
 from tests.fixtures.events import stored_events
+from tests.fixtures.inbox import set_fields
 from tests.routing.test_auto_assign import set_presence
 
 

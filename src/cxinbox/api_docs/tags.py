@@ -36,6 +36,7 @@ TAGS: list[dict[str, str]] = [
         "description": "Which team each new conversation goes to: rules by priority, the default team, "
         "business hours.",
     },
+    {"name": "templates", "description": "WhatsApp message templates: managed at Meta, sent to customers."},
     {"name": "whatsapp-accounts", "description": "Connected WhatsApp Business numbers and their alerts."},
     {"name": "webhooks", "description": "Meta's webhook: verification and signed event deliveries."},
     {"name": "events", "description": "Realtime Server-Sent Events of the organization, with replay."},

@@ -1,5 +1,5 @@
-"""``/conversations``: the shared inbox. Every endpoint applies the visibility rule of
-``access.py`` (importing it here also registers the event stream's filter)."""
+"""``/conversations``: the shared inbox. Every endpoint applies the visibility rule of ``access.py``:
+lists and counts through ``queries.py``, one conversation through ``repository.py``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cxinbox.auth.dependencies import MemberDep, ReadSessionDep, SessionDep
 from cxinbox.auth.principal import Principal
 from cxinbox.auth.scopes import Area, key_scope
-from cxinbox.conversations import access, assignment, service
+from cxinbox.conversations import assignment, repository, service
 from cxinbox.conversations.schemas import (
     ME,
     UNASSIGNED,
@@ -27,7 +27,7 @@ from cxinbox.conversations.schemas import (
     SubFilter,
     UpdateConversation,
 )
-from cxinbox.conversations.views import conversation_out, conversations_out, detail_out
+from cxinbox.conversations.serializers import conversation_out, conversations_out, detail_out
 from cxinbox.core.errors import NotImplementedYet, ValidationFailed
 from cxinbox.core.pagination import MAX_LIMIT
 from cxinbox.core.wire import CursorEnvelope, Envelope, RequestModel
@@ -175,7 +175,7 @@ async def takeover(id: str, principal: MemberDep, session: SessionDep) -> Envelo
 
 
 async def _visible_but_not_yet(session: AsyncSession, principal: Principal, id: str, what: str) -> NoReturn:
-    await access.visible_conversation(session, principal, id)
+    await repository.visible_conversation(session, principal, id)
     raise NotImplementedYet(f"{what} is not available yet")
 
 

@@ -3,7 +3,7 @@ migrations and the schema test rely on it); code imports models from their own m
 
 from cxinbox.models import (  # noqa: F401 - imported to register their tables
     audit,
-    events,
+    event_log,
     identity,
     inbox,
     invitations,
@@ -14,6 +14,7 @@ from cxinbox.models import (  # noqa: F401 - imported to register their tables
     routing,
     tags,
     teams,
+    templates,
     whatsapp,
 )
 from cxinbox.models.base import Base, TenantModel

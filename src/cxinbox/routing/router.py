@@ -13,7 +13,7 @@ from fastapi import APIRouter, Body, Query, status
 from cxinbox.auth.dependencies import AdminDep, MemberDep, ReadSessionDep, RuntimeDep, SessionDep
 from cxinbox.auth.scopes import Area, key_scope
 from cxinbox.conversations.schemas import ConversationOut
-from cxinbox.conversations.views import conversation_out
+from cxinbox.conversations.serializers import conversation_out
 from cxinbox.core.validation import Id
 from cxinbox.core.wire import Deleted, Envelope
 from cxinbox.models.routing import MatchType

@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.audit.service import record
 from cxinbox.auth.principal import Principal
-from cxinbox.conversations.access import visible_conversation
 from cxinbox.conversations.assignment import ConversationClosed
 from cxinbox.conversations.changes import ConcurrentChange
-from cxinbox.conversations.repository import InboxQueries
+from cxinbox.conversations.queries import InboxQueries
+from cxinbox.conversations.repository import visible_conversation
 from cxinbox.conversations.timeline import Actor
 from cxinbox.core.clock import utcnow
 from cxinbox.core.errors import Forbidden, NotFound, ValidationFailed
