@@ -50,6 +50,8 @@ from cxinbox.plans.router import router as plans_router
 from cxinbox.profile.router import router as profile_router
 from cxinbox.quick_replies.router import router as quick_replies_router
 from cxinbox.realtime.router import router as realtime_router
+from cxinbox.routing.router import reroute_router
+from cxinbox.routing.router import router as routing_router
 from cxinbox.runtime import Runtime
 from cxinbox.sign_in.router import router as sign_in_router
 from cxinbox.sign_in.service import SuperAdminEmailTaken, ensure_super_admin
@@ -97,6 +99,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     writing_assist_router,
     n8n_router,
     *TOOLS_ROUTERS,
+    routing_router,
+    reroute_router,
     templates_router,
 )
 

@@ -18,6 +18,7 @@ from cxinbox.mail import registration as mail
 from cxinbox.messages import registration as messages
 from cxinbox.quick_replies import registration as quick_replies
 from cxinbox.realtime import registration as realtime
+from cxinbox.routing import registration as routing
 from cxinbox.tags import registration as tags
 from cxinbox.teams import registration as teams
 from cxinbox.templates import registration as templates
@@ -38,6 +39,7 @@ AREAS: tuple[ModuleType, ...] = (
     whatsapp,
     bot,
     tools,
+    routing,
     templates,
 )
 

@@ -316,15 +316,6 @@ async def test_return_to_bot_needs_an_active_bot(inbox, client):
     assert r.status_code == 400 and error_code(r) == "VALIDATION_ERROR"
 
 
-@pytest.mark.parametrize("action", ["re-route"])
-async def test_ai_actions_are_not_available_yet(inbox, client, action):
-    conversation = await inbox.customer_writes()
-    r = await client.post(f"/conversations/{conversation}/{action}", headers=inbox.agent.headers)
-    assert r.status_code == 404  # outside the agent's view
-    r = await client.post(f"/conversations/{conversation}/{action}", headers=inbox.admin.headers)
-    assert r.status_code == 501 and error_code(r) == "NOT_IMPLEMENTED"
-
-
 async def test_bulk_reclassify_needs_a_manager_and_a_bot(client, factory):
     org = await factory.org()
     assert (await client.post("/conversations/re-classify", json={})).status_code == 401

@@ -39,6 +39,11 @@ TAGS: list[dict[str, str]] = [
     {"name": "agent-tools", "description": "Tools an agent runs in a conversation."},
     {"name": "integrations", "description": "The organization's customer-account lookup by phone number."},
     {"name": "phone-lookup", "description": "Look up a customer's account by phone number."},
+    {
+        "name": "routing-rules",
+        "description": "Which team each new conversation goes to: rules by priority, the default team, "
+        "business hours.",
+    },
     {"name": "templates", "description": "WhatsApp message templates: managed at Meta, sent to customers."},
     {"name": "whatsapp-accounts", "description": "Connected WhatsApp Business numbers and their alerts."},
     {"name": "webhooks", "description": "Meta's webhook: verification and signed event deliveries."},

@@ -37,3 +37,29 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+#: ``actor_role`` of what the platform did by itself (a periodic job), with no one acting
+SYSTEM_ACTOR = "SYSTEM"
+
+
+def record_system(
+    session: AsyncSession,
+    organization_id: str,
+    action: str,
+    *,
+    target_type: str,
+    target_id: str | None,
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """An entry for what a periodic job did by itself (no user, no key)."""
+    entry = AuditEntry(
+        organization_id=organization_id,
+        actor_role=SYSTEM_ACTOR,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        details=details or {},
+    )
+    session.add(entry)
+    return entry

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.conversations import timeline
 from cxinbox.conversations.events import publish_conversation
+from cxinbox.conversations.queue_hooks import queue_changed
 from cxinbox.conversations.summary import reload
 from cxinbox.conversations.timeline import Actor
 from cxinbox.core.clock import utcnow
@@ -125,6 +126,8 @@ async def _changed(
                 actor,
                 reason,
             )
+    if _frees_or_fills_a_queue(values):
+        queue_changed(session, conversation.organization_id)
     conversation = await reload(session, conversation.id)
     previous: dict[str, Any] = {}
     if "assigned_to_id" in values:
@@ -133,6 +136,15 @@ async def _changed(
         previous["previousTeamId"] = seen.team_id
     publish_conversation(session, conversation, "conversation.updated", previous_audience=previous)
     return conversation
+
+
+def _frees_or_fills_a_queue(values: dict[str, Any]) -> bool:
+    """A closed or released conversation frees an agent; one moved to a team may wait in its queue."""
+    return (
+        values.get("status") is ConversationStatus.CLOSED
+        or ("assigned_to_id" in values and values["assigned_to_id"] is None)
+        or values.get("team_id") is not None
+    )
 
 
 def _text(value: Any) -> str | None:

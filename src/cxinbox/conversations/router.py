@@ -4,15 +4,14 @@ lists and counts through ``queries.py``, one conversation through ``repository.p
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.auth.dependencies import MemberDep, ReadSessionDep, SessionDep
 from cxinbox.auth.principal import Principal
 from cxinbox.auth.scopes import Area, key_scope
-from cxinbox.conversations import assignment, repository, service
+from cxinbox.conversations import assignment, service
 from cxinbox.conversations.schemas import (
     ME,
     UNASSIGNED,
@@ -28,7 +27,7 @@ from cxinbox.conversations.schemas import (
     UpdateConversation,
 )
 from cxinbox.conversations.serializers import conversation_out, conversations_out, detail_out
-from cxinbox.core.errors import NotImplementedYet, ValidationFailed
+from cxinbox.core.errors import ValidationFailed
 from cxinbox.core.pagination import MAX_LIMIT
 from cxinbox.core.wire import CursorEnvelope, Envelope
 from cxinbox.models.inbox import ConversationOrigin, ConversationStatus
@@ -42,7 +41,6 @@ _VISIBILITY = (
     "unassigned ones of their teams. Anything else answers 404."
 )
 _ASSIGNED_TO = "A user id, `me` (the caller) or `unassigned`"
-_NOT_YET = "Not available yet: answers 501 NOT_IMPLEMENTED (after the visibility check)."
 
 
 def _assignee(principal: Principal, assigned_to: str | None) -> dict[str, object]:
@@ -163,14 +161,6 @@ async def takeover(id: str, principal: MemberDep, session: SessionDep) -> Envelo
     return Envelope(data=conversation_out(await assignment.takeover(session, principal, id)))
 
 
-async def _visible_but_not_yet(session: AsyncSession, principal: Principal, id: str, what: str) -> NoReturn:
-    await repository.visible_conversation(session, principal, id)
-    raise NotImplementedYet(f"{what} is not available yet")
-
-
-@router.post("/{id}/re-route", summary="Re-evaluate routing rules and reassign team", description=_NOT_YET)
-async def reroute(id: str, principal: MemberDep, session: SessionDep) -> Envelope[ConversationOut]:
-    await _visible_but_not_yet(session, principal, id, "Routing")
 
 
 @router.post(

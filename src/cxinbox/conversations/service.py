@@ -170,13 +170,16 @@ async def set_follow_up(
         "follow_up_at": body.due_at,
         "follow_up_note": body.note,
         "follow_up_by_id": principal.user_id,
+        "follow_up_notified_at": None,
     }
     return await changes.apply(session, conversation, lambda _c: values, Actor.of(principal), "follow_up")
 
 
 async def clear_follow_up(session: AsyncSession, principal: Principal, conversation_id: str) -> Conversation:
     conversation = await visible_conversation(session, principal, conversation_id)
-    cleared = dict.fromkeys(("follow_up_set_at", "follow_up_at", "follow_up_note", "follow_up_by_id"))
+    cleared = dict.fromkeys(
+        ("follow_up_set_at", "follow_up_at", "follow_up_note", "follow_up_by_id", "follow_up_notified_at")
+    )
     return await changes.apply(session, conversation, lambda _c: cleared, Actor.of(principal), "follow_up")
 
 

@@ -12,6 +12,7 @@ from cxinbox.models import (  # noqa: F401 - imported to register their tables
     organization_settings,
     outbound,
     quick_replies,
+    routing,
     tags,
     teams,
     templates,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from sqlalchemy import DateTime, Enum, ForeignKey, MetaData, String, TypeDecorator
 from sqlalchemy.engine import Dialect
@@ -74,3 +74,17 @@ class TenantModel(IdMixin, TimestampMixin, Base):
             index=cls.organization_id_indexed,
             nullable=False,
         )
+
+
+class OneRowPerOrganization:
+    """A settings table with at most one row per organization, created on its first change."""
+
+    @classmethod
+    def with_defaults(cls, organization_id: str) -> Self:
+        """An unsaved row holding the defaults (column defaults apply only when a row is inserted)."""
+        defaults = {
+            column.key: column.default.arg
+            for column in cls.__table__.columns  # type: ignore[attr-defined]
+            if column.default is not None and column.default.is_scalar
+        }
+        return cls(organization_id=organization_id, **defaults)  # type: ignore[call-arg]

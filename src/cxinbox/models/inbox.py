@@ -193,6 +193,8 @@ class Conversation(TenantModel):
     follow_up_by_id: Mapped[str | None] = mapped_column(
         String(36), ForeignKey("users.id", ondelete="SET NULL")
     )
+    #: ``conversation.follow_up_due`` was published for this follow-up (a new follow-up clears it)
+    follow_up_notified_at: Mapped[datetime | None]
 
     contact: Mapped[Contact] = relationship(lazy="selectin")
     assigned_to: Mapped[User | None] = relationship(lazy="selectin", foreign_keys=[assigned_to_id])

@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cxinbox.models.base import TenantModel
+from cxinbox.models.base import OneRowPerOrganization, TenantModel
 
 
-class OrganizationSettings(TenantModel):
+class OrganizationSettings(OneRowPerOrganization, TenantModel):
     """One row per organization, created on its first change; until then the defaults below apply."""
 
     __tablename__ = "organization_settings"
@@ -32,13 +32,3 @@ class OrganizationSettings(TenantModel):
     bot_outside_hours_only: Mapped[bool] = mapped_column(default=False)
     bot_handoff_on_request: Mapped[bool] = mapped_column(default=True)
     bot_handles_reopened: Mapped[bool] = mapped_column(default=True)
-
-    @classmethod
-    def with_defaults(cls, organization_id: str) -> OrganizationSettings:
-        """An unsaved row holding the defaults (column defaults apply only when a row is inserted)."""
-        defaults = {
-            column.key: column.default.arg
-            for column in cls.__table__.columns
-            if column.default is not None and column.default.is_scalar
-        }
-        return cls(organization_id=organization_id, **defaults)

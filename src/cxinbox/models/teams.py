@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cxinbox.models.base import TenantModel
@@ -16,6 +17,11 @@ class TeamRole(enum.StrEnum):
     MEMBER = "MEMBER"
 
 
+class AssignmentStrategy(enum.StrEnum):
+    ROUND_ROBIN = "ROUND_ROBIN"
+    LEAST_BUSY = "LEAST_BUSY"
+
+
 class Team(TenantModel):
     __tablename__ = "teams"
     __table_args__ = (UniqueConstraint("organization_id", "name"),)
@@ -23,6 +29,12 @@ class Team(TenantModel):
     name: Mapped[str] = mapped_column(String(120))
     description: Mapped[str | None] = mapped_column(String(500))
     is_active: Mapped[bool] = mapped_column(default=True)
+    #: waiting conversations of the team are given to its ONLINE members (``routing/assigner.py``)
+    auto_assign: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    assignment_strategy: Mapped[AssignmentStrategy] = mapped_column(
+        default=AssignmentStrategy.ROUND_ROBIN, server_default=AssignmentStrategy.ROUND_ROBIN.value
+    )
+    max_concurrent_per_agent: Mapped[int] = mapped_column(default=5, server_default=text("5"))
 
 
 class TeamMember(TenantModel):
@@ -32,6 +44,8 @@ class TeamMember(TenantModel):
     team_id: Mapped[str] = mapped_column(String(36), ForeignKey("teams.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[str] = mapped_column(String(36), ForeignKey("users.id", ondelete="CASCADE"), index=True)
     role: Mapped[TeamRole] = mapped_column(default=TeamRole.MEMBER)
+    #: when auto-assignment last gave this member a conversation of the team (round robin's turn)
+    last_assigned_at: Mapped[datetime | None]
 
 
 class TeamSchedule(TenantModel):

@@ -39,6 +39,11 @@ CATALOG: tuple[EventType, ...] = (
         "ConversationOut",
     ),
     EventType(
+        "conversation.follow_up_due",
+        "A conversation's follow-up `dueAt` arrived (once per follow-up), to those who may see it.",
+        "ConversationOut",
+    ),
+    EventType(
         "conversation.deleted",
         "A simulated conversation was removed (`DELETE /dev/simulate/cleanup`).",
         shape=_DELETED,

@@ -10,13 +10,15 @@ from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, field
 from cxinbox.core.validation import Id
 from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime, examples, examples_of
 from cxinbox.models.identity import Role
-from cxinbox.models.teams import TeamRole
+from cxinbox.models.teams import AssignmentStrategy, TeamRole
 from cxinbox.teams.hours import WEEKDAYS, Slot, load_timezone, ordered_slots, parse_clock
 
 TeamName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 #: the most exception dates a schedule may hold (a year of holidays)
 MAX_EXCEPTIONS = 366
+#: the most open conversations auto-assignment may give one member
+MAX_CONCURRENT = 1000
 
 
 class TeamOut(ApiModel):
@@ -26,6 +28,9 @@ class TeamOut(ApiModel):
             "name": "Support",
             "description": "First line",
             "isActive": True,
+            "autoAssign": False,
+            "assignmentStrategy": "ROUND_ROBIN",
+            "maxConcurrentPerAgent": 5,
             "memberCount": 1,
             "createdAt": "2026-12-07T09:15:55.004841Z",
             "updatedAt": "2026-12-07T09:15:55.004848Z",
@@ -35,6 +40,15 @@ class TeamOut(ApiModel):
     name: str
     description: str | None
     is_active: bool
+    auto_assign: bool = Field(
+        description="Addition: waiting conversations go to ONLINE members with spare capacity"
+    )
+    assignment_strategy: AssignmentStrategy = Field(
+        description="Addition: how auto-assignment picks the member"
+    )
+    max_concurrent_per_agent: int = Field(
+        description="Addition: auto-assignment gives a member no more open conversations than this"
+    )
     member_count: int
     created_at: UtcDatetime
     updated_at: UtcDatetime
@@ -79,6 +93,19 @@ class UpdateTeam(RequestModel):
     description: Description | None = None
     is_active: bool | None = Field(
         default=None, description="`true` reactivates a deactivated team; `false` deactivates it"
+    )
+    auto_assign: bool | None = Field(
+        default=None,
+        description="Addition: give waiting conversations (OPEN, unassigned, oldest first) to ONLINE "
+        "members with spare capacity, while the team's schedule is open",
+    )
+    assignment_strategy: AssignmentStrategy | None = Field(
+        default=None,
+        description="Addition: ROUND_ROBIN (the member whose turn it is) or LEAST_BUSY (the member "
+        "with the fewest open conversations)",
+    )
+    max_concurrent_per_agent: int | None = Field(
+        default=None, ge=1, le=MAX_CONCURRENT, description="Addition: open conversations per member"
     )
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.audit.service import record
 from cxinbox.auth.principal import Principal
+from cxinbox.conversations.queue_hooks import queue_changed
 from cxinbox.core.errors import Conflict, Forbidden, NotFound
 from cxinbox.core.events import publish_event
 from cxinbox.models.identity import Role, User
@@ -34,6 +35,9 @@ def _team_out(team: Team, member_count: int) -> TeamOut:
         name=team.name,
         description=team.description,
         is_active=team.is_active,
+        auto_assign=team.auto_assign,
+        assignment_strategy=team.assignment_strategy,
+        max_concurrent_per_agent=team.max_concurrent_per_agent,
         member_count=member_count,
         created_at=team.created_at,
         updated_at=team.updated_at,
@@ -120,7 +124,26 @@ async def update_team(
         team.description = changes["description"] or None
     if changes.get("is_active") is not None:
         _set_active(session, principal, team, changes["is_active"])
+    assignment = {
+        k: v for k in ASSIGNMENT_SETTINGS if (v := changes.get(k)) is not None and getattr(team, k) != v
+    }
+    if assignment:
+        for name, value in assignment.items():
+            setattr(team, name, value)
+        record(
+            session,
+            principal,
+            "team.assignment_changed",
+            target_type="team",
+            target_id=team.id,
+            details={k: getattr(v, "value", v) for k, v in assignment.items()},
+        )
+        queue_changed(session, team.organization_id)
     return await announce(session, principal, team)
+
+
+#: the fields of auto-assignment (``routing/assigner.py``)
+ASSIGNMENT_SETTINGS = ("auto_assign", "assignment_strategy", "max_concurrent_per_agent")
 
 
 def _set_active(session: AsyncSession, principal: Principal, team: Team, active: bool) -> None:
@@ -164,6 +187,7 @@ async def add_member(
         raise Conflict("The user is already a member of this team")
     membership = members.add(TeamMember(team_id=team.id, user_id=user.id, role=body.role))
     _audit_member(session, principal, "team.member_added", membership, {"role": body.role.value})
+    queue_changed(session, team.organization_id)
     await announce(session, principal, team)
     return _member_out(membership, user)
 

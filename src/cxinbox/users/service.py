@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cxinbox.audit.service import record
 from cxinbox.auth.principal import Principal
 from cxinbox.auth.refresh import revoke_user_sessions
+from cxinbox.conversations.queue_hooks import queue_changed
 from cxinbox.core.clock import utcnow
 from cxinbox.core.errors import Conflict, Forbidden, ValidationFailed
 from cxinbox.core.events import publish_event
@@ -260,7 +261,10 @@ async def set_presence(
     user = await get_user(session, principal.tenant, user_id)
     if user.id != principal.user_id:
         raise Forbidden("You can only change your own status")
+    came_online = status is Presence.ONLINE and user.status is not Presence.ONLINE
     user.status = status
+    if came_online:
+        queue_changed(session, principal.tenant.organization_id)
     await publish_user(session, runtime, principal.tenant, "user.updated", user)
     return user
 

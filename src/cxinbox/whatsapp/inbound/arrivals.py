@@ -5,7 +5,8 @@ wamids stored before (a duplicate delivery or a replay) are set aside in one rea
 resolved at once (``threads.resolve_threads``), the messages go in one insert-on-conflict-do-nothing
 that answers the rows it inserted, and the conversations' new summaries are written by the flush at
 commit. Events follow per conversation: the conversation (created or updated, as it is after
-the batch), then each of its new messages in order.
+the batch, routed to its team when it is new: ``routing.engine``), then each of its new messages
+in order; last, the off-hours or maintenance reply a customer is due (``routing.auto_replies``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,13 +24,19 @@ from cxinbox.conversations.events import publish_conversation
 from cxinbox.conversations.summary import absorb
 from cxinbox.core.clock import utcnow
 from cxinbox.core.db import insert_new_rows
+from cxinbox.core.errors import Conflict
 from cxinbox.core.jobs import enqueue
 from cxinbox.messages.events import publish_message
-from cxinbox.models.inbox import Direction, Message, MessageStatus, SenderType
+from cxinbox.models.inbox import Conversation, Direction, Message, MessageStatus, SenderType
+from cxinbox.routing.auto_replies import claim_reply
+from cxinbox.routing.engine import Router
 from cxinbox.runtime import Runtime
 from cxinbox.whatsapp.inbound.parse import ParsedMessage
 from cxinbox.whatsapp.inbound.threads import Sender, Thread, resolve_threads
 from cxinbox.whatsapp.media import download_media
+from cxinbox.whatsapp.outbound import compose
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -73,13 +81,36 @@ async def store_arrivals(session: AsyncSession, runtime: Runtime, arrivals: list
         if arrival.from_customer:
             reopen_waiting(session, thread.conversation)
         new.setdefault(thread.conversation.id, (thread, []))[1].append(message)
+    router = Router(session, now)
     for thread, messages in new.values():
+        if thread.opened:
+            text = next((m.text for m in messages if m.sender_type is SenderType.CUSTOMER and m.text), None)
+            await router.route(thread.conversation, text=text, opened=True)
         kind = "conversation.created" if thread.opened else "conversation.updated"
         publish_conversation(session, thread.conversation, kind)
         for message in messages:
             publish_message(session, runtime, thread.conversation, message, "message.created")
             if message.media and message.media.get("providerMediaId"):
                 enqueue(session, download_media, message_id=message.id)
+    for thread, messages in new.values():
+        if any(m.sender_type is SenderType.CUSTOMER for m in messages):
+            await _auto_reply(session, runtime, thread.conversation, now)
+
+
+async def _auto_reply(
+    session: AsyncSession, runtime: Runtime, conversation: Conversation, at: datetime
+) -> None:
+    """The off-hours or maintenance reply, when one is due (``routing.auto_replies``); a number that
+    cannot send or a closed window skips it."""
+    text = await claim_reply(session, conversation, at)
+    if text is None:
+        return
+    try:
+        await compose.queue_message(
+            session, runtime, conversation, compose.text_message(text), compose.Sender(SenderType.SYSTEM)
+        )
+    except Conflict as refused:
+        log.info("auto_reply_skipped", conversation_id=conversation.id, reason=refused.code)
 
 
 async def _stored(session: AsyncSession, wamids: list[str]) -> list[str]:
