@@ -54,3 +54,25 @@ async def test_with_redis_only_one_scheduler_kicks_per_interval(runtime, setting
         finally:
             for scheduler in fleet:
                 await scheduler.stop()
+
+
+class _SwallowingQueue:
+    """A job queue whose kick, cancelled mid-way, swallows the cancel (as a client library may)."""
+
+    def __init__(self) -> None:
+        self.kicking = asyncio.Event()
+
+    async def kick(self, name: str) -> None:
+        self.kicking.set()
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            return
+
+
+async def test_stop_ends_a_loop_whose_kick_swallowed_the_cancel():
+    queue = _SwallowingQueue()
+    scheduler = Scheduler(queue, None, specs=[PeriodicSpec(TICK_JOB, every_seconds=0.01)])  # type: ignore[arg-type]
+    scheduler.start()
+    await asyncio.wait_for(queue.kicking.wait(), 60)
+    await asyncio.wait_for(scheduler.stop(), 60)  # before: the loop slept on and stop() never returned

@@ -161,8 +161,6 @@ async def takeover(id: str, principal: MemberDep, session: SessionDep) -> Envelo
     return Envelope(data=conversation_out(await assignment.takeover(session, principal, id)))
 
 
-
-
 @router.post(
     "/{id}/return-to-bot",
     summary="Return conversation to bot handling",

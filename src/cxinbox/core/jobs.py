@@ -19,6 +19,7 @@ from taskiq import AsyncBroker, InMemoryBroker
 from taskiq.receiver import Receiver
 
 from cxinbox.core.backoff import Reconnecting
+from cxinbox.core.clock import sleep_unless
 from cxinbox.core.db import after_commit
 
 log = structlog.get_logger(__name__)
@@ -116,17 +117,9 @@ class JobQueue:
                     return
                 delay = spec.backoff_seconds * 2 ** (attempt - 1) * (0.5 + random.random())
                 log.warning("job_retry", job=spec.name, attempt=attempt, delay=round(delay, 2))
-                if await self._stops_within(delay):
+                if await sleep_unless(self._stopping, delay):
                     log.warning("job_retry_dropped_at_shutdown", job=spec.name, attempt=attempt)
                     return
-
-    async def _stops_within(self, seconds: float) -> bool:
-        """Sleep ``seconds``, or less if the queue stops meanwhile (then True)."""
-        try:
-            await asyncio.wait_for(self._stopping.wait(), seconds)
-        except TimeoutError:
-            return False
-        return True
 
     async def start(self, *, consume: bool) -> None:
         """Connect; with ``consume`` this process also runs jobs taken from a shared broker."""

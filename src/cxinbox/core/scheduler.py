@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cxinbox.core.backoff import Reconnecting
+from cxinbox.core.clock import sleep_unless
 from cxinbox.core.jobs import JobQueue
 
 
@@ -47,6 +48,7 @@ class Scheduler:
         self._specs = specs
         self._redis_url = redis_url
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = asyncio.Event()
         self._redis: Any = None
         #: while Redis is down every tick fails: logged once, not once per tick
         self._kicks = Reconnecting("periodic_kick")
@@ -56,10 +58,14 @@ class Scheduler:
             from redis.asyncio import Redis
 
             self._redis = Redis.from_url(self._redis_url)
+        self._stopping.clear()
         specs = self._specs if self._specs is not None else list(_PERIODIC.values())
         self._tasks = [asyncio.create_task(self._loop(spec)) for spec in specs]
 
     async def stop(self) -> None:
+        """Stop ticking. The loops also end on the stop event: a kick interrupted by the cancel may
+        have its ``CancelledError`` swallowed by a client library, and its loop would tick on."""
+        self._stopping.set()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -69,8 +75,7 @@ class Scheduler:
             self._redis = None
 
     async def _loop(self, spec: PeriodicSpec) -> None:
-        while True:
-            await asyncio.sleep(spec.every_seconds)
+        while not await sleep_unless(self._stopping, spec.every_seconds):
             await self.tick(spec)
 
     async def tick(self, spec: PeriodicSpec) -> bool:
