@@ -13,6 +13,7 @@ from types import ModuleType
 
 from cxinbox.contacts import registration as contacts
 from cxinbox.conversations import registration as conversations
+from cxinbox.knowledge import registration as knowledge
 from cxinbox.mail import registration as mail
 from cxinbox.messages import registration as messages
 from cxinbox.quick_replies import registration as quick_replies
@@ -33,6 +34,7 @@ AREAS: tuple[ModuleType, ...] = (
     conversations,
     messages,
     whatsapp,
+    knowledge,
 )
 
 
