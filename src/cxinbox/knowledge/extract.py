@@ -26,6 +26,8 @@ MAX_ROWS = 20_000
 MAX_CHARS = 5_000_000
 MAX_ZIP_PARTS = 5_000
 MAX_UNCOMPRESSED_BYTES = 60 * 1024 * 1024
+#: a worksheet that does not declare its size (``<dimension>``) is scanned whole by openpyxl first
+MAX_UNDECLARED_SHEET_BYTES = 4 * 1024 * 1024
 #: text of one row, past which the rest of its cells is left out
 MAX_ROW_CHARS = 2_000
 
@@ -94,9 +96,10 @@ def _pdf(data: bytes) -> Iterator[Block]:
 # ---- Office ------------------------------------------------------------------------------------
 
 
-def _checked_zip(data: bytes) -> None:
+def _checked_zip(data: bytes) -> zipfile.ZipFile:
     try:
-        parts = zipfile.ZipFile(io.BytesIO(data)).infolist()
+        package = zipfile.ZipFile(io.BytesIO(data))
+        parts = package.infolist()
     except (zipfile.BadZipFile, ValueError, OSError) as exc:
         raise UnreadableDocument("The file is damaged (not a readable ZIP container)") from exc
     if len(parts) > MAX_ZIP_PARTS:
@@ -105,6 +108,28 @@ def _checked_zip(data: bytes) -> None:
         raise UnreadableDocument(
             f"The file unpacks to more than {MAX_UNCOMPRESSED_BYTES // (1024 * 1024)} MB (a ZIP bomb?)"
         )
+    return package
+
+
+_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"[A-Z]*\d*:?[A-Z]*(\d+)\"")
+
+
+def _checked_sheets(package: zipfile.ZipFile) -> None:
+    """Refuse, before openpyxl reads them, sheets that declare more than ``MAX_ROWS`` rows, and
+    sheets that declare nothing past ``MAX_UNDECLARED_SHEET_BYTES`` (openpyxl would scan them whole
+    to learn their size)."""
+    for part in package.infolist():
+        if not part.filename.startswith("xl/worksheets/") or not part.filename.endswith(".xml"):
+            continue
+        with package.open(part) as stream:
+            head = stream.read(4096)
+        declared = _DIMENSION.search(head)
+        if declared is not None and int(declared.group(1)) > MAX_ROWS + 1:
+            raise UnreadableDocument(f"The document has more than {MAX_ROWS:,} rows")
+        if declared is None and part.file_size > MAX_UNDECLARED_SHEET_BYTES:
+            raise UnreadableDocument(
+                f"A sheet is larger than {MAX_UNDECLARED_SHEET_BYTES // (1024 * 1024)} MB and does not declare its size"
+            )
 
 
 def _docx(data: bytes) -> Iterator[Block]:
@@ -133,7 +158,7 @@ def _heading_level(style: str) -> int:
 
 
 def _xlsx(data: bytes) -> Iterator[Block]:
-    _checked_zip(data)
+    _checked_sheets(_checked_zip(data))
     import openpyxl
 
     try:
