@@ -60,7 +60,9 @@ class FakeEmbeddings(ThreadedServer):
         #: answer every request with this HTTP status instead (a provider that is down)
         self.failing_status: int | None = None
         self._lock = threading.Lock()
-        super().__init__(Starlette(routes=[Route("/v1/embeddings", self._embeddings, methods=["POST"])]), name="embeddings")
+        super().__init__(
+            Starlette(routes=[Route("/v1/embeddings", self._embeddings, methods=["POST"])]), name="embeddings"
+        )
 
     @property
     def base_url(self) -> str:
@@ -73,6 +75,8 @@ class FakeEmbeddings(ThreadedServer):
             self.calls.append(EmbeddingCall(body["model"], len(inputs), request.headers.get("authorization")))
         if self.failing_status is not None:
             return JSONResponse({"error": {"message": "unavailable"}}, status_code=self.failing_status)
-        data = [{"object": "embedding", "index": i, "embedding": local_embedding(t)} for i, t in enumerate(inputs)]
+        data = [
+            {"object": "embedding", "index": i, "embedding": local_embedding(t)} for i, t in enumerate(inputs)
+        ]
         usage = {"prompt_tokens": sum(len(t.split()) for t in inputs), "total_tokens": 0}
         return JSONResponse({"object": "list", "data": data, "model": body["model"], "usage": usage})

@@ -73,6 +73,21 @@ def zip_bomb_docx(uncompressed_mb: int = 100) -> bytes:
     return out.getvalue()
 
 
+_XML = '<?xml version="1.0"?>'
+_PACKAGE = "http://schemas.openxmlformats.org/package/2006"
+_OFFICE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_SHEET_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_SPREADSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+_RELATIONSHIPS = "application/vnd.openxmlformats-package.relationships+xml"
+
+
+def _relationship(kind: str, target: str) -> str:
+    return (
+        f'{_XML}<Relationships xmlns="{_PACKAGE}/relationships">'
+        f'<Relationship Id="rId1" Type="{_OFFICE}/{kind}" Target="{target}"/></Relationships>'
+    )
+
+
 def million_row_sheet(*, declared: bool) -> bytes:
     """An XLSX of 1,000,000 rows, its sheet written directly (building it cell by cell takes minutes);
     ``declared``: the sheet says its size, as spreadsheet programs write it."""
@@ -80,38 +95,26 @@ def million_row_sheet(*, declared: bool) -> bytes:
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as package:
         package.writestr(
             "[Content_Types].xml",
-            '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            f'{_XML}<Types xmlns="{_PACKAGE}/content-types">'
+            f'<Default Extension="rels" ContentType="{_RELATIONSHIPS}"/>'
             '<Default Extension="xml" ContentType="application/xml"/>'
-            '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-            '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+            f'<Override PartName="/xl/workbook.xml" ContentType="{_SPREADSHEET}.sheet.main+xml"/>'
+            f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{_SPREADSHEET}.worksheet+xml"/>'
             "</Types>",
         )
-        package.writestr(
-            "_rels/.rels",
-            '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
-            "</Relationships>",
-        )
+        package.writestr("_rels/.rels", _relationship("officeDocument", "xl/workbook.xml"))
         package.writestr(
             "xl/workbook.xml",
-            '<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-            'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+            f'{_XML}<workbook xmlns="{_SHEET_NS}" xmlns:r="{_OFFICE}">'
             '<sheets><sheet name="Datos" sheetId="1" r:id="rId1"/></sheets></workbook>',
         )
-        package.writestr(
-            "xl/_rels/workbook.xml.rels",
-            '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
-            "</Relationships>",
-        )
+        package.writestr("xl/_rels/workbook.xml.rels", _relationship("worksheet", "worksheets/sheet1.xml"))
         with package.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
-            sheet.write(b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">')
+            sheet.write(f'{_XML}<worksheet xmlns="{_SHEET_NS}">'.encode())
             if declared:
                 sheet.write(b'<dimension ref="A1:A1000000"/>')
             sheet.write(b"<sheetData>")
-            row = b"<row><c><v>1</v></c></row>"
-            batch = row * 10_000
+            batch = b"<row><c><v>1</v></c></row>" * 10_000
             for _ in range(100):
                 sheet.write(batch)
             sheet.write(b"</sheetData></worksheet>")
@@ -120,7 +123,10 @@ def million_row_sheet(*, declared: bool) -> bytes:
 
 async def upload(client, headers, filename: str, data: bytes, **form: str):
     return await client.post(
-        "/bot-config/documents", files={"file": (filename, data, "application/octet-stream")}, data=form, headers=headers
+        "/bot-config/documents",
+        files={"file": (filename, data, "application/octet-stream")},
+        data=form,
+        headers=headers,
     )
 
 

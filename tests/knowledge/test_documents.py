@@ -38,9 +38,17 @@ async def org(factory):
 async def test_a_pdf_is_read_page_by_page_and_found_by_a_paraphrased_question(client, org, runtime):
     headers = org.admin.headers
     document = await ingested(
-        client, headers, "ayuda.pdf", pdf(["Bienvenido a Tienda Lumen.", SHIPPING_ES, RETURNS_ES]), title="Ayuda"
+        client,
+        headers,
+        "ayuda.pdf",
+        pdf(["Bienvenido a Tienda Lumen.", SHIPPING_ES, RETURNS_ES]),
+        title="Ayuda",
     )
-    assert (document["mimeType"], document["status"], document["title"]) == ("application/pdf", "PENDING", "Ayuda")
+    assert (document["mimeType"], document["status"], document["title"]) == (
+        "application/pdf",
+        "PENDING",
+        "Ayuda",
+    )
     chunks = await chunks_of(client, headers, document["id"])
     assert [c["page"] for c in chunks] == [1, 2, 3]
     assert "30 días naturales" in chunks[2]["content"] and chunks[2]["tokenCount"] > 10
@@ -76,7 +84,10 @@ async def test_a_workbook_becomes_rows_under_their_sheet(client, org):
     headers = org.admin.headers
     data = workbook(
         {
-            "Sucursales": [["Ciudad", "Dirección", "Horario"], ["Monterrey", "Av. Constitución 100", "9 a 18 h"]],
+            "Sucursales": [
+                ["Ciudad", "Dirección", "Horario"],
+                ["Monterrey", "Av. Constitución 100", "9 a 18 h"],
+            ],
             "Garantías": [["Producto", "Garantía"], ["Lámpara Aurora", "2 años"]],
         }
     )
@@ -91,7 +102,9 @@ async def test_a_workbook_becomes_rows_under_their_sheet(client, org):
 async def test_csv_text_and_markdown_are_told_apart_by_their_content(client, org):
     headers = org.admin.headers
     rows = io.StringIO()
-    csv.writer(rows).writerows([["pregunta", "respuesta"], ["¿Aceptan PayPal?", "Sí, aceptamos PayPal y tarjetas."]])
+    csv.writer(rows).writerows(
+        [["pregunta", "respuesta"], ["¿Aceptan PayPal?", "Sí, aceptamos PayPal y tarjetas."]]
+    )
     document = await ingested(client, headers, "faq", rows.getvalue().encode())
     assert document["mimeType"] == "text/csv"
     assert "pregunta: ¿Aceptan PayPal?" in (await chunks_of(client, headers, document["id"]))[0]["content"]
@@ -114,7 +127,9 @@ async def test_deleting_a_document_removes_its_chunks_from_search(client, org, r
     r = await client.delete(f"/bot-config/documents/{document['id']}", headers=headers)
     assert r.status_code == 200 and r.json()["data"] == {"id": document["id"], "deleted": True}
     assert (await rag(client, headers, "tiempo de envío a Monterrey"))["results"] == []
-    error_of(await client.get(f"/bot-config/documents/{document['id']}/chunks", headers=headers), 404, "NOT_FOUND")
+    error_of(
+        await client.get(f"/bot-config/documents/{document['id']}/chunks", headers=headers), 404, "NOT_FOUND"
+    )
     assert await events_of(runtime, org.id, "document.deleted") == [{"id": document["id"]}]
     again = await ingested(client, headers, "envios.txt", SHIPPING_ES.encode())  # no longer a duplicate
     assert (await rag(client, headers, "tiempo de envío"))["results"][0]["documentId"] == again["id"]
@@ -136,7 +151,14 @@ async def test_the_same_file_twice_is_a_conflict(client, org):
         (lambda: b"id,valor\n" + b"1,2\n" * 1_000_000, "more than 20,000 rows"),
         (lambda: b"%PDF-1.7\n" + b"\x00garbage" * 100, "damaged"),
     ],
-    ids=["encrypted-pdf", "zip-bomb-docx", "million-row-xlsx", "million-row-xlsx-undeclared", "million-row-csv", "broken-pdf"],
+    ids=[
+        "encrypted-pdf",
+        "zip-bomb-docx",
+        "million-row-xlsx",
+        "million-row-xlsx-undeclared",
+        "million-row-csv",
+        "broken-pdf",
+    ],
 )
 async def test_hostile_files_fail_with_their_reason(client, org, build, reason):
     headers = org.admin.headers
@@ -153,11 +175,15 @@ async def test_what_is_not_a_document_is_refused(client, org):
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
     error_of(await upload(client, headers, "image.pdf", png), 415, "UNSUPPORTED_MEDIA_TYPE")
     error_of(await upload(client, headers, "binary.txt", b"text\x00with nul"), 415, "UNSUPPORTED_MEDIA_TYPE")
-    error_of(await upload(client, headers, "big.txt", b"a " * (10 * 1024 * 1024 + 1)), 413, "PAYLOAD_TOO_LARGE")
+    error_of(
+        await upload(client, headers, "big.txt", b"a " * (10 * 1024 * 1024 + 1)), 413, "PAYLOAD_TOO_LARGE"
+    )
     r = await client.post("/bot-config/documents", headers=headers, data={"title": "no file"})
     assert "file" in bad_fields(r)
     assert "query" in bad_fields(await client.post("/bot-config/test-rag", json={}, headers=headers))
-    assert "query" in bad_fields(await client.post("/bot-config/test-rag", json={"query": "  "}, headers=headers))
+    assert "query" in bad_fields(
+        await client.post("/bot-config/test-rag", json={"query": "  "}, headers=headers)
+    )
     assert "topK" in bad_fields(
         await client.post("/bot-config/test-rag", json={"query": "hola", "topK": 0}, headers=headers)
     )
@@ -187,7 +213,9 @@ async def test_roles_tokens_and_other_organizations(client, factory, org):
     error_of(await upload(client, supervisor.headers, "b.txt", b"otro"), 403, "FORBIDDEN")
     error_of(await client.delete(doc, headers=supervisor.headers), 403, "FORBIDDEN")
     body = {"query": "envío"}
-    error_of(await client.post("/bot-config/test-rag", json=body, headers=supervisor.headers), 403, "FORBIDDEN")
+    error_of(
+        await client.post("/bot-config/test-rag", json=body, headers=supervisor.headers), 403, "FORBIDDEN"
+    )
     error_of(await client.post("/bot-config/test-rag", json=body), 401, "UNAUTHORIZED")
     error_of(await upload(client, {}, "b.txt", b"otro"), 401, "UNAUTHORIZED")
 

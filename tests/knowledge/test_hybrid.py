@@ -47,7 +47,7 @@ async def deployed(settings: Settings, embeddings: FakeEmbeddings, model: str) -
             "embeddings_api_key": "sk-local-test",
         }
     )
-    async with started_runtime(configured, redis_url=settings.redis_url) as runtime:
+    async with started_runtime(configured, redis_url=settings.redis_url) as runtime:  # noqa: SIM117 - the app needs the runtime
         async with running(create_app(configured, runtime=runtime)) as client:
             yield Deployment(client, runtime)
 

@@ -50,16 +50,16 @@ def _chunks(blocks: list[Block]) -> Iterator[Chunk]:
             if current:
                 yield from _closed(current)
             current = None
-            headings = [(lvl, text) for lvl, text in headings if lvl < block.level] + [(block.level, block.text)]
+            headings = [(lvl, text) for lvl, text in headings if lvl < block.level] + [
+                (block.level, block.text)
+            ]
             continue
         heading = " > ".join(text for _lvl, text in headings)[:MAX_HEADING_CHARS] or None
         rows = block.kind == "row"
         for piece in _pieces(block.text):
             tokens = token_count(piece)
             if current and (
-                current.page != block.page
-                or current.rows != rows
-                or current.tokens + tokens > TARGET_TOKENS
+                current.page != block.page or current.rows != rows or current.tokens + tokens > TARGET_TOKENS
             ):
                 yield from _closed(current)
                 current = None

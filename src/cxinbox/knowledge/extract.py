@@ -127,9 +127,8 @@ def _checked_sheets(package: zipfile.ZipFile) -> None:
         if declared is not None and int(declared.group(1)) > MAX_ROWS + 1:
             raise UnreadableDocument(f"The document has more than {MAX_ROWS:,} rows")
         if declared is None and part.file_size > MAX_UNDECLARED_SHEET_BYTES:
-            raise UnreadableDocument(
-                f"A sheet is larger than {MAX_UNDECLARED_SHEET_BYTES // (1024 * 1024)} MB and does not declare its size"
-            )
+            limit = MAX_UNDECLARED_SHEET_BYTES // (1024 * 1024)
+            raise UnreadableDocument(f"A sheet is larger than {limit} MB and does not declare its size")
 
 
 def _docx(data: bytes) -> Iterator[Block]:
@@ -238,7 +237,9 @@ def _table_rows(rows: Iterable[list[str]]) -> Iterator[Block]:
             header = cells
             yield Block(" | ".join(c for c in cells if c), kind="row")
             continue
-        pairs = [f"{name}: {value}" if name else value for name, value in zip(header, cells, strict=False) if value]
+        pairs = [
+            f"{name}: {value}" if name else value for name, value in zip(header, cells, strict=False) if value
+        ]
         pairs.extend(value for value in cells[len(header) :] if value)
         yield Block("; ".join(pairs)[:MAX_ROW_CHARS], kind="row")
 

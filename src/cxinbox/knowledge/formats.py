@@ -66,10 +66,7 @@ def _office(data: bytes) -> DocumentKind | None:
 
 def decode_text(data: bytes) -> str | None:
     """The text of a text file, or None when the bytes are not text."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        encoding = "utf-16"
-    else:
-        encoding = "utf-8-sig"
+    encoding = "utf-16" if data.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig"
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError:

@@ -14,13 +14,19 @@ class DocumentRepository(TenantRepository[KnowledgeDocument]):
     not_found_message = "Document not found"
 
     async def listed(self) -> Sequence[KnowledgeDocument]:
-        return await self.list(self.select().order_by(KnowledgeDocument.created_at.desc(), KnowledgeDocument.id))
+        return await self.list(
+            self.select().order_by(KnowledgeDocument.created_at.desc(), KnowledgeDocument.id)
+        )
 
     async def by_sha256(self, sha256: str) -> KnowledgeDocument | None:
         return await self.session.scalar(self.select().where(KnowledgeDocument.sha256 == sha256))
 
     def chunks(self, document_id: str) -> Select[KnowledgeChunk]:
-        return self.scoped_chunks().where(KnowledgeChunk.document_id == document_id).order_by(KnowledgeChunk.index)
+        return (
+            self.scoped_chunks()
+            .where(KnowledgeChunk.document_id == document_id)
+            .order_by(KnowledgeChunk.index)
+        )
 
     def scoped_chunks(self) -> Select[KnowledgeChunk]:
         return select(KnowledgeChunk).where(KnowledgeChunk.organization_id == self.tenant.organization_id)
@@ -34,13 +40,16 @@ class DocumentRepository(TenantRepository[KnowledgeDocument]):
         chunks = await self.session.scalar(select(func.count()).where(KnowledgeChunk.organization_id == org))
         stale = 0
         if model_id is not None:
-            stale = await self.session.scalar(
-                select(func.count()).where(
-                    KnowledgeDocument.organization_id == org,
-                    KnowledgeDocument.status == DocumentStatus.READY,
-                    KnowledgeDocument.embedding_model.is_distinct_from(model_id),
+            stale = (
+                await self.session.scalar(
+                    select(func.count()).where(
+                        KnowledgeDocument.organization_id == org,
+                        KnowledgeDocument.status == DocumentStatus.READY,
+                        KnowledgeDocument.embedding_model.is_distinct_from(model_id),
+                    )
                 )
-            ) or 0
+                or 0
+            )
         return int(documents or 0), int(chunks or 0), int(stale)
 
 

@@ -13,7 +13,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cxinbox.adapters.embeddings import EmbeddingError, Embedder
+from cxinbox.adapters.embeddings import Embedder, EmbeddingError
 from cxinbox.core.tenancy import TenantContext
 from cxinbox.knowledge import search, vectors
 from cxinbox.knowledge.text import query_terms
@@ -55,7 +55,9 @@ async def retrieve(
         except EmbeddingError as exc:
             log.warning("knowledge_query_embedding_failed", error=str(exc))
         else:
-            ranked.append(await vectors.nearest(session, organization_id, embedder.model_id, vector, CANDIDATES))
+            ranked.append(
+                await vectors.nearest(session, organization_id, embedder.model_id, vector, CANDIDATES)
+            )
             mode = "hybrid"
     fused = fuse(ranked)[:top_k]
     return Retrieval(await _hits(session, organization_id, fused), mode)

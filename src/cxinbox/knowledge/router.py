@@ -71,7 +71,9 @@ async def upload_document(
 
 
 @router.delete("/documents/{id}", summary="Delete a document and its chunks", description=_ADMIN)
-async def delete_document(id: str, editor: EditorDep, session: SessionDep, runtime: RuntimeDep) -> Envelope[Deleted]:
+async def delete_document(
+    id: str, editor: EditorDep, session: SessionDep, runtime: RuntimeDep
+) -> Envelope[Deleted]:
     await service.delete(session, runtime, editor, id)
     return Envelope(data=Deleted(id=id))
 
@@ -81,7 +83,9 @@ async def delete_document(id: str, editor: EditorDep, session: SessionDep, runti
     summary="Get document processing status",
     description=f"`{{status, progress, chunkCount, error}}`. {_READERS}",
 )
-async def document_status(id: str, principal: SupervisorDep, session: ReadSessionDep) -> Envelope[DocumentStatusOut]:
+async def document_status(
+    id: str, principal: SupervisorDep, session: ReadSessionDep
+) -> Envelope[DocumentStatusOut]:
     return Envelope(data=await service.document_status(session, principal, id))
 
 
@@ -117,5 +121,7 @@ async def test_rag(
     "full-text only), the stored vectors' dimensions, the organization's documents and chunks, and "
     f"whether documents wait for re-indexing after a model change. {_READERS}",
 )
-async def embedding_info(principal: SupervisorDep, session: ReadSessionDep, runtime: RuntimeDep) -> Envelope[EmbeddingInfo]:
+async def embedding_info(
+    principal: SupervisorDep, session: ReadSessionDep, runtime: RuntimeDep
+) -> Envelope[EmbeddingInfo]:
     return Envelope(data=await service.embedding_info(session, runtime.settings, principal))

@@ -93,6 +93,7 @@ class EmbeddingInfo(ApiModel):
     documents: int
     chunks: int
     needs_reindex: bool = Field(
-        description="Some READY document's vectors are not the configured model's (re-indexed in the background)"
+        description="Some READY document's vectors are not the configured model's "
+        "(re-indexed in the background)"
     )
     documents_to_reindex: int = Field(description="Addition: how many documents that is")

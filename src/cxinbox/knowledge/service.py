@@ -104,7 +104,9 @@ async def delete(session: AsyncSession, runtime: Runtime, editor: Actor, documen
     _audit(session, editor, "knowledge_document.deleted", document)
 
 
-async def list_documents(session: AsyncSession, settings: Settings, principal: Principal) -> list[DocumentOut]:
+async def list_documents(
+    session: AsyncSession, settings: Settings, principal: Principal
+) -> list[DocumentOut]:
     documents = await DocumentRepository(session, principal.tenant).listed()
     model_id = _model_id(settings)
     return [present(d, model_id) for d in documents]
@@ -113,7 +115,10 @@ async def list_documents(session: AsyncSession, settings: Settings, principal: P
 async def document_status(session: AsyncSession, principal: Principal, document_id: str) -> DocumentStatusOut:
     document = await DocumentRepository(session, principal.tenant).get_or_404(document_id)
     return DocumentStatusOut(
-        status=document.status, progress=document.progress, chunk_count=document.chunk_count, error=document.error
+        status=document.status,
+        progress=document.progress,
+        chunk_count=document.chunk_count,
+        error=document.error,
     )
 
 
@@ -126,9 +131,13 @@ async def chunks(
     return [_chunk_out(c) for c in rows], total
 
 
-async def test_rag(session: AsyncSession, settings: Settings, principal: Principal, body: TestRagRequest) -> RagAnswer:
+async def test_rag(
+    session: AsyncSession, settings: Settings, principal: Principal, body: TestRagRequest
+) -> RagAnswer:
     started = time.perf_counter()
-    found = await retrieve(session, principal.tenant, embedder_for(settings.embeddings), body.query, body.top_k)
+    found = await retrieve(
+        session, principal.tenant, embedder_for(settings.embeddings), body.query, body.top_k
+    )
     results = [
         RagResult(
             chunk_id=h.chunk_id,

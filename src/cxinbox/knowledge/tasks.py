@@ -22,7 +22,7 @@ import structlog
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cxinbox.adapters.embeddings import EmbeddingError, Embedder, embedder_for
+from cxinbox.adapters.embeddings import Embedder, EmbeddingError, embedder_for
 from cxinbox.core.clock import utcnow
 from cxinbox.core.jobs import job
 from cxinbox.core.scheduler import periodic
@@ -41,7 +41,8 @@ log = structlog.get_logger(__name__)
 INGEST_TIMEOUT_SECONDS = 120.0
 #: ingestion not finished after this long was left behind by a process that stopped
 STALE_AFTER = timedelta(minutes=15)
-SWEEP_BATCH = 20
+#: documents one sweep queues at most (of each kind); the rest wait for the next sweep
+SWEEP_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,9 @@ async def ingest_document(runtime: Runtime, session: AsyncSession, document_id: 
         await _fail(runtime, document_id, str(exc))
         return
     except TimeoutError:
-        await _fail(runtime, document_id, f"Reading the document took longer than {INGEST_TIMEOUT_SECONDS:.0f} s")
+        await _fail(
+            runtime, document_id, f"Reading the document took longer than {INGEST_TIMEOUT_SECONDS:.0f} s"
+        )
         return
     except Exception as exc:
         log.exception("knowledge_ingest_failed", document_id=document_id)
@@ -134,7 +137,9 @@ async def _fail(runtime: Runtime, document_id: str, reason: str) -> None:
         _progress(session, document, DocumentStatus.FAILED, 100)
 
 
-def _progress(session: AsyncSession, document: KnowledgeDocument, status: DocumentStatus, progress: int) -> None:
+def _progress(
+    session: AsyncSession, document: KnowledgeDocument, status: DocumentStatus, progress: int
+) -> None:
     document.status = status
     document.progress = progress
     publish_document_updated(session, document)
@@ -170,7 +175,9 @@ async def embed_document(runtime: Runtime, session: AsyncSession, document_id: s
         await session.execute(
             update(KnowledgeChunk)
             .where(KnowledgeChunk.id == chunk_id, KnowledgeChunk.document_id == document_id)
-            .values(embedding=vectors.to_bytes(vector), embedding_model=embedder.model_id, updated_at=utcnow())
+            .values(
+                embedding=vectors.to_bytes(vector), embedding_model=embedder.model_id, updated_at=utcnow()
+            )
         )
     document.embedding_model = embedder.model_id
 
@@ -185,10 +192,11 @@ async def sweep(runtime: Runtime, session: AsyncSession) -> None:
             KnowledgeDocument.status.in_((DocumentStatus.PENDING, DocumentStatus.PROCESSING)),
             KnowledgeDocument.updated_at < stale,
         )
+        .order_by(KnowledgeDocument.updated_at)
         .limit(SWEEP_BATCH)
     )
     for document_id in left_behind.all():
-        await runtime.jobs.kick(ingest_document.job_name, document_id=document_id)  # type: ignore[attr-defined]
+        await runtime.jobs.kick(ingest_document.job_name, document_id=document_id)
     embedder = embedder_for(runtime.settings.embeddings)
     if embedder is None:
         return
@@ -198,14 +206,19 @@ async def sweep(runtime: Runtime, session: AsyncSession) -> None:
             KnowledgeDocument.status == DocumentStatus.READY,
             KnowledgeDocument.embedding_model.is_distinct_from(embedder.model_id),
         )
+        .order_by(KnowledgeDocument.updated_at)
         .limit(SWEEP_BATCH)
     )
     for document_id in to_embed.all():
-        await runtime.jobs.kick(embed_document.job_name, document_id=document_id)  # type: ignore[attr-defined]
+        await runtime.jobs.kick(embed_document.job_name, document_id=document_id)
 
 
 def needs_reindex(document: KnowledgeDocument, model_id: str | None) -> bool:
-    return model_id is not None and document.status == DocumentStatus.READY and document.embedding_model != model_id
+    return (
+        model_id is not None
+        and document.status == DocumentStatus.READY
+        and document.embedding_model != model_id
+    )
 
 
 async def remove_document(session: AsyncSession, document: KnowledgeDocument) -> None:

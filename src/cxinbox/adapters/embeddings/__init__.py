@@ -53,7 +53,9 @@ class Embedder:
         try:
             response = await http.request("POST", url, headers=headers, json=body)
         except OutboundError as exc:
-            raise EmbeddingError(f"The embedding provider did not answer: {exc}", retryable=exc.retryable) from exc
+            raise EmbeddingError(
+                f"The embedding provider did not answer: {exc}", retryable=exc.retryable
+            ) from exc
         if response.status_code != 200:
             retryable = response.status_code == 429 or response.status_code >= 500
             raise EmbeddingError(
@@ -64,7 +66,9 @@ class Embedder:
         except (ValueError, KeyError, TypeError, IndexError) as exc:
             raise EmbeddingError("The embedding provider's answer is not readable", retryable=False) from exc
         if len(vectors) != len(texts):
-            raise EmbeddingError("The embedding provider answered a different number of vectors", retryable=False)
+            raise EmbeddingError(
+                "The embedding provider answered a different number of vectors", retryable=False
+            )
         return vectors
 
     def _request(self, texts: list[str]) -> tuple[str, dict[str, str], dict[str, Any]]:

@@ -52,7 +52,13 @@ def upgrade() -> None:
         sa.Column(
             "status",
             sa.Enum(
-                "PENDING", "PROCESSING", "READY", "FAILED", name="documentstatus", native_enum=False, length=32
+                "PENDING",
+                "PROCESSING",
+                "READY",
+                "FAILED",
+                name="documentstatus",
+                native_enum=False,
+                length=32,
             ),
             nullable=False,
         ),
