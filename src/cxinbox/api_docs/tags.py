@@ -31,6 +31,10 @@ TAGS: list[dict[str, str]] = [
     {"name": "contacts", "description": "The customers who wrote in, by WhatsApp id."},
     {"name": "tags", "description": "Labels on conversations."},
     {"name": "quick-replies", "description": "Canned answers with shortcuts, variables and attachments."},
+    {
+        "name": "knowledge-base",
+        "description": "Documents the bot answers from: upload, ingestion status, chunks, retrieval tests.",
+    },
     {"name": "whatsapp-accounts", "description": "Connected WhatsApp Business numbers and their alerts."},
     {"name": "webhooks", "description": "Meta's webhook: verification and signed event deliveries."},
     {"name": "events", "description": "Realtime Server-Sent Events of the organization, with replay."},

@@ -76,6 +76,13 @@ CATALOG: tuple[EventType, ...] = (
     ),
     EventType("quick_reply.deleted", "A quick reply was deleted.", shape=_DELETED),
     EventType(
+        "document.updated",
+        "A knowledge base document was uploaded, or moved through ingestion (PENDING, PROCESSING "
+        "with its progress, READY, FAILED with its error). Not sent to AGENTs.",
+        shape="{id, status, progress, chunkCount, error}",
+    ),
+    EventType("document.deleted", "A knowledge base document was deleted. Not sent to AGENTs.", shape=_DELETED),
+    EventType(
         "whatsapp_account.alert.created",
         "A connected number needs attention (Meta reported a problem). Not sent to AGENTs.",
         "AlertOut",
