@@ -7,6 +7,8 @@ PYTHON ?= python3
 UV_VERSION := 0.13.9
 UV := $(shell command -v uv 2>/dev/null || echo .uv/bin/uv)
 export UV_PYTHON_DOWNLOADS := never
+# the browser tests use the system's Chromium: no browser is ever downloaded
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 HOST ?= 127.0.0.1
 PORT ?= 8000
 

@@ -21,6 +21,7 @@ from cxinbox.api_keys.router import router as api_keys_router
 from cxinbox.areas import register_areas
 from cxinbox.auth.scopes import document_key_scopes
 from cxinbox.config import Settings
+from cxinbox.console.router import install_console
 from cxinbox.contacts.router import router as contacts_router
 from cxinbox.conversations.router import router as conversations_router
 from cxinbox.core.http import (
@@ -49,6 +50,7 @@ from cxinbox.sign_in.router import router as sign_in_router
 from cxinbox.sign_in.service import SuperAdminEmailTaken, ensure_super_admin
 from cxinbox.tags.router import router as tags_router
 from cxinbox.teams.router import router as teams_router
+from cxinbox.templates.router import router as templates_router
 from cxinbox.users.router import router as users_router
 from cxinbox.whatsapp.alerts.router import router as whatsapp_alerts_router
 from cxinbox.whatsapp.router import router as whatsapp_sign_in_router
@@ -83,6 +85,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     tags_router,
     quick_replies_router,
     knowledge_router,
+    templates_router,
 )
 
 
@@ -137,6 +140,7 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(invitation_page_router)  # the page emailed links open, outside the API
+    install_console(app)  # the web console, at /
     install_api_docs(app, docs_url=f"{API_PREFIX}/docs", openapi_url=app.openapi_url or "", title=title)
     install_openapi(app)
     _document_key_scopes(app)

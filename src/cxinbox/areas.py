@@ -20,6 +20,7 @@ from cxinbox.quick_replies import registration as quick_replies
 from cxinbox.realtime import registration as realtime
 from cxinbox.tags import registration as tags
 from cxinbox.teams import registration as teams
+from cxinbox.templates import registration as templates
 from cxinbox.users import registration as users
 from cxinbox.whatsapp import registration as whatsapp
 
@@ -35,6 +36,7 @@ AREAS: tuple[ModuleType, ...] = (
     messages,
     whatsapp,
     knowledge,
+    templates,
 )
 
 

@@ -35,6 +35,7 @@ TAGS: list[dict[str, str]] = [
         "name": "knowledge-base",
         "description": "Documents the bot answers from: upload, ingestion status, chunks, retrieval tests.",
     },
+    {"name": "templates", "description": "WhatsApp message templates: managed at Meta, sent to customers."},
     {"name": "whatsapp-accounts", "description": "Connected WhatsApp Business numbers and their alerts."},
     {"name": "webhooks", "description": "Meta's webhook: verification and signed event deliveries."},
     {"name": "events", "description": "Realtime Server-Sent Events of the organization, with replay."},

@@ -15,7 +15,7 @@ HERE = Path(__file__).resolve().parent
 POSTGRESQL_ONLY_INDEX_SUFFIX = "_trgm"
 
 
-#: the knowledge base's full-text objects, made by hand per database (revision 0210): SQLite's FTS5
+#: the knowledge base's full-text objects, made by hand per database (revision 0211): SQLite's FTS5
 #: table and its shadow tables, PostgreSQL's generated ``tsvector`` column and its GIN index
 FULL_TEXT_PREFIXES = ("knowledge_chunks_fts", "search_fts", "ix_knowledge_chunks_search_fts")
 

@@ -14,6 +14,7 @@ from cxinbox.models import (  # noqa: F401 - imported to register their tables
     quick_replies,
     tags,
     teams,
+    templates,
     whatsapp,
 )
 from cxinbox.models.base import Base, TenantModel

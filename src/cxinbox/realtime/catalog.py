@@ -83,6 +83,14 @@ CATALOG: tuple[EventType, ...] = (
     ),
     EventType("document.deleted", "A knowledge base document was deleted. Not sent to AGENTs.", shape=_DELETED),
     EventType(
+        "template.created", "A template was created (a draft, a copy, or sent to Meta).", "TemplateOut"
+    ),
+    EventType(
+        "template.updated",
+        "A template changed: edited, submitted, removed, or its status, category or quality from Meta.",
+        "TemplateOut",
+    ),
+    EventType(
         "whatsapp_account.alert.created",
         "A connected number needs attention (Meta reported a problem). Not sent to AGENTs.",
         "AlertOut",

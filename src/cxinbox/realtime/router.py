@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials
 from sse_starlette import EventSourceResponse
 
-from cxinbox.auth.credentials import principal_claims, principal_from_token
+from cxinbox.auth.credentials import principal_from_token
 from cxinbox.auth.dependencies import (
     PrincipalDep,
     RuntimeDep,
@@ -54,9 +54,7 @@ async def _stream_principal(
 
 @router.post("/token", summary="Short-lived token for opening the event stream from a browser")
 async def events_token(principal: PrincipalDep, runtime: RuntimeDep) -> Envelope[EventsToken]:
-    principal.tenant  # noqa: B018 - a stream needs an organization
-    ttl = runtime.settings.events_token_ttl_seconds
-    token = runtime.tokens.issue(principal_claims(principal), kind=EVENTS, ttl_seconds=ttl)
+    token, ttl = service.stream_token(runtime, principal)
     return Envelope(data=EventsToken(token=token, expires_in=ttl))
 
 

@@ -9,6 +9,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from cxinbox.auth.credentials import principal_claims
+from cxinbox.auth.principal import Principal
+from cxinbox.auth.tokens import EVENTS
 from cxinbox.core.clock import utcnow
 from cxinbox.core.events import Event
 from cxinbox.core.pubsub import Subscription
@@ -18,6 +21,15 @@ from cxinbox.realtime.visibility import EventPredicate
 from cxinbox.runtime import Runtime
 
 REPLAY_BATCH = 500
+
+
+def stream_token(runtime: Runtime, principal: Principal) -> tuple[str, int]:
+    """A short-lived token that opens ``principal``'s stream (``GET /events?token=…``), for a browser's
+    EventSource, which cannot send a header; and its lifetime in seconds."""
+    principal.tenant  # noqa: B018 - a stream needs an organization
+    ttl = runtime.settings.events_token_ttl_seconds
+    return runtime.tokens.issue(principal_claims(principal), kind=EVENTS, ttl_seconds=ttl), ttl
+
 
 #: The comment sent once the listener is subscribed: every event committed afterwards reaches it.
 CONNECTED = {"comment": "connected"}

@@ -6,8 +6,8 @@ search matches its organization's token; a deleted chunk is found by its token, 
 table without an INTEGER PRIMARY KEY may change on VACUUM); on PostgreSQL a generated ``tsvector``
 column with a GIN index. Neither is declared on the models (see ``cxinbox.migrations.include_object``).
 
-Revision ID: 0210
-Revises: 0207
+Revision ID: 0211
+Revises: 0210
 Create Date: 2026-12-07 02:16:01
 """
 
@@ -18,8 +18,8 @@ from alembic import op
 
 import cxinbox.models.base
 
-revision: str = "0210"
-down_revision: str | tuple[str, ...] | None = "0207"
+revision: str = "0211"
+down_revision: str | tuple[str, ...] | None = "0210"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
