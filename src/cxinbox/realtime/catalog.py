@@ -81,7 +81,9 @@ CATALOG: tuple[EventType, ...] = (
         "with its progress, READY, FAILED with its error). Not sent to AGENTs.",
         shape="{id, status, progress, chunkCount, error}",
     ),
-    EventType("document.deleted", "A knowledge base document was deleted. Not sent to AGENTs.", shape=_DELETED),
+    EventType(
+        "document.deleted", "A knowledge base document was deleted. Not sent to AGENTs.", shape=_DELETED
+    ),
     EventType(
         "template.created", "A template was created (a draft, a copy, or sent to Meta).", "TemplateOut"
     ),
