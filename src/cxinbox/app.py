@@ -43,6 +43,7 @@ from cxinbox.files.router import router as files_router
 from cxinbox.health.router import router as health_router
 from cxinbox.invitations.page import router as invitation_page_router
 from cxinbox.invitations.router import router as invitations_router
+from cxinbox.knowledge.router import router as knowledge_router
 from cxinbox.messages.failed_router import router as failed_messages_router
 from cxinbox.messages.router import router as messages_router
 from cxinbox.org_config.router import router as org_config_router
@@ -101,6 +102,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     *TOOLS_ROUTERS,
     routing_router,
     reroute_router,
+    knowledge_router,
     templates_router,
 )
 

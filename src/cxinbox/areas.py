@@ -14,6 +14,7 @@ from types import ModuleType
 from cxinbox.bot import registration as bot
 from cxinbox.contacts import registration as contacts
 from cxinbox.conversations import registration as conversations
+from cxinbox.knowledge import registration as knowledge
 from cxinbox.mail import registration as mail
 from cxinbox.messages import registration as messages
 from cxinbox.quick_replies import registration as quick_replies
@@ -40,6 +41,7 @@ AREAS: tuple[ModuleType, ...] = (
     bot,
     tools,
     routing,
+    knowledge,
     templates,
 )
 

@@ -37,6 +37,23 @@ class MetaSettings:
     allow_private_urls: bool = False
 
 
+@dataclass(frozen=True)
+class EmbeddingsSettings:
+    provider: Literal["OPENAI", "GOOGLE", "LOCAL"]
+    model: str
+    api_key: str | None
+    base_url: str
+    allow_private_urls: bool
+
+
+#: each provider's model when ``CXINBOX_EMBEDDINGS_MODEL`` is not set, and its public API base
+EMBEDDING_DEFAULTS = {
+    "OPENAI": ("text-embedding-3-small", "https://api.openai.com/v1"),
+    "GOOGLE": ("text-embedding-004", "https://generativelanguage.googleapis.com"),
+    "LOCAL": ("local", "http://127.0.0.1:8080/v1"),
+}
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CXINBOX_", extra="ignore")
 
@@ -53,6 +70,7 @@ class Settings(BaseSettings):
             "database_url",
             "database_read_url",
             "redis_url",
+            "embeddings_api_key",
         }
     )
 
@@ -95,6 +113,15 @@ class Settings(BaseSettings):
     kimi_base_url: str | None = None
     #: one LLM call (a whole streamed answer too) ends after this long, and counts as a failure
     llm_timeout_seconds: float = 30.0
+
+    #: the knowledge base's embeddings: unset, retrieval is full-text only (works offline)
+    embeddings_provider: Literal["OPENAI", "GOOGLE", "LOCAL"] | None = None
+    #: the provider's model (default: OpenAI ``text-embedding-3-small``, Google ``text-embedding-004``)
+    embeddings_model: str | None = None
+    embeddings_api_key: str | None = None
+    #: LOCAL: the OpenAI-compatible base whose ``/embeddings`` is called (e.g. ``http://gpu:8080/v1``);
+    #: OPENAI and GOOGLE default to ``CXINBOX_OPENAI_BASE_URL`` / ``CXINBOX_GOOGLE_BASE_URL``
+    embeddings_base_url: str | None = None
 
     stripe_secret_key: str | None = None
     stripe_webhook_secret: str | None = None
@@ -195,6 +222,23 @@ class Settings(BaseSettings):
             app_secret=self.meta_app_secret,
             verify_token=self.meta_verify_token,
             allow_private_urls=self.allow_private_urls,
+        )
+
+    @property
+    def embeddings(self) -> EmbeddingsSettings | None:
+        """The embedding provider of the knowledge base, or None (full-text retrieval only). A LOCAL
+        base URL is the operator's own service: it may be private without ``ALLOW_PRIVATE_URLS``."""
+        provider = self.embeddings_provider
+        if provider is None:
+            return None
+        model, public_base = EMBEDDING_DEFAULTS[provider]
+        configured_base = {"OPENAI": self.openai_base_url, "GOOGLE": self.google_base_url}.get(provider)
+        return EmbeddingsSettings(
+            provider=provider,
+            model=self.embeddings_model or model,
+            api_key=self.embeddings_api_key,
+            base_url=(self.embeddings_base_url or configured_base or public_base).rstrip("/"),
+            allow_private_urls=self.allow_private_urls or provider == "LOCAL",
         )
 
     @property

@@ -44,6 +44,10 @@ TAGS: list[dict[str, str]] = [
         "description": "Which team each new conversation goes to: rules by priority, the default team, "
         "business hours.",
     },
+    {
+        "name": "knowledge-base",
+        "description": "Documents the bot answers from: upload, ingestion status, chunks, retrieval tests.",
+    },
     {"name": "templates", "description": "WhatsApp message templates: managed at Meta, sent to customers."},
     {"name": "whatsapp-accounts", "description": "Connected WhatsApp Business numbers and their alerts."},
     {"name": "webhooks", "description": "Meta's webhook: verification and signed event deliveries."},

@@ -148,8 +148,13 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+_LOCATIONS = ("body", "query", "path", "header", "cookie")
+
+
 def _field_name(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
+    """The field a framework error is about: its location without the leading part (``body``,
+    ``query``, …), which is no field (a body field may itself be named ``query``)."""
+    parts = [str(p) for p in (loc[1:] if loc and loc[0] in _LOCATIONS else loc)]
     return ".".join(parts) or str(loc[0] if loc else "body")
 
 

@@ -15,8 +15,15 @@ HERE = Path(__file__).resolve().parent
 POSTGRESQL_ONLY_INDEX_SUFFIX = "_trgm"
 
 
+#: the knowledge base's full-text objects, made by hand per database (revision 0211): SQLite's FTS5
+#: table and its shadow tables, PostgreSQL's generated ``tsvector`` column and its GIN index
+FULL_TEXT_PREFIXES = ("knowledge_chunks_fts", "search_fts", "ix_knowledge_chunks_search_fts")
+
+
 def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
     """Alembic's filter for autogenerate and for comparing the models with the schema."""
+    if name is not None and name.startswith(FULL_TEXT_PREFIXES):
+        return False
     return not (type_ == "index" and name is not None and name.endswith(POSTGRESQL_ONLY_INDEX_SUFFIX))
 
 

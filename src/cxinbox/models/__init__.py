@@ -8,6 +8,7 @@ from cxinbox.models import (  # noqa: F401 - imported to register their tables
     identity,
     inbox,
     invitations,
+    knowledge,
     mail,
     organization_settings,
     outbound,

@@ -81,6 +81,15 @@ CATALOG: tuple[EventType, ...] = (
     ),
     EventType("quick_reply.deleted", "A quick reply was deleted.", shape=_DELETED),
     EventType(
+        "document.updated",
+        "A knowledge base document was uploaded, or moved through ingestion (PENDING, PROCESSING "
+        "with its progress, READY, FAILED with its error). Not sent to AGENTs.",
+        shape="{id, status, progress, chunkCount, error}",
+    ),
+    EventType(
+        "document.deleted", "A knowledge base document was deleted. Not sent to AGENTs.", shape=_DELETED
+    ),
+    EventType(
         "template.created", "A template was created (a draft, a copy, or sent to Meta).", "TemplateOut"
     ),
     EventType(

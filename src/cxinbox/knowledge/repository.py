@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Select, delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cxinbox.core.repository import TenantRepository
+from cxinbox.models.knowledge import DocumentStatus, KnowledgeChunk, KnowledgeDocument
+
+
+class DocumentRepository(TenantRepository[KnowledgeDocument]):
+    model = KnowledgeDocument
+    not_found_message = "Document not found"
+
+    async def listed(self) -> Sequence[KnowledgeDocument]:
+        return await self.list(
+            self.select().order_by(KnowledgeDocument.created_at.desc(), KnowledgeDocument.id)
+        )
+
+    async def by_sha256(self, sha256: str) -> KnowledgeDocument | None:
+        return await self.session.scalar(self.select().where(KnowledgeDocument.sha256 == sha256))
+
+    def chunks(self, document_id: str) -> Select[KnowledgeChunk]:
+        return (
+            self.scoped_chunks()
+            .where(KnowledgeChunk.document_id == document_id)
+            .order_by(KnowledgeChunk.index)
+        )
+
+    def scoped_chunks(self) -> Select[KnowledgeChunk]:
+        return select(KnowledgeChunk).where(KnowledgeChunk.organization_id == self.tenant.organization_id)
+
+    async def totals(self, model_id: str | None) -> tuple[int, int, int]:
+        """Documents, chunks, and READY documents whose vectors are not ``model_id``'s."""
+        org = self.tenant.organization_id
+        documents = await self.session.scalar(
+            select(func.count()).where(KnowledgeDocument.organization_id == org)
+        )
+        chunks = await self.session.scalar(select(func.count()).where(KnowledgeChunk.organization_id == org))
+        stale = 0
+        if model_id is not None:
+            stale = (
+                await self.session.scalar(
+                    select(func.count()).where(
+                        KnowledgeDocument.organization_id == org,
+                        KnowledgeDocument.status == DocumentStatus.READY,
+                        KnowledgeDocument.embedding_model.is_distinct_from(model_id),
+                    )
+                )
+                or 0
+            )
+        return int(documents or 0), int(chunks or 0), int(stale)
+
+
+async def count_documents(session: AsyncSession, organization_id: str) -> int:
+    """The plan's ``knowledgeDocuments`` usage: every document, whatever its state."""
+    stmt = select(func.count()).where(KnowledgeDocument.organization_id == organization_id)
+    return int(await session.scalar(stmt) or 0)
+
+
+async def locked_document(session: AsyncSession, document_id: str) -> KnowledgeDocument | None:
+    """A document, re-read and locked (jobs and requests both change documents). Cross-tenant: jobs only."""
+    stmt = (
+        select(KnowledgeDocument)
+        .where(KnowledgeDocument.id == document_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return await session.scalar(stmt)
+
+
+async def delete_chunks(session: AsyncSession, document_id: str) -> None:
+    await session.execute(delete(KnowledgeChunk).where(KnowledgeChunk.document_id == document_id))
