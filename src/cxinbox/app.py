@@ -20,6 +20,7 @@ from cxinbox.api_docs.tags import DESCRIPTION, TAGS
 from cxinbox.api_keys.router import router as api_keys_router
 from cxinbox.areas import register_areas
 from cxinbox.auth.scopes import document_key_scopes
+from cxinbox.campaigns.router import router as campaigns_router
 from cxinbox.config import Settings
 from cxinbox.console.router import install_console
 from cxinbox.contacts.router import router as contacts_router
@@ -84,6 +85,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     tags_router,
     quick_replies_router,
     templates_router,
+    campaigns_router,
 )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
+from cxinbox.campaigns import registration as campaigns
 from cxinbox.contacts import registration as contacts
 from cxinbox.conversations import registration as conversations
 from cxinbox.mail import registration as mail
@@ -35,6 +36,7 @@ AREAS: tuple[ModuleType, ...] = (
     messages,
     whatsapp,
     templates,
+    campaigns,
 )
 
 

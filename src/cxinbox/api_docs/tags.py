@@ -32,6 +32,11 @@ TAGS: list[dict[str, str]] = [
     {"name": "tags", "description": "Labels on conversations."},
     {"name": "quick-replies", "description": "Canned answers with shortcuts, variables and attachments."},
     {"name": "templates", "description": "WhatsApp message templates: managed at Meta, sent to customers."},
+    {
+        "name": "campaigns",
+        "description": "One approved template sent to many customers, each exactly once, at a cost "
+        "estimated before sending.",
+    },
     {"name": "whatsapp-accounts", "description": "Connected WhatsApp Business numbers and their alerts."},
     {"name": "webhooks", "description": "Meta's webhook: verification and signed event deliveries."},
     {"name": "events", "description": "Realtime Server-Sent Events of the organization, with replay."},
