@@ -5,7 +5,9 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.auth.principal import Principal
+from cxinbox.campaigns.usage import created_this_month
 from cxinbox.models.identity import Role
+from cxinbox.plans.limits import CAMPAIGNS, register_usage
 from cxinbox.realtime.visibility import EventPredicate, register_event_filter
 
 CAMPAIGN_EVENTS = "campaign."
@@ -19,3 +21,4 @@ async def readers(_session: AsyncSession, principal: Principal) -> EventPredicat
 
 def register() -> None:
     register_event_filter(CAMPAIGN_EVENTS, readers)
+    register_usage(CAMPAIGNS)(created_this_month)
