@@ -82,7 +82,7 @@ def test_a_bare_worker_registers_what_the_api_registers(registered):
     assert worker == api
     assert worker["leaving_hooks"] == ["cxinbox.conversations.assignment.release_conversations"]
     assert worker["event_filters"]["team."] == ["cxinbox.teams.events.agents_see_their_own_teams"]
-    assert set(worker["usage_counters"]) == {"seats", "whatsappNumbers"}
+    assert set(worker["usage_counters"]) == {"seats", "whatsappNumbers", "monthlyBotReplies", "campaigns"}
     assert "whatsapp.sweep_outbox" in worker["periodic"]
 
 

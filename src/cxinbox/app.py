@@ -20,6 +20,12 @@ from cxinbox.api_docs.tags import DESCRIPTION, TAGS
 from cxinbox.api_keys.router import router as api_keys_router
 from cxinbox.areas import register_areas
 from cxinbox.auth.scopes import document_key_scopes
+from cxinbox.bot.conversations_router import router as bot_conversations_router
+from cxinbox.bot.n8n_router import router as n8n_router
+from cxinbox.bot.router import router as bot_config_router
+from cxinbox.bot.writing_assist_router import config_router as writing_assist_config_router
+from cxinbox.bot.writing_assist_router import profile_router as writing_assist_profile_router
+from cxinbox.bot.writing_assist_router import router as writing_assist_router
 from cxinbox.campaigns.router import router as campaigns_router
 from cxinbox.config import Settings
 from cxinbox.console.router import install_console
@@ -51,6 +57,7 @@ from cxinbox.sign_in.service import SuperAdminEmailTaken, ensure_super_admin
 from cxinbox.tags.router import router as tags_router
 from cxinbox.teams.router import router as teams_router
 from cxinbox.templates.router import router as templates_router
+from cxinbox.tools.router import ROUTERS as TOOLS_ROUTERS
 from cxinbox.users.router import router as users_router
 from cxinbox.whatsapp.alerts.router import router as whatsapp_alerts_router
 from cxinbox.whatsapp.router import router as whatsapp_sign_in_router
@@ -84,6 +91,13 @@ ROUTERS: tuple[APIRouter, ...] = (
     contacts_router,
     tags_router,
     quick_replies_router,
+    bot_config_router,
+    bot_conversations_router,
+    writing_assist_config_router,
+    writing_assist_profile_router,
+    writing_assist_router,
+    n8n_router,
+    *TOOLS_ROUTERS,
     templates_router,
     campaigns_router,
 )

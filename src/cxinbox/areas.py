@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
+from cxinbox.bot import registration as bot
 from cxinbox.campaigns import registration as campaigns
 from cxinbox.contacts import registration as contacts
 from cxinbox.conversations import registration as conversations
@@ -21,6 +22,7 @@ from cxinbox.realtime import registration as realtime
 from cxinbox.tags import registration as tags
 from cxinbox.teams import registration as teams
 from cxinbox.templates import registration as templates
+from cxinbox.tools import registration as tools
 from cxinbox.users import registration as users
 from cxinbox.whatsapp import registration as whatsapp
 
@@ -35,6 +37,8 @@ AREAS: tuple[ModuleType, ...] = (
     conversations,
     messages,
     whatsapp,
+    bot,
+    tools,
     templates,
     campaigns,
 )

@@ -30,7 +30,7 @@ from cxinbox.conversations.schemas import (
 from cxinbox.conversations.serializers import conversation_out, conversations_out, detail_out
 from cxinbox.core.errors import NotImplementedYet, ValidationFailed
 from cxinbox.core.pagination import MAX_LIMIT
-from cxinbox.core.wire import CursorEnvelope, Envelope, RequestModel
+from cxinbox.core.wire import CursorEnvelope, Envelope
 from cxinbox.models.inbox import ConversationOrigin, ConversationStatus
 
 router = APIRouter(
@@ -130,17 +130,6 @@ async def counts(
     return Envelope(data=await service.count_conversations(session, principal, criteria))
 
 
-class ReclassifyRequest(RequestModel):
-    """Reserved for the classification area."""
-
-
-@router.post("/re-classify", summary="Bulk re-classify and re-route open conversations", description=_NOT_YET)
-async def reclassify_all(
-    principal: MemberDep, body: Annotated[ReclassifyRequest | None, Body()] = None
-) -> Envelope[ConversationOut]:
-    raise NotImplementedYet("Classification is not available yet")
-
-
 @router.get("/{id}", summary="Get conversation by ID", description=f"{_VISIBILITY} Includes its timeline.")
 async def get_conversation(
     id: str, principal: MemberDep, session: ReadSessionDep
@@ -179,25 +168,9 @@ async def _visible_but_not_yet(session: AsyncSession, principal: Principal, id: 
     raise NotImplementedYet(f"{what} is not available yet")
 
 
-@router.post("/{id}/re-classify", summary="Re-classify a single conversation using AI", description=_NOT_YET)
-async def reclassify(id: str, principal: MemberDep, session: SessionDep) -> Envelope[ConversationOut]:
-    await _visible_but_not_yet(session, principal, id, "Classification")
-
-
 @router.post("/{id}/re-route", summary="Re-evaluate routing rules and reassign team", description=_NOT_YET)
 async def reroute(id: str, principal: MemberDep, session: SessionDep) -> Envelope[ConversationOut]:
     await _visible_but_not_yet(session, principal, id, "Routing")
-
-
-@router.post(
-    "/{id}/generate-handoff-summary",
-    summary="Generate a handoff summary preview for agent review",
-    description=_NOT_YET,
-)
-async def generate_handoff_summary(
-    id: str, principal: MemberDep, session: SessionDep
-) -> Envelope[ConversationOut]:
-    await _visible_but_not_yet(session, principal, id, "Handoff summary generation")
 
 
 @router.post(

@@ -3,6 +3,7 @@ migrations and the schema test rely on it); code imports models from their own m
 
 from cxinbox.models import (  # noqa: F401 - imported to register their tables
     audit,
+    bot,
     campaigns,
     event_log,
     identity,
@@ -15,6 +16,7 @@ from cxinbox.models import (  # noqa: F401 - imported to register their tables
     tags,
     teams,
     templates,
+    tools,
     whatsapp,
 )
 from cxinbox.models.base import Base, TenantModel

@@ -1,8 +1,8 @@
 """Campaigns and their recipients (one row per normalised number of a campaign, claimed by the
 dispatcher with a compare-and-set of its status).
 
-Revision ID: 0211
-Revises: 0210
+Revision ID: 0213
+Revises: 0212
 Create Date: 2026-12-07 02:54:36.081812
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import cxinbox.models.base
 
-revision: str = "0211"
-down_revision: str | None = "0210"
+revision: str = "0213"
+down_revision: str | None = "0212"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
