@@ -87,6 +87,7 @@ def test_a_bare_worker_registers_what_the_api_registers(registered):
         "whatsappNumbers",
         "monthlyBotReplies",
         "knowledgeDocuments",
+        "campaigns",
     }
     assert "whatsapp.sweep_outbox" in worker["periodic"]
 

@@ -26,6 +26,7 @@ from cxinbox.bot.router import router as bot_config_router
 from cxinbox.bot.writing_assist_router import config_router as writing_assist_config_router
 from cxinbox.bot.writing_assist_router import profile_router as writing_assist_profile_router
 from cxinbox.bot.writing_assist_router import router as writing_assist_router
+from cxinbox.campaigns.router import router as campaigns_router
 from cxinbox.config import Settings
 from cxinbox.console.router import install_console
 from cxinbox.contacts.router import router as contacts_router
@@ -104,6 +105,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     reroute_router,
     knowledge_router,
     templates_router,
+    campaigns_router,
 )
 
 

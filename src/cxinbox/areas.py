@@ -12,6 +12,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from cxinbox.bot import registration as bot
+from cxinbox.campaigns import registration as campaigns
 from cxinbox.contacts import registration as contacts
 from cxinbox.conversations import registration as conversations
 from cxinbox.knowledge import registration as knowledge
@@ -43,6 +44,7 @@ AREAS: tuple[ModuleType, ...] = (
     routing,
     knowledge,
     templates,
+    campaigns,
 )
 
 

@@ -105,6 +105,8 @@ class Settings(BaseSettings):
     meta_app_id: str | None = None
     meta_app_secret: str | None = None
     meta_verify_token: str | None = None
+    #: a rate card (JSON, the shipped ``campaigns/rate_card.json``'s shape) used instead of the shipped one
+    rate_card_path: Path | None = None
 
     openai_base_url: str | None = None
     anthropic_base_url: str | None = None

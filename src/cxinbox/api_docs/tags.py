@@ -49,6 +49,11 @@ TAGS: list[dict[str, str]] = [
         "description": "Documents the bot answers from: upload, ingestion status, chunks, retrieval tests.",
     },
     {"name": "templates", "description": "WhatsApp message templates: managed at Meta, sent to customers."},
+    {
+        "name": "campaigns",
+        "description": "One approved template sent to many customers, each exactly once, at a cost "
+        "estimated before sending.",
+    },
     {"name": "whatsapp-accounts", "description": "Connected WhatsApp Business numbers and their alerts."},
     {"name": "webhooks", "description": "Meta's webhook: verification and signed event deliveries."},
     {"name": "events", "description": "Realtime Server-Sent Events of the organization, with replay."},

@@ -29,6 +29,7 @@ class Area(StrEnum):
     TAGS = "tags"  # the tag catalogue
     QUICK_REPLIES = "quick-replies"
     TEMPLATES = "templates"  # WhatsApp message templates: managing them, and sending one
+    CAMPAIGNS = "campaigns"  # campaigns, their recipients and costs
     TEAMS = "teams"  # teams, members, schedules
     USERS = "users"  # the people of the organization (read) and their presence (write)
     WHATSAPP = "whatsapp"  # numbers, their health and alerts (never their credentials)

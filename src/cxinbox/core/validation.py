@@ -120,6 +120,21 @@ Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 Position = Annotated[int, Field(ge=0, le=MAX_INT64)]
 
 
+_PHONE_NOISE = re.compile(r"[ ().-]")
+_PHONE = re.compile(r"\+?[1-9][0-9]{7,14}")
+
+
+def wa_id_of(phone: str) -> str | None:
+    """An international number as WhatsApp names it (digits with the country code: ``+55 11 9999-0000``
+    and ``0055119999 0000`` are ``55119999 0000`` without the space), or None when it is not one."""
+    number = _PHONE_NOISE.sub("", phone.strip())
+    if number.startswith("00"):
+        number = number[2:]
+    if not _PHONE.fullmatch(number):
+        return None
+    return number.lstrip("+")
+
+
 def parse_position(raw: str, field: str) -> int:
     """A ``Position`` given as text (a header): digits only, in range."""
     if not raw.isascii() or not raw.isdigit() or int(raw) > MAX_INT64:

@@ -20,6 +20,7 @@ from cxinbox.conversations.repository import visible_conversation
 from cxinbox.conversations.summary import reload
 from cxinbox.conversations.timeline import Actor
 from cxinbox.core.errors import NotFound, ValidationFailed
+from cxinbox.core.validation import wa_id_of
 from cxinbox.messages import idempotency
 from cxinbox.messages.idempotency import Answer
 from cxinbox.messages.sending import sender_of
@@ -35,9 +36,6 @@ from cxinbox.templates.service import account_for
 from cxinbox.whatsapp.inbound.threads import Sender as ThreadSender
 from cxinbox.whatsapp.inbound.threads import resolve_threads
 from cxinbox.whatsapp.outbound import compose
-
-_PHONE_NOISE = re.compile(r"[ ().-]")
-_PHONE = re.compile(r"\+?[1-9][0-9]{7,14}")
 
 
 async def send_to_conversation(
@@ -90,12 +88,10 @@ async def send_to_phone(
 
 
 def _wa_id(phone: str) -> str:
-    number = _PHONE_NOISE.sub("", phone)
-    if number.startswith("00"):
-        number = number[2:]
-    if not _PHONE.fullmatch(number):
+    number = wa_id_of(phone)
+    if number is None:
         raise ValidationFailed.field("phone", "an international number, e.g. +5511999990000")
-    return number.lstrip("+")
+    return number
 
 
 async def _approved(
