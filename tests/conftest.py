@@ -88,6 +88,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpServer, graph: 
         meta_app_secret=META_APP_SECRET,
         meta_verify_token=META_VERIFY_TOKEN,
         whatsapp_send_retry_base_seconds=0.05,
+        job_poll_seconds=0.2,
     )
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cxinbox.core.backoff import Reconnecting
-from cxinbox.core.jobs import JobQueue
+from cxinbox.core.job_queue import JobQueue
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from cxinbox.models import (  # noqa: F401 - imported to register their tables
     identity,
     inbox,
     invitations,
+    jobs,
     mail,
     organization_settings,
     outbound,
