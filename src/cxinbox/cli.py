@@ -81,8 +81,8 @@ def _queues(value: str) -> list[Queue]:
     names = [name.strip() for name in value.split(",") if name.strip()]
     unknown = [name for name in names if name not in set(Queue)]
     if unknown or not names:
-        choices = ", ".join(ALL_QUEUES)
-        raise typer.BadParameter(f"unknown queue {', '.join(unknown) or value!r} (choose from {choices})")
+        problem = f"unknown queue {', '.join(unknown)}" if unknown else "no queue named"
+        raise typer.BadParameter(f"{problem} (choose from {', '.join(ALL_QUEUES)})")
     return [Queue(name) for name in names]
 
 

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 import pytest
 
 from cxinbox.config import Settings
+from cxinbox.core.jobs import ALL_QUEUES, Queue
 from cxinbox.runtime import Runtime
 
 REDIS_URL = os.environ.get("CXINBOX_TEST_REDIS_URL") or None
@@ -29,12 +30,17 @@ def unique_prefix() -> str:
 
 @asynccontextmanager
 async def started_runtime(
-    settings: Settings, *, redis_url: str | None, prefix: str | None = None, workers: bool = True
+    settings: Settings,
+    *,
+    redis_url: str | None,
+    prefix: str | None = None,
+    workers: bool = True,
+    queues: tuple[Queue, ...] = ALL_QUEUES,
 ) -> AsyncIterator[Runtime]:
     runtime = Runtime(
         settings.model_copy(update={"redis_url": redis_url, "redis_prefix": prefix or unique_prefix()})
     )
-    await runtime.start(workers=workers)
+    await runtime.start(workers=workers, queues=queues)
     try:
         yield runtime
     finally:

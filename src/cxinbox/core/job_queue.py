@@ -13,6 +13,7 @@ one is due, when this process schedules one, and at least every ``poll_seconds``
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Collection
 from datetime import datetime
 from typing import Any, Protocol
@@ -140,6 +141,16 @@ class JobQueue:
         self._idle.clear()
         self._lanes[spec.queue].put_nowait((name, kwargs, attempt))
 
+    async def backlog(self, queue: Queue) -> int:
+        """Jobs waiting in ``queue`` (queued, not yet taken by a runner)."""
+        if not self.is_distributed:
+            return self._lanes[queue].qsize()
+        from redis.asyncio import Redis
+
+        broker = self._brokers[queue]
+        async with Redis(connection_pool=broker.connection_pool) as redis:  # type: ignore[attr-defined]
+            return int(await redis.llen(broker.queue_name))  # type: ignore[attr-defined]
+
     def wake(self) -> None:
         """Look at the durable schedule now (this process has just scheduled a job)."""
         self._wake.set()
@@ -194,7 +205,7 @@ class JobQueue:
 
     async def _release_schedule(self) -> None:
         """Hand due scheduled jobs of the consumed queues to the broker, for as long as this runs."""
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 next_at = await self._store.release_due(self._consumed, self._kick_scheduled)
@@ -202,10 +213,8 @@ class JobQueue:
             except Exception as exc:
                 self.schedule_connection.noted(exc)
                 next_at = None
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._seconds_until(next_at))
-            except TimeoutError:
-                pass
 
     def _seconds_until(self, next_at: datetime | None) -> float:
         if next_at is None:
@@ -224,7 +233,7 @@ class JobQueue:
         broker = self._brokers[queue]
         reconnecting = self.receiver_connections[queue]
         broker.is_worker_process = True
-        while True:
+        while not self._stopping:  # the broker's receiver may swallow a cancellation
             try:
                 if reconnecting.down:
                     await _ping(broker)
