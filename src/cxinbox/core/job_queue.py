@@ -254,7 +254,11 @@ def _redis_broker(redis_url: str, prefix: str, queue: Queue, run: Any) -> tuple[
     """The broker of ``queue`` and its one task (it runs whichever registered job a message names)."""
     from taskiq_redis import ListQueueBroker
 
-    broker = ListQueueBroker(redis_url, queue_name=redis_list_name(prefix, queue))
+    # the receiver blocks on BRPOP until a job arrives: a read timeout (redis-py's default is 5 s)
+    # would end every idle wait as an outage, and a job popped as the client gave up would be lost
+    broker = ListQueueBroker(
+        redis_url, queue_name=redis_list_name(prefix, queue), socket_timeout=None, socket_keepalive=True
+    )
 
     async def run_job(job: str, kwargs: dict[str, Any], attempt: int = 1) -> None:
         await run(job, kwargs, attempt)
