@@ -7,6 +7,8 @@ PYTHON ?= python3
 UV_VERSION := 0.13.9
 UV := $(shell command -v uv 2>/dev/null || echo .uv/bin/uv)
 export UV_PYTHON_DOWNLOADS := never
+# the browser tests use the system's Chromium: no browser is ever downloaded
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -31,8 +33,10 @@ worker: install
 migrate: install
 	.venv/bin/cxinbox migrate
 
+# the suite runs in TEST_WORKERS processes (pytest-xdist; each has its own database); TEST_WORKERS=0 runs it in one
+TEST_WORKERS ?= auto
 test: install
-	.venv/bin/pytest $(PYTEST_ARGS)
+	.venv/bin/pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 lint: install audit
 	.venv/bin/ruff check src tests bench tools

@@ -46,9 +46,9 @@ from typing import Any
 
 import httpx
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from tests.fakes.graph import FakeGraph
+from tests.fixtures.databases import fresh_postgres_database
 from tests.fixtures.net import free_port
 
 from cxinbox.models.inbox import Contact, Conversation, Direction, Message
@@ -104,36 +104,13 @@ async def backend(postgres_url: str | None, redis_url: str | None, tmp: Path) ->
     prefix = f"cxinbox-crash-{uuid.uuid4().hex[:8]}"
     try:
         if postgres_url:
-            async with _fresh_postgres_database(postgres_url) as database_url:
+            async with fresh_postgres_database(postgres_url, "cxinbox_crash") as database_url:
                 yield Backend(database_url, redis_url, prefix)
         else:
             yield Backend(f"sqlite+aiosqlite:///{tmp / 'crash.db'}", redis_url, prefix)
     finally:
         if redis_url:
             await _forget_redis_keys(redis_url, prefix)
-
-
-@contextlib.asynccontextmanager
-async def _fresh_postgres_database(postgres_url: str) -> AsyncIterator[str]:
-    """A new database on the server of ``postgres_url``, dropped on leaving; answers its URL."""
-    import asyncpg
-
-    server = make_url(postgres_url)
-    name = f"cxinbox_crash_{uuid.uuid4().hex[:12]}"
-    admin_dsn = server.set(drivername="postgresql").render_as_string(hide_password=False)
-
-    async def execute(statement: str) -> None:
-        connection = await asyncpg.connect(admin_dsn)
-        try:
-            await connection.execute(statement)
-        finally:
-            await connection.close()
-
-    await execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        await execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def _forget_redis_keys(redis_url: str, prefix: str) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from sqlalchemy.engine import make_url
 
 from cxinbox.app import create_app
 from cxinbox.config import Settings
@@ -26,6 +27,7 @@ from cxinbox.runtime import Runtime
 from tests.fakes.graph import FakeGraph
 from tests.fakes.smtp import SmtpServer
 from tests.fakes.web import WebServer
+from tests.fixtures.databases import fresh_postgres_database
 from tests.fixtures.factories import Factory
 from tests.fixtures.net import free_port
 
@@ -62,14 +64,38 @@ def web() -> Iterator[WebServer]:
     server.stop()
 
 
+@pytest.fixture(autouse=True)
+def _graph_behaves_as_it_did(graph: FakeGraph) -> Iterator[None]:
+    """The fake Graph API is shared by the session: a test that makes it slow leaves it as it was."""
+    yield
+    graph.state.restore_behaviour()
+
+
 META_APP_SECRET = "test-meta-app-secret"
 META_VERIFY_TOKEN = "test-verify-token"
 
 
 @pytest.fixture(scope="session")
-def settings(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpServer, graph: FakeGraph) -> Settings:
-    data_dir: Path = tmp_path_factory.mktemp("data")
-    database_url = os.environ.get("CXINBOX_TEST_DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir}/test.db"
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="session")
+async def database_url(data_dir: Path) -> AsyncIterator[str]:
+    """SQLite in the session's data dir, or ``CXINBOX_TEST_DATABASE_URL``. Under pytest-xdist each
+    worker migrates and uses a fresh database of its own on that server, dropped at its end."""
+    server_url = os.environ.get("CXINBOX_TEST_DATABASE_URL")
+    if not server_url:
+        yield f"sqlite+aiosqlite:///{data_dir}/test.db"
+    elif worker := os.environ.get("PYTEST_XDIST_WORKER"):
+        async with fresh_postgres_database(server_url, f"{make_url(server_url).database}_{worker}") as url:
+            yield url
+    else:
+        yield server_url
+
+
+@pytest.fixture(scope="session")
+def settings(data_dir: Path, database_url: str, smtp: SmtpServer, graph: FakeGraph) -> Settings:
     return Settings(
         env="test",
         data_dir=data_dir,

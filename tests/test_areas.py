@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.fixtures.processes import cli_env
 
@@ -36,7 +37,7 @@ from cxinbox.runtime import Runtime
 Runtime(settings)  # what `cxinbox worker` builds, and what the API builds when it starts
 
 from cxinbox.core import jobs, scheduler
-from cxinbox.events import visibility
+from cxinbox.realtime import visibility
 from cxinbox.plans import limits
 from cxinbox.users import hooks
 
@@ -53,26 +54,37 @@ print(json.dumps({
 """
 
 
-def registered(built: str, tmp_path: Path) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-c", _SNAPSHOT, built],
-        env=cli_env(tmp_path),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+@pytest.fixture(scope="module")
+def registered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """What each kind of process registers, the three interpreters run side by side."""
+    env = cli_env(tmp_path_factory.mktemp("areas"))
+    built = ("worker", "api", "every_module")
+    processes = {
+        kind: subprocess.Popen(
+            [sys.executable, "-c", _SNAPSHOT, kind],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for kind in built
+    }
+    snapshots = {}
+    for kind, process in processes.items():
+        out, err = process.communicate()
+        assert process.returncode == 0, err
+        snapshots[kind] = json.loads(out)
+    return snapshots
 
 
-def test_a_bare_worker_registers_what_the_api_registers(tmp_path):
-    worker, api = registered("worker", tmp_path), registered("api", tmp_path)
+def test_a_bare_worker_registers_what_the_api_registers(registered):
+    worker, api = registered["worker"], registered["api"]
     assert worker == api
     assert worker["leaving_hooks"] == ["cxinbox.conversations.assignment.release_conversations"]
     assert worker["event_filters"]["team."] == ["cxinbox.teams.events.agents_see_their_own_teams"]
-    assert set(worker["usage_counters"]) == {"seats", "whatsappNumbers"}
+    assert set(worker["usage_counters"]) == {"seats", "whatsappNumbers", "monthlyBotReplies"}
     assert "whatsapp.sweep_outbox" in worker["periodic"]
 
 
-def test_the_list_of_areas_covers_every_registration_in_the_code(tmp_path):
-    assert registered("worker", tmp_path) == registered("every_module", tmp_path)
+def test_the_list_of_areas_covers_every_registration_in_the_code(registered):
+    assert registered["worker"] == registered["every_module"]

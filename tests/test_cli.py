@@ -18,10 +18,10 @@ from cxinbox.core.jobs import Queue
 from cxinbox.mail.tasks import queue_mail
 from cxinbox.runtime import Runtime
 from cxinbox.whatsapp.media import download_media
-from tests.core.runtimes import needs_redis, started_runtime
 from tests.fixtures.factories import unique_email
 from tests.fixtures.net import free_port
 from tests.fixtures.processes import CXINBOX, cli_env, running_worker, until_answering
+from tests.fixtures.runtimes import needs_redis, started_runtime
 from tests.fixtures.wait import WAIT_SECONDS
 
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from cxinbox.app import create_app
 from tests.fixtures.factories import unique_email
-from tests.whatsapp.helpers import unique_number
+from tests.fixtures.whatsapp import unique_number
 
 REQUESTS = (
     "RegisterBody",

@@ -18,7 +18,7 @@ import httpx
 from sqlalchemy import select
 
 from bench.inbox_queries.dataset import COMMON_WORD, Bench, contact_index, order_number, wa_id
-from cxinbox.conversations.repository import NOT_CLOSED
+from cxinbox.conversations.queries import NOT_CLOSED
 from cxinbox.core.pagination import KeysetOrder, cursor_page, parse_datetime
 from cxinbox.models.inbox import Contact, Conversation, Message
 from cxinbox.runtime import Runtime

@@ -13,8 +13,6 @@ from typing import Any
 import structlog
 from fastapi import APIRouter, Depends, FastAPI
 
-from cxinbox.accounts.router import router as accounts_router
-from cxinbox.accounts.service import SuperAdminEmailTaken, ensure_super_admin
 from cxinbox.admin.router import router as admin_router
 from cxinbox.api_docs import install_api_docs
 from cxinbox.api_docs.openapi import install_openapi
@@ -22,7 +20,14 @@ from cxinbox.api_docs.tags import DESCRIPTION, TAGS
 from cxinbox.api_keys.router import router as api_keys_router
 from cxinbox.areas import register_areas
 from cxinbox.auth.scopes import document_key_scopes
+from cxinbox.bot.conversations_router import router as bot_conversations_router
+from cxinbox.bot.n8n_router import router as n8n_router
+from cxinbox.bot.router import router as bot_config_router
+from cxinbox.bot.writing_assist_router import config_router as writing_assist_config_router
+from cxinbox.bot.writing_assist_router import profile_router as writing_assist_profile_router
+from cxinbox.bot.writing_assist_router import router as writing_assist_router
 from cxinbox.config import Settings
+from cxinbox.console.router import install_console
 from cxinbox.contacts.router import router as contacts_router
 from cxinbox.conversations.router import router as conversations_router
 from cxinbox.core.http import (
@@ -34,7 +39,6 @@ from cxinbox.core.http import (
 from cxinbox.core.logging import configure_logging
 from cxinbox.core.validation import check_request_parts
 from cxinbox.dev.router import router as dev_router
-from cxinbox.events.router import router as events_router
 from cxinbox.files.router import router as files_router
 from cxinbox.health.router import router as health_router
 from cxinbox.invitations.page import router as invitation_page_router
@@ -45,12 +49,17 @@ from cxinbox.org_config.router import router as org_config_router
 from cxinbox.plans.router import router as plans_router
 from cxinbox.profile.router import router as profile_router
 from cxinbox.quick_replies.router import router as quick_replies_router
+from cxinbox.realtime.router import router as realtime_router
 from cxinbox.runtime import Runtime
+from cxinbox.sign_in.router import router as sign_in_router
+from cxinbox.sign_in.service import SuperAdminEmailTaken, ensure_super_admin
 from cxinbox.tags.router import router as tags_router
 from cxinbox.teams.router import router as teams_router
+from cxinbox.templates.router import router as templates_router
+from cxinbox.tools.router import ROUTERS as TOOLS_ROUTERS
 from cxinbox.users.router import router as users_router
 from cxinbox.whatsapp.alerts.router import router as whatsapp_alerts_router
-from cxinbox.whatsapp.router import router as whatsapp_accounts_router
+from cxinbox.whatsapp.router import router as whatsapp_sign_in_router
 from cxinbox.whatsapp.webhook_router import router as whatsapp_webhook_router
 
 API_PREFIX = "/api/v1"
@@ -61,9 +70,9 @@ log = structlog.get_logger(__name__)
 ROUTERS: tuple[APIRouter, ...] = (
     health_router,
     whatsapp_webhook_router,
-    accounts_router,
+    sign_in_router,
     api_keys_router,
-    events_router,
+    realtime_router,
     files_router,
     users_router,
     invitations_router,
@@ -72,7 +81,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     admin_router,
     plans_router,
     org_config_router,
-    whatsapp_accounts_router,
+    whatsapp_sign_in_router,
     whatsapp_alerts_router,
     messages_router,
     failed_messages_router,
@@ -81,6 +90,14 @@ ROUTERS: tuple[APIRouter, ...] = (
     contacts_router,
     tags_router,
     quick_replies_router,
+    bot_config_router,
+    bot_conversations_router,
+    writing_assist_config_router,
+    writing_assist_profile_router,
+    writing_assist_router,
+    n8n_router,
+    *TOOLS_ROUTERS,
+    templates_router,
 )
 
 
@@ -135,6 +152,7 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(invitation_page_router)  # the page emailed links open, outside the API
+    install_console(app)  # the web console, at /
     install_api_docs(app, docs_url=f"{API_PREFIX}/docs", openapi_url=app.openapi_url or "", title=title)
     install_openapi(app)
     _document_key_scopes(app)

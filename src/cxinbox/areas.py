@@ -11,20 +11,23 @@ from __future__ import annotations
 
 from types import ModuleType
 
+from cxinbox.bot import registration as bot
 from cxinbox.contacts import registration as contacts
 from cxinbox.conversations import registration as conversations
-from cxinbox.events import registration as events
 from cxinbox.mail import registration as mail
 from cxinbox.messages import registration as messages
 from cxinbox.quick_replies import registration as quick_replies
+from cxinbox.realtime import registration as realtime
 from cxinbox.tags import registration as tags
 from cxinbox.teams import registration as teams
+from cxinbox.templates import registration as templates
+from cxinbox.tools import registration as tools
 from cxinbox.users import registration as users
 from cxinbox.whatsapp import registration as whatsapp
 
 AREAS: tuple[ModuleType, ...] = (
     mail,
-    events,
+    realtime,
     users,
     teams,
     contacts,
@@ -33,6 +36,9 @@ AREAS: tuple[ModuleType, ...] = (
     conversations,
     messages,
     whatsapp,
+    bot,
+    tools,
+    templates,
 )
 
 

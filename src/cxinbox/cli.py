@@ -138,8 +138,8 @@ def create_superadmin(
         raise typer.Exit(1)
     settings = _settings()
     upgrade(settings.database_url)
-    from cxinbox.accounts.service import SuperAdminEmailTaken, ensure_super_admin
     from cxinbox.runtime import Runtime
+    from cxinbox.sign_in.service import SuperAdminEmailTaken, ensure_super_admin
 
     async def run() -> None:
         runtime = Runtime(settings)

@@ -93,6 +93,8 @@ class Settings(BaseSettings):
     google_base_url: str | None = None
     deepseek_base_url: str | None = None
     kimi_base_url: str | None = None
+    #: one LLM call (a whole streamed answer too) ends after this long, and counts as a failure
+    llm_timeout_seconds: float = 30.0
 
     stripe_secret_key: str | None = None
     stripe_webhook_secret: str | None = None

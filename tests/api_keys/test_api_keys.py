@@ -11,7 +11,9 @@ from cxinbox.auth.refresh import start_session
 from cxinbox.core.clock import utcnow
 from cxinbox.core.ids import new_id
 from cxinbox.models.identity import ApiKey, Organization, OrganizationStatus, Role
-from tests.helpers import bad_fields, bearer, create_api_key, error_of, update_rows
+from tests.fixtures.api import bearer, create_api_key
+from tests.fixtures.errors import bad_fields, error_of
+from tests.fixtures.factories import update_rows
 
 
 def as_x_api_key(key: str) -> dict[str, str]:

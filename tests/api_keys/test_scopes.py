@@ -15,8 +15,9 @@ from cxinbox.core.ids import new_id
 from cxinbox.models.identity import ApiKey, Role, User
 from cxinbox.models.invitations import Invitation
 from cxinbox.models.whatsapp import WhatsAppAccount
-from tests.core.test_security_coverage import PATH_PARAMETER, secured
-from tests.helpers import bad_fields, bearer, create_api_key, error_of
+from tests.fixtures.api import bearer, create_api_key
+from tests.fixtures.errors import bad_fields, error_of
+from tests.fixtures.routes import PATH_PARAMETER, secured
 
 
 def routes() -> list[APIRoute]:

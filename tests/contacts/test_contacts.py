@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cxinbox.models.identity import Role
-from tests.conversations.helpers import make_inbox
+from tests.fixtures.inbox import make_inbox
 from tests.fixtures.people import error_code, events_of
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from tests.conversations.helpers import make_inbox
+from tests.fixtures.inbox import make_inbox
 
 
 @pytest.fixture

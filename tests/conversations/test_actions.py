@@ -10,7 +10,7 @@ import pytest
 from cxinbox.conversations.status import ALLOWED_MOVES
 from cxinbox.models.identity import Role
 from cxinbox.models.inbox import ConversationStatus
-from tests.conversations.helpers import set_fields
+from tests.fixtures.inbox import set_fields
 from tests.fixtures.people import api_key_headers, error_code, events_of
 
 
@@ -316,7 +316,7 @@ async def test_return_to_bot_needs_an_active_bot(inbox, client):
     assert r.status_code == 400 and error_code(r) == "VALIDATION_ERROR"
 
 
-@pytest.mark.parametrize("action", ["re-classify", "re-route", "generate-handoff-summary"])
+@pytest.mark.parametrize("action", ["re-route"])
 async def test_ai_actions_are_not_available_yet(inbox, client, action):
     conversation = await inbox.customer_writes()
     r = await client.post(f"/conversations/{conversation}/{action}", headers=inbox.agent.headers)
@@ -325,15 +325,15 @@ async def test_ai_actions_are_not_available_yet(inbox, client, action):
     assert r.status_code == 501 and error_code(r) == "NOT_IMPLEMENTED"
 
 
-async def test_bulk_reclassify_is_not_available_yet(client, factory):
+async def test_bulk_reclassify_needs_a_manager_and_a_bot(client, factory):
     org = await factory.org()
     assert (await client.post("/conversations/re-classify", json={})).status_code == 401
     r = await client.post("/conversations/re-classify", json={}, headers=org.admin.headers)
-    assert r.status_code == 501 and error_code(r) == "NOT_IMPLEMENTED"
+    assert r.status_code == 409 and error_code(r) == "BOT_NOT_AVAILABLE"
     platform = await factory.super_admin()
     assert (await client.post("/conversations/re-classify", headers=platform.headers)).status_code == 403
     agent = await factory.member(org.id, Role.AGENT)
-    assert (await client.post("/conversations/re-classify", headers=agent.headers)).status_code == 501
+    assert (await client.post("/conversations/re-classify", headers=agent.headers)).status_code == 403
 
 
 async def test_every_change_publishes_the_wire_object(inbox, client):

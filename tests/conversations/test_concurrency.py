@@ -13,8 +13,8 @@ from cxinbox.conversations.assignment import AlreadyAssigned
 from cxinbox.core.db import commit, rollback
 from cxinbox.models.identity import Role
 from cxinbox.models.inbox import Conversation
-from tests.conversations.helpers import seed_conversations, text_message
-from tests.whatsapp.helpers import post_webhook, processed
+from tests.fixtures.inbox import seed_conversations, text_message
+from tests.fixtures.whatsapp import post_webhook, processed
 
 
 async def _race(

@@ -16,8 +16,8 @@ from cxinbox.models.inbox import (
     ConversationOrigin,
     ConversationStatus,
 )
-from tests.conversations.helpers import set_fields, text_message
-from tests.whatsapp.helpers import post_webhook, processed
+from tests.fixtures.inbox import set_fields, text_message
+from tests.fixtures.whatsapp import post_webhook, processed
 
 FILTERS = [
     {},

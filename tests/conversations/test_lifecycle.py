@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from cxinbox.models.events import EventRecord
+from cxinbox.models.event_log import EventRecord
 from cxinbox.models.inbox import ConversationStatus
-from tests.conversations.helpers import set_fields
+from tests.fixtures.inbox import set_fields
 from tests.fixtures.people import events_of
 
 

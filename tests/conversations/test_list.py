@@ -9,7 +9,7 @@ import pytest
 
 from cxinbox.models.identity import Role
 from cxinbox.models.inbox import ConversationOrigin, ConversationStatus
-from tests.conversations.helpers import seed_conversations, set_fields
+from tests.fixtures.inbox import seed_conversations, set_fields
 from tests.fixtures.people import api_key_headers, error_code
 
 

@@ -8,7 +8,7 @@ import httpx
 from sqlalchemy import select
 
 from cxinbox.core.events import publish_event
-from cxinbox.models.events import EventSequence
+from cxinbox.models.event_log import EventSequence
 from tests.fixtures.events import stored_events
 from tests.fixtures.sse import open_stream
 

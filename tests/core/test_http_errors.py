@@ -9,8 +9,9 @@ import httpx
 import pytest
 
 from cxinbox.app import API_PREFIX, create_app
+from tests.fixtures.api import running
+from tests.fixtures.errors import bad_fields, error_of
 from tests.fixtures.factories import unique_email
-from tests.helpers import bad_fields, error_of, running
 
 SMALL_LIMIT = 1024
 JSON = {"Content-Type": "application/json"}

@@ -14,9 +14,9 @@ from pydantic import BaseModel
 
 from cxinbox.app import ROUTERS
 from cxinbox.core.wire import RequestModel
-from tests.conversations.helpers import seed_conversations
-from tests.helpers import bad_fields, error_of
-from tests.whatsapp.helpers import connect_number
+from tests.fixtures.errors import bad_fields, error_of
+from tests.fixtures.inbox import seed_conversations
+from tests.fixtures.whatsapp import connect_number
 
 FAR_DATETIME = "9999-12-31T23:59:59-14:00"
 

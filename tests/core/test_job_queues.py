@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from cxinbox.core.clock import utcnow
 from cxinbox.core.jobs import Queue, RetryAfter, enqueue, enqueue_debounced, enqueue_later, job
 from cxinbox.models.jobs import ScheduledJob
-from tests.core.runtimes import BROKERS, started_runtime
+from tests.fixtures.runtimes import BROKERS, started_runtime
 from tests.fixtures.wait import eventually
 
 RUNS: Counter[str] = Counter()

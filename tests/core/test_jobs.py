@@ -9,8 +9,8 @@ import pytest
 
 from cxinbox.core.events import publish_event
 from cxinbox.core.jobs import enqueue, job
-from tests.core.runtimes import BROKERS, started_runtime
 from tests.fixtures.events import stored_events
+from tests.fixtures.runtimes import BROKERS, started_runtime
 from tests.fixtures.wait import eventually
 
 RUNS: Counter[str] = Counter()

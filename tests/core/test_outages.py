@@ -18,12 +18,13 @@ from cxinbox.core.job_store import JobStore
 from cxinbox.core.pubsub import RedisBus
 from cxinbox.migrations import upgrade
 from cxinbox.runtime import Runtime
-from tests.core.runtimes import unique_prefix
+from tests.fixtures.api import running
+from tests.fixtures.errors import error_of
 from tests.fixtures.factories import PASSWORD, unique_email
 from tests.fixtures.net import free_port
 from tests.fixtures.processes import CXINBOX, cli_env, until_answering
+from tests.fixtures.runtimes import unique_prefix
 from tests.fixtures.wait import WAIT_SECONDS, eventually
-from tests.helpers import error_of, running
 
 #: polls of /health while ``cxinbox serve`` starts (10 per second)
 

@@ -17,7 +17,7 @@ from cxinbox.core.db import ReadSessionWriteError, after_commit
 from cxinbox.core.events import publish_event
 from cxinbox.models.identity import User
 from cxinbox.runtime import Runtime
-from tests.helpers import running
+from tests.fixtures.api import running
 
 
 @asynccontextmanager

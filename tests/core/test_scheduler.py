@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 
 from cxinbox.core.jobs import job
 from cxinbox.core.scheduler import PeriodicSpec, Scheduler
-from tests.core.runtimes import REDIS_URL, needs_redis, started_runtime, unique_prefix
+from tests.fixtures.runtimes import REDIS_URL, needs_redis, started_runtime, unique_prefix
 from tests.fixtures.wait import eventually
 
 TICKS: Counter[str] = Counter()

@@ -7,14 +7,12 @@ security requirement fails here until it is added to the public allow-list on pu
 
 from __future__ import annotations
 
-import re
-from typing import Any
-
 import pytest
 
 from cxinbox.app import API_PREFIX
 from cxinbox.core.ids import new_id
-from tests.helpers import error_of
+from tests.fixtures.errors import error_of
+from tests.fixtures.routes import PATH_PARAMETER, operations, secured, shape
 
 #: Operations anyone may call (the reference's unauthenticated endpoints, files and webhooks), with
 #: path parameters written as ``{}``.
@@ -40,27 +38,6 @@ PUBLIC_OPERATIONS = frozenset(
         ("POST", "/webhooks/whatsapp"),
     }
 )
-
-HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
-PATH_PARAMETER = re.compile(r"\{[^}]+\}")
-
-
-def operations(app) -> list[tuple[str, str, dict[str, Any]]]:
-    document = app.openapi()
-    return [
-        (method.upper(), path, operation)
-        for path, item in document["paths"].items()
-        for method, operation in item.items()
-        if method in HTTP_METHODS
-    ]
-
-
-def shape(path: str) -> str:
-    return PATH_PARAMETER.sub("{}", path.removeprefix(API_PREFIX))
-
-
-def secured(app) -> list[tuple[str, str, dict[str, Any]]]:
-    return [op for op in operations(app) if op[2].get("security")]
 
 
 @pytest.mark.parametrize(

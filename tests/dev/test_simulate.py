@@ -10,8 +10,8 @@ from cxinbox.models.identity import Role
 from cxinbox.models.inbox import Conversation, ConversationOrigin, Message, MessageStatus
 from cxinbox.models.whatsapp import TemplateEvent, WebhookEvent
 from tests.fixtures.people import error_code, events_of
-from tests.messages.helpers import make_thread
-from tests.whatsapp.helpers import connect_number, deliver, eventually, for_number, sample
+from tests.fixtures.sending import make_thread
+from tests.fixtures.whatsapp import connect_number, deliver, eventually, for_number, sample
 
 
 @pytest.fixture

@@ -19,9 +19,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from tests.fakes.graph_templates import FakeTemplates
 from tests.fakes.serving import ThreadedServer
 
 VERSION = "v23.0"
+#: the Meta app id the test settings name (``CXINBOX_META_APP_ID``)
+APP_ID = "test-meta-app"
 _ids = itertools.count(1)
 
 
@@ -78,6 +81,11 @@ class GraphState:
     #: numbers of a business account per page of ``GET /{waba_id}/phone_numbers`` unless asked
     numbers_page_size: int = 25
 
+    def restore_behaviour(self) -> None:
+        """Undo what a test set to make Meta slow or paged differently (the data stays)."""
+        self.node_delay = GraphState.node_delay
+        self.numbers_page_size = GraphState.numbers_page_size
+
 
 def meta_error(status: int, code: int, message: str, subcode: int | None = None) -> JSONResponse:
     error: dict[str, Any] = {
@@ -119,8 +127,20 @@ class FakeGraph(ThreadedServer):
     def __init__(self) -> None:
         self.state = GraphState()
         self._lock = threading.Lock()
+        self.templates = FakeTemplates(
+            self._authorized, _missing, self._invalid_token, self._read_error, app_id=APP_ID
+        )
+        templates = self.templates
         self.app = Starlette(
             routes=[
+                Route(
+                    f"/{VERSION}/{{node}}/message_templates",
+                    templates.templates,
+                    methods=["GET", "POST", "DELETE"],
+                ),
+                Route(f"/{VERSION}/{{node}}/uploads", templates.open_upload, methods=["POST"]),
+                # a template edit, and the second step of a resumable upload (``/upload:<session>``)
+                Route(f"/{VERSION}/{{node}}", templates.edit, methods=["POST"]),
                 Route(f"/{VERSION}/oauth/access_token", self._exchange_code, methods=["GET"]),
                 Route("/media-download/{media_id}", self._download, methods=["GET"]),
                 Route(f"/{VERSION}/{{node}}/messages", self._send, methods=["POST"]),
@@ -292,6 +312,8 @@ class FakeGraph(ThreadedServer):
         if node not in self.state.phone_numbers:
             return meta_error(400, 100, f"Object with ID '{node}' does not exist", subcode=33)
         kind = body.get("type")
+        if kind == "template" and (refused := self.templates.check_send(body)) is not None:
+            return refused
         media_id = (body.get(kind) or {}).get("id") if isinstance(body.get(kind), dict) else None
         if media_id is not None and media_id not in self.state.uploads:
             return meta_error(400, 131053, f"Media upload error: unknown media id {media_id}")

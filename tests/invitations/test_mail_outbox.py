@@ -14,12 +14,12 @@ from cxinbox.mail.tasks import MAX_MAIL_ATTEMPTS, sweep_mail
 from cxinbox.models.invitations import Invitation
 from cxinbox.models.mail import MailState, OutgoingMail
 from cxinbox.runtime import Runtime
-from tests.core.runtimes import started_runtime
 from tests.fakes.smtp import SmtpServer
-from tests.fixtures.factories import unique_email
+from tests.fixtures.api import running
+from tests.fixtures.factories import unique_email, update_rows
 from tests.fixtures.people import invite_token
+from tests.fixtures.runtimes import started_runtime
 from tests.fixtures.wait import eventually
-from tests.helpers import running, update_rows
 
 
 async def _mail_of(runtime: Runtime, invitation_id: str) -> OutgoingMail:

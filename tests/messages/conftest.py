@@ -1,6 +1,6 @@
 import pytest
 
-from tests.messages.helpers import make_thread
+from tests.fixtures.sending import make_thread
 
 
 @pytest.fixture

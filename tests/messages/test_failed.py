@@ -13,7 +13,7 @@ from cxinbox.models.inbox import Conversation, MessageStatus
 from cxinbox.models.outbound import OutboxState
 from cxinbox.models.whatsapp import AccountStatus, WhatsAppAccount
 from tests.fixtures.people import error_code
-from tests.messages.helpers import (
+from tests.fixtures.sending import (
     failed_send,
     load_message,
     load_outbox,
@@ -21,7 +21,7 @@ from tests.messages.helpers import (
     send_text,
     until_status,
 )
-from tests.whatsapp.helpers import eventually
+from tests.fixtures.whatsapp import eventually
 
 
 async def waiting_for_retry(client, runtime, graph, thread) -> str:

@@ -8,10 +8,10 @@ from sqlalchemy import func, select
 
 from cxinbox.models.identity import Role
 from cxinbox.models.inbox import Conversation, Message
-from tests.conversations.helpers import text_message
+from tests.fixtures.inbox import text_message
 from tests.fixtures.people import error_code, events_of
-from tests.messages.helpers import make_thread, send_text
-from tests.whatsapp.helpers import deliver
+from tests.fixtures.sending import make_thread, send_text
+from tests.fixtures.whatsapp import deliver
 
 
 async def closed(client, thread) -> None:

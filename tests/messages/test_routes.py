@@ -12,8 +12,8 @@ from cxinbox.core.clock import utcnow
 from cxinbox.models.identity import Role
 from cxinbox.models.inbox import Direction, MediaState, Message, MessageStatus, MessageType, SenderType
 from tests.fixtures.people import error_code, events_of
-from tests.messages.helpers import load_message, make_thread, send_text, until_status
-from tests.whatsapp.helpers import eventually
+from tests.fixtures.sending import load_message, make_thread, send_text, until_status
+from tests.fixtures.whatsapp import eventually
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PDF = b"%PDF-1.4\n% a tiny document\n"

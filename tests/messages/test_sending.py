@@ -17,7 +17,7 @@ from cxinbox.models.whatsapp import AccountStatus, WhatsAppAccount
 from cxinbox.whatsapp.outbound import governor
 from cxinbox.whatsapp.outbound.delivery import sweep_outbox
 from tests.fixtures.people import api_key_headers, error_code, events_of
-from tests.messages.helpers import (
+from tests.fixtures.sending import (
     failed_send,
     load_message,
     load_outbox,
@@ -27,7 +27,7 @@ from tests.messages.helpers import (
     status_webhook,
     until_status,
 )
-from tests.whatsapp.helpers import deliver, eventually
+from tests.fixtures.whatsapp import deliver, eventually
 
 
 async def test_send_goes_out_and_status_webhooks_move_it_forward(client, runtime, graph, thread):

@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from cxinbox.models.identity import Role
-from tests.conversations.helpers import make_inbox
 from tests.fixtures.audit import audit_entries
+from tests.fixtures.inbox import make_inbox
 from tests.fixtures.people import api_key_headers, error_code, events_of
 
 PNG = base64.b64decode(

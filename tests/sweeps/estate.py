@@ -20,12 +20,12 @@ from cxinbox.models.identity import LoginCode, Organization, RefreshToken, User
 from cxinbox.models.inbox import Contact, Conversation, Message
 from cxinbox.models.whatsapp import AccountAlert, AlertSeverity
 from cxinbox.runtime import Runtime
-from tests.conversations.helpers import Inbox, make_inbox
 from tests.fakes.graph import FakeGraph
 from tests.fakes.smtp import SmtpServer
+from tests.fixtures.api import create_api_key
 from tests.fixtures.factories import Factory, unique_email
+from tests.fixtures.inbox import Inbox, make_inbox
 from tests.fixtures.wait import eventually
-from tests.helpers import create_api_key
 from tests.sweeps.bodies import PDF
 
 #: tables derived from others by a periodic job: their rows move on their own (the conversations
@@ -64,8 +64,9 @@ async def build_estate(
     client: httpx.AsyncClient, runtime: Runtime, factory: Factory, graph: FakeGraph, smtp: SmtpServer
 ) -> Estate:
     """An organization with a connected number, a team, people of each role, a conversation in the
-    team with its contact and message, a tag on it, a quick reply with media, an invitation, an API
-    key, an account alert and a team schedule; made through the API where one exists."""
+    team with its contact and message, a tag on it, a quick reply with media, a template, an
+    invitation, an API key, an account alert and a team schedule; made through the API where one
+    exists."""
     inbox = await make_inbox(client, runtime, factory, graph)
     admin = inbox.admin.headers
     estate = Estate(inbox)
@@ -88,6 +89,12 @@ async def build_estate(
         f"/quick-replies/{quick_reply_id}/media", files={"file": ("card.pdf", PDF)}, headers=admin
     )
     assert r.status_code == 200, r.text
+    template = {
+        "name": f"sweep_{uuid.uuid4().hex[:8]}",
+        "category": "UTILITY",
+        "components": [{"type": "BODY", "text": "Hello from the sweep"}],
+    }
+    template_id = _created(await client.post("/templates", json=template, headers=admin))
     invitee = unique_email("invitee")
     invitation_id = _created(await client.post("/invitations", json={"email": invitee}, headers=admin))
     await smtp.wait_for(invitee)
@@ -122,6 +129,8 @@ async def build_estate(
         "api_key": key["id"],
         "account": inbox.account.id,
         "alert": alert_id,
+        "template": template_id,
+        "template_name": template["name"],
     }
     return estate
 

@@ -13,7 +13,7 @@ import asyncio
 import os
 from pathlib import Path
 
-from tests.helpers import api_client
+from tests.fixtures.api import api_client
 from tests.sweeps.fuzz import Findings, fuzz_operation, operations, sender
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "3"))

@@ -40,6 +40,8 @@ ID_KINDS: dict[tuple[str, str], str] = {
     ("/api-keys/", "id"): "api_key",
     ("/whatsapp-accounts/", "id"): "account",
     ("/whatsapp-accounts/alerts/", "id"): "alert",
+    ("/templates/", "id"): "template",
+    ("/templates/", "name"): "template_name",
 }
 
 #: path prefixes out of the sweep's scope, with the reason
@@ -53,6 +55,10 @@ PUBLIC_WITH_PARAMETERS = {
     ("GET", "/files/{key}"): "a signed storage key, checked by its signature (tests/files)",
     ("GET", "/invitations/token/{token}"): "an invitation's secret token, not an id",
     ("POST", "/invitations/accept/{token}"): "an invitation's secret token, not an id",
+    (
+        "GET",
+        "/templates/{id}/header-media",
+    ): "a random media id, not a lookup (tests/templates/test_media.py)",
 }
 
 

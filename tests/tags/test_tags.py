@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from cxinbox.models.identity import Plan, Role
-from tests.conversations.helpers import make_inbox
 from tests.fixtures.audit import audit_entries
+from tests.fixtures.inbox import make_inbox
 from tests.fixtures.people import error_code, events_of
 
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from cxinbox.models.audit import AuditEntry
-from cxinbox.models.events import EventRecord
+from cxinbox.models.event_log import EventRecord
 from cxinbox.models.identity import Role
 from tests.fixtures.factories import Member, Org
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from cxinbox.auth.principal import Principal
 from cxinbox.core.events import Event
-from cxinbox.events.visibility import predicate_for
 from cxinbox.models.identity import Role
+from cxinbox.realtime.visibility import predicate_for
 from tests.teams.conftest import events
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import bad_fields
-from tests.whatsapp.helpers import connect_number, unique_number
+from tests.fixtures.errors import bad_fields
+from tests.fixtures.whatsapp import connect_number, unique_number
 
 NOT_HEADER_SAFE = ["tokén", "token with spaces", "token\u0000", "\U0001f600"]
 

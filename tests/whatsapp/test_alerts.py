@@ -12,17 +12,17 @@ import pytest
 from sqlalchemy import select
 
 from cxinbox.auth.principal import Principal
-from cxinbox.events.visibility import predicate_for
-from cxinbox.models.events import EventRecord
+from cxinbox.models.event_log import EventRecord
 from cxinbox.models.identity import Role
 from cxinbox.models.inbox import MessageStatus
 from cxinbox.models.whatsapp import AccountAlert, AccountStatus, AlertSeverity, WhatsAppAccount
+from cxinbox.realtime.visibility import predicate_for
 from cxinbox.runtime import Runtime
 from cxinbox.whatsapp.alerts.classify import AlertDraft
 from cxinbox.whatsapp.alerts.service import raise_alert
 from cxinbox.whatsapp.outbound.delivery import deliver_message
-from tests.helpers import bad_fields, error_of
-from tests.messages.helpers import (
+from tests.fixtures.errors import bad_fields, error_of
+from tests.fixtures.sending import (
     load_message,
     load_outbox,
     make_thread,
@@ -30,7 +30,7 @@ from tests.messages.helpers import (
     send_text,
     until_status,
 )
-from tests.whatsapp.helpers import connect_number, deliver, sample, unique_number
+from tests.fixtures.whatsapp import connect_number, deliver, sample, unique_number
 
 ALERTS = "/whatsapp-accounts/alerts"
 

@@ -16,7 +16,7 @@ from cxinbox.runtime import Runtime
 from cxinbox.whatsapp.inbound.processor import process_events
 from cxinbox.whatsapp.inbound.threads import Sender, resolve_threads
 from tests.fixtures.events import stored_events
-from tests.whatsapp.helpers import (
+from tests.fixtures.whatsapp import (
     connect_number,
     contacts_of,
     conversations_of,

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from cxinbox.models.identity import Plan
 from cxinbox.models.whatsapp import AccountAlert, WhatsAppAccount
-from tests.whatsapp.helpers import deliver, sample, unique_number
+from tests.fixtures.whatsapp import deliver, sample, unique_number
 
 CONNECT = "/whatsapp-accounts/connect-manual"
 

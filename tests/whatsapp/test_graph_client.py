@@ -9,7 +9,7 @@ import pytest
 from cxinbox.adapters.whatsapp import GraphClient, GraphError
 from cxinbox.adapters.whatsapp.client import MAX_MEDIA_BYTES
 from cxinbox.config import MetaSettings
-from tests.whatsapp.helpers import unique_number
+from tests.fixtures.whatsapp import unique_number
 
 
 @pytest.fixture

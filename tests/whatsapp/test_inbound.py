@@ -7,7 +7,7 @@ import copy
 import pytest
 from sqlalchemy import select, update
 
-from cxinbox.models.events import EventRecord
+from cxinbox.models.event_log import EventRecord
 from cxinbox.models.inbox import (
     Conversation,
     ConversationStatus,
@@ -16,7 +16,7 @@ from cxinbox.models.inbox import (
     MessageType,
     SenderType,
 )
-from tests.whatsapp.helpers import (
+from tests.fixtures.whatsapp import (
     connect_number,
     contacts_of,
     conversations_of,

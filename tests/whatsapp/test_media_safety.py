@@ -11,7 +11,7 @@ import pytest
 
 from cxinbox.models.inbox import MediaState, Message
 from cxinbox.models.whatsapp import WhatsAppAccount
-from tests.whatsapp.helpers import connect_number, deliver, eventually, for_number, messages_of, sample
+from tests.fixtures.whatsapp import connect_number, deliver, eventually, for_number, messages_of, sample
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from cxinbox.models.whatsapp import (
 )
 from cxinbox.runtime import Runtime
 from tests.conftest import META_APP_SECRET
-from tests.whatsapp.helpers import (
+from tests.fixtures.whatsapp import (
     connect_number,
     deliver,
     for_number,

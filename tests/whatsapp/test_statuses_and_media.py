@@ -12,7 +12,7 @@ from cxinbox.models.inbox import (
     MessageStatus,
 )
 from cxinbox.whatsapp.inbound.statuses import apply_pending_statuses
-from tests.whatsapp.helpers import (
+from tests.fixtures.whatsapp import (
     connect_number,
     deliver,
     eventually,

@@ -13,7 +13,7 @@ from cxinbox.core.clock import utcnow
 from cxinbox.models.whatsapp import WebhookEvent
 from cxinbox.whatsapp.signature import sign
 from tests.conftest import META_VERIFY_TOKEN
-from tests.whatsapp.helpers import (
+from tests.fixtures.whatsapp import (
     SAMPLES,
     connect_number,
     deliver,

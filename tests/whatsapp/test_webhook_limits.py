@@ -12,7 +12,7 @@ from cxinbox.models.whatsapp import WebhookEvent
 from cxinbox.whatsapp.intake import intake_for
 from cxinbox.whatsapp.signature import sign
 from cxinbox.whatsapp.webhooks import MAX_SIGNING_IDS
-from tests.whatsapp.helpers import connect_number, deliver, for_number, post_webhook, sample, unique_number
+from tests.fixtures.whatsapp import connect_number, deliver, for_number, post_webhook, sample, unique_number
 
 
 def naming(numbers: list[str]) -> bytes:

@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
-from cxinbox.accounts.schemas import TokenUser
 from cxinbox.admin import service, stats
 from cxinbox.admin.repository import OrganizationRepository
 from cxinbox.admin.schemas import (
@@ -37,6 +36,7 @@ from cxinbox.core.pagination import PageParams, page_params
 from cxinbox.core.wire import Envelope, PageEnvelope
 from cxinbox.models.identity import Organization, OrganizationStatus, Plan, User
 from cxinbox.plans.service import organization_usage
+from cxinbox.sign_in.schemas import TokenUser
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[NO_API_KEYS])
 

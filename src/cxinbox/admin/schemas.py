@@ -5,12 +5,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import EmailStr, Field, field_validator
 
-from cxinbox.accounts.schemas import OrganizationSummary, TokenBundle, UserSummary
 from cxinbox.core.bulk import BulkSelection
 from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime
 from cxinbox.models.identity import OrganizationStatus, Plan
 from cxinbox.plans.limits import LIMIT_NAMES
 from cxinbox.plans.schemas import LimitUsageOut
+from cxinbox.sign_in.schemas import OrganizationSummary, TokenBundle, UserSummary
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 

@@ -7,7 +7,6 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cxinbox.accounts.service import find_user_by_email, unique_slug
 from cxinbox.admin.repository import OrganizationRepository
 from cxinbox.admin.schemas import (
     CreateOrganization,
@@ -23,6 +22,7 @@ from cxinbox.core.errors import Conflict, NotFound, ValidationFailed
 from cxinbox.core.tenancy import TenantContext
 from cxinbox.models.identity import Organization, OrganizationStatus, Role, User
 from cxinbox.runtime import Runtime
+from cxinbox.sign_in.service import find_user_by_email, unique_slug
 from cxinbox.users.service import send_user_invitation
 
 BULK_STATUS = {

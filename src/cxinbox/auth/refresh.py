@@ -121,3 +121,12 @@ async def revoke_user_sessions(
     if keep_family:
         stmt = stmt.where(RefreshToken.family_id != keep_family)
     await session.execute(stmt.values(revoked_at=utcnow()).execution_options(synchronize_session=False))
+
+
+async def end_session(session: AsyncSession, runtime: Runtime, raw_token: str) -> None:
+    """Signing out: the refresh token's whole family is revoked (an unknown token changes nothing)."""
+    family_id = await session.scalar(
+        select(RefreshToken.family_id).where(RefreshToken.token_hash == runtime.hasher.hash(raw_token))
+    )
+    if family_id is not None:
+        await revoke_family(session, family_id)

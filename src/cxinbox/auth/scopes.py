@@ -28,6 +28,7 @@ class Area(StrEnum):
     CONTACTS = "contacts"
     TAGS = "tags"  # the tag catalogue
     QUICK_REPLIES = "quick-replies"
+    TEMPLATES = "templates"  # WhatsApp message templates: managing them, and sending one
     TEAMS = "teams"  # teams, members, schedules
     USERS = "users"  # the people of the organization (read) and their presence (write)
     WHATSAPP = "whatsapp"  # numbers, their health and alerts (never their credentials)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from cxinbox.conversations.repository import contact_matches
+from cxinbox.conversations.queries import contact_matches
 from cxinbox.core.pagination import KeysetOrder, cursor_page, parse_datetime
 from cxinbox.core.repository import TenantRepository
 from cxinbox.core.wire import CursorMeta

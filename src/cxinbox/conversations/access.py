@@ -2,7 +2,9 @@
 
 ADMIN and SUPERVISOR (and API keys, and a super admin inside an organization) see every conversation
 of the organization. An AGENT sees the conversations assigned to them and the unassigned ones of the
-active teams they belong to. Anything outside a principal's view answers 404, like a missing id.
+active teams they belong to. Anything outside a principal's view answers 404, like a missing id
+(``repository.visible_conversation``). This module only decides: the scope of a principal
+(``ConversationScope``, ``scope_for``) and which stream events reach them.
 """
 
 from __future__ import annotations
@@ -10,16 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.auth.principal import Principal
-from cxinbox.core.errors import NotFound
-from cxinbox.core.repository import TenantRepository
-from cxinbox.events.visibility import EventPredicate
 from cxinbox.models.identity import Role
 from cxinbox.models.inbox import Conversation
 from cxinbox.models.teams import Team, TeamMember
+from cxinbox.realtime.visibility import EventPredicate
 
 
 @dataclass(frozen=True)
@@ -69,35 +69,6 @@ async def scope_for(session: AsyncSession, principal: Principal) -> Conversation
         )
     )
     return ConversationScope(sees_all=False, user_id=user_id, team_ids=frozenset(team_ids))
-
-
-class ConversationRepository(TenantRepository[Conversation]):
-    model = Conversation
-    not_found_message = "Conversation not found"
-
-    def visible(self, scope: ConversationScope) -> Select[Conversation]:
-        return self.select().where(scope.clause())
-
-
-async def visible_conversation(
-    session: AsyncSession, principal: Principal, conversation_id: str, *, for_update: bool = False
-) -> Conversation:
-    """The conversation if ``principal`` may see it, else 404 (never 403: existence is not revealed).
-
-    ``for_update`` locks the row (PostgreSQL) so that concurrent state changes serialise.
-    """
-    scope = await scope_for(session, principal)
-    stmt = (
-        ConversationRepository(session, principal.tenant)
-        .visible(scope)
-        .where(Conversation.id == conversation_id)
-    )
-    if for_update:
-        stmt = stmt.with_for_update()
-    conversation = await session.scalar(stmt)
-    if conversation is None:
-        raise NotFound("Conversation not found")
-    return conversation
 
 
 async def conversation_event_filter(session: AsyncSession, principal: Principal) -> EventPredicate:

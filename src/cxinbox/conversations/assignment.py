@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cxinbox.auth.principal import Principal
 from cxinbox.conversations import changes
 from cxinbox.conversations.access import ConversationScope, scope_for
-from cxinbox.conversations.repository import NOT_CLOSED, InboxQueries
+from cxinbox.conversations.queries import NOT_CLOSED, InboxQueries
 from cxinbox.conversations.timeline import SYSTEM, Actor
 from cxinbox.core.errors import Conflict, NotFound, ValidationFailed
 from cxinbox.core.tenancy import TenantContext

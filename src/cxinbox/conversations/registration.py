@@ -5,7 +5,7 @@ from __future__ import annotations
 from cxinbox.conversations import tasks  # noqa: F401 - its @job/@periodic register conversations.fold_counts
 from cxinbox.conversations.access import conversation_event_filter
 from cxinbox.conversations.assignment import release_conversations
-from cxinbox.events.visibility import register_event_filter
+from cxinbox.realtime.visibility import register_event_filter
 from cxinbox.users.hooks import on_user_leaving
 
 CONVERSATION_EVENTS = "conversation."

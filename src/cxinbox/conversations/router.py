@@ -1,5 +1,5 @@
-"""``/conversations``: the shared inbox. Every endpoint applies the visibility rule of
-``access.py`` (importing it here also registers the event stream's filter)."""
+"""``/conversations``: the shared inbox. Every endpoint applies the visibility rule of ``access.py``:
+lists and counts through ``queries.py``, one conversation through ``repository.py``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cxinbox.auth.dependencies import MemberDep, ReadSessionDep, SessionDep
 from cxinbox.auth.principal import Principal
 from cxinbox.auth.scopes import Area, key_scope
-from cxinbox.conversations import access, assignment, service
+from cxinbox.conversations import assignment, repository, service
 from cxinbox.conversations.schemas import (
     ME,
     UNASSIGNED,
@@ -27,10 +27,10 @@ from cxinbox.conversations.schemas import (
     SubFilter,
     UpdateConversation,
 )
-from cxinbox.conversations.views import conversation_out, conversations_out, detail_out
+from cxinbox.conversations.serializers import conversation_out, conversations_out, detail_out
 from cxinbox.core.errors import NotImplementedYet, ValidationFailed
 from cxinbox.core.pagination import MAX_LIMIT
-from cxinbox.core.wire import CursorEnvelope, Envelope, RequestModel
+from cxinbox.core.wire import CursorEnvelope, Envelope
 from cxinbox.models.inbox import ConversationOrigin, ConversationStatus
 
 router = APIRouter(
@@ -130,17 +130,6 @@ async def counts(
     return Envelope(data=await service.count_conversations(session, principal, criteria))
 
 
-class ReclassifyRequest(RequestModel):
-    """Reserved for the classification area."""
-
-
-@router.post("/re-classify", summary="Bulk re-classify and re-route open conversations", description=_NOT_YET)
-async def reclassify_all(
-    principal: MemberDep, body: Annotated[ReclassifyRequest | None, Body()] = None
-) -> Envelope[ConversationOut]:
-    raise NotImplementedYet("Classification is not available yet")
-
-
 @router.get("/{id}", summary="Get conversation by ID", description=f"{_VISIBILITY} Includes its timeline.")
 async def get_conversation(
     id: str, principal: MemberDep, session: ReadSessionDep
@@ -175,29 +164,13 @@ async def takeover(id: str, principal: MemberDep, session: SessionDep) -> Envelo
 
 
 async def _visible_but_not_yet(session: AsyncSession, principal: Principal, id: str, what: str) -> NoReturn:
-    await access.visible_conversation(session, principal, id)
+    await repository.visible_conversation(session, principal, id)
     raise NotImplementedYet(f"{what} is not available yet")
-
-
-@router.post("/{id}/re-classify", summary="Re-classify a single conversation using AI", description=_NOT_YET)
-async def reclassify(id: str, principal: MemberDep, session: SessionDep) -> Envelope[ConversationOut]:
-    await _visible_but_not_yet(session, principal, id, "Classification")
 
 
 @router.post("/{id}/re-route", summary="Re-evaluate routing rules and reassign team", description=_NOT_YET)
 async def reroute(id: str, principal: MemberDep, session: SessionDep) -> Envelope[ConversationOut]:
     await _visible_but_not_yet(session, principal, id, "Routing")
-
-
-@router.post(
-    "/{id}/generate-handoff-summary",
-    summary="Generate a handoff summary preview for agent review",
-    description=_NOT_YET,
-)
-async def generate_handoff_summary(
-    id: str, principal: MemberDep, session: SessionDep
-) -> Envelope[ConversationOut]:
-    await _visible_but_not_yet(session, principal, id, "Handoff summary generation")
 
 
 @router.post(

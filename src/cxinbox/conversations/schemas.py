@@ -126,11 +126,16 @@ class ActorOut(ApiModel):
 
 class TimelineEntryOut(ApiModel):
     id: str
-    kind: TimelineKind = Field(description="What moved: STATUS, ASSIGNEE (a user id) or TEAM (a team id)")
+    kind: TimelineKind = Field(
+        description="What moved: STATUS, ASSIGNEE (a user id) or TEAM (a team id); TOOL is a tool an "
+        "agent ran (`to` is its name, reason `tool_call` or `tool_failed`)"
+    )
     from_value: str | None = Field(alias="from")
     to_value: str | None = Field(alias="to")
     actor: ActorOut
-    reason: str = Field(description="e.g. takeover, assign, unassign, resolve, update, customer_message")
+    reason: str = Field(
+        description="e.g. takeover, assign, unassign, resolve, update, customer_message, tool_call"
+    )
     created_at: UtcDatetime
 
 

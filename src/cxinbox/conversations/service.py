@@ -10,9 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.auth.principal import Principal
 from cxinbox.conversations import assignment, changes, counters, status, timeline
-from cxinbox.conversations.access import scope_for, visible_conversation
+from cxinbox.conversations.access import scope_for
 from cxinbox.conversations.events import publish_conversation
-from cxinbox.conversations.repository import UNREAD, InboxQueries
+from cxinbox.conversations.queries import UNREAD, InboxQueries
+from cxinbox.conversations.repository import visible_conversation
 from cxinbox.conversations.schemas import (
     ConversationCounts,
     ConversationFilter,

@@ -19,7 +19,7 @@ from cxinbox.core.clock import utcnow
 from cxinbox.core.db import after_commit, before_commit, dialect_insert
 from cxinbox.core.pubsub import EventBus
 from cxinbox.core.wire import iso_utc
-from cxinbox.models.events import EventRecord, EventSequence
+from cxinbox.models.event_log import EventRecord, EventSequence
 
 EVENT_BUS_KEY = "event_bus"
 _PENDING_KEY = "pending_events"

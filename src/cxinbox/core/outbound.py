@@ -25,6 +25,9 @@ What it promises:
 - **Quiet about secrets.** Refusals are logged with the host and the reason only: never a path,
   query string or header (URLs and headers carry tokens).
 
+``stream`` is the same call for an answer read as it arrives (an LLM's tokens): no redirects are
+followed (one is refused), and the time and size caps hold over the whole stream.
+
 Failures are ``OutboundError``: ``DestinationRefused`` and ``ResponseTooLarge`` are final,
 ``OutboundUnavailable`` (timeouts, connection errors) has ``retryable = True``. HTTP error statuses
 are answers, not failures: the caller reads ``response.status_code``.
@@ -33,9 +36,13 @@ are answers, not failures: the caller reads ``response.status_code``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import socket
-from collections.abc import Callable, Iterable
+import ssl
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any
 
@@ -154,14 +161,21 @@ class _CheckedNetwork(httpcore.AsyncNetworkBackend):
         await self._network.sleep(seconds)
 
 
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """Built once per process: loading the certificate store takes a tenth of a second or more,
+    which every client (one per call, for many callers) would otherwise pay."""
+    return httpx.create_ssl_context(trust_env=False)
+
+
 class _CheckedTransport(httpx.AsyncHTTPTransport):
     """httpx's own transport, with its connection pool on the checked network."""
 
     def __init__(self, allow_private: bool) -> None:
-        super().__init__(trust_env=False)
+        super().__init__(verify=_ssl_context(), trust_env=False)
         # the pool httpx builds cannot be given a network backend: build the same one with ours
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=_ssl_context(),
             network_backend=_CheckedNetwork(allow_private),
         )
 
@@ -224,6 +238,28 @@ class OutboundClient:
         except httpx.HTTPError as exc:
             raise OutboundUnavailable(f"the request failed: {type(exc).__name__}") from exc
 
+    @asynccontextmanager
+    async def stream(
+        self, method: str, url: str | httpx.URL, *, max_bytes: int | None = None, **kwargs: Any
+    ) -> AsyncIterator[StreamedResponse]:
+        """Send the request and yield the response with its body still to read (``lines``, ``read``)."""
+        request = self._http.build_request(method, url, **kwargs)
+        _check_url(request.url, None)
+        deadline = time.monotonic() + self._timeout
+        try:
+            response = await self._http.send(request, stream=True)
+        except httpx.TimeoutException as exc:
+            raise OutboundUnavailable("the request timed out") from exc
+        except httpx.HTTPError as exc:
+            raise OutboundUnavailable(f"the request failed: {type(exc).__name__}") from exc
+        try:
+            if response.next_request is not None:
+                log.warning("outbound_refused", host=request.url.host, reason="redirect on a stream")
+                raise DestinationRefused("a streamed answer may not redirect")
+            yield StreamedResponse(response, max_bytes or self._max_bytes, deadline)
+        finally:
+            await response.aclose()
+
     async def _follow(
         self, request: httpx.Request, trusted: Callable[[httpx.URL], bool] | None, max_bytes: int | None
     ) -> httpx.Response:
@@ -239,6 +275,45 @@ class OutboundClient:
             request = _redirected(request, response.next_request)
         log.warning("outbound_refused", host=request.url.host, reason="too many redirects")
         raise DestinationRefused("too many redirects")
+
+
+class StreamedResponse:
+    """A response whose body is read as it arrives, within the call's time and size caps."""
+
+    def __init__(self, response: httpx.Response, max_bytes: int, deadline: float) -> None:
+        self.status_code = response.status_code
+        self.headers = response.headers
+        self._response = response
+        self._max_bytes = max_bytes
+        self._deadline = deadline
+        self._size = 0
+
+    async def lines(self) -> AsyncIterator[str]:
+        """The body's lines as they arrive (counted by the chunk, so one endless line is capped too)."""
+        pending = b""
+        try:
+            async for chunk in self._response.aiter_bytes():
+                self._count(len(chunk))
+                *complete, pending = (pending + chunk).split(b"\n")
+                for line in complete:
+                    yield line.rstrip(b"\r").decode("utf-8", "replace")
+        except httpx.TimeoutException as exc:
+            raise OutboundUnavailable("the request timed out") from exc
+        except httpx.HTTPError as exc:
+            raise OutboundUnavailable(f"the answer broke off: {type(exc).__name__}") from exc
+        if pending:
+            yield pending.rstrip(b"\r").decode("utf-8", "replace")
+
+    async def read(self) -> bytes:
+        """The rest of the body (an error's, typically)."""
+        return b"\n".join([line.encode() async for line in self.lines()])
+
+    def _count(self, size: int) -> None:
+        self._size += size
+        if self._size > self._max_bytes:
+            raise ResponseTooLarge(f"the answer is larger than {self._max_bytes} bytes")
+        if time.monotonic() > self._deadline:
+            raise OutboundUnavailable("the request timed out")
 
 
 def _check_url(url: httpx.URL, trusted: Callable[[httpx.URL], bool] | None) -> None:

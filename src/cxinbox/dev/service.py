@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.auth.principal import Principal
 from cxinbox.contacts.repository import ContactRepository
-from cxinbox.conversations.access import visible_conversation
 from cxinbox.conversations.events import audience
+from cxinbox.conversations.repository import visible_conversation
 from cxinbox.conversations.schemas import ConversationOut
 from cxinbox.core.errors import Conflict
 from cxinbox.core.events import publish_event
@@ -31,7 +31,7 @@ from cxinbox.dev.schemas import (
     SimulateTemplateStatus,
     TemplateEventOut,
 )
-from cxinbox.messages.views import message_out
+from cxinbox.messages.serializers import message_out
 from cxinbox.models.inbox import Contact, Conversation, Direction, Message
 from cxinbox.models.whatsapp import TemplateEvent, WebhookEvent, WhatsAppAccount
 from cxinbox.runtime import Runtime

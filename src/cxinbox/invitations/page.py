@@ -20,7 +20,7 @@ from cxinbox.auth.passwords import MIN_PASSWORD_LENGTH
 from cxinbox.core.errors import AppError
 from cxinbox.invitations import service
 from cxinbox.invitations.schemas import AcceptInvitation, PublicInvitation
-from cxinbox.invitations.views import present_public
+from cxinbox.invitations.serializers import present_public
 from cxinbox.web.pages import render
 
 router = APIRouter(include_in_schema=False)

@@ -4,7 +4,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, status
 
-from cxinbox.accounts.schemas import TokenBundle
 from cxinbox.auth.dependencies import AdminDep, RuntimeDep, SessionDep
 from cxinbox.auth.scopes import NO_API_KEYS
 from cxinbox.core.http import client_ip
@@ -19,8 +18,9 @@ from cxinbox.invitations.schemas import (
     InvitationOut,
     PublicInvitation,
 )
-from cxinbox.invitations.views import present_invitation, present_invitations, present_public
+from cxinbox.invitations.serializers import present_invitation, present_invitations, present_public
 from cxinbox.models.invitations import InvitationStatus
+from cxinbox.sign_in.schemas import TokenBundle
 
 router = APIRouter(prefix="/invitations", tags=["invitations"], dependencies=[NO_API_KEYS])
 

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from cxinbox.accounts.schemas import EmailBody
 from cxinbox.auth.passwords import MIN_PASSWORD_LENGTH
 from cxinbox.core.bulk import BulkResult
 from cxinbox.core.validation import Id
@@ -10,6 +9,7 @@ from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime, examples
 from cxinbox.models.identity import Role
 from cxinbox.models.invitations import InvitationStatus
 from cxinbox.models.mail import MailState
+from cxinbox.sign_in.schemas import EmailBody
 from cxinbox.users.schemas import MAX_TEAMS_PER_USER, OrgRole
 
 MAX_BULK_INVITATIONS = 100

@@ -10,7 +10,7 @@ from sqlalchemy.orm.util import identity_key
 
 from cxinbox.conversations.events import audience
 from cxinbox.core.events import publish_event
-from cxinbox.messages.views import message_out
+from cxinbox.messages.serializers import message_out
 from cxinbox.models.inbox import Conversation, Message
 from cxinbox.runtime import Runtime
 

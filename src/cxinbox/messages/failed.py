@@ -21,7 +21,7 @@ from cxinbox.core.tenancy import TenantContext
 from cxinbox.core.wire import RequestModel
 from cxinbox.messages.events import publish_message_updated
 from cxinbox.messages.schemas import BulkMessages, ErrorCodeCount, FailedMessageOut, FailedStats
-from cxinbox.messages.views import message_out
+from cxinbox.messages.serializers import message_out
 from cxinbox.models.inbox import Contact, Conversation, Direction, Message, MessageStatus
 from cxinbox.models.outbound import OutboxEntry, OutboxState
 from cxinbox.models.whatsapp import WhatsAppAccount

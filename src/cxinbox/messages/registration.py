@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from cxinbox.conversations.access import conversation_event_filter
-from cxinbox.events.visibility import register_event_filter
 from cxinbox.messages import tasks  # noqa: F401 - its @job/@periodic register messages.purge_idempotency_keys
+from cxinbox.realtime.visibility import register_event_filter
 
 MESSAGE_EVENTS = "message."
 

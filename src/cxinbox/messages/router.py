@@ -13,7 +13,7 @@ from cxinbox.core.validation import Text
 from cxinbox.core.wire import CursorEnvelope, Envelope
 from cxinbox.messages import sending, service
 from cxinbox.messages.schemas import MAX_CAPTION_LENGTH, MessageOut, React, SendMessage
-from cxinbox.messages.views import message_out
+from cxinbox.messages.serializers import message_out
 
 router = APIRouter(tags=["messages"], dependencies=[key_scope(Area.CONVERSATIONS)])
 

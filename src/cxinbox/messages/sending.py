@@ -12,8 +12,8 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.auth.principal import Principal
-from cxinbox.conversations.access import visible_conversation
 from cxinbox.conversations.changes import reopen_for_reply
+from cxinbox.conversations.repository import visible_conversation
 from cxinbox.conversations.timeline import Actor
 from cxinbox.core.errors import Conflict, ValidationFailed
 from cxinbox.files.names import safe_filename

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.auth.principal import Principal
-from cxinbox.conversations.access import visible_conversation
+from cxinbox.conversations.repository import visible_conversation
 from cxinbox.core.errors import Conflict, NotFound
 from cxinbox.core.jobs import enqueue
 from cxinbox.core.pagination import cursor_page
@@ -16,7 +16,7 @@ from cxinbox.core.wire import CursorMeta, Envelope
 from cxinbox.messages.events import publish_message_updated
 from cxinbox.messages.repository import CONVERSATION_ORDER, MessageRepository
 from cxinbox.messages.schemas import MessageOut
-from cxinbox.messages.views import message_out
+from cxinbox.messages.serializers import message_out
 from cxinbox.models.inbox import Conversation, Direction, MediaState, Message
 from cxinbox.runtime import Runtime
 from cxinbox.whatsapp.media import download_media

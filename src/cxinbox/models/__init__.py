@@ -3,7 +3,8 @@ migrations and the schema test rely on it); code imports models from their own m
 
 from cxinbox.models import (  # noqa: F401 - imported to register their tables
     audit,
-    events,
+    bot,
+    event_log,
     identity,
     inbox,
     invitations,
@@ -14,6 +15,8 @@ from cxinbox.models import (  # noqa: F401 - imported to register their tables
     quick_replies,
     tags,
     teams,
+    templates,
+    tools,
     whatsapp,
 )
 from cxinbox.models.base import Base, TenantModel

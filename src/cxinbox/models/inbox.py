@@ -266,6 +266,8 @@ class TimelineKind(enum.StrEnum):
     STATUS = "STATUS"
     ASSIGNEE = "ASSIGNEE"
     TEAM = "TEAM"
+    #: a tool an agent ran: ``to_value`` is its name
+    TOOL = "TOOL"
 
 
 class ActorType(enum.StrEnum):

@@ -4,14 +4,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, UploadFile
 
-from cxinbox.accounts.schemas import TokenBundle
 from cxinbox.auth.dependencies import MemberDep, RuntimeDep, SessionDep
 from cxinbox.auth.scopes import NO_API_KEYS
 from cxinbox.core.wire import Envelope
 from cxinbox.profile import service
 from cxinbox.profile.schemas import ChangePassword, UpdateProfile
+from cxinbox.sign_in.schemas import TokenBundle
 from cxinbox.users.schemas import UserOut
-from cxinbox.users.views import present_user
+from cxinbox.users.serializers import present_user
 
 router = APIRouter(prefix="/profile", tags=["profile"], dependencies=[NO_API_KEYS])
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cxinbox.accounts.service import replace_password, verify_current_password
 from cxinbox.auth.principal import Principal
 from cxinbox.auth.refresh import TokenPair
 from cxinbox.core.crypto import random_token
@@ -13,6 +12,7 @@ from cxinbox.core.errors import PayloadTooLarge, Unauthorized, UnsupportedMediaT
 from cxinbox.files.images import sniff_image
 from cxinbox.models.identity import User
 from cxinbox.runtime import Runtime
+from cxinbox.sign_in.service import replace_password, verify_current_password
 from cxinbox.users.service import publish_user
 
 MAX_AVATAR_BYTES = 2 * 1024 * 1024

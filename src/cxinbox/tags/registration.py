@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cxinbox.events.visibility import every_member, register_event_filter
+from cxinbox.realtime.visibility import every_member, register_event_filter
 
 TAG_EVENTS = "tag."
 

@@ -8,7 +8,7 @@ from cxinbox.audit.request import Actor, acting_as
 from cxinbox.auth.dependencies import MemberDep, ReadSessionDep, SessionDep
 from cxinbox.auth.scopes import Area, key_scope
 from cxinbox.conversations.schemas import ConversationOut
-from cxinbox.conversations.views import conversation_out
+from cxinbox.conversations.serializers import conversation_out
 from cxinbox.core.wire import Deleted, Envelope
 from cxinbox.models.identity import Role
 from cxinbox.tags import service

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.audit.request import Actor
 from cxinbox.auth.principal import Principal
-from cxinbox.conversations.access import visible_conversation
 from cxinbox.conversations.events import publish_conversation
+from cxinbox.conversations.repository import visible_conversation
 from cxinbox.conversations.summary import reload
 from cxinbox.core.errors import Conflict, NotFound, ValidationFailed
 from cxinbox.core.events import publish_event

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.auth.principal import Principal
-from cxinbox.events.visibility import EventPredicate
 from cxinbox.models.identity import Role
+from cxinbox.realtime.visibility import EventPredicate
 
 TEAM_EVENT_PREFIX = "team."
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cxinbox.events.visibility import register_event_filter
+from cxinbox.realtime.visibility import register_event_filter
 from cxinbox.teams.events import TEAM_EVENT_PREFIX, agents_see_their_own_teams
 
 

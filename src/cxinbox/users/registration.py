@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from cxinbox.events.visibility import every_member, register_event_filter
 from cxinbox.plans.limits import SEATS, register_usage
+from cxinbox.realtime.visibility import every_member, register_event_filter
 from cxinbox.users.seats import seats_in_use
 
 USER_EVENTS = "user."

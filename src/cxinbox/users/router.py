@@ -13,7 +13,7 @@ from cxinbox.core.wire import Deleted, Envelope, PageEnvelope
 from cxinbox.models.identity import Presence, Role
 from cxinbox.users import bulk, service
 from cxinbox.users.schemas import BulkUsers, CreateUser, UpdatePresence, UpdateUser, UserFilter, UserOut
-from cxinbox.users.views import present_user, present_users
+from cxinbox.users.serializers import present_user, present_users
 
 router = APIRouter(prefix="/users", tags=["users"], dependencies=[key_scope(Area.USERS)])
 

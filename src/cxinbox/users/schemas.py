@@ -4,12 +4,12 @@ from typing import Literal
 
 from pydantic import Field
 
-from cxinbox.accounts.schemas import EmailBody, UserSummary
 from cxinbox.core.bulk import BulkSelection
 from cxinbox.core.validation import Id
 from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime, examples
 from cxinbox.models.identity import Presence, Role
 from cxinbox.models.teams import TeamRole
+from cxinbox.sign_in.schemas import EmailBody, UserSummary
 
 MAX_TEAMS_PER_USER = 100
 

@@ -27,7 +27,7 @@ from cxinbox.users.hooks import release_user_work
 from cxinbox.users.repository import TeamMembershipRepository, UserRepository
 from cxinbox.users.schemas import CreateUser, UpdateUser, UserFilter
 from cxinbox.users.seats import ensure_seat_available
-from cxinbox.users.views import present_user, wire
+from cxinbox.users.serializers import present_user, wire
 
 MANAGERS = (Role.ADMIN, Role.SUPERVISOR)
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from cxinbox.events.visibility import register_event_filter
 from cxinbox.plans.limits import WHATSAPP_NUMBERS, register_usage
+from cxinbox.realtime.visibility import register_event_filter
 from cxinbox.whatsapp import media, tasks  # noqa: F401 - their @job/@periodic register the webhook and media jobs
 from cxinbox.whatsapp.alerts.events import ALERT_EVENT_PREFIX, agents_see_no_alerts
 from cxinbox.whatsapp.outbound import delivery  # noqa: F401 - its @job/@periodic register sends and the outbox sweeper

@@ -9,7 +9,7 @@ from cxinbox.auth.scopes import NO_API_KEYS, Area, key_scope
 from cxinbox.core.wire import Deleted, Envelope
 from cxinbox.models.whatsapp import MetaAppConfig, WhatsAppAccount
 from cxinbox.runtime import Runtime
-from cxinbox.whatsapp import accounts
+from cxinbox.whatsapp import numbers
 from cxinbox.whatsapp.repository import MetaAppConfigRepository, WhatsAppAccountRepository
 from cxinbox.whatsapp.schemas import (
     AccountHealth,
@@ -58,7 +58,7 @@ async def get_meta_config(
 async def put_meta_config(
     body: MetaConfigIn, principal: AdminDep, session: SessionDep, runtime: RuntimeDep
 ) -> Envelope[MetaConfigOut]:
-    config = await accounts.save_meta_config(session, principal, body)
+    config = await numbers.save_meta_config(session, principal, body)
     return Envelope(data=_meta_config_out(runtime, config))
 
 
@@ -94,7 +94,7 @@ async def list_accounts(principal: MemberDep, session: SessionDep) -> Envelope[l
 async def connect(
     body: ConnectEmbedded, response: Response, principal: AdminDep, session: SessionDep, runtime: RuntimeDep
 ) -> Envelope[WhatsAppAccountOut]:
-    account, created = await accounts.connect_embedded(session, runtime, principal, body)
+    account, created = await numbers.connect_embedded(session, runtime, principal, body)
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     return Envelope(data=account_out(account))
 
@@ -109,7 +109,7 @@ async def connect(
 async def connect_manual(
     body: ConnectManual, response: Response, principal: AdminDep, session: SessionDep, runtime: RuntimeDep
 ) -> Envelope[WhatsAppAccountOut]:
-    account, created = await accounts.connect_manual(session, runtime, principal, body)
+    account, created = await numbers.connect_manual(session, runtime, principal, body)
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     return Envelope(data=account_out(account))
 
@@ -118,12 +118,12 @@ async def connect_manual(
 async def update_account(
     id: str, body: UpdateAccount, principal: AdminDep, session: SessionDep, runtime: RuntimeDep
 ) -> Envelope[WhatsAppAccountOut]:
-    return Envelope(data=account_out(await accounts.update(session, principal, runtime, id, body)))
+    return Envelope(data=account_out(await numbers.update(session, principal, runtime, id, body)))
 
 
 @router.delete("/{id}", summary="Disconnect a WhatsApp Business account", dependencies=[NO_API_KEYS])
 async def disconnect(id: str, principal: AdminDep, session: SessionDep) -> Envelope[Deleted]:
-    await accounts.disconnect(session, principal, id)
+    await numbers.disconnect(session, principal, id)
     return Envelope(data=Deleted(id=id))
 
 
@@ -131,4 +131,4 @@ async def disconnect(id: str, principal: AdminDep, session: SessionDep) -> Envel
 async def account_health(
     id: str, principal: SupervisorDep, session: SessionDep, runtime: RuntimeDep
 ) -> Envelope[AccountHealth]:
-    return Envelope(data=await accounts.health(session, principal, runtime, id))
+    return Envelope(data=await numbers.health(session, principal, runtime, id))

@@ -41,6 +41,17 @@ PHONE_NUMBER_FIELDS = (
 #: Meta's default cap is 20, raised on request)
 MAX_NUMBER_PAGES = 20
 NUMBERS_PAGE_SIZE = 100
+#: what a sync reads of each template (Graph gives only a few default fields unless asked)
+TEMPLATE_FIELDS = (
+    "id,name,language,status,category,components,quality_score,rejected_reason,previous_category"
+)
+#: pages of a business account's templates read at most (Meta allows 250 names per account, each
+#: in several languages)
+MAX_TEMPLATE_PAGES = 100
+TEMPLATES_PAGE_SIZE = 100
+#: a Resumable Upload session id as Meta answers it (``upload:<id>``, with a ``?sig=`` signature):
+#: nothing else is joined to the Graph base
+_UPLOAD_SESSION = re.compile(r"upload:[A-Za-z0-9_=:.%-]{1,512}(\?sig=[A-Za-z0-9_=.%-]{1,512})?")
 
 
 def is_media_id(value: object) -> bool:
@@ -140,6 +151,56 @@ class GraphClient:
         except (KeyError, IndexError, TypeError) as exc:
             raise GraphError("Graph API answered without a message id", retryable=False) from exc
 
+    # --- templates ---------------------------------------------------------------------------------
+
+    async def list_templates(self, waba_id: str) -> list[dict[str, Any]]:
+        """Every template of a business account (``GET /{waba_id}/message_templates``, every page,
+        with the fields a sync needs)."""
+        params = {"fields": TEMPLATE_FIELDS, "limit": str(TEMPLATES_PAGE_SIZE)}
+        path = f"{_node(waba_id)}/message_templates"
+        return await self._every_page(path, params, MAX_TEMPLATE_PAGES, "templates", complete=True)
+
+    async def create_template(self, waba_id: str, template: dict[str, Any]) -> dict[str, Any]:
+        """``POST /{waba_id}/message_templates``: answers ``{id, status, category}``."""
+        body = await self._json("POST", f"{_node(waba_id)}/message_templates", json=template)
+        if not body.get("id"):
+            raise GraphError("Graph API answered without a template id", retryable=False)
+        return body
+
+    async def edit_template(self, template_id: str, changes: dict[str, Any]) -> None:
+        """``POST /{template_id}`` with the new components (and category)."""
+        await self._json("POST", _node(template_id), json=changes)
+
+    async def delete_template(self, waba_id: str, name: str, template_id: str) -> None:
+        """``DELETE /{waba_id}/message_templates?name=…&hsm_id=…``: this language only (by name alone
+        Meta deletes every language of the name)."""
+        await self._json(
+            "DELETE",
+            f"{_node(waba_id)}/message_templates",
+            params={"name": name, "hsm_id": template_id},
+        )
+
+    async def resumable_upload(self, app_id: str, data: bytes, file_name: str, mime_type: str) -> str:
+        """Meta's Resumable Upload API, in one piece: ``POST /{app_id}/uploads`` opens a session,
+        ``POST /upload:<session>`` (``Authorization: OAuth``, ``file_offset: 0``) sends the bytes;
+        answers the file handle (``h``), which template creation and edits take. (The session id
+        is joined as ``./upload:…``: bare, its ``upload:`` would read as a URL scheme.)"""
+        opened = await self._json(
+            "POST",
+            f"{_node(app_id)}/uploads",
+            params={"file_name": file_name, "file_length": str(len(data)), "file_type": mime_type},
+        )
+        session = opened.get("id")
+        if not isinstance(session, str) or not _UPLOAD_SESSION.fullmatch(session):
+            raise GraphError("Graph API answered without a valid upload session", retryable=False)
+        body = await self._json(
+            "POST", f"./{session}", content=data, headers={"file_offset": "0"}, auth_scheme="OAuth"
+        )
+        handle = body.get("h")
+        if not isinstance(handle, str) or not handle:
+            raise GraphError("Graph API answered without a file handle", retryable=False)
+        return handle
+
     # --- numbers and onboarding --------------------------------------------------------------------
 
     async def phone_number(self, phone_number_id: str) -> PhoneNumberInfo:
@@ -148,22 +209,10 @@ class GraphClient:
 
     async def business_account_numbers(self, waba_id: str) -> list[PhoneNumberInfo]:
         """The phone numbers of a WhatsApp Business Account that the token can read
-        (``GET /{waba_id}/phone_numbers``, every page: ``paging.cursors.after`` while ``paging.next``
-        says there is more, at most ``MAX_NUMBER_PAGES``)."""
-        numbers: list[PhoneNumberInfo] = []
+        (``GET /{waba_id}/phone_numbers``, every page, at most ``MAX_NUMBER_PAGES``)."""
         params = {"fields": PHONE_NUMBER_FIELDS, "limit": str(NUMBERS_PAGE_SIZE)}
-        for _ in range(MAX_NUMBER_PAGES):
-            body = await self._json("GET", f"{waba_id}/phone_numbers", params=params)
-            data = body.get("data")
-            if not isinstance(data, list):
-                raise GraphError("Graph API answered without a list of phone numbers", retryable=False)
-            numbers += [_phone_number_info(item, "") for item in data if isinstance(item, dict)]
-            paging = _object(body, "paging")
-            after = _object(paging, "cursors").get("after")
-            if not paging.get("next") or not isinstance(after, str) or not after:
-                break
-            params = {**params, "after": after}
-        return numbers
+        items = await self._every_page(f"{waba_id}/phone_numbers", params, MAX_NUMBER_PAGES, "phone numbers")
+        return [_phone_number_info(item, "") for item in items]
 
     async def exchange_code(self, code: str) -> str:
         """Embedded Signup: trade the one-time code for a business token."""
@@ -187,6 +236,28 @@ class GraphClient:
 
     # --- plumbing ----------------------------------------------------------------------------------
 
+    async def _every_page(
+        self, path: str, params: dict[str, str], max_pages: int, what: str, *, complete: bool = False
+    ) -> list[dict[str, Any]]:
+        """The items of a paged list: ``paging.cursors.after`` while ``paging.next`` says there is
+        more, at most ``max_pages`` pages (then, when ``complete`` is asked, an error rather than a
+        part of the list)."""
+        found: list[dict[str, Any]] = []
+        for _ in range(max_pages):
+            body = await self._json("GET", path, params=params)
+            data = body.get("data")
+            if not isinstance(data, list):
+                raise GraphError(f"Graph API answered without a list of {what}", retryable=False)
+            found += [item for item in data if isinstance(item, dict)]
+            paging = _object(body, "paging")
+            after = _object(paging, "cursors").get("after")
+            if not paging.get("next") or not isinstance(after, str) or not after:
+                return found
+            params = {**params, "after": after}
+        if complete:
+            raise GraphError(f"Graph API has more {what} than are read", retryable=False)
+        return found
+
     async def _json(
         self, method: str, path: str, *, authenticated: bool = True, **kwargs: Any
     ) -> dict[str, Any]:
@@ -208,10 +279,14 @@ class GraphClient:
         *,
         authenticated: bool = True,
         max_bytes: int = MAX_JSON_BYTES,
+        auth_scheme: str = "Bearer",
+        headers: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> httpx.Response:
         """``url`` is relative to the Graph base, or absolute (a media URL from Meta's answer)."""
-        headers = {"Authorization": f"Bearer {self._token}"} if authenticated and self._token else {}
+        headers = dict(headers or {})
+        if authenticated and self._token:
+            headers["Authorization"] = f"{auth_scheme} {self._token}"
         try:
             response = await self._http.request(
                 method,
@@ -253,6 +328,13 @@ def _phone_number_info(body: dict[str, Any], phone_number_id: str) -> PhoneNumbe
         name_status=body.get("name_status"),
         raw=body,
     )
+
+
+def _node(node_id: str) -> str:
+    """A Graph node id (digits, or an app id) as one path segment: it cannot leave its place."""
+    if not node_id or not node_id.replace("-", "").replace("_", "").isalnum():
+        raise GraphError("Invalid Graph node id", retryable=False)
+    return node_id
 
 
 def _object(body: dict[str, Any], key: str) -> dict[str, Any]:

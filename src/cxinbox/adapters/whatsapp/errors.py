@@ -21,6 +21,7 @@ class GraphError(Exception):
         subcode: int | None = None,
         fbtrace_id: str | None = None,
         retryable: bool | None = None,
+        user_message: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -28,6 +29,8 @@ class GraphError(Exception):
         self.code = code
         self.subcode = subcode
         self.fbtrace_id = fbtrace_id
+        #: Meta's explanation for a person (``error_user_title`` and ``error_user_msg``), when given
+        self.user_message = user_message
         self.retryable = _is_retryable(status, code) if retryable is None else retryable
 
     @classmethod
@@ -41,6 +44,7 @@ class GraphError(Exception):
             code=int_or_none(error.get("code")),
             subcode=int_or_none(error.get("error_subcode")),
             fbtrace_id=error.get("fbtrace_id"),
+            user_message=_user_message(error),
         )
 
     @property
@@ -50,6 +54,11 @@ class GraphError(Exception):
 
     def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "subcode": self.subcode, "message": self.message}
+
+
+def _user_message(error: dict[str, Any]) -> str | None:
+    parts = [str(error[k]).strip() for k in ("error_user_title", "error_user_msg") if error.get(k)]
+    return ": ".join(p for p in parts if p)[:1000] or None
 
 
 def _is_retryable(status: int | None, code: int | None) -> bool:

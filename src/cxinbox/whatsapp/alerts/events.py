@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cxinbox.auth.principal import Principal
 from cxinbox.core.events import publish_event
 from cxinbox.core.wire import iso_utc
-from cxinbox.events.visibility import EventPredicate
 from cxinbox.models.identity import Role
 from cxinbox.models.whatsapp import AccountAlert
+from cxinbox.realtime.visibility import EventPredicate
 from cxinbox.whatsapp.alerts.schemas import AlertOut
 
 ALERT_EVENT_PREFIX = "whatsapp_account.alert"

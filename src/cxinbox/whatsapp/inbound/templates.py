@@ -1,9 +1,12 @@
 """Template webhooks (status, category and quality changes), kept per organization for the
-templates area. They name the business account (``entry.id``), not a phone number."""
+templates area. They name the business account (``entry.id``), not a phone number.
+
+The templates area folds each change into its template as it is stored, in the same transaction,
+through a listener it registers (``on_template_change``): the channel knows nothing of templates."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -16,6 +19,18 @@ from cxinbox.models.whatsapp import AccountStatus, TemplateEvent, WebhookEvent, 
 TEMPLATE_FIELDS = frozenset(
     {"message_template_status_update", "template_category_update", "message_template_quality_update"}
 )
+
+
+#: ``(session, organization_id, waba_id, field, value)``, called once per change newly stored
+TemplateChangeListener = Callable[[AsyncSession, str, str, str, dict[str, Any]], Awaitable[None]]
+_listeners: list[TemplateChangeListener] = []
+
+
+def on_template_change(listener: TemplateChangeListener) -> None:
+    """Call ``listener`` for every template change stored from now on (a replay is not stored
+    twice, so it is not called twice)."""
+    if listener not in _listeners:
+        _listeners.append(listener)
 
 
 def _event_of(value: dict[str, Any]) -> Any:
@@ -43,8 +58,8 @@ async def record_template_change(
         )
     )
     insert = dialect_insert(session)
-    for organization_id in {a.organization_id for a in accounts if admits(a)}:
-        await session.execute(
+    for organization_id in sorted({a.organization_id for a in accounts if admits(a)}):
+        stored = await session.scalar(
             insert(TemplateEvent)
             .values(
                 id=new_id(),
@@ -62,5 +77,9 @@ async def record_template_change(
                 simulated=event.simulated,
             )
             .on_conflict_do_nothing()
+            .returning(TemplateEvent.id)
         )
+        if stored is not None:
+            for listener in _listeners:
+                await listener(session, organization_id, waba_id, field, value)
         event.organization_id = event.organization_id or organization_id

@@ -42,6 +42,9 @@ class Sender:
     profile: Mapping[str, Any] | None = None
     #: sent by the development simulator: a conversation it opens is SIMULATED
     simulated: bool = False
+    #: the business writes first (a template to a phone number): a conversation it opens is
+    #: OUTBOUND and waits for the customer
+    business_first: bool = False
 
 
 @dataclass
@@ -138,10 +141,7 @@ async def _conversations(
                 "organization_id": account.organization_id,
                 "contact_id": contact_id,
                 "whatsapp_account_id": account.id,
-                "status": ConversationStatus.OPEN,
-                "origin": ConversationOrigin.SIMULATED
-                if senders[by_id[contact_id]].simulated
-                else ConversationOrigin.INBOUND,
+                **_opening(senders[by_id[contact_id]]),
             }
             for contact_id in missing
         ]
@@ -151,6 +151,15 @@ async def _conversations(
     return {
         contact_id: (conversation, conversation.id in opened) for contact_id, conversation in found.items()
     }
+
+
+def _opening(sender: Sender) -> dict[str, Any]:
+    """The status and origin of a conversation ``sender`` opens."""
+    if sender.simulated:
+        return {"status": ConversationStatus.OPEN, "origin": ConversationOrigin.SIMULATED}
+    if sender.business_first:
+        return {"status": ConversationStatus.WAITING_FOR_CUSTOMER, "origin": ConversationOrigin.OUTBOUND}
+    return {"status": ConversationStatus.OPEN, "origin": ConversationOrigin.INBOUND}
 
 
 async def _lock_open_conversations(

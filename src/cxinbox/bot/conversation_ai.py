@@ -1,0 +1,138 @@
+"""One provider call about one conversation: classify it against the active config's categories,
+or write a handoff summary for the agent to review (stored nowhere)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cxinbox.adapters.llm.base import ChatMessage, CompletionRequest, ToolSpec
+from cxinbox.auth.principal import Principal
+from cxinbox.bot import configs, llm
+from cxinbox.bot.testing import target_of
+from cxinbox.bot.transcript import DATA_NOTICE, transcript
+from cxinbox.conversations import changes
+from cxinbox.conversations.repository import visible_conversation
+from cxinbox.conversations.timeline import Actor
+from cxinbox.core.clock import utcnow
+from cxinbox.core.errors import AppError, Conflict
+from cxinbox.models.bot import BotConfig
+from cxinbox.models.inbox import Conversation, ConversationStatus
+from cxinbox.runtime import Runtime
+
+CLASSIFY_TOOL = "set_category"
+NO_CATEGORY = "NONE"
+SUMMARY_MAX_TOKENS = 400
+#: conversations one bulk call classifies at most (the most recently active first)
+BULK_LIMIT = 100
+
+
+class NoCategories(Conflict):
+    code = "NO_CATEGORIES"
+    message = "The active bot config has no categories to classify with"
+
+
+async def reclassify(
+    session: AsyncSession, runtime: Runtime, principal: Principal, conversation_id: str
+) -> Conversation:
+    conversation = await visible_conversation(session, principal, conversation_id)
+    config = await _classifier(session, principal)
+    return await _classify(session, runtime, config, conversation, Actor.of(principal))
+
+
+async def reclassify_many(
+    session: AsyncSession,
+    runtime: Runtime,
+    principal: Principal,
+    statuses: list[ConversationStatus] | None,
+    only_uncategorized: bool,
+) -> dict[str, int]:
+    """Classify the organization's conversations in ``statuses`` (default: all but CLOSED), one by
+    one; a conversation whose call fails counts in ``errors`` and the others go on."""
+    config = await _classifier(session, principal)
+    stmt = select(Conversation).where(Conversation.organization_id == principal.organization_id)
+    if statuses:
+        stmt = stmt.where(Conversation.status.in_(statuses))
+    else:
+        stmt = stmt.where(Conversation.status != ConversationStatus.CLOSED)
+    if only_uncategorized:
+        stmt = stmt.where(Conversation.category.is_(None))
+    stmt = stmt.order_by(Conversation.last_message_at.desc(), Conversation.id).limit(BULK_LIMIT)
+    conversations = (await session.scalars(stmt)).all()
+    classified = errors = 0
+    actor = Actor.of(principal)
+    for conversation in conversations:
+        try:
+            await _classify(session, runtime, config, conversation, actor)
+        except AppError:
+            errors += 1
+        else:
+            classified += 1
+    return {"classified": classified, "rerouted": 0, "errors": errors, "total": len(conversations)}
+
+
+async def handoff_summary(
+    session: AsyncSession, runtime: Runtime, principal: Principal, conversation_id: str
+) -> tuple[str, datetime]:
+    conversation = await visible_conversation(session, principal, conversation_id)
+    config = await configs.config_or_active(session, principal, None)
+    request = CompletionRequest(
+        model=config.model,
+        system=(
+            "You write handoff notes for a customer service agent taking over a conversation from "
+            "a bot. In the conversation's own language, in at most five short lines: what the customer "
+            "wants, what was already answered or tried, and what is still open. " + DATA_NOTICE
+        ),
+        messages=[ChatMessage("user", await transcript(session, conversation))],
+        temperature=0.2,
+        max_tokens=SUMMARY_MAX_TOKENS,
+    )
+    answer = await llm.complete(session, runtime, config.organization_id, target_of(runtime, config), request)
+    return answer.completion.text.strip(), utcnow()
+
+
+async def _classifier(session: AsyncSession, principal: Principal) -> BotConfig:
+    config = await configs.config_or_active(session, principal, None)
+    if not config.categories:
+        raise NoCategories()
+    return config
+
+
+async def _classify(
+    session: AsyncSession, runtime: Runtime, config: BotConfig, conversation: Conversation, actor: Actor
+) -> Conversation:
+    names = [c["name"] for c in config.categories]
+    described = "\n".join(
+        f"- {c['name']}: {c.get('description') or ''}".rstrip(": ") for c in config.categories
+    )
+    tool = ToolSpec(
+        name=CLASSIFY_TOOL,
+        description="Set the conversation's category.",
+        parameters={
+            "type": "object",
+            "properties": {"category": {"type": "string", "enum": [*names, NO_CATEGORY]}},
+            "required": ["category"],
+        },
+    )
+    request = CompletionRequest(
+        model=config.model,
+        system=(
+            "Classify the customer's conversation into exactly one of these categories, or "
+            f"{NO_CATEGORY} when none fits, by calling {CLASSIFY_TOOL}:\n{described}\n" + DATA_NOTICE
+        ),
+        messages=[ChatMessage("user", await transcript(session, conversation))],
+        temperature=0,
+        max_tokens=100,
+        tools=[tool],
+    )
+    answer = await llm.complete(session, runtime, config.organization_id, target_of(runtime, config), request)
+    chosen = next(
+        (c.arguments.get("category") for c in answer.completion.tool_calls if c.name == CLASSIFY_TOOL),
+        answer.completion.text.strip(),
+    )
+    category = next(
+        (n for n in names if isinstance(chosen, str) and n.casefold() == chosen.strip().casefold()), None
+    )
+    return await changes.apply(session, conversation, lambda _c: {"category": category}, actor, "re-classify")

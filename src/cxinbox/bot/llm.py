@@ -1,0 +1,62 @@
+"""One provider call for a config: the endpoint built from the config (key decrypted, base URL
+resolved, the deployment's private-address switch), the call through the provider's adapter, and its
+tokens counted in the month's usage."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cxinbox.adapters.llm.base import Completion, CompletionRequest, Endpoint, LlmError
+from cxinbox.adapters.llm.registry import PROVIDERS, Provider, base_url_for
+from cxinbox.bot import usage
+from cxinbox.bot.errors import BotNotConfigured, llm_failure
+from cxinbox.runtime import Runtime
+
+
+@dataclass(frozen=True)
+class Target:
+    """Who answers: a provider, a model and how to reach it (from a bot config or another setting)."""
+
+    provider: Provider
+    model: str
+    api_key: str | None
+    base_url: str | None
+    temperature: float | None = None
+    max_tokens: int | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    completion: Completion
+    latency_ms: int
+
+
+def endpoint_for(runtime: Runtime, target: Target) -> Endpoint:
+    info = PROVIDERS[target.provider]
+    base_url = base_url_for(target.provider, runtime.settings, target.base_url)
+    if base_url is None or (info.needs_key and not target.api_key):
+        raise BotNotConfigured()
+    return Endpoint(
+        base_url=base_url,
+        api_key=target.api_key,
+        allow_private=runtime.settings.allow_private_urls,
+        timeout=runtime.settings.llm_timeout_seconds,
+    )
+
+
+async def complete(
+    session: AsyncSession, runtime: Runtime, organization_id: str, target: Target, request: CompletionRequest
+) -> Answer:
+    """Call the provider; its tokens are counted, a failure becomes the caller's 409/429/503."""
+    endpoint = endpoint_for(runtime, target)
+    started = time.perf_counter()
+    try:
+        completion = await PROVIDERS[target.provider].adapter.complete(endpoint, request)
+    except LlmError as exc:
+        raise llm_failure(exc) from exc
+    latency_ms = round((time.perf_counter() - started) * 1000)
+    await usage.record(session, organization_id, completion.usage)
+    return Answer(completion, latency_ms)

@@ -1,0 +1,24 @@
+"""What the bot area plugs into every process (see ``cxinbox.areas``): the plan counter
+``monthlyBotReplies``, and who sees its events (admins and supervisors, who read the configs)."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cxinbox.auth.principal import Principal
+from cxinbox.bot.usage import monthly_replies
+from cxinbox.models.identity import Role
+from cxinbox.plans.limits import MONTHLY_BOT_REPLIES, register_usage
+from cxinbox.realtime.visibility import EventPredicate, register_event_filter
+
+BOT_CONFIG_EVENTS = "bot_config."
+
+
+async def managers(_session: AsyncSession, principal: Principal) -> EventPredicate:
+    allowed = principal.has_role(Role.ADMIN, Role.SUPERVISOR)
+    return lambda _event: allowed
+
+
+def register() -> None:
+    register_event_filter(BOT_CONFIG_EVENTS, managers)
+    register_usage(MONTHLY_BOT_REPLIES)(monthly_replies)

@@ -1,0 +1,160 @@
+"""One request to the business's API: a template filled with values, sent through the outbound guard
+with the endpoint's credentials, and the answer read back with every credential redacted.
+
+What leaves this module never holds a secret: the log line names the host, the status and the time
+only (URLs and headers carry keys), and the body read back has each credential replaced by ``••••``
+(an API that echoes its request cannot hand the key to whoever reads the answer).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import structlog
+
+from cxinbox.core.outbound import DestinationRefused, OutboundClient, OutboundError, ResponseTooLarge
+from cxinbox.tools import templating
+from cxinbox.tools.endpoints import Endpoint
+
+log = structlog.get_logger(__name__)
+
+MAX_ANSWER_BYTES = 1024 * 1024
+MAX_REDIRECTS = 3
+REDACTED = "••••"
+#: a credential shorter than this is not searched for in answers (it would mangle ordinary text)
+_MIN_REDACTED_LENGTH = 4
+
+
+@dataclass(frozen=True)
+class RequestTemplate:
+    method: str = "GET"
+    #: path (and query string) after the endpoint's base URL, with ``{{…}}`` placeholders
+    path: str = ""
+    query: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    #: JSON data with placeholders; ``None`` sends no body
+    body: Any = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What came back: ``status`` and the body, or ``error`` when nothing usable did."""
+
+    status: int | None
+    latency_ms: int
+    text: str = ""
+    data: Any = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.status is not None and 200 <= self.status < 300
+
+
+async def send(
+    endpoint: Endpoint, template: RequestTemplate, values: templating.Values, *, allow_private: bool
+) -> Answer:
+    started = time.monotonic()
+    try:
+        request = _build(endpoint, template, values)
+    except (templating.TemplateError, httpx.InvalidURL, ValueError) as exc:
+        return Answer(None, 0, error=f"the request could not be built: {exc}")
+    try:
+        async with OutboundClient(
+            allow_private=allow_private,
+            timeout=endpoint.timeout_seconds,
+            connect_timeout=min(5.0, endpoint.timeout_seconds),
+            max_bytes=MAX_ANSWER_BYTES,
+            max_redirects=MAX_REDIRECTS,
+        ) as http:
+            response = await http.request(
+                request.method,
+                request.url,
+                headers=request.headers,
+                trusted=_same_origin_as(request.url),
+                **request.content,
+            )
+    except OutboundError as exc:
+        latency = _elapsed_ms(started)
+        log.info("tool_request_failed", host=request.url.host, reason=type(exc).__name__, latency_ms=latency)
+        return Answer(None, latency, error=_describe(exc))
+    latency = _elapsed_ms(started)
+    log.info("tool_request", host=request.url.host, status=response.status_code, latency_ms=latency)
+    text = _redacted(response.content.decode("utf-8", errors="replace"), endpoint)
+    return Answer(response.status_code, latency, text=text, data=_parsed(text))
+
+
+@dataclass(frozen=True)
+class _Request:
+    method: str
+    url: httpx.URL
+    headers: dict[str, str]
+    content: dict[str, Any]
+
+
+def _build(endpoint: Endpoint, template: RequestTemplate, values: templating.Values) -> _Request:
+    base = httpx.URL(endpoint.base_url)
+    path = templating.render_url_path(template.path, values)
+    if path and not path.startswith(("/", "?")):
+        path = "/" + path
+    url = httpx.URL(endpoint.base_url.rstrip("/") + path)
+    _check_same_place(base, url)
+    query = {name: templating.render_text(value, values) for name, value in template.query.items()}
+    url = url.copy_merge_params({**query, **endpoint.auth_query()})
+    headers = {**endpoint.headers}
+    for name, value in template.headers.items():
+        headers[name] = templating.render_header(name, value, values)
+    headers.update(endpoint.auth_headers())
+    content: dict[str, Any] = {}
+    if template.body is not None and template.method not in ("GET", "HEAD"):
+        content["json"] = templating.render_json(template.body, values)
+    return _Request(template.method, url, headers, content)
+
+
+def _check_same_place(base: httpx.URL, url: httpx.URL) -> None:
+    """Belt and braces over the escaping: the filled URL stays on the base URL's origin and path."""
+    if (url.scheme, url.host, url.port) != (base.scheme, base.host, base.port):
+        raise templating.TemplateError("the filled URL leaves the connection's host")
+    if not url.raw_path.split(b"?", 1)[0].startswith(base.raw_path.split(b"?", 1)[0].rstrip(b"/")):
+        raise templating.TemplateError("the filled URL leaves the connection's path")
+
+
+def _same_origin_as(first: httpx.URL) -> Callable[[httpx.URL], bool]:
+    """Redirects are followed on the endpoint's origin only: the guard drops ``Authorization`` when
+    a hop leaves it, but an API key travels in a header of any name, or in the query string."""
+
+    def same_origin(url: httpx.URL) -> bool:
+        return (url.scheme, url.host, url.port) == (first.scheme, first.host, first.port)
+
+    return same_origin
+
+
+def _redacted(text: str, endpoint: Endpoint) -> str:
+    for secret in endpoint.secret_values():
+        if len(secret) >= _MIN_REDACTED_LENGTH:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def _parsed(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _describe(exc: OutboundError) -> str:
+    if isinstance(exc, DestinationRefused):
+        return f"the destination is not allowed: {exc}"
+    if isinstance(exc, ResponseTooLarge):
+        return f"the answer is larger than {MAX_ANSWER_BYTES} bytes"
+    return f"the service did not answer: {exc}"
+
+
+def _elapsed_ms(started: float) -> int:
+    return round((time.monotonic() - started) * 1000)

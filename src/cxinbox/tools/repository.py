@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import delete, update
+
+from cxinbox.core.repository import TenantRepository
+from cxinbox.models.tools import BotTool, Connection, Integration, IntegrationLookup
+
+
+class ConnectionRepository(TenantRepository[Connection]):
+    model = Connection
+    not_found_message = "Connection not found"
+
+    async def listed(self) -> Sequence[Connection]:
+        return await self.list(self.select().order_by(Connection.name, Connection.id))
+
+
+class ToolRepository(TenantRepository[BotTool]):
+    model = BotTool
+    not_found_message = "Tool not found"
+
+    async def listed(self) -> Sequence[BotTool]:
+        return await self.list(self.select().order_by(BotTool.name))
+
+    async def for_agents(self) -> Sequence[BotTool]:
+        stmt = self.select().where(BotTool.is_active.is_(True), BotTool.available_to_agents.is_(True))
+        return await self.list(stmt.order_by(BotTool.name))
+
+    async def for_bot(self) -> Sequence[BotTool]:
+        """The functions the bot's LLM is offered (``name``, ``description``, ``parameters``)."""
+        stmt = self.select().where(BotTool.is_active.is_(True), BotTool.available_to_bot.is_(True))
+        return await self.list(stmt.order_by(BotTool.name))
+
+    async def by_name(self, name: str) -> BotTool | None:
+        return await self.session.scalar(self.select().where(BotTool.name == name))
+
+    async def unlink(self, connection_id: str) -> None:
+        """Tools that used the connection keep their settings, without it."""
+        await self.session.execute(
+            update(BotTool)
+            .where(
+                BotTool.organization_id == self.tenant.organization_id, BotTool.connection_id == connection_id
+            )
+            .values(connection_id=None)
+        )
+
+
+class IntegrationRepository(TenantRepository[Integration]):
+    model = Integration
+    not_found_message = "No integration is configured"
+
+    async def current(self) -> Integration | None:
+        return await self.session.scalar(self.select())
+
+
+class LookupRepository(TenantRepository[IntegrationLookup]):
+    """The integration's cached answers, by number (its last 10 digits)."""
+
+    model = IntegrationLookup
+
+    async def by_phone(self, phone: str) -> IntegrationLookup | None:
+        return await self.session.scalar(self.select().where(IntegrationLookup.phone == phone))
+
+    async def forget_all(self) -> None:
+        await self.session.execute(
+            delete(IntegrationLookup).where(IntegrationLookup.organization_id == self.tenant.organization_id)
+        )

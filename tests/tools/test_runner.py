@@ -1,0 +1,36 @@
+"""The call the bot's tool loop makes: prepared in a session, run without one, and never raising for
+bad arguments or a failing API (the model reads the outcome as the tool's result)."""
+
+from __future__ import annotations
+
+import json
+
+from cxinbox.core.tenancy import TenantContext
+from cxinbox.tools import runner
+from cxinbox.tools.repository import ToolRepository
+from tests.tools.helpers import make_connection, make_tool, order_tool
+
+
+async def test_the_bot_prepares_then_runs_and_reads_errors_as_results(client, runtime, people, business_api):
+    connection = await make_connection(client, people.admin, business_api, baseUrl=business_api.url)
+    await make_tool(client, people.admin, order_tool(connection["id"], resultPath="data.status"))
+    await make_tool(client, people.admin, order_tool(connection["id"], name="failing", path="/status/404"))
+    await make_tool(client, people.admin, order_tool(connection["id"], name="off", availableToBot=False))
+    async with runtime.unit_of_work() as session:
+        repo = ToolRepository(session, TenantContext.system(people.org.id))
+        offered = [tool.name for tool in await repo.for_bot()]
+        plans = {
+            name: await runner.prepare(session, runtime.secrets, await repo.by_name(name)) for name in offered
+        }
+    assert offered == ["failing", "order_status"]
+
+    async def run(name, arguments):
+        return await runner.run(plans[name], arguments, {}, allow_private=True)
+
+    invalid = await run("order_status", {"orderId": 5})
+    assert (invalid.ok, invalid.problems[0]["field"]) == (False, "params.orderId")
+    assert json.loads(invalid.for_model())["problems"][0]["field"] == "params.orderId"
+    done = await run("order_status", {"orderId": "A-1"})
+    assert json.loads(done.for_model()) == {"ok": True, "result": "shipped"}
+    failed = json.loads((await run("failing", {"orderId": "1"})).for_model())
+    assert (failed["ok"], failed["status"], failed["error"]) == (False, 404, "the service answered 404")

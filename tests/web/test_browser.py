@@ -1,0 +1,162 @@
+"""End to end in headless Chromium (Debian's ``chromium``, driven by Playwright; no browser is ever
+downloaded): sign in, a customer's message arrives live, reply, take over, a colleague's action
+appears, the language switches, and the pages fit a phone.
+
+With ``CXINBOX_SCREENSHOTS=<folder>`` the run also saves the screenshots the README shows.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from cxinbox.models.identity import Role
+from tests.fixtures.factories import PASSWORD
+from tests.fixtures.whatsapp import connect_number
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip(
+        "browser tests skipped: no /usr/bin/chromium (apt-get install chromium chromium-driver)",
+        allow_module_level=True,
+    )
+
+from playwright.async_api import Browser, Page, async_playwright, expect  # noqa: E402
+
+SCREENSHOTS = os.environ.get("CXINBOX_SCREENSHOTS")
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="session")
+async def chromium() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture
+async def site_url(live_server: str) -> str:
+    return live_server.removesuffix("/api/v1")
+
+
+async def _shot(page: Page, name: str) -> None:
+    if SCREENSHOTS:  # Playwright makes the folder
+        await page.screenshot(path=os.path.join(SCREENSHOTS, f"console-{name}.png"))
+
+
+async def _sign_in(page: Page, site_url: str, email: str) -> None:
+    await page.goto(site_url + "/")
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_label("Password").press("Enter")
+    await page.wait_for_url("**/inbox")
+
+
+async def _fits(page: Page) -> None:
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"{page.url} scrolls sideways at {PHONE['width']} px ({width} px)"
+
+
+async def test_an_agent_works_a_conversation_live(chromium, site_url, client, runtime, graph, factory):
+    org = await factory.org()
+    await connect_number(runtime, graph, org.id)
+    colleague = await factory.member(org.id, Role.SUPERVISOR)
+    context = await chromium.new_context(viewport={"width": 1100, "height": 720}, locale="en-US")
+    page = await context.new_page()
+    failures: list[str] = []  # a refused script or style (CSP), a missing file, a server error
+    page.on("console", lambda m: failures.append(m.text) if "Refused" in m.text else None)
+    page.on("response", lambda r: failures.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+
+    await page.goto(site_url + "/")
+    await expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    await _shot(page, "sign-in")
+    async with page.expect_response(lambda r: "/api/v1/events" in r.url):
+        await _sign_in(page, site_url, org.admin.email)
+
+    # a customer writes: the conversation appears without a reload
+    simulated = await client.post(
+        "/dev/simulate/conversation",
+        json={"name": "Maria Souza", "text": "Hi, where is my order?"},
+        headers=org.admin.headers,
+    )
+    assert simulated.status_code == 201, simulated.text
+    conversation_id = simulated.json()["data"]["conversation"]["id"]
+    await expect(page.get_by_role("link", name="Maria Souza")).to_be_visible()
+    await _shot(page, "inbox")
+    await page.get_by_role("link", name="Maria Souza").click()
+    await page.wait_for_url(f"**/conversations/{conversation_id}")
+    await expect(page.locator("#timeline")).to_contain_text("Hi, where is my order?")
+
+    # reply through the composer; the reply shows in the timeline
+    await page.get_by_label("Reply").fill("It left our warehouse this morning.")
+    await page.get_by_role("button", name="Send").click()
+    await expect(page.locator("#timeline")).to_contain_text("It left our warehouse this morning.")
+    await expect(page.get_by_label("Reply")).to_have_value("")
+
+    # the customer answers: it arrives live in the open conversation
+    more = await client.post(
+        "/dev/simulate/message",
+        json={"conversationId": conversation_id, "text": "Thank you!"},
+        headers=org.admin.headers,
+    )
+    assert more.status_code == 201, more.text
+    await expect(page.locator("#timeline")).to_contain_text("Thank you!")
+
+    await page.get_by_role("button", name="Take over").click()
+    await expect(page.locator("#conversation-head")).to_contain_text(f"Assigned to {org.admin.user.name}")
+    await _shot(page, "conversation")
+
+    # a colleague closes it through the API: the page shows it
+    closed = await client.post(f"/conversations/{conversation_id}/resolve", headers=colleague.headers)
+    assert closed.status_code == 200, closed.text
+    await expect(page.locator("#conversation-head")).to_contain_text("Closed")
+
+    await page.get_by_label("Language").select_option("es")
+    await page.get_by_role("button", name="Change language").click()
+    await expect(page.get_by_role("button", name="Enviar")).to_be_visible()
+    await expect(page.get_by_label("Respuesta")).to_be_visible()
+
+    await page.goto(site_url + "/inbox")
+    await page.get_by_label("Idioma").select_option("en")
+    await page.get_by_role("button", name="Cambiar idioma").click()
+    await expect(page.get_by_role("link", name="Mine")).to_be_visible()
+    assert not failures, failures
+    await context.close()
+
+
+async def test_the_pages_fit_a_phone(chromium, site_url, client, runtime, graph, factory):
+    org = await factory.org()
+    await connect_number(runtime, graph, org.id)
+    simulated = await client.post(
+        "/dev/simulate/conversation",
+        json={"name": "Lucía Hernández Castillo", "text": "¿Tienen envío a Guadalajara? " * 8},
+        headers=org.admin.headers,
+    )
+    conversation_id = simulated.json()["data"]["conversation"]["id"]
+    context = await chromium.new_context(viewport=PHONE, locale="es-MX", is_mobile=True, has_touch=True)
+    page = await context.new_page()
+    await page.goto(site_url + "/sign-in")
+    await expect(page.get_by_role("button", name="Entrar")).to_be_visible()
+    await _fits(page)
+    await page.get_by_label("Correo electrónico").fill(org.admin.email)
+    await page.get_by_label("Contraseña").fill(PASSWORD)
+    await page.get_by_role("button", name="Entrar").click()
+    await page.wait_for_url("**/inbox")
+    await _fits(page)
+    await page.get_by_text("¿Tienen envío a Guadalajara?").first.click()
+    await page.wait_for_url(f"**/conversations/{conversation_id}")
+    await expect(page.get_by_role("button", name="Enviar")).to_be_visible()
+    await _fits(page)
+    await _shot(page, "phone")
+    await page.get_by_role("link", name="Volver a la bandeja").click()
+    await expect(page.get_by_role("link", name="Mías")).to_be_visible()
+    await page.get_by_role("link", name="Equipo").click()
+    await expect(page.get_by_role("button", name="Enviar invitación")).to_be_visible()
+    await _fits(page)
+    await context.close()
