@@ -114,6 +114,7 @@ def settings(data_dir: Path, database_url: str, smtp: SmtpServer, graph: FakeGra
         meta_app_secret=META_APP_SECRET,
         meta_verify_token=META_VERIFY_TOKEN,
         whatsapp_send_retry_base_seconds=0.05,
+        job_poll_seconds=0.2,
     )
 
 

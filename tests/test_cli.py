@@ -10,14 +10,18 @@ import uuid
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 
 from cxinbox.adapters.email import Mail
+from cxinbox.core.job_queue import redis_list_name
+from cxinbox.core.jobs import Queue
 from cxinbox.mail.tasks import queue_mail
 from cxinbox.runtime import Runtime
+from cxinbox.whatsapp.media import download_media
 from tests.fixtures.factories import unique_email
 from tests.fixtures.net import free_port
-from tests.fixtures.processes import CXINBOX, cli_env, until_answering
-from tests.fixtures.runtimes import needs_redis
+from tests.fixtures.processes import CXINBOX, cli_env, running_worker, until_answering
+from tests.fixtures.runtimes import needs_redis, started_runtime
 from tests.fixtures.wait import WAIT_SECONDS
 
 
@@ -61,40 +65,67 @@ async def test_serve_answers_and_stops_cleanly_on_sigterm(tmp_path):
     assert (tmp_path / "data" / "secret_key").exists()
 
 
-@needs_redis
-async def test_worker_runs_jobs_queued_by_another_process(tmp_path, runtime, settings, smtp):
-    """A scaled-out deployment: an API process (here: a runtime that does not consume) queues a job,
-    and a separate ``cxinbox worker`` process on the same Redis runs it."""
-    prefix = f"cxinbox-worker-{uuid.uuid4().hex[:8]}"
-    env = cli_env(tmp_path)
-    env |= {
+def worker_env(tmp_path, settings, smtp, prefix: str) -> dict[str, str]:
+    """A worker process's environment: the tests' database and Redis, under its own prefix."""
+    return cli_env(tmp_path) | {
         "CXINBOX_DATABASE_URL": settings.database_url,
         "CXINBOX_REDIS_URL": str(settings.redis_url),
         "CXINBOX_REDIS_PREFIX": prefix,
         "CXINBOX_SMTP_URL": smtp.url,
         "CXINBOX_SECRET_KEY": str(settings.secret_key),
     }
-    worker = await asyncio.create_subprocess_exec(
-        CXINBOX, "worker", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
-    )
-    api = Runtime(settings.model_copy(update={"redis_prefix": prefix}))
-    await api.start(workers=False)
+
+
+def api_runtime(settings, prefix: str):
+    """An API process's runtime on the tests' Redis under ``prefix``: it queues jobs, runs none."""
+    return started_runtime(settings, redis_url=settings.redis_url, prefix=prefix, workers=False)
+
+
+async def send_mail_through(api: Runtime, smtp) -> None:
+    """Queue a mail (a realtime job) from ``api`` and wait until the mail server has it."""
     to = unique_email("worker")
-    try:
-        async with api.unit_of_work() as session:
-            await queue_mail(session, api, Mail(to=to, subject="From the queue", text="run by the worker"))
-        [mail] = await smtp.wait_for(to, timeout=WAIT_SECONDS)
-        assert mail["Subject"] == "From the queue"
-    finally:
-        await api.stop()
-        worker.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(worker.wait(), WAIT_SECONDS)
-        finally:
-            if worker.returncode is None:
-                worker.kill()
-                await worker.wait()
+    async with api.unit_of_work() as session:
+        await queue_mail(session, api, Mail(to=to, subject="From the queue", text="run by the worker"))
+    [mail] = await smtp.wait_for(to, timeout=WAIT_SECONDS)
+    assert mail["Subject"] == "From the queue"
+
+
+@needs_redis
+async def test_worker_runs_jobs_queued_by_another_process(tmp_path, runtime, settings, smtp):
+    """A scaled-out deployment: an API process (here: a runtime that does not consume) queues a job,
+    and a separate ``cxinbox worker`` process on the same Redis runs it."""
+    prefix = f"cxinbox-worker-{uuid.uuid4().hex[:8]}"
+    async with (
+        running_worker(worker_env(tmp_path, settings, smtp, prefix)) as worker,
+        api_runtime(settings, prefix) as api,
+    ):
+        await send_mail_through(api, smtp)
     assert worker.returncode == 0
+
+
+@needs_redis
+async def test_a_worker_takes_only_the_queues_it_is_given(tmp_path, runtime, settings, smtp):
+    """A worker for the realtime queue sends the mail, and leaves a default-queue job (queued
+    before the mail) in its list for the workers of that queue."""
+    prefix = f"cxinbox-worker-{uuid.uuid4().hex[:8]}"
+    env = worker_env(tmp_path, settings, smtp, prefix)
+    async with running_worker(env, "--queues", "realtime") as worker, api_runtime(settings, prefix) as api:
+        await api.jobs.kick(download_media.job_name, {"message_id": "left-for-another-worker"})
+        await send_mail_through(api, smtp)
+        async with Redis.from_url(str(settings.redis_url)) as redis:
+            waiting = await redis.lrange(redis_list_name(prefix, Queue.DEFAULT), 0, -1)
+    assert any(b"left-for-another-worker" in message for message in waiting)
+    assert worker.returncode == 0
+
+
+async def test_a_worker_refuses_an_unknown_queue(tmp_path):
+    env = cli_env(tmp_path)
+    process = await asyncio.create_subprocess_exec(
+        CXINBOX, "worker", "--queues", "realtime,urgent", env=env, stderr=asyncio.subprocess.PIPE
+    )
+    _, stderr = await asyncio.wait_for(process.communicate(), WAIT_SECONDS)
+    assert process.returncode == 2
+    assert b"unknown queue urgent" in b" ".join(stderr.split())
 
 
 async def test_emailed_links_point_at_the_served_address_when_public_url_is_unset(tmp_path, smtp):

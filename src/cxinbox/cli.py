@@ -13,6 +13,7 @@ import uvicorn
 from pydantic import ValidationError
 
 from cxinbox.config import Settings, email_problem
+from cxinbox.core.jobs import ALL_QUEUES, Queue
 from cxinbox.core.logging import configure_logging
 from cxinbox.migrations import upgrade
 
@@ -75,9 +76,25 @@ def serve(
     uvicorn.Server(config).run()
 
 
+def _queues(value: str) -> list[Queue]:
+    """``realtime,default`` → the queues; an unknown name is a usage error."""
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    unknown = [name for name in names if name not in set(Queue)]
+    if unknown or not names:
+        problem = f"unknown queue {', '.join(unknown)}" if unknown else "no queue named"
+        raise typer.BadParameter(f"{problem} (choose from {', '.join(ALL_QUEUES)})")
+    return [Queue(name) for name in names]
+
+
 @app.command()
-def worker() -> None:
+def worker(
+    queues: str = typer.Option(
+        ",".join(ALL_QUEUES),
+        help="The job queues this worker takes, comma-separated (realtime, default, bulk)",
+    ),
+) -> None:
     """Run background jobs and periodic tasks only (needs CXINBOX_REDIS_URL to share work)."""
+    taken = _queues(queues)
     settings = _settings()
     if not settings.redis_url:
         typer.echo("warning: without CXINBOX_REDIS_URL this worker only sees its own jobs", err=True)
@@ -85,13 +102,13 @@ def worker() -> None:
 
     async def run() -> None:
         runtime = Runtime(settings)
-        await runtime.start(workers=True)
+        await runtime.start(workers=True, queues=taken)
         _freeze_startup_objects()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        typer.echo("worker running; Ctrl-C to stop")
+        typer.echo(f"worker running ({', '.join(taken)}); Ctrl-C to stop")
         await stop.wait()
         await runtime.stop()
 

@@ -13,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic.networks import validate_email
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -136,6 +136,9 @@ class Settings(BaseSettings):
     #: first delay of a send retried after a retryable Graph error; doubles per attempt, with jitter
     whatsapp_send_retry_base_seconds: float = 2.0
     rate_limits: Literal["on", "off"] = "on"
+    #: a worker reads the durable job schedule (retries, delayed and debounced jobs) at least this
+    #: often; a job this process schedules is seen at once
+    job_poll_seconds: float = Field(default=1.0, gt=0)
 
     access_token_ttl_seconds: int = 15 * 60
     refresh_token_ttl_seconds: int = 30 * 24 * 3600

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from typing import Any
 
 import structlog
@@ -24,7 +25,9 @@ from cxinbox.core.db import (
     unit_of_work,
 )
 from cxinbox.core.events import EVENT_BUS_KEY
-from cxinbox.core.jobs import JOB_QUEUE_KEY, JobQueue, JobSpec
+from cxinbox.core.job_queue import JobQueue
+from cxinbox.core.job_store import JobStore
+from cxinbox.core.jobs import ALL_QUEUES, JOB_QUEUE_KEY, JobSpec, Queue
 from cxinbox.core.pubsub import create_bus
 from cxinbox.core.ratelimit import RateLimiter
 from cxinbox.core.scheduler import Scheduler
@@ -45,9 +48,7 @@ class Runtime:
         self.settings = settings
         self.engine = create_engine(settings.database_url)
         self.bus = create_bus(settings.redis_url, settings.redis_prefix)
-        self.jobs = JobQueue(settings.redis_url, self._run_job, prefix=settings.redis_prefix)
         self.sessionmaker = create_sessionmaker(self.engine)
-        self.sessionmaker.configure(info={EVENT_BUS_KEY: self.bus, JOB_QUEUE_KEY: self.jobs})
         read_url = settings.database_read_url
         self.current_read_engine = create_read_engine(self.engine)  # the primary's database
         self.read_engine = create_read_engine(self.engine, read_url) if read_url else self.current_read_engine
@@ -55,6 +56,14 @@ class Runtime:
         self.current_read_sessionmaker = (
             create_read_sessionmaker(self.current_read_engine) if read_url else self.read_sessionmaker
         )
+        self.jobs = JobQueue(
+            settings.redis_url,
+            self._run_job,
+            JobStore(self.sessionmaker, self.current_read_sessionmaker),
+            prefix=settings.redis_prefix,
+            poll_seconds=settings.job_poll_seconds,
+        )
+        self.sessionmaker.configure(info={EVENT_BUS_KEY: self.bus, JOB_QUEUE_KEY: self.jobs})
         self.limiter = RateLimiter(
             settings.redis_url, enabled=settings.rate_limits_enabled, prefix=settings.redis_prefix
         )
@@ -67,10 +76,11 @@ class Runtime:
         self.tokens = TokenSigner(settings.effective_secret_key)
         self.passwords = PasswordHasher(settings.argon2_time_cost, settings.argon2_memory_cost)
 
-    async def start(self, *, workers: bool = True) -> None:
-        """Connect the bus and the job queue; with ``workers`` also run jobs and periodic tasks."""
+    async def start(self, *, workers: bool = True, queues: Collection[Queue] = ALL_QUEUES) -> None:
+        """Connect the bus and the job queue; with ``workers`` also run the jobs of ``queues`` and
+        the periodic tasks."""
         await self.bus.start()
-        await self.jobs.start(consume=workers)
+        await self.jobs.start(consume=workers, queues=queues)
         if workers:
             self.scheduler.start()
 

@@ -13,7 +13,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from cxinbox.app import create_app
-from cxinbox.core.jobs import JobQueue
+from cxinbox.core.job_queue import JobQueue
+from cxinbox.core.job_store import JobStore
 from cxinbox.core.pubsub import RedisBus
 from cxinbox.migrations import upgrade
 from cxinbox.runtime import Runtime
@@ -78,14 +79,16 @@ async def _never_runs(*_args) -> None:
     raise AssertionError("no job can arrive from a Redis that is down")
 
 
-async def test_the_job_receiver_waits_for_redis_with_backoff_and_logs_the_outage_once(caplog):
-    queue = JobQueue(dead_redis_url(), _never_runs, prefix=unique_prefix())
+async def test_each_job_receiver_waits_for_redis_with_backoff_and_logs_the_outage_once(caplog, runtime):
+    store = JobStore(runtime.sessionmaker, runtime.read_sessionmaker)
+    queue = JobQueue(dead_redis_url(), _never_runs, store, prefix=unique_prefix())
     await queue.start(consume=True)
+    receivers = queue.receiver_connections.values()
     try:
-        await eventually(lambda: queue.receiver_connection.failures >= 3, "three reconnection attempts")
-        assert queue.receiver_connection.outages == 1
+        await eventually(lambda: all(r.failures >= 3 for r in receivers), "three reconnection attempts each")
+        assert [r.outages for r in receivers] == [1, 1, 1]
         # the broker's own receiver is started again only once Redis answers: it logs no loop
-        assert len([r for r in caplog.records if r.name.startswith("taskiq")]) <= 2
+        assert len([r for r in caplog.records if r.name.startswith("taskiq")]) <= 2 * len(receivers)
     finally:
         await queue.stop()
 

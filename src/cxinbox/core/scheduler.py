@@ -10,7 +10,7 @@ from typing import Any
 
 from cxinbox.core.backoff import Reconnecting
 from cxinbox.core.clock import sleep_unless
-from cxinbox.core.jobs import JobQueue
+from cxinbox.core.job_queue import JobQueue
 
 
 @dataclass(frozen=True)

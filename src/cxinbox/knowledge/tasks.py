@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.adapters.embeddings import Embedder, EmbeddingError, embedder_for
 from cxinbox.core.clock import utcnow
-from cxinbox.core.jobs import job
+from cxinbox.core.jobs import Queue, job
 from cxinbox.core.scheduler import periodic
 from cxinbox.knowledge import vectors
 from cxinbox.knowledge.chunking import Chunk, chunk_blocks
@@ -51,7 +51,7 @@ class _Prepared:
     search_texts: list[str]
 
 
-@job("knowledge.ingest_document", attempts=1)
+@job("knowledge.ingest_document", queue=Queue.BULK, attempts=1)
 async def ingest_document(runtime: Runtime, session: AsyncSession, document_id: str) -> None:
     async with runtime.unit_of_work() as start:
         document = await locked_document(start, document_id)
@@ -145,7 +145,7 @@ def _progress(
     publish_document_updated(session, document)
 
 
-@job("knowledge.embed_document", attempts=3, backoff_seconds=5.0)
+@job("knowledge.embed_document", queue=Queue.BULK, attempts=3, backoff_seconds=5.0)
 async def embed_document(runtime: Runtime, session: AsyncSession, document_id: str) -> None:
     """Make the document's vectors with the configured model (a retryable provider error retries)."""
     embedder = embedder_for(runtime.settings.embeddings)

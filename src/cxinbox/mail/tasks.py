@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cxinbox.adapters.email import Mail
 from cxinbox.core.clock import utcnow
 from cxinbox.core.ids import new_id
-from cxinbox.core.jobs import enqueue, enqueue_later, job
+from cxinbox.core.jobs import Queue, enqueue, enqueue_later, job
 from cxinbox.core.scheduler import periodic
 from cxinbox.models.mail import MailState, OutgoingMail
 from cxinbox.runtime import Runtime
@@ -63,7 +63,7 @@ def _due(now: datetime, *, grace: timedelta = timedelta(0)) -> ColumnElement[boo
     )
 
 
-@job("mail.deliver", attempts=1)
+@job("mail.deliver", queue=Queue.REALTIME, attempts=1)
 async def deliver_mail(runtime: Runtime, session: AsyncSession, mail_id: str) -> None:
     mail = await _claim(runtime, mail_id)
     if mail is None:

@@ -9,6 +9,7 @@ from cxinbox.models import (  # noqa: F401 - imported to register their tables
     identity,
     inbox,
     invitations,
+    jobs,
     knowledge,
     mail,
     organization_settings,

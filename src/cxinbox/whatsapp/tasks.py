@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.core.clock import utcnow
 from cxinbox.core.db import rollback
-from cxinbox.core.jobs import enqueue, job
+from cxinbox.core.jobs import Queue, enqueue, job
 from cxinbox.core.scheduler import periodic
 from cxinbox.models.whatsapp import WebhookEvent
 from cxinbox.runtime import Runtime
@@ -55,7 +55,7 @@ PROCESS_BATCH_ACKS_BUSY = 20
 ACKS_BUSY_SECONDS = 0.25
 
 
-@job("whatsapp.process_webhook", attempts=5, backoff_seconds=1.0)
+@job("whatsapp.process_webhook", queue=Queue.REALTIME, attempts=5, backoff_seconds=1.0)
 async def process_webhook(runtime: Runtime, session: AsyncSession, event_id: str) -> None:
     try:
         await _process_claimed(session, runtime, event_id)
@@ -136,7 +136,7 @@ async def request_drain(runtime: Runtime) -> None:
 
 
 @periodic(every_seconds=DRAIN_EVERY_SECONDS)
-@job("whatsapp.drain_webhooks", attempts=1)
+@job("whatsapp.drain_webhooks", queue=Queue.REALTIME, attempts=1)
 async def drain_webhooks(runtime: Runtime, session: AsyncSession) -> None:
     state = _drain_state(runtime)
     state.dirty = True

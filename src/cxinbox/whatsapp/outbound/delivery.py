@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.adapters.whatsapp import GraphClient, GraphError
 from cxinbox.core.clock import utcnow
-from cxinbox.core.jobs import enqueue, enqueue_later, job
+from cxinbox.core.jobs import Queue, enqueue, enqueue_later, job
 from cxinbox.core.scheduler import periodic
 from cxinbox.messages.events import publish_message_updated
 from cxinbox.models.inbox import Message, MessageStatus
@@ -69,7 +69,7 @@ def due_clause(now: datetime, *, grace: timedelta = timedelta(0)) -> ColumnEleme
     )
 
 
-@job("whatsapp.deliver_message", attempts=3, backoff_seconds=0.5)
+@job("whatsapp.deliver_message", queue=Queue.REALTIME, attempts=3, backoff_seconds=0.5)
 async def deliver_message(runtime: Runtime, session: AsyncSession, outbox_id: str) -> None:
     claim = await _claim(runtime, outbox_id)
     if claim is None:

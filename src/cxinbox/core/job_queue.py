@@ -1,0 +1,273 @@
+"""Running the job queues: in-process by default, on Redis (taskiq-redis) with ``CXINBOX_REDIS_URL``.
+
+Every queue (``core.jobs.Queue``) is a list of its own (in memory, or the Redis list
+``<prefix>:jobs:<queue>``; the default queue keeps the plain ``<prefix>:jobs``, so jobs queued
+before queues existed still run) with its own pool of runners: a process never takes more than a
+queue's ``concurrency`` jobs of it at once, so a bulk backlog leaves the realtime runners free.
+
+A process consumes the queues it is given (``cxinbox worker --queues``; all by default) and releases
+the durable schedule's due jobs of those queues (``core.job_store``): it looks when the earliest
+one is due, when this process schedules one, and at least every ``poll_seconds``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any, Protocol
+
+import structlog
+from taskiq import AsyncBroker
+from taskiq.receiver import Receiver
+
+from cxinbox.core.backoff import Reconnecting
+from cxinbox.core.clock import utcnow
+from cxinbox.core.job_store import JobStore
+from cxinbox.core.jobs import ALL_QUEUES, JobSpec, Queue, registered_job
+
+log = structlog.get_logger(__name__)
+
+
+class JobRunner(Protocol):
+    async def __call__(self, spec: JobSpec, kwargs: dict[str, Any]) -> None: ...
+
+
+#: the one broker task's name (taskiq renames what it registers)
+RUN_JOB_TASK = "cxinbox.run_job"
+#: jobs still running when the process stops get this long to finish, then they are cancelled (a
+#: cancelled job is not retried: what must not be lost is in a durable table that a sweeper reads)
+SHUTDOWN_GRACE_SECONDS = 5.0
+#: the durable schedule is read at least this often (a job scheduled by another process is seen
+#: within this long of its time)
+POLL_SECONDS = 1.0
+
+_Message = tuple[str, dict[str, Any], int]
+
+
+class JobQueue:
+    """Sends jobs to their queue and runs the queues this process consumes. Jobs are looked up in
+    the registry when they are kicked and when they run, so a job registered later runs too."""
+
+    def __init__(
+        self,
+        redis_url: str | None,
+        runner: JobRunner,
+        store: JobStore,
+        *,
+        prefix: str = "cxinbox",
+        poll_seconds: float = POLL_SECONDS,
+    ) -> None:
+        self._runner = runner
+        self._store = store
+        self._poll_seconds = poll_seconds
+        self._consumed: tuple[Queue, ...] = ()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._running: set[asyncio.Task[Any]] = set()
+        self._wake = asyncio.Event()
+        #: the schedule's database as the releasing loop sees it
+        self.schedule_connection = Reconnecting("job_schedule")
+        #: each consumed queue's Redis connection as its receiver sees it
+        self.receiver_connections = {queue: Reconnecting(f"job_receiver_{queue}") for queue in ALL_QUEUES}
+        self._stopping = False
+        self._brokers: dict[Queue, AsyncBroker] = {}
+        self._run_job_tasks: dict[Queue, Any] = {}
+        self._lanes: dict[Queue, asyncio.Queue[_Message]] = {}
+        #: in-process: jobs kicked and not yet finished (``wait_idle``)
+        self._unfinished = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        if redis_url:
+            for queue in ALL_QUEUES:
+                self._brokers[queue], self._run_job_tasks[queue] = _redis_broker(
+                    redis_url, prefix, queue, self._run
+                )
+        else:
+            self._lanes = {queue: asyncio.Queue() for queue in ALL_QUEUES}
+
+    @property
+    def is_distributed(self) -> bool:
+        return bool(self._brokers)
+
+    @property
+    def consumed_queues(self) -> tuple[Queue, ...]:
+        return self._consumed
+
+    async def start(self, *, consume: bool, queues: Collection[Queue] = ALL_QUEUES) -> None:
+        """Connect; with ``consume`` this process also runs the jobs of ``queues`` and releases their
+        scheduled jobs. In-process, nobody else can run them: it always consumes."""
+        for broker in self._brokers.values():
+            await broker.startup()
+        if not consume and self.is_distributed:
+            return
+        self._consumed = tuple(queue for queue in ALL_QUEUES if queue in queues)
+        for queue in self._consumed:
+            if self.is_distributed:
+                self._tasks.append(asyncio.create_task(self._receive(queue)))
+            else:
+                self._tasks += [asyncio.create_task(self._take(queue)) for _ in range(queue.concurrency)]
+        self._tasks.append(asyncio.create_task(self._release_schedule()))
+
+    async def stop(self) -> None:
+        """Stop taking jobs; running ones get ``SHUTDOWN_GRACE_SECONDS``. Jobs waiting in memory are
+        lost (scheduled ones wait in the database; on Redis they wait in their list)."""
+        self._stopping = True
+        idle = [task for task in self._tasks if task not in self._running]
+        for task in idle:
+            task.cancel()
+        await asyncio.gather(*idle, return_exceptions=True)
+        if self._running:
+            _done, unfinished = await asyncio.wait(set(self._running), timeout=SHUTDOWN_GRACE_SECONDS)
+            for task in unfinished:
+                task.cancel()
+            await asyncio.gather(*unfinished, return_exceptions=True)
+            if unfinished:
+                log.warning("jobs_interrupted_at_shutdown", count=len(unfinished))
+        self._tasks = []
+        for broker in self._brokers.values():
+            await broker.shutdown()
+
+    async def kick(self, name: str, kwargs: dict[str, Any] | None = None, *, attempt: int = 1) -> None:
+        """Queue attempt ``attempt`` of the job ``name`` on its queue."""
+        spec = registered_job(name)
+        if spec is None:
+            raise LookupError(f"unknown job {name!r}")
+        kwargs = kwargs or {}
+        if self.is_distributed:
+            await self._run_job_tasks[spec.queue].kiq(job=name, kwargs=kwargs, attempt=attempt)
+            return
+        self._unfinished += 1
+        self._idle.clear()
+        self._lanes[spec.queue].put_nowait((name, kwargs, attempt))
+
+    async def backlog(self, queue: Queue) -> int:
+        """Jobs waiting in ``queue`` (queued, not yet taken by a runner)."""
+        if not self.is_distributed:
+            return self._lanes[queue].qsize()
+        from redis.asyncio import Redis
+
+        broker = self._brokers[queue]
+        async with Redis(connection_pool=broker.connection_pool) as redis:  # type: ignore[attr-defined]
+            return int(await redis.llen(broker.queue_name))  # type: ignore[attr-defined]
+
+    def wake(self) -> None:
+        """Look at the durable schedule now (this process has just scheduled a job)."""
+        self._wake.set()
+
+    async def wait_idle(self) -> None:
+        """In-process only: wait until every queued job has finished (used by tests)."""
+        await self._idle.wait()
+
+    async def _take(self, queue: Queue) -> None:
+        """One runner of an in-process queue."""
+        lane = self._lanes[queue]
+        while not self._stopping:
+            name, kwargs, attempt = await lane.get()
+            try:
+                await self._run(name, kwargs, attempt)
+            finally:
+                self._unfinished -= 1
+                if self._unfinished == 0:
+                    self._idle.set()
+
+    async def _run(self, job: str, kwargs: dict[str, Any], attempt: int = 1) -> None:
+        spec = registered_job(job)
+        if spec is None:
+            log.error("job_unknown", job=job)
+            return
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+        try:
+            await self._runner(spec, kwargs)
+        except Exception as exc:
+            await self._failed(spec, kwargs, attempt, exc)
+        finally:
+            self._running.discard(task)
+
+    async def _failed(self, spec: JobSpec, kwargs: dict[str, Any], attempt: int, exc: Exception) -> None:
+        """Store the next attempt in the schedule, or give up after the last one."""
+        if attempt >= spec.attempts:
+            log.error("job_failed", job=spec.name, attempts=attempt, exc_info=exc)
+            return
+        delay = spec.retry_delay(attempt, exc)
+        error = f"{type(exc).__name__}: {exc}"
+        log.warning("job_retry", job=spec.name, attempt=attempt, delay=round(delay, 2), error=error[:200])
+        try:
+            await self._store.retry_later(
+                spec.name, spec.queue, kwargs, attempt=attempt + 1, delay=delay, error=error
+            )
+        except Exception:
+            log.exception("job_retry_not_stored", job=spec.name, attempt=attempt)
+            return
+        self.wake()
+
+    async def _release_schedule(self) -> None:
+        """Hand due scheduled jobs of the consumed queues to the broker, for as long as this runs."""
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                next_at = await self._store.release_due(self._consumed, self._kick_scheduled)
+                self.schedule_connection.recovered()
+            except Exception as exc:
+                self.schedule_connection.noted(exc)
+                next_at = None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._seconds_until(next_at))
+
+    def _seconds_until(self, next_at: datetime | None) -> float:
+        if next_at is None:
+            return self._poll_seconds
+        return min(self._poll_seconds, max(0.0, (next_at - utcnow()).total_seconds()))
+
+    async def _kick_scheduled(self, name: str, kwargs: dict[str, Any], attempt: int) -> None:
+        try:
+            await self.kick(name, kwargs, attempt=attempt)
+        except LookupError:  # a job this version no longer has: dropped with its row
+            log.error("job_unknown", job=name)
+
+    async def _receive(self, queue: Queue) -> None:
+        """Run the jobs of ``queue`` from Redis. While Redis is down, wait for it with capped
+        exponential backoff (one log line per outage) instead of restarting the receiver at once."""
+        broker = self._brokers[queue]
+        reconnecting = self.receiver_connections[queue]
+        broker.is_worker_process = True
+        while not self._stopping:  # the broker's receiver may swallow a cancellation
+            try:
+                if reconnecting.down:
+                    await _ping(broker)
+                    reconnecting.recovered()
+                receiver = Receiver(broker, run_startup=False, max_async_tasks=queue.concurrency)
+                await receiver.listen(asyncio.Event())
+                raise ConnectionError("the job receiver stopped listening")
+            except Exception as exc:
+                await reconnecting.failed(exc)
+
+
+def redis_list_name(prefix: str, queue: Queue) -> str:
+    """The Redis list holding ``queue``'s jobs."""
+    return f"{prefix}:jobs" if queue is Queue.DEFAULT else f"{prefix}:jobs:{queue}"
+
+
+def _redis_broker(redis_url: str, prefix: str, queue: Queue, run: Any) -> tuple[AsyncBroker, Any]:
+    """The broker of ``queue`` and its one task (it runs whichever registered job a message names)."""
+    from taskiq_redis import ListQueueBroker
+
+    # the receiver blocks on BRPOP until a job arrives: a read timeout (redis-py's default is 5 s)
+    # would end every idle wait as an outage, and a job popped as the client gave up would be lost
+    broker = ListQueueBroker(
+        redis_url, queue_name=redis_list_name(prefix, queue), socket_timeout=None, socket_keepalive=True
+    )
+
+    async def run_job(job: str, kwargs: dict[str, Any], attempt: int = 1) -> None:
+        await run(job, kwargs, attempt)
+
+    return broker, broker.register_task(run_job, task_name=RUN_JOB_TASK)
+
+
+async def _ping(broker: AsyncBroker) -> None:
+    from redis.asyncio import Redis
+
+    async with Redis(connection_pool=broker.connection_pool) as redis:  # type: ignore[attr-defined]
+        await redis.ping()

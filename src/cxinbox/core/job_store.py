@@ -1,0 +1,149 @@
+"""The durable job schedule (table ``scheduled_jobs``): retries, delayed jobs and debounced bursts
+wait here, not in a sleeping coroutine, so a restart loses none of them.
+
+Rows are written in the caller's transaction (a rolled-back unit of work schedules nothing). A
+worker process releases due rows to the broker: it kicks them, then deletes them in the same
+transaction, claimed with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL so two workers never release the
+same row (on SQLite the write gate serializes them). A kick whose transaction then fails to commit
+runs again later: jobs run at least once, as with every broker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Collection
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from cxinbox.core.clock import utcnow
+from cxinbox.core.db import dialect_insert, read_session, unit_of_work
+from cxinbox.core.ids import new_id
+from cxinbox.models.jobs import ScheduledJob
+
+#: due rows released per transaction
+RELEASE_BATCH = 200
+
+#: ``kick(job, kwargs, attempt)``: hand one job to the broker
+Kick = Callable[[str, dict[str, Any], int], Awaitable[None]]
+
+
+def schedule(
+    session: AsyncSession,
+    job: str,
+    queue: str,
+    kwargs: dict[str, Any],
+    delay: float,
+    *,
+    attempt: int = 1,
+    last_error: str | None = None,
+) -> None:
+    """Store ``job`` to be queued ``delay`` seconds from now, in ``session``'s transaction."""
+    session.add(
+        ScheduledJob(
+            id=new_id(),
+            job=job,
+            queue=queue,
+            kwargs=kwargs,
+            attempt=attempt,
+            run_at=utcnow() + timedelta(seconds=delay),
+            last_error=last_error[:500] if last_error else None,
+        )
+    )
+
+
+async def debounce(
+    session: AsyncSession,
+    job: str,
+    queue: str,
+    kwargs: dict[str, Any],
+    *,
+    key: str,
+    delay: float,
+    max_wait: float,
+) -> None:
+    """Store or push back the pending run of ``job`` for ``key``: it runs ``delay`` seconds after the
+    last call of a burst, with that call's ``kwargs``, and no later than ``max_wait`` seconds after
+    the burst's first call. One statement (an upsert), safe under concurrent calls."""
+    now = utcnow()
+    table = ScheduledJob.__table__
+    insert = dialect_insert(session)(table).values(
+        id=new_id(),
+        job=job,
+        queue=queue,
+        kwargs=kwargs,
+        attempt=1,
+        run_at=now + timedelta(seconds=min(delay, max_wait)),
+        run_by=now + timedelta(seconds=max_wait),
+        debounce_key=f"{job}:{key}",
+        created_at=now,
+    )
+    pushed_back = insert.excluded.run_at
+    stmt = insert.on_conflict_do_update(
+        index_elements=[table.c.debounce_key],
+        set_={
+            "kwargs": insert.excluded.kwargs,
+            "run_at": case((pushed_back < table.c.run_by, pushed_back), else_=table.c.run_by),
+        },
+    )
+    await session.execute(stmt)
+
+
+class JobStore:
+    """Reads and releases the schedule for a job queue (its sessions are the runtime's)."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        read_sessionmaker: async_sessionmaker[AsyncSession],
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._read_sessionmaker = read_sessionmaker
+
+    async def retry_later(
+        self, job: str, queue: str, kwargs: dict[str, Any], *, attempt: int, delay: float, error: str
+    ) -> None:
+        """Store attempt ``attempt`` of a job whose previous attempt failed with ``error``."""
+        async with unit_of_work(self._sessionmaker) as session:
+            schedule(session, job, queue, kwargs, delay, attempt=attempt, last_error=error)
+
+    async def release_due(self, queues: Collection[str], kick: Kick) -> datetime | None:
+        """Kick every due job of ``queues``; answers when the next one is due (None: none is
+        scheduled, or the due ones are being released by another worker)."""
+        while True:
+            next_at = await self._next_run_at(queues)
+            if next_at is None or next_at > utcnow():
+                return next_at
+            if not await self._release_batch(queues, kick):
+                return None
+
+    async def _next_run_at(self, queues: Collection[str]) -> datetime | None:
+        """Read outside the write gate, so an idle schedule costs no write transaction."""
+        async with read_session(self._read_sessionmaker) as session:
+            earliest: datetime | None = await session.scalar(
+                select(func.min(ScheduledJob.run_at)).where(ScheduledJob.queue.in_(queues))
+            )
+            return earliest
+
+    async def _release_batch(self, queues: Collection[str], kick: Kick) -> int:
+        async with unit_of_work(self._sessionmaker) as session:
+            due = (
+                await session.execute(
+                    select(
+                        ScheduledJob.id,
+                        ScheduledJob.job,
+                        ScheduledJob.kwargs,
+                        ScheduledJob.attempt,
+                    )
+                    .where(ScheduledJob.queue.in_(queues), ScheduledJob.run_at <= utcnow())
+                    .order_by(ScheduledJob.run_at)
+                    .limit(RELEASE_BATCH)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            for row in due:
+                await kick(row.job, row.kwargs, row.attempt)
+            if due:
+                await session.execute(delete(ScheduledJob).where(ScheduledJob.id.in_([r.id for r in due])))
+            return len(due)

@@ -1,0 +1,220 @@
+"""Job queues, stored retries and debounced jobs, on both brokers (and SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter, defaultdict
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from cxinbox.core.clock import utcnow
+from cxinbox.core.jobs import Queue, RetryAfter, enqueue, enqueue_debounced, enqueue_later, job
+from cxinbox.models.jobs import ScheduledJob
+from tests.fixtures.runtimes import BROKERS, started_runtime
+from tests.fixtures.wait import eventually
+
+RUNS: Counter[str] = Counter()
+#: the kwargs of each run, by token
+RUN_KWARGS: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
+#: bulk jobs wait here until their test lets them finish
+GATES: dict[str, asyncio.Event] = {}
+
+
+@job("tests.queues.realtime", queue=Queue.REALTIME, attempts=1)
+async def realtime_job(_runtime, _session, token: str) -> None:
+    RUNS[token] += 1
+
+
+@job("tests.queues.default", attempts=1)
+async def default_job(_runtime, _session, token: str) -> None:
+    RUNS[token] += 1
+
+
+@job("tests.queues.blocking_bulk", queue=Queue.BULK, attempts=1)
+async def blocking_bulk_job(_runtime, _session, token: str) -> None:
+    RUNS[token] += 1
+    await GATES[token].wait()
+
+
+@job("tests.queues.rate_limited_once", queue=Queue.REALTIME, attempts=2)
+async def rate_limited_once(_runtime, _session, token: str, retry_after: float) -> None:
+    RUNS[token] += 1
+    if RUNS[token] == 1:
+        raise RetryAfter(retry_after, "429 from the provider")
+
+
+@job("tests.queues.debounced", attempts=1)
+async def debounced_job(_runtime, _session, token: str, seen: int) -> None:
+    RUNS[token] += 1
+    RUN_KWARGS[token].append({"seen": seen})
+
+
+def new_token() -> str:
+    return uuid.uuid4().hex
+
+
+@pytest.fixture(params=BROKERS)
+def broker(request) -> str | None:
+    return request.param
+
+
+async def scheduled_rows(runtime, name: str, token: str) -> list[ScheduledJob]:
+    async with runtime.sessionmaker() as session:
+        rows = await session.scalars(select(ScheduledJob).where(ScheduledJob.job == name))
+        return [row for row in rows if row.kwargs.get("token") == token]
+
+
+async def make_due(runtime, row_id: str) -> None:
+    """Move a scheduled job's time to now (instead of waiting for it), and have ``runtime`` look."""
+    async with runtime.unit_of_work() as session:
+        await session.execute(update(ScheduledJob).where(ScheduledJob.id == row_id).values(run_at=utcnow()))
+    runtime.jobs.wake()
+
+
+async def schedule_is_empty(runtime, name: str, token: str) -> bool:
+    """The job's rows are deleted in the transaction that kicks them (it may commit after the run)."""
+    return await scheduled_rows(runtime, name, token) == []
+
+
+def test_every_job_of_the_app_is_on_a_queue_and_sends_are_realtime():
+    from cxinbox.core.jobs import registered_job
+
+    assert registered_job("whatsapp.deliver_message").queue is Queue.REALTIME
+    assert registered_job("mail.deliver").queue is Queue.REALTIME
+    assert registered_job("whatsapp.sweep_outbox").queue is Queue.DEFAULT
+    assert registered_job("events.purge_old").queue is Queue.DEFAULT
+
+
+async def test_a_process_takes_only_the_queues_it_consumes(settings, broker, runtime):
+    async with started_runtime(settings, redis_url=broker, queues=(Queue.REALTIME,)) as rt:
+        assert rt.jobs.consumed_queues == (Queue.REALTIME,)
+        other, mine = new_token(), new_token()
+        async with rt.unit_of_work() as session:
+            enqueue(session, default_job, token=other)
+            enqueue(session, realtime_job, token=mine)
+        await eventually(lambda: RUNS[mine] == 1, "the realtime job ran")
+        assert await rt.jobs.backlog(Queue.DEFAULT) == 1
+        assert RUNS[other] == 0
+
+
+async def test_a_realtime_job_runs_while_the_bulk_queue_is_full(settings, broker, runtime):
+    """Every bulk runner is busy and more bulk jobs wait: a realtime job queued after them all
+    still runs at once, on a runner of its own queue."""
+    async with started_runtime(settings, redis_url=broker) as rt:
+        bulk = new_token()
+        GATES[bulk] = asyncio.Event()
+        waiting = Queue.BULK.concurrency + 10
+        for _ in range(waiting):
+            await rt.jobs.kick(blocking_bulk_job.job_name, {"token": bulk})
+        await eventually(lambda: RUNS[bulk] == Queue.BULK.concurrency, "every bulk runner is busy")
+        urgent = new_token()
+        await rt.jobs.kick(realtime_job.job_name, {"token": urgent})
+
+        await eventually(lambda: RUNS[urgent] == 1, "the realtime job ran")
+        assert RUNS[bulk] == Queue.BULK.concurrency
+        assert await rt.jobs.backlog(Queue.BULK) > 0
+        GATES[bulk].set()
+        await eventually(lambda: RUNS[bulk] == waiting, "the bulk queue drained")
+
+
+async def test_a_retry_waits_in_the_store_across_a_restart_for_the_time_retry_after_asks(
+    settings, broker, runtime
+):
+    token = new_token()
+    async with started_runtime(settings, redis_url=broker) as first:
+        async with first.unit_of_work() as session:
+            enqueue(session, rate_limited_once, token=token, retry_after=3600)
+
+        async def stored() -> bool:
+            return len(await scheduled_rows(first, rate_limited_once.job_name, token)) == 1
+
+        await eventually(stored, "the retry is stored")
+        failed_at = utcnow()
+    [row] = await scheduled_rows(runtime, rate_limited_once.job_name, token)
+    assert (row.attempt, row.queue) == (2, "realtime")
+    assert "429 from the provider" in (row.last_error or "")
+    assert failed_at + timedelta(seconds=3590) < row.run_at < failed_at + timedelta(seconds=3610)
+    assert RUNS[token] == 1
+
+    async with started_runtime(settings, redis_url=broker) as second:
+        await make_due(second, row.id)  # the hour has passed
+        await eventually(lambda: RUNS[token] == 2, "the stored retry ran after the restart")
+
+        await eventually(
+            lambda: schedule_is_empty(second, rate_limited_once.job_name, token),
+            "the retry left the schedule",
+        )
+
+
+async def test_a_short_retry_after_runs_the_job_again(settings, broker, runtime):
+    async with started_runtime(settings, redis_url=broker) as rt:
+        token = new_token()
+        async with rt.unit_of_work() as session:
+            enqueue(session, rate_limited_once, token=token, retry_after=0.05)
+        await eventually(lambda: RUNS[token] == 2, "the second attempt ran")
+
+
+async def test_a_delayed_job_is_stored_with_its_transaction(settings, broker, runtime):
+    async with started_runtime(settings, redis_url=broker) as rt:
+        rolled_back, committed = new_token(), new_token()
+        with pytest.raises(RuntimeError):
+            async with rt.unit_of_work() as session:
+                enqueue_later(session, default_job, 0.05, token=rolled_back)
+                raise RuntimeError("the service failed")
+        async with rt.unit_of_work() as session:
+            enqueue_later(session, default_job, 0.05, token=committed)
+        await eventually(lambda: RUNS[committed] == 1, "the delayed job ran")
+        assert await scheduled_rows(rt, default_job.job_name, rolled_back) == []
+        assert RUNS[rolled_back] == 0
+
+
+async def test_a_burst_of_debounced_calls_runs_once_with_the_last_arguments(settings, broker, runtime):
+    async with started_runtime(settings, redis_url=broker) as rt:
+        token = new_token()
+        run_at = []
+        for seen in range(1, 6):  # each call in its own transaction, as messages arrive
+            async with rt.unit_of_work() as session:
+                await enqueue_debounced(session, debounced_job, key=token, delay=3600, token=token, seen=seen)
+            [row] = await scheduled_rows(rt, debounced_job.job_name, token)
+            run_at.append(row.run_at)
+        assert run_at == sorted(run_at)  # each call pushed the run back
+        assert run_at[-1] > run_at[0]
+        assert RUNS[token] == 0
+
+        await make_due(rt, row.id)  # the burst has paused for its delay
+        await eventually(lambda: RUNS[token] == 1, "the burst's run")
+        assert RUN_KWARGS[token] == [{"seen": 5}]
+        await eventually(lambda: schedule_is_empty(rt, debounced_job.job_name, token), "the burst left")
+
+        async with rt.unit_of_work() as session:  # a later call starts a new burst
+            await enqueue_debounced(session, debounced_job, key=token, delay=0.05, token=token, seen=6)
+        await eventually(lambda: RUNS[token] == 2, "the next burst's run")
+        assert RUN_KWARGS[token] == [{"seen": 5}, {"seen": 6}]
+
+
+async def test_a_burst_that_never_pauses_runs_by_its_max_wait(settings, broker, runtime):
+    async with started_runtime(settings, redis_url=broker) as rt:
+        token, other = new_token(), new_token()
+        for seen in (1, 2):
+            async with rt.unit_of_work() as session:
+                await enqueue_debounced(
+                    session, debounced_job, key=token, delay=3600, max_wait=600, token=token, seen=seen
+                )
+        async with rt.unit_of_work() as session:
+            await enqueue_debounced(session, debounced_job, key=other, delay=3600, token=other, seen=1)
+        [row] = await scheduled_rows(rt, debounced_job.job_name, token)
+        assert row.run_by is not None
+        assert row.run_at == row.run_by < row.created_at + timedelta(seconds=601)
+        [waiting] = await scheduled_rows(rt, debounced_job.job_name, other)  # another key: its own burst
+        assert waiting.run_at > row.run_at
+
+        await make_due(rt, row.id)  # the ten minutes have passed
+        await eventually(lambda: RUNS[token] == 1, "the burst ran by its max wait")
+        assert RUN_KWARGS[token] == [{"seen": 2}]
+        assert RUNS[other] == 0
+        async with rt.unit_of_work() as session:
+            await session.delete(await session.get_one(ScheduledJob, waiting.id))
