@@ -196,7 +196,7 @@ async def sweep(runtime: Runtime, session: AsyncSession) -> None:
         .limit(SWEEP_BATCH)
     )
     for document_id in left_behind.all():
-        await runtime.jobs.kick(ingest_document.job_name, document_id=document_id)
+        await runtime.jobs.kick(ingest_document.job_name, {"document_id": document_id})
     embedder = embedder_for(runtime.settings.embeddings)
     if embedder is None:
         return
@@ -210,7 +210,7 @@ async def sweep(runtime: Runtime, session: AsyncSession) -> None:
         .limit(SWEEP_BATCH)
     )
     for document_id in to_embed.all():
-        await runtime.jobs.kick(embed_document.job_name, document_id=document_id)
+        await runtime.jobs.kick(embed_document.job_name, {"document_id": document_id})
 
 
 def needs_reindex(document: KnowledgeDocument, model_id: str | None) -> bool:
