@@ -94,22 +94,34 @@ def _functions(modules: dict[str, Module]) -> list[tuple[Module, _Function]]:
     ]
 
 
+def _key(module: Module, name: str) -> str:
+    """Private functions (``_name``) are known within their module only: two modules' ``_changed``
+    are different functions."""
+    return f"{module.name}:{name}" if name.startswith("_") else name
+
+
+def _publisher_of(publishers: dict[str, Publisher], module: Module, call: ast.Call) -> Publisher | None:
+    callee = _callee(call)
+    return publishers.get(_key(module, callee)) if callee else None
+
+
 def _publishers(functions: list[tuple[Module, _Function]]) -> dict[str, Publisher]:
     """``publish_event`` and every function that hands one of its parameters on as the type."""
     publishers = {"publish_event": Publisher(2, "type", None)}
     changed = True
     while changed:
         changed = False
-        for _module, function in functions:
-            if function.name in publishers:
+        for module, function in functions:
+            if _key(module, function.name) in publishers:
                 continue
             names = [a.arg for a in _parameters(function)]
             for call in (n for n in ast.walk(function) if isinstance(n, ast.Call)):
-                publisher = publishers.get(_callee(call) or "")
+                publisher = _publisher_of(publishers, module, call)
                 argument = _type_argument(call, publisher) if publisher else None
                 if isinstance(argument, ast.Name) and argument.id in names:
                     index = names.index(argument.id)
-                    publishers[function.name] = Publisher(index, argument.id, _default(function, argument.id))
+                    publisher = Publisher(index, argument.id, _default(function, argument.id))
+                    publishers[_key(module, function.name)] = publisher
                     changed = True
                     break
     return publishers
@@ -152,7 +164,7 @@ def published_types() -> set[str]:
     types: set[str] = set()
     for module, function in functions:
         for call in (n for n in ast.walk(function) if isinstance(n, ast.Call)):
-            publisher = publishers.get(_callee(call) or "")
+            publisher = _publisher_of(publishers, module, call)
             argument = _type_argument(call, publisher) if publisher else None
             if argument is not None:
                 types |= _resolve(argument, module, function, modules)

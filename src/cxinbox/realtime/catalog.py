@@ -81,6 +81,21 @@ CATALOG: tuple[EventType, ...] = (
     ),
     EventType("quick_reply.deleted", "A quick reply was deleted.", shape=_DELETED),
     EventType(
+        "bot_config.created",
+        "A bot config was created or duplicated. Not sent to AGENTs.",
+        shape="{id, name}",
+    ),
+    EventType("bot_config.updated", "A bot config was edited. Not sent to AGENTs.", shape="{id, name}"),
+    EventType(
+        "bot_config.activated",
+        "A bot config became the organization's active one. Not sent to AGENTs.",
+        shape="{id, name}",
+    ),
+    EventType("bot_config.deleted", "A bot config was deleted. Not sent to AGENTs.", shape=_DELETED),
+    EventType("tool.created", "A tool the bot or agents can call was created.", "ToolOut"),
+    EventType("tool.updated", "A tool's definition, request or availability changed.", "ToolOut"),
+    EventType("tool.deleted", "A tool was deleted.", shape=_DELETED),
+    EventType(
         "document.updated",
         "A knowledge base document was uploaded, or moved through ingestion (PENDING, PROCESSING "
         "with its progress, READY, FAILED with its error). Not sent to AGENTs.",
