@@ -12,15 +12,13 @@ writes. The writers sleep while they hold the gate, so the two cores are not wha
 from __future__ import annotations
 
 import asyncio
-import itertools
-import time
 from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select, update
 
 from bench.inbox_queries.dataset import Bench
-from bench.inbox_queries.under_writes import PRIORITIES, Phase
+from bench.inbox_queries.under_writes import PRIORITIES, Phase, closed_loops
 from cxinbox.auth.principal import Principal
 from cxinbox.conversations import service
 from cxinbox.conversations.schemas import ConversationFilter, ConversationSort
@@ -72,33 +70,20 @@ async def _phase(
     hold_ms: float,
     seconds: float,
 ) -> Phase:
-    deadline = time.monotonic() + seconds
-    read_ms: list[float] = []
-    writes = itertools.count()
-
     async def read() -> None:
-        while time.monotonic() < deadline:
-            started = time.perf_counter()
-            async with open_session() as session:
-                rows, _ = await service.list_conversations(
-                    session, principal, ConversationFilter(), ConversationSort.NEWEST, None, PAGE
-                )
-            assert len(rows) == PAGE
-            read_ms.append((time.perf_counter() - started) * 1000)
+        async with open_session() as session:
+            rows, _ = await service.list_conversations(
+                session, principal, ConversationFilter(), ConversationSort.NEWEST, None, PAGE
+            )
+        assert len(rows) == PAGE
 
-    async def write(n: int) -> None:
-        for i in itertools.count(n):
-            if time.monotonic() >= deadline:
-                return
-            async with runtime.unit_of_work() as session:
-                await session.execute(
-                    update(Conversation)
-                    .where(Conversation.id == ids[i % len(ids)])
-                    .values(priority=PRIORITIES[i % len(PRIORITIES)])
-                )
-                await asyncio.sleep(hold_ms / 1000)  # a slow write: the gate stays taken
-            next(writes)
+    async def write(i: int) -> None:
+        async with runtime.unit_of_work() as session:
+            await session.execute(
+                update(Conversation)
+                .where(Conversation.id == ids[i % len(ids)])
+                .values(priority=PRIORITIES[i % len(PRIORITIES)])
+            )
+            await asyncio.sleep(hold_ms / 1000)  # a slow write: the gate stays taken
 
-    started = time.monotonic()
-    await asyncio.gather(*(read() for _ in range(readers)), *(write(n * 7) for n in range(writers)))
-    return Phase(name, read_ms, next(writes), time.monotonic() - started)
+    return await closed_loops(name, seconds, readers * [read], writers * [write])
