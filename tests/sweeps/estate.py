@@ -65,8 +65,9 @@ async def build_estate(
 ) -> Estate:
     """An organization with a connected number, a team, people of each role, a conversation in the
     team with its contact and message, a tag on it, a quick reply with media, a template, an
-    invitation, an API key, an account alert and a team schedule; made through the API where one
-    exists."""
+    invitation, an API key, an account alert, a team schedule, and the automation areas' things (a
+    bot config with an intent and a document, a connection with a tool, a routing rule); made
+    through the API where one exists."""
     inbox = await make_inbox(client, runtime, factory, graph)
     admin = inbox.admin.headers
     estate = Estate(inbox)
@@ -102,6 +103,7 @@ async def build_estate(
     estate.api_key = {"X-API-Key": key["key"]}
     r = await client.put(f"/teams/{inbox.team_id}/schedule", json={"timezone": "UTC"}, headers=admin)
     assert r.status_code == 200, r.text
+    automation = await _build_automation(client, admin, inbox.team_id)
     async with runtime.unit_of_work() as session:
         alert = AccountAlert(
             organization_id=inbox.org.id,
@@ -131,8 +133,47 @@ async def build_estate(
         "alert": alert_id,
         "template": template_id,
         "template_name": template["name"],
+        **automation,
     }
     return estate
+
+
+async def _build_automation(client: httpx.AsyncClient, admin: dict[str, str], team_id: str) -> dict[str, str]:
+    """The bot's config, an intent and a document, a connection with a tool, and a routing rule."""
+    bot = {"provider": "OPENAI", "model": "gpt-4o-mini", "apiKey": f"sk-sweep-{uuid.uuid4().hex}"}
+    r = await client.put("/bot-config", json=bot, headers=admin)
+    assert r.status_code == 200, r.text
+    bot_config_id = str(r.json()["data"]["id"])
+    intent_id = _created(
+        await client.post("/bot-config/intents", json={"name": "hours", "response": "9 to 5"}, headers=admin)
+    )
+    document = ("faq.txt", b"Opening hours: nine to five, Monday to Friday.", "text/plain")
+    r = await client.post("/bot-config/documents", files={"file": document}, headers=admin)
+    document_id = _created(r)
+    connection = {"name": "Sweep API", "baseUrl": "https://api.example.com/v1"}
+    connection_id = _created(await client.post("/connections", json=connection, headers=admin))
+    tool = {
+        "name": "order_status",
+        "description": "Look up an order",
+        "parameters": {"type": "object", "properties": {"orderId": {"type": "string"}}},
+        "connectionId": connection_id,
+        "path": "/orders/{{params.orderId}}",
+    }
+    tool_id = _created(await client.post("/tools", json=tool, headers=admin))
+    rule = {
+        "name": "sweep",
+        "teamId": team_id,
+        "conditions": [{"field": "messageText", "operator": "contains", "value": "sweep"}],
+    }
+    rule_id = _created(await client.post("/routing-rules", json=rule, headers=admin))
+    return {
+        "bot_config": bot_config_id,
+        "intent": intent_id,
+        "document": document_id,
+        "connection": connection_id,
+        "tool": tool_id,
+        "routing_rule": rule_id,
+    }
 
 
 def _row(mapping: Any) -> tuple[tuple[str, Any], ...]:
