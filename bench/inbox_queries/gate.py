@@ -38,7 +38,7 @@ async def reads_while_gate_held(
         ids = list(await session.scalars(first))
     sessions: dict[str, Callable[[], Any]] = {
         "read session": runtime.read_session,
-        "write session (before)": runtime.unit_of_work,
+        "unit of work (before)": runtime.unit_of_work,
     }
     phases = []
     for label, open_session in sessions.items():
