@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 
 from bench.inbox_queries.dataset import MESSAGES_PER_CONVERSATION, ensure_dataset
+from bench.inbox_queries.gate import reads_while_gate_held
 from bench.inbox_queries.measure import (
     active_contacts,
     api_server,
@@ -60,9 +61,17 @@ def parse_args() -> argparse.Namespace:
         help="instead: time GET /conversations from --readers clients alone, then while --writers clients "
         "change conversations (PATCH), --seconds each",
     )
+    parser.add_argument(
+        "--gate-hold",
+        action="store_true",
+        help="instead: in-process, time the list query from --readers tasks through a read session, then "
+        "through a unit of work (as before), each alone and while --writers tasks run writes that hold "
+        "the write gate --hold-ms each, --seconds per phase",
+    )
     parser.add_argument("--readers", type=int, default=4)
     parser.add_argument("--writers", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--hold-ms", type=float, default=50.0, help="--gate-hold: each write's open time")
     return parser.parse_args()
 
 
@@ -94,6 +103,18 @@ async def run(args: argparse.Namespace) -> None:
                 phases = await reads_under_writes(
                     base, bench, readers=args.readers, writers=args.writers, seconds=args.seconds
                 )
+            print(phases_table(phases))
+            return
+        if args.gate_hold:
+            phases = await reads_while_gate_held(
+                runtime,
+                bench,
+                readers=args.readers,
+                writers=args.writers,
+                hold_ms=args.hold_ms,
+                seconds=args.seconds,
+            )
+            print(f"{conversations:,} conversations on {runtime.engine.dialect.name}; {os.cpu_count()} CPUs")
             print(phases_table(phases))
             return
         print("timing through HTTP…")

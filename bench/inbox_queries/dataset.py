@@ -311,8 +311,11 @@ async def _load_postgresql(runtime: Runtime, rows: Any) -> None:
         columns = {name: [c.name for c in model.__table__.columns] for name, model in TABLES.items()}
         for n, batch in enumerate(_batches(rows), 1):
             for name in TABLES:
-                records = [tuple(row.get(c) for c in columns[name]) for row in batch[name]]
-                await raw.copy_records_to_table(name, records=records, columns=columns[name])
+                # only the columns the rows give: COPY fills the others with their server defaults
+                given = set().union(*batch[name])
+                names = [c for c in columns[name] if c in given]
+                records = [tuple(row.get(c) for c in names) for row in batch[name]]
+                await raw.copy_records_to_table(name, records=records, columns=names)
             print(f"  {n * BATCH:,} conversations", end="\r", flush=True)
         await raw.execute("SET session_replication_role = DEFAULT")
         print(f"\n  rebuilding {len(dropped)} indexes…")

@@ -12,6 +12,7 @@ import asyncio
 import itertools
 import statistics
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import httpx
@@ -54,26 +55,45 @@ async def reads_under_writes(
 async def _phase(
     http: httpx.AsyncClient, name: str, ids: list[str], readers: int, writers: int, seconds: float
 ) -> Phase:
+    async def read() -> None:
+        (await http.get("/conversations")).raise_for_status()
+
+    async def write(i: int) -> None:
+        body = {"priority": PRIORITIES[i % len(PRIORITIES)]}
+        (await http.patch(f"/conversations/{ids[i % len(ids)]}", json=body)).raise_for_status()
+
+    return await closed_loops(name, seconds, readers * [read], writers * [write])
+
+
+async def closed_loops(
+    name: str,
+    seconds: float,
+    readers: list[Callable[[], Awaitable[None]]],
+    writers: list[Callable[[int], Awaitable[None]]],
+) -> Phase:
+    """Each reader and writer again and again for ``seconds``; the reads timed. Writer ``n`` is
+    handed 7n, 7n+1, … (which conversation and value to write)."""
     deadline = time.monotonic() + seconds
     read_ms: list[float] = []
     writes = itertools.count()
 
-    async def read() -> None:
+    async def read(once: Callable[[], Awaitable[None]]) -> None:
         while time.monotonic() < deadline:
             started = time.perf_counter()
-            (await http.get("/conversations")).raise_for_status()
+            await once()
             read_ms.append((time.perf_counter() - started) * 1000)
 
-    async def write(n: int) -> None:
+    async def write(once: Callable[[int], Awaitable[None]], n: int) -> None:
         for i in itertools.count(n):
             if time.monotonic() >= deadline:
                 return
-            body = {"priority": PRIORITIES[i % len(PRIORITIES)]}
-            (await http.patch(f"/conversations/{ids[i % len(ids)]}", json=body)).raise_for_status()
+            await once(i)
             next(writes)
 
     started = time.monotonic()
-    await asyncio.gather(*(read() for _ in range(readers)), *(write(n * 7) for n in range(writers)))
+    await asyncio.gather(
+        *(read(once) for once in readers), *(write(once, n * 7) for n, once in enumerate(writers))
+    )
     return Phase(name, read_ms, next(writes), time.monotonic() - started)
 
 
