@@ -26,7 +26,12 @@ if not CHROMIUM.exists():
 
 from playwright.async_api import Browser, Page, async_playwright, expect  # noqa: E402
 
+from tests.fixtures.wait import WAIT_SECONDS  # noqa: E402
+
 SCREENSHOTS = os.environ.get("CXINBOX_SCREENSHOTS")
+# what a page shows next arrives through the server and the event stream: on a loaded machine that can
+# take longer than Playwright's default 5 s, which is a bound on a hang here, not a speed check
+expect.set_options(timeout=WAIT_SECONDS * 1000)
 PHONE = {"width": 390, "height": 844}
 
 
