@@ -439,6 +439,10 @@ async def run(args: argparse.Namespace, data_dir: Path) -> list[tuple[str, str, 
         note = f"{args.webhooks} webhooks × {args.rounds} rounds, each a new conversation (medians)"
         rows.append(("ingest msg/s: no rules / 50 rules", f"{off:.0f} / {on:.0f}", note))
         rows.append(("ingest ratio (50 rules ÷ none)", f"{on / off:.2f}", "aim ≥ 0.9"))
+        # assignment is timed alone: no worker (nor the minutely sweep) assigning beside it
+        await runtime.stop()
+        runtime = Runtime(settings)
+        await runtime.start(workers=False)
         assigned, rate, loads = await assignment(runtime, org, AssignmentStrategy.ROUND_ROBIN, 10, 55, False)
         spread = max(loads.values()) - min(loads.values())
         rows.append(
