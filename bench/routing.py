@@ -78,7 +78,9 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--database-url", help="a migrated empty database (default: SQLite in a temp dir)")
+    parser.add_argument(
+        "--database-url", help="the database, migrated by the bench (default: SQLite in a temp dir)"
+    )
     parser.add_argument("--conversations", type=int, default=100_000)
     parser.add_argument("--samples", type=int, default=2_000, help="conversations whose decision is timed")
     parser.add_argument("--webhooks", type=int, default=300, help="webhooks per ingest round")
@@ -411,8 +413,7 @@ def settings_for(data_dir: Path, database_url: str | None) -> Settings:
 
 async def run(args: argparse.Namespace, data_dir: Path) -> list[tuple[str, str, str]]:
     settings = settings_for(data_dir, args.database_url)
-    if args.database_url is None:
-        await asyncio.to_thread(upgrade, settings.database_url)
+    await asyncio.to_thread(upgrade, settings.database_url)
     runtime = Runtime(settings)
     await runtime.start(workers=True)
     rows: list[tuple[str, str, str]] = []
