@@ -20,6 +20,7 @@ from cxinbox.core.clock import utcnow
 from cxinbox.core.errors import AppError, Conflict
 from cxinbox.models.bot import BotConfig
 from cxinbox.models.inbox import Conversation, ConversationStatus
+from cxinbox.routing.engine import route_conversation
 from cxinbox.runtime import Runtime
 
 CLASSIFY_TOOL = "set_category"
@@ -50,7 +51,8 @@ async def reclassify_many(
     only_uncategorized: bool,
 ) -> dict[str, int]:
     """Classify the organization's conversations in ``statuses`` (default: all but CLOSED), one by
-    one; a conversation whose call fails counts in ``errors`` and the others go on."""
+    one, and route each classified one again; a conversation whose call fails counts in ``errors``
+    and the others go on."""
     config = await _classifier(session, principal)
     stmt = select(Conversation).where(Conversation.organization_id == principal.organization_id)
     if statuses:
@@ -61,16 +63,18 @@ async def reclassify_many(
         stmt = stmt.where(Conversation.category.is_(None))
     stmt = stmt.order_by(Conversation.last_message_at.desc(), Conversation.id).limit(BULK_LIMIT)
     conversations = (await session.scalars(stmt)).all()
-    classified = errors = 0
+    classified = rerouted = errors = 0
     actor = Actor.of(principal)
     for conversation in conversations:
         try:
-            await _classify(session, runtime, config, conversation, actor)
+            categorized = await _classify(session, runtime, config, conversation, actor)
         except AppError:
             errors += 1
-        else:
-            classified += 1
-    return {"classified": classified, "rerouted": 0, "errors": errors, "total": len(conversations)}
+            continue
+        classified += 1
+        # the routing rules may read the new category
+        rerouted += (await route_conversation(session, categorized, actor=actor)).changed
+    return {"classified": classified, "rerouted": rerouted, "errors": errors, "total": len(conversations)}
 
 
 async def handoff_summary(
