@@ -57,8 +57,7 @@ class HandoffSummary(ApiModel):
     "the organization's conversations (most recently active first) against the active config's "
     "`categories`, one provider call each, and routes each classified one again (rules may read its "
     "`category`; `rerouted` counts team changes); a failed call counts in `errors`. Admins and "
-    "supervisors. "
-    + _ONE_CALL,
+    "supervisors. " + _ONE_CALL,
     responses=_CALLS,
 )
 async def reclassify_all(
