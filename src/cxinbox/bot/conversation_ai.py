@@ -1,9 +1,11 @@
 """One provider call about one conversation: classify it against the active config's categories,
-or write a handoff summary for the agent to review (stored nowhere)."""
+write a handoff summary for the agent to review (stored nowhere), or read a tool's arguments out of
+it for the agent to check."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +28,7 @@ from cxinbox.runtime import Runtime
 CLASSIFY_TOOL = "set_category"
 NO_CATEGORY = "NONE"
 SUMMARY_MAX_TOKENS = 400
+EXTRACT_MAX_TOKENS = 600
 #: conversations one bulk call classifies at most (the most recently active first)
 BULK_LIMIT = 100
 
@@ -95,6 +98,28 @@ async def handoff_summary(
     )
     answer = await llm.complete(session, runtime, config.organization_id, target_of(runtime, config), request)
     return answer.completion.text.strip(), utcnow()
+
+
+async def tool_arguments(
+    session: AsyncSession, runtime: Runtime, principal: Principal, conversation: Conversation, tool: ToolSpec
+) -> dict[str, Any]:
+    """The arguments the active config's model gives ``tool`` from the conversation (a call to the
+    tool, as structured output); empty when it gives none. Unchecked: the caller validates them."""
+    config = await configs.config_or_active(session, principal, None)
+    request = CompletionRequest(
+        model=config.model,
+        system=(
+            f"Read the customer's conversation and call {tool.name} with the values it gives for the "
+            "tool's parameters. Leave out every parameter the conversation does not give: never guess "
+            "or invent a value. " + DATA_NOTICE
+        ),
+        messages=[ChatMessage("user", await transcript(session, conversation))],
+        temperature=0,
+        max_tokens=EXTRACT_MAX_TOKENS,
+        tools=[tool],
+    )
+    answer = await llm.complete(session, runtime, config.organization_id, target_of(runtime, config), request)
+    return next((dict(c.arguments) for c in answer.completion.tool_calls if c.name == tool.name), {})
 
 
 async def _classifier(session: AsyncSession, principal: Principal) -> BotConfig:
