@@ -25,6 +25,7 @@ from cxinbox.core.logging import configure_logging
 from cxinbox.migrations import upgrade
 from cxinbox.runtime import Runtime
 from tests.fakes.graph import FakeGraph
+from tests.fakes.llm import FakeLlm
 from tests.fakes.smtp import SmtpServer
 from tests.fakes.web import WebServer
 from tests.fixtures.databases import fresh_postgres_database
@@ -50,6 +51,15 @@ def smtp() -> Iterator[SmtpServer]:
 def graph() -> Iterator[FakeGraph]:
     """The fake Meta Graph API every test's settings point at."""
     server = FakeGraph()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def llm() -> Iterator[FakeLlm]:
+    """The fake LLM providers (OpenAI-compatible, Anthropic, Gemini) bot configs can point at."""
+    server = FakeLlm()
     server.start()
     yield server
     server.stop()

@@ -1,11 +1,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.fakes.llm import FakeLlm, Reply
 
@@ -18,14 +16,6 @@ PROVIDERS = {
     "KIMI": ("kimi", "kimi-k2-0905-preview"),
     "LOCAL": ("local", "llama3.1"),
 }
-
-
-@pytest.fixture(scope="session")
-def llm() -> Iterator[FakeLlm]:
-    server = FakeLlm()
-    server.start()
-    yield server
-    server.stop()
 
 
 def new_key() -> str:

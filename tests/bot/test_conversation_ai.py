@@ -53,9 +53,13 @@ async def test_reclassify_needs_categories_and_a_bot(inbox, client, llm):
     assert r.status_code == 409 and error_code(r) == "NO_CATEGORIES"
 
 
-async def test_bulk_reclassify(inbox, client, llm):
+async def test_bulk_reclassify_routes_the_classified_again(inbox, client, llm):
     first = await inbox.customer_writes("quiero comprar")
     second = await inbox.customer_writes("no anda")
+    sales = {"field": "category", "operator": "equals", "value": "Ventas"}
+    rule = {"name": "ventas", "teamId": inbox.team_id, "conditions": [sales]}
+    r = await client.post("/routing-rules", json=rule, headers=inbox.admin.headers)
+    assert r.status_code == 201, r.text
     _, key = await make_config(
         client,
         inbox.admin.headers,
@@ -69,16 +73,18 @@ async def test_bulk_reclassify(inbox, client, llm):
         "/conversations/re-classify", json={"onlyUncategorized": True}, headers=inbox.supervisor.headers
     )
     assert r.status_code == 200, r.text
-    assert r.json()["data"] == {"classified": 1, "rerouted": 0, "errors": 1, "total": 2}
+    assert r.json()["data"] == {"classified": 1, "rerouted": 1, "errors": 1, "total": 2}
     r = await client.post(
         "/conversations/re-classify", json={"statuses": ["NOPE"]}, headers=inbox.admin.headers
     )
     assert r.status_code == 400
-    categories = {
-        c: (await client.get(f"/conversations/{c}", headers=inbox.admin.headers)).json()["data"]["category"]
+    seen = [
+        (await client.get(f"/conversations/{c}", headers=inbox.admin.headers)).json()["data"]
         for c in (first, second)
-    }
-    assert sorted(v or "" for v in categories.values()) == ["", "Ventas"]
+    ]
+    assert sorted(c["category"] or "" for c in seen) == ["", "Ventas"]
+    [sold] = [c for c in seen if c["category"] == "Ventas"]
+    assert sold["teamId"] == inbox.team_id  # the rule on the category routed it
 
 
 @pytest.mark.parametrize("provider", list(PROVIDERS))

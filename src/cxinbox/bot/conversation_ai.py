@@ -1,9 +1,11 @@
 """One provider call about one conversation: classify it against the active config's categories,
-or write a handoff summary for the agent to review (stored nowhere)."""
+write a handoff summary for the agent to review (stored nowhere), or read a tool's arguments out of
+it for the agent to check."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,11 +22,13 @@ from cxinbox.core.clock import utcnow
 from cxinbox.core.errors import AppError, Conflict
 from cxinbox.models.bot import BotConfig
 from cxinbox.models.inbox import Conversation, ConversationStatus
+from cxinbox.routing.engine import route_conversation
 from cxinbox.runtime import Runtime
 
 CLASSIFY_TOOL = "set_category"
 NO_CATEGORY = "NONE"
 SUMMARY_MAX_TOKENS = 400
+EXTRACT_MAX_TOKENS = 600
 #: conversations one bulk call classifies at most (the most recently active first)
 BULK_LIMIT = 100
 
@@ -50,7 +54,8 @@ async def reclassify_many(
     only_uncategorized: bool,
 ) -> dict[str, int]:
     """Classify the organization's conversations in ``statuses`` (default: all but CLOSED), one by
-    one; a conversation whose call fails counts in ``errors`` and the others go on."""
+    one, and route each classified one again; a conversation whose call fails counts in ``errors``
+    and the others go on."""
     config = await _classifier(session, principal)
     stmt = select(Conversation).where(Conversation.organization_id == principal.organization_id)
     if statuses:
@@ -61,16 +66,18 @@ async def reclassify_many(
         stmt = stmt.where(Conversation.category.is_(None))
     stmt = stmt.order_by(Conversation.last_message_at.desc(), Conversation.id).limit(BULK_LIMIT)
     conversations = (await session.scalars(stmt)).all()
-    classified = errors = 0
+    classified = rerouted = errors = 0
     actor = Actor.of(principal)
     for conversation in conversations:
         try:
-            await _classify(session, runtime, config, conversation, actor)
+            categorized = await _classify(session, runtime, config, conversation, actor)
         except AppError:
             errors += 1
-        else:
-            classified += 1
-    return {"classified": classified, "rerouted": 0, "errors": errors, "total": len(conversations)}
+            continue
+        classified += 1
+        # the routing rules may read the new category
+        rerouted += (await route_conversation(session, categorized, actor=actor)).changed
+    return {"classified": classified, "rerouted": rerouted, "errors": errors, "total": len(conversations)}
 
 
 async def handoff_summary(
@@ -91,6 +98,28 @@ async def handoff_summary(
     )
     answer = await llm.complete(session, runtime, config.organization_id, target_of(runtime, config), request)
     return answer.completion.text.strip(), utcnow()
+
+
+async def tool_arguments(
+    session: AsyncSession, runtime: Runtime, principal: Principal, conversation: Conversation, tool: ToolSpec
+) -> dict[str, Any]:
+    """The arguments the active config's model gives ``tool`` from the conversation (a call to the
+    tool, as structured output); empty when it gives none. Unchecked: the caller validates them."""
+    config = await configs.config_or_active(session, principal, None)
+    request = CompletionRequest(
+        model=config.model,
+        system=(
+            f"Read the customer's conversation and call {tool.name} with the values it gives for the "
+            "tool's parameters. Leave out every parameter the conversation does not give: never guess "
+            "or invent a value. " + DATA_NOTICE
+        ),
+        messages=[ChatMessage("user", await transcript(session, conversation))],
+        temperature=0,
+        max_tokens=EXTRACT_MAX_TOKENS,
+        tools=[tool],
+    )
+    answer = await llm.complete(session, runtime, config.organization_id, target_of(runtime, config), request)
+    return next((dict(c.arguments) for c in answer.completion.tool_calls if c.name == tool.name), {})
 
 
 async def _classifier(session: AsyncSession, principal: Principal) -> BotConfig:

@@ -40,7 +40,7 @@ class ReclassifyRequest(RequestModel):
 
 class ReclassifyResult(ApiModel):
     classified: int
-    rerouted: int = Field(description="Re-routing needs the routing area: 0 until it lands")
+    rerouted: int = Field(description="Classified conversations whose team the routing rules changed")
     errors: int
     total: int
 
@@ -55,8 +55,9 @@ class HandoffSummary(ApiModel):
     summary="Bulk re-classify and re-route open conversations",
     description=f"`{{statuses?, onlyUncategorized?}}`: classifies up to {conversation_ai.BULK_LIMIT} of "
     "the organization's conversations (most recently active first) against the active config's "
-    "`categories`, one provider call each; a failed call counts in `errors`. Admins and supervisors. "
-    + _ONE_CALL,
+    "`categories`, one provider call each, and routes each classified one again (rules may read its "
+    "`category`; `rerouted` counts team changes); a failed call counts in `errors`. Admins and "
+    "supervisors. " + _ONE_CALL,
     responses=_CALLS,
 )
 async def reclassify_all(

@@ -13,12 +13,10 @@ from fastapi import APIRouter, Depends, Path, Query, status
 from cxinbox.audit.request import Actor, acting_as
 from cxinbox.auth.dependencies import ReadSessionDep, RuntimeDep, SessionDep
 from cxinbox.auth.scopes import NO_API_KEYS, Area, key_scope
-from cxinbox.conversations.repository import visible_conversation
-from cxinbox.core.errors import AppError, NotFound, NotImplementedYet, ServiceUnavailable
+from cxinbox.core.errors import AppError, NotFound, ServiceUnavailable
 from cxinbox.core.wire import Deleted, Envelope
 from cxinbox.models.identity import Role
 from cxinbox.tools import agent_calls, catalog, connections, integration
-from cxinbox.tools.repository import ToolRepository
 from cxinbox.tools.schemas import (
     AgentToolOut,
     CallReport,
@@ -26,6 +24,7 @@ from cxinbox.tools.schemas import (
     ConnectionOut,
     ConnectionTest,
     ExecuteTool,
+    ExtractedParams,
     ExtractParams,
     IntegrationIn,
     IntegrationOut,
@@ -202,18 +201,17 @@ async def list_agent_tools(actor: MemberActor, session: ReadSessionDep) -> Envel
 @agent_tools_router.post(
     "/extract-params",
     summary="Extract tool parameter values from conversation context using AI",
-    description="Needs the bot's LLM, which is not available yet: after the tool and the conversation "
-    "are found (404 otherwise) it answers 501 NOT_IMPLEMENTED.",
-    responses=AppError.responses(NotImplementedYet()),
+    description="In a conversation the caller sees (404 otherwise), the active bot config's model reads "
+    "the tool's parameters from the conversation (one provider call, the customer's words passed as "
+    "data): `{params, missing}`, where `params` holds only values that fit the tool's schema and "
+    "`missing` the required ones it could not fill. Nothing runs: the agent checks them and calls "
+    "`execute`. 409 BOT_NOT_AVAILABLE without an active bot config.",
 )
 async def extract_params(
-    body: ExtractParams, actor: MemberActor, session: SessionDep
-) -> Envelope[dict[str, object]]:
-    tool = await ToolRepository(session, actor.principal.tenant).get(body.tool_id)
-    if tool is None or not (tool.is_active and tool.available_to_agents):
-        raise NotFound("Tool not found")
-    await visible_conversation(session, actor.principal, body.conversation_id)
-    raise NotImplementedYet("Extracting parameters needs the bot, which is not available yet")
+    body: ExtractParams, actor: MemberActor, session: SessionDep, runtime: RuntimeDep
+) -> Envelope[ExtractedParams]:
+    params, missing = await agent_calls.extract_params(session, runtime, actor, body)
+    return Envelope(data=ExtractedParams(params=params, missing=missing))
 
 
 @agent_tools_router.post(

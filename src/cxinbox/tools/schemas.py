@@ -263,6 +263,11 @@ class ExtractParams(RequestModel):
     conversation_id: str = Field(max_length=36)
 
 
+class ExtractedParams(ApiModel):
+    params: dict[str, Any] = Field(description="The values read from the conversation that fit the schema")
+    missing: list[str] = Field(description="Required parameters the conversation does not give")
+
+
 class IntegrationIn(EndpointIn):
     model_config = examples(
         {
