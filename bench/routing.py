@@ -40,7 +40,7 @@ import httpx
 from sqlalchemy import func, insert, select, update
 
 from bench.inbox_queries.dataset import CATEGORIES, WORDS
-from bench.webhook_ingest import APP_SECRET, WEBHOOK_PATH
+from bench.webhook_ingest import APP_SECRET, WEBHOOK_PATH, webhook
 from cxinbox.app import create_app
 from cxinbox.config import Settings
 from cxinbox.core.crypto import SecretBox
@@ -62,6 +62,8 @@ RULES = 50
 BATCH = 5_000
 #: every seeded contact's WhatsApp id, unique within the run
 CONTACT_NUMBERS = itertools.count(10**11)
+#: each ingest webhook's customer: a new one every time, so each opens a conversation
+CUSTOMERS = itertools.count(10**6)
 
 
 @dataclass
@@ -280,28 +282,6 @@ async def set_rules_active(runtime: Runtime, org: Org, active: bool) -> None:
         )
 
 
-def webhook_body(number: str, customer: str, text: str) -> bytes:
-    value = {
-        "messaging_product": "whatsapp",
-        "metadata": {"display_phone_number": "15550100", "phone_number_id": number},
-        "contacts": [{"profile": {"name": "Bench customer"}, "wa_id": customer}],
-        "messages": [
-            {
-                "from": customer,
-                "id": f"wamid.bench.{uuid.uuid4().hex}",
-                "timestamp": str(int(time.time())),
-                "type": "text",
-                "text": {"body": text},
-            }
-        ],
-    }
-    body = {
-        "object": "whatsapp_business_account",
-        "entry": [{"id": number, "changes": [{"value": value, "field": "messages"}]}],
-    }
-    return json.dumps(body).encode()
-
-
 async def stored_messages(runtime: Runtime, org: Org) -> int:
     async with runtime.read_session() as session:
         return int(await session.scalar(select(func.count()).where(Message.organization_id == org.id)) or 0)
@@ -311,10 +291,7 @@ async def ingest_rate(
     runtime: Runtime, client: httpx.AsyncClient, org: Org, count: int, rng: random.Random
 ) -> float:
     """Messages stored per second: ``count`` webhooks from new customers, 20 in flight."""
-    bodies = [
-        webhook_body(org.number, f"1666{rng.randrange(10**8):08d}", " ".join(rng.choices(WORDS, k=8)))
-        for _ in range(count)
-    ]
+    bodies = [webhook(org.number, next(CUSTOMERS), " ".join(rng.choices(WORDS, k=8))) for _ in range(count)]
     before = await stored_messages(runtime, org)
     started = time.perf_counter()
     for start in range(0, count, 20):
