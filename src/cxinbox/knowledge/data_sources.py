@@ -61,8 +61,9 @@ async def list_sources(session: AsyncSession, principal: Principal) -> Sequence[
 
 
 async def create(session: AsyncSession, editor: Actor, body: DataSourceIn) -> InboxDataSource:
-    source = DataSourceRepository(session, editor.principal.tenant).add(InboxDataSource())
+    source = InboxDataSource()
     await _apply(session, editor, source, body)
+    DataSourceRepository(session, editor.principal.tenant).add(source)
     await session.flush()
     _audit(session, editor, "inbox_data_source.created", source)
     return source
