@@ -35,10 +35,12 @@ log = structlog.get_logger(__name__)
 
 #: the largest file WhatsApp sends (a document); a larger upload is refused unread
 MAX_UPLOAD_BYTES = max(kind.max_bytes for kind in KINDS.values())
-MAX_IMAGE_PIXELS = 40_000_000
+MAX_IMAGE_PIXELS = 25_000_000
 THUMBNAIL_SIZE = 320
 THUMBNAIL_TYPE = "image/jpeg"
 FFMPEG_TIMEOUT_SECONDS = 20.0
+#: what Pillow may decode here (what ``recognise`` takes as an image, and ffmpeg's frames)
+_PREVIEWED = ("JPEG", "PNG")
 
 _SENDABLE = {
     MessageType.IMAGE: BotMediaKind.IMAGE,
@@ -96,7 +98,7 @@ def image_thumbnail(data: bytes) -> bytes:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
+            with Image.open(io.BytesIO(data), formats=_PREVIEWED) as image:
                 width, height = image.size
                 if width * height > MAX_IMAGE_PIXELS:
                     raise UnreadableImage()
@@ -126,7 +128,7 @@ async def _first_frame(data: bytes) -> bytes | None:
         process = await asyncio.create_subprocess_exec(
             ffmpeg,
             *("-nostdin", "-v", "error", "-i", str(source), "-frames:v", "1"),
-            *("-f", "image2", "-c:v", "mjpeg", "pipe:1"),
+            *("-vf", f"scale='min({THUMBNAIL_SIZE * 2},iw)':-2", "-f", "image2", "-c:v", "mjpeg", "pipe:1"),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,
