@@ -20,7 +20,11 @@ async def test_checkout_then_the_webhook_moves_the_plan(client, runtime, factory
     assert r.status_code == 200, r.text
     data = r.json()["data"]
     assert data["url"].startswith("https://checkout.stripe.com/") and data["sessionId"].startswith("cs_")
-    method, path, params, version = next(req for req in stripe.requests if req[1] == "/v1/checkout/sessions")
+    _, _, params, version = next(
+        req
+        for req in stripe.requests
+        if req[1] == "/v1/checkout/sessions" and req[2]["client_reference_id"] == org.id
+    )
     assert version is not None and version >= API_VERSION[:10]
     assert params["line_items"][0]["price"] == stripe.price_by_key("cxinbox_professional_year")["id"]
     assert params["client_reference_id"] == org.id and params["success_url"] == "https://acme.example/ok"
