@@ -164,7 +164,7 @@ async def stripe_prices(_: SuperAdminDep, runtime: RuntimeDep) -> Envelope[Strip
 
 @webhook_router.post(
     "",
-    summary="Receive Stripe events (Addition: not in the reference; signed with Stripe-Signature)",
+    summary="Addition: receive Stripe events (signed with Stripe-Signature)",
     description="Addition. Stripe's webhook endpoint: the `Stripe-Signature` header is checked over "
     "the raw body (at most 300 s old), the event is stored under its Stripe id and acknowledged, then "
     "applied by a job: `checkout.session.completed`, `customer.subscription.*` and "

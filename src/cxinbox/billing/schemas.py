@@ -20,6 +20,8 @@ RULE = (
 
 
 class CheckoutRequest(ApiModel):
+    """Addition: the plan to buy (the reference documents no body)."""
+
     plan: Plan = Field(description="STARTER, PROFESSIONAL or ENTERPRISE")
     interval: Interval = Interval.MONTH
     success_url: AnyHttpUrl | None = Field(
@@ -41,6 +43,8 @@ class CheckoutSession(ApiModel):
 
 
 class PortalRequest(ApiModel):
+    """Addition: where the portal returns to (the reference documents no body)."""
+
     return_url: AnyHttpUrl | None = Field(default=None, description="Where the portal's back link goes")
 
 
@@ -49,6 +53,8 @@ class PortalSession(ApiModel):
 
 
 class ExtraAgentsRequest(ApiModel):
+    """Addition: how many blocks to add (the reference documents no body)."""
+
     quantity: Annotated[
         int, Field(ge=1, le=100, description="Blocks to add (each adds `blockSize` seats)")
     ] = 1
@@ -66,6 +72,8 @@ class Subscription(ApiModel):
 
 
 class PlanChangeRequest(ApiModel):
+    """Addition: the plan to preview (the reference documents no body)."""
+
     plan: Plan
     interval: Interval | None = Field(default=None, description="Default: the subscription's, else month")
 

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.billing.prices import DEFAULT_BLOCK_SIZE, block_size, role_of
+from cxinbox.core.db import insert_new
 from cxinbox.core.repository import TenantRepository
 from cxinbox.models.billing import BillingAccount, SubscriptionStatus
 from cxinbox.models.identity import Organization, Plan
@@ -49,10 +50,20 @@ class BillingAccounts(TenantRepository[BillingAccount]):
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def current_or_new(self) -> BillingAccount:
+        """The account, locked; created first if there is none (two requests at once make one)."""
         account = await self.current(for_update=True)
         if account is None:
-            account = self.add(BillingAccount(status=SubscriptionStatus.NONE, block_size=DEFAULT_BLOCK_SIZE))
-            await self.flush()
+            await insert_new(
+                self.session,
+                BillingAccount,
+                organization_id=self.tenant.organization_id,
+                status=SubscriptionStatus.NONE,
+                cancel_at_period_end=False,
+                extra_agent_blocks=0,
+                block_size=DEFAULT_BLOCK_SIZE,
+            )
+            account = await self.current(for_update=True)
+        assert account is not None
         return account
 
 
