@@ -11,6 +11,7 @@ from cxinbox.app import create_app
 from cxinbox.config import Settings
 from cxinbox.models.identity import Role
 from tests.fixtures.api import running
+from tests.fixtures.net import free_port
 from tests.fixtures.people import error_code
 from tests.fixtures.runtimes import started_runtime
 
@@ -95,3 +96,14 @@ async def test_a_refused_secret_key_is_503_and_stripe_errors_are_502(settings, f
         assert r.status_code == 409 and error_code(r) == "PRICE_NOT_CONFIGURED"
     finally:
         stripe.prices[price["id"]] = price
+
+
+async def test_stripe_unreachable_is_503_with_retry_after(settings, factory):
+    org = await factory.org()
+    unreachable = settings.model_copy(update={"stripe_api_base": f"http://127.0.0.1:{free_port()}"})
+    async with client_on(unreachable) as client:
+        r = await client.post(
+            "/billing/checkout-session", json={"plan": "STARTER"}, headers=org.admin.headers
+        )
+    assert r.status_code == 503 and error_code(r) == "STRIPE_UNAVAILABLE"
+    assert r.headers["Retry-After"] == "30"

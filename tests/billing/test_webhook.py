@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from cxinbox.billing.tasks import sweep_stripe_events
+from cxinbox.core.clock import utcnow
 from cxinbox.models.billing import BillingAccount, StripeEvent
 from cxinbox.models.identity import OrganizationStatus, Plan, Role
-from tests.billing.helpers import deliver, delivered, organization, subscribe
+from tests.billing.helpers import deliver, delivered, organization, processed, subscribe
 from tests.fakes.stripe import event, sign
 from tests.fixtures.people import error_code
 from tests.fixtures.wait import eventually
@@ -141,3 +144,24 @@ async def test_events_of_types_billing_ignores_are_stored_and_marked_processed(c
     ignored = event("customer.created", {"id": "cus_x", "object": "customer"})
     await delivered(client, runtime, ignored)
     await eventually(lambda: stored(runtime, ignored["id"]), "stored")
+
+
+async def test_the_sweeper_applies_an_event_whose_job_was_lost(client, runtime, factory, stripe):
+    org = await factory.org()
+    subscription_id = await subscribe(client, runtime, stripe, org)
+    deleted = stripe.subscription_event(subscription_id, "deleted")
+    async with runtime.unit_of_work() as session:  # stored, then the process died before its job ran
+        session.add(
+            StripeEvent(
+                id=deleted["id"],
+                type=deleted["type"],
+                payload=deleted,
+                created=datetime.fromtimestamp(deleted["created"], UTC),
+                received_at=utcnow() - timedelta(minutes=5),
+                attempts=0,
+            )
+        )
+    async with runtime.unit_of_work() as session:
+        await sweep_stripe_events(runtime, session)
+    await eventually(lambda: processed(runtime, deleted["id"]), "the swept event applied")
+    assert (await organization(runtime, org.id)).plan == Plan.FREE
