@@ -81,7 +81,7 @@ async def portal_session(
 
 @router.post(
     "/extra-agents",
-    summary="Add extra agent block",
+    summary="Add extra agent block to subscription",
     description="Addition (body, optional): `{quantity}` blocks (default 1, at most 100), each of "
     "the extra agent price's `block_size` seats (price metadata, default 5), billed with proration on "
     "the subscription (price lookup key `cxinbox_extra_agents_<interval>`). Answers the subscription; "
@@ -100,7 +100,7 @@ async def extra_agents(
 
 @router.get(
     "/subscription",
-    summary="Get current subscription",
+    summary="Get subscription info",
     description="`{plan, status, interval, currentPeriodEnd, cancelAtPeriodEnd, extraAgentBlocks, "
     "seats}` as last confirmed by Stripe (status NONE without a subscription; PAST_DUE after a "
     "failed payment, while the plan stays).",
@@ -114,7 +114,7 @@ async def get_subscription(
 
 @router.post(
     "/preview-plan-change",
-    summary="Preview plan change (features gained/lost, proration)",
+    summary="Preview a plan change (features gained/lost, proration)",
     description="Addition (body): `{plan, interval?}`. Every limit now and on the new plan against "
     "current usage, and Stripe's invoice preview of the change (`proration`, null without a "
     "subscription to change). What the new plan no longer allows follows `rule`.",
@@ -128,7 +128,7 @@ async def preview_plan_change(
 
 @router.get(
     "/cancel-preview",
-    summary="Preview cancellation (features that will be lost)",
+    summary="Preview subscription cancellation (features that will be lost)",
     description="What the organization loses on FREE at the end of the paid period (`effectiveAt`).",
     responses=AppError.responses(NoSubscription, *_STRIPE),
 )
