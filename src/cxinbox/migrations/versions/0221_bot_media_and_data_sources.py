@@ -1,7 +1,7 @@
 """Bot media (files the bot sends, their Graph media ids per number) and inbox data sources.
 
 Revision ID: 0221
-Revises: 0216
+Revises: 0220
 Create Date: 2026-12-07 04:45:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import cxinbox.models.base
 
 revision: str = "0221"
-down_revision: str | tuple[str, ...] | None = "0216"
+down_revision: str | tuple[str, ...] | None = "0220"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
