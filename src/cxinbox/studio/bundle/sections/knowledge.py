@@ -1,6 +1,6 @@
-"""``knowledge``: the organization's documents (shared by every config) with their text, the chunks
-joined in order; ``full`` adds the chunks, and a ``full`` ZIP the original files
-(``files/<sha256>``).
+"""``knowledge``: the organization's documents (shared by every config) with their text (a TXT, MD
+or CSV document's own content, else its chunks joined in order); ``full`` adds the chunks, and a
+``full`` ZIP the original files (``files/<sha256>``).
 
 Import adds each document the organization does not have yet (by the original's SHA-256) through
 the knowledge base's own upload (its checks and plan limit apply): the original file when the ZIP
@@ -75,7 +75,7 @@ async def export_knowledge(ctx: ExportContext) -> dict[str, Any]:
             "title": document.title,
             "kind": document.kind,
             "sha256": document.sha256,
-            "text": "\n\n".join(c.content for c in own),
+            "text": await _text(ctx, document, own),
         }
         if full:
             entry["chunks"] = [
@@ -87,6 +87,17 @@ async def export_knowledge(ctx: ExportContext) -> dict[str, Any]:
                 )[0]
         out.append(entry)
     return {"documents": out}
+
+
+async def _text(ctx: ExportContext, document: KnowledgeDocument, chunks: list[KnowledgeChunk]) -> str:
+    """A text document's own content (imported, it is the same file again), else its chunks."""
+    if document.kind in TEXT_KINDS:
+        data, _ = await ctx.runtime.storage.read(document.storage_key)
+        try:
+            return data.decode()
+        except UnicodeDecodeError:
+            pass  # another encoding: the chunks' text
+    return "\n\n".join(c.content for c in chunks)
 
 
 def validate_knowledge(value: Any) -> BundleKnowledge:
