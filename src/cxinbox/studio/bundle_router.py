@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile, status
 
+from cxinbox.audit.request import Actor
 from cxinbox.auth.dependencies import ReadSessionDep, RuntimeDep, SessionDep, SupervisorDep
 from cxinbox.auth.scopes import Area, key_scope
 from cxinbox.bot import configs
@@ -33,9 +34,11 @@ class ZipTier(StrEnum):
     FULL = "full"
 
 
-def _multipart(request: Request) -> None:
+def _importer(request: Request, editor: EditorDep) -> Actor:
+    """The admin importing, once the request is known to be multipart (415 otherwise)."""
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise UnsupportedMediaType("Send the bundle as multipart/form-data, in the field `file`")
+    return editor
 
 
 @router.get(
@@ -101,14 +104,13 @@ async def export_zip(
     f"{archive.MAX_RATIO} times, {archive.MAX_TOTAL_BYTES // archive.MB} MB in all (413), and no "
     "absolute or `..` path, symbolic link or encrypted file (400). Keys are never imported: set them "
     "on the new config. Admins only.",
-    dependencies=[Depends(_multipart)],
     responses=AppError.responses(
         InvalidBundle, InvalidBundle(code="BUNDLE_VERSION_UNSUPPORTED"), PayloadTooLarge, UnsupportedMediaType
     ),
 )
 async def import_bundle(
+    editor: Annotated[Actor, Depends(_importer)],
     file: Annotated[UploadFile, File(description="The bundle: JSON or ZIP")],
-    editor: EditorDep,
     session: SessionDep,
     runtime: RuntimeDep,
     activate: Annotated[bool, Query(description="Make the imported config the active one")] = False,
