@@ -91,12 +91,12 @@ class SnapshotOut(ApiModel):
     created_at: UtcDatetime
 
 
-class TemplateFields(RequestModel):
+class BotTemplateFields(RequestModel):
     description: Description | None = None
     is_published: bool | None = None
 
 
-class CreateTemplate(TemplateFields):
+class CreateBotTemplate(BotTemplateFields):
     model_config = examples(
         {"name": "Soporte", "slug": "soporte", "bundle": {"format": "cxinbox.bot-bundle"}}
     )
@@ -105,13 +105,13 @@ class CreateTemplate(TemplateFields):
     bundle: dict[str, object] = Field(description="A bundle (its `config` tier sections are kept)")
 
 
-class UpdateTemplate(TemplateFields):
+class UpdateBotTemplate(BotTemplateFields):
     name: Name | None = None
     slug: Slug | None = None
     bundle: dict[str, object] | None = None
 
 
-class TemplateFromConfig(RequestModel):
+class BotTemplateFromConfig(RequestModel):
     model_config = examples(
         {"orgId": "01a24ddb-6b0d-719d-a033-02bcfc055c30", "name": "Soporte", "slug": "soporte"}
     )
@@ -122,7 +122,7 @@ class TemplateFromConfig(RequestModel):
     is_published: bool = False
 
 
-class TemplateOut(ApiModel):
+class BotTemplateOut(ApiModel):
     id: str
     name: str
     slug: str

@@ -22,7 +22,7 @@ from cxinbox.runtime import Runtime
 from cxinbox.studio.bundle.registry import FORMAT, VERSION, Tier
 from cxinbox.studio.bundle.service import check, export_bundle, import_as_draft
 from cxinbox.studio.errors import TemplateSlugTaken
-from cxinbox.studio.schemas import CreateTemplate, TemplateFromConfig, UpdateTemplate
+from cxinbox.studio.schemas import CreateBotTemplate, BotTemplateFromConfig, UpdateBotTemplate
 
 
 class TemplateRepository(Repository[BotTemplate]):
@@ -41,7 +41,7 @@ class TemplateRepository(Repository[BotTemplate]):
             raise TemplateSlugTaken()
 
 
-async def create(session: AsyncSession, editor: Actor, body: CreateTemplate) -> BotTemplate:
+async def create(session: AsyncSession, editor: Actor, body: CreateBotTemplate) -> BotTemplate:
     repo = TemplateRepository(session)
     await repo.ensure_slug_free(body.slug)
     template = repo.add(
@@ -59,7 +59,7 @@ async def create(session: AsyncSession, editor: Actor, body: CreateTemplate) -> 
 
 
 async def from_config(
-    session: AsyncSession, runtime: Runtime, editor: Actor, body: TemplateFromConfig
+    session: AsyncSession, runtime: Runtime, editor: Actor, body: BotTemplateFromConfig
 ) -> BotTemplate:
     """A template of the organization's active config, at the ``config`` tier."""
     if await session.get(Organization, body.org_id) is None:
@@ -71,7 +71,7 @@ async def from_config(
     return await create(
         session,
         editor,
-        CreateTemplate(
+        CreateBotTemplate(
             name=body.name,
             slug=body.slug,
             description=body.description,
@@ -81,7 +81,9 @@ async def from_config(
     )
 
 
-async def update(session: AsyncSession, editor: Actor, template_id: str, body: UpdateTemplate) -> BotTemplate:
+async def update(
+    session: AsyncSession, editor: Actor, template_id: str, body: UpdateBotTemplate
+) -> BotTemplate:
     repo = TemplateRepository(session)
     template = await repo.get_or_404(template_id)
     sent = body.model_fields_set

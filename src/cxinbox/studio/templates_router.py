@@ -15,7 +15,7 @@ from cxinbox.core.errors import AppError
 from cxinbox.core.wire import Deleted, Envelope
 from cxinbox.studio import templates
 from cxinbox.studio.errors import InvalidBundle, TemplateSlugTaken
-from cxinbox.studio.schemas import CreateTemplate, TemplateFromConfig, TemplateOut, UpdateTemplate
+from cxinbox.studio.schemas import CreateBotTemplate, BotTemplateFromConfig, BotTemplateOut, UpdateBotTemplate
 
 admin_router = APIRouter(prefix="/admin/bot-templates", tags=["bot-studio"], dependencies=[NO_API_KEYS])
 router = APIRouter(prefix="/bot-templates", tags=["bot-studio"], dependencies=[key_scope(Area.SETTINGS)])
@@ -25,9 +25,9 @@ _WRITES = AppError.responses(InvalidBundle, TemplateSlugTaken)
 
 
 @admin_router.get("", summary="List all bot templates (including unpublished)", description=_SUPER)
-async def list_all(_: SuperAdminDep, session: ReadSessionDep) -> Envelope[list[TemplateOut]]:
+async def list_all(_: SuperAdminDep, session: ReadSessionDep) -> Envelope[list[BotTemplateOut]]:
     rows = await templates.TemplateRepository(session).listed(published_only=False)
-    return Envelope(data=[TemplateOut.model_validate(t) for t in rows])
+    return Envelope(data=[BotTemplateOut.model_validate(t) for t in rows])
 
 
 @admin_router.post(
@@ -38,8 +38,8 @@ async def list_all(_: SuperAdminDep, session: ReadSessionDep) -> Envelope[list[T
     f"`config` tier kept. A slug already used answers 409 SLUG_TAKEN. {_SUPER}",
     responses=_WRITES,
 )
-async def create(body: CreateTemplate, editor: ActorDep, session: SessionDep) -> Envelope[TemplateOut]:
-    return Envelope(data=TemplateOut.model_validate(await templates.create(session, editor, body)))
+async def create(body: CreateBotTemplate, editor: ActorDep, session: SessionDep) -> Envelope[BotTemplateOut]:
+    return Envelope(data=BotTemplateOut.model_validate(await templates.create(session, editor, body)))
 
 
 @admin_router.post(
@@ -51,10 +51,10 @@ async def create(body: CreateTemplate, editor: ActorDep, session: SessionDep) ->
     responses=_WRITES,
 )
 async def from_config(
-    body: TemplateFromConfig, editor: ActorDep, session: SessionDep, runtime: RuntimeDep
-) -> Envelope[TemplateOut]:
+    body: BotTemplateFromConfig, editor: ActorDep, session: SessionDep, runtime: RuntimeDep
+) -> Envelope[BotTemplateOut]:
     return Envelope(
-        data=TemplateOut.model_validate(await templates.from_config(session, runtime, editor, body))
+        data=BotTemplateOut.model_validate(await templates.from_config(session, runtime, editor, body))
     )
 
 
@@ -65,9 +65,9 @@ async def from_config(
     responses=_WRITES,
 )
 async def update(
-    id: str, body: UpdateTemplate, editor: ActorDep, session: SessionDep
-) -> Envelope[TemplateOut]:
-    return Envelope(data=TemplateOut.model_validate(await templates.update(session, editor, id, body)))
+    id: str, body: UpdateBotTemplate, editor: ActorDep, session: SessionDep
+) -> Envelope[BotTemplateOut]:
+    return Envelope(data=BotTemplateOut.model_validate(await templates.update(session, editor, id, body)))
 
 
 @admin_router.delete("/{id}", summary="Delete a bot template", description=_SUPER)
@@ -77,9 +77,9 @@ async def delete(id: str, editor: ActorDep, session: SessionDep) -> Envelope[Del
 
 
 @router.get("", summary="List published bot templates", description="Admins and supervisors.")
-async def list_published(_: SupervisorDep, session: ReadSessionDep) -> Envelope[list[TemplateOut]]:
+async def list_published(_: SupervisorDep, session: ReadSessionDep) -> Envelope[list[BotTemplateOut]]:
     rows = await templates.TemplateRepository(session).listed(published_only=True)
-    return Envelope(data=[TemplateOut.model_validate(t) for t in rows])
+    return Envelope(data=[BotTemplateOut.model_validate(t) for t in rows])
 
 
 @router.post(
