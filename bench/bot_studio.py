@@ -22,7 +22,7 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from datetime import timedelta
 from pathlib import Path
 
@@ -40,11 +40,25 @@ from cxinbox.models.identity import Organization, Plan, Role, User
 from cxinbox.models.knowledge import DocumentStatus, KnowledgeChunk, KnowledgeDocument
 from cxinbox.runtime import Runtime
 
-WORDS = "horario envío pedido factura garantía devolución tienda pago tarjeta cuenta soporte".split()
+WORDS = [
+    "horario",
+    "envío",
+    "pedido",
+    "factura",
+    "garantía",
+    "devolución",
+    "tienda",
+    "pago",
+    "tarjeta",
+    "cuenta",
+    "soporte",
+]
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--intents", type=int, default=200)
     parser.add_argument("--versions", type=int, default=500)
     parser.add_argument("--documents", type=int, default=1000)
@@ -62,7 +76,9 @@ async def admin_of(runtime: Runtime, name: str) -> tuple[str, dict[str, str]]:
         org = Organization(name=name, slug=f"bench-studio-{uuid.uuid4().hex[:8]}", plan=Plan.ENTERPRISE)
         session.add(org)
         await session.flush()
-        user = User(organization_id=org.id, email=f"admin@{org.slug}.example.com", name="Admin", role=Role.ADMIN)
+        user = User(
+            organization_id=org.id, email=f"admin@{org.slug}.example.com", name="Admin", role=Role.ADMIN
+        )
         session.add(user)
         await session.flush()
         pair = start_session(session, runtime, user)
@@ -72,7 +88,9 @@ async def admin_of(runtime: Runtime, name: str) -> tuple[str, dict[str, str]]:
 async def seed(runtime: Runtime, org_id: str, args: argparse.Namespace) -> None:
     now = utcnow()
     async with runtime.unit_of_work() as session:
-        config = BotConfig(organization_id=org_id, name="Bench", system_prompt="v0", is_active=True, categories=[])
+        config = BotConfig(
+            organization_id=org_id, name="Bench", system_prompt="v0", is_active=True, categories=[]
+        )
         session.add(config)
         await session.flush()
         session.add_all(
@@ -132,9 +150,10 @@ async def seed(runtime: Runtime, org_id: str, args: argparse.Namespace) -> None:
                 )
 
 
-async def timed(call: Callable[[], Awaitable[httpx.Response]], expect: int) -> tuple[float, httpx.Response]:
+async def timed(request: Awaitable[httpx.Response], expect: int) -> tuple[float, httpx.Response]:
+    """The request's time (a coroutine runs only when awaited) and its answer."""
     started = time.perf_counter()
-    response = await call()
+    response = await request
     elapsed = (time.perf_counter() - started) * 1000
     assert response.status_code == expect, response.text[:500]
     return elapsed, response
@@ -162,13 +181,20 @@ async def run(args: argparse.Namespace, data_dir: Path) -> list[tuple[str, str, 
         app = create_app(runtime=runtime)
         app.state.runtime = runtime
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench/api/v1", timeout=600) as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://bench/api/v1", timeout=600
+        ) as client:
             bundles: dict[str, bytes] = {}
-            for path, tier in (("export", "config"), ("export", "standard"), ("export", "full"), ("export-zip", "full")):
+            for path, tier in (
+                ("export", "config"),
+                ("export", "standard"),
+                ("export", "full"),
+                ("export-zip", "full"),
+            ):
                 url = f"/bot-config/{path}?tier={tier}"
                 times = []
                 for _ in range(args.runs):
-                    elapsed, response = await timed(lambda: client.get(url, headers=source_headers), 200)
+                    elapsed, response = await timed(client.get(url, headers=source_headers), 200)
                     times.append(elapsed)
                 bundles[f"{path} {tier}"] = response.content
                 rows.append(
@@ -183,12 +209,16 @@ async def run(args: argparse.Namespace, data_dir: Path) -> list[tuple[str, str, 
             for _ in range(args.runs):
                 files = {"file": ("bot.json", bundles["export config"])}
                 elapsed, _ = await timed(
-                    lambda: client.post("/bot-config/import", files=files, headers=target_headers), 201
+                    client.post("/bot-config/import", files=files, headers=target_headers), 201
                 )
                 times.append(elapsed)
-            rows.append(("POST import (config tier) ms", f"{statistics.median(times):.0f}", "a new draft each"))
+            rows.append(
+                ("POST import (config tier) ms", f"{statistics.median(times):.0f}", "a new draft each")
+            )
             files = {"file": ("bot.json", bundles["export standard"])}
-            elapsed, _ = await timed(lambda: client.post("/bot-config/import", files=files, headers=target_headers), 201)
+            elapsed, _ = await timed(
+                client.post("/bot-config/import", files=files, headers=target_headers), 201
+            )
             rows.append(
                 (
                     "POST import (standard tier) ms",

@@ -22,7 +22,7 @@ from cxinbox.runtime import Runtime
 from cxinbox.studio.bundle.registry import FORMAT, VERSION, Tier
 from cxinbox.studio.bundle.service import check, export_bundle, import_as_draft
 from cxinbox.studio.errors import TemplateSlugTaken
-from cxinbox.studio.schemas import CreateBotTemplate, BotTemplateFromConfig, UpdateBotTemplate
+from cxinbox.studio.schemas import BotTemplateFromConfig, CreateBotTemplate, UpdateBotTemplate
 
 
 class TemplateRepository(Repository[BotTemplate]):

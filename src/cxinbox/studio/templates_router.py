@@ -15,7 +15,7 @@ from cxinbox.core.errors import AppError
 from cxinbox.core.wire import Deleted, Envelope
 from cxinbox.studio import templates
 from cxinbox.studio.errors import InvalidBundle, TemplateSlugTaken
-from cxinbox.studio.schemas import CreateBotTemplate, BotTemplateFromConfig, BotTemplateOut, UpdateBotTemplate
+from cxinbox.studio.schemas import BotTemplateFromConfig, BotTemplateOut, CreateBotTemplate, UpdateBotTemplate
 
 admin_router = APIRouter(prefix="/admin/bot-templates", tags=["bot-studio"], dependencies=[NO_API_KEYS])
 router = APIRouter(prefix="/bot-templates", tags=["bot-studio"], dependencies=[key_scope(Area.SETTINGS)])
