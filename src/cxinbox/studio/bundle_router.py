@@ -113,7 +113,7 @@ async def import_bundle(
     file: Annotated[UploadFile, File(description="The bundle: JSON or ZIP")],
     session: SessionDep,
     runtime: RuntimeDep,
-    activate: Annotated[bool, Query(description="Make the imported config the active one")] = False,
+    activate: Annotated[bool, Query(description="Addition: make the imported config the active one")] = False,
 ) -> Envelope[BotConfigOut]:
     upload = archive.read_upload(await file.read(archive.MAX_UPLOAD_BYTES + 1))
     bundle = check(upload.document)

@@ -137,7 +137,9 @@ class SubmitFeedback(RequestModel):
     message_id: Annotated[str, Field(max_length=36)]
     conversation_id: Annotated[str, Field(max_length=36)]
     rating: Annotated[int, Field(ge=0, le=1, description="0 not helpful, 1 helpful")]
-    comment: Annotated[str, Field(max_length=2000)] | None = None
+    comment: Annotated[str, Field(max_length=2000)] | None = Field(
+        default=None, description="Addition: why (at most 2,000 characters)"
+    )
 
 
 class FeedbackOut(ApiModel):
