@@ -13,6 +13,3 @@ class InvalidBundle(BadRequest):
 class TemplateSlugTaken(Conflict):
     code = "SLUG_TAKEN"
     message = "A bot template already has this slug"
-
-
-ERRORS = (InvalidBundle,)

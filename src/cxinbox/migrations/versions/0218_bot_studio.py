@@ -1,4 +1,4 @@
-"""bot studio
+"""The bot studio: prompt versions, presets, snapshots, bot templates and feedback on bot messages.
 
 Revision ID: 0218
 Revises: 0216
