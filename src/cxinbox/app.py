@@ -62,6 +62,11 @@ from cxinbox.routing.router import router as routing_router
 from cxinbox.runtime import Runtime
 from cxinbox.sign_in.router import router as sign_in_router
 from cxinbox.sign_in.service import SuperAdminEmailTaken, ensure_super_admin
+from cxinbox.studio.bundle_router import router as bot_bundle_router
+from cxinbox.studio.feedback_router import router as bot_feedback_router
+from cxinbox.studio.router import router as bot_studio_router
+from cxinbox.studio.templates_router import admin_router as admin_bot_templates_router
+from cxinbox.studio.templates_router import router as bot_templates_router
 from cxinbox.tags.router import router as tags_router
 from cxinbox.teams.router import router as teams_router
 from cxinbox.templates.router import router as templates_router
@@ -103,6 +108,11 @@ ROUTERS: tuple[APIRouter, ...] = (
     tags_router,
     quick_replies_router,
     bot_config_router,
+    bot_studio_router,
+    bot_bundle_router,
+    bot_templates_router,
+    admin_bot_templates_router,
+    bot_feedback_router,
     bot_conversations_router,
     writing_assist_config_router,
     writing_assist_profile_router,

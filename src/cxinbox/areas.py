@@ -22,6 +22,7 @@ from cxinbox.messages import registration as messages
 from cxinbox.quick_replies import registration as quick_replies
 from cxinbox.realtime import registration as realtime
 from cxinbox.routing import registration as routing
+from cxinbox.studio import registration as studio
 from cxinbox.tags import registration as tags
 from cxinbox.teams import registration as teams
 from cxinbox.templates import registration as templates
@@ -44,6 +45,7 @@ AREAS: tuple[ModuleType, ...] = (
     tools,
     routing,
     knowledge,
+    studio,
     templates,
     campaigns,
     billing,

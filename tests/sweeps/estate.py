@@ -139,12 +139,22 @@ async def build_estate(
 
 
 async def _build_automation(client: httpx.AsyncClient, admin: dict[str, str], team_id: str) -> dict[str, str]:
-    """The bot's config, an intent, a document and a media file, a connection with a tool and a data
-    source, and a routing rule."""
-    bot = {"provider": "OPENAI", "model": "gpt-4o-mini", "apiKey": f"sk-sweep-{uuid.uuid4().hex}"}
+    """The bot's config (with a prompt version, a preset and a snapshot), an intent, a document and a
+    media file, a connection with a tool and a data source, and a routing rule."""
+    bot = {
+        "provider": "OPENAI",
+        "model": "gpt-4o-mini",
+        "apiKey": f"sk-sweep-{uuid.uuid4().hex}",
+        "systemPrompt": "You are the sweep's bot.",
+    }
     r = await client.put("/bot-config", json=bot, headers=admin)
     assert r.status_code == 200, r.text
     bot_config_id = str(r.json()["data"]["id"])
+    r = await client.get("/bot-config/prompt-versions", headers=admin)
+    prompt_version_id = str(r.json()["data"][0]["id"])
+    preset = {"name": "sweep", "provider": "OPENAI", "model": "gpt-4o-mini", "apiKey": "sk-sweep-preset"}
+    preset_id = _created(await client.post("/bot-config/presets", json=preset, headers=admin))
+    snapshot_id = _created(await client.post("/bot-config/snapshots", json={"name": "sweep"}, headers=admin))
     intent_id = _created(
         await client.post("/bot-config/intents", json={"name": "hours", "response": "9 to 5"}, headers=admin)
     )
@@ -178,6 +188,9 @@ async def _build_automation(client: httpx.AsyncClient, admin: dict[str, str], te
     rule_id = _created(await client.post("/routing-rules", json=rule, headers=admin))
     return {
         "bot_config": bot_config_id,
+        "prompt_version": prompt_version_id,
+        "preset": preset_id,
+        "snapshot": snapshot_id,
         "intent": intent_id,
         "document": document_id,
         "connection": connection_id,

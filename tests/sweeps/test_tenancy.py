@@ -46,6 +46,9 @@ ID_KINDS: dict[tuple[str, str], str] = {
     ("/bot-config/intents/", "id"): "intent",
     ("/bot-config/documents/", "id"): "document",
     ("/bot-config/media/", "id"): "bot_media",
+    ("/bot-config/prompt-versions/", "id"): "prompt_version",
+    ("/bot-config/presets/", "id"): "preset",
+    ("/bot-config/snapshots/", "id"): "snapshot",
     ("/connections/", "id"): "connection",
     ("/tools/", "id"): "tool",
     ("/routing-rules/", "id"): "routing_rule",
@@ -59,6 +62,8 @@ EXCLUDED_PREFIXES = {
     # the super admin's routes are platform-wide by design; tests/admin/test_access.py keeps every
     # organization's caller out of them
     "/admin/": "platform-wide by design (super admin only)",
+    "/bot-templates/": "platform templates, not an organization's; an unpublished one is not found "
+    "(tests/studio/test_templates.py)",
     "/phone-lookup/": "a phone number looked up in the caller's own integration, not an id (tests/tools)",
     # until campaigns are created through the API (issue 16), every route that names one answers 501
     # before any lookup; map ("/campaigns/", "id") when they do

@@ -11,7 +11,7 @@ failure (see the `Error` schema; each operation lists its error codes).
 
 | style | parameters | `meta` | lists |
 |---|---|---|---|
-| cursor | `cursor`, `limit` | `nextCursor`, `hasMore` | conversations, contacts, messages, alerts |
+| cursor | `cursor`, `limit` | `nextCursor`, `hasMore` | conversations, contacts, messages, alerts, feedback |
 | page | `page`, `limit` | `page`, `limit`, `total`, `totalPages` | users, invitations, admin organizations |
 | page-size | `page`, `pageSize` | `page`, `pageSize`, `total`, `totalPages` | failed messages |
 
@@ -32,6 +32,10 @@ TAGS: list[dict[str, str]] = [
     {"name": "tags", "description": "Labels on conversations."},
     {"name": "quick-replies", "description": "Canned answers with shortcuts, variables and attachments."},
     {"name": "bot-config", "description": "The bot: configs per LLM provider, keys, intents, tests, usage."},
+    {
+        "name": "bot-studio",
+        "description": "Prompt versions, presets, export and import, snapshots, bot templates, feedback.",
+    },
     {"name": "writing-assist", "description": "Suggestions that finish what an agent is typing."},
     {"name": "n8n", "description": "Answers of an N8N workflow for the bot (signed, no bearer token)."},
     {"name": "connections", "description": "The business's APIs: a base URL and encrypted credentials."},

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cxinbox.adapters.llm.registry import PROVIDERS, Provider
 from cxinbox.audit.request import Actor
 from cxinbox.auth.principal import Principal
+from cxinbox.bot import prompt_versions
 from cxinbox.bot.errors import ActiveConfigLocked, BotNotAvailable
 from cxinbox.bot.repository import BotConfigRepository, BotIntentRepository
 from cxinbox.bot.schemas import (
@@ -72,9 +73,10 @@ async def create(session: AsyncSession, runtime: Runtime, editor: Actor, body: C
     """A new draft: its name says so, and it is not active."""
     repo = BotConfigRepository(session, editor.principal.tenant)
     name = body.name if body.name.endswith(DRAFT_SUFFIX) else body.name + DRAFT_SUFFIX
-    config = repo.add(_new_config(name[:100], editor))
-    _apply(runtime, config, body)
+    config = repo.add(new_config(name[:100], editor))
+    apply_fields(runtime, config, body)
     await repo.flush()
+    await prompt_versions.record(session, config, editor.principal.user_id)
     _changed(session, editor, "bot_config.created", config)
     return config
 
@@ -85,13 +87,14 @@ async def upsert(session: AsyncSession, runtime: Runtime, editor: Actor, body: U
     config = await repo.get_or_404(body.id) if body.id else await repo.active()
     action = "bot_config.updated"
     if config is None:
-        config = repo.add(_new_config(body.name or "Bot", editor))
+        config = repo.add(new_config(body.name or "Bot", editor))
         config.is_active = True
         action = "bot_config.created"
     elif body.name is not None:
         config.name = body.name
-    _apply(runtime, config, body)
+    apply_fields(runtime, config, body)
     await repo.flush()
+    await prompt_versions.record(session, config, editor.principal.user_id)
     _changed(session, editor, action, config, changed=sorted(body.model_fields_set - {"id"}))
     return config
 
@@ -100,10 +103,11 @@ async def duplicate(session: AsyncSession, editor: Actor, config_id: str, name: 
     """A deep copy (intents included), as a draft."""
     repo = BotConfigRepository(session, editor.principal.tenant)
     source = await repo.get_or_404(config_id)
-    copy = repo.add(_new_config(name or (source.name.removesuffix(DRAFT_SUFFIX) + COPY_SUFFIX)[:100], editor))
+    copy = repo.add(new_config(name or (source.name.removesuffix(DRAFT_SUFFIX) + COPY_SUFFIX)[:100], editor))
     for field in _COPIED:
         setattr(copy, field, getattr(source, field))
     await repo.flush()
+    await prompt_versions.record(session, copy, editor.principal.user_id)
     intents = BotIntentRepository(session, editor.principal.tenant)
     for intent in await intents.of_config(source.id):
         intents.add(
@@ -205,7 +209,7 @@ def ensure_allowed_base_url(runtime: Runtime, url: str | None, field: str = "bas
         raise ValidationFailed.field(field, "must not point at a private or local address")
 
 
-def _new_config(name: str, editor: Actor) -> BotConfig:
+def new_config(name: str, editor: Actor) -> BotConfig:
     return BotConfig(
         name=name,
         provider=Provider.OPENAI.value,
@@ -221,7 +225,7 @@ def _new_config(name: str, editor: Actor) -> BotConfig:
     )
 
 
-def _apply(runtime: Runtime, config: BotConfig, body: BotConfigFields) -> None:
+def apply_fields(runtime: Runtime, config: BotConfig, body: BotConfigFields) -> None:
     sent = body.model_fields_set
     for field in _PLAIN_FIELDS:
         if field not in sent:
@@ -233,18 +237,23 @@ def _apply(runtime: Runtime, config: BotConfig, body: BotConfigFields) -> None:
     if "categories" in sent:
         config.categories = [c.model_dump() for c in body.categories or []]
     if "api_key" in sent:
-        config.api_key_encrypted = _encrypted(runtime, body.api_key, config.api_key_encrypted)
+        config.api_key_encrypted = stored_secret(runtime, body.api_key, config.api_key_encrypted)
     if "n8n_secret" in sent:
-        config.n8n_secret_encrypted = _encrypted(runtime, body.n8n_secret, config.n8n_secret_encrypted)
-    ensure_allowed_base_url(runtime, config.base_url)
+        config.n8n_secret_encrypted = stored_secret(runtime, body.n8n_secret, config.n8n_secret_encrypted)
+    check_endpoint(runtime, config.provider, config.base_url)
     ensure_allowed_base_url(runtime, config.n8n_webhook_url, "n8nWebhookUrl")
-    if PROVIDERS[Provider(config.provider)].default_base_url is None and not config.base_url:
-        raise ValidationFailed.field("baseUrl", "LOCAL needs the base URL of its server")
     if config.mode == BotMode.N8N and not config.n8n_webhook_url:
         raise ValidationFailed.field("n8nWebhookUrl", "N8N mode needs the webhook URL")
 
 
-def _encrypted(runtime: Runtime, value: str | None, stored: str | None) -> str | None:
+def check_endpoint(runtime: Runtime, provider: str, base_url: str | None) -> None:
+    """The base URL passes the outbound rules, and LOCAL (no default base) has one."""
+    ensure_allowed_base_url(runtime, base_url)
+    if PROVIDERS[Provider(provider)].default_base_url is None and not base_url:
+        raise ValidationFailed.field("baseUrl", "LOCAL needs the base URL of its server")
+
+
+def stored_secret(runtime: Runtime, value: str | None, stored: str | None) -> str | None:
     """The stored form of a secret sent: unchanged when the masked value comes back."""
     value = (value or "").strip()
     if value.startswith(MASK):

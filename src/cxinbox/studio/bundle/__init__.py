@@ -1,0 +1,1 @@
+"""The bot bundle: a versioned document of sections that areas register (see ``registry``)."""
