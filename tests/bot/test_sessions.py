@@ -148,6 +148,15 @@ async def test_return_to_bot_opens_a_session_with_the_agents_summary(inbox, clie
         found = await session.get_one(Conversation, conversation)
         summary = await sessions.handoff_summary_of(session, found)
     assert summary == "Quiere cambiar la talla a M; ya tiene número de pedido."
+    # again while the bot has it: the same session, its summary replaced
+    r = await client.post(
+        f"/conversations/{conversation}/return-to-bot",
+        json={"handoffSummary": "Talla M, color negro"},
+        headers=inbox.admin.headers,
+    )
+    assert r.status_code == 200, r.text
+    escalated, returned = await _sessions(runtime, conversation)
+    assert returned.handoff_summary == "Talla M, color negro" and returned.returned_by_id == inbox.admin.id
     detail = (await client.get(f"/conversations/{conversation}", headers=inbox.admin.headers)).json()["data"]
     moves = [(e["kind"], e["to"]) for e in detail["timeline"] if e["reason"] == "return_to_bot"]
     assert ("STATUS", "BOT_HANDLING") in moves and ("ASSIGNEE", None) in moves

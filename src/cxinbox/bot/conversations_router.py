@@ -106,7 +106,8 @@ async def generate_handoff_summary(
     description="`{handoffSummary?}`: the conversation becomes BOT_HANDLING and its assignee is "
     "released (a timeline entry, reason `return_to_bot`); `handoffSummary`, the agent's context for "
     "the bot, is kept on the bot session this opens and read by the bot's turns until the session "
-    "ends. Any member who sees the conversation (an agent: their own and their teams' queues). "
+    "ends (a conversation already with the bot only has its summary replaced). Any member who sees "
+    "the conversation (an agent: their own and their teams' queues). "
     "409 BOT_NOT_AVAILABLE without an active bot config; 409 "
     "INVALID_STATUS_TRANSITION from CLOSED or WAITING_FOR_CUSTOMER.",
     responses=AppError.responses(BotNotAvailable, InvalidStatusTransition),
