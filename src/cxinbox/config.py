@@ -123,6 +123,8 @@ class Settings(BaseSettings):
     kimi_base_url: str | None = None
     #: one LLM call (a whole streamed answer too) ends after this long, and counts as a failure
     llm_timeout_seconds: float = 30.0
+    #: a bot session whose customer has written nothing for this long closes ABANDONED
+    bot_session_abandon_hours: float = Field(default=24.0, gt=0)
 
     #: the knowledge base's embeddings: unset, retrieval is full-text only (works offline)
     embeddings_provider: Literal["OPENAI", "GOOGLE", "LOCAL"] | None = None

@@ -118,7 +118,5 @@ async def test_unsigned_wrongly_signed_or_unknown_answers_are_refused(inbox, cli
         assert (await _post(client, bad)).status_code == 400
     r = await _post(client, {"conversationId": conversation, "message": {"type": "text", "text": " "}})
     assert r.status_code == 400
-    r = await _post(
-        client, {"conversationId": conversation, "message": {"type": "image", "url": "https://x/y.png"}}
-    )
-    assert r.status_code == 501
+    r = await _post(client, {"conversationId": conversation, "message": {"type": "image"}})
+    assert r.status_code == 400 and error_code(r) == "VALIDATION_ERROR"

@@ -1,6 +1,6 @@
 """A small web server on 127.0.0.1 standing in for "some host on the internet": it answers, redirects,
-streams large or compressed bodies, hangs, and records every request it gets (with its headers), so
-tests can prove what an outbound call did or never did."""
+streams large or compressed bodies, serves files a test gives it, hangs, and records every request it
+gets (with its headers), so tests can prove what an outbound call did or never did."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ class Seen:
 class WebServer(ThreadedServer):
     def __init__(self) -> None:
         self.seen: list[Seen] = []
+        self._files: dict[str, tuple[bytes, str]] = {}
         self._lock = threading.Lock()
         app = Starlette(
             routes=[
@@ -37,9 +38,16 @@ class WebServer(ThreadedServer):
                 Route("/stream", self._stream),
                 Route("/gzip", self._gzip),
                 Route("/hang", self._hang),
+                Route("/files/{name}", self._file),
             ]
         )
         super().__init__(app, name="web server")
+
+    def serve(self, name: str, data: bytes, content_type: str) -> str:
+        """Serve ``data`` as ``content_type`` at ``/files/{name}``; its URL."""
+        with self._lock:
+            self._files[name] = (data, content_type)
+        return f"{self.url}/files/{name}"
 
     def paths(self) -> list[str]:
         with self._lock:
@@ -83,6 +91,14 @@ class WebServer(ThreadedServer):
         self._record(request)
         data = gzip.compress(bytes(int(request.query_params["bytes"])))
         return Response(data, headers={"Content-Encoding": "gzip"}, media_type="application/octet-stream")
+
+    async def _file(self, request: Request) -> Response:
+        self._record(request)
+        with self._lock:
+            found = self._files.get(request.path_params["name"])
+        if found is None:
+            return Response(b"not found", status_code=404, media_type="text/plain")
+        return Response(found[0], media_type=found[1])
 
     async def _hang(self, request: Request) -> Response:
         self._record(request)

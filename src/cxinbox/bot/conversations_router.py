@@ -1,5 +1,5 @@
 """The bot's endpoints under ``/conversations``: classification and the handoff summary, each one
-provider call of the active config."""
+provider call of the active config, and handing a conversation back to the bot."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from pydantic import Field
 
 from cxinbox.auth.dependencies import MemberDep, RuntimeDep, SessionDep, SupervisorDep
 from cxinbox.auth.scopes import Area, key_scope
-from cxinbox.bot import conversation_ai
-from cxinbox.bot.errors import ERRORS
-from cxinbox.conversations.schemas import ConversationOut
+from cxinbox.bot import conversation_ai, sessions
+from cxinbox.bot.errors import ERRORS, BotNotAvailable
+from cxinbox.conversations.schemas import ConversationOut, ReturnToBot
 from cxinbox.conversations.serializers import conversation_out
+from cxinbox.conversations.status import InvalidStatusTransition
 from cxinbox.core.errors import AppError
 from cxinbox.core.wire import ApiModel, Envelope, RequestModel, UtcDatetime
 from cxinbox.models.inbox import ConversationStatus
@@ -97,3 +98,22 @@ async def generate_handoff_summary(
 ) -> Envelope[HandoffSummary]:
     summary, at = await conversation_ai.handoff_summary(session, runtime, principal, id)
     return Envelope(data=HandoffSummary(summary=summary, generated_at=at))
+
+
+@router.post(
+    "/{id}/return-to-bot",
+    summary="Return conversation to bot handling",
+    description="`{handoffSummary?}`: the conversation becomes BOT_HANDLING and its assignee is "
+    "released (a timeline entry, reason `return_to_bot`); `handoffSummary`, the agent's context for "
+    "the bot, is kept on the bot session this opens and read by the bot's turns until the session "
+    "ends (a conversation already with the bot only has its summary replaced). Any member who sees "
+    "the conversation (an agent: their own and their teams' queues). "
+    "409 BOT_NOT_AVAILABLE without an active bot config; 409 "
+    "INVALID_STATUS_TRANSITION from CLOSED or WAITING_FOR_CUSTOMER.",
+    responses=AppError.responses(BotNotAvailable, InvalidStatusTransition),
+)
+async def return_to_bot(
+    id: str, principal: MemberDep, session: SessionDep, body: Annotated[ReturnToBot | None, Body()] = None
+) -> Envelope[ConversationOut]:
+    summary = body.handoff_summary if body is not None else None
+    return Envelope(data=conversation_out(await sessions.return_to_bot(session, principal, id, summary)))

@@ -1,11 +1,13 @@
 """What the bot area plugs into every process (see ``cxinbox.areas``): the plan counter
-``monthlyBotReplies``, and who sees its events (admins and supervisors, who read the configs)."""
+``monthlyBotReplies``, who sees its events (admins and supervisors, who read the configs), and the
+periodic check that closes abandoned bot sessions."""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.auth.principal import Principal
+from cxinbox.bot import sessions  # noqa: F401 - its @job/@periodic closes abandoned sessions
 from cxinbox.bot.usage import monthly_replies
 from cxinbox.models.identity import Role
 from cxinbox.plans.limits import MONTHLY_BOT_REPLIES, register_usage

@@ -720,12 +720,17 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
 
 # Joined forms of key phrases, checked only when the text hides its words (spaced letters,
 # zero-width characters): "i g n o r e  a l l ..." joins into "ignoreall...".
-_JOINED = re.compile(
-    r"ignore(?:all)?(?:your|the)?(?:previous|prior|above)?(?:instructions|rules|"
-    r"prompt)|disregard(?:all)?(?:previous|prior|your)"
-    r"|systemprompt|revealyour|developermode|jailbreak|doanythingnow|(?:ignora|"
-    r"olvida)(?:todas)?(?:las|tus)(?:instrucciones|reglas)"
-    r"|instruccionesanteriores|promptdelsistema|mododesarrollador|apikey|youarenow|ahoraeres"
+_JOINED: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        OVERRIDE,
+        re.compile(
+            r"ignore(?:all)?(?:your|the)?(?:previous|prior|above)?(?:instructions|rules|prompt)"
+            r"|disregard(?:all)?(?:previous|prior|your)|(?:ignora|olvida)(?:todas)?(?:las|tus)"
+            r"(?:instrucciones|reglas)|instruccionesanteriores"
+        ),
+    ),
+    (REVEAL, re.compile(r"systemprompt|revealyour|promptdelsistema|apikey")),
+    (JAILBREAK, re.compile(r"developermode|jailbreak|doanythingnow|mododesarrollador|youarenow|ahoraeres")),
 )
 _HIDING = re.compile(r"(?:\b[a-z][ .\-_*/]){3,}[a-z]\b|[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]")
 
@@ -769,8 +774,7 @@ def _screen(raw: str, depth: int) -> set[str]:
         reasons = _match(clear)
         if not reasons and _HIDING.search(folded.translate(_CONFUSABLES)):
             joined = re.sub(r"[^a-z]", "", clear)
-            if _JOINED.search(joined):
-                reasons = {OVERRIDE}
+            reasons = {reason for reason, pattern in _JOINED if pattern.search(joined)}
         if reasons:
             return reasons | {OBFUSCATION}
     if depth == 0:

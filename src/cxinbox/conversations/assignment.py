@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.auth.principal import Principal
-from cxinbox.conversations import changes
+from cxinbox.conversations import changes, status
 from cxinbox.conversations.access import ConversationScope, scope_for
 from cxinbox.conversations.queries import NOT_CLOSED, InboxQueries
 from cxinbox.conversations.timeline import SYSTEM, Actor
@@ -110,6 +110,21 @@ async def assign(
 
 async def unassign(session: AsyncSession, principal: Principal, conversation: Conversation) -> Conversation:
     return await changes.apply(session, conversation, release, Actor.of(principal), "unassign")
+
+
+async def return_to_bot(
+    session: AsyncSession, principal: Principal, conversation: Conversation
+) -> Conversation:
+    """The bot works the conversation again: BOT_HANDLING, its assignee released (the status machine
+    decides from where: 409 INVALID_STATUS_TRANSITION from CLOSED or WAITING_FOR_CUSTOMER). Whoever
+    sees the conversation may return it (an agent sees only their own and their teams' queues);
+    whether a bot can take it is the caller's check (the inbox knows no bot)."""
+
+    def decide(c: Conversation) -> dict[str, Any]:
+        status.ensure_move(c.status, ConversationStatus.BOT_HANDLING)
+        return changes.moving_to(c, ConversationStatus.BOT_HANDLING) | {"assigned_to_id": None}
+
+    return await changes.apply(session, conversation, decide, Actor.of(principal), "return_to_bot")
 
 
 async def ensure_assignable(

@@ -22,7 +22,6 @@ from cxinbox.conversations.schemas import (
     ConversationOut,
     ConversationSort,
     FollowUp,
-    ReturnToBot,
     SubFilter,
     UpdateConversation,
 )
@@ -159,17 +158,6 @@ async def update_conversation(
 )
 async def takeover(id: str, principal: MemberDep, session: SessionDep) -> Envelope[ConversationOut]:
     return Envelope(data=conversation_out(await assignment.takeover(session, principal, id)))
-
-
-@router.post(
-    "/{id}/return-to-bot",
-    summary="Return conversation to bot handling",
-    description="Needs an active bot: there is none yet, so this answers 409 BOT_NOT_AVAILABLE.",
-)
-async def return_to_bot(
-    id: str, principal: MemberDep, session: SessionDep, body: Annotated[ReturnToBot | None, Body()] = None
-) -> Envelope[ConversationOut]:
-    return Envelope(data=conversation_out(await service.return_to_bot(session, principal, id)))
 
 
 @router.post(

@@ -24,18 +24,13 @@ from cxinbox.conversations.schemas import (
 from cxinbox.conversations.summary import reload
 from cxinbox.conversations.timeline import Actor
 from cxinbox.core.clock import utcnow
-from cxinbox.core.errors import Conflict, Forbidden, ValidationFailed
+from cxinbox.core.errors import Forbidden, ValidationFailed
 from cxinbox.core.wire import CursorMeta
 from cxinbox.models.identity import Role
 from cxinbox.models.inbox import Conversation, ConversationStatus, ConversationTimelineEntry
 from cxinbox.models.teams import Team
 
 MANAGERS = (Role.ADMIN, Role.SUPERVISOR)
-
-
-class BotNotAvailable(Conflict):
-    code = "BOT_NOT_AVAILABLE"
-    message = "No active bot can take the conversation back"
 
 
 async def list_conversations(
@@ -181,13 +176,6 @@ async def clear_follow_up(session: AsyncSession, principal: Principal, conversat
         ("follow_up_set_at", "follow_up_at", "follow_up_note", "follow_up_by_id", "follow_up_notified_at")
     )
     return await changes.apply(session, conversation, lambda _c: cleared, Actor.of(principal), "follow_up")
-
-
-async def return_to_bot(session: AsyncSession, principal: Principal, conversation_id: str) -> Conversation:
-    """The bot area does not exist yet, so no bot is ever active: always 409 BOT_NOT_AVAILABLE
-    (after the visibility check, so another organization's id still answers 404)."""
-    await visible_conversation(session, principal, conversation_id)
-    raise BotNotAvailable("No active bot is configured for the organization")
 
 
 async def _ensure_team(session: AsyncSession, principal: Principal, team_id: str) -> None:

@@ -5,6 +5,7 @@ from cxinbox.models import (  # noqa: F401 - imported to register their tables
     audit,
     billing,
     bot,
+    bot_sessions,
     bot_studio,
     campaigns,
     event_log,
