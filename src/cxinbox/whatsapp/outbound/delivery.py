@@ -41,6 +41,10 @@ MAX_RETRY_DELAY_SECONDS = 300.0
 #: Meta's pair rate limit is about one message every 6 seconds to one user
 PAIR_RATE_LIMIT_CODE = 131056
 PAIR_BACKOFF_SECONDS = 6.0
+#: Meta asking the number (130429) or the app (80007) to slow down: the number waits as a whole
+THROTTLE_CODES = frozenset({130429, 80007})
+#: a throttled send slows down rather than fails: it may take this many attempts
+MAX_THROTTLED_ATTEMPTS = 30
 #: a due row is swept only after this grace, so the sweeper does not race the job queued at commit
 SWEEP_GRACE = timedelta(seconds=10)
 SWEEP_BATCH = 500
@@ -179,11 +183,14 @@ async def _record_failure(session: AsyncSession, runtime: Runtime, claim: Claim,
     entry.locked_until = None
     if error.is_auth_error:
         await _token_invalid(session, entry.whatsapp_account_id)
-    if error.retryable and entry.attempts < MAX_SEND_ATTEMPTS:
+    throttled = error.code in THROTTLE_CODES or error.code == PAIR_RATE_LIMIT_CODE
+    if error.retryable and entry.attempts < (MAX_THROTTLED_ATTEMPTS if throttled else MAX_SEND_ATTEMPTS):
         delay = retry_delay(runtime, entry.attempts)
         if error.code == PAIR_RATE_LIMIT_CODE:
             delay = max(delay, PAIR_BACKOFF_SECONDS)
             await governor.hold_recipient(runtime, claim.phone_number_id, claim.recipient, delay)
+        elif error.code in THROTTLE_CODES:
+            await governor.hold_number(runtime, claim.phone_number_id, delay)
         entry.state, entry.next_attempt_at = OutboxState.QUEUED, utcnow() + timedelta(seconds=delay)
         enqueue_later(session, deliver_message, delay, outbox_id=entry.id)
         log.info("whatsapp_send_retry", message_id=entry.message_id, attempt=entry.attempts, code=error.code)
