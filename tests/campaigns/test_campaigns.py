@@ -23,6 +23,7 @@ from tests.campaigns.helpers import (
 )
 from tests.fixtures.inbox import make_inbox
 from tests.fixtures.people import error_code, events_of
+from tests.fixtures.runtimes import REDIS_URL, started_runtime
 from tests.fixtures.sending import load_message, status_webhook
 from tests.fixtures.whatsapp import deliver
 
@@ -431,3 +432,23 @@ async def test_roles_tokens_and_other_organizations(inbox, client, runtime, fact
     assert (await campaign(client, inbox.admin, cid))["status"] != "CANCELLED"
     r = await client.get("/campaigns", headers=other.admin.headers)
     assert r.json()["data"] == []
+
+
+async def test_restart_and_more_workers_send_each_recipient_exactly_once(
+    inbox, client, runtime, settings, graph
+):
+    """Other processes join the dispatch (each with its own job queue on the same database and
+    broker), one of them stops mid-run and another starts: every recipient gets one send."""
+    await set_tier(runtime, inbox.account, "TIER_1K")
+    template_id = await template(inbox, client, runtime)
+    numbers = phones(300)
+    async with started_runtime(settings, redis_url=REDIS_URL):
+        created = await create(client, inbox.admin, template_id, numbers)
+        await until(
+            client, inbox.admin, created["id"], "dispatch under way", lambda c: c["counts"]["sent"] >= 40
+        )
+    assert (await campaign(client, inbox.admin, created["id"]))["counts"]["sent"] < 300
+    async with started_runtime(settings, redis_url=REDIS_URL):
+        done = await until(client, inbox.admin, created["id"], "completed", _done)
+    assert done["counts"]["sent"] == 300 and done["counts"]["failed"] == 0
+    assert sends_per_number(graph, inbox.account) == {n.lstrip("+"): 1 for n in numbers}

@@ -9,21 +9,23 @@ from cxinbox.auth.dependencies import AdminDep, ReadSessionDep, RuntimeDep, Sess
 from cxinbox.auth.scopes import Area, key_scope
 from cxinbox.campaigns import bulk as bulk_actions
 from cxinbox.campaigns import creation, estimates, reading
+from cxinbox.campaigns import meta_costs as costs
 from cxinbox.campaigns.schemas import (
     BulkCampaigns,
     CampaignCreate,
     CampaignCreated,
     CampaignDetailEnvelope,
     CampaignFilter,
+    CampaignMetaCost,
     CampaignOut,
     CampaignStats,
     Estimate,
     EstimateRequest,
     GlobalStats,
+    MetaCosts,
     Pricing,
 )
 from cxinbox.core.bulk import BulkResult
-from cxinbox.core.errors import NotImplementedYet
 from cxinbox.core.pagination import PageParams, page_params
 from cxinbox.core.validation import Id
 from cxinbox.core.wire import Envelope, PageEnvelope
@@ -33,7 +35,6 @@ router = APIRouter(prefix="/campaigns", tags=["campaigns"], dependencies=[key_sc
 
 _READERS = "Admins and supervisors (403 otherwise)."
 _ADMIN = "Admins only (403 otherwise)."
-_NOT_YET = "Not available yet: answers 501 NOT_IMPLEMENTED."
 RecipientStatusFilter = Literal["all", "PENDING", "SENT", "DELIVERED", "READ", "FAILED"]
 #: the detail's filter: the reference's, plus REPLIED (as the export's)
 DetailStatusFilter = Literal["all", "PENDING", "SENT", "DELIVERED", "READ", "FAILED", "REPLIED"]
@@ -42,10 +43,6 @@ _COUNTS = (
     "`counts` are cumulative: `sent` includes the delivered and read, `delivered` the read; "
     "`pending` is not sent yet; `replied` answered after the message reached them."
 )
-
-
-def _not_yet(what: str) -> NotImplementedYet:
-    return NotImplementedYet(f"{what} is not available yet")
 
 
 @router.get(
@@ -98,10 +95,16 @@ async def global_stats(principal: SupervisorDep, session: ReadSessionDep) -> Env
 @router.get(
     "/meta-costs",
     summary="Get real costs from Meta per template and WABA total (last 90 days)",
-    description=f"{_NOT_YET} {_READERS}",
+    description="Meta's `pricing_analytics` of every WhatsApp account of the organization over the last "
+    "90 days, by pricing category and by country (read from the Graph API, cached for an hour); an "
+    "account Meta could not answer for shows its `error` and zeros. Meta does not report costs per "
+    "template: `templates` lists what campaigns sent with each and its rate-card price. "
+    f"{_READERS}",
 )
-async def meta_costs(principal: SupervisorDep) -> None:
-    raise _not_yet("Meta's pricing analytics")
+async def meta_costs(
+    principal: SupervisorDep, session: ReadSessionDep, runtime: RuntimeDep
+) -> Envelope[MetaCosts]:
+    return Envelope(data=await costs.organization_costs(session, runtime, principal.tenant))
 
 
 @router.post(
@@ -145,10 +148,14 @@ async def bulk(body: BulkCampaigns, principal: AdminDep, session: SessionDep) ->
 @router.get(
     "/{id}/meta-cost",
     summary="Get calculated real cost for a campaign based on Meta analytics",
-    description=f"{_NOT_YET} {_READERS}",
+    description="An approximation, beside the rate-card estimate and spending: Meta reports costs per "
+    "account, category and day, not per template, so this is what the campaign's account was charged "
+    f"for the template's category over the days the campaign ran (cached for an hour). {_READERS}",
 )
-async def meta_cost(id: Id, principal: SupervisorDep) -> None:
-    raise _not_yet("Meta's pricing analytics")
+async def meta_cost(
+    id: Id, principal: SupervisorDep, session: ReadSessionDep, runtime: RuntimeDep
+) -> Envelope[CampaignMetaCost]:
+    return Envelope(data=await costs.campaign_cost(session, runtime, principal.tenant, id))
 
 
 @router.get(

@@ -240,3 +240,65 @@ class BulkCampaigns(RequestModel):
 
 class CampaignFilter(RequestModel):
     status: CampaignStatus | None = None
+
+
+class CostLine(ApiModel):
+    key: Annotated[str, Field(description="The pricing category (or country) Meta reports")]
+    volume: int
+    cost: float
+
+
+class AccountCosts(ApiModel):
+    whatsapp_account_id: str
+    waba_id: str
+    currency: str | None
+    volume: int
+    total: float
+    by_category: list[CostLine]
+    by_country: list[CostLine]
+    error: Annotated[
+        str | None, Field(description="Why Meta's figures for this account could not be read (then zeros)")
+    ] = None
+
+
+class TemplateCosts(ApiModel):
+    template_id: str
+    name: str
+    language: str
+    category: TemplateCategory
+    sent: Annotated[int, Field(description="Campaign recipients this template reached in the period")]
+    estimated_cost: Annotated[float, Field(description="Their price by the rate card, USD")]
+
+
+class MetaCosts(ApiModel):
+    since: date
+    until: date
+    currency: Annotated[str | None, Field(description="The accounts' currency as Meta reports it")]
+    total: float
+    accounts: list[AccountCosts]
+    templates: Annotated[
+        list[TemplateCosts],
+        Field(
+            description="Per template: what campaigns sent and its rate-card price. Meta's pricing "
+            "analytics are per account, category and country, not per template."
+        ),
+    ]
+
+
+class CampaignMetaCost(ApiModel):
+    campaign_id: str
+    since: date
+    until: date
+    currency: str | None
+    category: Annotated[TemplateCategory | None, Field(description="Null when the template was deleted")]
+    meta_cost: Annotated[
+        float,
+        Field(
+            description="An approximation: what Meta charged the campaign's WhatsApp account for the "
+            "template's category over the campaign's days (other sends of that category on those days "
+            "count too)"
+        ),
+    ]
+    meta_volume: int
+    estimated_cost: float
+    spent: float

@@ -8,6 +8,7 @@ the last attempt, fails the message with Meta's error. The sweeper re-kicks rows
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
 from dataclasses import dataclass
@@ -84,7 +85,11 @@ async def deliver_message(runtime: Runtime, session: AsyncSession, outbox_id: st
     if (refusal := send_refusal(claim.account_status)) is not None:
         await _record_failure(session, runtime, claim, GraphError(refusal.message, retryable=False))
         return
-    defer = await governor.wait_turn(runtime, claim.phone_number_id, claim.recipient)
+    try:
+        defer = await governor.wait_turn(runtime, claim.phone_number_id, claim.recipient)
+    except asyncio.CancelledError:
+        await _release(runtime, claim.outbox_id)
+        raise
     if defer > 0:
         await _put_off(session, claim, defer)
         return
@@ -130,6 +135,18 @@ async def _claim(runtime: Runtime, outbox_id: str) -> Claim | None:
             payload=entry.payload,
             media_storage_key=entry.media_storage_key,
             simulated=simulated,
+        )
+
+
+async def _release(runtime: Runtime, outbox_id: str) -> None:
+    """Give a claim back at once when the process stops while the send waits for its turn (nothing
+    reached Meta yet), so another process sends it without waiting out the lease."""
+    async with runtime.unit_of_work() as session:
+        await session.execute(
+            update(OutboxEntry)
+            .where(OutboxEntry.id == outbox_id, OutboxEntry.state == OutboxState.SENDING)
+            .values(state=OutboxState.QUEUED, locked_until=None, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
         )
 
 
