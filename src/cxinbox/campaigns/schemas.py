@@ -56,7 +56,7 @@ class Estimate(ApiModel):
                 {"country": "BR", "market": "Brazil", "count": 3, "free": 1, "rate": 0.0068, "cost": 0.0136}
             ],
             "category": "UTILITY",
-            "effectiveDate": "2025-07-01",
+            "effectiveDate": "2026-01-01",
             "invalid": [{"index": 3, "phone": "12"}],
         }
     )
@@ -83,7 +83,7 @@ class Pricing(ApiModel):
     model_config = examples(
         {
             "currency": "USD",
-            "effectiveDate": "2025-07-01",
+            "effectiveDate": "2026-01-01",
             "source": "Meta's per-message rate card",
             "markets": [
                 {"market": "Brazil", "marketing": 0.0625, "utility": 0.0068, "authentication": 0.0068}
