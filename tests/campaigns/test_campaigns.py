@@ -227,7 +227,7 @@ async def test_scheduled_campaign_starts_at_its_time(inbox, client, runtime, gra
 
 async def test_pause_stops_claiming_and_resume_sends_the_rest_once(inbox, client, runtime, graph):
     template_id = await template(inbox, client, runtime)
-    numbers = phones(120)
+    numbers = phones(60)
     created = await create(
         client, inbox.admin, template_id, numbers, scheduledAt=(utcnow() + timedelta(seconds=30)).isoformat()
     )
@@ -237,10 +237,13 @@ async def test_pause_stops_claiming_and_resume_sends_the_rest_once(inbox, client
     resume = {"action": "resume", "selection": {"mode": "filter", "filter": {"status": "PAUSED"}}}
     r = await client.post("/campaigns/bulk", json=resume, headers=inbox.admin.headers)
     assert r.json()["data"]["succeeded"] == 1
-    # resumed before its time: it waits for it again; start it now by rescheduling through pause/resume
+    # resumed before its time: it waits for it again
     assert (await campaign(client, inbox.admin, created["id"]))["status"] == "SCHEDULED"
+    cancel = {"action": "cancel", "selection": {"mode": "ids", "ids": [created["id"]]}}
+    r = await client.post("/campaigns/bulk", json=cancel, headers=inbox.admin.headers)
+    assert r.json()["data"]["succeeded"] == 1
 
-    immediate = await create(client, inbox.admin, template_id, phones(150))
+    immediate = await create(client, inbox.admin, template_id, phones(100))
     await until(client, inbox.admin, immediate["id"], "some sent", lambda c: c["counts"]["sent"] > 0)
     pause["selection"]["ids"] = [immediate["id"]]
     r = await client.post("/campaigns/bulk", json=pause, headers=inbox.admin.headers)
@@ -251,7 +254,7 @@ async def test_pause_stops_claiming_and_resume_sends_the_rest_once(inbox, client
         immediate["id"],
         "in-flight sends drained",
         lambda c: (
-            c["counts"]["sent"] + c["counts"]["failed"] + c["counts"]["pending"] == 150
+            c["counts"]["sent"] + c["counts"]["failed"] + c["counts"]["pending"] == 100
             and all(r["status"] != "PENDING" or not r["messageId"] for r in c["recipients"])
         ),
     )
@@ -262,7 +265,7 @@ async def test_pause_stops_claiming_and_resume_sends_the_rest_once(inbox, client
     assert r.json()["data"]["succeeded"] == 1
     await until(client, inbox.admin, immediate["id"], "completed", _done)
     sends = sends_per_number(graph, inbox.account)
-    assert sum(sends.values()) == 150 > sent_while_paused and set(sends.values()) == {1}
+    assert sum(sends.values()) == 100 > sent_while_paused and set(sends.values()) == {1}
 
 
 async def test_export_csv_columns_and_filters(inbox, client, runtime):
@@ -445,14 +448,14 @@ async def test_restart_and_more_workers_send_each_recipient_exactly_once(
     broker), one of them stops mid-run and another starts: every recipient gets one send."""
     await set_tier(runtime, inbox.account, "TIER_1K")
     template_id = await template(inbox, client, runtime)
-    numbers = phones(150)
+    numbers = phones(80)
     async with started_runtime(settings, redis_url=REDIS_URL):
         created = await create(client, inbox.admin, template_id, numbers)
         await until(
-            client, inbox.admin, created["id"], "dispatch under way", lambda c: c["counts"]["sent"] >= 20
+            client, inbox.admin, created["id"], "dispatch under way", lambda c: c["counts"]["sent"] >= 10
         )
-    assert (await campaign(client, inbox.admin, created["id"]))["counts"]["sent"] < 150
+    assert (await campaign(client, inbox.admin, created["id"]))["counts"]["sent"] < 80
     async with started_runtime(settings, redis_url=REDIS_URL):
         done = await until(client, inbox.admin, created["id"], "completed", _done)
-    assert done["counts"]["sent"] == 150 and done["counts"]["failed"] == 0
+    assert done["counts"]["sent"] == 80 and done["counts"]["failed"] == 0
     assert sends_per_number(graph, inbox.account) == {n.lstrip("+"): 1 for n in numbers}
