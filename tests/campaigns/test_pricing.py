@@ -31,7 +31,7 @@ async def test_pricing_shows_the_shipped_card(inbox, client):
     r = await client.get("/campaigns/pricing", headers=inbox.supervisor.headers)
     assert r.status_code == 200, r.text
     card = r.json()["data"]
-    assert (card["currency"], card["effectiveDate"]) == ("USD", "2025-07-01")
+    assert (card["currency"], card["effectiveDate"]) == ("USD", "2026-01-01")
     brazil = next(m for m in card["markets"] if m["market"] == "Brazil")
     assert brazil == {"market": "Brazil", "marketing": 0.0625, "utility": 0.0068, "authentication": 0.0068}
     assert card["countries"]["55"] == {"country": "BR", "market": "Brazil"}

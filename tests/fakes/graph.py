@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from tests.fakes.graph_pricing import FakePricing
 from tests.fakes.graph_templates import FakeTemplates
 from tests.fakes.serving import ThreadedServer
 
@@ -131,6 +132,7 @@ class FakeGraph(ThreadedServer):
             self._authorized, _missing, self._invalid_token, self._read_error, app_id=APP_ID
         )
         templates = self.templates
+        self.pricing = FakePricing()
         self.app = Starlette(
             routes=[
                 Route(
@@ -253,6 +255,8 @@ class FakeGraph(ThreadedServer):
             )
         if number := self.state.phone_numbers.get(node):
             return JSONResponse(_number_fields(node, number))
+        if priced := self.pricing.answer(node, request.query_params.get("fields", "")):
+            return priced
         return _missing(node)
 
     async def _business_numbers(self, request: Request) -> Response:

@@ -9,12 +9,14 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import httpx
 from sqlalchemy import Table, select
 
 import cxinbox.models  # noqa: F401  (registers every table on the metadata)
+from cxinbox.core.clock import utcnow
 from cxinbox.models.base import Base
 from cxinbox.models.identity import LoginCode, Organization, RefreshToken, User
 from cxinbox.models.inbox import Contact, Conversation, Message
@@ -27,6 +29,7 @@ from tests.fixtures.factories import Factory, unique_email
 from tests.fixtures.inbox import Inbox, make_inbox
 from tests.fixtures.wait import eventually
 from tests.sweeps.bodies import PDF
+from tests.templates.helpers import meta_says
 
 #: tables derived from others by a periodic job: their rows move on their own (the conversations
 #: they count are compared instead)
@@ -64,10 +67,10 @@ async def build_estate(
     client: httpx.AsyncClient, runtime: Runtime, factory: Factory, graph: FakeGraph, smtp: SmtpServer
 ) -> Estate:
     """An organization with a connected number, a team, people of each role, a conversation in the
-    team with its contact and message, a tag on it, a quick reply with media, a template, an
-    invitation, an API key, an account alert, a team schedule, and the automation areas' things (a
-    bot config with an intent, a document and a media file, a connection with a tool and a data
-    source, a routing rule); made through the API where one exists."""
+    team with its contact and message, a tag on it, a quick reply with media, a template with a
+    (scheduled) campaign, an invitation, an API key, an account alert, a team schedule, and the
+    automation areas' things (a bot config with an intent, a document and a media file, a connection
+    with a tool and a data source, a routing rule); made through the API where one exists."""
     inbox = await make_inbox(client, runtime, factory, graph)
     admin = inbox.admin.headers
     estate = Estate(inbox)
@@ -95,7 +98,16 @@ async def build_estate(
         "category": "UTILITY",
         "components": [{"type": "BODY", "text": "Hello from the sweep"}],
     }
-    template_id = _created(await client.post("/templates", json=template, headers=admin))
+    r = await client.post("/templates", json=template, headers=admin)
+    template_id = _created(r)
+    await meta_says(client, runtime, inbox.account.waba_id, r.json()["data"], "APPROVED")
+    campaign = {
+        "name": "Sweep campaign",
+        "templateId": template_id,
+        "recipients": [{"phone": "+5511999990000"}],
+        "scheduledAt": (utcnow() + timedelta(days=1)).isoformat(),  # stays as it is during the sweep
+    }
+    campaign_id = _created(await client.post("/campaigns", json=campaign, headers=admin))
     invitee = unique_email("invitee")
     invitation_id = _created(await client.post("/invitations", json={"email": invitee}, headers=admin))
     await smtp.wait_for(invitee)
@@ -133,6 +145,7 @@ async def build_estate(
         "alert": alert_id,
         "template": template_id,
         "template_name": template["name"],
+        "campaign": campaign_id,
         **automation,
     }
     return estate

@@ -42,6 +42,7 @@ ID_KINDS: dict[tuple[str, str], str] = {
     ("/whatsapp-accounts/alerts/", "id"): "alert",
     ("/templates/", "id"): "template",
     ("/templates/", "name"): "template_name",
+    ("/campaigns/", "id"): "campaign",
     ("/bot-config/", "id"): "bot_config",
     ("/bot-config/intents/", "id"): "intent",
     ("/bot-config/documents/", "id"): "document",
@@ -65,9 +66,6 @@ EXCLUDED_PREFIXES = {
     "/bot-templates/": "platform templates, not an organization's; an unpublished one is not found "
     "(tests/studio/test_templates.py)",
     "/phone-lookup/": "a phone number looked up in the caller's own integration, not an id (tests/tools)",
-    # until campaigns are created through the API (issue 16), every route that names one answers 501
-    # before any lookup; map ("/campaigns/", "id") when they do
-    "/campaigns/": "answers 501 for every id until campaigns can be created",
 }
 #: public operations (no credentials) with a path parameter: none names an organization's thing by id
 PUBLIC_WITH_PARAMETERS = {

@@ -8,6 +8,9 @@ market from the card; numbers of a country the card does not name are priced at 
 Since 1 July 2025 Meta charges per delivered marketing and authentication template, and per utility
 template sent outside the customer-service window: a utility template to a customer who wrote in the
 last 24 hours is free. Volume tiers are not applied, so an estimate errs on the high side.
+Partners report that Meta announced charges inside the window from 1 October 2026 (service messages,
+and by some accounts utility templates); Meta's own page was not found to confirm it, so the rule
+above stands until it is: a card file cannot change it.
 """
 
 from __future__ import annotations

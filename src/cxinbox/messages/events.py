@@ -10,6 +10,7 @@ from sqlalchemy.orm.util import identity_key
 
 from cxinbox.conversations.events import audience
 from cxinbox.core.events import publish_event
+from cxinbox.messages.hooks import outbound_changed
 from cxinbox.messages.serializers import message_out
 from cxinbox.models.inbox import Conversation, Message
 from cxinbox.runtime import Runtime
@@ -32,6 +33,7 @@ async def publish_messages_updated(session: AsyncSession, runtime: Runtime, mess
     if not messages:
         return
     await session.flush()
+    await outbound_changed(session, messages)
     held = {
         m.conversation_id: c
         for m in messages

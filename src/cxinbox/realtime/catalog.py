@@ -105,6 +105,13 @@ CATALOG: tuple[EventType, ...] = (
         "document.deleted", "A knowledge base document was deleted. Not sent to AGENTs.", shape=_DELETED
     ),
     EventType(
+        "campaign.updated",
+        "A campaign was created or changed: its status, `waitingReason`, spending, and progress "
+        "(`counts`, published after each batch and shortly after a burst of delivery statuses and "
+        "replies). Admins and supervisors only.",
+        "CampaignOut",
+    ),
+    EventType(
         "template.created", "A template was created (a draft, a copy, or sent to Meta).", "TemplateOut"
     ),
     EventType(

@@ -50,9 +50,9 @@ async def send_to_conversation(
         conversation = await visible_conversation(session, principal, body.conversation_id)
         account_id = conversation.whatsapp_account_id
         template = await _approved(session, principal, account_id, name, body.language)
-        outgoing = await _outgoing(session, runtime, template, body.variables)
+        message = await outgoing(session, runtime, template, body.variables)
         conversation = await reopen_for_reply(session, conversation, Actor.of(principal))
-        return await _queue(session, runtime, principal, conversation, outgoing)
+        return await _queue(session, runtime, principal, conversation, message)
 
     request = idempotency.fingerprint("template", name, body.model_dump_json())
     return await idempotency.once(session, principal.tenant, key, request, work)
@@ -73,7 +73,7 @@ async def send_to_phone(
         wa_id = _wa_id(body.phone)
         account = await account_for(session, principal, body.whatsapp_account_id)
         template = await _approved(session, principal, account.id, name, body.language)
-        outgoing = await _outgoing(session, runtime, template, body.variables)
+        message = await outgoing(session, runtime, template, body.variables)
         sender = ThreadSender(account, wa_id, business_first=True)
         thread = (await resolve_threads(session, [sender]))[account.id, wa_id]
         conversation = thread.conversation
@@ -81,7 +81,7 @@ async def send_to_phone(
             conversation.assigned_to_id = principal.user_id
             await session.flush()
             publish_conversation(session, await reload(session, conversation.id), "conversation.created")
-        return await _queue(session, runtime, principal, conversation, outgoing)
+        return await _queue(session, runtime, principal, conversation, message)
 
     request = idempotency.fingerprint("template-to-phone", name, body.model_dump_json())
     return await idempotency.once(session, principal.tenant, key, request, work)
@@ -110,9 +110,10 @@ async def _approved(
     return found[0]
 
 
-async def _outgoing(
+async def outgoing(
     session: AsyncSession, runtime: Runtime, template: MessageTemplate, values: TemplateVariables
 ) -> compose.Outgoing:
+    """The template with ``values`` as a message to queue; 400 naming the variable that does not fit."""
     slots = parts.slots_of(template.components)
     header_text = None if slots.media_header else values.header
     parts.check_values(slots, header_text, values.body, values.buttons)

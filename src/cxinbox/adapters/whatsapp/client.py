@@ -151,6 +151,28 @@ class GraphClient:
         except (KeyError, IndexError, TypeError) as exc:
             raise GraphError("Graph API answered without a message id", retryable=False) from exc
 
+    # --- analytics ---------------------------------------------------------------------------------
+
+    async def pricing_analytics(
+        self, waba_id: str, start: int, end: int, dimensions: tuple[str, ...]
+    ) -> tuple[str | None, list[dict[str, Any]]]:
+        """What Meta charged the business account between ``start`` and ``end`` (Unix seconds,
+        daily): its currency and the data points (``volume``, ``cost`` and the ``dimensions`` asked,
+        such as ``PRICING_CATEGORY``, ``COUNTRY``), from the ``pricing_analytics`` field."""
+        wanted = ",".join(f'"{d}"' for d in dimensions)
+        field = f"pricing_analytics.start({start}).end({end}).granularity(DAILY).dimensions([{wanted}])"
+        body = await self._json("GET", _node(waba_id), params={"fields": f"currency,{field}"})
+        blocks = _object(body, "pricing_analytics").get("data")
+        points = [
+            point
+            for block in (blocks if isinstance(blocks, list) else [])
+            if isinstance(block, dict) and isinstance(block.get("data_points"), list)
+            for point in block["data_points"]
+            if isinstance(point, dict)
+        ]
+        currency = body.get("currency")
+        return (currency if isinstance(currency, str) else None), points
+
     # --- templates ---------------------------------------------------------------------------------
 
     async def list_templates(self, waba_id: str) -> list[dict[str, Any]]:

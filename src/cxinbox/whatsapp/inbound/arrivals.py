@@ -27,6 +27,7 @@ from cxinbox.core.db import insert_new_rows
 from cxinbox.core.errors import Conflict
 from cxinbox.core.jobs import enqueue
 from cxinbox.messages.events import publish_message
+from cxinbox.messages.hooks import customer_replied
 from cxinbox.models.inbox import Conversation, Direction, Message, MessageStatus, SenderType
 from cxinbox.routing.auto_replies import claim_reply
 from cxinbox.routing.engine import Router
@@ -92,6 +93,10 @@ async def store_arrivals(session: AsyncSession, runtime: Runtime, arrivals: list
             publish_message(session, runtime, thread.conversation, message, "message.created")
             if message.media and message.media.get("providerMediaId"):
                 enqueue(session, download_media, message_id=message.id)
+    replied = [
+        t.conversation.id for t, ms in new.values() if any(m.sender_type is SenderType.CUSTOMER for m in ms)
+    ]
+    await customer_replied(session, replied)
     for thread, messages in new.values():
         if any(m.sender_type is SenderType.CUSTOMER for m in messages):
             await _auto_reply(session, runtime, thread.conversation, now)

@@ -8,6 +8,7 @@ the last attempt, fails the message with Meta's error. The sweeper re-kicks rows
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
 from dataclasses import dataclass
@@ -41,6 +42,10 @@ MAX_RETRY_DELAY_SECONDS = 300.0
 #: Meta's pair rate limit is about one message every 6 seconds to one user
 PAIR_RATE_LIMIT_CODE = 131056
 PAIR_BACKOFF_SECONDS = 6.0
+#: Meta asking the number (130429) or the app (80007) to slow down: the number waits as a whole
+THROTTLE_CODES = frozenset({130429, 80007})
+#: a throttled send slows down rather than fails: it may take this many attempts
+MAX_THROTTLED_ATTEMPTS = 30
 #: a due row is swept only after this grace, so the sweeper does not race the job queued at commit
 SWEEP_GRACE = timedelta(seconds=10)
 SWEEP_BATCH = 500
@@ -80,7 +85,11 @@ async def deliver_message(runtime: Runtime, session: AsyncSession, outbox_id: st
     if (refusal := send_refusal(claim.account_status)) is not None:
         await _record_failure(session, runtime, claim, GraphError(refusal.message, retryable=False))
         return
-    defer = await governor.wait_turn(runtime, claim.phone_number_id, claim.recipient)
+    try:
+        defer = await governor.wait_turn(runtime, claim.phone_number_id, claim.recipient)
+    except asyncio.CancelledError:
+        await _release(runtime, claim.outbox_id)
+        raise
     if defer > 0:
         await _put_off(session, claim, defer)
         return
@@ -126,6 +135,18 @@ async def _claim(runtime: Runtime, outbox_id: str) -> Claim | None:
             payload=entry.payload,
             media_storage_key=entry.media_storage_key,
             simulated=simulated,
+        )
+
+
+async def _release(runtime: Runtime, outbox_id: str) -> None:
+    """Give a claim back at once when the process stops while the send waits for its turn (nothing
+    reached Meta yet), so another process sends it without waiting out the lease."""
+    async with runtime.unit_of_work() as session:
+        await session.execute(
+            update(OutboxEntry)
+            .where(OutboxEntry.id == outbox_id, OutboxEntry.state == OutboxState.SENDING)
+            .values(state=OutboxState.QUEUED, locked_until=None, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
         )
 
 
@@ -179,11 +200,14 @@ async def _record_failure(session: AsyncSession, runtime: Runtime, claim: Claim,
     entry.locked_until = None
     if error.is_auth_error:
         await _token_invalid(session, entry.whatsapp_account_id)
-    if error.retryable and entry.attempts < MAX_SEND_ATTEMPTS:
+    throttled = error.code in THROTTLE_CODES or error.code == PAIR_RATE_LIMIT_CODE
+    if error.retryable and entry.attempts < (MAX_THROTTLED_ATTEMPTS if throttled else MAX_SEND_ATTEMPTS):
         delay = retry_delay(runtime, entry.attempts)
         if error.code == PAIR_RATE_LIMIT_CODE:
             delay = max(delay, PAIR_BACKOFF_SECONDS)
             await governor.hold_recipient(runtime, claim.phone_number_id, claim.recipient, delay)
+        elif error.code in THROTTLE_CODES:
+            await governor.hold_number(runtime, claim.phone_number_id, delay)
         entry.state, entry.next_attempt_at = OutboxState.QUEUED, utcnow() + timedelta(seconds=delay)
         enqueue_later(session, deliver_message, delay, outbox_id=entry.id)
         log.info("whatsapp_send_retry", message_id=entry.message_id, attempt=entry.attempts, code=error.code)

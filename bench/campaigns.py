@@ -1,0 +1,211 @@
+"""Campaigns against the fake Graph API, with real processes: creation time of a 100,000-recipient
+campaign, the dispatch rate held to the governor's setting, and exactly-once after ``kill -9``.
+
+For each governor setting (``--rates``, sends per second per number):
+1. ``cxinbox serve`` (SQLite, one process; ``serve --no-workers`` + ``cxinbox worker`` with
+   ``--postgres`` and ``--redis-url``) starts with ``CXINBOX_WHATSAPP_SEND_RATE_PER_SECOND`` set; an
+   organization registers, connects a number of the fake Graph API (tier unlimited) and gets an
+   approved template.
+2. ``POST /campaigns`` with ``--recipients`` numbers: the time of the request.
+3. Sends reaching the fake Graph API are counted for ``--seconds`` after a 5 s warm-up: the rate,
+   against the setting. Then the campaign is cancelled.
+4. A second campaign of ``--crash-recipients``: the worker process is killed with SIGKILL when about
+   half of it is sent, started again, and the run waits until the campaign is COMPLETED; then each
+   number's sends at the fake are counted (duplicates: more than one; skips: none).
+
+    .venv/bin/python -m bench.campaigns [--rates 80,1000] [--seconds 60] [--recipients 100000]
+        [--postgres postgresql+asyncpg://postgres@127.0.0.1/postgres --redis-url redis://127.0.0.1:6379/0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import create_async_engine
+from tests.fakes.graph import FakeGraph
+
+from bench.crash import Fleet, backend, connect_number, register_organization
+from cxinbox.models.templates import MessageTemplate, TemplateStatus
+from cxinbox.models.whatsapp import WhatsAppAccount
+
+WARMUP_SECONDS = 5.0
+#: a claim left by the killed process waits out its lease (90 s) before another process sends it
+SETTLE_TIMEOUT_SECONDS = 900.0
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rates", default="80,1000", help="governor settings to run, sends/s per number")
+    parser.add_argument("--seconds", type=float, default=60.0, help="how long the send rate is measured")
+    parser.add_argument("--recipients", type=int, default=100_000)
+    parser.add_argument("--crash-recipients", type=int, default=3_000)
+    parser.add_argument(
+        "--postgres", default=None, help="a PostgreSQL server URL (a database of its own is made)"
+    )
+    parser.add_argument("--redis-url", default=None)
+    parser.add_argument("--keep-logs", action="store_true", help="print the end of each process's log")
+    return parser.parse_args()
+
+
+async def setup(client: httpx.AsyncClient, graph: FakeGraph, database_url: str) -> tuple[dict[str, str], str]:
+    """An organization with a connected number (tier unlimited) and an approved template."""
+    headers = await register_organization(client)
+    await connect_number(client, headers, graph)
+    template = {
+        "name": "bench_notice",
+        "language": "en_US",
+        "category": "UTILITY",
+        "components": [{"type": "BODY", "text": "Your order has shipped."}],
+    }
+    r = await client.post("/templates", json=template, headers=headers)
+    r.raise_for_status()
+    template_id = str(r.json()["data"]["id"])
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            # Meta's approval and a number past the messaging tiers, as the bench's premises
+            await connection.execute(
+                update(MessageTemplate)
+                .where(MessageTemplate.id == template_id)
+                .values(status=TemplateStatus.APPROVED)
+            )
+            await connection.execute(update(WhatsAppAccount).values(messaging_limit_tier="TIER_UNLIMITED"))
+    finally:
+        await engine.dispose()
+    return headers, template_id
+
+
+def numbers(count: int, first: int) -> list[str]:
+    return [f"+55119{first + i:08d}" for i in range(count)]
+
+
+async def create(
+    client: httpx.AsyncClient, headers: dict[str, str], template_id: str, phones: list[str]
+) -> tuple[str, float]:
+    body = {"name": "Bench", "templateId": template_id, "recipients": [{"phone": p} for p in phones]}
+    started = time.perf_counter()
+    r = await client.post("/campaigns", json=body, headers=headers)
+    elapsed = time.perf_counter() - started
+    r.raise_for_status()
+    return str(r.json()["data"]["id"]), elapsed
+
+
+def sent_to(graph: FakeGraph, wanted: set[str]) -> Counter[str]:
+    with graph._lock:  # noqa: SLF001 - the fake's own record of what reached it
+        return Counter(str(s["to"]) for s in graph.state.sent if str(s.get("to")) in wanted)
+
+
+async def campaign(client: httpx.AsyncClient, headers: dict[str, str], campaign_id: str) -> dict[str, Any]:
+    r = await client.get(f"/campaigns/{campaign_id}?limit=1", headers=headers)
+    r.raise_for_status()
+    return dict(r.json()["data"])
+
+
+async def measure_rate(graph: FakeGraph, seconds: float) -> float:
+    await asyncio.sleep(WARMUP_SECONDS)
+    before = len(graph.state.sent)
+    await asyncio.sleep(seconds)
+    return (len(graph.state.sent) - before) / seconds
+
+
+async def crash_run(
+    fleet: Fleet,
+    client: httpx.AsyncClient,
+    graph: FakeGraph,
+    headers: dict[str, str],
+    template_id: str,
+    count: int,
+) -> tuple[int, int, float]:
+    """Duplicates, skips, and seconds from the restart to COMPLETED."""
+    phones = numbers(count, 50_000_000)
+    wanted = {p.lstrip("+") for p in phones}
+    campaign_id, _ = await create(client, headers, template_id, phones)
+    while sum(sent_to(graph, wanted).values()) < count // 2:
+        await asyncio.sleep(0.05)
+    victim = Fleet.WORKER if Fleet.WORKER in fleet.names else Fleet.SERVER
+    fleet.kill(victim)
+    await fleet.start(victim)
+    restarted = time.monotonic()
+    deadline = restarted + SETTLE_TIMEOUT_SECONDS
+    while (await campaign(client, headers, campaign_id))["status"] != "COMPLETED":
+        if time.monotonic() > deadline:
+            raise RuntimeError("the campaign did not complete after the restart")
+        await asyncio.sleep(1.0)
+    sends = sent_to(graph, wanted)
+    duplicates = sum(1 for n in sends.values() if n > 1)
+    return duplicates, len(wanted - set(sends)), time.monotonic() - restarted
+
+
+async def run_rate(args: argparse.Namespace, graph: FakeGraph, rate: int) -> list[str]:
+    with graph._lock:  # noqa: SLF001 - each run counts only its own sends (the numbers repeat)
+        graph.state.sent.clear()
+    with tempfile.TemporaryDirectory() as tmp:
+        async with backend(args.postgres, args.redis_url, Path(tmp)) as store:
+            fleet = Fleet(store, graph.url, Path(tmp))
+            fleet.env["CXINBOX_WHATSAPP_SEND_RATE_PER_SECOND"] = str(rate)
+            await fleet.start_all()
+            try:
+                async with httpx.AsyncClient(base_url=fleet.url, timeout=300.0) as client:
+                    headers, template_id = await setup(client, graph, store.database_url)
+                    campaign_id, created = await create(
+                        client, headers, template_id, numbers(args.recipients, 10_000_000)
+                    )
+                    measured = await measure_rate(graph, args.seconds)
+                    cancel = {"action": "cancel", "selection": {"mode": "ids", "ids": [campaign_id]}}
+                    (await client.post("/campaigns/bulk", json=cancel, headers=headers)).raise_for_status()
+                    await asyncio.sleep(3.0)  # the cancelled campaign's batch in flight drains
+                    duplicates, skips, settle = await crash_run(
+                        fleet, client, graph, headers, template_id, args.crash_recipients
+                    )
+            finally:
+                fleet.stop()
+                if args.keep_logs:
+                    for name in fleet.names:
+                        print(fleet.tail(name, 6000))
+    return [
+        store.label,
+        f"{rate}/s",
+        f"{created:.2f} s",
+        f"{measured:.1f}/s ({measured / rate - 1:+.1%})",
+        f"{duplicates} / {skips} of {args.crash_recipients:,}",
+        f"{settle:.0f} s",
+    ]
+
+
+async def main() -> None:
+    args = parse_args()
+    graph = FakeGraph()
+    graph.start()
+    rows = []
+    try:
+        for rate in (int(r) for r in args.rates.split(",")):
+            rows.append(await run_rate(args, graph, rate))
+            print(" | ".join(rows[-1]), flush=True)
+    finally:
+        graph.stop()
+    header = [
+        "backend",
+        "governor",
+        f"create {args.recipients:,}",
+        f"sends over {args.seconds:.0f} s",
+        "kill -9: duplicates / skips",
+        "restart to done",
+    ]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,271 @@
+"""Sending a campaign: one step at a time on the bulk queue, each recipient exactly once.
+
+A step locks the campaign row and, if it is RUNNING, claims the next PENDING recipients (in request
+order) with one ``UPDATE … WHERE status = 'PENDING'`` (their rows read ``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL), writes each one's template message and outbox row, and adds their price to what the
+campaign spent, all in one transaction. A crash before the commit leaves the recipients PENDING; after
+it, their outbox rows are durable and the outbox's own delivery and sweeper take them to Meta through
+the per-number governor. A pause (or a second worker) waits on the campaign row, so a recipient is
+claimed once and never skipped.
+
+Each step schedules the next one in the durable job schedule, debounced by campaign (so restarts,
+resumes and the sweeper never run two chains): after the time the number needs to send the batch at
+its governor rate. A step waits instead of claiming when:
+- the number's sends are not done yet (at most one batch in flight),
+- Meta throttled the number (``THROTTLED``, until the governor lets it send again),
+- the messaging tier's unique recipients per 24 h are used up (``TIER_LIMIT``, until the oldest
+  send leaves the window).
+A campaign with a ``budget`` claims only the recipients whose price still fits and pauses with
+``BUDGET_REACHED`` at the first that does not; recipients inside their 24-hour window cost nothing
+for a utility template.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import structlog
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cxinbox.campaigns.estimates import card_of
+from cxinbox.campaigns.recipients import inside_window
+from cxinbox.campaigns.tiers import room_left
+from cxinbox.campaigns.views import publish_campaign
+from cxinbox.core.clock import utcnow
+from cxinbox.core.errors import ValidationFailed
+from cxinbox.core.jobs import Queue, enqueue_debounced, job
+from cxinbox.core.scheduler import periodic
+from cxinbox.core.tenancy import TenantContext
+from cxinbox.models.campaigns import Campaign, CampaignRecipient, CampaignStatus, RecipientStatus
+from cxinbox.models.inbox import SenderType
+from cxinbox.models.templates import MessageTemplate, TemplateStatus
+from cxinbox.models.whatsapp import WhatsAppAccount
+from cxinbox.runtime import Runtime
+from cxinbox.templates.schemas import TemplateVariables
+from cxinbox.templates.sending import outgoing
+from cxinbox.whatsapp.inbound.threads import Sender as ThreadSender
+from cxinbox.whatsapp.inbound.threads import resolve_threads
+from cxinbox.whatsapp.outbound import compose, governor
+from cxinbox.whatsapp.outbound.refusal import send_refusal
+
+log = structlog.get_logger(__name__)
+
+#: a batch is what the number sends in this many seconds at its governor rate
+BATCH_SECONDS = 2.0
+MIN_BATCH, MAX_BATCH = 10, 200
+#: how often a step looks again while the batch in flight is still being sent
+IN_FLIGHT_RECHECK_SECONDS = 1.0
+#: the longest a tier-limited campaign waits before it looks again
+TIER_RECHECK_SECONDS = 600.0
+SWEEP_BATCH = 500
+
+THROTTLED, TIER_LIMIT, BUDGET_REACHED = "THROTTLED", "TIER_LIMIT", "BUDGET_REACHED"
+TEMPLATE_NOT_APPROVED = "TEMPLATE_NOT_APPROVED"
+
+
+async def schedule_dispatch(session: AsyncSession, campaign: Campaign, delay: float) -> None:
+    """The campaign's next step in ``delay`` seconds (one pending step per campaign)."""
+    await enqueue_debounced(
+        session, dispatch_campaign, key=campaign.id, delay=delay, max_wait=delay, campaign_id=campaign.id
+    )
+
+
+def batch_size(runtime: Runtime) -> int:
+    rate = runtime.settings.whatsapp_send_rate_per_second
+    return max(MIN_BATCH, min(MAX_BATCH, int(rate * BATCH_SECONDS)))
+
+
+@job("campaigns.dispatch", queue=Queue.BULK, attempts=5)
+async def dispatch_campaign(runtime: Runtime, session: AsyncSession, campaign_id: str) -> None:
+    campaign = await session.scalar(
+        select(Campaign)
+        .where(Campaign.id == campaign_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if campaign is None:
+        return
+    now = utcnow()
+    if campaign.status is CampaignStatus.SCHEDULED:
+        if campaign.scheduled_at is not None and campaign.scheduled_at > now:
+            await schedule_dispatch(session, campaign, (campaign.scheduled_at - now).total_seconds())
+            return
+        campaign.status, campaign.status_reason, campaign.started_at = CampaignStatus.RUNNING, None, now
+    if campaign.status is not CampaignStatus.RUNNING:
+        return
+    await _step(Step(runtime, session, campaign, now))
+
+
+class Step:
+    def __init__(self, runtime: Runtime, session: AsyncSession, campaign: Campaign, now: datetime) -> None:
+        self.runtime, self.session, self.campaign, self.now = runtime, session, campaign, now
+
+    async def wait(self, reason: str | None, seconds: float) -> None:
+        if self.campaign.status_reason != reason:
+            self.campaign.status_reason = reason
+            await publish_campaign(self.session, self.campaign)
+        await schedule_dispatch(self.session, self.campaign, seconds)
+
+    async def stop(self, status: CampaignStatus, reason: str | None) -> None:
+        self.campaign.status, self.campaign.status_reason = status, reason
+        if status is CampaignStatus.COMPLETED:
+            self.campaign.completed_at = self.now
+        await publish_campaign(self.session, self.campaign)
+        log.info("campaign_stopped", campaign_id=self.campaign.id, status=status.value, reason=reason)
+
+
+async def _step(step: Step) -> None:
+    session, campaign, runtime = step.session, step.campaign, step.runtime
+    account = await session.get_one(WhatsAppAccount, campaign.whatsapp_account_id)
+    template = await session.get(MessageTemplate, campaign.template_id) if campaign.template_id else None
+    if (refusal := send_refusal(account.status)) is not None:
+        return await step.stop(CampaignStatus.PAUSED, refusal.code)
+    if template is None or template.status is not TemplateStatus.APPROVED:
+        return await step.stop(CampaignStatus.PAUSED, TEMPLATE_NOT_APPROVED)
+    if (held := await governor.number_held_for(runtime, account.phone_number_id)) > 0:
+        return await step.wait(THROTTLED, held)
+    in_flight = await _count(session, campaign.id, RecipientStatus.SENDING)
+    size = batch_size(runtime)
+    if in_flight >= size:
+        return await step.wait(
+            campaign.status_reason if campaign.status_reason == THROTTLED else None, IN_FLIGHT_RECHECK_SECONDS
+        )
+    room = await room_left(session, account, step.now)
+    wanted = size - in_flight if room.left is None else min(size - in_flight, room.left)
+    if wanted <= 0:
+        frees_in = (room.frees_at - step.now).total_seconds() if room.frees_at else TIER_RECHECK_SECONDS
+        return await step.wait(TIER_LIMIT, max(1.0, min(TIER_RECHECK_SECONDS, frees_in)))
+    claimed, over_budget = await _claim(step, account, template, wanted)
+    if over_budget:
+        return await step.stop(CampaignStatus.PAUSED, BUDGET_REACHED)
+    if not claimed:
+        if in_flight == 0 and await _count(session, campaign.id, RecipientStatus.PENDING) == 0:
+            return await step.stop(CampaignStatus.COMPLETED, None)
+        return await step.wait(None, IN_FLIGHT_RECHECK_SECONDS)
+    campaign.status_reason = None
+    await publish_campaign(session, campaign)
+    await schedule_dispatch(session, campaign, claimed / runtime.settings.whatsapp_send_rate_per_second)
+
+
+async def _count(session: AsyncSession, campaign_id: str, status: RecipientStatus) -> int:
+    stmt = select(func.count(CampaignRecipient.id)).where(
+        CampaignRecipient.campaign_id == campaign_id, CampaignRecipient.status == status
+    )
+    return int(await session.scalar(stmt) or 0)
+
+
+async def _claim(
+    step: Step, account: WhatsAppAccount, template: MessageTemplate, wanted: int
+) -> tuple[int, bool]:
+    """Claim and queue up to ``wanted`` recipients: (how many, whether the budget stopped it)."""
+    session, campaign = step.session, step.campaign
+    candidates = list(
+        await session.scalars(
+            select(CampaignRecipient)
+            .where(
+                CampaignRecipient.campaign_id == campaign.id,
+                CampaignRecipient.status == RecipientStatus.PENDING,
+            )
+            .order_by(CampaignRecipient.position)
+            .limit(wanted)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    if not candidates:
+        return 0, False
+    prices = await _prices(step, template, candidates)
+    chosen, spending = [], Decimal(0)
+    left = None if campaign.budget is None else campaign.budget - campaign.spent
+    for recipient in candidates:
+        price = prices[recipient.id]
+        if left is not None and spending + price > left:
+            break
+        chosen.append(recipient)
+        spending += price
+    over_budget = len(chosen) < len(candidates)
+    if not chosen:
+        return 0, over_budget
+    claimed = set(
+        await session.scalars(
+            update(CampaignRecipient)
+            .where(
+                CampaignRecipient.id.in_([r.id for r in chosen]),
+                CampaignRecipient.status == RecipientStatus.PENDING,
+            )
+            .values(status=RecipientStatus.SENDING, updated_at=step.now)
+            .returning(CampaignRecipient.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    chosen = [r for r in chosen if r.id in claimed]
+    await _queue_messages(step, account, template, chosen, prices)
+    campaign.spent += sum((prices[r.id] for r in chosen), Decimal(0))
+    return len(chosen), over_budget
+
+
+async def _prices(
+    step: Step, template: MessageTemplate, recipients: list[CampaignRecipient]
+) -> dict[str, Decimal]:
+    """Each recipient's price now: nothing for a utility template inside the 24-hour window."""
+    card = card_of(step.runtime)
+    tenant = TenantContext.system(step.campaign.organization_id)
+    free = await inside_window(
+        step.session, tenant, template.whatsapp_account_id, [r.phone for r in recipients]
+    )
+    return {
+        r.id: card.rate(card.market_of(r.phone).market, template.category)
+        if card.chargeable(template.category, r.phone in free)
+        else Decimal(0)
+        for r in recipients
+    }
+
+
+async def _queue_messages(
+    step: Step,
+    account: WhatsAppAccount,
+    template: MessageTemplate,
+    recipients: list[CampaignRecipient],
+    prices: dict[str, Decimal],
+) -> None:
+    session, runtime = step.session, step.runtime
+    senders = [ThreadSender(account, r.phone, business_first=True) for r in recipients]
+    threads = await resolve_threads(session, senders)
+    messages: dict[str, compose.Outgoing] = {}
+    for recipient in recipients:
+        values: dict[str, Any] = recipient.variables or step.campaign.variables or {}
+        key = TemplateVariables.model_validate(values).model_dump_json()
+        recipient.status, recipient.cost = RecipientStatus.SENDING, prices[recipient.id]
+        try:
+            if key not in messages:
+                messages[key] = await outgoing(
+                    session, runtime, template, TemplateVariables.model_validate(values)
+                )
+        except ValidationFailed as exc:
+            recipient.status, recipient.cost = RecipientStatus.FAILED, Decimal(0)
+            recipient.error_code, recipient.error_message = exc.code, exc.message
+            continue
+        conversation = threads[account.id, recipient.phone].conversation
+        message = await compose.queue_message(
+            session, runtime, conversation, messages[key], compose.Sender(SenderType.SYSTEM)
+        )
+        recipient.message_id = message.id
+
+
+@periodic(every_seconds=30)
+@job("campaigns.sweep", attempts=1)
+async def sweep_campaigns(runtime: Runtime, session: AsyncSession) -> None:
+    """Give every RUNNING campaign (and every SCHEDULED one that is due) a next step, in case its
+    chain was lost; the debounce keeps one step per campaign."""
+    due = await session.scalars(
+        select(Campaign)
+        .where(
+            (Campaign.status == CampaignStatus.RUNNING)
+            | ((Campaign.status == CampaignStatus.SCHEDULED) & (Campaign.scheduled_at <= utcnow()))
+        )
+        .limit(SWEEP_BATCH)
+    )
+    for campaign in due:
+        await schedule_dispatch(session, campaign, 0.0)
