@@ -13,12 +13,13 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox import migrations
 from cxinbox.core.clock import utcnow
 from cxinbox.core.db import create_engine, create_sessionmaker, unit_of_work
+from cxinbox.core.ids import new_id
 from cxinbox.migrations import alembic_config, include_object, new_revision, upgrade
 from cxinbox.models import Base
 from cxinbox.models.audit import AuditEntry
@@ -51,6 +52,14 @@ async def _stored(database_url: str, build: Callable[[AsyncSession], Awaitable[T
         await engine.dispose()
 
 
+async def _insert_user(session: AsyncSession, **values: object) -> str:
+    """A user row with only the columns given (and their defaults): the ORM would name every column
+    the models have now, which a database at an older revision lacks."""
+    user_id = new_id()
+    await session.execute(insert(User.__table__).values(id=user_id, **values))
+    return user_id
+
+
 async def _emails(session: AsyncSession) -> dict[str, str]:
     return {row.id: row.email for row in await session.execute(select(User.id, User.email))}
 
@@ -65,22 +74,22 @@ async def test_0203_frees_the_emails_of_deleted_users_and_0202_restores_them(tmp
         session.add(org)
         await session.flush()
         users = {
-            email: User(organization_id=org.id, email=email, name="N", role=Role.AGENT, deleted_at=deleted)
+            email: await _insert_user(
+                session, organization_id=org.id, email=email, name="N", role=Role.AGENT, deleted_at=deleted
+            )
             for email, deleted in ((live, None), (audited, utcnow()), (unaudited, utcnow()))
         }
-        session.add_all(users.values())
-        await session.flush()
         session.add(
             AuditEntry(
                 organization_id=org.id,
                 actor_role="ADMIN",
                 action="user.deleted",
                 target_type="user",
-                target_id=users[audited].id,
+                target_id=users[audited],
                 details={"email": audited},
             )
         )
-        return {email: user.id for email, user in users.items()}
+        return users
 
     ids = await _stored(database_url, before)
     await asyncio.to_thread(upgrade, database_url, "0203")
@@ -89,7 +98,9 @@ async def test_0203_frees_the_emails_of_deleted_users_and_0202_restores_them(tmp
         entries = await session.scalars(select(AuditEntry).where(AuditEntry.action == "user.deleted"))
         kept = {entry.target_id: entry.details["email"] for entry in entries if entry.target_id}
         # the address of the unaudited user has an account again, so a downgrade must leave it freed
-        session.add(User(organization_id=None, email=unaudited, name="Again", role=Role.SUPER_ADMIN))
+        await _insert_user(
+            session, organization_id=None, email=unaudited, name="Again", role=Role.SUPER_ADMIN
+        )
         return await _emails(session), kept
 
     emails, kept = await _stored(database_url, after_upgrade)

@@ -1,5 +1,6 @@
 """One browser request to the console: who is signed in (from the console's cookies), its
-language, its CSRF token, and the cookies its response sets.
+language (the person's profile's, else the browser's cookie, else ``Accept-Language``), its CSRF
+token, and the cookies its response sets.
 
 The console keeps the API's tokens in HttpOnly cookies that no script can read: the access token
 (``cx_access``, as long as the token lives) and the refresh token (``cx_refresh``). A request whose
@@ -190,6 +191,8 @@ async def identify(visit: Visit, *, renew_within: float = 0) -> bool:
             visit.end_session()
         return False
     visit.principal = principal
+    if user is not None and user.language is not None:  # the person's choice, on every device
+        visit.t = Translator(user.language)
     visit.user_name = user.name if user else ""
     visit.organization_name = org.name if org else ""
     return True

@@ -1,6 +1,6 @@
 """The console's words in English and Spanish: one dictionary per language, the same keys in each
-(a test holds them equal). The language is the visitor's choice (a cookie), else the browser's
-``Accept-Language``, else English."""
+(a test holds them equal). The language is the person's choice (their profile's, or a cookie before
+they sign in), else the browser's ``Accept-Language``, else English."""
 
 from __future__ import annotations
 
