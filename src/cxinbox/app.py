@@ -42,7 +42,6 @@ from cxinbox.core.validation import check_request_parts
 from cxinbox.dev.router import router as dev_router
 from cxinbox.files.router import router as files_router
 from cxinbox.health.router import router as health_router
-from cxinbox.invitations.page import router as invitation_page_router
 from cxinbox.invitations.router import router as invitations_router
 from cxinbox.knowledge.router import router as knowledge_router
 from cxinbox.messages.failed_router import router as failed_messages_router
@@ -159,7 +158,6 @@ def create_app(
     app.add_middleware(RequestContextMiddleware)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
-    app.include_router(invitation_page_router)  # the page emailed links open, outside the API
     install_console(app)  # the web console, at /
     install_api_docs(app, docs_url=f"{API_PREFIX}/docs", openapi_url=app.openapi_url or "", title=title)
     install_openapi(app)

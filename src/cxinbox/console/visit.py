@@ -27,6 +27,7 @@ from cxinbox.auth.dependencies import RuntimeDep
 from cxinbox.auth.principal import Principal
 from cxinbox.auth.refresh import TokenPair, rotate
 from cxinbox.auth.tokens import ACCESS
+from cxinbox.console.places import places_for
 from cxinbox.console.units import in_unit_of_work
 from cxinbox.core.errors import AppError
 from cxinbox.models.identity import Organization, User
@@ -112,6 +113,7 @@ class Visit:
             principal=self.principal,
             user_name=self.user_name,
             organization_name=self.organization_name,
+            places=places_for(self.principal),
             path=self.request.url.path,
             keepalive_seconds=max(10, self.runtime.settings.access_token_ttl_seconds // 3),
             **context,
