@@ -52,6 +52,15 @@ def error_text(visit: Visit, exc: AppError) -> str:
 ShownAgain = Callable[[int, str], Awaitable[Response]]
 
 
+def again(page: Callable[..., Awaitable[Response]], visit: Visit, **context: object) -> ShownAgain:
+    """``page(visit, status, error=…, **context)``, as a failed action shows it again."""
+
+    async def shown_again(status_code: int, error: str) -> Response:
+        return await page(visit, status_code, error=error, **context)
+
+    return shown_again
+
+
 async def perform(
     visit: Visit,
     work: Callable[[AsyncSession], Awaitable[Any]],

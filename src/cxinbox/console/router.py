@@ -6,7 +6,18 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from cxinbox.console import conversation, inbox, invite, live, sign_in, team
+from cxinbox.console import (
+    api_keys,
+    branding,
+    conversation,
+    inbox,
+    invite,
+    live,
+    numbers,
+    sign_in,
+    team,
+    teams,
+)
 from cxinbox.console.visit import SIGN_IN_PATH, FormRefused, SignInNeeded
 from cxinbox.web.static import router as static_router
 
@@ -18,6 +29,10 @@ ROUTERS = (
     inbox.router,
     conversation.router,
     team.router,
+    teams.router,
+    numbers.router,
+    api_keys.router,
+    branding.router,
 )
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from cxinbox.console.admin import ShownAgain, notice, perform, refused, text
+from cxinbox.console.admin import again, notice, perform, refused, text
 from cxinbox.console.places import TEAM
 from cxinbox.console.visit import FormDep, MemberDep, Visit
 from cxinbox.core.http import client_ip
@@ -41,13 +41,6 @@ async def _page(visit: Visit, status_code: int = 200, **context: object) -> Resp
     return visit.page("console/team.html", status_code, people=people, invitations=shown, **context)
 
 
-def _again(visit: Visit, **context: object) -> ShownAgain:
-    async def shown_again(status_code: int, error: str) -> Response:
-        return await _page(visit, status_code, error=error, **context)
-
-    return shown_again
-
-
 @router.get(TEAM_PATH, response_class=HTMLResponse)
 async def team_page(visit: MemberDep) -> Response:
     return refused(visit, PAGE) or await _page(visit)
@@ -68,7 +61,7 @@ async def invite(visit: MemberDep, form: FormDep) -> Response:
         lambda s: invitations.create(s, runtime, principal, body, ip),
         TEAM_PATH,
         "invited",
-        _again(visit, submitted=submitted),
+        again(_page, visit, submitted=submitted),
     )
 
 
@@ -98,7 +91,7 @@ async def _update(visit: Visit, id: str, body: UpdateUser, done: str) -> Respons
         lambda s: users.update_user(s, runtime, principal, id, body, ip),
         TEAM_PATH,
         done,
-        _again(visit),
+        again(_page, visit),
     )
 
 
@@ -108,7 +101,11 @@ async def resend(id: str, visit: MemberDep, form: FormDep) -> Response:
         return no
     principal, runtime = visit.member, visit.runtime
     return await perform(
-        visit, lambda s: invitations.resend(s, runtime, principal, id), TEAM_PATH, "resent", _again(visit)
+        visit,
+        lambda s: invitations.resend(s, runtime, principal, id),
+        TEAM_PATH,
+        "resent",
+        again(_page, visit),
     )
 
 
@@ -118,5 +115,5 @@ async def revoke(id: str, visit: MemberDep, form: FormDep) -> Response:
         return no
     principal, ip = visit.member, client_ip(visit.request)
     return await perform(
-        visit, lambda s: invitations.revoke(s, principal, id, ip), TEAM_PATH, "revoked", _again(visit)
+        visit, lambda s: invitations.revoke(s, principal, id, ip), TEAM_PATH, "revoked", again(_page, visit)
     )
