@@ -10,6 +10,7 @@ from cxinbox.console import (
     api_keys,
     branding,
     conversation,
+    conversation_tools,
     inbox,
     invite,
     live,
@@ -27,6 +28,7 @@ ROUTERS = (
     invite.router,
     live.router,
     inbox.router,
+    conversation_tools.router,  # before the conversation's parts (/conversations/{id}/{part})
     conversation.router,
     team.router,
     teams.router,
