@@ -239,6 +239,9 @@ async def test_an_admin_runs_the_team_and_the_invitee_joins(
     await admin.locator("body").press("?")
     await expect(admin.get_by_role("dialog", name="Keyboard shortcuts")).to_be_visible()
     await admin.keyboard.press("Escape")
-    await admin.locator("body").press("e")
+    async with admin.expect_response(lambda r: r.url.endswith("/close")) as closing:
+        await admin.locator("body").press("e")
+    assert (await closing.value).status == 200
+    await admin.reload()
     await expect(admin.locator("#conversation-head")).to_contain_text("Closed")
     assert not failures, failures
