@@ -53,6 +53,14 @@ async def _stored(database_url: str, build: Callable[[AsyncSession], Awaitable[T
         await engine.dispose()
 
 
+async def _insert_user(session: AsyncSession, **values: object) -> str:
+    """A user row with only the columns given (and their defaults): the ORM would name every column
+    the model has now, which a database at an older revision lacks."""
+    user_id = new_id()
+    await session.execute(insert(User.__table__).values(id=user_id, **values))
+    return user_id
+
+
 async def _emails(session: AsyncSession) -> dict[str, str]:
     return {row.id: row.email for row in await session.execute(select(User.id, User.email))}
 
@@ -90,22 +98,22 @@ async def test_0203_frees_the_emails_of_deleted_users_and_0202_restores_them(tmp
     async def before(session: AsyncSession) -> dict[str, str]:
         org_id = await _old_organization(session)
         users = {
-            email: User(organization_id=org_id, email=email, name="N", role=Role.AGENT, deleted_at=deleted)
+            email: await _insert_user(
+                session, organization_id=org_id, email=email, name="N", role=Role.AGENT, deleted_at=deleted
+            )
             for email, deleted in ((live, None), (audited, utcnow()), (unaudited, utcnow()))
         }
-        session.add_all(users.values())
-        await session.flush()
         session.add(
             AuditEntry(
                 organization_id=org_id,
                 actor_role="ADMIN",
                 action="user.deleted",
                 target_type="user",
-                target_id=users[audited].id,
+                target_id=users[audited],
                 details={"email": audited},
             )
         )
-        return {email: user.id for email, user in users.items()}
+        return users
 
     ids = await _stored(database_url, before)
     await asyncio.to_thread(upgrade, database_url, "0203")
@@ -114,7 +122,9 @@ async def test_0203_frees_the_emails_of_deleted_users_and_0202_restores_them(tmp
         entries = await session.scalars(select(AuditEntry).where(AuditEntry.action == "user.deleted"))
         kept = {entry.target_id: entry.details["email"] for entry in entries if entry.target_id}
         # the address of the unaudited user has an account again, so a downgrade must leave it freed
-        session.add(User(organization_id=None, email=unaudited, name="Again", role=Role.SUPER_ADMIN))
+        await _insert_user(
+            session, organization_id=None, email=unaudited, name="Again", role=Role.SUPER_ADMIN
+        )
         return await _emails(session), kept
 
     emails, kept = await _stored(database_url, after_upgrade)

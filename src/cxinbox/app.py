@@ -45,7 +45,6 @@ from cxinbox.core.validation import check_request_parts
 from cxinbox.dev.router import router as dev_router
 from cxinbox.files.router import router as files_router
 from cxinbox.health.router import router as health_router
-from cxinbox.invitations.page import router as invitation_page_router
 from cxinbox.invitations.router import router as invitations_router
 from cxinbox.knowledge.data_sources_router import router as data_sources_router
 from cxinbox.knowledge.media_router import router as bot_media_router
@@ -179,7 +178,6 @@ def create_app(
     app.add_middleware(RequestContextMiddleware)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
-    app.include_router(invitation_page_router)  # the page emailed links open, outside the API
     install_console(app)  # the web console, at /
     install_api_docs(app, docs_url=f"{API_PREFIX}/docs", openapi_url=app.openapi_url or "", title=title)
     install_openapi(app)

@@ -120,3 +120,21 @@ async def test_change_password_rejections(client, factory):
     # the refused attempts changed nothing
     r = await client.post("/auth/refresh", json={"refreshToken": org.admin.refresh_token})
     assert r.status_code == 200
+
+
+async def test_choose_language(client, factory, runtime):
+    org = await factory.org()
+    agent = await factory.member(org.id, Role.AGENT)
+    assert (await client.get("/profile", headers=agent.headers)).json()["data"]["language"] is None
+    r = await client.patch("/profile/language", json={"language": "es"}, headers=agent.headers)
+    assert r.status_code == 200 and r.json()["data"]["language"] == "es", r.text
+    assert (await client.get("/profile", headers=agent.headers)).json()["data"]["language"] == "es"
+    assert (await events_of(runtime, org.id, "user.updated"))[-1]["language"] == "es"
+    for bad in ({"language": "fr"}, {"language": "<script>"}, {}):
+        r = await client.patch("/profile/language", json=bad, headers=agent.headers)
+        assert r.status_code == 400 and error_code(r) == "VALIDATION_ERROR", bad
+    r = await client.patch("/profile/language", json={"language": None}, headers=agent.headers)
+    assert r.status_code == 200 and r.json()["data"]["language"] is None
+    assert (await client.patch("/profile/language", json={"language": "es"})).status_code == 401
+    key = await api_key_headers(client, org)
+    assert (await client.patch("/profile/language", json={"language": "es"}, headers=key)).status_code == 403

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from cxinbox.models.identity import Role
-from tests.fixtures.factories import PASSWORD
+from cxinbox.models.identity import Plan, Role
+from tests.fixtures.factories import PASSWORD, unique_email
+from tests.fixtures.people import invite_token
 from tests.fixtures.whatsapp import connect_number
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -161,7 +162,86 @@ async def test_the_pages_fit_a_phone(chromium, site_url, client, runtime, graph,
     await _shot(page, "phone")
     await page.get_by_role("link", name="Volver a la bandeja").click()
     await expect(page.get_by_role("link", name="Mías")).to_be_visible()
-    await page.get_by_role("link", name="Equipo").click()
+    await page.get_by_role("link", name="Equipo", exact=True).click()
     await expect(page.get_by_role("button", name="Enviar invitación")).to_be_visible()
     await _fits(page)
     await context.close()
+
+
+async def test_an_admin_runs_the_team_and_the_invitee_joins(
+    chromium, site_url, client, runtime, graph, smtp, factory
+):
+    org = await factory.org(plan=Plan.ENTERPRISE)
+    await connect_number(runtime, graph, org.id)
+    tag = await client.post("/tags", json={"name": "VIP"}, headers=org.admin.headers)
+    assert tag.status_code == 201, tag.text
+    admin = await (
+        await chromium.new_context(viewport={"width": 1100, "height": 760}, locale="en-US")
+    ).new_page()
+    failures: list[str] = []
+    admin.on("console", lambda m: failures.append(m.text) if "Refused" in m.text else None)
+    await _sign_in(admin, site_url, org.admin.email)
+
+    # invite someone; they follow the emailed link, choose a name and a password, and land signed in
+    email = unique_email("joiner")
+    await admin.get_by_role("link", name="Team", exact=True).click()
+    await admin.get_by_label("Email").fill(email)
+    await admin.get_by_label("Name").fill("Bo Chen")
+    await admin.get_by_role("button", name="Send invitation").click()
+    await expect(admin.get_by_role("status")).to_have_text("Invitation sent.")
+    await _shot(admin, "team")
+    token = await invite_token(smtp, email)
+    joiner_context = await chromium.new_context(viewport={"width": 1100, "height": 760}, locale="en-US")
+    joiner = await joiner_context.new_page()
+    await joiner.goto(f"{site_url}/invite/{token}")
+    await joiner.get_by_label("Your name").fill("Bo Chen")
+    await joiner.get_by_label("Password").fill(PASSWORD)
+    await joiner.get_by_role("button", name="Accept the invitation").click()
+    await joiner.wait_for_url("**/inbox")
+    await expect(joiner.get_by_text("Signed in as Bo Chen")).to_be_visible()
+    # an agent opening an administration page gets a 403 page
+    async with joiner.expect_response(lambda r: r.url.endswith("/team")) as answer:
+        await joiner.goto(site_url + "/team")
+    assert (await answer.value).status == 403
+    await expect(joiner.get_by_role("alert")).to_have_text("Your role does not allow this page.")
+    # their language is theirs: chosen here, it is there in another browser
+    await joiner.get_by_label("Language").select_option("es")
+    await joiner.get_by_role("button", name="Change language").click()
+    await expect(joiner.get_by_role("link", name="Bandeja")).to_be_visible()
+    await joiner_context.close()
+    elsewhere_context = await chromium.new_context(locale="en-US")
+    elsewhere = await elsewhere_context.new_page()
+    await _sign_in(elsewhere, site_url, email)
+    await expect(elsewhere.get_by_role("link", name="Mías")).to_be_visible()
+    await elsewhere_context.close()
+
+    # a team
+    await admin.get_by_role("link", name="Teams", exact=True).click()
+    await admin.get_by_label("Name").fill("Billing")
+    await admin.get_by_role("button", name="Create team").click()
+    await expect(admin.get_by_role("link", name="Billing")).to_be_visible()
+
+    # assign, tag and close a conversation from its page (close with the keyboard: e)
+    simulated = await client.post(
+        "/dev/simulate/conversation", json={"name": "Maria Souza", "text": "Hola"}, headers=org.admin.headers
+    )
+    conversation_id = simulated.json()["data"]["conversation"]["id"]
+    await admin.goto(f"{site_url}/conversations/{conversation_id}")
+    await admin.get_by_text("Assign, tag, follow up").click()
+    await admin.get_by_label("Assign to").select_option(label="Bo Chen")
+    await admin.get_by_role("button", name="Assign", exact=True).click()
+    await expect(admin.locator("#conversation-head")).to_contain_text("Assigned to Bo Chen")
+    await admin.get_by_text("Assign, tag, follow up").click()
+    await admin.get_by_label("Add a tag").select_option(label="VIP")
+    await admin.get_by_role("button", name="Add", exact=True).click()
+    await expect(admin.locator("#conversation-head .tags")).to_contain_text("VIP")
+    await _shot(admin, "conversation-tools")
+    await admin.locator("body").press("?")
+    await expect(admin.get_by_role("dialog", name="Keyboard shortcuts")).to_be_visible()
+    await admin.keyboard.press("Escape")
+    async with admin.expect_response(lambda r: r.url.endswith("/close")) as closing:
+        await admin.locator("body").press("e")
+    assert (await closing.value).status == 200
+    await admin.reload()
+    await expect(admin.locator("#conversation-head")).to_contain_text("Closed")
+    assert not failures, failures

@@ -1,5 +1,6 @@
 """The conversation page: its messages, its 24-hour window, and what an agent does with it (reply,
-take over, assign to themselves, close), each through the service the API's endpoint calls.
+take over, assign to themselves, close; more in ``conversation_tools.py``), each through the service
+the API's endpoint calls.
 
 Without htmx every action is a form that posts and comes back to the page; with htmx it answers
 the part of the page it changed and tells the page (``HX-Trigger``) what else to refresh. The
@@ -20,6 +21,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.console.bubbles import Bubble, bubble
+from cxinbox.console.choices import choices
 from cxinbox.console.inbox import InboxQuery, listing, no_organization
 from cxinbox.console.units import in_unit_of_work
 from cxinbox.console.visit import FormDep, MemberDep, Visit
@@ -45,6 +47,7 @@ _ERRORS = {
     "CONVERSATION_CLOSED": "conversation_closed",
     "INVALID_STATUS_TRANSITION": "not_possible",
     "NOT_FOUND": "not_found",
+    "BOT_NOT_AVAILABLE": "bot_not_available",
 }
 
 
@@ -102,6 +105,7 @@ async def conversation_page(id: str, request: Request, visit: MemberDep) -> Resp
         "console/conversation.html",
         listing=await listing(visit, query),
         shown=current,
+        choices=await choices(visit),
         idempotency_key=uuid.uuid4().hex,
     )
 
@@ -118,7 +122,7 @@ async def conversation_part(id: str, part: str, visit: MemberDep) -> Response:
     return visit.page(f"console/_{part}.html", shown=current, idempotency_key=uuid.uuid4().hex)
 
 
-async def _act(
+async def act(
     visit: Visit, id: str, work: Callable[[AsyncSession], Awaitable[object]], answer: str
 ) -> Response:
     """Run an action; answer the part it changed (htmx) or the page (a plain form)."""
@@ -149,6 +153,7 @@ async def _page_with_error(visit: Visit, id: str, error: str) -> Response:
         409,
         listing=await listing(visit, InboxQuery()),
         shown=current,
+        choices=await choices(visit),
         error=error,
         idempotency_key=uuid.uuid4().hex,
     )
@@ -159,11 +164,11 @@ async def reply(id: str, visit: MemberDep, form: FormDep) -> Response:
     text = form.get("text")
     key = form.get("idempotency_key")
     if not isinstance(text, str) or not text.strip():
-        return await _act(visit, id, lambda _s: _nothing(), "console/_composer.html")
+        return await act(visit, id, lambda _s: _nothing(), "console/_composer.html")
     body = SendMessage.model_validate({"text": text[:4096]})
     principal, runtime = visit.member, visit.runtime
     idempotency_key = key[:64] if isinstance(key, str) and key else None
-    return await _act(
+    return await act(
         visit,
         id,
         lambda s: sending.send_text(s, runtime, principal, id, body, idempotency_key),
@@ -177,19 +182,19 @@ async def _nothing() -> None:
 
 @router.post("/conversations/{id}/takeover", response_class=HTMLResponse)
 async def takeover(id: str, visit: MemberDep, form: FormDep) -> Response:
-    return await _act(visit, id, lambda s: assignment.takeover(s, visit.member, id), "console/_head.html")
+    return await act(visit, id, lambda s: assignment.takeover(s, visit.member, id), "console/_head.html")
 
 
 @router.post("/conversations/{id}/assign-to-me", response_class=HTMLResponse)
 async def assign_to_me(id: str, visit: MemberDep, form: FormDep) -> Response:
     principal = visit.member
     user_id = principal.require_user()
-    return await _act(visit, id, lambda s: assignment.assign(s, principal, id, user_id), "console/_head.html")
+    return await act(visit, id, lambda s: assignment.assign(s, principal, id, user_id), "console/_head.html")
 
 
 @router.post("/conversations/{id}/close", response_class=HTMLResponse)
 async def close(id: str, visit: MemberDep, form: FormDep) -> Response:
-    return await _act(visit, id, lambda s: conversations.resolve(s, visit.member, id), "console/_head.html")
+    return await act(visit, id, lambda s: conversations.resolve(s, visit.member, id), "console/_head.html")
 
 
 @router.post("/conversations/{id}/read")

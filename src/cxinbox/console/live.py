@@ -1,5 +1,5 @@
 """What keeps an open console current: the event stream's address, the session's renewal, and the
-language switch.
+language switch (the person's profile keeps their choice).
 
 ``GET /stream`` is the page's ``sse-connect``: it answers a redirect to ``/api/v1/events`` with a
 short-lived stream token, issued as ``POST /api/v1/events/token`` issues one, so the browser never
@@ -13,7 +13,10 @@ from urllib.parse import urlencode
 from fastapi import APIRouter
 from fastapi.responses import RedirectResponse, Response
 
+from cxinbox.console.units import in_unit_of_work
 from cxinbox.console.visit import SIGN_IN_PATH, FormDep, VisitorDep, identify
+from cxinbox.models.identity import Language
+from cxinbox.profile import service as profile
 from cxinbox.realtime.service import stream_token
 from cxinbox.web.i18n import MESSAGES
 
@@ -45,8 +48,13 @@ async def refresh(visit: VisitorDep, form: FormDep) -> Response:
 
 @router.post("/language")
 async def choose_language(visit: VisitorDep, form: FormDep) -> Response:
+    """The language switch: kept in the person's profile (as ``PATCH /profile/language``) when
+    signed in, so that it follows them to every browser, and in a cookie for the signed-out pages."""
     language = form.get("language")
     if isinstance(language, str) and language in MESSAGES:
+        if await identify(visit):
+            chosen, principal, runtime = Language(language), visit.member, visit.runtime
+            await in_unit_of_work(runtime, lambda s: profile.choose_language(s, runtime, principal, chosen))
         visit.choose_language(language)
     back = form.get("next")
     return visit.redirect(back if isinstance(back, str) and _own_path(back) else "/")

@@ -6,11 +6,36 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from cxinbox.console import conversation, inbox, live, sign_in, team
+from cxinbox.console import (
+    api_keys,
+    branding,
+    conversation,
+    conversation_tools,
+    inbox,
+    invite,
+    live,
+    numbers,
+    sign_in,
+    team,
+    teams,
+)
 from cxinbox.console.visit import SIGN_IN_PATH, FormRefused, SignInNeeded
 from cxinbox.web.static import router as static_router
 
-ROUTERS = (static_router, sign_in.router, live.router, inbox.router, conversation.router, team.router)
+ROUTERS = (
+    static_router,
+    sign_in.router,
+    invite.router,
+    live.router,
+    inbox.router,
+    conversation_tools.router,  # before the conversation's parts (/conversations/{id}/{part})
+    conversation.router,
+    team.router,
+    teams.router,
+    numbers.router,
+    api_keys.router,
+    branding.router,
+)
 
 
 async def _sign_in_needed(_request: Request, exc: Exception) -> Response:

@@ -1,5 +1,6 @@
 """One browser request to the console: who is signed in (from the console's cookies), its
-language, its CSRF token, and the cookies its response sets.
+language (the person's profile's, else the browser's cookie, else ``Accept-Language``), its CSRF
+token, and the cookies its response sets.
 
 The console keeps the API's tokens in HttpOnly cookies that no script can read: the access token
 (``cx_access``, as long as the token lives) and the refresh token (``cx_refresh``). A request whose
@@ -26,6 +27,7 @@ from cxinbox.auth.dependencies import RuntimeDep
 from cxinbox.auth.principal import Principal
 from cxinbox.auth.refresh import TokenPair, rotate
 from cxinbox.auth.tokens import ACCESS
+from cxinbox.console.places import places_for
 from cxinbox.console.units import in_unit_of_work
 from cxinbox.core.errors import AppError
 from cxinbox.models.identity import Organization, User
@@ -111,6 +113,7 @@ class Visit:
             principal=self.principal,
             user_name=self.user_name,
             organization_name=self.organization_name,
+            places=places_for(self.principal),
             path=self.request.url.path,
             keepalive_seconds=max(10, self.runtime.settings.access_token_ttl_seconds // 3),
             **context,
@@ -190,6 +193,8 @@ async def identify(visit: Visit, *, renew_within: float = 0) -> bool:
             visit.end_session()
         return False
     visit.principal = principal
+    if user is not None and user.language is not None:  # the person's choice, on every device
+        visit.t = Translator(user.language)
     visit.user_name = user.name if user else ""
     visit.organization_name = org.name if org else ""
     return True

@@ -39,6 +39,13 @@ class Presence(enum.StrEnum):
     OFFLINE = "OFFLINE"
 
 
+class Language(enum.StrEnum):
+    """The languages the web console speaks."""
+
+    EN = "en"
+    ES = "es"
+
+
 class Organization(IdMixin, TimestampMixin, Base):
     __tablename__ = "organizations"
 
@@ -75,6 +82,8 @@ class User(IdMixin, TimestampMixin, Base):
     deleted_at: Mapped[datetime | None]
     #: storage key of the profile picture (``public/avatars/…``)
     avatar_key: Mapped[str | None] = mapped_column(String(500))
+    #: the language the person chose for the console (None: their browser's)
+    language: Mapped[Language | None]
 
     organization: Mapped[Organization | None] = relationship(lazy="raise")
 

@@ -8,7 +8,7 @@ from cxinbox.auth.dependencies import MemberDep, RuntimeDep, SessionDep
 from cxinbox.auth.scopes import NO_API_KEYS
 from cxinbox.core.wire import Envelope
 from cxinbox.profile import service
-from cxinbox.profile.schemas import ChangePassword, UpdateProfile
+from cxinbox.profile.schemas import ChangePassword, ChooseLanguage, UpdateProfile
 from cxinbox.sign_in.schemas import TokenBundle
 from cxinbox.users.schemas import UserOut
 from cxinbox.users.serializers import present_user
@@ -29,6 +29,19 @@ async def update_profile(
     body: UpdateProfile, principal: MemberDep, session: SessionDep, runtime: RuntimeDep
 ) -> Envelope[UserOut]:
     user = await service.rename(session, runtime, principal, body.name)
+    return Envelope(data=await present_user(session, runtime, principal.tenant, user))
+
+
+@router.patch(
+    "/language",
+    summary="Choose own language",
+    description="Addition: `{language}` (`en`, `es`, or null for the browser's): the language the web "
+    "console speaks to the caller, on every device they sign in from. Answers the updated profile.",
+)
+async def choose_language(
+    body: ChooseLanguage, principal: MemberDep, session: SessionDep, runtime: RuntimeDep
+) -> Envelope[UserOut]:
+    user = await service.choose_language(session, runtime, principal, body.language)
     return Envelope(data=await present_user(session, runtime, principal.tenant, user))
 
 

@@ -10,7 +10,7 @@ from cxinbox.core.crypto import random_token
 from cxinbox.core.db import after_commit
 from cxinbox.core.errors import PayloadTooLarge, Unauthorized, UnsupportedMediaType
 from cxinbox.files.images import sniff_image
-from cxinbox.models.identity import User
+from cxinbox.models.identity import Language, User
 from cxinbox.runtime import Runtime
 from cxinbox.sign_in.service import replace_password, verify_current_password
 from cxinbox.users.service import publish_user
@@ -30,6 +30,16 @@ async def rename(session: AsyncSession, runtime: Runtime, principal: Principal, 
     user = await own_user(session, principal)
     user.name = name.strip()
     await publish_user(session, runtime, principal.tenant, "user.updated", user)
+    return user
+
+
+async def choose_language(
+    session: AsyncSession, runtime: Runtime, principal: Principal, language: Language | None
+) -> User:
+    user = await own_user(session, principal)
+    if user.language != language:
+        user.language = language
+        await publish_user(session, runtime, principal.tenant, "user.updated", user)
     return user
 
 

@@ -7,7 +7,7 @@ from pydantic import Field
 from cxinbox.core.bulk import BulkSelection
 from cxinbox.core.validation import Id
 from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime, examples
-from cxinbox.models.identity import Presence, Role
+from cxinbox.models.identity import Language, Presence, Role
 from cxinbox.models.teams import TeamRole
 from cxinbox.sign_in.schemas import EmailBody, UserSummary
 
@@ -50,6 +50,10 @@ class UserOut(UserSummary):
     teams: list[UserTeam]
     invitation_pending: bool = Field(description="A valid invitation link waits to be accepted")
     deleted_at: UtcDatetime | None = None
+    language: Language | None = Field(
+        default=None,
+        description="Addition: the language the person chose for the web console (null: their browser's)",
+    )
 
 
 class CreateUser(EmailBody):

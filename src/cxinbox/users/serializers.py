@@ -39,6 +39,7 @@ async def present_users(
             has_password=u.password_hash is not None,
             invitation_pending=u.id in invited,
             deleted_at=u.deleted_at,
+            language=u.language,
         )
         for u in users
     ]

@@ -1,0 +1,34 @@
+"""The console's administration pages and the roles that may open each one: the role the API asks
+of the page's actions (the header links only the pages the person may open)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cxinbox.auth.principal import Principal
+from cxinbox.models.identity import Role
+
+ADMIN = (Role.ADMIN,)
+SUPERVISOR = (Role.ADMIN, Role.SUPERVISOR)
+
+
+@dataclass(frozen=True)
+class Place:
+    path: str
+    title: str  # a message key
+    roles: tuple[Role, ...]
+
+
+TEAM = Place("/team", "team", ADMIN)
+TEAMS = Place("/teams", "teams", ADMIN)
+NUMBERS = Place("/numbers", "numbers", SUPERVISOR)
+API_KEYS = Place("/api-keys", "api_keys", ADMIN)
+BRANDING = Place("/branding", "branding", ADMIN)
+#: in the order the header lists them
+PLACES = (TEAM, TEAMS, NUMBERS, API_KEYS, BRANDING)
+
+
+def places_for(principal: Principal | None) -> list[Place]:
+    if principal is None or principal.organization_id is None:
+        return []
+    return [place for place in PLACES if principal.has_role(*place.roles)]
