@@ -1,14 +1,16 @@
 """The conversation page's tools over HTTP: assign to a person and a team, tags, follow-up,
-return to the bot (no bot: says so), quick replies by shortcut, the shortcuts' help; another
+return to the bot (no bot: says so; with one, the agent's summary kept for its turns), quick replies by shortcut, the shortcuts' help; another
 organization's ids are not found, and an agent cannot move a conversation to someone else."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
+from cxinbox.bot.sessions import handoff_summary_of
 from cxinbox.models.identity import Role
 from cxinbox.models.inbox import Conversation
 from cxinbox.models.teams import Team
+from tests.bot.conftest import make_config
 from tests.fixtures.sending import make_thread
 from tests.web.helpers import HTMX, browser, signed_in
 
@@ -145,3 +147,23 @@ async def test_another_organizations_conversation_tools_are_not_found(app, clien
     async with runtime.read_session() as session:
         stored = await session.scalar(select(Conversation).where(Conversation.id == thread.id))
         assert stored is not None and stored.assigned_to_id is None
+
+
+async def test_return_to_the_bot_carries_the_agents_summary(app, client, runtime, graph, factory, llm):
+    org = await factory.org()
+    await make_config(client, org.admin.headers, llm)
+    thread = await make_thread(runtime, graph, org)
+    async with browser(app) as site:
+        token = await signed_in(site, org.admin)
+        page = await site.get(f"/conversations/{thread.id}")
+        assert 'name="handoff_summary"' in page.text
+        r = await site.post(
+            f"/conversations/{thread.id}/return-to-bot",
+            data={"csrf": token, "handoff_summary": "Wants the refund in store credit"},
+            headers=HTMX,
+        )
+        assert r.status_code == 200, r.text
+    stored = await _stored(runtime, thread.id)
+    assert (stored.status, stored.assigned_to_id) == ("BOT_HANDLING", None)
+    async with runtime.read_session() as session:
+        assert await handoff_summary_of(session, stored) == "Wants the refund in store credit"

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
+from cxinbox.bot import sessions as bot_sessions
 from cxinbox.console.admin import text
 from cxinbox.console.conversation import act
 from cxinbox.console.visit import FormDep, MemberDep
@@ -74,8 +75,8 @@ async def clear_follow_up(id: str, visit: MemberDep, form: FormDep) -> Response:
 
 @router.post("/conversations/{id}/return-to-bot", response_class=HTMLResponse)
 async def return_to_bot(id: str, visit: MemberDep, form: FormDep) -> Response:
-    principal = visit.member
-    return await act(visit, id, lambda s: conversations.return_to_bot(s, principal, id), HEAD)
+    principal, summary = visit.member, text(form, "handoff_summary", 4000) or None
+    return await act(visit, id, lambda s: bot_sessions.return_to_bot(s, principal, id, summary), HEAD)
 
 
 @router.get("/conversations/{id}/quick-replies", response_class=HTMLResponse)

@@ -1,7 +1,7 @@
 """A person's chosen language (the web console speaks it).
 
 Revision ID: 0222
-Revises: 0221
+Revises: 0223
 Create Date: 2026-12-07 04:45:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0222"
-down_revision: str | tuple[str, ...] | None = "0221"
+down_revision: str | tuple[str, ...] | None = "0223"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
