@@ -1,6 +1,7 @@
 """The conversation page's tools over HTTP: assign to a person and a team, tags, follow-up,
-return to the bot (no bot: says so; with one, the agent's summary kept for its turns), quick replies by shortcut, the shortcuts' help; another
-organization's ids are not found, and an agent cannot move a conversation to someone else."""
+return to the bot (no bot: says so; with one, the agent's summary kept for its turns), quick
+replies by shortcut, the shortcuts' help; another organization's ids are not found, and an agent
+cannot move a conversation to someone else."""
 
 from __future__ import annotations
 
