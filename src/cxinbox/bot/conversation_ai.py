@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cxinbox.adapters.llm.base import ChatMessage, CompletionRequest, ToolSpec
 from cxinbox.auth.principal import Principal
 from cxinbox.bot import configs, llm
-from cxinbox.bot.testing import target_of
+from cxinbox.bot.llm import target_of
 from cxinbox.bot.transcript import DATA_NOTICE, transcript
 from cxinbox.conversations import changes
 from cxinbox.conversations.repository import visible_conversation
@@ -43,7 +43,7 @@ async def reclassify(
 ) -> Conversation:
     conversation = await visible_conversation(session, principal, conversation_id)
     config = await _classifier(session, principal)
-    return await _classify(session, runtime, config, conversation, Actor.of(principal))
+    return await classify(session, runtime, config, conversation, Actor.of(principal))
 
 
 async def reclassify_many(
@@ -70,7 +70,7 @@ async def reclassify_many(
     actor = Actor.of(principal)
     for conversation in conversations:
         try:
-            categorized = await _classify(session, runtime, config, conversation, actor)
+            categorized = await classify(session, runtime, config, conversation, actor)
         except AppError:
             errors += 1
             continue
@@ -129,7 +129,7 @@ async def _classifier(session: AsyncSession, principal: Principal) -> BotConfig:
     return config
 
 
-async def _classify(
+async def classify(
     session: AsyncSession, runtime: Runtime, config: BotConfig, conversation: Conversation, actor: Actor
 ) -> Conversation:
     names = [c["name"] for c in config.categories]

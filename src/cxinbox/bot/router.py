@@ -11,7 +11,7 @@ from cxinbox.adapters.llm.registry import Provider
 from cxinbox.audit.request import Actor, acting_as
 from cxinbox.auth.dependencies import AdminDep, ReadSessionDep, RuntimeDep, SessionDep, SupervisorDep
 from cxinbox.auth.scopes import NO_API_KEYS, Area, key_scope
-from cxinbox.bot import configs, intents, providers, testing, usage
+from cxinbox.bot import configs, intents, llm, providers, testing, usage
 from cxinbox.bot.errors import ERRORS, ActiveConfigLocked, BotNotAvailable
 from cxinbox.bot.repository import BotConfigRepository
 from cxinbox.bot.schemas import (
@@ -155,7 +155,7 @@ async def models(
     provider: Annotated[Provider, Query(description="The provider")],
 ) -> Envelope[list[ModelOut]]:
     config = await BotConfigRepository(session, principal.tenant).active()
-    target = testing.target_of(runtime, config) if config and config.provider == provider else None
+    target = llm.target_of(runtime, config) if config and config.provider == provider else None
     return Envelope(data=await providers.models(runtime, provider, target))
 
 

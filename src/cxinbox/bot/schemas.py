@@ -168,6 +168,9 @@ class TestMessage(RequestModel):
 class SandboxMessage(TestMessage):
     session_id: str | None = Field(default=None, max_length=36, description="Continue this sandbox session")
     reset: bool = Field(default=False, description="Start the session over")
+    execute_tools: bool = Field(
+        default=False, description="Addition: call the tools the turn uses (else a dry run that calls none)"
+    )
 
 
 class TokenUsage(ApiModel):
@@ -182,7 +185,7 @@ class TestReply(ApiModel):
 
 
 class SandboxAction(ApiModel):
-    type: str = Field(description="INTENT or HANDOFF")
+    type: str = Field(description="INTENT, TOOL or HANDOFF")
     name: str | None = None
     detail: str | None = None
 
@@ -191,7 +194,7 @@ class SandboxReply(TestReply):
     session_id: str
     actions: list[SandboxAction]
     handoff: bool
-    trace_id: str | None = Field(description="Turn traces are not stored yet: null")
+    trace_id: str | None = Field(description="The turn's stored trace")
 
 
 class ValidateKey(RequestModel):
