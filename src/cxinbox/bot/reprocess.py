@@ -48,7 +48,7 @@ async def pending(session: AsyncSession, organization_id: str) -> list[str]:
 async def reprocess_pending(session: AsyncSession, principal: Principal) -> dict[str, int]:
     if await BotConfigRepository(session, principal.tenant).active() is None:
         raise BotNotAvailable()
-    waiting = await pending(session, principal.organization_id)
+    waiting = await pending(session, principal.tenant.organization_id)
     reprocessed = errors = 0
     for conversation_id in waiting:
         try:
