@@ -59,6 +59,7 @@ class Reason:
     PLAN_LIMIT = "PLAN_LIMIT"
     MAINTENANCE = "MAINTENANCE"
     NO_BOT = "NO_BOT"
+    N8N_ERROR = "N8N_ERROR"
     INJECTION = "INJECTION"
 
 
@@ -92,6 +93,8 @@ class Thought:
     handoff_reason: str | None = None
     handoff_summary: str | None = None
     handoff_team_id: str | None = None
+    #: posted to an N8N workflow, which answers later
+    forwarded: bool = False
     usage: Usage = field(default_factory=Usage)
     latency_ms: int = 0
     #: what the sandbox shows: ``{type, name, detail}``

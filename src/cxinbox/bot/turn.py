@@ -23,7 +23,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.adapters.llm.base import ChatMessage, LlmAuthFailed, LlmError
-from cxinbox.bot import handoff, turn_claims, usage
+from cxinbox.bot import handoff, n8n_forward, turn_claims, usage
 from cxinbox.bot.errors import BotNotConfigured
 from cxinbox.bot.mind import read_mind
 from cxinbox.bot.setup import BotSetup, setup_of
@@ -62,8 +62,6 @@ async def run_turn(runtime: Runtime, session: AsyncSession, conversation_id: str
         await handoff.hand_off(session, runtime, conversation, Reason.NO_BOT)
         return
     config = setup.config
-    if config.mode is BotMode.N8N:
-        return
     claimed = await turn_claims.claim(session, conversation, message, config.id)
     if claimed is None:
         return
@@ -71,6 +69,9 @@ async def run_turn(runtime: Runtime, session: AsyncSession, conversation_id: str
     stop = await _stop_reason(session, conversation)
     if stop is not None:
         await _finish(session, runtime, conversation, turn, token, Thought().hand_off(stop), setup)
+        return
+    if config.mode is BotMode.N8N:
+        await _forward(session, runtime, conversation, message, turn, token, setup)
         return
     try:
         mind = await _mind(session, runtime, conversation, message, setup)
@@ -83,6 +84,27 @@ async def run_turn(runtime: Runtime, session: AsyncSession, conversation_id: str
     except LlmError as exc:
         await _failed(session, runtime, conversation, turn, token, exc, setup)
         return
+    await _finish(session, runtime, conversation, turn, token, thought, setup)
+
+
+async def _forward(
+    session: AsyncSession,
+    runtime: Runtime,
+    conversation: Conversation,
+    message: Message,
+    turn: BotTurn,
+    token: str,
+    setup: BotSetup,
+) -> None:
+    assert setup.config is not None
+    try:
+        delivery = await n8n_forward.prepare(session, runtime, conversation, message, setup.config)
+        await release_transaction(session)
+        status = await n8n_forward.post(runtime, delivery)
+    except n8n_forward.N8nFailed as exc:
+        await _failed(session, runtime, conversation, turn, token, exc, setup)
+        return
+    thought = Thought(forwarded=True, trace={"n8n": {"status": status, "bodyChars": len(delivery.body)}})
     await _finish(session, runtime, conversation, turn, token, thought, setup)
 
 
@@ -128,7 +150,10 @@ async def _failed(
             delay = error.retry_after or 2 ** (failures - 1)
             raise RetryAfter(delay, f"the LLM provider failed: {error.reason}")
         return
-    reason = Reason.LLM_AUTH if isinstance(error, LlmAuthFailed) else Reason.LLM_ERROR
+    if isinstance(error, n8n_forward.N8nFailed):
+        reason = Reason.N8N_ERROR
+    else:
+        reason = Reason.LLM_AUTH if isinstance(error, LlmAuthFailed) else Reason.LLM_ERROR
     thought = Thought(trace=trace).hand_off(reason)
     await _finish(session, runtime, conversation, turn, token, thought, setup, failures=failures)
 
@@ -176,6 +201,8 @@ async def _apply(
             classify_with=classify_with,
         )
         return (TurnDecision.HANDOFF if done else TurnDecision.DROPPED), None
+    if thought.forwarded:
+        return TurnDecision.FORWARDED, None
     if not thought.reply:
         return TurnDecision.FAILED, None
     if not await _still_the_bots(session, conversation.id):

@@ -31,6 +31,8 @@ class TurnDecision(enum.StrEnum):
     #: the reply was ready but the conversation was no longer the bot's
     DROPPED = "DROPPED"
     FAILED = "FAILED"
+    #: an N8N config's turn, posted to its workflow (which answers through its callback)
+    FORWARDED = "FORWARDED"
 
 
 class BotTurn(TenantModel):

@@ -35,7 +35,14 @@ def upgrade() -> None:
         sa.Column(
             "decision",
             sa.Enum(
-                "REPLIED", "HANDOFF", "DROPPED", "FAILED", name="turndecision", native_enum=False, length=32
+                "REPLIED",
+                "HANDOFF",
+                "DROPPED",
+                "FAILED",
+                "FORWARDED",
+                name="turndecision",
+                native_enum=False,
+                length=32,
             ),
             nullable=True,
         ),
