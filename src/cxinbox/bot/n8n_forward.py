@@ -9,10 +9,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.adapters.llm.base import LlmError
+from cxinbox.bot.transcript import recent_messages
 from cxinbox.core.outbound import OutboundClient, OutboundError
 from cxinbox.core.wire import iso_utc
 from cxinbox.models.bot import BotConfig
@@ -49,23 +49,12 @@ async def prepare(
 ) -> Delivery:
     if not config.n8n_webhook_url or not config.n8n_secret_encrypted:
         raise N8nFailed("The N8N config has no webhook URL or secret")
-    rows = await session.scalars(
-        select(Message)
-        .where(
-            Message.organization_id == conversation.organization_id,
-            Message.conversation_id == conversation.id,
-            Message.is_hidden.is_(False),
-            Message.deleted_at.is_(None),
-        )
-        .order_by(Message.ordered_at.desc(), Message.id.desc())
-        .limit(HISTORY)
-    )
     contact = conversation.contact
     payload: dict[str, Any] = {
         "conversationId": conversation.id,
         "message": _message(message),
         "contact": {"id": contact.id, "name": contact.name, "phone": contact.phone, "waId": contact.wa_id},
-        "history": [_message(m) for m in reversed(list(rows))],
+        "history": [_message(m) for m in await recent_messages(session, conversation, HISTORY)],
     }
     body = json.dumps(payload, ensure_ascii=False).encode()
     secret = runtime.secrets.decrypt(config.n8n_secret_encrypted)
