@@ -48,6 +48,7 @@ async def read_mind(
         tool_specs=[ToolSpec(t.name, t.description, t.parameters) for t in tools],
         tool_context=await runner.conversation_values(session, conversation),
         handoff_on_request=settings.bot_handoff_on_request,
+        handoff_on_injection=config.handoff_on_injection,
         allow_private=runtime.settings.allow_private_urls,
         execute_tools=execute_tools,
     )

@@ -1,5 +1,6 @@
 """What the bot decides in one turn, shared by the conversation's turn and the sandbox: the
-customer asking for a person, then the intents (by their examples), then the LLM with the
+customer asking for a person, the injection screening (a flagged text runs without tools, or hands
+off when the config says so), then the intents (by their examples), then the LLM with the
 organization's tools and the handoff tool. Nothing here holds a session or sends anything: the
 caller reads what the turn needs before (``Mind``) and applies the ``Thought`` after, so the LLM and
 the tools are called outside any transaction.
@@ -11,13 +12,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cxinbox.adapters.llm.base import ChatMessage, CompletionRequest, ToolSpec, Usage
 from cxinbox.bot import llm
 from cxinbox.bot.human_request import asks_for_human
 from cxinbox.bot.matching import first_match
+from cxinbox.bot.screening import screen
 from cxinbox.bot.transcript import DATA_NOTICE
 from cxinbox.knowledge.retrieval import Hit
 from cxinbox.models.bot import BotIntent, IntentAction
@@ -81,6 +83,7 @@ class Mind:
     #: the conversation's values a tool's templates may use
     tool_context: dict[str, Any]
     handoff_on_request: bool
+    handoff_on_injection: bool
     allow_private: bool
     #: run the tools (the sandbox runs them only when asked)
     execute_tools: bool = True
@@ -132,6 +135,15 @@ async def think(runtime: Runtime, mind: Mind) -> Thought:
     )
     if mind.handoff_on_request and asks_for_human(mind.text):
         return thought.hand_off(Reason.CUSTOMER_REQUEST)
+    screening = screen(mind.text)
+    if screening.flagged:
+        thought.trace["screening"] = {"flagged": True, "reasons": list(screening.reasons)}
+        thought.actions.append(
+            {"type": "SCREENING", "name": "flagged", "detail": ", ".join(screening.reasons)}
+        )
+        if mind.handoff_on_injection:
+            return thought.hand_off(Reason.INJECTION)
+        mind = replace(mind, tools={}, tool_specs=[])
     intent = first_match(mind.text, mind.intents)
     extra: list[ChatMessage] = []
     if intent is not None:

@@ -1,4 +1,5 @@
-"""The bot's turns: the claim that makes each customer turn answered once, and its trace.
+"""The bot's turns (the claim that makes each customer turn answered once, and its trace), and the
+config's handoffOnInjection.
 
 Revision ID: 0217
 Revises: 0216
@@ -19,6 +20,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("bot_configs", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("handoff_on_injection", sa.Boolean(), server_default=sa.text("false"), nullable=False)
+        )
     op.create_table(
         "bot_turns",
         sa.Column("conversation_id", sa.String(length=36), nullable=True),
@@ -83,6 +88,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("bot_configs", schema=None) as batch_op:
+        batch_op.drop_column("handoff_on_injection")
     with op.batch_alter_table("bot_turns", schema=None) as batch_op:
         batch_op.drop_index("ix_bot_turns_org_decision")
         batch_op.drop_index("ix_bot_turns_org_created")
