@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.bot import turn
+from cxinbox.bot.auto_categorize import classify_later
 from cxinbox.bot.setup import BotSetup, setup_of
 from cxinbox.conversations import timeline
 from cxinbox.conversations.timeline import SYSTEM
@@ -72,6 +73,12 @@ class BotEntry:
             REASON,
         )
         return True
+
+    async def opened(self, conversation: Conversation) -> None:
+        """A conversation a customer just opened is classified after the commit (``auto-categorize``)."""
+        setup = await self.setup(conversation.organization_id)
+        if setup.settings.auto_categorize and setup.config is not None and setup.config.categories:
+            classify_later(self.session, conversation.id)
 
     async def customer_wrote(self, conversations: Iterable[Conversation]) -> None:
         """Schedule the turn of each conversation of the bot a customer just wrote in, once per

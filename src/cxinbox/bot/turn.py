@@ -59,7 +59,7 @@ async def run_turn(runtime: Runtime, session: AsyncSession, conversation_id: str
         return
     setup = await setup_of(session, conversation.organization_id)
     if not setup.enabled or setup.config is None:
-        await handoff.hand_off(session, runtime, conversation, Reason.NO_BOT)
+        await handoff.hand_off(session, conversation, Reason.NO_BOT)
         return
     config = setup.config
     claimed = await turn_claims.claim(session, conversation, message, config.id)
@@ -191,14 +191,12 @@ async def _apply(
     session: AsyncSession, runtime: Runtime, conversation: Conversation, thought: Thought, setup: BotSetup
 ) -> tuple[TurnDecision, str | None]:
     if thought.handoff_reason is not None:
-        classify_with = setup.config if setup.settings.auto_categorize else None
         done = await handoff.hand_off(
             session,
-            runtime,
             conversation,
             thought.handoff_reason,
             team_id=thought.handoff_team_id,
-            classify_with=classify_with,
+            classify=setup.settings.auto_categorize,
         )
         return (TurnDecision.HANDOFF if done else TurnDecision.DROPPED), None
     if thought.forwarded:

@@ -97,6 +97,8 @@ async def store_arrivals(session: AsyncSession, runtime: Runtime, arrivals: list
         if thread.opened and not await bot.takes(thread.conversation):
             text = next((m.text for m in messages if m.sender_type is SenderType.CUSTOMER and m.text), None)
             await router.route(thread.conversation, text=text, opened=True)
+        if thread.opened:
+            await bot.opened(thread.conversation)
         kind = "conversation.created" if thread.opened else "conversation.updated"
         publish_conversation(session, thread.conversation, kind)
         for message in messages:
