@@ -2,7 +2,7 @@
 config's handoffOnInjection.
 
 Revision ID: 0217
-Revises: 0216
+Revises: 0220
 Create Date: 2026-12-07 04:30:07.068886
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import cxinbox.models.base
 
 revision: str = "0217"
-down_revision: str | None = "0216"
+down_revision: str | None = "0220"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
