@@ -204,9 +204,3 @@ async def test_a_base_url_at_a_private_address_is_refused_when_the_switch_is_off
     assert (
         "outbound_refused" in caplog.text and key not in caplog.text
     )  # the refusal is logged, the key never
-
-
-async def test_reprocess_pending_is_not_available_yet(client, factory):
-    org = await factory.org()
-    r = await client.post("/bot-config/reprocess-pending", headers=org.admin.headers)
-    assert r.status_code == 501 and error_code(r) == "NOT_IMPLEMENTED"

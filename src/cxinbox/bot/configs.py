@@ -45,6 +45,7 @@ _PLAIN_FIELDS = (
     "mode",
     "n8n_webhook_url",
     "debounce_seconds",
+    "handoff_on_injection",
 )
 #: fields copied by ``duplicate`` (the keys are copied encrypted as they are)
 _COPIED = (*_PLAIN_FIELDS, "api_key_encrypted", "n8n_secret_encrypted", "categories")
@@ -188,6 +189,7 @@ def present(runtime: Runtime, config: BotConfig) -> BotConfigOut:
         hasN8nSecret=config.n8n_secret_encrypted is not None,
         categories=[Category.model_validate(c) for c in config.categories or []],
         debounce_seconds=config.debounce_seconds,
+        handoff_on_injection=config.handoff_on_injection,
         created_at=config.created_at,
         updated_at=config.updated_at,
     )
@@ -221,6 +223,7 @@ def new_config(name: str, editor: Actor) -> BotConfig:
         mode=BotMode.LLM,
         categories=[],
         debounce_seconds=2,
+        handoff_on_injection=False,
         created_by_id=editor.principal.user_id,
     )
 

@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cxinbox.adapters.llm.base import ChatMessage, CompletionRequest, ToolSpec
+from cxinbox.adapters.llm.base import ChatMessage, Completion, CompletionRequest, ToolSpec
 from cxinbox.auth.principal import Principal
 from cxinbox.bot import configs, llm
-from cxinbox.bot.testing import target_of
+from cxinbox.bot.llm import target_of
 from cxinbox.bot.transcript import DATA_NOTICE, transcript
 from cxinbox.conversations import changes
 from cxinbox.conversations.repository import visible_conversation
@@ -43,7 +43,7 @@ async def reclassify(
 ) -> Conversation:
     conversation = await visible_conversation(session, principal, conversation_id)
     config = await _classifier(session, principal)
-    return await _classify(session, runtime, config, conversation, Actor.of(principal))
+    return await classify(session, runtime, config, conversation, Actor.of(principal))
 
 
 async def reclassify_many(
@@ -70,7 +70,7 @@ async def reclassify_many(
     actor = Actor.of(principal)
     for conversation in conversations:
         try:
-            categorized = await _classify(session, runtime, config, conversation, actor)
+            categorized = await classify(session, runtime, config, conversation, actor)
         except AppError:
             errors += 1
             continue
@@ -129,9 +129,18 @@ async def _classifier(session: AsyncSession, principal: Principal) -> BotConfig:
     return config
 
 
-async def _classify(
+async def classify(
     session: AsyncSession, runtime: Runtime, config: BotConfig, conversation: Conversation, actor: Actor
 ) -> Conversation:
+    request = await classification_request(session, config, conversation)
+    answer = await llm.complete(session, runtime, config.organization_id, target_of(runtime, config), request)
+    return await apply_category(session, config, conversation, answer.completion, actor)
+
+
+async def classification_request(
+    session: AsyncSession, config: BotConfig, conversation: Conversation
+) -> CompletionRequest:
+    """The call that classifies ``conversation`` against the config's categories."""
     names = [c["name"] for c in config.categories]
     described = "\n".join(
         f"- {c['name']}: {c.get('description') or ''}".rstrip(": ") for c in config.categories
@@ -145,7 +154,7 @@ async def _classify(
             "required": ["category"],
         },
     )
-    request = CompletionRequest(
+    return CompletionRequest(
         model=config.model,
         system=(
             "Classify the customer's conversation into exactly one of these categories, or "
@@ -156,10 +165,16 @@ async def _classify(
         max_tokens=100,
         tools=[tool],
     )
-    answer = await llm.complete(session, runtime, config.organization_id, target_of(runtime, config), request)
+
+
+async def apply_category(
+    session: AsyncSession, config: BotConfig, conversation: Conversation, completion: Completion, actor: Actor
+) -> Conversation:
+    """Set the category the model chose (none when it chose no known one)."""
+    names = [c["name"] for c in config.categories]
     chosen = next(
-        (c.arguments.get("category") for c in answer.completion.tool_calls if c.name == CLASSIFY_TOOL),
-        answer.completion.text.strip(),
+        (c.arguments.get("category") for c in completion.tool_calls if c.name == CLASSIFY_TOOL),
+        completion.text.strip(),
     )
     category = next(
         (n for n in names if isinstance(chosen, str) and n.casefold() == chosen.strip().casefold()), None

@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.adapters.llm.base import Completion, CompletionRequest, Endpoint, LlmError
 from cxinbox.adapters.llm.registry import PROVIDERS, Provider, base_url_for
-from cxinbox.bot import usage
+from cxinbox.bot import configs, usage
 from cxinbox.bot.errors import BotNotConfigured, llm_failure
+from cxinbox.models.bot import BotConfig
 from cxinbox.runtime import Runtime
 
 
@@ -26,6 +27,17 @@ class Target:
     base_url: str | None
     temperature: float | None = None
     max_tokens: int | None = None
+
+
+def target_of(runtime: Runtime, config: BotConfig) -> Target:
+    return Target(
+        provider=Provider(config.provider),
+        model=config.model,
+        api_key=configs.api_key(runtime, config),
+        base_url=config.base_url,
+        temperature=config.temperature,
+        max_tokens=config.max_tokens,
+    )
 
 
 @dataclass(frozen=True)
@@ -47,16 +59,22 @@ def endpoint_for(runtime: Runtime, target: Target) -> Endpoint:
     )
 
 
+async def call(runtime: Runtime, target: Target, request: CompletionRequest) -> Answer:
+    """Call the provider, holding no session (a turn calls it outside any transaction); a failure
+    is the adapter's typed ``LlmError``, and the caller counts the tokens."""
+    endpoint = endpoint_for(runtime, target)
+    started = time.perf_counter()
+    completion = await PROVIDERS[target.provider].adapter.complete(endpoint, request)
+    return Answer(completion, round((time.perf_counter() - started) * 1000))
+
+
 async def complete(
     session: AsyncSession, runtime: Runtime, organization_id: str, target: Target, request: CompletionRequest
 ) -> Answer:
     """Call the provider; its tokens are counted, a failure becomes the caller's 409/429/503."""
-    endpoint = endpoint_for(runtime, target)
-    started = time.perf_counter()
     try:
-        completion = await PROVIDERS[target.provider].adapter.complete(endpoint, request)
+        answer = await call(runtime, target, request)
     except LlmError as exc:
         raise llm_failure(exc) from exc
-    latency_ms = round((time.perf_counter() - started) * 1000)
-    await usage.record(session, organization_id, completion.usage)
-    return Answer(completion, latency_ms)
+    await usage.record(session, organization_id, answer.completion.usage)
+    return answer

@@ -11,7 +11,7 @@ from cxinbox.adapters.llm.registry import Provider
 from cxinbox.audit.request import Actor, acting_as
 from cxinbox.auth.dependencies import AdminDep, ReadSessionDep, RuntimeDep, SessionDep, SupervisorDep
 from cxinbox.auth.scopes import NO_API_KEYS, Area, key_scope
-from cxinbox.bot import configs, intents, providers, testing, usage
+from cxinbox.bot import configs, intents, llm, providers, reprocess, testing, usage
 from cxinbox.bot.errors import ERRORS, ActiveConfigLocked, BotNotAvailable
 from cxinbox.bot.repository import BotConfigRepository
 from cxinbox.bot.schemas import (
@@ -33,7 +33,7 @@ from cxinbox.bot.schemas import (
     UsageOut,
     ValidateKey,
 )
-from cxinbox.core.errors import AppError, NotImplementedYet
+from cxinbox.core.errors import AppError
 from cxinbox.core.wire import Deleted, Envelope
 from cxinbox.models.identity import Organization, Role
 
@@ -155,7 +155,7 @@ async def models(
     provider: Annotated[Provider, Query(description="The provider")],
 ) -> Envelope[list[ModelOut]]:
     config = await BotConfigRepository(session, principal.tenant).active()
-    target = testing.target_of(runtime, config) if config and config.provider == provider else None
+    target = llm.target_of(runtime, config) if config and config.provider == provider else None
     return Envelope(data=await providers.models(runtime, provider, target))
 
 
@@ -192,10 +192,13 @@ async def usage_history(principal: SupervisorDep, session: ReadSessionDep) -> En
 @router.post(
     "/reprocess-pending",
     summary="Reprocesar conversaciones BOT_HANDLING sin respuesta del bot",
-    description="Needs the bot's turn, which is not available yet: answers 501 NOT_IMPLEMENTED. " + _ADMIN,
+    description="Queues a bot turn for each BOT_HANDLING conversation whose last message is the "
+    "customer's, with no bot reply after it; answers at once with how many were queued. 409 "
+    "BOT_NOT_AVAILABLE without an active config. " + _ADMIN,
+    responses=AppError.responses(BotNotAvailable),
 )
-async def reprocess_pending(principal: AdminDep) -> Envelope[dict[str, int]]:
-    raise NotImplementedYet("Reprocessing needs the bot's turn, which is not available yet")
+async def reprocess_pending(principal: AdminDep, session: SessionDep) -> Envelope[dict[str, int]]:
+    return Envelope(data=await reprocess.reprocess_pending(session, principal))
 
 
 @router.get(

@@ -95,6 +95,11 @@ class BotConfigFields(RequestModel):
     debounce_seconds: Debounce | None = Field(
         default=None, description="Addition: the quiet window that makes a burst of messages one turn (0-30)"
     )
+    handoff_on_injection: bool | None = Field(
+        default=None,
+        description="Addition: hand the conversation to a human when the customer's text is flagged as "
+        "prompt injection (else the turn runs without tools)",
+    )
 
 
 class CreateBotConfig(BotConfigFields):
@@ -131,6 +136,7 @@ class BotConfigOut(ApiModel):
             "hasN8nSecret": False,
             "categories": [{"name": "Ventas", "description": "Quiere comprar"}],
             "debounceSeconds": 2,
+            "handoffOnInjection": False,
             "createdAt": "2026-12-07T09:15:55.150014Z",
             "updatedAt": "2026-12-07T09:15:55.150022Z",
         }
@@ -150,6 +156,7 @@ class BotConfigOut(ApiModel):
     has_n8n_secret: bool = Field(alias="hasN8nSecret")
     categories: list[Category]
     debounce_seconds: int
+    handoff_on_injection: bool = Field(description="Addition: see the field of the same name in PUT")
     created_at: UtcDatetime
     updated_at: UtcDatetime
 
@@ -168,6 +175,9 @@ class TestMessage(RequestModel):
 class SandboxMessage(TestMessage):
     session_id: str | None = Field(default=None, max_length=36, description="Continue this sandbox session")
     reset: bool = Field(default=False, description="Start the session over")
+    execute_tools: bool = Field(
+        default=False, description="Addition: call the tools the turn uses (else a dry run that calls none)"
+    )
 
 
 class TokenUsage(ApiModel):
@@ -182,7 +192,7 @@ class TestReply(ApiModel):
 
 
 class SandboxAction(ApiModel):
-    type: str = Field(description="INTENT or HANDOFF")
+    type: str = Field(description="INTENT, TOOL, SCREENING or HANDOFF")
     name: str | None = None
     detail: str | None = None
 
@@ -191,7 +201,7 @@ class SandboxReply(TestReply):
     session_id: str
     actions: list[SandboxAction]
     handoff: bool
-    trace_id: str | None = Field(description="Turn traces are not stored yet: null")
+    trace_id: str | None = Field(description="The turn's stored trace")
 
 
 class ValidateKey(RequestModel):

@@ -1,19 +1,18 @@
-"""``test`` (one completion with the system prompt) and the sandbox (a conversation with the config:
-intents first, then the LLM with the handoff tool, turns kept between calls). Neither touches
-WhatsApp or the month's replies; their tokens are counted."""
+"""``test`` (one completion with the system prompt) and the sandbox (the bot's own turn on a
+conversation kept between calls: the customer asking for a person, intents, knowledge, the LLM with
+the tools and the handoff tool). Neither touches WhatsApp or the month's replies; their tokens are
+counted."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cxinbox.adapters.llm.base import ChatMessage, Completion, CompletionRequest, ToolSpec
-from cxinbox.adapters.llm.registry import Provider
+from cxinbox.adapters.llm.base import ChatMessage, CompletionRequest, LlmError, Usage
 from cxinbox.auth.principal import Principal
-from cxinbox.bot import configs, llm
-from cxinbox.bot.matching import first_match
-from cxinbox.bot.repository import BotIntentRepository, SandboxSessionRepository
+from cxinbox.bot import configs, llm, usage
+from cxinbox.bot.errors import llm_failure
+from cxinbox.bot.mind import read_mind
+from cxinbox.bot.repository import SandboxSessionRepository
 from cxinbox.bot.schemas import (
     SandboxAction,
     SandboxMessage,
@@ -22,36 +21,15 @@ from cxinbox.bot.schemas import (
     TestReply,
     TokenUsage,
 )
+from cxinbox.bot.setup import setup_of
+from cxinbox.bot.thinking import think
 from cxinbox.core.errors import NotImplementedYet
-from cxinbox.models.bot import BotConfig, BotMode, BotSandboxSession, IntentAction
+from cxinbox.models.bot import BotConfig, BotMode, BotSandboxSession
+from cxinbox.models.bot_turns import BotTurn, TurnDecision, TurnState
 from cxinbox.runtime import Runtime
 
 #: turns of a sandbox session kept (and sent as context)
 SANDBOX_TURNS = 40
-HANDOFF_TOOL = ToolSpec(
-    name="handoff_to_human",
-    description="Hand the conversation to a human agent when you cannot help or the customer asks "
-    "for a person.",
-    parameters={
-        "type": "object",
-        "properties": {
-            "reason": {"type": "string", "description": "Why a human should take over"},
-            "summary": {"type": "string", "description": "What the agent needs to know"},
-        },
-        "required": ["reason"],
-    },
-)
-
-
-def target_of(runtime: Runtime, config: BotConfig) -> llm.Target:
-    return llm.Target(
-        provider=Provider(config.provider),
-        model=config.model,
-        api_key=configs.api_key(runtime, config),
-        base_url=config.base_url,
-        temperature=config.temperature,
-        max_tokens=config.max_tokens,
-    )
 
 
 async def test(session: AsyncSession, runtime: Runtime, principal: Principal, body: TestMessage) -> TestReply:
@@ -63,69 +41,64 @@ async def test(session: AsyncSession, runtime: Runtime, principal: Principal, bo
         temperature=config.temperature,
         max_tokens=config.max_tokens,
     )
-    answer = await llm.complete(session, runtime, config.organization_id, target_of(runtime, config), request)
+    answer = await llm.complete(
+        session, runtime, config.organization_id, llm.target_of(runtime, config), request
+    )
     return TestReply(
-        reply=answer.completion.text, usage=_usage(answer.completion), latency_ms=answer.latency_ms
+        reply=answer.completion.text, usage=_usage(answer.completion.usage), latency_ms=answer.latency_ms
     )
 
 
 async def sandbox(
     session: AsyncSession, runtime: Runtime, principal: Principal, body: SandboxMessage
 ) -> SandboxReply:
+    """The conversation's turn (``thinking.think``) on the session's turns, with a dry sink: nothing
+    is sent, the month's replies do not move; the turn's trace is stored (``traceId``)."""
     config = await configs.config_or_active(session, principal, body.bot_config_id)
     if config.mode == BotMode.N8N:
-        raise NotImplementedYet(
-            "The sandbox of an N8N config needs the bot's turn, which is not available yet"
-        )
+        raise NotImplementedYet("The sandbox of an N8N config is not available: it answers through N8N")
     chat = await _session(session, principal, config, body)
-    actions: list[SandboxAction] = []
-    handoff = False
-    latency_ms = 0
-    usage = TokenUsage(input_tokens=0, output_tokens=0)
-    intents = await BotIntentRepository(session, principal.tenant).of_config(config.id)
-    intent = first_match(body.message, intents)
-    if intent is not None:
-        actions.append(SandboxAction(type="INTENT", name=intent.name, detail=intent.action.value))
-        handoff = intent.action == IntentAction.HANDOFF
-        if intent.action in (IntentAction.TOOL, IntentAction.MEDIA):
-            actions.append(SandboxAction(type=intent.action.value, name=intent.name, detail="dry run"))
-        reply = intent.response or ""
-    else:
-        history = [ChatMessage(t["role"], t["content"]) for t in chat.turns]
-        request = CompletionRequest(
-            model=config.model,
-            system=config.system_prompt or None,
-            messages=[*history, ChatMessage("user", body.message)],
-            temperature=config.temperature,
-            max_tokens=config.max_tokens,
-            tools=[HANDOFF_TOOL],
-        )
-        answer = await llm.complete(
-            session, runtime, config.organization_id, target_of(runtime, config), request
-        )
-        reply, latency_ms, usage = answer.completion.text, answer.latency_ms, _usage(answer.completion)
-        for call in answer.completion.tool_calls:
-            if call.name == HANDOFF_TOOL.name:
-                handoff = True
-                actions.append(
-                    SandboxAction(type="HANDOFF", name=call.name, detail=_text(call.arguments.get("reason")))
-                )
-    if handoff and not any(a.type == "HANDOFF" for a in actions):
-        actions.append(SandboxAction(type="HANDOFF", name=intent.name if intent else None))
+    setup = await setup_of(session, config.organization_id)
+    history = [ChatMessage(t["role"], t["content"]) for t in chat.turns]
+    mind = await read_mind(
+        session,
+        runtime,
+        config,
+        setup.settings,
+        [*history, ChatMessage("user", body.message)],
+        body.message,
+        execute_tools=body.execute_tools,
+    )
+    try:
+        thought = await think(runtime, mind)
+    except LlmError as exc:
+        raise llm_failure(exc) from exc
+    await usage.record(session, config.organization_id, thought.usage)
+    reply = thought.reply or ""
     chat.turns = [
         *chat.turns,
         {"role": "user", "content": body.message},
         {"role": "assistant", "content": reply},
     ][-SANDBOX_TURNS:]
+    decision = TurnDecision.HANDOFF if thought.handoff else TurnDecision.REPLIED
+    trace = BotTurn(
+        organization_id=config.organization_id,
+        bot_config_id=config.id,
+        state=TurnState.DONE,
+        decision=decision,
+        handoff_reason=thought.handoff_reason,
+        trace={**thought.trace, "decision": decision.value, "latencyMs": thought.latency_ms, "sandbox": True},
+    )
+    session.add(trace)
     await session.flush()
     return SandboxReply(
         session_id=chat.id,
         reply=reply,
-        actions=actions,
-        handoff=handoff,
-        usage=usage,
-        latency_ms=latency_ms,
-        trace_id=None,
+        actions=[SandboxAction(**a) for a in thought.actions],
+        handoff=thought.handoff,
+        usage=_usage(thought.usage),
+        latency_ms=thought.latency_ms,
+        trace_id=trace.id,
     )
 
 
@@ -144,11 +117,5 @@ async def _session(
     return chat
 
 
-def _usage(completion: Completion) -> TokenUsage:
-    return TokenUsage(
-        input_tokens=completion.usage.input_tokens, output_tokens=completion.usage.output_tokens
-    )
-
-
-def _text(value: Any) -> str | None:
-    return value[:500] if isinstance(value, str) else None
+def _usage(used: Usage) -> TokenUsage:
+    return TokenUsage(input_tokens=used.input_tokens, output_tokens=used.output_tokens)

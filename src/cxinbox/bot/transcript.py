@@ -19,7 +19,10 @@ DATA_NOTICE = (
 )
 
 
-async def transcript(session: AsyncSession, conversation: Conversation) -> str:
+async def recent_messages(
+    session: AsyncSession, conversation: Conversation, limit: int = WINDOW
+) -> list[Message]:
+    """The conversation's latest ``limit`` visible messages, oldest first."""
     stmt = (
         select(Message)
         .where(
@@ -29,10 +32,14 @@ async def transcript(session: AsyncSession, conversation: Conversation) -> str:
             Message.deleted_at.is_(None),
         )
         .order_by(Message.ordered_at.desc(), Message.id.desc())
-        .limit(WINDOW)
+        .limit(limit)
     )
+    return list(reversed((await session.scalars(stmt)).all()))
+
+
+async def transcript(session: AsyncSession, conversation: Conversation) -> str:
     lines = []
-    for message in reversed((await session.scalars(stmt)).all()):
+    for message in await recent_messages(session, conversation):
         text = (message.text or (message.media or {}).get("caption") or f"[{message.type.value}]").strip()
         speaker = _SPEAKERS.get(message.sender_type, "Agent")
         lines.append(f"{speaker}: {text[:MESSAGE_CHARS]}")

@@ -17,9 +17,9 @@ from cxinbox.audit.request import Actor
 from cxinbox.auth.principal import Principal
 from cxinbox.bot import configs, llm, usage
 from cxinbox.bot.errors import BotNotConfigured, llm_failure
+from cxinbox.bot.llm import target_of
 from cxinbox.bot.repository import BotConfigRepository
 from cxinbox.bot.schemas import MASK, HttpUrl, ModelName, Secret
-from cxinbox.bot.testing import target_of
 from cxinbox.bot.transcript import DATA_NOTICE, transcript
 from cxinbox.conversations.repository import visible_conversation
 from cxinbox.core.crypto import mask_secret

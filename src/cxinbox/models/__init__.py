@@ -7,6 +7,7 @@ from cxinbox.models import (  # noqa: F401 - imported to register their tables
     bot,
     bot_sessions,
     bot_studio,
+    bot_turns,
     campaigns,
     event_log,
     identity,

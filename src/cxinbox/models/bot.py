@@ -68,6 +68,8 @@ class BotConfig(TenantModel):
     categories: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     #: the quiet window that turns a burst of customer messages into one turn (0: none)
     debounce_seconds: Mapped[int] = mapped_column(Integer, default=2)
+    #: a turn whose customer text the injection screening flags hands off (else it runs without tools)
+    handoff_on_injection: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     created_by_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("users.id", ondelete="SET NULL"))
 
 

@@ -6,7 +6,7 @@ The session's times are the conversation's ``updated_at`` of that change (the ap
 clock, as every other time), its id a random UUID, its config the organization's active one.
 
 Revision ID: 0223
-Revises: 0218
+Revises: 0217
 Create Date: 2026-12-07 04:50:00
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 import cxinbox.models.base
 
 revision: str = "0223"
-down_revision: str | tuple[str, ...] | None = "0218"
+down_revision: str | tuple[str, ...] | None = "0217"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -5,8 +5,10 @@ wamids stored before (a duplicate delivery or a replay) are set aside in one rea
 resolved at once (``threads.resolve_threads``), the messages go in one insert-on-conflict-do-nothing
 that answers the rows it inserted, and the conversations' new summaries are written by the flush at
 commit. Events follow per conversation: the conversation (created or updated, as it is after
-the batch, routed to its team when it is new: ``routing.engine``), then each of its new messages
-in order; last, the off-hours or maintenance reply a customer is due (``routing.auto_replies``).
+the batch; when it is new, taken by the bot, ``bot.entry``, or else routed to its team,
+``routing.engine``), then each of its new messages in order; last, the bot's turn of a
+conversation it handles, or else the off-hours or maintenance reply a customer is due
+(``routing.auto_replies``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cxinbox.bot.entry import BotEntry
 from cxinbox.conversations.changes import reopen_waiting
 from cxinbox.conversations.events import publish_conversation
 from cxinbox.conversations.summary import absorb
@@ -28,7 +31,14 @@ from cxinbox.core.errors import Conflict
 from cxinbox.core.jobs import enqueue
 from cxinbox.messages.events import publish_message
 from cxinbox.messages.hooks import customer_replied
-from cxinbox.models.inbox import Conversation, Direction, Message, MessageStatus, SenderType
+from cxinbox.models.inbox import (
+    Conversation,
+    ConversationStatus,
+    Direction,
+    Message,
+    MessageStatus,
+    SenderType,
+)
 from cxinbox.routing.auto_replies import claim_reply
 from cxinbox.routing.engine import Router
 from cxinbox.runtime import Runtime
@@ -83,23 +93,29 @@ async def store_arrivals(session: AsyncSession, runtime: Runtime, arrivals: list
             reopen_waiting(session, thread.conversation)
         new.setdefault(thread.conversation.id, (thread, []))[1].append(message)
     router = Router(session, now)
+    bot = BotEntry(session, now)
     for thread, messages in new.values():
-        if thread.opened:
+        if thread.opened and not await bot.takes(thread.conversation):
             text = next((m.text for m in messages if m.sender_type is SenderType.CUSTOMER and m.text), None)
             await router.route(thread.conversation, text=text, opened=True)
+        if thread.opened:
+            await bot.opened(thread.conversation)
         kind = "conversation.created" if thread.opened else "conversation.updated"
         publish_conversation(session, thread.conversation, kind)
         for message in messages:
             publish_message(session, runtime, thread.conversation, message, "message.created")
             if message.media and message.media.get("providerMediaId"):
                 enqueue(session, download_media, message_id=message.id)
-    replied = [
-        t.conversation.id for t, ms in new.values() if any(m.sender_type is SenderType.CUSTOMER for m in ms)
+    wrote = [
+        t.conversation
+        for t, messages in new.values()
+        if any(m.sender_type is SenderType.CUSTOMER for m in messages)
     ]
-    await customer_replied(session, replied)
-    for thread, messages in new.values():
-        if any(m.sender_type is SenderType.CUSTOMER for m in messages):
-            await _auto_reply(session, runtime, thread.conversation, now)
+    await customer_replied(session, [c.id for c in wrote])
+    await bot.customer_wrote(wrote)
+    for conversation in wrote:
+        if conversation.status is not ConversationStatus.BOT_HANDLING:  # the bot answers its own
+            await _auto_reply(session, runtime, conversation, now)
 
 
 async def _auto_reply(

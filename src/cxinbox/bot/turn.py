@@ -1,0 +1,232 @@
+"""The bot's turn in a conversation: the job a customer's messages schedule (once per burst).
+
+1. In a transaction: the conversation must still be BOT_HANDLING; the turn is claimed
+   (``turn_claims``); what stops the bot before it thinks is handled (no active config or the toggle
+   off, maintenance, the plan's monthly replies used up: a handoff); what the turn needs is read
+   (``Mind``: the transcript, intents, knowledge, the tools prepared). The transaction is released.
+2. Outside any transaction: the turn thinks (``thinking.think``: intents, the LLM, tools).
+3. In a transaction: the turn is finished only if the caller still holds it, and the reply is
+   queued only if the conversation is still BOT_HANDLING (a compare-and-set in the transaction that
+   queues it), else it is dropped; a handoff goes through the status machine. The trace is written.
+
+A provider failure that may pass is retried (the provider's ``Retry-After`` honoured) up to
+``LLM_ATTEMPTS`` times, then the conversation is handed off (``LLM_ERROR``); a refused key hands off
+at once (``LLM_AUTH``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cxinbox.adapters.llm.base import ChatMessage, LlmAuthFailed, LlmError
+from cxinbox.bot import handoff, n8n_forward, turn_claims, usage
+from cxinbox.bot.errors import BotNotConfigured
+from cxinbox.bot.mind import read_mind
+from cxinbox.bot.setup import BotSetup, setup_of
+from cxinbox.bot.thinking import Mind, Reason, Thought, think
+from cxinbox.bot.transcript import transcript
+from cxinbox.conversations.summary import reload
+from cxinbox.core.clock import utcnow
+from cxinbox.core.db import release_transaction
+from cxinbox.core.errors import Conflict
+from cxinbox.core.jobs import Queue, RetryAfter, job
+from cxinbox.models.bot import BotMode
+from cxinbox.models.bot_turns import BotTurn, TurnDecision
+from cxinbox.models.identity import Organization
+from cxinbox.models.inbox import Conversation, ConversationStatus, Message, SenderType
+from cxinbox.plans.limits import MONTHLY_BOT_REPLIES, limit_for
+from cxinbox.routing.auto_replies import in_maintenance
+from cxinbox.runtime import Runtime
+from cxinbox.whatsapp.outbound import compose
+
+log = structlog.get_logger(__name__)
+
+#: provider calls a turn tries before it hands off
+LLM_ATTEMPTS = 3
+
+
+@job("bot.turn", queue=Queue.REALTIME, attempts=LLM_ATTEMPTS + 3, backoff_seconds=1.0)
+async def run_turn(runtime: Runtime, session: AsyncSession, conversation_id: str) -> None:
+    conversation = await session.get(Conversation, conversation_id)
+    if conversation is None or conversation.status is not ConversationStatus.BOT_HANDLING:
+        return
+    message = await turn_claims.latest_customer_message(session, conversation)
+    if message is None:
+        return
+    setup = await setup_of(session, conversation.organization_id)
+    if not setup.enabled or setup.config is None:
+        await handoff.hand_off(session, conversation, Reason.NO_BOT)
+        return
+    config = setup.config
+    claimed = await turn_claims.claim(session, conversation, message, config.id)
+    if claimed is None:
+        return
+    turn, token = claimed
+    stop = await _stop_reason(session, conversation)
+    if stop is not None:
+        await _finish(session, runtime, conversation, turn, token, Thought().hand_off(stop), setup)
+        return
+    if config.mode is BotMode.N8N:
+        await _forward(session, runtime, conversation, message, turn, token, setup)
+        return
+    try:
+        mind = await _mind(session, runtime, conversation, message, setup)
+    except BotNotConfigured:
+        await _finish(session, runtime, conversation, turn, token, Thought().hand_off(Reason.LLM_AUTH), setup)
+        return
+    await release_transaction(session)
+    try:
+        thought = await think(runtime, mind)
+    except LlmError as exc:
+        await _failed(session, runtime, conversation, turn, token, exc, setup)
+        return
+    await _finish(session, runtime, conversation, turn, token, thought, setup)
+
+
+async def _forward(
+    session: AsyncSession,
+    runtime: Runtime,
+    conversation: Conversation,
+    message: Message,
+    turn: BotTurn,
+    token: str,
+    setup: BotSetup,
+) -> None:
+    assert setup.config is not None
+    try:
+        delivery = await n8n_forward.prepare(session, runtime, conversation, message, setup.config)
+        await release_transaction(session)
+        status = await n8n_forward.post(runtime, delivery)
+    except n8n_forward.N8nFailed as exc:
+        await _failed(session, runtime, conversation, turn, token, exc, setup)
+        return
+    thought = Thought(forwarded=True, trace={"n8n": {"status": status, "bodyChars": len(delivery.body)}})
+    await _finish(session, runtime, conversation, turn, token, thought, setup)
+
+
+async def _stop_reason(session: AsyncSession, conversation: Conversation) -> str | None:
+    if await in_maintenance(session, conversation.organization_id):
+        return Reason.MAINTENANCE
+    org = await session.get_one(Organization, conversation.organization_id)
+    limit = limit_for(org, MONTHLY_BOT_REPLIES)
+    if limit is not None and await usage.monthly_replies(session, org.id) >= limit:
+        return Reason.PLAN_LIMIT
+    return None
+
+
+async def _mind(
+    session: AsyncSession, runtime: Runtime, conversation: Conversation, message: Message, setup: BotSetup
+) -> Mind:
+    assert setup.config is not None
+    return await read_mind(
+        session,
+        runtime,
+        setup.config,
+        setup.settings,
+        [ChatMessage("user", await transcript(session, conversation))],
+        message.text or (message.media or {}).get("caption") or "",
+        conversation=conversation,
+    )
+
+
+async def _failed(
+    session: AsyncSession,
+    runtime: Runtime,
+    conversation: Conversation,
+    turn: BotTurn,
+    token: str,
+    error: LlmError,
+    setup: BotSetup,
+) -> None:
+    failures = turn.failures + 1
+    trace = {"errors": [*(turn.trace or {}).get("errors", []), {"reason": error.reason, "error": str(error)}]}
+    if error.retryable and failures < LLM_ATTEMPTS:
+        if await turn_claims.release(session, turn, token, failures=failures, trace=trace):
+            await release_transaction(session)  # kept: the job's own transaction ends in the raise
+            delay = error.retry_after or 2 ** (failures - 1)
+            raise RetryAfter(delay, f"the LLM provider failed: {error.reason}")
+        return
+    if isinstance(error, n8n_forward.N8nFailed):
+        reason = Reason.N8N_ERROR
+    else:
+        reason = Reason.LLM_AUTH if isinstance(error, LlmAuthFailed) else Reason.LLM_ERROR
+    thought = Thought(trace=trace).hand_off(reason)
+    await _finish(session, runtime, conversation, turn, token, thought, setup, failures=failures)
+
+
+async def _finish(
+    session: AsyncSession,
+    runtime: Runtime,
+    conversation: Conversation,
+    turn: BotTurn,
+    token: str,
+    thought: Thought,
+    setup: BotSetup,
+    **values: Any,
+) -> None:
+    """Apply what the turn decided, if the turn is still the caller's: it is marked DONE first, in
+    the transaction that applies it, so a worker that lost it applies nothing."""
+    if not await turn_claims.finish(session, turn, token, **values):
+        log.info("bot_turn_lost", conversation_id=conversation.id, turn_id=turn.id)
+        return
+    decision, reply_id = await _apply(session, runtime, conversation, thought, setup)
+    await turn_claims.record(
+        session,
+        turn,
+        decision=decision,
+        handoff_reason=thought.handoff_reason if decision is TurnDecision.HANDOFF else None,
+        reply_message_id=reply_id,
+        trace={**thought.trace, "decision": decision.value, "latencyMs": thought.latency_ms},
+    )
+    await usage.record(
+        session, conversation.organization_id, thought.usage, replies=int(decision is TurnDecision.REPLIED)
+    )
+
+
+async def _apply(
+    session: AsyncSession, runtime: Runtime, conversation: Conversation, thought: Thought, setup: BotSetup
+) -> tuple[TurnDecision, str | None]:
+    if thought.handoff_reason is not None:
+        done = await handoff.hand_off(
+            session,
+            conversation,
+            thought.handoff_reason,
+            team_id=thought.handoff_team_id,
+            classify=setup.settings.auto_categorize,
+        )
+        return (TurnDecision.HANDOFF if done else TurnDecision.DROPPED), None
+    if thought.forwarded:
+        return TurnDecision.FORWARDED, None
+    if not thought.reply:
+        return TurnDecision.FAILED, None
+    if not await _still_the_bots(session, conversation.id):
+        return TurnDecision.DROPPED, None
+    conversation = await reload(session, conversation.id)
+    try:
+        sent = await compose.queue_message(
+            session,
+            runtime,
+            conversation,
+            compose.text_message(thought.reply),
+            compose.Sender(SenderType.BOT),
+        )
+    except Conflict as refused:
+        thought.trace["notes"] = [*thought.trace.get("notes", []), f"not sent: {refused.code}"]
+        return TurnDecision.FAILED, None
+    return TurnDecision.REPLIED, sent.id
+
+
+async def _still_the_bots(session: AsyncSession, conversation_id: str) -> bool:
+    """The compare-and-set of the send: the conversation is BOT_HANDLING, and stays so until this
+    transaction ends (the row is locked on PostgreSQL; SQLite runs one write transaction at once)."""
+    result = await session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.status == ConversationStatus.BOT_HANDLING)
+        .values(updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]

@@ -1,0 +1,119 @@
+"""Claiming a customer turn so it is answered once (see ``models.bot_turns``).
+
+A turn is the conversation's latest customer message. ``claim`` inserts its row (or takes over a
+row whose lease has expired: its worker died) with a new lease token; ``finish`` marks it DONE only
+while the token is still the caller's, in the transaction that queues the reply, so a worker whose
+lease was taken over sends nothing. A live lease held by another worker is waited out
+(``RetryAfter``): when the job runs again the turn is DONE, or its lease expired and it is retaken.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cxinbox.core.clock import utcnow
+from cxinbox.core.db import insert_new
+from cxinbox.core.ids import new_id
+from cxinbox.core.jobs import RetryAfter
+from cxinbox.models.bot_turns import BotTurn, TurnState
+from cxinbox.models.inbox import Conversation, Message, SenderType
+
+#: how long a claimed turn is its worker's: longer than its provider calls and tools can take
+LEASE = timedelta(seconds=240)
+
+
+async def latest_customer_message(session: AsyncSession, conversation: Conversation) -> Message | None:
+    return await session.scalar(
+        select(Message)
+        .where(
+            Message.organization_id == conversation.organization_id,
+            Message.conversation_id == conversation.id,
+            Message.sender_type == SenderType.CUSTOMER,
+        )
+        .order_by(Message.ordered_at.desc(), Message.id.desc())
+        .limit(1)
+    )
+
+
+async def claim(
+    session: AsyncSession, conversation: Conversation, message: Message, bot_config_id: str
+) -> tuple[BotTurn, str] | None:
+    """The turn answering ``message`` and the caller's lease token, or None when it is answered."""
+    now = utcnow()
+    token = new_id()
+    turn_id = await insert_new(
+        session,
+        BotTurn,
+        organization_id=conversation.organization_id,
+        conversation_id=conversation.id,
+        message_id=message.id,
+        bot_config_id=bot_config_id,
+        state=TurnState.RUNNING,
+        lease_token=token,
+        lease_until=now + LEASE,
+        failures=0,
+        trace={},
+        created_at=now,
+        updated_at=now,
+    )
+    if turn_id is None:
+        turn = await session.scalar(
+            select(BotTurn)
+            .where(BotTurn.conversation_id == conversation.id, BotTurn.message_id == message.id)
+            .execution_options(populate_existing=True)
+        )
+        if turn is None or turn.state is TurnState.DONE:
+            return None
+        if turn.lease_until is not None and turn.lease_until > now:
+            raise RetryAfter((turn.lease_until - now).total_seconds() + 1, "the turn is another worker's")
+        taken = await session.execute(
+            update(BotTurn)
+            .where(
+                BotTurn.id == turn.id,
+                BotTurn.lease_token == turn.lease_token,
+                BotTurn.state == TurnState.RUNNING,
+            )
+            .values(lease_token=token, lease_until=now + LEASE, bot_config_id=bot_config_id, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if taken.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        turn_id = turn.id
+    turn = await session.scalar(
+        select(BotTurn).where(BotTurn.id == turn_id).execution_options(populate_existing=True)
+    )
+    return (turn, token) if turn is not None else None
+
+
+async def finish(session: AsyncSession, turn: BotTurn, token: str, **values: Any) -> bool:
+    """Mark the turn DONE with ``values`` if the caller still holds it."""
+    return await _update_held(session, turn, token, state=TurnState.DONE, lease_until=None, **values)
+
+
+async def record(session: AsyncSession, turn: BotTurn, **values: Any) -> None:
+    """Write what a finished turn did (its decision and trace)."""
+    await session.execute(
+        update(BotTurn)
+        .where(BotTurn.id == turn.id)
+        .values(**values, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def release(session: AsyncSession, turn: BotTurn, token: str, **values: Any) -> bool:
+    """Give the turn up for a later attempt (its lease ends now)."""
+    return await _update_held(session, turn, token, lease_until=utcnow(), **values)
+
+
+async def _update_held(session: AsyncSession, turn: BotTurn, token: str, **values: Any) -> bool:
+    result = await session.execute(
+        update(BotTurn)
+        .where(BotTurn.id == turn.id, BotTurn.lease_token == token, BotTurn.state == TurnState.RUNNING)
+        .values(**values, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]

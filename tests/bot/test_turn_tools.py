@@ -1,0 +1,87 @@
+"""The bot's tool loop: the model may call the organization's tools (up to four calls a turn, then
+it answers), each run outside any transaction and its result given back to the model; each call is
+in the trace. The sandbox runs the same loop as a dry run unless asked to call the tools."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from cxinbox.models.bot_turns import TurnDecision
+from tests.fakes.business_api import BusinessApi
+from tests.fakes.llm import Reply
+from tests.tools.helpers import make_connection, make_tool, order_tool
+
+
+@pytest.fixture(scope="module")
+def orders_api() -> Iterator[BusinessApi]:
+    server = BusinessApi()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def with_tool(bot, orders_api):
+    connection = await make_connection(bot.client, bot.admin, orders_api)
+    await make_tool(bot.client, bot.admin, order_tool(connection["id"]))
+    return bot
+
+
+def order_lookup(order_id: str) -> Reply:
+    return Reply("", tool_call=("order_status", {"orderId": order_id}))
+
+
+async def test_the_model_calls_a_tool_and_answers_with_its_result(with_tool, orders_api):
+    bot = with_tool
+    bot.answers(order_lookup("A-17"), Reply("Tu pedido A-17 ya fue enviado."))
+    before = orders_api.count()
+    conversation_id = await bot.writes("¿dónde está mi pedido A-17?")
+    [turn] = await bot.finished_turns(conversation_id)
+    assert turn.decision is TurnDecision.REPLIED
+    assert orders_api.count() == before + 1 and orders_api.last().raw_path == "/v1/orders/A-17"
+    [sent] = await bot.sent_count(1)
+    assert sent["text"]["body"] == "Tu pedido A-17 ya fue enviado."
+    first, second = bot.llm.requests_with(bot.key)
+    assert {t["function"]["name"] for t in first.body["tools"]} == {"order_status", "handoff_to_human"}
+    assert "shipped" in second.body["messages"][-1]["content"]
+    [call] = turn.trace["tools"]
+    assert call["name"] == "order_status" and call["ok"] is True and call["arguments"] == {"orderId": "A-17"}
+    assert [c["toolCalls"] for c in turn.trace["llmCalls"]] == [["order_status"], []]
+
+
+async def test_a_turn_makes_at_most_four_tool_calls(with_tool, orders_api):
+    bot = with_tool
+    bot.answers(*(order_lookup(f"B-{i}") for i in range(4)), Reply("Ya revisé todo."))
+    before = orders_api.count()
+    conversation_id = await bot.writes("revisa mis pedidos")
+    [turn] = await bot.finished_turns(conversation_id)
+    assert orders_api.count() == before + 4 and len(turn.trace["tools"]) == 4
+    requests = bot.llm.requests_with(bot.key)
+    assert len(requests) == 5
+    assert [t["function"]["name"] for t in requests[-1].body["tools"]] == ["handoff_to_human"]
+    assert turn.decision is TurnDecision.REPLIED
+    await bot.sent_count(1)
+
+
+async def test_the_sandbox_runs_the_loop_dry_unless_asked(with_tool, orders_api):
+    bot = with_tool
+    bot.answers(order_lookup("C-1"), Reply("Simulado"), order_lookup("C-2"), Reply("Real"))
+    before = orders_api.count()
+    r = await bot.client.post(
+        "/bot-config/test-sandbox", json={"message": "pedido C-1"}, headers=bot.admin.headers
+    )
+    assert r.status_code == 200, r.text
+    data = r.json()["data"]
+    assert data["reply"] == "Simulado" and orders_api.count() == before
+    assert {"type": "TOOL", "name": "order_status", "detail": "dry run: the tool was not called"} in data[
+        "actions"
+    ]
+    r = await bot.client.post(
+        "/bot-config/test-sandbox",
+        json={"message": "pedido C-2", "sessionId": data["sessionId"], "executeTools": True},
+        headers=bot.admin.headers,
+    )
+    assert r.json()["data"]["reply"] == "Real" and orders_api.count() == before + 1
+    assert bot.sent() == []
