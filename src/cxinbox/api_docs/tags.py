@@ -54,6 +54,11 @@ TAGS: list[dict[str, str]] = [
         "description": "One approved template sent to many customers, each exactly once, at a cost "
         "estimated before sending.",
     },
+    {
+        "name": "analytics",
+        "description": "The organization's figures over a date range, bucketed in the caller's timezone; "
+        "AI questions mapped to them.",
+    },
     {"name": "whatsapp-accounts", "description": "Connected WhatsApp Business numbers and their alerts."},
     {"name": "webhooks", "description": "Meta's webhook: verification and signed event deliveries."},
     {"name": "events", "description": "Realtime Server-Sent Events of the organization, with replay."},
