@@ -3,6 +3,8 @@ providers) onto the fixed catalogue, and a hostile answer can only ever pick a c
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.analytics.history import RANGE
@@ -82,9 +84,7 @@ async def test_a_question_becomes_a_catalogue_metric_and_its_data(client, histor
 
 async def test_a_json_answer_is_read_too(client, history, llm):
     await switch(client, history.org.admin, True)
-    text = '{"metric": "campaign_funnel", "params": {"from": "%s", "to": "%s", "timezone": "%s"}}' % tuple(
-        RANGE.values()
-    )
+    text = json.dumps({"metric": "campaign_funnel", "params": RANGE})
     await make_config(client, history.org.admin.headers, llm, "OPENAI", Reply(text=text))
     r = await ask(client, history.org.admin, "How did our campaigns do?")
     assert r.status_code == 200, r.text
