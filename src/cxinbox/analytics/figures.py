@@ -99,30 +99,26 @@ async def first_responses(
     session: AsyncSession, tenant: TenantContext, period: Period
 ) -> list[tuple[datetime, datetime | None]]:
     """(the customer's first message, the first agent or bot reply after it or None) per
-    conversation created in the range that has a customer message."""
-    created = select(Conversation.id).where(*_created(tenant, period))
+    conversation created in the range that has a customer message. Each is one seek in
+    ``ix_messages_conversation_sender``."""
     asked = (
-        select(Message.conversation_id, func.min(Message.ordered_at).label("at"))
-        .where(
-            Message.organization_id == tenant.organization_id,
-            Message.conversation_id.in_(created),
-            Message.sender_type == SenderType.CUSTOMER,
-        )
-        .group_by(Message.conversation_id)
-        .subquery()
+        select(func.min(Message.ordered_at))
+        .where(Message.conversation_id == Conversation.id, Message.sender_type == SenderType.CUSTOMER)
+        .correlate(Conversation)
+        .scalar_subquery()
     )
     reply = aliased(Message)
     replied = (
         select(func.min(reply.ordered_at))
         .where(
-            reply.conversation_id == asked.c.conversation_id,
+            reply.conversation_id == Conversation.id,
             reply.sender_type.in_(REPLIERS),
-            reply.ordered_at >= asked.c.at,
+            reply.ordered_at >= asked,
         )
         .scalar_subquery()
     )
-    rows = await session.execute(select(asked.c.at, replied))
-    return [(asked_at, reply) for asked_at, reply in rows]
+    rows = await session.execute(select(asked, replied).where(*_created(tenant, period)))
+    return [(asked_at, reply_at) for asked_at, reply_at in rows if asked_at is not None]
 
 
 async def resolutions(

@@ -3,7 +3,10 @@
 The figures themselves are computed from the inbox's own rows (conversations, messages, the
 conversation timeline, campaign recipients); nothing is copied. The indexes below let every figure
 of a date range read only that range: ``conversations`` by creation and by closing time over every
-status (the inbox's own indexes leave CLOSED conversations out), and the timeline by time.
+status (the inbox's own indexes leave CLOSED conversations out), the timeline by time, an
+organization's messages by time with what the series count (no table lookups), and a
+conversation's messages by sender (its first customer message, first reply, an agent's first
+message: one seek each).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from sqlalchemy import Index, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cxinbox.models.base import OneRowPerOrganization, TenantModel
-from cxinbox.models.inbox import Conversation, ConversationTimelineEntry
+from cxinbox.models.inbox import Conversation, ConversationTimelineEntry, Message
 
 
 class AnalyticsSettings(OneRowPerOrganization, TenantModel):
@@ -35,4 +38,19 @@ TIMELINE_BY_TIME = Index(
     "ix_conversation_timeline_org_created",
     ConversationTimelineEntry.organization_id,
     ConversationTimelineEntry.created_at,
+)
+MESSAGES_BY_TIME = Index(
+    "ix_messages_org_ordered_kind",
+    Message.organization_id,
+    Message.ordered_at,
+    Message.direction,
+    Message.sender_type,
+    Message.sender_user_id,
+)
+MESSAGES_BY_SENDER = Index(
+    "ix_messages_conversation_sender",
+    Message.conversation_id,
+    Message.sender_type,
+    Message.sender_user_id,
+    Message.ordered_at,
 )

@@ -40,9 +40,21 @@ def upgrade() -> None:
     op.create_index(
         "ix_conversation_timeline_org_created", "conversation_timeline", ["organization_id", "created_at"]
     )
+    op.create_index(
+        "ix_messages_org_ordered_kind",
+        "messages",
+        ["organization_id", "ordered_at", "direction", "sender_type", "sender_user_id"],
+    )
+    op.create_index(
+        "ix_messages_conversation_sender",
+        "messages",
+        ["conversation_id", "sender_type", "sender_user_id", "ordered_at"],
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_messages_conversation_sender", table_name="messages")
+    op.drop_index("ix_messages_org_ordered_kind", table_name="messages")
     op.drop_index("ix_conversation_timeline_org_created", table_name="conversation_timeline")
     op.drop_index("ix_conversations_org_closed", table_name="conversations")
     op.drop_index("ix_conversations_org_created_all", table_name="conversations")
