@@ -167,16 +167,14 @@ async def bot_counts(session: AsyncSession, tenant: TenantContext, period: Perio
 
 
 async def counts_by(
-    session: AsyncSession, tenant: TenantContext, period: Period, column: Any
-) -> list[tuple[str | None, int]]:
-    """New conversations of the range grouped by one of their columns (category, team, status, origin)."""
+    session: AsyncSession, tenant: TenantContext, period: Period, *columns: Any
+) -> list[tuple[Any, ...]]:
+    """New conversations of the range grouped by their ``columns`` together, one scan: each row is
+    the columns' values then the count."""
     rows = await session.execute(
-        select(column, func.count())
-        .where(*_created(tenant, period))
-        .group_by(column)
-        .order_by(func.count().desc())
+        select(*columns, func.count()).where(*_created(tenant, period)).group_by(*columns)
     )
-    return [(None if value is None else str(value), n) for value, n in rows]
+    return [tuple(row) for row in rows]
 
 
 async def assignments(session: AsyncSession, tenant: TenantContext, period: Period) -> list[tuple[str, int]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -73,9 +74,9 @@ async def conversations(session: AsyncSession, principal: Principal, period: Per
     tenant = principal.tenant
     series = await _series(session, principal, period)
 
-    async def by(column: object) -> list[Count]:
-        return [Count(key=k, count=n) for k, n in await figures.counts_by(session, tenant, period, column)]
-
+    groups = (Conversation.category, Conversation.team_id, Conversation.status, Conversation.origin)
+    rows = await figures.counts_by(session, tenant, period, *groups)
+    by = [_fold(rows, i) for i in range(len(groups))]
     return ConversationsOut(
         range=range_of(period),
         totals=ConversationTotals(
@@ -83,12 +84,20 @@ async def conversations(session: AsyncSession, principal: Principal, period: Per
         ),
         first_response=await _first_response(session, principal, period),
         resolution=summarize(seconds_between(await figures.resolutions(session, tenant, period))),
-        by_category=await by(Conversation.category),
-        by_team=await by(Conversation.team_id),
-        by_status=await by(Conversation.status),
-        by_origin=await by(Conversation.origin),
+        by_category=by[0],
+        by_team=by[1],
+        by_status=by[2],
+        by_origin=by[3],
         series=series,
     )
+
+
+def _fold(rows: list[tuple[Any, ...]], column: int) -> list[Count]:
+    """The counts of ``rows`` (values, then a count) summed by the value at ``column``, largest first."""
+    counts: dict[str | None, int] = defaultdict(int)
+    for row in rows:
+        counts[None if row[column] is None else str(row[column])] += row[-1]
+    return [Count(key=k, count=n) for k, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0] or ""))]
 
 
 async def agents(session: AsyncSession, principal: Principal, period: Period) -> AgentsOut:
