@@ -27,6 +27,9 @@ from cxinbox.runtime import Runtime
 from tests.fakes.graph import FakeGraph
 from tests.fakes.llm import FakeLlm
 from tests.fakes.smtp import SmtpServer
+from tests.fakes.stripe import SECRET_KEY as STRIPE_SECRET_KEY
+from tests.fakes.stripe import WEBHOOK_SECRET as STRIPE_WEBHOOK_SECRET
+from tests.fakes.stripe import FakeStripe
 from tests.fakes.web import WebServer
 from tests.fixtures.databases import fresh_postgres_database
 from tests.fixtures.factories import Factory
@@ -60,6 +63,15 @@ def graph() -> Iterator[FakeGraph]:
 def llm() -> Iterator[FakeLlm]:
     """The fake LLM providers (OpenAI-compatible, Anthropic, Gemini) bot configs can point at."""
     server = FakeLlm()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def stripe() -> Iterator[FakeStripe]:
+    """The fake Stripe API billing is configured with."""
+    server = FakeStripe()
     server.start()
     yield server
     server.stop()
@@ -105,7 +117,9 @@ async def database_url(data_dir: Path) -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="session")
-def settings(data_dir: Path, database_url: str, smtp: SmtpServer, graph: FakeGraph) -> Settings:
+def settings(
+    data_dir: Path, database_url: str, smtp: SmtpServer, graph: FakeGraph, stripe: FakeStripe
+) -> Settings:
     return Settings(
         env="test",
         data_dir=data_dir,
@@ -125,6 +139,9 @@ def settings(data_dir: Path, database_url: str, smtp: SmtpServer, graph: FakeGra
         meta_verify_token=META_VERIFY_TOKEN,
         whatsapp_send_retry_base_seconds=0.05,
         job_poll_seconds=0.2,
+        stripe_secret_key=STRIPE_SECRET_KEY,
+        stripe_webhook_secret=STRIPE_WEBHOOK_SECRET,
+        stripe_api_base=stripe.url,
     )
 
 

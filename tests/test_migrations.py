@@ -13,16 +13,18 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import select
+from sqlalchemy import column, insert, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox import migrations
 from cxinbox.core.clock import utcnow
 from cxinbox.core.db import create_engine, create_sessionmaker, unit_of_work
+from cxinbox.core.ids import new_id
 from cxinbox.migrations import alembic_config, include_object, new_revision, upgrade
 from cxinbox.models import Base
 from cxinbox.models.audit import AuditEntry
-from cxinbox.models.identity import Organization, Role, User
+from cxinbox.models.base import UtcDateTime
+from cxinbox.models.identity import Role, User
 from cxinbox.users.service import released_email
 from tests.fixtures.factories import unique_email
 
@@ -55,24 +57,47 @@ async def _emails(session: AsyncSession) -> dict[str, str]:
     return {row.id: row.email for row in await session.execute(select(User.id, User.email))}
 
 
+async def _old_organization(session: AsyncSession) -> str:
+    """An organization inserted with the columns of revision 0202 only (the model has more since)."""
+    org_id = new_id()
+    now = utcnow()
+    organizations = table(
+        "organizations",
+        *(column(name) for name in ("id", "name", "slug", "plan", "status", "limit_overrides")),
+        column("created_at", UtcDateTime()),
+        column("updated_at", UtcDateTime()),
+    )
+    await session.execute(
+        insert(organizations).values(
+            id=org_id,
+            name="Org",
+            slug="org",
+            plan="FREE",
+            status="ACTIVE",
+            limit_overrides="{}",
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    return org_id
+
+
 async def test_0203_frees_the_emails_of_deleted_users_and_0202_restores_them(tmp_path):
     database_url = f"sqlite+aiosqlite:///{tmp_path}/0203.db"
     await asyncio.to_thread(upgrade, database_url, "0202")
     live, audited, unaudited = (unique_email(label) for label in ("live", "audited", "unaudited"))
 
     async def before(session: AsyncSession) -> dict[str, str]:
-        org = Organization(name="Org", slug="org")
-        session.add(org)
-        await session.flush()
+        org_id = await _old_organization(session)
         users = {
-            email: User(organization_id=org.id, email=email, name="N", role=Role.AGENT, deleted_at=deleted)
+            email: User(organization_id=org_id, email=email, name="N", role=Role.AGENT, deleted_at=deleted)
             for email, deleted in ((live, None), (audited, utcnow()), (unaudited, utcnow()))
         }
         session.add_all(users.values())
         await session.flush()
         session.add(
             AuditEntry(
-                organization_id=org.id,
+                organization_id=org_id,
                 actor_role="ADMIN",
                 action="user.deleted",
                 target_type="user",

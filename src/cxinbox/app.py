@@ -21,6 +21,9 @@ from cxinbox.api_docs.tags import DESCRIPTION, TAGS
 from cxinbox.api_keys.router import router as api_keys_router
 from cxinbox.areas import register_areas
 from cxinbox.auth.scopes import document_key_scopes
+from cxinbox.billing.router import admin_router as stripe_prices_router
+from cxinbox.billing.router import router as billing_router
+from cxinbox.billing.router import webhook_router as stripe_webhook_router
 from cxinbox.bot.conversations_router import router as bot_conversations_router
 from cxinbox.bot.n8n_router import router as n8n_router
 from cxinbox.bot.router import router as bot_config_router
@@ -75,6 +78,7 @@ log = structlog.get_logger(__name__)
 ROUTERS: tuple[APIRouter, ...] = (
     health_router,
     whatsapp_webhook_router,
+    stripe_webhook_router,
     sign_in_router,
     api_keys_router,
     realtime_router,
@@ -84,7 +88,9 @@ ROUTERS: tuple[APIRouter, ...] = (
     profile_router,
     teams_router,
     admin_router,
+    stripe_prices_router,
     plans_router,
+    billing_router,
     org_config_router,
     whatsapp_sign_in_router,
     whatsapp_alerts_router,

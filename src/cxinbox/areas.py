@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
+from cxinbox.billing import registration as billing
 from cxinbox.bot import registration as bot
 from cxinbox.campaigns import registration as campaigns
 from cxinbox.contacts import registration as contacts
@@ -45,6 +46,7 @@ AREAS: tuple[ModuleType, ...] = (
     knowledge,
     templates,
     campaigns,
+    billing,
 )
 
 

@@ -38,6 +38,14 @@ class MetaSettings:
 
 
 @dataclass(frozen=True)
+class StripeSettings:
+    secret_key: str
+    webhook_secret: str
+    #: where the Stripe API is reached (a fake one in tests)
+    api_base: str
+
+
+@dataclass(frozen=True)
 class EmbeddingsSettings:
     provider: Literal["OPENAI", "GOOGLE", "LOCAL"]
     model: str
@@ -127,6 +135,7 @@ class Settings(BaseSettings):
 
     stripe_secret_key: str | None = None
     stripe_webhook_secret: str | None = None
+    #: the Stripe API's base (unset: Stripe's public API)
     stripe_api_base: str | None = None
 
     dev_endpoints: bool | None = None
@@ -227,6 +236,18 @@ class Settings(BaseSettings):
             app_secret=self.meta_app_secret,
             verify_token=self.meta_verify_token,
             allow_private_urls=self.allow_private_urls,
+        )
+
+    @property
+    def stripe(self) -> StripeSettings | None:
+        """Billing's Stripe account, or None while the secret key or the webhook secret is not set
+        (billing then answers 503 ``BILLING_NOT_CONFIGURED``)."""
+        if not self.stripe_secret_key or not self.stripe_webhook_secret:
+            return None
+        return StripeSettings(
+            secret_key=self.stripe_secret_key,
+            webhook_secret=self.stripe_webhook_secret,
+            api_base=(self.stripe_api_base or "https://api.stripe.com").rstrip("/"),
         )
 
     @property

@@ -59,8 +59,16 @@ TAGS: list[dict[str, str]] = [
         "description": "The organization's figures over a date range, bucketed in the caller's timezone; "
         "AI questions mapped to them.",
     },
+    {
+        "name": "billing",
+        "description": "Plans bought through Stripe: checkout, portal, extra agent seats, previews, "
+        "cancellation at the end of the period.",
+    },
     {"name": "whatsapp-accounts", "description": "Connected WhatsApp Business numbers and their alerts."},
-    {"name": "webhooks", "description": "Meta's webhook: verification and signed event deliveries."},
+    {
+        "name": "webhooks",
+        "description": "Meta's and Stripe's webhooks: verification and signed event deliveries.",
+    },
     {"name": "events", "description": "Realtime Server-Sent Events of the organization, with replay."},
     {"name": "files", "description": "Stored files and media, by public or signed URL."},
     {"name": "plans", "description": "The organization's plan, its limits and current usage."},

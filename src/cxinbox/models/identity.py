@@ -49,6 +49,8 @@ class Organization(IdMixin, TimestampMixin, Base):
     onboarding_completed_at: Mapped[datetime | None]
     #: per-organization exceptions to its plan's limits, e.g. ``{"seats": 50}``
     limit_overrides: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: seats bought on top of the plan's (extra agent blocks of the Stripe subscription)
+    extra_seats: Mapped[int] = mapped_column(default=0, server_default="0")
 
     @property
     def onboarding_completed(self) -> bool:

@@ -72,11 +72,21 @@ def register_usage(limit: str) -> Callable[[UsageCounter], UsageCounter]:
 
 
 def limit_for(org: Organization, limit: str) -> int | None:
+    return limit_under(org, org.plan, limit, extra_seats=org.extra_seats)
+
+
+def limit_under(org: Organization, plan: Plan, limit: str, *, extra_seats: int) -> int | None:
+    """``limit`` of ``org`` on ``plan``: its override if it has one, else the plan's; seats bought on
+    top of the plan (``extra_seats``) add to a finite seat limit."""
     overrides = org.limit_overrides or {}
     if limit in overrides:
         value = overrides[limit]
-        return None if value is None else int(value)
-    return PLAN_LIMITS[org.plan][limit]
+        maximum = None if value is None else int(value)
+    else:
+        maximum = PLAN_LIMITS[plan][limit]
+    if limit == SEATS and maximum is not None:
+        maximum += extra_seats or 0
+    return maximum
 
 
 async def usage_of(session: AsyncSession, org: Organization, limit: str) -> int:
