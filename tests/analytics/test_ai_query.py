@@ -97,12 +97,12 @@ async def test_a_json_answer_is_read_too(client, history, llm):
     [
         (
             Reply(tool_call=("run_metric", {"metric": "x'; DROP TABLE conversations; --"})),
-            422,
+            400,
             "UNKNOWN_METRIC",
         ),
-        (Reply(tool_call=("run_sql", {"query": "SELECT * FROM users"})), 422, "UNKNOWN_METRIC"),
-        (Reply(text="SELECT password_hash FROM users"), 422, "UNKNOWN_METRIC"),
-        (Reply(text='{"metric": "users_table", "params": {}}'), 422, "UNKNOWN_METRIC"),
+        (Reply(tool_call=("run_sql", {"query": "SELECT * FROM users"})), 400, "UNKNOWN_METRIC"),
+        (Reply(text="SELECT password_hash FROM users"), 400, "UNKNOWN_METRIC"),
+        (Reply(text='{"metric": "users_table", "params": {}}'), 400, "UNKNOWN_METRIC"),
         (
             Reply(tool_call=("run_metric", {"metric": "resolution_time", "from": "last tuesday"})),
             400,

@@ -3,9 +3,10 @@
 The model is offered one function, ``run_metric {metric, from?, to?, timezone?}``, whose ``metric``
 is an enum of the catalogue below; it never writes SQL and its answer is never executed as anything
 but a catalogue lookup. What it returns is validated like any client's input: a metric outside the
-catalogue answers 422 ``UNKNOWN_METRIC``, parameters that are not a valid range 400, and nothing
-runs in either case. The customer-facing text the question may quote cannot reach the instructions:
-it is only the user message. The sentence of the answer is written from the data, not by the model.
+catalogue answers 400 ``UNKNOWN_METRIC``, parameters that are not a valid range 400
+``VALIDATION_ERROR``, and nothing runs in either case. The customer-facing text the question may
+quote cannot reach the instructions: it is only the user message. The sentence of the answer is
+written from the data, not by the model.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ MAX_ANSWER_TOKENS = 300
 
 
 class UnknownMetric(AppError):
-    status_code = 422
+    status_code = 400
     code = "UNKNOWN_METRIC"
     message = "The question could not be mapped to a metric of the catalogue"
 

@@ -121,8 +121,8 @@ async def campaigns(
     description=f"{MANAGERS} Addition: the answer. The organization's active bot config maps the question "
     "to one metric of a fixed catalogue and its range (it never writes SQL); the answer carries the "
     "metric, the parameters and the data it used. Off by default (409 `AI_ANALYTICS_DISABLED`, also "
-    "without an active LLM bot config); a metric outside the catalogue answers 422 `UNKNOWN_METRIC` "
-    "and bad parameters 400, with nothing run.",
+    "without an active LLM bot config); a metric outside the catalogue answers 400 `UNKNOWN_METRIC` "
+    "and bad parameters 400 `VALIDATION_ERROR`, with nothing run.",
     responses=AppError.responses(ValidationFailed, ai_settings.AiAnalyticsDisabled, ai_query.UnknownMetric),
 )
 async def ai_query_(
