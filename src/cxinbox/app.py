@@ -48,6 +48,8 @@ from cxinbox.files.router import router as files_router
 from cxinbox.health.router import router as health_router
 from cxinbox.invitations.page import router as invitation_page_router
 from cxinbox.invitations.router import router as invitations_router
+from cxinbox.knowledge.data_sources_router import router as data_sources_router
+from cxinbox.knowledge.media_router import router as bot_media_router
 from cxinbox.knowledge.router import router as knowledge_router
 from cxinbox.messages.failed_router import router as failed_messages_router
 from cxinbox.messages.router import router as messages_router
@@ -111,6 +113,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     routing_router,
     reroute_router,
     knowledge_router,
+    bot_media_router,
+    data_sources_router,
     templates_router,
     campaigns_router,
     analytics_router,

@@ -15,6 +15,7 @@ from cxinbox.adapters.storage import FileStorage, LocalDiskStorage
 from cxinbox.auth.passwords import PasswordHasher
 from cxinbox.auth.tokens import TokenSigner
 from cxinbox.config import Settings
+from cxinbox.core.cache import ExpiringStore
 from cxinbox.core.crypto import SecretBox, TokenHasher
 from cxinbox.core.db import (
     create_engine,
@@ -64,6 +65,7 @@ class Runtime:
             poll_seconds=settings.job_poll_seconds,
         )
         self.sessionmaker.configure(info={EVENT_BUS_KEY: self.bus, JOB_QUEUE_KEY: self.jobs})
+        self.cache = ExpiringStore(settings.redis_url, prefix=settings.redis_prefix)
         self.limiter = RateLimiter(
             settings.redis_url, enabled=settings.rate_limits_enabled, prefix=settings.redis_prefix
         )
@@ -89,6 +91,7 @@ class Runtime:
         await self.jobs.stop()
         await self.bus.stop()
         await self.limiter.close()
+        await self.cache.close()
         for engine in {self.read_engine, self.current_read_engine, self.engine}:
             await engine.dispose()
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 #: a field's name -> the kind of the caller's own id that fills it
-ID_FIELDS = {"userId": "member", "tagId": "tag", "teamId": "team"}
+ID_FIELDS = {"userId": "member", "tagId": "tag", "teamId": "team", "connectionId": "connection"}
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 

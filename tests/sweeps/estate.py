@@ -66,8 +66,8 @@ async def build_estate(
     """An organization with a connected number, a team, people of each role, a conversation in the
     team with its contact and message, a tag on it, a quick reply with media, a template, an
     invitation, an API key, an account alert, a team schedule, and the automation areas' things (a
-    bot config with an intent and a document, a connection with a tool, a routing rule); made
-    through the API where one exists."""
+    bot config with an intent, a document and a media file, a connection with a tool and a data
+    source, a routing rule); made through the API where one exists."""
     inbox = await make_inbox(client, runtime, factory, graph)
     admin = inbox.admin.headers
     estate = Estate(inbox)
@@ -139,7 +139,8 @@ async def build_estate(
 
 
 async def _build_automation(client: httpx.AsyncClient, admin: dict[str, str], team_id: str) -> dict[str, str]:
-    """The bot's config, an intent and a document, a connection with a tool, and a routing rule."""
+    """The bot's config, an intent, a document and a media file, a connection with a tool and a data
+    source, and a routing rule."""
     bot = {"provider": "OPENAI", "model": "gpt-4o-mini", "apiKey": f"sk-sweep-{uuid.uuid4().hex}"}
     r = await client.put("/bot-config", json=bot, headers=admin)
     assert r.status_code == 200, r.text
@@ -160,6 +161,15 @@ async def _build_automation(client: httpx.AsyncClient, admin: dict[str, str], te
         "path": "/orders/{{params.orderId}}",
     }
     tool_id = _created(await client.post("/tools", json=tool, headers=admin))
+    source = {
+        "name": "Sweep account",
+        "connectionId": connection_id,
+        "path": "/customers?phone={{phone10}}",
+        "fields": [{"label": "Name", "path": "data[0].name"}],
+    }
+    data_source_id = _created(await client.post("/inbox-data-sources", json=source, headers=admin))
+    media = ("menu.pdf", b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n", "application/pdf")
+    bot_media_id = _created(await client.post("/bot-config/media", files={"file": media}, headers=admin))
     rule = {
         "name": "sweep",
         "teamId": team_id,
@@ -172,6 +182,8 @@ async def _build_automation(client: httpx.AsyncClient, admin: dict[str, str], te
         "document": document_id,
         "connection": connection_id,
         "tool": tool_id,
+        "data_source": data_source_id,
+        "bot_media": bot_media_id,
         "routing_rule": rule_id,
     }
 

@@ -45,10 +45,13 @@ ID_KINDS: dict[tuple[str, str], str] = {
     ("/bot-config/", "id"): "bot_config",
     ("/bot-config/intents/", "id"): "intent",
     ("/bot-config/documents/", "id"): "document",
+    ("/bot-config/media/", "id"): "bot_media",
     ("/connections/", "id"): "connection",
     ("/tools/", "id"): "tool",
     ("/routing-rules/", "id"): "routing_rule",
     ("/integrations/data/", "conversationId"): "conversation",
+    ("/inbox-data-sources/", "id"): "data_source",
+    ("/inbox-data-sources/data/", "conversationId"): "conversation",
 }
 
 #: path prefixes out of the sweep's scope, with the reason

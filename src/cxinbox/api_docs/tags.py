@@ -46,7 +46,12 @@ TAGS: list[dict[str, str]] = [
     },
     {
         "name": "knowledge-base",
-        "description": "Documents the bot answers from: upload, ingestion status, chunks, retrieval tests.",
+        "description": "Documents the bot answers from (upload, ingestion status, chunks, retrieval "
+        "tests) and the media files it can send.",
+    },
+    {
+        "name": "inbox-data-sources",
+        "description": "Lookups on the organization's connections, shown as fields beside a conversation.",
     },
     {"name": "templates", "description": "WhatsApp message templates: managed at Meta, sent to customers."},
     {

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.core.repository import TenantRepository
 from cxinbox.models.knowledge import DocumentStatus, KnowledgeChunk, KnowledgeDocument
+from cxinbox.models.knowledge_media import BotMedia, InboxDataSource
 
 
 class DocumentRepository(TenantRepository[KnowledgeDocument]):
@@ -72,3 +73,27 @@ async def locked_document(session: AsyncSession, document_id: str) -> KnowledgeD
 
 async def delete_chunks(session: AsyncSession, document_id: str) -> None:
     await session.execute(delete(KnowledgeChunk).where(KnowledgeChunk.document_id == document_id))
+
+
+class BotMediaRepository(TenantRepository[BotMedia]):
+    model = BotMedia
+    not_found_message = "Media not found"
+
+    async def listed(self) -> Sequence[BotMedia]:
+        return await self.list(self.select().order_by(BotMedia.created_at.desc(), BotMedia.id))
+
+    async def among(self, ids: Sequence[str]) -> Sequence[BotMedia]:
+        """The organization's media of ``ids``, in that order (an id not theirs is left out)."""
+        found = {m.id: m for m in await self.list(self.select().where(BotMedia.id.in_(ids)))}
+        return [found[i] for i in ids if i in found]
+
+
+class DataSourceRepository(TenantRepository[InboxDataSource]):
+    model = InboxDataSource
+    not_found_message = "Data source not found"
+
+    async def listed(self, *, active_only: bool = False) -> Sequence[InboxDataSource]:
+        stmt = self.select().order_by(InboxDataSource.position, InboxDataSource.name, InboxDataSource.id)
+        if active_only:
+            stmt = stmt.where(InboxDataSource.is_active.is_(True))
+        return await self.list(stmt)

@@ -13,6 +13,7 @@ from cxinbox.models import (  # noqa: F401 - imported to register their tables
     invitations,
     jobs,
     knowledge,
+    knowledge_media,
     mail,
     organization_settings,
     outbound,

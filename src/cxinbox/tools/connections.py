@@ -46,8 +46,8 @@ async def update_connection(
 
 
 async def delete_connection(session: AsyncSession, editor: Actor, connection_id: str) -> None:
-    """The tools that used it stay, without a connection. (Inbox data sources, which will cascade
-    with their connection, are not built yet.)"""
+    """The tools that used it stay, without a connection; its inbox data sources go with it (the
+    foreign key cascades)."""
     tenant = editor.principal.tenant
     connection = await ConnectionRepository(session, tenant).get_or_404(connection_id)
     await ToolRepository(session, tenant).unlink(connection.id)
