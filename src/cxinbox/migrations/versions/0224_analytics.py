@@ -1,7 +1,7 @@
 """Analytics: the AI-query switch per organization, and the indexes that read a date range.
 
 Revision ID: 0224
-Revises: 0220
+Revises: 0221
 Create Date: 2026-12-07 05:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import cxinbox.models.base
 
 revision: str = "0224"
-down_revision: str | tuple[str, ...] | None = "0220"
+down_revision: str | tuple[str, ...] | None = "0221"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
