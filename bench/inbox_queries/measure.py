@@ -42,7 +42,7 @@ class Timing:
 
 
 @contextmanager
-def api_server(env: dict[str, str], data_dir: Path) -> Iterator[str]:
+def api_server(env: dict[str, str], data_dir: Path, *, start_seconds: float = 60) -> Iterator[str]:
     """``cxinbox.app`` under uvicorn on 127.0.0.1 in its own process; its base URL."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -55,7 +55,7 @@ def api_server(env: dict[str, str], data_dir: Path) -> Iterator[str]:
     process = subprocess.Popen(command, env=server_env)
     base = f"http://127.0.0.1:{port}/api/v1"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + start_seconds
         while True:
             try:
                 if httpx.get(f"{base}/health", timeout=1).status_code == 200:

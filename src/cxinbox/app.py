@@ -14,6 +14,7 @@ import structlog
 from fastapi import APIRouter, Depends, FastAPI
 
 from cxinbox.admin.router import router as admin_router
+from cxinbox.analytics.router import router as analytics_router
 from cxinbox.api_docs import install_api_docs
 from cxinbox.api_docs.openapi import install_openapi
 from cxinbox.api_docs.tags import DESCRIPTION, TAGS
@@ -125,6 +126,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     data_sources_router,
     templates_router,
     campaigns_router,
+    analytics_router,
 )
 
 

@@ -64,6 +64,11 @@ TAGS: list[dict[str, str]] = [
         "estimated before sending.",
     },
     {
+        "name": "analytics",
+        "description": "The organization's figures over a date range, bucketed in the caller's timezone; "
+        "AI questions mapped to them.",
+    },
+    {
         "name": "billing",
         "description": "Plans bought through Stripe: checkout, portal, extra agent seats, previews, "
         "cancellation at the end of the period.",

@@ -34,6 +34,7 @@ class Area(StrEnum):
     USERS = "users"  # the people of the organization (read) and their presence (write)
     WHATSAPP = "whatsapp"  # numbers, their health and alerts (never their credentials)
     SETTINGS = "settings"  # /config and the plan's usage
+    ANALYTICS = "analytics"  # the organization's figures (read), the AI-query switch (write)
 
 
 class Access(StrEnum):

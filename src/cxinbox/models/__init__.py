@@ -2,6 +2,7 @@
 migrations and the schema test rely on it); code imports models from their own modules."""
 
 from cxinbox.models import (  # noqa: F401 - imported to register their tables
+    analytics,
     audit,
     billing,
     bot,

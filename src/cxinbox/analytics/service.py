@@ -1,0 +1,204 @@
+"""The analytics endpoints' answers, assembled from the figures of ``figures.py``."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cxinbox.analytics import figures
+from cxinbox.analytics.period import Bucketer, Period
+from cxinbox.analytics.schemas import (
+    AgentRow,
+    AgentsOut,
+    BotFigures,
+    CampaignRow,
+    CampaignsOut,
+    ConversationsOut,
+    ConversationTotals,
+    Count,
+    FirstResponse,
+    Funnel,
+    MessageTotals,
+    OverviewOut,
+    RangeOut,
+    SeriesPoint,
+)
+from cxinbox.analytics.stats import ratio, seconds_between, summarize
+from cxinbox.auth.principal import Principal
+from cxinbox.core.errors import NotImplementedYet
+from cxinbox.models.identity import Role, User
+from cxinbox.models.inbox import Conversation, Direction
+
+
+def range_of(period: Period) -> RangeOut:
+    return RangeOut.model_validate(
+        {
+            "from": period.start,
+            "to": period.end,
+            "timezone": period.zone.key,
+            "granularity": period.granularity,
+        }
+    )
+
+
+async def overview(session: AsyncSession, principal: Principal, period: Period) -> OverviewOut:
+    tenant = principal.tenant
+    series = await _series(session, principal, period)
+    bot = await figures.bot_counts(session, tenant, period)
+    return OverviewOut(
+        range=range_of(period),
+        conversations=ConversationTotals(
+            new=sum(p.new_conversations for p in series), closed=sum(p.closed_conversations for p in series)
+        ),
+        messages=MessageTotals(
+            inbound=sum(p.inbound_messages for p in series), outbound=sum(p.outbound_messages for p in series)
+        ),
+        first_response=await _first_response(session, principal, period),
+        resolution=summarize(seconds_between(await figures.resolutions(session, tenant, period))),
+        bot=BotFigures(
+            conversations=bot.conversations,
+            handed_off=bot.handed_off,
+            resolved=bot.resolved,
+            resolution_rate=ratio(bot.resolved, bot.conversations),
+            handoff_rate=ratio(bot.handed_off, bot.conversations),
+        ),
+        series=series,
+    )
+
+
+async def conversations(session: AsyncSession, principal: Principal, period: Period) -> ConversationsOut:
+    tenant = principal.tenant
+    series = await _series(session, principal, period)
+
+    groups = (Conversation.category, Conversation.team_id, Conversation.status, Conversation.origin)
+    rows = await figures.counts_by(session, tenant, period, *groups)
+    by = [_fold(rows, i) for i in range(len(groups))]
+    return ConversationsOut(
+        range=range_of(period),
+        totals=ConversationTotals(
+            new=sum(p.new_conversations for p in series), closed=sum(p.closed_conversations for p in series)
+        ),
+        first_response=await _first_response(session, principal, period),
+        resolution=summarize(seconds_between(await figures.resolutions(session, tenant, period))),
+        by_category=by[0],
+        by_team=by[1],
+        by_status=by[2],
+        by_origin=by[3],
+        series=series,
+    )
+
+
+def _fold(rows: list[tuple[Any, ...]], column: int) -> list[Count]:
+    """The counts of ``rows`` (values, then a count) summed by the value at ``column``, largest first."""
+    counts: dict[str | None, int] = defaultdict(int)
+    for row in rows:
+        counts[None if row[column] is None else str(row[column])] += row[-1]
+    return [Count(key=k, count=n) for k, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0] or ""))]
+
+
+async def agents(session: AsyncSession, principal: Principal, period: Period) -> AgentsOut:
+    tenant = principal.tenant
+    members = select(User).where(User.organization_id == tenant.organization_id, User.deleted_at.is_(None))
+    if principal.role == Role.AGENT:
+        members = members.where(User.id == principal.require_user())
+    users = (await session.scalars(members.order_by(User.name, User.id))).all()
+    assigned = dict(await figures.assignments(session, tenant, period))
+    resolved = dict(await figures.resolved_by_assignee(session, tenant, period))
+    sent = dict(await figures.messages_by_agent(session, tenant, period))
+    waits: dict[str, list[float]] = defaultdict(list)
+    for user_id, at, reply in await figures.agent_first_responses(session, tenant, period):
+        waits[user_id].append((reply - at).total_seconds())
+    return AgentsOut(
+        range=range_of(period),
+        agents=[
+            AgentRow(
+                user_id=u.id,
+                name=u.name,
+                role=u.role.value,
+                assigned=assigned.get(u.id, 0),
+                resolved=resolved.get(u.id, 0),
+                messages_sent=sent.get(u.id, 0),
+                first_response=summarize(waits.get(u.id, [])),
+            )
+            for u in users
+            if u.role != Role.SUPER_ADMIN
+        ],
+    )
+
+
+async def campaigns(session: AsyncSession, principal: Principal, period: Period) -> CampaignsOut:
+    rows = await figures.campaigns(session, principal.tenant, period)
+    by_campaign = [
+        CampaignRow(
+            id=c.id,
+            name=c.name,
+            status=c.status,
+            created_at=c.created_at,
+            **_funnel(c.counts, c.estimated_cost, c.spent).model_dump(),
+        )
+        for c in rows
+    ]
+    totals = _funnel(
+        {name: sum(c.counts[name] for c in rows) for name in figures.FUNNEL},
+        sum((c.estimated_cost for c in rows), Decimal(0)),
+        sum((c.spent for c in rows), Decimal(0)),
+    )
+    return CampaignsOut(range=range_of(period), campaigns=len(rows), totals=totals, by_campaign=by_campaign)
+
+
+async def bot(session: AsyncSession, principal: Principal, period: Period) -> None:
+    """The bot's own figures (turns, latency, tokens, intents) read its recorded sessions and turns."""
+    raise NotImplementedYet(
+        "Bot analytics need the bot's recorded sessions and turns, which are not kept yet; the bot's "
+        "resolution and handoff rates are in /analytics/overview"
+    )
+
+
+def _funnel(counts: dict[str, int], estimated: Decimal, spent: Decimal) -> Funnel:
+    sent, delivered = counts["sent"], counts["delivered"]
+    return Funnel(
+        **counts,
+        estimated_cost=float(round(estimated, 4)),
+        spent=float(round(spent, 4)),
+        cost_per_delivered=None if not delivered else float(round(spent / delivered, 4)),
+        delivery_rate=ratio(delivered, sent),
+        read_rate=ratio(counts["read"], delivered),
+        reply_rate=ratio(counts["replied"], delivered),
+    )
+
+
+async def _first_response(session: AsyncSession, principal: Principal, period: Period) -> FirstResponse:
+    pairs = await figures.first_responses(session, principal.tenant, period)
+    answered = [(asked, reply) for asked, reply in pairs if reply is not None]
+    summary = summarize(seconds_between(answered))
+    return FirstResponse(**summary.model_dump(), unanswered=len(pairs) - len(answered))
+
+
+async def _series(session: AsyncSession, principal: Principal, period: Period) -> list[SeriesPoint]:
+    tenant = principal.tenant
+    buckets = period.buckets()
+    bucketer = Bucketer(buckets)
+    new, closed, inbound, outbound = ([0] * len(buckets) for _ in range(4))
+    if buckets:
+        for slot, n in await figures.conversations_per_slot(session, tenant, period):
+            new[bucketer.index(slot)] += n
+        for slot, n in await figures.conversations_per_slot(session, tenant, period, closed=True):
+            closed[bucketer.index(slot)] += n
+        for slot, direction, n in await figures.messages_per_slot(session, tenant, period):
+            (inbound if direction == Direction.INBOUND else outbound)[bucketer.index(slot)] += n
+    return [
+        SeriesPoint(
+            start=b.start,
+            end=b.end,
+            local_start=b.local_start.isoformat(),
+            new_conversations=new[i],
+            closed_conversations=closed[i],
+            inbound_messages=inbound[i],
+            outbound_messages=outbound[i],
+        )
+        for i, b in enumerate(buckets)
+    ]
