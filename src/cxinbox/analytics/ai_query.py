@@ -28,7 +28,7 @@ from cxinbox.analytics.period import DEFAULT_TIMEZONE, Period, parse_period
 from cxinbox.analytics.schemas import AiAnswer
 from cxinbox.auth.principal import Principal
 from cxinbox.bot import llm
-from cxinbox.bot.testing import target_of
+from cxinbox.bot.llm import target_of
 from cxinbox.core.clock import utcnow
 from cxinbox.core.errors import AppError, ValidationFailed
 from cxinbox.runtime import Runtime
