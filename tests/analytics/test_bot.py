@@ -15,6 +15,7 @@ from cxinbox.models.bot_sessions import BotSession, BotSessionClosure
 from cxinbox.models.bot_turns import BotTurn, TurnDecision, TurnState
 from cxinbox.models.whatsapp import WhatsAppAccount
 from tests.analytics.history import RANGE, History, Writer, at
+from tests.fixtures.bot_sessions import keep_open
 
 Closure = BotSessionClosure
 
@@ -33,6 +34,8 @@ class Bot:
     async def stretch(self, started: str, closure: Closure | None = None) -> str:
         """A conversation with one bot session started at ``started`` (an hour long unless open)."""
         conversation = await Writer(self.session, self.org, self.account).conversation(started)
+        if closure is None:
+            await keep_open(self.session, conversation)
         begin = at(started)
         self.session.add(
             BotSession(

@@ -16,6 +16,7 @@ from cxinbox.models.bot_sessions import BotSession, BotSessionClosure
 from cxinbox.models.bot_studio import BotFeedback
 from cxinbox.models.bot_turns import BotTurn, TurnDecision, TurnState
 from cxinbox.models.inbox import Message
+from tests.fixtures.bot_sessions import keep_open
 from tests.fixtures.inbox import make_inbox
 from tests.fixtures.people import error_code
 
@@ -124,6 +125,7 @@ async def _history(client, runtime, factory, graph) -> History:
         s2 = add_session(convs[1], timedelta(hours=20), timedelta(minutes=30), Closure.ESCALATED)
         s3 = add_session(convs[2], timedelta(days=3), timedelta(hours=24), Closure.ABANDONED)
         s4 = add_session(convs[3], timedelta(hours=1), None, None)
+        await keep_open(session, convs[3])
         add_turn(
             "t0",
             convs[0],
