@@ -100,6 +100,8 @@ class Thought:
     handoff_reason: str | None = None
     handoff_summary: str | None = None
     handoff_team_id: str | None = None
+    #: the bot media a MEDIA intent sends after the reply
+    media_ids: list[str] = field(default_factory=list)
     #: posted to an N8N workflow, which answers later
     forwarded: bool = False
     usage: Usage = field(default_factory=Usage)
@@ -157,8 +159,8 @@ async def think(runtime: Runtime, mind: Mind) -> Thought:
         thought.actions.append({"type": "INTENT", "name": intent.name, "detail": intent.action.value})
         if intent.action is IntentAction.HANDOFF:
             return thought.hand_off(Reason.INTENT, intent.name, intent.handoff_team_id)
-        if intent.action is IntentAction.MEDIA and intent.media_ids:
-            thought.trace["notes"].append(f"media not sent yet: {', '.join(intent.media_ids)}")
+        if intent.action is IntentAction.MEDIA:
+            thought.media_ids = list(intent.media_ids)
         if intent.action is IntentAction.TOOL:
             plan = next((p for p in mind.tools.values() if p.tool_id == intent.tool_id), None)
             if plan is not None:
