@@ -123,6 +123,9 @@ class Settings(BaseSettings):
     kimi_base_url: str | None = None
     #: one LLM call (a whole streamed answer too) ends after this long, and counts as a failure
     llm_timeout_seconds: float = 30.0
+    #: the time one bot turn spends in tool calls at most: once spent, no call starts (the model is told
+    #: the time is up), and a running call is cut when it runs out
+    bot_tool_seconds_per_turn: float = Field(default=20.0, gt=0)
     #: a bot session whose customer has written nothing for this long closes ABANDONED
     bot_session_abandon_hours: float = Field(default=24.0, gt=0)
 

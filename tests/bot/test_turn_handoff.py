@@ -142,7 +142,8 @@ async def test_intents_answer_or_hand_over_before_the_model(routed):
     catalogue = await routed.writes("mándame el catálogo")
     [turn] = await routed.finished_turns(catalogue)
     assert [m.text for m in await routed.replies(catalogue)] == ["Nuestro catálogo:"]
-    assert turn.trace["notes"] == ["media not sent yet: media-1"]
+    assert turn.trace["media"] == {"sent": [], "notSent": ["media-1"]}
+    assert turn.trace["notes"] == ["media not sent (deleted, or not the organization's): media-1"]
     buy = await routed.writes("quiero comprar")
     _, conversation = await handed_off(routed, buy, "INTENT")
     assert conversation.team_id == routed.inbox.team_id

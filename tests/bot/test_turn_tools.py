@@ -1,6 +1,7 @@
-"""The bot's tool loop: the model may call the organization's tools (up to four calls a turn, then
-it answers), each run outside any transaction and its result given back to the model; each call is
-in the trace. The sandbox runs the same loop as a dry run unless asked to call the tools."""
+"""The bot's tool loop: the model may call the organization's tools (up to four calls and
+``bot_tool_seconds_per_turn`` of their time a turn, then it answers), each run outside any
+transaction and its result given back to the model; each call is in the trace. The sandbox runs
+the same loop as a dry run unless asked to call the tools."""
 
 from __future__ import annotations
 
@@ -63,6 +64,31 @@ async def test_a_turn_makes_at_most_four_tool_calls(with_tool, orders_api):
     assert [t["function"]["name"] for t in requests[-1].body["tools"]] == ["handoff_to_human"]
     assert turn.decision is TurnDecision.REPLIED
     await bot.sent_count(1)
+
+
+async def test_a_turn_stops_calling_tools_when_its_time_for_them_is_up(bot, orders_api, monkeypatch):
+    """Each call takes 400 ms against a 600 ms budget: the first finishes, the second is cut when the
+    budget runs out, the third is never started; the model is told the time is up."""
+    monkeypatch.setattr(bot.runtime.settings, "bot_tool_seconds_per_turn", 0.6)
+    connection = await make_connection(bot.client, bot.admin, orders_api, baseUrl=orders_api.url)
+    await make_tool(bot.client, bot.admin, order_tool(connection["id"], name="slow_lookup", path="/slow/400"))
+    bot.answers(
+        *(Reply("", tool_call=("slow_lookup", {"orderId": f"S-{i}"})) for i in range(3)),
+        Reply("No pude revisarlo a tiempo."),
+    )
+    before = orders_api.count()
+    conversation_id = await bot.writes("revisa mis pedidos lentos")
+    [turn] = await bot.finished_turns(conversation_id)
+    calls = turn.trace["tools"]
+    assert len(calls) == 3
+    assert calls[-1]["started"] is False and calls[-1]["timeUp"] is True
+    assert calls[1]["timeUp"] is True and calls[1]["ok"] is False
+    assert orders_api.count() - before == sum(c["started"] for c in calls) <= 2
+    requests = bot.llm.requests_with(bot.key)
+    assert "time for tool calls is up" in requests[-1].body["messages"][-1]["content"]
+    assert turn.decision is TurnDecision.REPLIED
+    [sent] = await bot.sent_count(1)
+    assert sent["text"]["body"] == "No pude revisarlo a tiempo."
 
 
 async def test_the_sandbox_runs_the_loop_dry_unless_asked(with_tool, orders_api):

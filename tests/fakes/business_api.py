@@ -4,6 +4,7 @@ called by tools, connections and the integration. It records every request exact
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ class BusinessApi(ThreadedServer):
                 Route("/status/{code:int}", self._status, methods=METHODS),
                 Route("/customers", self._customers),
                 Route("/big", self._big),
+                Route("/slow/{ms:int}", self._slow, methods=METHODS),
                 Route("/{rest:path}", self._echo, methods=METHODS),
             ]
         )
@@ -93,6 +95,12 @@ class BusinessApi(ThreadedServer):
         await self._record(request)
         account = self.accounts.get(request.query_params.get("phone", ""))
         return JSONResponse({"data": [account] if account else []})
+
+    async def _slow(self, request: Request) -> Response:
+        """``/slow/{ms}``: recorded at once, answered after ``ms`` milliseconds."""
+        await self._record(request)
+        await asyncio.sleep(request.path_params["ms"] / 1000)
+        return JSONResponse({"data": {"status": "slow but shipped"}})
 
     async def _big(self, request: Request) -> Response:
         await self._record(request)

@@ -22,7 +22,7 @@ from tests.knowledge.media import PDF, image, uploaded
 async def send(runtime, conversation_id: str, media_ids: list[str]) -> list[str]:
     async with runtime.unit_of_work() as session:
         conversation = await session.get_one(Conversation, conversation_id)
-        return [m.id for m in await send_bot_media(session, runtime, conversation, media_ids)]
+        return [m.id for m in (await send_bot_media(session, runtime, conversation, media_ids)).values()]
 
 
 def uploads_by(graph: FakeGraph, phone_number_id: str) -> list[str]:

@@ -10,7 +10,9 @@ An LLM failure is raised as the adapter's ``LlmError``; the caller decides (retr
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -29,6 +31,8 @@ from cxinbox.tools.runner import ToolOutcome, ToolPlan
 
 #: tool calls one turn makes at most; then the model answers without tools
 MAX_TOOL_CALLS = 4
+#: what a call gets when the turn's time for tools (``bot_tool_seconds_per_turn``) is spent
+TIME_UP = "the turn's time for tool calls is up: answer without this tool"
 #: characters of a knowledge chunk put in the prompt
 CHUNK_CHARS = 1500
 HANDOFF_TOOL = ToolSpec(
@@ -96,6 +100,8 @@ class Thought:
     handoff_reason: str | None = None
     handoff_summary: str | None = None
     handoff_team_id: str | None = None
+    #: the bot media a MEDIA intent sends after the reply
+    media_ids: list[str] = field(default_factory=list)
     #: posted to an N8N workflow, which answers later
     forwarded: bool = False
     usage: Usage = field(default_factory=Usage)
@@ -103,6 +109,8 @@ class Thought:
     #: what the sandbox shows: ``{type, name, detail}``
     actions: list[dict[str, Any]] = field(default_factory=list)
     trace: dict[str, Any] = field(default_factory=dict)
+    #: seconds spent in tool calls so far (capped by ``bot_tool_seconds_per_turn``)
+    tool_seconds: float = 0.0
 
     @property
     def handoff(self) -> bool:
@@ -151,12 +159,12 @@ async def think(runtime: Runtime, mind: Mind) -> Thought:
         thought.actions.append({"type": "INTENT", "name": intent.name, "detail": intent.action.value})
         if intent.action is IntentAction.HANDOFF:
             return thought.hand_off(Reason.INTENT, intent.name, intent.handoff_team_id)
-        if intent.action is IntentAction.MEDIA and intent.media_ids:
-            thought.trace["notes"].append(f"media not sent yet: {', '.join(intent.media_ids)}")
+        if intent.action is IntentAction.MEDIA:
+            thought.media_ids = list(intent.media_ids)
         if intent.action is IntentAction.TOOL:
             plan = next((p for p in mind.tools.values() if p.tool_id == intent.tool_id), None)
             if plan is not None:
-                outcome = await _run_tool(mind, thought, plan, {})
+                outcome = await _run_tool(runtime, mind, thought, plan, {})
                 extra = [ChatMessage("user", _tool_result(plan.name, outcome))]
         if intent.response:
             thought.reply = intent.response
@@ -215,7 +223,7 @@ async def _converse(runtime: Runtime, mind: Mind, thought: Thought, extra: list[
             return
         for call in called[: MAX_TOOL_CALLS - calls]:
             calls += 1
-            outcome = await _run_tool(mind, thought, mind.tools[call.name], call.arguments)
+            outcome = await _run_tool(runtime, mind, thought, mind.tools[call.name], call.arguments)
             messages = [
                 *messages,
                 ChatMessage("assistant", f"(calling {call.name} with {json.dumps(call.arguments)[:2000]})"),
@@ -223,11 +231,18 @@ async def _converse(runtime: Runtime, mind: Mind, thought: Thought, extra: list[
             ]
 
 
-async def _run_tool(mind: Mind, thought: Thought, plan: ToolPlan, arguments: Any) -> ToolOutcome:
-    if mind.execute_tools:
-        outcome = await runner.run(plan, arguments, mind.tool_context, allow_private=mind.allow_private)
-    else:
+async def _run_tool(
+    runtime: Runtime, mind: Mind, thought: Thought, plan: ToolPlan, arguments: Any
+) -> ToolOutcome:
+    remaining = runtime.settings.bot_tool_seconds_per_turn - thought.tool_seconds
+    started = False
+    if not mind.execute_tools:
         outcome = ToolOutcome(ok=False, error="dry run: the tool was not called")
+    elif remaining <= 0:
+        outcome = ToolOutcome(ok=False, error=TIME_UP)
+    else:
+        started = True
+        outcome = await _timed_run(mind, thought, plan, arguments, remaining)
     thought.trace["tools"].append(
         {
             "name": plan.name,
@@ -237,12 +252,28 @@ async def _run_tool(mind: Mind, thought: Thought, plan: ToolPlan, arguments: Any
             "status": outcome.status,
             "latencyMs": outcome.latency_ms,
             "error": outcome.error,
+            "started": started,
+            "timeUp": outcome.error == TIME_UP,
         }
     )
     thought.actions.append(
         {"type": "TOOL", "name": plan.name, "detail": "ok" if outcome.ok else outcome.error}
     )
     return outcome
+
+
+async def _timed_run(
+    mind: Mind, thought: Thought, plan: ToolPlan, arguments: Any, remaining: float
+) -> ToolOutcome:
+    """The call, cut when the turn's time for tools runs out; its time counts against that time."""
+    began = time.monotonic()
+    try:
+        async with asyncio.timeout(remaining):
+            return await runner.run(plan, arguments, mind.tool_context, allow_private=mind.allow_private)
+    except TimeoutError:
+        return ToolOutcome(ok=False, latency_ms=int(remaining * 1000), error=TIME_UP)
+    finally:
+        thought.tool_seconds += time.monotonic() - began
 
 
 def system_prompt(mind: Mind) -> str:

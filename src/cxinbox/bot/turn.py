@@ -8,6 +8,10 @@
 3. In a transaction: the turn is finished only if the caller still holds it, and the reply is
    queued only if the conversation is still BOT_HANDLING (a compare-and-set in the transaction that
    queues it), else it is dropped; a handoff goes through the status machine. The trace is written.
+   A MEDIA intent's files are queued after the reply in that same transaction, so they go out
+   exactly once with it; their upload to Meta runs before it, outside any transaction
+   (``media_sending.upload_bot_media``), and a file Meta did not take then goes out without an id
+   (delivery uploads it with its retries).
 
 A provider failure that may pass is retried (the provider's ``Retry-After`` honoured) up to
 ``LLM_ATTEMPTS`` times, then the conversation is handed off (``LLM_ERROR``); a refused key hands off
@@ -34,6 +38,7 @@ from cxinbox.core.clock import utcnow
 from cxinbox.core.db import release_transaction
 from cxinbox.core.errors import Conflict
 from cxinbox.core.jobs import Queue, RetryAfter, job
+from cxinbox.knowledge.media_sending import send_bot_media, upload_bot_media
 from cxinbox.models.bot import BotMode
 from cxinbox.models.bot_turns import BotTurn, TurnDecision
 from cxinbox.models.identity import Organization
@@ -84,6 +89,8 @@ async def run_turn(runtime: Runtime, session: AsyncSession, conversation_id: str
     except LlmError as exc:
         await _failed(session, runtime, conversation, turn, token, exc, setup)
         return
+    if thought.reply and thought.media_ids:
+        await upload_bot_media(session, runtime, conversation, thought.media_ids)
     await _finish(session, runtime, conversation, turn, token, thought, setup)
 
 
@@ -215,9 +222,35 @@ async def _apply(
             compose.Sender(SenderType.BOT),
         )
     except Conflict as refused:
-        thought.trace["notes"] = [*thought.trace.get("notes", []), f"not sent: {refused.code}"]
+        _note(thought, f"not sent: {refused.code}")
         return TurnDecision.FAILED, None
+    if thought.media_ids:
+        await _send_media(session, runtime, conversation, thought)
     return TurnDecision.REPLIED, sent.id
+
+
+async def _send_media(
+    session: AsyncSession, runtime: Runtime, conversation: Conversation, thought: Thought
+) -> None:
+    """Queue the intent's media after the reply (uploaded before the transaction: see the module);
+    the trace lists what was sent, and each id that is not the organization's media (deleted, or
+    never theirs) is named as not sent."""
+    try:
+        sent = await send_bot_media(session, runtime, conversation, thought.media_ids, upload=False)
+        why = "deleted, or not the organization's"
+    except Conflict as refused:
+        sent, why = {}, refused.code
+    missing = [i for i in thought.media_ids if i not in sent]
+    thought.trace["media"] = {
+        "sent": [{"mediaId": media_id, "messageId": message.id} for media_id, message in sent.items()],
+        "notSent": missing,
+    }
+    if missing:
+        _note(thought, f"media not sent ({why}): {', '.join(missing)}")
+
+
+def _note(thought: Thought, note: str) -> None:
+    thought.trace["notes"] = [*thought.trace.get("notes", []), note]
 
 
 async def _still_the_bots(session: AsyncSession, conversation_id: str) -> bool:

@@ -7,6 +7,10 @@ covers a message that waits in the outbox). The upload runs here, before the mes
 the message goes out with the id; if Graph cannot take it now, the message is queued without one
 and delivery uploads the file itself with its retries (that id is not kept). A development
 simulator's conversation never reaches Graph, so nothing is uploaded for it.
+
+A caller that must queue the messages inside a transaction it keeps (the bot's turn, whose reply is
+queued in the transaction that marks the turn done) uploads first with ``upload_bot_media`` and then
+sends with ``upload=False``: nothing is committed early and nothing waits on Meta in the transaction.
 """
 
 from __future__ import annotations
@@ -39,24 +43,29 @@ REUSE_FOR = timedelta(days=29)
 
 
 async def send_bot_media(
-    session: AsyncSession, runtime: Runtime, conversation: Conversation, media_ids: Sequence[str]
-) -> list[Message]:
+    session: AsyncSession,
+    runtime: Runtime,
+    conversation: Conversation,
+    media_ids: Sequence[str],
+    *,
+    upload: bool = True,
+) -> dict[str, Message]:
     """Queue one BOT message per media of ``media_ids`` (in that order) that belongs to the
-    conversation's organization; an id that does not (deleted since, or another organization's)
-    is skipped. Raises ``WindowClosed`` (409) outside the 24-hour window, and the account's refusal
-    when it cannot send, before anything is uploaded. When a file must be uploaded, the session's
-    work so far is committed first (``release_transaction``): no transaction waits on Meta."""
+    conversation's organization, the messages by media id; an id that does not (deleted since, or
+    another organization's) is skipped. Raises ``WindowClosed`` (409) outside the 24-hour window,
+    and the account's refusal when it cannot send, before anything is uploaded. When a file must be
+    uploaded, the session's work so far is committed first (``release_transaction``): no transaction
+    waits on Meta. With ``upload=False`` only kept Graph ids are used and nothing is committed."""
     account = await session.get_one(WhatsAppAccount, conversation.whatsapp_account_id)
     if (refusal := send_refusal(account.status)) is not None:
         raise refusal
     if not compose.window_open(conversation):
         raise compose.WindowClosed()
-    tenant = TenantContext.system(conversation.organization_id)
-    items = await BotMediaRepository(session, tenant).among(list(media_ids))
+    items = await _own_media(session, conversation, media_ids)
     graph_ids: dict[str, str] = {}
     if conversation.origin is not ConversationOrigin.SIMULATED:
-        graph_ids = await graph_media_ids(session, runtime, account, items)
-    sent = []
+        graph_ids = await graph_media_ids(session, runtime, account, items, upload=upload)
+    sent = {}
     for media in items:
         outgoing = compose.media_message(
             MessageType(media.kind.value.lower()),
@@ -70,15 +79,38 @@ async def send_bot_media(
         if media.id in graph_ids:
             outgoing = with_graph_id(outgoing, graph_ids[media.id])
         sender = compose.Sender(SenderType.BOT)
-        sent.append(await compose.queue_message(session, runtime, conversation, outgoing, sender))
+        sent[media.id] = await compose.queue_message(session, runtime, conversation, outgoing, sender)
     return sent
 
 
+async def upload_bot_media(
+    session: AsyncSession, runtime: Runtime, conversation: Conversation, media_ids: Sequence[str]
+) -> None:
+    """Upload (and keep) the Graph ids a later ``send_bot_media(..., upload=False)`` will use; the
+    session's work so far is committed first when a file is uploaded."""
+    if conversation.origin is ConversationOrigin.SIMULATED or not media_ids:
+        return
+    account = await session.get_one(WhatsAppAccount, conversation.whatsapp_account_id)
+    await graph_media_ids(session, runtime, account, await _own_media(session, conversation, media_ids))
+
+
+async def _own_media(
+    session: AsyncSession, conversation: Conversation, media_ids: Sequence[str]
+) -> Sequence[BotMedia]:
+    tenant = TenantContext.system(conversation.organization_id)
+    return await BotMediaRepository(session, tenant).among(list(media_ids))
+
+
 async def graph_media_ids(
-    session: AsyncSession, runtime: Runtime, account: WhatsAppAccount, items: Sequence[BotMedia]
+    session: AsyncSession,
+    runtime: Runtime,
+    account: WhatsAppAccount,
+    items: Sequence[BotMedia],
+    *,
+    upload: bool = True,
 ) -> dict[str, str]:
-    """Each file's Graph media id for the account's number: the kept one while it is good, else a
-    new upload (kept). A file Graph did not take now is left out."""
+    """Each file's Graph media id for the account's number: the kept one while it is good, else
+    (with ``upload``) a new upload (kept). A file Graph did not take now is left out."""
     kept = await session.scalars(
         select(BotMediaUpload).where(
             BotMediaUpload.whatsapp_account_id == account.id,
@@ -88,7 +120,7 @@ async def graph_media_ids(
     )
     ids = {row.media_id: row.graph_media_id for row in kept}
     missing = [m for m in items if m.id not in ids]
-    if not missing:
+    if not missing or not upload:
         return ids
     token = account.access_token_encrypted
     access_token = runtime.secrets.decrypt(token) if token else None

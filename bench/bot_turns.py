@@ -1,0 +1,275 @@
+"""The bot's turn: its own overhead per turn, and many slow turns at once.
+
+Everything runs in one process: the app (posted to in process), its workers, the fake LLM (an
+OpenAI-format server on 127.0.0.1, ``tests.fakes.llm``) and the fake Graph API the replies are
+delivered to (``tests.fakes.graph``). Each organization has the bot on with an active config on the
+fake (no debounce); each webhook is a text from a new customer, so each opens a conversation the bot
+answers.
+
+1. Overhead (the model answers at once): ``--turns`` turns one after another, each timed from the
+   customer's message stored to the bot's reply queued (both rows' ``created_at``), so it holds the
+   job's pickup, the turn's reads and writes and the loopback call to the fake; then ``--turns``
+   webhooks at once and the turns finished per second.
+2. Slow model (``--latency`` seconds per answer): one turn alone, then ``--conversations`` customers
+   writing at once: the time until every reply is queued against the one turn's, and the webhooks'
+   acknowledgement p99 (each from the burst's start) with the bot on against the same burst to an
+   organization whose bot is off.
+
+    .venv/bin/python -m bench.bot_turns [--turns 200] [--conversations 500] [--latency 2]
+        [--database-url postgresql+asyncpg://…] [--redis-url redis://…]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import random
+import statistics
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from sqlalchemy import func, select
+from tests.fakes.graph import FakeGraph
+from tests.fakes.llm import FakeLlm, Reply
+
+from bench.webhook_ingest import APP_SECRET, WEBHOOK_PATH, webhook
+from cxinbox.app import create_app
+from cxinbox.config import Settings
+from cxinbox.core.logging import configure_logging
+from cxinbox.migrations import upgrade
+from cxinbox.models.bot import BotConfig
+from cxinbox.models.identity import Organization, Plan
+from cxinbox.models.inbox import Message, SenderType
+from cxinbox.models.organization_settings import OrganizationSettings
+from cxinbox.models.whatsapp import WhatsAppAccount
+from cxinbox.runtime import Runtime
+from cxinbox.whatsapp.signature import sign
+
+#: each webhook's customer: a new one every time, so each opens a conversation
+CUSTOMERS = itertools.count(10**6)
+TOKEN = "bench-graph-token"
+
+
+@dataclass
+class Org:
+    id: str
+    number: str
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database-url", help="PostgreSQL instead of a temporary SQLite file")
+    parser.add_argument("--redis-url", help="Redis for the job queue and events")
+    parser.add_argument("--turns", type=int, default=200, help="turns timed with an instant model")
+    parser.add_argument("--conversations", type=int, default=500, help="customers writing at once")
+    parser.add_argument("--latency", type=float, default=2.0, help="seconds the slow model takes")
+    return parser.parse_args()
+
+
+async def seed(runtime: Runtime, llm: FakeLlm, graph: FakeGraph, *, bot: bool, replies: list[Reply]) -> Org:
+    number = str(random.randrange(10**14, 10**15))
+    key = f"sk-bench-{uuid.uuid4().hex}"
+    llm.script(key, *replies)
+    graph.add_number(number, TOKEN)
+    async with runtime.unit_of_work() as session:
+        org = Organization(name="Bot bench", slug=f"bench-bot-{uuid.uuid4().hex[:8]}", plan=Plan.ENTERPRISE)
+        session.add(org)
+        await session.flush()
+        settings = OrganizationSettings.with_defaults(org.id)
+        settings.bot_enabled = bot
+        session.add_all(
+            [
+                WhatsAppAccount(
+                    organization_id=org.id,
+                    waba_id=number,
+                    phone_number_id=number,
+                    display_phone_number="15550100",
+                    access_token_encrypted=runtime.secrets.encrypt(TOKEN),
+                ),
+                settings,
+                BotConfig(
+                    organization_id=org.id,
+                    name="Bench",
+                    provider="OPENAI",
+                    model="gpt-4o-mini",
+                    api_key_encrypted=runtime.secrets.encrypt(key),
+                    base_url=llm.base("openai"),
+                    system_prompt="You answer a shop's customers briefly.",
+                    is_active=True,
+                    debounce_seconds=0,
+                ),
+            ]
+        )
+        return Org(org.id, number)
+
+
+async def counted(runtime: Runtime, org: Org, sender: SenderType) -> int:
+    async with runtime.read_session() as session:
+        stmt = select(func.count()).where(Message.organization_id == org.id, Message.sender_type == sender)
+        return int(await session.scalar(stmt) or 0)
+
+
+async def until(runtime: Runtime, org: Org, sender: SenderType, count: int, timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while await counted(runtime, org, sender) < count:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{count} {sender.value} messages not stored in {timeout:.0f} s")
+        await asyncio.sleep(0.01)
+
+
+async def post(client: httpx.AsyncClient, org: Org, started: float) -> float:
+    """A customer's webhook; its acknowledgement in milliseconds from ``started``."""
+    body = webhook(org.number, next(CUSTOMERS), "hola, ¿tienen envíos a Monterrey?")
+    headers = {"Content-Type": "application/json", "X-Hub-Signature-256": sign(APP_SECRET, body)}
+    answer = await client.post(WEBHOOK_PATH, content=body, headers=headers)
+    assert answer.status_code == 200, answer.text
+    return (time.perf_counter() - started) * 1000
+
+
+async def turn_overheads(runtime: Runtime, org: Org) -> list[float]:
+    """Each turn's reply queued minus its customer message stored, in milliseconds."""
+    async with runtime.read_session() as session:
+        rows = (
+            await session.execute(
+                select(Message.conversation_id, Message.sender_type, Message.created_at).where(
+                    Message.organization_id == org.id
+                )
+            )
+        ).all()
+    stored = {c: t for c, s, t in rows if s is SenderType.CUSTOMER}
+    return [(t - stored[c]).total_seconds() * 1000 for c, s, t in rows if s is SenderType.BOT]
+
+
+async def burst(
+    client: httpx.AsyncClient, runtime: Runtime, org: Org, count: int, *, replies: bool
+) -> tuple[list[float], float]:
+    """``count`` webhooks at once: their acknowledgements (ms) and the seconds until all are stored
+    (and, with ``replies``, answered)."""
+    started = time.perf_counter()
+    acks = await asyncio.gather(*(post(client, org, started) for _ in range(count)))
+    await until(runtime, org, SenderType.CUSTOMER, count)
+    if replies:
+        await until(runtime, org, SenderType.BOT, count)
+    return list(acks), time.perf_counter() - started
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def settings_for(data_dir: Path, args: argparse.Namespace, graph: FakeGraph) -> Settings:
+    return Settings(
+        env="test",
+        data_dir=data_dir,
+        database_url=args.database_url or f"sqlite+aiosqlite:///{data_dir}/bench.db",
+        redis_url=args.redis_url,
+        secret_key="bench-secret-key",
+        meta_app_secret=APP_SECRET,
+        meta_graph_url=graph.url,
+        allow_private_urls=True,
+        rate_limits="off",
+        log_level="WARNING",
+    )
+
+
+async def run(args: argparse.Namespace, data_dir: Path) -> list[tuple[str, str, str]]:
+    llm, graph = FakeLlm(), FakeGraph()
+    llm.start()
+    graph.start()
+    settings = settings_for(data_dir, args, graph)
+    await asyncio.to_thread(upgrade, settings.database_url)
+    runtime = Runtime(settings)
+    await runtime.start(workers=True)
+    app = create_app(runtime=runtime)
+    app.state.runtime = runtime  # what the lifespan sets; the in-process transport runs none
+    rows: list[tuple[str, str, str]] = []
+    slow = [Reply("Sí, enviamos a todo México.", delay=args.latency)] * (args.conversations + 1)
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://bench"
+        ) as client:
+            instant = await seed(runtime, llm, graph, bot=True, replies=[])
+            for _ in range(10):  # warm-up: connections, caches; not reported
+                await post(client, instant, time.perf_counter())
+            await until(runtime, instant, SenderType.BOT, 10)
+            for n in range(11, args.turns + 11):
+                await post(client, instant, time.perf_counter())
+                await until(runtime, instant, SenderType.BOT, n)
+            overheads = (await turn_overheads(runtime, instant))[10:]
+            rows.append(
+                (
+                    "overhead per turn p50 / p99 ms",
+                    f"{statistics.median(overheads):.1f} / {percentile(overheads, 0.99):.1f}",
+                    f"{len(overheads)} turns one at a time, model answers at once; aim p99 < 30",
+                )
+            )
+            alone = []  # one turn at a time, each in an organization of its own (median of 3)
+            for _ in range(3):
+                org = await seed(runtime, llm, graph, bot=True, replies=slow[:1])
+                alone.append((await burst(client, runtime, org, 1, replies=True))[1])
+            one = statistics.median(alone)
+            rapid = await seed(runtime, llm, graph, bot=True, replies=[])
+            _, took = await burst(client, runtime, rapid, args.turns, replies=True)
+            await asyncio.sleep(5)  # the replies' deliveries finish before the next burst
+            rows.append(("turns/s", f"{args.turns / took:.0f}", f"{args.turns} customers writing at once"))
+
+            off = await seed(runtime, llm, graph, bot=False, replies=[])
+            acks_off, _ = await burst(client, runtime, off, args.conversations, replies=False)
+            many = await seed(runtime, llm, graph, bot=True, replies=slow)
+            acks_on, total = await burst(client, runtime, many, args.conversations, replies=True)
+            rows.append(
+                ("one turn alone s", f"{one:.2f}", f"median of 3; model answers after {args.latency:g} s")
+            )
+            rows.append(
+                (
+                    f"{args.conversations} at once: all replied s",
+                    f"{total:.2f} ({total / one:.2f}x)",
+                    "aim < 3x one turn",
+                )
+            )
+            p99_off, p99_on = percentile(acks_off, 0.99), percentile(acks_on, 0.99)
+            rows.append(
+                (
+                    "webhook ack p99 ms: bot off / on",
+                    f"{p99_off:.0f} / {p99_on:.0f} ({p99_on / p99_off:.2f}x)",
+                    f"{args.conversations} webhooks at once, from the burst's start; aim ≤ 1.2x",
+                )
+            )
+    finally:
+        await runtime.stop()
+        llm.stop()
+        graph.stop()
+    return rows
+
+
+def table(rows: list[tuple[str, str, str]]) -> str:
+    lines = ["| figure | value | notes |", "|---|---:|---|"]
+    lines += [f"| {label} | {value} | {note} |" for label, value, note in rows]
+    return "\n".join(lines)
+
+
+def loads(averages: tuple[float, float, float]) -> str:
+    return " ".join(f"{x:.2f}" for x in averages)
+
+
+async def main() -> None:
+    args = parse_args()
+    configure_logging("WARNING")
+    load = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="cxinbox-bench-bot-") as tmp:
+        rows = await run(args, Path(tmp))
+    print(table(rows))
+    print(f"load average (1, 5, 15 min) before {loads(load)}; after {loads(os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,214 @@
+"""Webhook acknowledgements while tool calls run: do 200 tool calls in flight slow down the
+acknowledgement of WhatsApp webhooks in the same server?
+
+It starts ``cxinbox serve`` (SQLite in a temporary directory, the webhook bench's ``Server``), a
+local business API answering after ``--delay-ms`` (50) in a process of its own, and creates a
+connection and a tool over the API. Then it sends signed webhook POSTs at ``--rate`` per second
+(open loop, the webhook bench's load generator) twice: while idle, and while another process keeps
+``--concurrent`` ``POST /tools/{id}/test`` requests in flight against the same server (each a real
+tool call through the engine and the outbound guard). It prints the acknowledgements' p50/p99 in
+both phases and their ratio, and the tool calls' own latency.
+
+    .venv/bin/python -m bench.tools_contention [--concurrent 200] [--rate 100] [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import secrets
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from bench.bot_studio import admin_of
+from bench.loadgen import Results, connect, open_loop
+from bench.tools import SCHEMA, percentile, serve
+from bench.webhook_ingest import Server, connect_account, signed_requests, wait_healthy
+from cxinbox.config import Settings
+from cxinbox.core.logging import configure_logging
+from cxinbox.migrations import upgrade
+from cxinbox.runtime import Runtime
+
+API = "/api/v1"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--delay-ms", type=float, default=50)
+    parser.add_argument("--concurrent", type=int, default=200)
+    parser.add_argument("--rate", type=int, default=20, help="webhook POSTs per second")
+    parser.add_argument("--seconds", type=float, default=10, help="each phase's length")
+    parser.add_argument("--connections", type=int, default=16, help="webhook client connections")
+    return parser.parse_args()
+
+
+def business_api(delay: float, ports: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    """The business API in a process of its own, so its work does not share the bench's CPU time."""
+    base, _server = serve(delay)
+    ports.put(base)
+    while True:
+        time.sleep(3600)
+
+
+def tool_load(
+    url: str,
+    tool_id: str,
+    headers: dict[str, str],
+    concurrent: int,
+    seconds: float,
+    out: multiprocessing.Queue,  # type: ignore[type-arg]
+) -> None:
+    """``concurrent`` workers, each sending ``POST /tools/{id}/test`` again as soon as it is answered."""
+
+    async def run() -> tuple[list[float], int]:
+        latencies: list[float] = []
+        failures = 0
+        deadline = time.perf_counter() + seconds
+        limits = httpx.Limits(max_connections=concurrent, max_keepalive_connections=concurrent)
+        async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=60) as client:
+
+            async def worker() -> None:
+                nonlocal failures
+                while time.perf_counter() < deadline:
+                    started = time.perf_counter()
+                    try:
+                        r = await client.post(
+                            f"{API}/tools/{tool_id}/test", json={"params": {"orderId": "A-1"}}
+                        )
+                    except httpx.HTTPError:
+                        failures += 1
+                        continue
+                    if r.status_code == 200 and r.json()["data"]["ok"]:
+                        latencies.append((time.perf_counter() - started) * 1000)
+                    else:
+                        failures += 1
+
+            await asyncio.gather(*(worker() for _ in range(concurrent)))
+        return latencies, failures
+
+    out.put(asyncio.run(run()))
+
+
+async def acknowledgements(url: str, number: str, args: argparse.Namespace, offset: int) -> Results:
+    parts = urlsplit(url)
+    count = int(args.rate * args.seconds)
+    requests = signed_requests(parts.netloc, number, count, offset, statuses=False)
+    connections = await connect(parts.hostname or "127.0.0.1", parts.port or 80, args.connections)
+    try:
+        return await open_loop(connections, requests, args.rate)
+    finally:
+        for conn in connections:
+            conn.writer.close()
+
+
+async def make_tool(url: str, headers: dict[str, str], base: str) -> str:
+    async with httpx.AsyncClient(base_url=url + API, headers=headers) as client:
+        r = await client.post(
+            "/connections",
+            json={
+                "name": "Orders",
+                "baseUrl": base,
+                "authType": "BEARER",
+                "secrets": {"token": "bench-token-123456"},
+            },
+        )
+        r.raise_for_status()
+        r = await client.post(
+            "/tools",
+            json={
+                "name": "order_status",
+                "description": "Look up an order",
+                "parameters": SCHEMA,
+                "connectionId": r.json()["data"]["id"],
+                "path": "/orders/{{params.orderId}}",
+                "resultPath": "data.status",
+            },
+        )
+        r.raise_for_status()
+        tool_id: str = r.json()["data"]["id"]
+        r = await client.post(f"/tools/{tool_id}/test", json={"params": {"orderId": "A-1"}})
+        if not r.json()["data"]["ok"]:
+            raise SystemExit(f"the tool does not reach the business API: {r.text}")
+        return tool_id
+
+
+def row(label: str, acked: Results) -> str:
+    p50, p99 = acked.percentile(50) * 1000, acked.percentile(99) * 1000
+    return f"{label:34} {acked.ok:>6} {acked.errors:>6} {p50:>9.1f} {p99:>9.1f}"
+
+
+async def run(args: argparse.Namespace, data_dir: Path) -> None:
+    context = multiprocessing.get_context("spawn")
+    ports = context.Queue()
+    remote = context.Process(target=business_api, args=(args.delay_ms / 1000, ports), daemon=True)
+    remote.start()
+    base = ports.get(timeout=30)
+    database_url = f"sqlite+aiosqlite:///{data_dir}/bench.db"
+    secret_key = secrets.token_urlsafe(32)
+    await asyncio.to_thread(upgrade, database_url)
+    os.environ["CXINBOX_ALLOW_PRIVATE_URLS"] = "true"  # the business API is on loopback
+    server = Server(database_url, None, secret_key, data_dir)
+    settings = Settings(
+        env="test", data_dir=data_dir, database_url=database_url, secret_key=secret_key, log_level="WARNING"
+    )
+    runtime = Runtime(settings)
+    await runtime.start(workers=False)
+    try:
+        await wait_healthy(server.url)
+        _org, headers = await admin_of(runtime, "Tools contention bench")
+        _webhook_org, number = await connect_account(settings, runtime.sessionmaker)
+        tool_id = await make_tool(server.url, headers, base)
+        await acknowledgements(server.url, number, argparse.Namespace(**{**vars(args), "seconds": 2}), 0)
+        idle = await acknowledgements(server.url, number, args, 10**6)
+        results = context.Queue()
+        load = context.Process(
+            target=tool_load,
+            args=(server.url, tool_id, headers, args.concurrent, args.seconds + 4, results),
+        )
+        load.start()
+        await asyncio.sleep(2)  # the tool calls ramp up: every worker has a connection in flight
+        loaded = await acknowledgements(server.url, number, args, 2 * 10**6)
+        tool_latencies, tool_failures = await asyncio.to_thread(results.get, True, 120)
+        load.join()
+    finally:
+        await runtime.stop()
+        server.stop()
+        remote.terminate()
+    load_avg = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(
+        f"webhooks at {args.rate}/s for {args.seconds:.0f} s per phase; {args.concurrent} tool calls in "
+        f"flight against a remote answering in {args.delay_ms:.0f} ms; {os.cpu_count()} cores, "
+        f"load average {load_avg}"
+    )
+    print(f"{'webhook acknowledgements':34} {'acked':>6} {'errors':>6} {'p50 ms':>9} {'p99 ms':>9}")
+    print(row("idle", idle))
+    print(row(f"{args.concurrent} tool calls in flight", loaded))
+    ratio = loaded.percentile(99) / idle.percentile(99)
+    print(f"p99 ratio (loaded / idle): {ratio:.2f}x (aim: within 1.2x)")
+    if tool_latencies:
+        print(
+            f"tool calls (POST /tools/{{id}}/test): {len(tool_latencies)} ok, {tool_failures} failed, "
+            f"{len(tool_latencies) / (args.seconds + 4):.0f}/s, "
+            f"p50 {statistics.median(tool_latencies):.0f} ms, "
+            f"p99 {percentile(tool_latencies, 0.99):.0f} ms"
+        )
+
+
+def main() -> None:
+    args = parse_args()
+    configure_logging("WARNING")
+    with tempfile.TemporaryDirectory(prefix="cxinbox-bench-") as tmp:
+        asyncio.run(run(args, Path(tmp)))
+
+
+if __name__ == "__main__":
+    main()
