@@ -64,6 +64,7 @@ from cxinbox.sign_in.router import router as sign_in_router
 from cxinbox.sign_in.service import SuperAdminEmailTaken, ensure_super_admin
 from cxinbox.studio.bundle_router import router as bot_bundle_router
 from cxinbox.studio.feedback_router import router as bot_feedback_router
+from cxinbox.studio.metrics_router import router as bot_metrics_router
 from cxinbox.studio.router import router as bot_studio_router
 from cxinbox.studio.templates_router import admin_router as admin_bot_templates_router
 from cxinbox.studio.templates_router import router as bot_templates_router
@@ -107,6 +108,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     contacts_router,
     tags_router,
     quick_replies_router,
+    bot_metrics_router,
     bot_config_router,
     bot_studio_router,
     bot_bundle_router,

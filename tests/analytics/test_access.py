@@ -70,11 +70,6 @@ async def test_the_defaults_are_the_last_30_days_in_mexico_city(client, history)
     assert len(data["series"]) == 31  # 30 days from now back: the first and last days are partial
 
 
-async def test_bot_figures_answer_501_until_the_bot_records_its_turns(client, history):
-    r = await client.get("/analytics/bot", params=RANGE, headers=history.org.admin.headers)
-    assert "sessions" in error_of(r, 501, "NOT_IMPLEMENTED")["message"]
-
-
 async def test_an_api_key_needs_the_analytics_scope(client, history):
     key = await create_api_key(client, history.org.admin.headers, scopes=["conversations:read"])
     r = await client.get("/analytics/overview", params=RANGE, headers={"X-API-Key": key["key"]})

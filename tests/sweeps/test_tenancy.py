@@ -50,6 +50,7 @@ ID_KINDS: dict[tuple[str, str], str] = {
     ("/bot-config/prompt-versions/", "id"): "prompt_version",
     ("/bot-config/presets/", "id"): "preset",
     ("/bot-config/snapshots/", "id"): "snapshot",
+    ("/bot-config/metrics/traces/", "traceId"): "trace",
     ("/connections/", "id"): "connection",
     ("/tools/", "id"): "tool",
     ("/routing-rules/", "id"): "routing_rule",

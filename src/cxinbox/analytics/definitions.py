@@ -23,6 +23,18 @@ BOT_RATES = (
     "`resolutionRate` = bot-resolved / bot conversations, `handoffRate` = handed off / bot "
     "conversations (null when there are no bot conversations)."
 )
+BOT_SESSIONS = (
+    "Bot sessions (one stretch of a conversation in BOT_HANDLING) started in the range, by how they "
+    "closed: `resolved` (RESOLVED_CONFIRMED: closed while the bot had it), `escalated` (handed to a "
+    "human), `abandoned` (the customer went quiet), `open` (not closed yet). Each rate is that count "
+    "/ sessions (null without sessions)."
+)
+BOT_TURNS = (
+    "The bot's finished turns on conversations taken in the range (sandbox turns left out): "
+    "`replies` the ones that sent an answer, `handoffReasons` the handoffs by reason (largest first), "
+    "`tokens` the LLM tokens of all their calls, `latency` the median and mean LLM time (ms) of the "
+    "turns that called the model (null when none did)."
+)
 DURATIONS = (
     "Durations are in seconds: `p50Seconds` is the median (the mean of the two middle values for an "
     "even count), `p90Seconds` the nearest-rank 90th percentile, `meanSeconds` the mean; all null "

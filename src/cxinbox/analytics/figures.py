@@ -33,6 +33,8 @@ from sqlalchemy.orm import aliased
 
 from cxinbox.analytics.period import SLOT_SECONDS, Period
 from cxinbox.core.tenancy import TenantContext
+from cxinbox.models.bot_sessions import BotSession
+from cxinbox.models.bot_turns import BotTurn, TurnDecision, TurnState
 from cxinbox.models.campaigns import Campaign, CampaignRecipient, RecipientStatus
 from cxinbox.models.inbox import (
     Conversation,
@@ -164,6 +166,32 @@ async def bot_counts(session: AsyncSession, tenant: TenantContext, period: Perio
         )
     ).one()
     return BotCounts(int(row[0]), int(row[1]), int(row[2]))
+
+
+async def bot_sessions(session: AsyncSession, tenant: TenantContext, period: Period) -> dict[str | None, int]:
+    """Bot sessions started in the range, by closure (None: still open)."""
+    rows = await session.execute(
+        select(BotSession.closure_type, func.count())
+        .where(BotSession.organization_id == tenant.organization_id, _in(BotSession.started_at, period))
+        .group_by(BotSession.closure_type)
+    )
+    return {None if c is None else str(c): n for c, n in rows}
+
+
+async def bot_turns(
+    session: AsyncSession, tenant: TenantContext, period: Period
+) -> list[tuple[TurnDecision | None, str | None, dict[str, Any]]]:
+    """(decision, handoff reason, trace) of the finished conversation turns taken in the range: the
+    tokens and latencies sit in each trace's list of LLM calls, summed in Python."""
+    rows = await session.execute(
+        select(BotTurn.decision, BotTurn.handoff_reason, BotTurn.trace).where(
+            BotTurn.organization_id == tenant.organization_id,
+            _in(BotTurn.created_at, period),
+            BotTurn.state == TurnState.DONE,
+            BotTurn.conversation_id.is_not(None),
+        )
+    )
+    return [(decision, reason, trace or {}) for decision, reason, trace in rows]
 
 
 async def counts_by(

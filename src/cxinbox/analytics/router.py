@@ -20,6 +20,7 @@ from cxinbox.analytics.schemas import (
     AiQuery,
     AiStatus,
     AiToggle,
+    BotOut,
     CampaignsOut,
     ConversationsOut,
     OverviewOut,
@@ -33,7 +34,7 @@ from cxinbox.auth.dependencies import (
     SupervisorDep,
 )
 from cxinbox.auth.scopes import Area, key_scope
-from cxinbox.core.errors import AppError, NotImplementedYet, ValidationFailed
+from cxinbox.core.errors import AppError, ValidationFailed
 from cxinbox.core.wire import Envelope
 
 router = APIRouter(prefix="/analytics", tags=["analytics"], dependencies=[key_scope(Area.ANALYTICS)])
@@ -95,12 +96,11 @@ async def agents(principal: MemberDep, session: ReadSessionDep, range_: PeriodDe
 @router.get(
     "/bot",
     summary="Bot performance metrics",
-    description=f"{MANAGERS} {PARAMETERS_HELP} Answers 501 until the bot records its sessions and turns; "
-    "its resolution and handoff rates are in `/analytics/overview`.",
-    responses=AppError.responses(ValidationFailed, NotImplementedYet),
+    description=f"{ADDITION}{MANAGERS} {PARAMETERS_HELP} {d.BOT_SESSIONS} {d.BOT_TURNS}",
+    responses=RANGE_ERRORS,
 )
-async def bot(principal: SupervisorDep, session: ReadSessionDep, range_: PeriodDep) -> None:
-    await service.bot(session, principal, range_)
+async def bot(principal: SupervisorDep, session: ReadSessionDep, range_: PeriodDep) -> Envelope[BotOut]:
+    return Envelope(data=await service.bot(session, principal, range_))
 
 
 @router.get(

@@ -133,6 +133,40 @@ class CampaignsOut(ApiModel):
     by_campaign: list[CampaignRow]
 
 
+class BotSessionCounts(ApiModel):
+    started: int
+    resolved: int
+    escalated: int
+    abandoned: int
+    open: int
+
+
+class Tokens(ApiModel):
+    input: int
+    output: int
+
+
+class LatencyMs(ApiModel):
+    count: int = Field(description="Turns that called the model")
+    p50_ms: float | None = Field(
+        description="The median (the mean of the two middle values for an even count)"
+    )
+    mean_ms: float | None
+
+
+class BotOut(ApiModel):
+    range: RangeOut
+    sessions: BotSessionCounts = Field(description=d.BOT_SESSIONS)
+    resolution_rate: float | None
+    escalation_rate: float | None
+    abandon_rate: float | None
+    turns: int = Field(description=d.BOT_TURNS)
+    replies: int
+    handoff_reasons: list[Count]
+    tokens: Tokens
+    latency: LatencyMs
+
+
 class AiQuery(RequestModel):
     model_config = examples({"question": "What was our median first response time last week?"})
     question: Annotated[str, Field(min_length=1, max_length=1000), NonBlank]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from collections import defaultdict
 from decimal import Decimal
 from typing import Any
@@ -15,6 +16,8 @@ from cxinbox.analytics.schemas import (
     AgentRow,
     AgentsOut,
     BotFigures,
+    BotOut,
+    BotSessionCounts,
     CampaignRow,
     CampaignsOut,
     ConversationsOut,
@@ -22,14 +25,17 @@ from cxinbox.analytics.schemas import (
     Count,
     FirstResponse,
     Funnel,
+    LatencyMs,
     MessageTotals,
     OverviewOut,
     RangeOut,
     SeriesPoint,
+    Tokens,
 )
 from cxinbox.analytics.stats import ratio, seconds_between, summarize
 from cxinbox.auth.principal import Principal
-from cxinbox.core.errors import NotImplementedYet
+from cxinbox.models.bot_sessions import BotSessionClosure
+from cxinbox.models.bot_turns import TurnDecision
 from cxinbox.models.identity import Role, User
 from cxinbox.models.inbox import Conversation, Direction
 
@@ -150,11 +156,38 @@ async def campaigns(session: AsyncSession, principal: Principal, period: Period)
     return CampaignsOut(range=range_of(period), campaigns=len(rows), totals=totals, by_campaign=by_campaign)
 
 
-async def bot(session: AsyncSession, principal: Principal, period: Period) -> None:
-    """The bot's own figures (turns, latency, tokens, intents) read its recorded sessions and turns."""
-    raise NotImplementedYet(
-        "Bot analytics need the bot's recorded sessions and turns, which are not kept yet; the bot's "
-        "resolution and handoff rates are in /analytics/overview"
+async def bot(session: AsyncSession, principal: Principal, period: Period) -> BotOut:
+    closures = await figures.bot_sessions(session, principal.tenant, period)
+    started = sum(closures.values())
+    counts = BotSessionCounts(
+        started=started,
+        resolved=closures.get(BotSessionClosure.RESOLVED_CONFIRMED, 0),
+        escalated=closures.get(BotSessionClosure.ESCALATED, 0),
+        abandoned=closures.get(BotSessionClosure.ABANDONED, 0),
+        open=closures.get(None, 0),
+    )
+    turns = await figures.bot_turns(session, principal.tenant, period)
+    reasons = [(reason, 1) for decision, reason, _ in turns if decision is TurnDecision.HANDOFF]
+    calls = [(trace.get("llmCalls") or [], trace) for _, _, trace in turns]
+    latencies = [float(trace.get("latencyMs") or 0) for made, trace in calls if made]
+    return BotOut(
+        range=range_of(period),
+        sessions=counts,
+        resolution_rate=ratio(counts.resolved, started),
+        escalation_rate=ratio(counts.escalated, started),
+        abandon_rate=ratio(counts.abandoned, started),
+        turns=len(turns),
+        replies=sum(decision is TurnDecision.REPLIED for decision, _, _ in turns),
+        handoff_reasons=_fold(reasons, 0),
+        tokens=Tokens(
+            input=sum(int(c.get("inputTokens") or 0) for made, _ in calls for c in made),
+            output=sum(int(c.get("outputTokens") or 0) for made, _ in calls for c in made),
+        ),
+        latency=LatencyMs(
+            count=len(latencies),
+            p50_ms=statistics.median(latencies) if latencies else None,
+            mean_ms=round(statistics.fmean(latencies), 3) if latencies else None,
+        ),
     )
 
 
