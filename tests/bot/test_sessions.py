@@ -97,16 +97,23 @@ async def test_quiet_sessions_are_abandoned_and_a_returning_customer_opens_a_new
             opened.started_at = long_ago
         (await session.get_one(Conversation, quiet)).last_inbound_at = long_ago
         (await session.get_one(Conversation, talking)).last_inbound_at = now - timedelta(hours=1)
+    # the check spans every organization: other tests' sessions may be closed too, so the
+    # assertions read these two sessions, not the count
     async with runtime.unit_of_work() as session:
-        assert await sessions.abandon_quiet(session, now, 24) == 1
+        assert await sessions.abandon_quiet(session, now, 24) >= 1
     [abandoned] = await _sessions(runtime, quiet)
     assert abandoned.closure_type == "ABANDONED" and abandoned.ended_at is not None
     assert (await _sessions(runtime, talking))[0].ended_at is None
     # with a shorter setting, the other one is quiet too
     async with runtime.unit_of_work() as session:
-        assert await sessions.abandon_quiet(session, now, 0.5) == 1
+        assert await sessions.abandon_quiet(session, now, 0.5) >= 1
+    [closed_later] = await _sessions(runtime, talking)
+    assert closed_later.closure_type == "ABANDONED"
+    # a closed session is never closed again
     async with runtime.unit_of_work() as session:
-        assert await sessions.abandon_quiet(session, now, 0.5) == 0
+        await sessions.abandon_quiet(session, now + timedelta(hours=1), 0.5)
+    assert [s.ended_at for s in await _sessions(runtime, quiet)] == [abandoned.ended_at]
+    async with runtime.unit_of_work() as session:
         again = await sessions.current(session, await session.get_one(Conversation, quiet))
         assert again is not None and again.ended_at is None
     assert [s.closure_type for s in await _sessions(runtime, quiet)] == ["ABANDONED", None]
