@@ -31,6 +31,7 @@ PAGES = {
     "/numbers": "/numbers",
     "/api-keys": "/api-keys",
     "/branding": "/branding",
+    "/bot": "/bot",
 }
 #: pages whose answer is fixed whoever asks
 FIXED = {"/invite/{token}": 404}

@@ -24,8 +24,9 @@ TEAMS = Place("/teams", "teams", ADMIN)
 NUMBERS = Place("/numbers", "numbers", SUPERVISOR)
 API_KEYS = Place("/api-keys", "api_keys", ADMIN)
 BRANDING = Place("/branding", "branding", ADMIN)
+BOT = Place("/bot", "bot", SUPERVISOR)
 #: in the order the header lists them
-PLACES = (TEAM, TEAMS, NUMBERS, API_KEYS, BRANDING)
+PLACES = (TEAM, TEAMS, NUMBERS, API_KEYS, BRANDING, BOT)
 
 
 def places_for(principal: Principal | None) -> list[Place]:

@@ -8,6 +8,7 @@ from fastapi.responses import Response
 
 from cxinbox.console import (
     api_keys,
+    bot,
     branding,
     conversation,
     conversation_tools,
@@ -35,6 +36,7 @@ ROUTERS = (
     numbers.router,
     api_keys.router,
     branding.router,
+    bot.router,
 )
 
 
