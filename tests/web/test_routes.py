@@ -32,6 +32,7 @@ PAGES = {
     "/api-keys": "/api-keys",
     "/branding": "/branding",
     "/bot": "/bot",
+    "/knowledge": "/knowledge",
 }
 #: pages whose answer is fixed whoever asks
 FIXED = {"/invite/{token}": 404}

@@ -12,15 +12,13 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from cxinbox.audit.request import Actor
 from cxinbox.bot import configs, intents, testing
 from cxinbox.bot.schemas import CreateIntent, SandboxMessage, UpsertBotConfig
-from cxinbox.console.admin import again, error_text, notice, perform, refused, text
+from cxinbox.console.admin import actor, again, error_text, notice, perform, refused, text
 from cxinbox.console.places import ADMIN, BOT
 from cxinbox.console.units import in_unit_of_work
 from cxinbox.console.visit import FormDep, MemberDep, Visit
 from cxinbox.core.errors import AppError
-from cxinbox.core.http import client_ip
 
 router = APIRouter(include_in_schema=False)
 #: what only an admin may do on the page
@@ -42,10 +40,6 @@ async def _page(visit: Visit, status_code: int = 200, **context: object) -> Resp
         editor=visit.member.has_role(*EDIT.roles),
         **context,
     )
-
-
-def _editor(visit: Visit) -> Actor:
-    return Actor(visit.member, client_ip(visit.request))
 
 
 @router.get(BOT.path, response_class=HTMLResponse)
@@ -72,7 +66,7 @@ async def save_config(visit: MemberDep, form: FormDep) -> Response:
         body = UpsertBotConfig.model_validate(_config_fields(form))
     except ValidationError:
         return await _page(visit, 400, error=visit.t("invalid_form"))
-    editor, runtime = _editor(visit), visit.runtime
+    editor, runtime = actor(visit), visit.runtime
     return await perform(
         visit, lambda s: configs.upsert(s, runtime, editor, body), BOT.path, "bot_saved", again(_page, visit)
     )
@@ -92,7 +86,7 @@ async def add_intent(visit: MemberDep, form: FormDep) -> Response:
         body = CreateIntent.model_validate(submitted)
     except ValidationError:
         return await _page(visit, 400, error=visit.t("invalid_form"))
-    editor = _editor(visit)
+    editor = actor(visit)
     return await perform(
         visit, lambda s: intents.create(s, editor, None, body), BOT.path, "intent_added", again(_page, visit)
     )
@@ -102,7 +96,7 @@ async def add_intent(visit: MemberDep, form: FormDep) -> Response:
 async def remove_intent(id: str, visit: MemberDep, form: FormDep) -> Response:
     if no := refused(visit, EDIT):
         return no
-    editor = _editor(visit)
+    editor = actor(visit)
     return await perform(
         visit, lambda s: intents.delete(s, editor, id), BOT.path, "intent_removed", again(_page, visit)
     )

@@ -25,8 +25,9 @@ NUMBERS = Place("/numbers", "numbers", SUPERVISOR)
 API_KEYS = Place("/api-keys", "api_keys", ADMIN)
 BRANDING = Place("/branding", "branding", ADMIN)
 BOT = Place("/bot", "bot", SUPERVISOR)
+KNOWLEDGE = Place("/knowledge", "knowledge", SUPERVISOR)
 #: in the order the header lists them
-PLACES = (TEAM, TEAMS, NUMBERS, API_KEYS, BRANDING, BOT)
+PLACES = (TEAM, TEAMS, NUMBERS, API_KEYS, BRANDING, BOT, KNOWLEDGE)
 
 
 def places_for(principal: Principal | None) -> list[Place]:

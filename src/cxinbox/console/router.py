@@ -14,6 +14,7 @@ from cxinbox.console import (
     conversation_tools,
     inbox,
     invite,
+    knowledge,
     live,
     numbers,
     sign_in,
@@ -37,6 +38,7 @@ ROUTERS = (
     api_keys.router,
     branding.router,
     bot.router,
+    knowledge.router,
 )
 
 
