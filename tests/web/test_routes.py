@@ -33,6 +33,7 @@ PAGES = {
     "/branding": "/branding",
     "/bot": "/bot",
     "/knowledge": "/knowledge",
+    "/routing": "/routing",
 }
 #: pages whose answer is fixed whoever asks
 FIXED = {"/invite/{token}": 404}

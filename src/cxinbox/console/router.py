@@ -17,6 +17,7 @@ from cxinbox.console import (
     knowledge,
     live,
     numbers,
+    routing,
     sign_in,
     team,
     teams,
@@ -39,6 +40,7 @@ ROUTERS = (
     branding.router,
     bot.router,
     knowledge.router,
+    routing.router,
 )
 
 
