@@ -34,6 +34,7 @@ PAGES = {
     "/bot": "/bot",
     "/knowledge": "/knowledge",
     "/routing": "/routing",
+    "/templates": "/templates",
 }
 #: pages whose answer is fixed whoever asks
 FIXED = {"/invite/{token}": 404}

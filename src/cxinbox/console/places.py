@@ -28,8 +28,9 @@ BRANDING = Place("/branding", "branding", ADMIN)
 BOT = Place("/bot", "bot", SUPERVISOR)
 KNOWLEDGE = Place("/knowledge", "knowledge", SUPERVISOR)
 ROUTING = Place("/routing", "routing", MEMBERS)
+TEMPLATES = Place("/templates", "templates", MEMBERS)
 #: in the order the header lists them
-PLACES = (TEAM, TEAMS, NUMBERS, API_KEYS, BRANDING, BOT, KNOWLEDGE, ROUTING)
+PLACES = (TEAM, TEAMS, NUMBERS, API_KEYS, BRANDING, BOT, KNOWLEDGE, ROUTING, TEMPLATES)
 
 
 def places_for(principal: Principal | None) -> list[Place]:

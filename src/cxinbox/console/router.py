@@ -21,6 +21,7 @@ from cxinbox.console import (
     sign_in,
     team,
     teams,
+    templates,
 )
 from cxinbox.console.visit import SIGN_IN_PATH, FormRefused, SignInNeeded
 from cxinbox.web.static import router as static_router
@@ -41,6 +42,7 @@ ROUTERS = (
     bot.router,
     knowledge.router,
     routing.router,
+    templates.router,
 )
 
 
