@@ -122,3 +122,12 @@ async def test_each_customers_turn_is_posted_once(n8n_bot, workflow):
     await n8n_bot.finished_turns(first)
     await n8n_bot.finished_turns(second)
     await eventually(lambda: len(posts_for(workflow, n8n_bot)) == 2, "two posts")
+
+
+async def test_the_sandbox_of_an_n8n_config_says_it_needs_an_llm_config(n8n_bot, workflow):
+    before = len(workflow.posts)
+    r = await n8n_bot.client.post(
+        "/bot-config/test-sandbox", json={"message": "hola"}, headers=n8n_bot.admin.headers
+    )
+    assert r.status_code == 409 and r.json()["error"]["code"] == "SANDBOX_NEEDS_LLM_MODE"
+    assert len(workflow.posts) == before

@@ -9,6 +9,7 @@ from cxinbox.models.event_log import EventRecord
 from cxinbox.models.inbox import ConversationStatus
 from tests.fixtures.inbox import set_fields
 from tests.fixtures.people import events_of
+from tests.fixtures.wait import eventually
 
 
 async def _detail(client, inbox, conversation_id):
@@ -54,11 +55,29 @@ async def test_a_customer_message_puts_an_unassigned_waiting_conversation_back_i
 
 async def test_a_customer_message_leaves_other_statuses_alone(inbox, client):
     conversation = await inbox.customer_writes("hello")
-    await set_fields(inbox.runtime, conversation, status=ConversationStatus.BOT_HANDLING)
+    await set_fields(
+        inbox.runtime, conversation, status=ConversationStatus.HUMAN_HANDLING, assigned_to_id=inbox.agent.id
+    )
     wa_id = (await _detail(client, inbox, conversation))["contact"]["waId"]
     await inbox.customer_writes("still there?", wa_id=wa_id)
     data = await _detail(client, inbox, conversation)
-    assert (data["status"], data["timeline"], data["unreadCount"]) == ("BOT_HANDLING", [], 2)
+    assert (data["status"], data["timeline"], data["unreadCount"]) == ("HUMAN_HANDLING", [], 2)
+
+
+async def test_a_customer_writing_to_the_bot_with_no_bot_active_is_handed_to_people(inbox, client):
+    conversation = await inbox.customer_writes("hello")
+    await set_fields(inbox.runtime, conversation, status=ConversationStatus.BOT_HANDLING)
+    wa_id = (await _detail(client, inbox, conversation))["contact"]["waId"]
+    await inbox.customer_writes("still there?", wa_id=wa_id)
+
+    async def handed_off() -> bool:
+        return (await _detail(client, inbox, conversation))["status"] == "OPEN"
+
+    await eventually(handed_off, "the conversation handed to people")
+    timeline = (await _detail(client, inbox, conversation))["timeline"]
+    assert [(e["from"], e["to"], e["reason"]) for e in timeline if e["kind"] == "STATUS"] == [
+        ("BOT_HANDLING", "OPEN", "NO_BOT")
+    ]
 
 
 async def test_deleting_an_agent_releases_their_open_conversations(inbox, client):

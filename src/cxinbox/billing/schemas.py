@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import AnyHttpUrl, Field, field_validator
 
 from cxinbox.billing.prices import Interval
-from cxinbox.core.wire import ApiModel, UtcDatetime
+from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime
 from cxinbox.models.billing import SubscriptionStatus
 from cxinbox.models.identity import Plan
 from cxinbox.plans.matrix import Change
@@ -19,7 +19,7 @@ RULE = (
 )
 
 
-class CheckoutRequest(ApiModel):
+class CheckoutRequest(RequestModel):
     """Addition: the plan to buy (the reference documents no body)."""
 
     plan: Plan = Field(description="STARTER, PROFESSIONAL or ENTERPRISE")
@@ -42,7 +42,7 @@ class CheckoutSession(ApiModel):
     session_id: str
 
 
-class PortalRequest(ApiModel):
+class PortalRequest(RequestModel):
     """Addition: where the portal returns to (the reference documents no body)."""
 
     return_url: AnyHttpUrl | None = Field(default=None, description="Where the portal's back link goes")
@@ -52,7 +52,7 @@ class PortalSession(ApiModel):
     url: str
 
 
-class ExtraAgentsRequest(ApiModel):
+class ExtraAgentsRequest(RequestModel):
     """Addition: how many blocks to add (the reference documents no body)."""
 
     quantity: Annotated[
@@ -71,7 +71,7 @@ class Subscription(ApiModel):
     block_size: int = Field(description="Addition: seats in one extra agent block")
 
 
-class PlanChangeRequest(ApiModel):
+class PlanChangeRequest(RequestModel):
     """Addition: the plan to preview (the reference documents no body)."""
 
     plan: Plan

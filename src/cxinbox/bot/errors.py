@@ -26,6 +26,14 @@ class BotNotConfigured(Conflict):
     message = "The bot config cannot call its provider (no API key, or LOCAL without a base URL)"
 
 
+class SandboxNeedsLlm(Conflict):
+    """An N8N config's answers come later, from its workflow, to a real conversation's callback:
+    the sandbox has no conversation to receive them."""
+
+    code = "SANDBOX_NEEDS_LLM_MODE"
+    message = "The sandbox converses with an LLM config; an N8N config answers through its workflow"
+
+
 class ActiveConfigLocked(Conflict):
     code = "BOT_CONFIG_ACTIVE"
     message = "The active config cannot be deleted; activate another one first"

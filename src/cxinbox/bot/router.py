@@ -12,7 +12,7 @@ from cxinbox.audit.request import Actor, acting_as
 from cxinbox.auth.dependencies import AdminDep, ReadSessionDep, RuntimeDep, SessionDep, SupervisorDep
 from cxinbox.auth.scopes import NO_API_KEYS, Area, key_scope
 from cxinbox.bot import configs, intents, llm, providers, reprocess, testing, usage
-from cxinbox.bot.errors import ERRORS, ActiveConfigLocked, BotNotAvailable
+from cxinbox.bot.errors import ERRORS, ActiveConfigLocked, BotNotAvailable, SandboxNeedsLlm
 from cxinbox.bot.repository import BotConfigRepository
 from cxinbox.bot.schemas import (
     BotConfigOut,
@@ -130,10 +130,12 @@ async def test(
     "/test-sandbox",
     summary="Sandbox chat - admin converses with bot without sending to WA",
     description="`{message, sessionId?, botConfigId?, reset?}`: intents are matched first, then the "
-    "LLM answers with the conversation so far and may call `handoff_to_human`; the session's turns "
-    "are kept on the server. Tools and media intents are dry runs; knowledge retrieval and traces "
-    f"are not available yet. Nothing is sent on WhatsApp, no reply is counted. {_ADMIN}",
-    responses=_CALLS,
+    "LLM answers with the conversation so far, the knowledge found and the organization's tools, and "
+    "may call `handoff_to_human`: the same turn the bot runs for customers, its trace stored "
+    "(`traceId`); the session's turns are kept on the server. Tools are dry runs unless "
+    "`executeTools`. Nothing is sent on WhatsApp, no reply is counted. An N8N config answers 409 "
+    f"`SANDBOX_NEEDS_LLM_MODE` (its workflow answers real conversations only). {_ADMIN}",
+    responses=AppError.responses(*ERRORS, SandboxNeedsLlm),
 )
 async def test_sandbox(
     body: SandboxMessage, principal: AdminDep, session: SessionDep, runtime: RuntimeDep

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cxinbox.adapters.llm.base import ChatMessage, CompletionRequest, LlmError, Usage
 from cxinbox.auth.principal import Principal
 from cxinbox.bot import configs, llm, usage
-from cxinbox.bot.errors import llm_failure
+from cxinbox.bot.errors import SandboxNeedsLlm, llm_failure
 from cxinbox.bot.mind import read_mind
 from cxinbox.bot.repository import SandboxSessionRepository
 from cxinbox.bot.schemas import (
@@ -23,7 +23,6 @@ from cxinbox.bot.schemas import (
 )
 from cxinbox.bot.setup import setup_of
 from cxinbox.bot.thinking import think
-from cxinbox.core.errors import NotImplementedYet
 from cxinbox.models.bot import BotConfig, BotMode, BotSandboxSession
 from cxinbox.models.bot_turns import BotTurn, TurnDecision, TurnState
 from cxinbox.runtime import Runtime
@@ -56,7 +55,7 @@ async def sandbox(
     is sent, the month's replies do not move; the turn's trace is stored (``traceId``)."""
     config = await configs.config_or_active(session, principal, body.bot_config_id)
     if config.mode == BotMode.N8N:
-        raise NotImplementedYet("The sandbox of an N8N config is not available: it answers through N8N")
+        raise SandboxNeedsLlm()
     chat = await _session(session, principal, config, body)
     setup = await setup_of(session, config.organization_id)
     history = [ChatMessage(t["role"], t["content"]) for t in chat.turns]

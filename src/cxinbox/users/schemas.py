@@ -42,6 +42,7 @@ class UserOut(UserSummary):
             "teams": [{"id": "01a24ddb-6a7c-7ac7-aaef-fb9d5951a553", "name": "Support", "role": "LEAD"}],
             "invitationPending": False,
             "deletedAt": None,
+            "language": "es",
         }
     )
     updated_at: UtcDatetime
