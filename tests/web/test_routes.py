@@ -31,6 +31,10 @@ PAGES = {
     "/numbers": "/numbers",
     "/api-keys": "/api-keys",
     "/branding": "/branding",
+    "/bot": "/bot",
+    "/knowledge": "/knowledge",
+    "/routing": "/routing",
+    "/templates": "/templates",
 }
 #: pages whose answer is fixed whoever asks
 FIXED = {"/invite/{token}": 404}

@@ -17,11 +17,13 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
+from cxinbox.audit.request import Actor
 from cxinbox.console.inbox import no_organization
 from cxinbox.console.places import Place
 from cxinbox.console.units import in_unit_of_work
 from cxinbox.console.visit import Visit
 from cxinbox.core.errors import AppError
+from cxinbox.core.http import client_ip
 
 
 def refused(visit: Visit, page: Place) -> Response | None:
@@ -31,6 +33,11 @@ def refused(visit: Visit, page: Place) -> Response | None:
     if not visit.member.has_role(*page.roles):
         return visit.page("console/message.html", 403, title=visit.t(page.title), text=visit.t("not_allowed"))
     return None
+
+
+def actor(visit: Visit) -> Actor:
+    """The signed-in person as the audit log records an action: with their address."""
+    return Actor(visit.member, client_ip(visit.request))
 
 
 def text(form: FormData, name: str, limit: int = 500) -> str:

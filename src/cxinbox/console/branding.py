@@ -7,11 +7,9 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from cxinbox.audit.request import Actor
-from cxinbox.console.admin import again, notice, perform, refused, text
+from cxinbox.console.admin import actor, again, notice, perform, refused, text
 from cxinbox.console.places import BRANDING
 from cxinbox.console.visit import FormDep, MemberDep, Visit
-from cxinbox.core.http import client_ip
 from cxinbox.org_config import service
 from cxinbox.org_config.schemas import UpdateBranding
 
@@ -42,7 +40,7 @@ async def save_branding(visit: MemberDep, form: FormDep) -> Response:
         )
     except ValidationError:
         return await _page(visit, 400, error=visit.t("branding_invalid"))
-    editor, runtime = Actor(visit.member, client_ip(visit.request)), visit.runtime
+    editor, runtime = actor(visit), visit.runtime
     return await perform(
         visit,
         lambda s: service.update_branding(s, runtime, editor, body),

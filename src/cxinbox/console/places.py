@@ -10,6 +10,7 @@ from cxinbox.models.identity import Role
 
 ADMIN = (Role.ADMIN,)
 SUPERVISOR = (Role.ADMIN, Role.SUPERVISOR)
+MEMBERS = (Role.ADMIN, Role.SUPERVISOR, Role.AGENT)
 
 
 @dataclass(frozen=True)
@@ -24,8 +25,12 @@ TEAMS = Place("/teams", "teams", ADMIN)
 NUMBERS = Place("/numbers", "numbers", SUPERVISOR)
 API_KEYS = Place("/api-keys", "api_keys", ADMIN)
 BRANDING = Place("/branding", "branding", ADMIN)
+BOT = Place("/bot", "bot", SUPERVISOR)
+KNOWLEDGE = Place("/knowledge", "knowledge", SUPERVISOR)
+ROUTING = Place("/routing", "routing", MEMBERS)
+TEMPLATES = Place("/templates", "templates", MEMBERS)
 #: in the order the header lists them
-PLACES = (TEAM, TEAMS, NUMBERS, API_KEYS, BRANDING)
+PLACES = (TEAM, TEAMS, NUMBERS, API_KEYS, BRANDING, BOT, KNOWLEDGE, ROUTING, TEMPLATES)
 
 
 def places_for(principal: Principal | None) -> list[Place]:

@@ -8,16 +8,20 @@ from fastapi.responses import Response
 
 from cxinbox.console import (
     api_keys,
+    bot,
     branding,
     conversation,
     conversation_tools,
     inbox,
     invite,
+    knowledge,
     live,
     numbers,
+    routing,
     sign_in,
     team,
     teams,
+    templates,
 )
 from cxinbox.console.visit import SIGN_IN_PATH, FormRefused, SignInNeeded
 from cxinbox.web.static import router as static_router
@@ -35,6 +39,10 @@ ROUTERS = (
     numbers.router,
     api_keys.router,
     branding.router,
+    bot.router,
+    knowledge.router,
+    routing.router,
+    templates.router,
 )
 
 
