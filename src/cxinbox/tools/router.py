@@ -182,7 +182,7 @@ async def update_tool(
     f"`{{ok, status, result, truncated, latencyMs, error}}`, 200 even when the remote fails. {_ADMIN}",
 )
 async def test_tool(
-    id: str, body: ToolTest, editor: AdminActor, session: SessionDep, runtime: RuntimeDep
+    id: str, body: ToolTest, editor: AdminActor, session: ReadSessionDep, runtime: RuntimeDep
 ) -> Envelope[ToolOutcomeOut]:
     return Envelope(data=await catalog.test_tool(session, runtime, editor, id, body))
 
