@@ -183,6 +183,20 @@ async def test_return_to_bot_without_a_summary_and_from_the_queue(inbox, client,
     assert opened.handoff_summary is None and opened.returned_by_id == inbox.supervisor.id
 
 
+async def test_patching_a_conversation_to_the_bot_needs_an_active_bot(inbox, client, llm, runtime):
+    conversation = await inbox.in_team()
+    url = f"/conversations/{conversation}"
+    r = await client.patch(url, json={"status": "BOT_HANDLING"}, headers=inbox.admin.headers)
+    assert r.status_code == 409 and error_code(r) == "BOT_NOT_AVAILABLE"
+    detail = (await client.get(url, headers=inbox.admin.headers)).json()["data"]
+    assert detail["status"] == "OPEN" and await _sessions(runtime, conversation) == []
+    await make_config(client, inbox.admin.headers, llm)
+    r = await client.patch(url, json={"status": "BOT_HANDLING"}, headers=inbox.admin.headers)
+    assert r.status_code == 200 and r.json()["data"]["status"] == "BOT_HANDLING", r.text
+    [opened] = await _sessions(runtime, conversation)
+    assert opened.ended_at is None
+
+
 async def test_return_to_bot_refusals(inbox, client, llm, runtime, factory):
     conversation = await inbox.in_team()
     url = f"/conversations/{conversation}/return-to-bot"

@@ -10,15 +10,11 @@ from cxinbox.adapters.llm.base import (
     LlmRateLimited,
     LlmRejected,
 )
+from cxinbox.conversations.bot_handover import BotNotAvailable
 from cxinbox.core.errors import AppError, Conflict, RateLimited, ServiceUnavailable
 
 #: how long a caller waits before asking again after an outage the provider did not time
 UNAVAILABLE_RETRY_SECONDS = 30
-
-
-class BotNotAvailable(Conflict):
-    code = "BOT_NOT_AVAILABLE"
-    message = "The organization has no active bot config"
 
 
 class BotNotConfigured(Conflict):

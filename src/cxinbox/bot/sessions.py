@@ -19,8 +19,6 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.auth.principal import Principal
-from cxinbox.bot.configs import active_config
-from cxinbox.bot.errors import BotNotAvailable
 from cxinbox.conversations import assignment
 from cxinbox.conversations.repository import visible_conversation
 from cxinbox.core.clock import utcnow
@@ -92,8 +90,6 @@ async def return_to_bot(
     else's conversation, 409 BOT_NOT_AVAILABLE without an active config, else BOT_HANDLING (the
     assignee released, a timeline entry) with the summary on the session the move opened."""
     conversation = await visible_conversation(session, principal, conversation_id)
-    if await active_config(session, principal) is None:
-        raise BotNotAvailable("No active bot config can take the conversation back")
     conversation = await assignment.return_to_bot(session, principal, conversation)
     summary = (handoff_summary or "").strip() or None
     await session.execute(

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cxinbox.auth.principal import Principal
 from cxinbox.conversations import changes, status
 from cxinbox.conversations.access import ConversationScope, scope_for
+from cxinbox.conversations.bot_handover import ensure_bot_can_take
 from cxinbox.conversations.queries import NOT_CLOSED, InboxQueries
 from cxinbox.conversations.timeline import SYSTEM, Actor
 from cxinbox.core.errors import Conflict, NotFound, ValidationFailed
@@ -116,9 +117,10 @@ async def return_to_bot(
     session: AsyncSession, principal: Principal, conversation: Conversation
 ) -> Conversation:
     """The bot works the conversation again: BOT_HANDLING, its assignee released (the status machine
-    decides from where: 409 INVALID_STATUS_TRANSITION from CLOSED or WAITING_FOR_CUSTOMER). Whoever
-    sees the conversation may return it (an agent sees only their own and their teams' queues);
-    whether a bot can take it is the caller's check (the inbox knows no bot)."""
+    decides from where: 409 INVALID_STATUS_TRANSITION from CLOSED or WAITING_FOR_CUSTOMER; 409
+    BOT_NOT_AVAILABLE when no bot can take it). Whoever sees the conversation may return it (an agent
+    sees only their own and their teams' queues)."""
+    await ensure_bot_can_take(session, principal)
 
     def decide(c: Conversation) -> dict[str, Any]:
         status.ensure_move(c.status, ConversationStatus.BOT_HANDLING)

@@ -139,7 +139,8 @@ async def get_conversation(
     "/{id}",
     summary="Update conversation (status, assignment, etc.)",
     description="Only the fields sent change. `status` follows the status machine (409 "
-    "INVALID_STATUS_TRANSITION otherwise). `assignedToId`: admins and supervisors may move a "
+    "INVALID_STATUS_TRANSITION otherwise); a move to BOT_HANDLING needs an active bot config (409 "
+    "BOT_NOT_AVAILABLE). `assignedToId`: admins and supervisors may move a "
     "conversation between agents; an agent only claims an unassigned one or hands over their own "
     "(409 ALREADY_ASSIGNED). `teamId`: admins and supervisors only (403).",
 )

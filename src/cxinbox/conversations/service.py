@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cxinbox.auth.principal import Principal
 from cxinbox.conversations import assignment, changes, counters, status, timeline
 from cxinbox.conversations.access import scope_for
+from cxinbox.conversations.bot_handover import ensure_bot_can_take
 from cxinbox.conversations.events import publish_conversation
 from cxinbox.conversations.queries import UNREAD, InboxQueries
 from cxinbox.conversations.repository import visible_conversation
@@ -101,6 +102,9 @@ async def update_conversation(
         )
     if "status" in sent and body.status is None:
         raise ValidationFailed.field("status", "must not be null")
+    if body.status is ConversationStatus.BOT_HANDLING and conversation.status is not body.status:
+        status.ensure_move(conversation.status, body.status)  # the status machine answers first
+        await ensure_bot_can_take(session, principal)
 
     def decide(c: Conversation) -> dict[str, Any]:
         values: dict[str, Any] = {}
