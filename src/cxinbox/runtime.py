@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 import structlog
@@ -77,6 +77,7 @@ class Runtime:
         self.scheduler = Scheduler(self.jobs, settings.redis_url, prefix=settings.redis_prefix)
         self.tokens = TokenSigner(settings.effective_secret_key)
         self.passwords = PasswordHasher(settings.argon2_time_cost, settings.argon2_memory_cost)
+        self._closers: list[Callable[[], Awaitable[None]]] = []
 
     async def start(self, *, workers: bool = True, queues: Collection[Queue] = ALL_QUEUES) -> None:
         """Connect the bus and the job queue; with ``workers`` also run the jobs of ``queues`` and
@@ -86,7 +87,14 @@ class Runtime:
         if workers:
             self.scheduler.start()
 
+    def on_stop(self, closer: Callable[[], Awaitable[None]]) -> None:
+        """Close a resource an area opened for this runtime (an HTTP client) when it stops."""
+        self._closers.append(closer)
+
     async def stop(self) -> None:
+        for closer in self._closers:
+            await closer()
+        self._closers.clear()
         await self.scheduler.stop()
         await self.jobs.stop()
         await self.bus.stop()

@@ -6,8 +6,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+import pytest
+import stripe as stripe_sdk
 
 from cxinbox.app import create_app
+from cxinbox.billing.stripe_api import call, client_of
 from cxinbox.config import Settings
 from cxinbox.models.identity import Role
 from tests.fixtures.api import running
@@ -107,3 +110,14 @@ async def test_stripe_unreachable_is_503_with_retry_after(settings, factory):
         )
     assert r.status_code == 503 and error_code(r) == "STRIPE_UNAVAILABLE"
     assert r.headers["Retry-After"] == "30"
+
+
+async def test_a_stopping_runtime_closes_its_stripe_connections(settings, stripe, caplog):
+    async with started_runtime(settings, redis_url=None, workers=False) as runtime:
+        client = client_of(runtime)
+        assert (await call(client.prices.list_async())).get("object") == "list"
+    # the SDK logs each request's URL at INFO: not in our logs
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("stripe")] == []
+    # the runtime stopped: its client's connection pool is closed, not left to the garbage collector
+    with pytest.raises(stripe_sdk.APIConnectionError):
+        await client.prices.list_async()

@@ -39,7 +39,9 @@ def client_of(runtime: Runtime) -> StripeClient:
     settings = stripe_settings(runtime)
     cached = _CLIENTS.get(runtime)
     if cached is None or cached[0] != settings:
-        cached = _CLIENTS[runtime] = (settings, stripe_client(settings))
+        client, http = stripe_client(settings)
+        runtime.on_stop(http.close_async)
+        cached = _CLIENTS[runtime] = (settings, client)
     return cached[1]
 
 

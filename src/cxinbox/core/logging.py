@@ -39,8 +39,9 @@ def configure_logging(level: str = "INFO", *, json_output: bool = False) -> None
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # httpx logs every request's full URL at INFO: query strings carry tokens and signed parameters
-    for noisy in ("uvicorn.access", "aiosqlite", "sqlalchemy.engine", "taskiq", "httpx"):
+    # httpx and the Stripe SDK log every request's full URL at INFO: query strings carry tokens,
+    # signed parameters and customer ids
+    for noisy in ("uvicorn.access", "aiosqlite", "sqlalchemy.engine", "taskiq", "httpx", "stripe"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     logging.getLogger("uvicorn.error").handlers.clear()
     logging.getLogger("uvicorn").handlers.clear()
