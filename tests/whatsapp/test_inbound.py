@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -12,10 +14,12 @@ from cxinbox.models.inbox import (
     Conversation,
     ConversationStatus,
     Direction,
+    Message,
     MessageStatus,
     MessageType,
     SenderType,
 )
+from cxinbox.whatsapp.inbound.parse import arrival_order
 from tests.fixtures.whatsapp import (
     connect_number,
     contacts_of,
@@ -50,7 +54,8 @@ async def test_text_creates_contact_conversation_message_and_events(client, runt
     )
     assert (message.sender_type, message.status) == (SenderType.CUSTOMER, MessageStatus.RECEIVED)
     assert message.wa_message_id.startswith("wamid.")
-    assert message.ordered_at.timestamp() == 1697043223
+    assert message.provider_timestamp.timestamp() == 1697043223
+    assert int(message.ordered_at.timestamp()) == 1697043223  # within its second (arrival_order)
     [contact] = await contacts_of(runtime, org.id)
     assert (contact.wa_id, contact.phone, contact.name) == ("972987654321", "+972987654321", "Test Name")
     assert contact.user_id == "US.13491208655302741918"
@@ -132,6 +137,37 @@ async def test_messages_out_of_order_keep_the_newest_as_preview(client, runtime,
         "Body Text",
         "replied text",
     ]
+
+
+async def test_an_answer_in_the_second_of_our_reply_sorts_after_it(client, runtime, number):
+    """Meta stamps whole seconds: the customer's answer, stamped with the second in which we sent
+    our reply (at .400), was written after it and sorts after it."""
+    org, account = number
+    second = int(time.time()) - 1  # a second that has passed: its answer was received after it
+    first = sample("message.json", "text")
+    first["entry"][0]["changes"][0]["value"]["messages"][0]["timestamp"] = str(second - 60)
+    await deliver(client, runtime, for_number(first, account.phone_number_id))
+    [question] = await messages_of(runtime, org.id)
+    reply_at = datetime.fromtimestamp(second, UTC) + timedelta(milliseconds=400)
+    async with runtime.unit_of_work() as session:  # it stands for the bot's reply sent at .400
+        await session.execute(
+            update(Message)
+            .where(Message.id == question.id)
+            .values(direction=Direction.OUTBOUND, sender_type=SenderType.BOT, ordered_at=reply_at)
+        )
+    answer = sample("message.json", "reply")
+    answer["entry"][0]["changes"][0]["value"]["messages"][0]["timestamp"] = str(second)
+    await deliver(client, runtime, for_number(answer, account.phone_number_id))
+    messages = await messages_of(runtime, org.id)
+    assert [m.sender_type for m in messages] == [SenderType.BOT, SenderType.CUSTOMER]
+    assert messages[1].provider_timestamp == datetime.fromtimestamp(second, UTC)
+
+
+def test_an_arrival_sorts_within_its_second_and_never_before_it():
+    t = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+    assert arrival_order(t, t + timedelta(milliseconds=250)) == t + timedelta(milliseconds=250)
+    assert arrival_order(t, t + timedelta(seconds=30)) == t + timedelta(microseconds=999_999)
+    assert arrival_order(t, t - timedelta(seconds=5)) == t  # Meta's clock ahead of ours
 
 
 async def test_a_closed_conversation_is_followed_by_a_new_one(client, runtime, number):

@@ -58,6 +58,8 @@ class Arrival:
     wamid: str
     parsed: ParsedMessage
     at: datetime
+    #: where it sorts in its conversation (``parse.arrival_order``)
+    ordered_at: datetime
     simulated: bool
 
     @property
@@ -154,7 +156,7 @@ def _row(arrival: Arrival, conversation_id: str) -> dict[str, Any]:
         "status": MessageStatus.RECEIVED,
         "wa_message_id": arrival.wamid,
         "provider_timestamp": arrival.at,
-        "ordered_at": arrival.at,
+        "ordered_at": arrival.ordered_at,
         "context": parsed.context,
         "reply_to_wa_message_id": parsed.reply_to_wa_message_id,
         "referral": parsed.referral,

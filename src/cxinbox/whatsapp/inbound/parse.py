@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cxinbox.adapters.whatsapp import is_media_id
@@ -17,6 +17,7 @@ from cxinbox.models.inbox import MediaState, MessageType, SenderType
 
 MEDIA_TYPES = frozenset({"image", "audio", "video", "document", "sticker"})
 PREVIEW_LENGTH = 200
+_LAST_MICROSECOND = timedelta(seconds=1) - timedelta(microseconds=1)
 INVALID_MEDIA_ID = {"code": None, "subcode": None, "message": "The webhook named no valid media id"}
 
 
@@ -45,6 +46,14 @@ def provider_time(raw: Any) -> datetime:
         return datetime.fromtimestamp(int(raw), UTC)
     except (TypeError, ValueError, OverflowError, OSError):
         return utcnow()
+
+
+def arrival_order(provider_at: datetime, received_at: datetime) -> datetime:
+    """Where an inbound message sorts in its conversation. Meta's times have whole seconds and ours
+    microseconds, so an answer stamped 12:00:00 to our reply sent at 12:00:00.400 would sort before
+    the reply. The customer wrote it within [t, t + 1 s) and no later than we received it: the
+    latest such moment keeps the order in which the conversation was seen."""
+    return max(provider_at, min(received_at, provider_at + _LAST_MICROSECOND))
 
 
 def _object(value: Any) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from cxinbox.whatsapp.alerts.classify import ACCOUNT_FIELDS
 from cxinbox.whatsapp.alerts.webhooks import record_change
 from cxinbox.whatsapp.inbound import threads
 from cxinbox.whatsapp.inbound.arrivals import Arrival, store_arrivals
-from cxinbox.whatsapp.inbound.parse import parse_message, provider_time
+from cxinbox.whatsapp.inbound.parse import arrival_order, parse_message, provider_time
 from cxinbox.whatsapp.inbound.scope import SignatureScope
 from cxinbox.whatsapp.inbound.statuses import StatusReport, record_statuses
 from cxinbox.whatsapp.inbound.templates import TEMPLATE_FIELDS, record_template_change
@@ -159,12 +159,14 @@ class _Batch:
         if not wamid or not sender:
             log.warning("whatsapp_message_without_id_or_sender", organization_id=account.organization_id)
             return
+        at = provider_time(msg.get("timestamp"))
         self.arrivals.append(
             Arrival(
                 sender=threads.Sender(account, sender, profiles.get(sender), simulated=event.simulated),
                 wamid=str(wamid),
                 parsed=parse_message(msg),
-                at=provider_time(msg.get("timestamp")),
+                at=at,
+                ordered_at=arrival_order(at, event.received_at),
                 simulated=event.simulated,
             )
         )
