@@ -54,7 +54,7 @@ class KnowledgeChunk(TenantModel):
     __tablename__ = "knowledge_chunks"
     __table_args__ = (
         UniqueConstraint("document_id", "index"),
-        # loading an organization's vectors of one model, and the signature that says they changed
+        # loading an organization's vectors of one model
         Index("ix_knowledge_chunks_vectors", "organization_id", "embedding_model", "updated_at"),
     )
     organization_id_indexed = False  # ix_knowledge_chunks_vectors leads with it
