@@ -173,3 +173,40 @@ async def test_0209_keeps_existing_names_as_profile_names(tmp_path):
     with sqlite3.connect(tmp_path / "0209.db") as db:
         row = db.execute("SELECT name, profile_name, name_edited FROM contacts").fetchone()
     assert row == ("Dana", "Dana", 0)
+
+
+async def test_0228_indexes_existing_chunks_under_their_organization_and_0224_restores_the_index(tmp_path):
+    database_url = f"sqlite+aiosqlite:///{tmp_path}/0228.db"
+    await asyncio.to_thread(upgrade, database_url, "0224")
+    with sqlite3.connect(tmp_path / "0228.db") as db:
+        for org in ("o1", "o2"):
+            db.execute(
+                "INSERT INTO organizations (id, name, slug, plan, status, created_at, updated_at) "
+                f"VALUES ('{org}', 'Org', '{org}', 'FREE', 'ACTIVE', '2026-01-01', '2026-01-01')"
+            )
+            db.execute(
+                "INSERT INTO knowledge_documents (id, organization_id, filename, kind, mime_type, size, "
+                "sha256, storage_key, status, progress, chunk_count, created_at, updated_at) VALUES "
+                f"('d-{org}', '{org}', 'a.txt', 'txt', 'text/plain', 1, 'x', 'k', 'READY', 100, 1, "
+                "'2026-01-01', '2026-01-01')"
+            )
+            db.execute(
+                'INSERT INTO knowledge_chunks (id, organization_id, document_id, "index", content, '
+                "token_count, search_text, created_at, updated_at) VALUES "
+                f"('c-{org}', '{org}', 'd-{org}', 0, 'Envíos', 2, 'envi gratis', '2026-01-01', '2026-01-01')"
+            )
+    await asyncio.to_thread(upgrade, database_url, "0228")
+    with sqlite3.connect(tmp_path / "0228.db") as db:
+        found = db.execute(
+            "SELECT chunk FROM knowledge_chunks_fts WHERE knowledge_chunks_fts MATCH 'body:(\"ko1envi\")'"
+        ).fetchall()
+        assert found == [("co1",)]  # ids in the index lose their hyphens
+        db.execute("DELETE FROM knowledge_chunks WHERE id = 'c-o1'")
+        assert db.execute("SELECT count(*) FROM knowledge_chunks_fts").fetchone() == (1,)
+    await asyncio.to_thread(command.downgrade, alembic_config(database_url), "0224")
+    with sqlite3.connect(tmp_path / "0228.db") as db:
+        found = db.execute(
+            "SELECT chunk FROM knowledge_chunks_fts "
+            "WHERE knowledge_chunks_fts MATCH 'tenant:o2 AND body:envi'"
+        ).fetchall()
+        assert found == [("co2",)]

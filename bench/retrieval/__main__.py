@@ -30,6 +30,7 @@ from cxinbox.knowledge import vectors
 from cxinbox.knowledge.chunking import chunk_blocks
 from cxinbox.knowledge.extract import extract
 from cxinbox.knowledge.formats import KINDS
+from cxinbox.knowledge.repository import chunks_changed
 from cxinbox.knowledge.retrieval import retrieve
 from cxinbox.knowledge.text import index_terms, language_of
 from cxinbox.migrations import upgrade
@@ -77,6 +78,7 @@ async def _store(sessionmaker, organization_id: str, texts: dict[str, str], embe
                 rows.append(row)
         await session.flush()
         await _insert(session, rows)
+        await chunks_changed(session, organization_id)
     return owner
 
 
@@ -207,6 +209,7 @@ async def _ingestion(
             session.add(document)
             await session.flush()
             await _insert(session, rows)
+            await chunks_changed(session, organization_id)
         timings.append((read, time.perf_counter() - started - read, len(rows)))
     return timings
 

@@ -11,15 +11,17 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
+from cxinbox.adapters.embeddings import embedder_for
 from cxinbox.app import create_app
 from cxinbox.config import Settings
+from cxinbox.knowledge import vectors
 from cxinbox.models.identity import Plan
 from cxinbox.runtime import Runtime
 from tests.fakes.embeddings import DIMENSIONS, FakeEmbeddings
 from tests.fixtures.api import running
 from tests.fixtures.runtimes import started_runtime
 from tests.fixtures.wait import eventually
-from tests.knowledge.documents import RETURNS_ES, SHIPPING_ES, ingested, rag
+from tests.knowledge.documents import RETURNS_ES, SHIPPING_ES, chunks_of, ingested, rag
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +80,39 @@ async def test_vectors_are_stored_and_fused_with_full_text(settings, embeddings,
         assert answer["results"][0]["documentId"] == shipping["id"]
         assert {call.authorization for call in embeddings.calls} == {"Bearer sk-local-test"}
         assert {call.model for call in embeddings.calls} == {"hash-v1"}
+
+
+async def test_hybrid_retrieval_keeps_to_its_organization_and_forgets_a_deleted_document(
+    settings, embeddings, factory
+):
+    ours = await factory.org(plan=Plan.PROFESSIONAL)
+    theirs = await factory.org(plan=Plan.PROFESSIONAL)
+    question = "¿En cuánto tiempo me llega el paquete a Ciudad de México?"
+    async with deployed(settings, embeddings, "hash-v1") as d:
+        shipping = await ingested(d.client, ours.admin.headers, "envios.txt", SHIPPING_ES.encode())
+        returns = await ingested(d.client, theirs.admin.headers, "devoluciones.txt", RETURNS_ES.encode())
+        # each organization's vectors are in this process's cache once it has asked
+        for org, own in ((ours, shipping), (theirs, returns)):
+            answer = await rag(d.client, org.admin.headers, question)
+            assert answer["mode"] == "hybrid"
+            assert {hit["documentId"] for hit in answer["results"]} == {own["id"]}
+
+        chunk_ids = {c["id"] for c in await chunks_of(d.client, ours.admin.headers, shipping["id"])}
+        r = await d.client.delete(f"/bot-config/documents/{shipping['id']}", headers=ours.admin.headers)
+        assert r.status_code == 200, r.text
+        assert (await rag(d.client, ours.admin.headers, question))["results"] == []
+        # the cached matrix itself was reloaded: the vector side no longer offers the deleted chunks
+        embedder = embedder_for(d.runtime.settings.embeddings)
+        assert embedder is not None
+        vector = (await embedder.embed([question]))[0]
+        async with d.runtime.sessionmaker() as session:
+            assert await vectors.nearest(session, ours.id, embedder.model_id, vector, 10) == []
+            left = await vectors.nearest(session, theirs.id, embedder.model_id, vector, 10)
+        assert left and not chunk_ids & set(left)
+
+        again = await ingested(d.client, ours.admin.headers, "envios-2.txt", SHIPPING_ES.encode() + b" ")
+        answer = await rag(d.client, ours.admin.headers, question)
+        assert {hit["documentId"] for hit in answer["results"]} == {again["id"]}
 
 
 async def test_a_changed_model_marks_documents_and_the_sweep_re_indexes_them(settings, embeddings, factory):

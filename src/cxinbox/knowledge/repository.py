@@ -5,9 +5,13 @@ from collections.abc import Sequence
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cxinbox.core.clock import utcnow
+from cxinbox.core.db import dialect_insert
+from cxinbox.core.ids import new_id
 from cxinbox.core.repository import TenantRepository
 from cxinbox.models.knowledge import DocumentStatus, KnowledgeChunk, KnowledgeDocument
 from cxinbox.models.knowledge_media import BotMedia, InboxDataSource
+from cxinbox.models.knowledge_versions import KnowledgeVersion
 
 
 class DocumentRepository(TenantRepository[KnowledgeDocument]):
@@ -71,8 +75,32 @@ async def locked_document(session: AsyncSession, document_id: str) -> KnowledgeD
     return await session.scalar(stmt)
 
 
-async def delete_chunks(session: AsyncSession, document_id: str) -> None:
-    await session.execute(delete(KnowledgeChunk).where(KnowledgeChunk.document_id == document_id))
+async def delete_chunks(session: AsyncSession, document: KnowledgeDocument) -> None:
+    """Remove the document's chunks; whatever the caller writes next in this transaction (new chunks)
+    is covered by the same change of the organization's knowledge version."""
+    await session.execute(delete(KnowledgeChunk).where(KnowledgeChunk.document_id == document.id))
+    await chunks_changed(session, document.organization_id)
+
+
+async def chunks_changed(session: AsyncSession, organization_id: str) -> None:
+    """Raise the organization's knowledge version (an atomic upsert): every process's cached vectors
+    of it are reloaded once this transaction commits."""
+    now = utcnow()
+    insert = dialect_insert(session)(KnowledgeVersion).values(
+        id=new_id(), organization_id=organization_id, version=1, created_at=now, updated_at=now
+    )
+    table = KnowledgeVersion.__table__.c
+    await session.execute(
+        insert.on_conflict_do_update(
+            index_elements=[table.organization_id],
+            set_={"version": table.version + 1, "updated_at": now},
+        )
+    )
+
+
+async def knowledge_version(session: AsyncSession, organization_id: str) -> int:
+    stmt = select(KnowledgeVersion.version).where(KnowledgeVersion.organization_id == organization_id)
+    return int(await session.scalar(stmt) or 0)
 
 
 class BotMediaRepository(TenantRepository[BotMedia]):

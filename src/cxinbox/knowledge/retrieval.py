@@ -74,15 +74,18 @@ def fuse(rankings: list[list[str]]) -> list[tuple[str, float]]:
 async def _hits(session: AsyncSession, organization_id: str, fused: list[tuple[str, float]]) -> list[Hit]:
     if not fused:
         return []
+    # Looked up by primary key alone, the organization checked on the rows: with both in the WHERE,
+    # SQLite without table statistics walks the organization's index (every chunk of it) instead.
     rows = await session.execute(
         select(KnowledgeChunk, KnowledgeDocument.title, KnowledgeDocument.filename)
         .join(KnowledgeDocument, KnowledgeDocument.id == KnowledgeChunk.document_id)
-        .where(
-            KnowledgeChunk.organization_id == organization_id,
-            KnowledgeChunk.id.in_([chunk_id for chunk_id, _score in fused]),
-        )
+        .where(KnowledgeChunk.id.in_([chunk_id for chunk_id, _score in fused]))
     )
-    found = {chunk.id: (chunk, title or filename) for chunk, title, filename in rows}
+    found = {
+        chunk.id: (chunk, title or filename)
+        for chunk, title, filename in rows
+        if chunk.organization_id == organization_id
+    }
     return [
         Hit(chunk_id, chunk.document_id, name, chunk.content, chunk.page, round(score, 6))
         for chunk_id, score in fused

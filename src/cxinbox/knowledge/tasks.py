@@ -31,7 +31,7 @@ from cxinbox.knowledge.chunking import Chunk, chunk_blocks
 from cxinbox.knowledge.errors import UnreadableDocument
 from cxinbox.knowledge.events import publish_document_updated
 from cxinbox.knowledge.extract import extract
-from cxinbox.knowledge.repository import delete_chunks, locked_document
+from cxinbox.knowledge.repository import chunks_changed, delete_chunks, locked_document
 from cxinbox.knowledge.text import index_terms, language_of
 from cxinbox.models.knowledge import DocumentStatus, KnowledgeChunk, KnowledgeDocument
 from cxinbox.runtime import Runtime
@@ -87,7 +87,7 @@ async def ingest_document(runtime: Runtime, session: AsyncSession, document_id: 
     document = await locked_document(session, document_id)
     if document is None:  # deleted meanwhile
         return
-    await delete_chunks(session, document_id)
+    await delete_chunks(session, document)
     model_id = embedder.model_id if embedder is not None and matrix is not None else None
     session.add_all(
         KnowledgeChunk(
@@ -131,7 +131,7 @@ async def _fail(runtime: Runtime, document_id: str, reason: str) -> None:
         document = await locked_document(session, document_id)
         if document is None:
             return
-        await delete_chunks(session, document_id)
+        await delete_chunks(session, document)
         document.error = reason[:500]
         document.chunk_count = 0
         _progress(session, document, DocumentStatus.FAILED, 100)
@@ -180,6 +180,7 @@ async def embed_document(runtime: Runtime, session: AsyncSession, document_id: s
             )
         )
     document.embedding_model = embedder.model_id
+    await chunks_changed(session, document.organization_id)
 
 
 @periodic(every_seconds=300)
@@ -223,6 +224,6 @@ def needs_reindex(document: KnowledgeDocument, model_id: str | None) -> bool:
 
 async def remove_document(session: AsyncSession, document: KnowledgeDocument) -> None:
     """Delete the document and its chunks (explicitly: the full-text triggers see each one go)."""
-    await delete_chunks(session, document.id)
+    await delete_chunks(session, document)
     await session.delete(document)
     await session.flush()

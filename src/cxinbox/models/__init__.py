@@ -17,6 +17,7 @@ from cxinbox.models import (  # noqa: F401 - imported to register their tables
     jobs,
     knowledge,
     knowledge_media,
+    knowledge_versions,
     mail,
     organization_settings,
     outbound,

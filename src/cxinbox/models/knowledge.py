@@ -1,9 +1,11 @@
 """The knowledge base: documents an organization uploads, and the chunks the bot retrieves from.
 
 Full-text search is not declared here: on SQLite the FTS5 table ``knowledge_chunks_fts`` (filled by
-triggers), on PostgreSQL the generated ``tsvector`` column ``search_fts`` with its GIN index. Both
-index ``search_text``, the chunk's words already stemmed by ``cxinbox.knowledge.text``, so the two
-databases match the same words. The migration creates them by hand.
+triggers), on PostgreSQL the generated ``tsvector`` column ``search_fts`` (what is ranked) and a GIN
+index on the same words prefixed by the organization (what is matched). Both index ``search_text``,
+the chunk's words already stemmed by ``cxinbox.knowledge.text``, each word prefixed by its
+organization (``cxinbox.knowledge.search``), so the two databases match the same words and only the
+organization's own. The migrations (0214, 0228) create them by hand.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ class KnowledgeChunk(TenantModel):
     __tablename__ = "knowledge_chunks"
     __table_args__ = (
         UniqueConstraint("document_id", "index"),
-        # loading an organization's vectors of one model, and the signature that says they changed
+        # loading an organization's vectors of one model
         Index("ix_knowledge_chunks_vectors", "organization_id", "embedding_model", "updated_at"),
     )
     organization_id_indexed = False  # ix_knowledge_chunks_vectors leads with it
