@@ -192,8 +192,9 @@ class _CheckedTransport(httpx.AsyncHTTPTransport):
 
 #: a client of its own (one caller, a few calls): httpcore's defaults
 _ONE_CALLER_LIMITS = httpx.Limits(max_connections=10, max_keepalive_connections=None, keepalive_expiry=None)
-#: a shared client: as many connections as calls admitted (the callers bound them), a few kept alive
-_SHARED_LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=64, keepalive_expiry=15.0)
+#: a shared client: as many connections as calls admitted (the callers bound them), a few kept alive,
+#: each idle for less than the 5 s after which common servers close an idle connection
+_SHARED_LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=64, keepalive_expiry=4.0)
 
 
 class _CookielessClient(httpx.AsyncClient):
