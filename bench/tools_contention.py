@@ -163,7 +163,7 @@ async def run(args: argparse.Namespace, data_dir: Path) -> None:
     ports = context.Queue()
     remote = context.Process(target=business_api, args=(args.delay_ms / 1000, ports), daemon=True)
     remote.start()
-    base = ports.get(timeout=30)
+    base = ports.get(timeout=120)  # a spawned interpreter starts slowly on a loaded machine
     database_url = f"sqlite+aiosqlite:///{data_dir}/bench.db"
     secret_key = secrets.token_urlsafe(32)
     await asyncio.to_thread(upgrade, database_url)
