@@ -37,8 +37,9 @@ async def test_a_flooding_organization_waits_and_is_told_to_retry_while_another_
         return client.post(f"/tools/{tool_id}/test", json={"params": {"orderId": ms}}, headers=admin.headers)
 
     holding = asyncio.create_task(call(flooding, people.admin, "2000"))
-    while one_call_each.running == 0:  # the first call holds the organization's one slot
-        await asyncio.sleep(0.01)
+    async with asyncio.timeout(10):
+        while one_call_each.running == 0:  # the first call holds the organization's one slot
+            await asyncio.sleep(0.01)
     refused, through = await asyncio.gather(
         call(flooding, people.admin, "10"), call(quiet, other.admin, "10")
     )
