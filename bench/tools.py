@@ -7,17 +7,26 @@ answer redacted, cut by ``resultPath``) and, as the baseline, a bare ``httpx`` G
 one kept-alive client. It prints per-call and per-turn (three sequential calls) latency, and the
 latency of ``--concurrent`` calls started at once.
 
-    .venv/bin/python -m bench.tools [--turns 100] [--delay-ms 50] [--concurrent 200]
+Then whole bot turns (``--bot-turns``, one after another): a customer's webhook posted to the app in
+process with its workers (as ``bench.bot_turns`` does), the fake LLM (``tests.fakes.llm``) scripted
+to call the tool three times and then answer, each turn timed from the customer's message stored to
+the bot's reply queued. Its overhead is that time minus the remote's three delays; the same turn with
+a model that answers at once (no tool) is printed beside it, for what the turn costs without tools.
+
+    .venv/bin/python -m bench.tools [--turns 100] [--delay-ms 50] [--concurrent 200] [--bot-turns 100]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
+import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import httpx
 import uvicorn
@@ -25,11 +34,19 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from tests.fakes.graph import FakeGraph
+from tests.fakes.llm import FakeLlm, Reply
 
+from bench.bot_turns import post, seed, settings_for, turn_overheads, until
+from cxinbox.app import create_app
+from cxinbox.core.admission import FairAdmission
 from cxinbox.core.logging import configure_logging
-from cxinbox.models.tools import AuthType
+from cxinbox.migrations import upgrade
+from cxinbox.models.inbox import SenderType
+from cxinbox.models.tools import AuthType, BotTool, Connection
+from cxinbox.runtime import Runtime
 from cxinbox.tools import engine, runner
-from cxinbox.tools.endpoints import Endpoint
+from cxinbox.tools.endpoints import Endpoint, seal_secrets
 
 SCHEMA = {"type": "object", "properties": {"orderId": {"type": "string"}}, "required": ["orderId"]}
 
@@ -62,6 +79,68 @@ async def timed(call: Callable[[], Awaitable[object]]) -> float:
     return (time.perf_counter() - started) * 1000
 
 
+async def bot_turns(data_dir: Path, base: str, count: int) -> tuple[list[float], list[float]]:
+    """``count`` turns with three tool calls against ``base``, then ``count`` without: each turn's
+    milliseconds from the customer's message stored to the reply queued."""
+    llm, graph = FakeLlm(), FakeGraph()
+    llm.start()
+    graph.start()
+    settings = settings_for(data_dir, argparse.Namespace(database_url=None, redis_url=None), graph)
+    await asyncio.to_thread(upgrade, settings.database_url)
+    runtime = Runtime(settings)
+    await runtime.start(workers=True)
+    app = create_app(runtime=runtime)
+    app.state.runtime = runtime  # what the lifespan sets; the in-process transport runs none
+    lookup = Reply("", tool_call=("order_status", {"orderId": "A-1"}))
+    answer = Reply("Tu pedido A-1 ya fue enviado.")
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://bench"
+        ) as client:
+            series = []
+            for replies in ([lookup, lookup, lookup, answer], [answer]):
+                warm_up = 5
+                org = await seed(runtime, llm, graph, bot=True, replies=replies * (warm_up + count))
+                await add_tool(runtime, org.id, base)
+                for n in range(1, warm_up + count + 1):
+                    await post(client, org, time.perf_counter())
+                    await until(runtime, org, SenderType.BOT, n)
+                series.append((await turn_overheads(runtime, org))[warm_up:])
+    finally:
+        await runtime.stop()
+        llm.stop()
+        graph.stop()
+    return series[0], series[1]
+
+
+async def add_tool(runtime: Runtime, organization_id: str, base: str) -> None:
+    async with runtime.unit_of_work() as session:
+        connection = Connection(
+            organization_id=organization_id,
+            name="Orders",
+            base_url=base,
+            auth_type=AuthType.BEARER,
+            secrets_ciphertext=seal_secrets(runtime.secrets, {"token": "bench-token-123456"}),
+        )
+        session.add(connection)
+        await session.flush()
+        session.add(
+            BotTool(
+                organization_id=organization_id,
+                name="order_status",
+                description="Look up an order",
+                parameters=SCHEMA,
+                connection_id=connection.id,
+                path="/orders/{{params.orderId}}",
+                result_path="data.status",
+            )
+        )
+
+
+def loads(averages: tuple[float, float, float]) -> str:
+    return " ".join(f"{x:.2f}" for x in averages)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -69,10 +148,15 @@ async def main() -> None:
     parser.add_argument("--turns", type=int, default=100)
     parser.add_argument("--delay-ms", type=float, default=50)
     parser.add_argument("--concurrent", type=int, default=200)
+    parser.add_argument("--bot-turns", type=int, default=100, help="whole bot turns with three tool calls")
     args = parser.parse_args()
     configure_logging("WARNING")
+    load = os.getloadavg()
     base, server = serve(args.delay_ms / 1000)
+    # as many slots as calls started at once: this part measures the engine, not the admission bound
+    admission = FairAdmission(args.concurrent, args.concurrent, max_wait=60)
     plan = runner.ToolPlan(
+        organization_id="bench",
         tool_id="bench",
         name="order_status",
         parameters=SCHEMA,
@@ -82,7 +166,7 @@ async def main() -> None:
     )
 
     async def tool_call() -> None:
-        outcome = await runner.run(plan, {"orderId": "A-1"}, {}, allow_private=True)
+        outcome = await runner.run(plan, {"orderId": "A-1"}, {}, allow_private=True, admission=admission)
         assert outcome.ok, outcome
 
     async with httpx.AsyncClient() as bare:
@@ -104,6 +188,8 @@ async def main() -> None:
                 turns.append((time.perf_counter() - started) * 1000)
             together = await asyncio.gather(*(timed(call) for _ in range(args.concurrent)))
             rows.append((label, calls, turns, list(together)))
+    with tempfile.TemporaryDirectory(prefix="cxinbox-bench-tools-") as tmp:
+        with_tools, without = await bot_turns(Path(tmp), base, args.bot_turns)
 
     server.should_exit = True
     print(f"remote answers after {args.delay_ms:.0f} ms; {args.turns} turns of 3 calls; ", end="")
@@ -121,6 +207,23 @@ async def main() -> None:
         ]
         print(f"{label:26} {' '.join(figures)}")
     print("milliseconds; 'over' is a call's time beyond the remote's delay")
+    print(
+        f"\nwhole bot turns, one at a time ({args.bot_turns} each), customer's message stored to reply queued"
+    )
+    print(f"{'':34} {'turn p50':>9} {'turn p99':>9} {'over p50':>9} {'over p99':>9}")
+    remote = 3 * args.delay_ms
+    for label, series, beyond in (
+        ("three tool calls, then the answer", with_tools, remote),
+        ("the answer at once (no tool)", without, 0.0),
+    ):
+        over = [t - beyond for t in series]
+        figures = [f"{statistics.median(s):9.1f} {percentile(s, 0.99):9.1f}" for s in (series, over)]
+        print(f"{label:34} {' '.join(figures)}")
+    print(f"'over' is the turn beyond the remote's {remote:.0f} ms (3 x {args.delay_ms:.0f}); aim p99 < 20")
+    print(
+        f"{os.cpu_count()} cores; load average (1, 5, 15 min) before {loads(load)}, "
+        f"after {loads(os.getloadavg())}"
+    )
 
 
 if __name__ == "__main__":

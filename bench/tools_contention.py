@@ -7,9 +7,11 @@ connection and a tool over the API. Then it sends signed webhook POSTs at ``--ra
 (open loop, the webhook bench's load generator) twice: while idle, and while another process keeps
 ``--concurrent`` ``POST /tools/{id}/test`` requests in flight against the same server (each a real
 tool call through the engine and the outbound guard). It prints the acknowledgements' p50/p99 in
-both phases and their ratio, and the tool calls' own latency.
+both phases and their ratio, and the tool calls' own latency. ``--tool-calls-max`` and
+``--tool-calls-max-per-org`` set the server's admission bound (``core.admission``).
 
-    .venv/bin/python -m bench.tools_contention [--concurrent 200] [--rate 100] [--seconds 10]
+    .venv/bin/python -m bench.tools_contention [--concurrent 200] [--rate 20] [--seconds 10]
+        [--tool-calls-max N] [--tool-calls-max-per-org N]
 """
 
 from __future__ import annotations
@@ -48,6 +50,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rate", type=int, default=20, help="webhook POSTs per second")
     parser.add_argument("--seconds", type=float, default=10, help="each phase's length")
     parser.add_argument("--connections", type=int, default=16, help="webhook client connections")
+    parser.add_argument(
+        "--tool-calls-max", type=int, help="the server's CXINBOX_TOOL_CALLS_MAX (unset: its default)"
+    )
+    parser.add_argument(
+        "--tool-calls-max-per-org", type=int, help="CXINBOX_TOOL_CALLS_MAX_PER_ORG (unset: its default)"
+    )
     return parser.parse_args()
 
 
@@ -67,17 +75,18 @@ def tool_load(
     seconds: float,
     out: multiprocessing.Queue,  # type: ignore[type-arg]
 ) -> None:
-    """``concurrent`` workers, each sending ``POST /tools/{id}/test`` again as soon as it is answered."""
+    """``concurrent`` workers, each sending ``POST /tools/{id}/test`` again as soon as it is answered
+    (after ``Retry-After`` when the server says it is busy: 429)."""
 
-    async def run() -> tuple[list[float], int]:
+    async def run() -> tuple[list[float], int, int]:
         latencies: list[float] = []
-        failures = 0
+        failures = busy = 0
         deadline = time.perf_counter() + seconds
         limits = httpx.Limits(max_connections=concurrent, max_keepalive_connections=concurrent)
         async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=60) as client:
 
             async def worker() -> None:
-                nonlocal failures
+                nonlocal failures, busy
                 while time.perf_counter() < deadline:
                     started = time.perf_counter()
                     try:
@@ -89,11 +98,14 @@ def tool_load(
                         continue
                     if r.status_code == 200 and r.json()["data"]["ok"]:
                         latencies.append((time.perf_counter() - started) * 1000)
+                    elif r.status_code == 429:
+                        busy += 1
+                        await asyncio.sleep(float(r.headers.get("Retry-After", "1")))
                     else:
                         failures += 1
 
             await asyncio.gather(*(worker() for _ in range(concurrent)))
-        return latencies, failures
+        return latencies, failures, busy
 
     out.put(asyncio.run(run()))
 
@@ -151,11 +163,18 @@ async def run(args: argparse.Namespace, data_dir: Path) -> None:
     ports = context.Queue()
     remote = context.Process(target=business_api, args=(args.delay_ms / 1000, ports), daemon=True)
     remote.start()
-    base = ports.get(timeout=30)
+    base = ports.get(timeout=120)  # a spawned interpreter starts slowly on a loaded machine
     database_url = f"sqlite+aiosqlite:///{data_dir}/bench.db"
     secret_key = secrets.token_urlsafe(32)
     await asyncio.to_thread(upgrade, database_url)
     os.environ["CXINBOX_ALLOW_PRIVATE_URLS"] = "true"  # the business API is on loopback
+    for name, value in (
+        ("CXINBOX_TOOL_CALLS_MAX", args.tool_calls_max),
+        ("CXINBOX_TOOL_CALLS_MAX_PER_ORG", args.tool_calls_max_per_org),
+    ):
+        if value is not None:
+            os.environ[name] = str(value)
+    limits = Settings(env="test", database_url=database_url, secret_key=secret_key)
     server = Server(database_url, None, secret_key, data_dir)
     settings = Settings(
         env="test", data_dir=data_dir, database_url=database_url, secret_key=secret_key, log_level="WARNING"
@@ -177,7 +196,7 @@ async def run(args: argparse.Namespace, data_dir: Path) -> None:
         load.start()
         await asyncio.sleep(2)  # the tool calls ramp up: every worker has a connection in flight
         loaded = await acknowledgements(server.url, number, args, 2 * 10**6)
-        tool_latencies, tool_failures = await asyncio.to_thread(results.get, True, 120)
+        tool_latencies, tool_failures, tool_busy = await asyncio.to_thread(results.get, True, 120)
         load.join()
     finally:
         await runtime.stop()
@@ -187,7 +206,8 @@ async def run(args: argparse.Namespace, data_dir: Path) -> None:
     print(
         f"webhooks at {args.rate}/s for {args.seconds:.0f} s per phase; {args.concurrent} tool calls in "
         f"flight against a remote answering in {args.delay_ms:.0f} ms; {os.cpu_count()} cores, "
-        f"load average {load_avg}"
+        f"load average {load_avg}; the server's tool-call slots: {limits.tool_calls_max} "
+        f"({limits.tool_calls_max_per_org} per organization)"
     )
     print(f"{'webhook acknowledgements':34} {'acked':>6} {'errors':>6} {'p50 ms':>9} {'p99 ms':>9}")
     print(row("idle", idle))
@@ -197,6 +217,7 @@ async def run(args: argparse.Namespace, data_dir: Path) -> None:
     if tool_latencies:
         print(
             f"tool calls (POST /tools/{{id}}/test): {len(tool_latencies)} ok, {tool_failures} failed, "
+            f"{tool_busy} told to retry (429), "
             f"{len(tool_latencies) / (args.seconds + 4):.0f}/s, "
             f"p50 {statistics.median(tool_latencies):.0f} ms, "
             f"p99 {percentile(tool_latencies, 0.99):.0f} ms"

@@ -126,6 +126,11 @@ class Settings(BaseSettings):
     #: the time one bot turn spends in tool calls at most: once spent, no call starts (the model is told
     #: the time is up), and a running call is cut when it runs out
     bot_tool_seconds_per_turn: float = Field(default=20.0, gt=0)
+    #: tool calls one process makes at once (the bot's, agents' and tests'), and one organization's
+    #: share of them; a call that finds no free slot within ``tool_calls_max_wait_seconds`` is 429
+    tool_calls_max: int = Field(default=8, ge=1)
+    tool_calls_max_per_org: int = Field(default=4, ge=1)
+    tool_calls_max_wait_seconds: float = Field(default=10.0, gt=0)
     #: a bot session whose customer has written nothing for this long closes ABANDONED
     bot_session_abandon_hours: float = Field(default=24.0, gt=0)
 

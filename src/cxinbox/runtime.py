@@ -15,6 +15,7 @@ from cxinbox.adapters.storage import FileStorage, LocalDiskStorage
 from cxinbox.auth.passwords import PasswordHasher
 from cxinbox.auth.tokens import TokenSigner
 from cxinbox.config import Settings
+from cxinbox.core.admission import FairAdmission
 from cxinbox.core.cache import ExpiringStore
 from cxinbox.core.crypto import SecretBox, TokenHasher
 from cxinbox.core.db import (
@@ -29,6 +30,7 @@ from cxinbox.core.events import EVENT_BUS_KEY
 from cxinbox.core.job_queue import JobQueue
 from cxinbox.core.job_store import JobStore
 from cxinbox.core.jobs import ALL_QUEUES, JOB_QUEUE_KEY, JobSpec, Queue
+from cxinbox.core.outbound import close_shared_clients
 from cxinbox.core.pubsub import create_bus
 from cxinbox.core.ratelimit import RateLimiter
 from cxinbox.core.scheduler import Scheduler
@@ -73,6 +75,9 @@ class Runtime:
         self.mailer = mailer or create_mailer(mail.smtp_url, mail.email_from, log_text=mail.log_text)
         self.storage = storage or LocalDiskStorage(settings.data_dir / "files")
         self.secrets = SecretBox(settings.effective_secret_key)
+        self.tool_calls = FairAdmission(
+            settings.tool_calls_max, settings.tool_calls_max_per_org, settings.tool_calls_max_wait_seconds
+        )
         self.hasher = TokenHasher(settings.effective_secret_key)
         self.scheduler = Scheduler(self.jobs, settings.redis_url, prefix=settings.redis_prefix)
         self.tokens = TokenSigner(settings.effective_secret_key)
@@ -100,6 +105,7 @@ class Runtime:
         await self.bus.stop()
         await self.limiter.close()
         await self.cache.close()
+        await close_shared_clients()
         for engine in {self.read_engine, self.current_read_engine, self.engine}:
             await engine.dispose()
 

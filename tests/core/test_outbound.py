@@ -3,6 +3,7 @@ redirect hop), redirects bounded, credentials kept to their origin, bodies and t
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 
 import httpx
@@ -224,3 +225,48 @@ async def test_a_stream_is_guarded_capped_and_never_redirected(web):
         with pytest.raises(OutboundUnavailable):
             async with http.stream("GET", f"{web.url}/hang") as response:
                 await response.read()
+
+
+async def test_the_shared_client_is_one_per_setting_and_kept_until_closed():
+    assert outbound.shared_client(allow_private=False) is outbound.shared_client(allow_private=False)
+    assert outbound.shared_client(allow_private=True) is not outbound.shared_client(allow_private=False)
+    closing = outbound.shared_client(allow_private=True)
+    await outbound.close_shared_clients()
+    assert outbound.shared_client(allow_private=True) is not closing
+    await outbound.close_shared_clients()
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:{port}/hello", "http://169.254.169.254/latest/meta-data/"])
+async def test_the_shared_client_refuses_private_destinations(web, url):
+    before = len(web.paths())
+    with pytest.raises(DestinationRefused):
+        await outbound.shared_client(allow_private=False).request("GET", url.format(port=web.port))
+    assert len(web.paths()) == before
+    await outbound.close_shared_clients()
+
+
+async def test_a_kept_alive_shared_client_still_checks_each_redirect(web, public_loopback):
+    http = outbound.shared_client(allow_private=False)
+    for _ in range(2):  # the connection to the first hop is opened, then reused
+        assert (await http.request("GET", f"{web.url}/hello")).content == b"hello"
+    for target in (f"http://[::1]:{web.port}/hello", "http://10.255.255.1/"):
+        with pytest.raises(DestinationRefused):
+            await http.request("GET", f"{web.url}/redirect", params={"to": target})
+    assert (await http.request("GET", f"{web.url}/hello")).content == b"hello"  # still usable
+    await outbound.close_shared_clients()
+
+
+async def test_the_shared_client_keeps_no_cookie_between_callers(web):
+    http = outbound.shared_client(allow_private=True)
+    await http.request("GET", f"{web.url}/cookie", params={"value": "first-callers-session"})
+    seen = (await http.request("GET", f"{web.url}/headers")).json()
+    assert "cookie" not in seen
+    await outbound.close_shared_clients()
+
+
+async def test_a_call_on_the_shared_client_has_its_own_time_cap(web):
+    """The shared client's own cap is 30 s: the call's 0.3 s ends it (and not the test's 10 s)."""
+    async with asyncio.timeout(10):
+        with pytest.raises(OutboundUnavailable):
+            await outbound.shared_client(allow_private=True).request("GET", f"{web.url}/hang", timeout=0.3)
+    await outbound.close_shared_clients()

@@ -34,6 +34,7 @@ class WebServer(ThreadedServer):
             routes=[
                 Route("/hello", self._hello),
                 Route("/headers", self._headers),
+                Route("/cookie", self._cookie),
                 Route("/redirect", self._redirect),
                 Route("/stream", self._stream),
                 Route("/gzip", self._gzip),
@@ -64,6 +65,13 @@ class WebServer(ThreadedServer):
     async def _headers(self, request: Request) -> Response:
         self._record(request)
         return JSONResponse(dict(request.headers))
+
+    async def _cookie(self, request: Request) -> Response:
+        """``?value=``: sets the cookie ``session`` to it."""
+        self._record(request)
+        response = Response(b"set", media_type="text/plain")
+        response.set_cookie("session", request.query_params["value"])
+        return response
 
     async def _redirect(self, request: Request) -> Response:
         """``?to=<url>&status=302``"""

@@ -25,7 +25,7 @@ async def test_the_bot_prepares_then_runs_and_reads_errors_as_results(client, ru
     assert offered == ["failing", "order_status"]
 
     async def run(name, arguments):
-        return await runner.run(plans[name], arguments, {}, allow_private=True)
+        return await runner.run(plans[name], arguments, {}, allow_private=True, admission=runtime.tool_calls)
 
     invalid = await run("order_status", {"orderId": 5})
     assert (invalid.ok, invalid.problems[0]["field"]) == (False, "params.orderId")

@@ -23,6 +23,7 @@ from cxinbox.bot.human_request import asks_for_human
 from cxinbox.bot.matching import first_match
 from cxinbox.bot.screening import screen
 from cxinbox.bot.transcript import DATA_NOTICE
+from cxinbox.core.admission import AdmissionBusy
 from cxinbox.knowledge.retrieval import Hit
 from cxinbox.models.bot import BotIntent, IntentAction
 from cxinbox.runtime import Runtime
@@ -33,6 +34,8 @@ from cxinbox.tools.runner import ToolOutcome, ToolPlan
 MAX_TOOL_CALLS = 4
 #: what a call gets when the turn's time for tools (``bot_tool_seconds_per_turn``) is spent
 TIME_UP = "the turn's time for tool calls is up: answer without this tool"
+#: what a call gets when the process has no free slot for tool calls in time (``core.admission``)
+BUSY = "too many tool calls are running right now: answer without this tool"
 #: characters of a knowledge chunk put in the prompt
 CHUNK_CHARS = 1500
 HANDOFF_TOOL = ToolSpec(
@@ -242,7 +245,7 @@ async def _run_tool(
         outcome = ToolOutcome(ok=False, error=TIME_UP)
     else:
         started = True
-        outcome = await _timed_run(mind, thought, plan, arguments, remaining)
+        outcome = await _timed_run(runtime, mind, thought, plan, arguments, remaining)
     thought.trace["tools"].append(
         {
             "name": plan.name,
@@ -263,15 +266,24 @@ async def _run_tool(
 
 
 async def _timed_run(
-    mind: Mind, thought: Thought, plan: ToolPlan, arguments: Any, remaining: float
+    runtime: Runtime, mind: Mind, thought: Thought, plan: ToolPlan, arguments: Any, remaining: float
 ) -> ToolOutcome:
-    """The call, cut when the turn's time for tools runs out; its time counts against that time."""
+    """The call, cut when the turn's time for tools runs out; its time (waiting for a free slot
+    included) counts against that time."""
     began = time.monotonic()
     try:
         async with asyncio.timeout(remaining):
-            return await runner.run(plan, arguments, mind.tool_context, allow_private=mind.allow_private)
+            return await runner.run(
+                plan,
+                arguments,
+                mind.tool_context,
+                allow_private=mind.allow_private,
+                admission=runtime.tool_calls,
+            )
     except TimeoutError:
         return ToolOutcome(ok=False, latency_ms=int(remaining * 1000), error=TIME_UP)
+    except AdmissionBusy:
+        return ToolOutcome(ok=False, error=BUSY)
     finally:
         thought.tool_seconds += time.monotonic() - began
 

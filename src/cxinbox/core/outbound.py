@@ -25,6 +25,12 @@ What it promises:
 - **Quiet about secrets.** Refusals are logged with the host and the reason only: never a path,
   query string or header (URLs and headers carry tokens).
 
+Callers that make many calls (the tools engine: one per tool call, for every organization) use
+``shared_client(allow_private=…)``: one client per event loop and setting, whose connections stay
+alive between calls. A kept-alive connection goes to the very address that was checked when it was
+opened; a redirect or another host opens a connection through the same check; the client keeps no
+cookies (one caller's would reach the next); ``close_shared_clients`` closes them at shutdown.
+
 ``stream`` is the same call for an answer read as it arrives (an LLM's tokens): no redirects are
 followed (one is refused), and the time and size caps hold over the whole stream.
 
@@ -41,6 +47,7 @@ import ipaddress
 import socket
 import ssl
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from types import TracebackType
@@ -171,17 +178,41 @@ def _ssl_context() -> ssl.SSLContext:
 class _CheckedTransport(httpx.AsyncHTTPTransport):
     """httpx's own transport, with its connection pool on the checked network."""
 
-    def __init__(self, allow_private: bool) -> None:
+    def __init__(self, allow_private: bool, limits: httpx.Limits) -> None:
         super().__init__(verify=_ssl_context(), trust_env=False)
         # the pool httpx builds cannot be given a network backend: build the same one with ours
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=_ssl_context(),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
             network_backend=_CheckedNetwork(allow_private),
         )
 
 
+#: a client of its own (one caller, a few calls): httpcore's defaults
+_ONE_CALLER_LIMITS = httpx.Limits(max_connections=10, max_keepalive_connections=None, keepalive_expiry=None)
+#: a shared client: as many connections as calls admitted (the callers bound them), a few kept alive,
+#: each idle for less than the 5 s after which common servers close an idle connection
+_SHARED_LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=64, keepalive_expiry=4.0)
+
+
+class _CookielessClient(httpx.AsyncClient):
+    """An httpx client that never keeps a cookie: a shared client serves one caller after another."""
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return httpx.Cookies()
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        pass
+
+
 class OutboundClient:
-    """An HTTP client for URLs from outside. Use it as an async context manager (or ``aclose`` it)."""
+    """An HTTP client for URLs from outside. Use it as an async context manager (or ``aclose`` it).
+
+    ``keep_cookies=False`` (a shared client) sends no cookie but the request's own headers."""
 
     def __init__(
         self,
@@ -191,12 +222,16 @@ class OutboundClient:
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT_SECONDS,
         max_bytes: int = DEFAULT_MAX_BYTES,
         max_redirects: int = DEFAULT_MAX_REDIRECTS,
+        keep_cookies: bool = True,
+        limits: httpx.Limits = _ONE_CALLER_LIMITS,
     ) -> None:
         self._timeout = timeout
+        self._connect_timeout = connect_timeout
         self._max_bytes = max_bytes
         self._max_redirects = max_redirects
-        self._http = httpx.AsyncClient(
-            transport=_CheckedTransport(allow_private),
+        client = httpx.AsyncClient if keep_cookies else _CookielessClient
+        self._http = client(
+            transport=_CheckedTransport(allow_private, limits),
             timeout=httpx.Timeout(timeout, connect=connect_timeout),
             follow_redirects=False,
             trust_env=False,
@@ -220,17 +255,21 @@ class OutboundClient:
         *,
         trusted: Callable[[httpx.URL], bool] | None = None,
         max_bytes: int | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - a cap the call applies itself
         **kwargs: Any,
     ) -> httpx.Response:
         """Send the request and answer the final response with its whole body read.
 
         ``kwargs`` are httpx's (``headers``, ``params``, ``json``, ``data``, ``files``). ``trusted``,
         when given, must accept the URL of every hop (e.g. the hosts that may receive a token);
-        ``max_bytes`` overrides the client's body cap for this call.
+        ``max_bytes`` and ``timeout`` override the client's body cap and time cap for this call.
         """
+        seconds = self._timeout if timeout is None else timeout
+        limits = httpx.Timeout(seconds, connect=min(self._connect_timeout, seconds))
         try:
-            async with asyncio.timeout(self._timeout):
-                return await self._follow(self._http.build_request(method, url, **kwargs), trusted, max_bytes)
+            async with asyncio.timeout(seconds):
+                request = self._http.build_request(method, url, timeout=limits, **kwargs)
+                return await self._follow(request, trusted, max_bytes)
         except TimeoutError as exc:
             raise OutboundUnavailable("the request timed out") from exc
         except httpx.TimeoutException as exc:
@@ -275,6 +314,30 @@ class OutboundClient:
             request = _redirected(request, response.next_request)
         log.warning("outbound_refused", host=request.url.host, reason="too many redirects")
         raise DestinationRefused("too many redirects")
+
+
+#: per event loop (a connection belongs to the loop that opened it): the shared client of each setting
+_shared: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[bool, OutboundClient]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def shared_client(*, allow_private: bool) -> OutboundClient:
+    """The running loop's shared client for ``allow_private``: connections kept alive between calls,
+    no cookies, the default caps (each call passes its own ``timeout`` and ``max_bytes``)."""
+    clients = _shared.setdefault(asyncio.get_running_loop(), {})
+    client = clients.get(allow_private)
+    if client is None:
+        client = clients[allow_private] = OutboundClient(
+            allow_private=allow_private, keep_cookies=False, limits=_SHARED_LIMITS
+        )
+    return client
+
+
+async def close_shared_clients() -> None:
+    """Close the running loop's shared clients (their kept-alive connections)."""
+    for client in _shared.pop(asyncio.get_running_loop(), {}).values():
+        await client.aclose()
 
 
 class StreamedResponse:

@@ -58,7 +58,13 @@ async def execute(
     plan = await runner.prepare(session, runtime.secrets, tool)
     context = await runner.conversation_values(session, conversation)
     await release_transaction(session)
-    outcome = await runner.run(plan, body.params, context, allow_private=runtime.settings.allow_private_urls)
+    outcome = await runner.run(
+        plan,
+        body.params,
+        context,
+        allow_private=runtime.settings.allow_private_urls,
+        admission=runtime.tool_calls,
+    )
     reason = "tool_call" if outcome.ok else "tool_failed"
     timeline.record(
         session,

@@ -70,7 +70,9 @@ async def test_tool(
         raise ValidationFailed("The parameters do not match the tool's schema", details=problems)
     plan = await runner.prepare(session, runtime.secrets, tool)
     await release_transaction(session)
-    outcome = await runner.run(plan, body.params, {}, allow_private=runtime.settings.allow_private_urls)
+    outcome = await runner.run(
+        plan, body.params, {}, allow_private=runtime.settings.allow_private_urls, admission=runtime.tool_calls
+    )
     return outcome_out(outcome)
 
 

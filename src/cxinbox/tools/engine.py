@@ -17,14 +17,13 @@ from typing import Any
 import httpx
 import structlog
 
-from cxinbox.core.outbound import DestinationRefused, OutboundClient, OutboundError, ResponseTooLarge
+from cxinbox.core.outbound import DestinationRefused, OutboundError, ResponseTooLarge, shared_client
 from cxinbox.tools import templating
 from cxinbox.tools.endpoints import Endpoint
 
 log = structlog.get_logger(__name__)
 
 MAX_ANSWER_BYTES = 1024 * 1024
-MAX_REDIRECTS = 3
 REDACTED = "••••"
 #: a credential shorter than this is not searched for in answers (it would mangle ordinary text)
 _MIN_REDACTED_LENGTH = 4
@@ -65,20 +64,15 @@ async def send(
     except (templating.TemplateError, httpx.InvalidURL, ValueError) as exc:
         return Answer(None, 0, error=f"the request could not be built: {exc}")
     try:
-        async with OutboundClient(
-            allow_private=allow_private,
-            timeout=endpoint.timeout_seconds,
-            connect_timeout=min(5.0, endpoint.timeout_seconds),
+        response = await shared_client(allow_private=allow_private).request(
+            request.method,
+            request.url,
+            headers=request.headers,
+            trusted=_same_origin_as(request.url),
             max_bytes=MAX_ANSWER_BYTES,
-            max_redirects=MAX_REDIRECTS,
-        ) as http:
-            response = await http.request(
-                request.method,
-                request.url,
-                headers=request.headers,
-                trusted=_same_origin_as(request.url),
-                **request.content,
-            )
+            timeout=endpoint.timeout_seconds,
+            **request.content,
+        )
     except OutboundError as exc:
         latency = _elapsed_ms(started)
         log.info("tool_request_failed", host=request.url.host, reason=type(exc).__name__, latency_ms=latency)

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query, status
 from cxinbox.audit.request import Actor, acting_as
 from cxinbox.auth.dependencies import ReadSessionDep, RuntimeDep, SessionDep
 from cxinbox.auth.scopes import NO_API_KEYS, Area, key_scope
-from cxinbox.core.errors import AppError, NotFound, ServiceUnavailable
+from cxinbox.core.errors import AppError, NotFound, RateLimited, ServiceUnavailable
 from cxinbox.core.wire import Deleted, Envelope
 from cxinbox.models.identity import Role
 from cxinbox.tools import agent_calls, catalog, connections, integration
@@ -48,6 +48,10 @@ _MANAGERS = "Admins and supervisors (403 otherwise)."
 _REMOTE_FAILURE = (
     "When the remote fails (an error status, no answer, a refused address) the answer is still 200, "
     "with `ok: false`, the remote's `status` and a `bodyPreview`."
+)
+_BUSY = (
+    "Addition: 429 `RATE_LIMITED` with `Retry-After` when the server's tool calls (or the "
+    "organization's share of them) stay taken for `CXINBOX_TOOL_CALLS_MAX_WAIT_SECONDS`."
 )
 _UNAVAILABLE = AppError.responses(
     NotFound(code="INTEGRATION_NOT_CONFIGURED"), ServiceUnavailable(code="INTEGRATION_UNAVAILABLE")
@@ -179,7 +183,9 @@ async def update_tool(
     "/{id}/test",
     summary="Test a tool with example parameters",
     description="`{params}` checked against the schema (400 naming each one), then the call: "
-    f"`{{ok, status, result, truncated, latencyMs, error}}`, 200 even when the remote fails. {_ADMIN}",
+    f"`{{ok, status, result, truncated, latencyMs, error}}`, 200 even when the remote fails. {_BUSY} "
+    f"{_ADMIN}",
+    responses=AppError.responses(RateLimited),
 )
 async def test_tool(
     id: str, body: ToolTest, editor: AdminActor, session: ReadSessionDep, runtime: RuntimeDep
@@ -219,7 +225,8 @@ async def extract_params(
     summary="Execute a tool with given parameters",
     description="In a conversation the caller sees (404 otherwise), with `params` checked against the "
     "tool's schema (400 naming each one). Writes a timeline entry (kind TOOL) and an audit entry. "
-    "The remote's failure is `ok: false` in a 200.",
+    f"The remote's failure is `ok: false` in a 200. {_BUSY}",
+    responses=AppError.responses(RateLimited),
 )
 async def execute_tool(
     body: ExecuteTool, actor: MemberActor, session: SessionDep, runtime: RuntimeDep

@@ -6,7 +6,7 @@ holds a transaction open::
 
     plan = await prepare(session, runtime.secrets, tool)
     outcome = await run(plan, arguments, await conversation_values(session, conversation),
-                        allow_private=runtime.settings.allow_private_urls)
+                        allow_private=runtime.settings.allow_private_urls, admission=runtime.tool_calls)
 
 The bot offers its LLM ``ToolRepository.for_bot()`` (each tool's ``name``, ``description`` and
 ``parameters``), finds the one called with ``by_name``, and hands ``outcome.for_model()`` back to
@@ -14,7 +14,8 @@ the model; ``changes_data`` marks a tool to withhold from a turn the injection g
 
 ``run`` never raises for a bad argument or a failing API: the ``ToolOutcome`` says ``ok: false``
 with an ``error`` the model (or the agent) can read, and the result is cut to what is useful
-(``resultPath``) and to ``MAX_RESULT_CHARS``.
+(``resultPath``) and to ``MAX_RESULT_CHARS``. The HTTP call itself takes a slot of ``admission`` (the
+runtime's ``tool_calls``): it raises ``AdmissionBusy`` when none frees in time.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cxinbox.core.admission import FairAdmission
 from cxinbox.core.crypto import SecretBox
 from cxinbox.models.inbox import Contact, Conversation
 from cxinbox.models.tools import BotTool, Connection
@@ -46,6 +48,7 @@ CONTEXT_VARIABLES = {
 
 @dataclass(frozen=True)
 class ToolPlan:
+    organization_id: str
     tool_id: str
     name: str
     parameters: dict[str, Any]
@@ -100,17 +103,27 @@ async def prepare(session: AsyncSession, box: SecretBox, tool: BotTool) -> ToolP
         origin, rest = split_url(tool.url)
         endpoint = Endpoint(base_url=origin)
         request = replace(request, path=rest)
-    return ToolPlan(tool.id, tool.name, tool.parameters, endpoint, request, tool.result_path)
+    return ToolPlan(
+        tool.organization_id, tool.id, tool.name, tool.parameters, endpoint, request, tool.result_path
+    )
 
 
-async def run(plan: ToolPlan, arguments: Any, context: dict[str, Any], *, allow_private: bool) -> ToolOutcome:
+async def run(
+    plan: ToolPlan,
+    arguments: Any,
+    context: dict[str, Any],
+    *,
+    allow_private: bool,
+    admission: FairAdmission,
+) -> ToolOutcome:
     problems = json_schema.argument_problems(plan.parameters, arguments)
     if problems:
         return ToolOutcome(ok=False, error="the parameters do not match the tool's schema", problems=problems)
     if plan.endpoint is None:
         return ToolOutcome(ok=False, error="the tool's connection is missing or inactive")
     values = {**context, **{f"params.{name}": value for name, value in arguments.items()}}
-    answer = await engine.send(plan.endpoint, plan.request, values, allow_private=allow_private)
+    async with admission.slot(plan.organization_id):
+        answer = await engine.send(plan.endpoint, plan.request, values, allow_private=allow_private)
     if answer.error is not None:
         return ToolOutcome(ok=False, latency_ms=answer.latency_ms, error=answer.error)
     result, truncated = trimmed(paths.extract(answer.data, plan.result_path) if answer.ok else answer.data)

@@ -1,0 +1,96 @@
+"""The bound on work run at once: the whole process's, each organization's share, the waiting
+organizations served in turn, and a wait that ends in 429 instead of forever."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from cxinbox.core.admission import AdmissionBusy, FairAdmission
+
+
+async def hold(admission: FairAdmission, org: str, started: list[str], release: asyncio.Event) -> None:
+    async with admission.slot(org):
+        started.append(org)
+        await release.wait()
+
+
+async def settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+async def test_no_more_than_the_total_run_at_once():
+    admission = FairAdmission(total=3, per_organization=3, max_wait=10)
+    started: list[str] = []
+    release = asyncio.Event()
+    tasks = [asyncio.create_task(hold(admission, f"org-{i}", started, release)) for i in range(5)]
+    await settle()
+    assert (len(started), admission.running) == (3, 3)
+    release.set()
+    await asyncio.gather(*tasks)
+    assert (len(started), admission.running) == (5, 0)
+
+
+async def test_one_organizations_flood_does_not_stop_anothers_single_call():
+    admission = FairAdmission(total=4, per_organization=2, max_wait=10)
+    started: list[str] = []
+    release = asyncio.Event()
+    flood = [asyncio.create_task(hold(admission, "flood", started, release)) for _ in range(50)]
+    await settle()
+    assert started == ["flood", "flood"] and admission.waiting("flood") == 48
+    other = asyncio.Event()
+    single = asyncio.create_task(hold(admission, "quiet", started, other))
+    await settle()
+    assert started[-1] == "quiet"  # at once: the flood waits for its own share, not the quiet one
+    other.set()
+    release.set()
+    await asyncio.gather(single, *flood)
+    assert admission.running == 0
+
+
+async def test_waiting_organizations_take_free_slots_in_turn():
+    admission = FairAdmission(total=1, per_organization=1, max_wait=10)
+    started: list[str] = []
+    gates = {org: asyncio.Event() for org in ("a", "b", "c")}
+    first = asyncio.create_task(hold(admission, "a", started, gates["a"]))
+    await settle()
+    waiting = [asyncio.create_task(hold(admission, org, started, gates[org])) for org in "aaabbc"]
+    await settle()
+    for gate in gates.values():  # every slot ends as soon as it is taken
+        gate.set()
+    await asyncio.gather(first, *waiting)
+    assert started == ["a", "a", "b", "c", "a", "b", "a"]
+
+
+async def test_a_caller_that_waits_too_long_is_told_when_to_retry():
+    admission = FairAdmission(total=1, per_organization=1, max_wait=0.2)
+    release = asyncio.Event()
+    holder = asyncio.create_task(hold(admission, "a", [], release))
+    await settle()
+    with pytest.raises(AdmissionBusy) as busy:
+        async with admission.slot("b"):
+            pass
+    assert (busy.value.status_code, busy.value.code) == (429, "RATE_LIMITED")
+    assert busy.value.headers == {"Retry-After": "1"}
+    assert admission.waiting("b") == 0
+    release.set()
+    await holder
+    async with admission.slot("b"):  # the slot it waited for was not lost
+        assert admission.running == 1
+
+
+async def test_a_cancelled_waiter_gives_its_turn_away():
+    admission = FairAdmission(total=1, per_organization=1, max_wait=10)
+    started: list[str] = []
+    release = asyncio.Event()
+    holder = asyncio.create_task(hold(admission, "a", started, release))
+    await settle()
+    gone = asyncio.create_task(hold(admission, "b", started, release))
+    after = asyncio.create_task(hold(admission, "c", started, release))
+    await settle()
+    release.set()
+    gone.cancel()  # the holder's slot frees before the cancelled waiter has left the line
+    await asyncio.gather(holder, after)
+    assert started == ["a", "c"] and admission.running == 0 and admission.waiting("b") == 0
