@@ -7,7 +7,10 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.auth.principal import Principal
-from cxinbox.bot import sessions  # noqa: F401 - its @job/@periodic closes abandoned sessions
+from cxinbox.bot import (
+    langfuse,  # noqa: F401 - its @job exports turn traces
+    sessions,  # noqa: F401 - its @job/@periodic closes abandoned sessions
+)
 from cxinbox.bot.usage import monthly_replies
 from cxinbox.models.identity import Role
 from cxinbox.plans.limits import MONTHLY_BOT_REPLIES, register_usage
