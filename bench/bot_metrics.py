@@ -152,7 +152,7 @@ async def _load(runtime: Runtime, batch: dict[str, list[dict[str, Any]]]) -> Non
             stmt = select(Message.conversation_id, func.min(Message.id)).where(
                 Message.conversation_id.in_(ids)
             )
-            first = dict((await conn.execute(stmt.group_by(Message.conversation_id))).tuples().all())
+            first = dict((await conn.execute(stmt.group_by(Message.conversation_id))).all())
             for row in feedback:
                 row["message_id"] = first[row["conversation_id"]]
         if runtime.engine.dialect.name == "postgresql":

@@ -94,15 +94,8 @@ def validate_media(value: Any) -> list[BundleMedia]:
 
 async def write_media(ctx: ImportContext, value: list[BundleMedia]) -> None:
     org = ctx.config.organization_id
-    held = dict(
-        (
-            await ctx.session.execute(
-                select(BotMedia.sha256, BotMedia.id).where(BotMedia.organization_id == org)
-            )
-        )
-        .tuples()
-        .all()
-    )
+    stmt = select(BotMedia.sha256, BotMedia.id).where(BotMedia.organization_id == org)
+    held: dict[str, str] = {sha: media_id for sha, media_id in (await ctx.session.execute(stmt)).all()}
     intents = {
         i.name: i
         for i in await ctx.session.scalars(
