@@ -5,16 +5,19 @@ conversations (404), whose turns never enter a run."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from cxinbox.models.inbox import ConversationStatus
 from tests.bot.conftest import PROVIDERS, BotInbox, new_key
+from tests.fakes.business_api import BusinessApi
 from tests.fakes.llm import Reply
 from tests.fixtures.inbox import make_inbox
 from tests.fixtures.people import error_code
 from tests.fixtures.wait import eventually
+from tests.tools.helpers import make_connection, make_tool, order_tool
 
 DRAFT_PROMPT = "Hand every refund request to a person."
 
@@ -185,3 +188,43 @@ async def test_another_organizations_configs_runs_and_turns_stay_out_of_reach(
     their_draft, _ = await draft_of(other)
     for path in (f"{url}/{run['id']}", f"/bot-config/{their_draft}/shadow-runs/{run['id']}"):
         assert (await other.client.get(path, headers=other.admin.headers)).status_code == 404
+
+
+@pytest.fixture(scope="module")
+def orders_api() -> Iterator[BusinessApi]:
+    server = BusinessApi()
+    server.start()
+    yield server
+    server.stop()
+
+
+async def test_tools_are_never_executed_and_the_report_says_which_change_data(bot, orders_api):
+    connection = await make_connection(bot.client, bot.admin, orders_api)
+    await make_tool(bot.client, bot.admin, order_tool(connection["id"]))
+    await make_tool(
+        bot.client,
+        bot.admin,
+        order_tool(connection["id"], name="cancel_order", method="POST", changesData=True),
+    )
+    bot.answers(Reply("", tool_call=("order_status", {"orderId": "A-1"})), Reply("Va en camino"))
+    [conversation_id] = await recorded(bot, "¿y mi pedido A-1?")
+    calls_before = orders_api.count()
+    draft_id, _ = await draft_of(
+        bot,
+        Reply("", tool_call=("cancel_order", {"orderId": "A-1"})),
+        Reply("", tool_call=("order_status", {"orderId": "A-1"})),
+        Reply("Listo, cancelado"),
+    )
+    r = await bot.client.post(f"/bot-config/{draft_id}/shadow-runs", headers=bot.admin.headers)
+    assert r.status_code == 202, r.text
+    run = await finished(bot, draft_id, r.json()["data"]["id"])
+    [turn] = run["results"]
+    assert turn["conversationId"] == conversation_id
+    assert turn["active"]["tools"] == [{"name": "order_status", "changesData": False, "executed": True}]
+    assert turn["draft"]["tools"] == [
+        {"name": "cancel_order", "changesData": True, "executed": False},
+        {"name": "order_status", "changesData": False, "executed": False},
+    ]
+    assert turn["draft"]["reply"] == "Listo, cancelado" and turn["replyDiffers"] is True
+    assert run["totals"]["toolsSimulated"] == 2
+    assert orders_api.count() == calls_before

@@ -19,6 +19,7 @@ from pydantic import Field, TypeAdapter
 from sqlalchemy import select
 
 from cxinbox.bot.schemas import Name
+from cxinbox.core.errors import NotFound
 from cxinbox.core.wire import RequestModel
 from cxinbox.knowledge import media, media_files
 from cxinbox.knowledge.media_schemas import MAX_TAGS, Description, Tag
@@ -82,9 +83,11 @@ async def export_media(ctx: ExportContext) -> list[dict[str, Any]]:
             }
         )
         if with_files and ctx.files is not None:
-            ctx.files[MEDIA_PREFIX + item.sha256] = (
-                await media.read_file(ctx.runtime, item, thumbnail=False)
-            )[0]
+            try:
+                data = (await media.read_file(ctx.runtime, item, thumbnail=False))[0]
+            except NotFound:  # its file is gone from the store: the metadata goes, an import skips it
+                continue
+            ctx.files[MEDIA_PREFIX + item.sha256] = data
     return out
 
 
