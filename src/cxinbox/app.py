@@ -66,6 +66,7 @@ from cxinbox.studio.bundle_router import router as bot_bundle_router
 from cxinbox.studio.feedback_router import router as bot_feedback_router
 from cxinbox.studio.metrics_router import router as bot_metrics_router
 from cxinbox.studio.router import router as bot_studio_router
+from cxinbox.studio.shadow_router import router as bot_shadow_router
 from cxinbox.studio.templates_router import admin_router as admin_bot_templates_router
 from cxinbox.studio.templates_router import router as bot_templates_router
 from cxinbox.tags.router import router as tags_router
@@ -112,6 +113,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     bot_config_router,
     bot_studio_router,
     bot_bundle_router,
+    bot_shadow_router,
     bot_templates_router,
     admin_bot_templates_router,
     bot_feedback_router,

@@ -46,6 +46,14 @@ class StripeSettings:
 
 
 @dataclass(frozen=True)
+class LangfuseSettings:
+    host: str
+    public_key: str
+    secret_key: str
+    allow_private_urls: bool
+
+
+@dataclass(frozen=True)
 class EmbeddingsSettings:
     provider: Literal["OPENAI", "GOOGLE", "LOCAL"]
     model: str
@@ -79,6 +87,7 @@ class Settings(BaseSettings):
             "database_read_url",
             "redis_url",
             "embeddings_api_key",
+            "langfuse_secret_key",
         }
     )
 
@@ -142,6 +151,11 @@ class Settings(BaseSettings):
     #: LOCAL: the OpenAI-compatible base whose ``/embeddings`` is called (e.g. ``http://gpu:8080/v1``);
     #: OPENAI and GOOGLE default to ``CXINBOX_OPENAI_BASE_URL`` / ``CXINBOX_GOOGLE_BASE_URL``
     embeddings_base_url: str | None = None
+
+    #: Langfuse (``/api/public/ingestion``): each bot turn's trace is exported when all three are set
+    langfuse_host: str | None = None
+    langfuse_public_key: str | None = None
+    langfuse_secret_key: str | None = None
 
     stripe_secret_key: str | None = None
     stripe_webhook_secret: str | None = None
@@ -258,6 +272,19 @@ class Settings(BaseSettings):
             secret_key=self.stripe_secret_key,
             webhook_secret=self.stripe_webhook_secret,
             api_base=(self.stripe_api_base or "https://api.stripe.com").rstrip("/"),
+        )
+
+    @property
+    def langfuse(self) -> LangfuseSettings | None:
+        """Where bot turn traces are exported, or None (off, the default) unless the host and both
+        keys are set."""
+        if not (self.langfuse_host and self.langfuse_public_key and self.langfuse_secret_key):
+            return None
+        return LangfuseSettings(
+            host=self.langfuse_host.rstrip("/"),
+            public_key=self.langfuse_public_key,
+            secret_key=self.langfuse_secret_key,
+            allow_private_urls=self.allow_private_urls,
         )
 
     @property

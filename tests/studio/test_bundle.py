@@ -121,7 +121,14 @@ async def test_tiers_carry_their_sections_and_never_a_secret(client, factory):
         ("Humano", None, "Soporte"),
     ]
     standard = await _export(client, h, "standard")
-    assert set(standard["sections"]) == {"config", "intents", "promptHistory", "presets", "knowledge"}
+    assert set(standard["sections"]) == {
+        "config",
+        "intents",
+        "promptHistory",
+        "presets",
+        "knowledge",
+        "media",
+    }
     assert [v["systemPrompt"] for v in standard["sections"]["promptHistory"]] == [
         "Eres amable.",
         "Eres muy amable.",

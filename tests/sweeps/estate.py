@@ -18,6 +18,7 @@ from sqlalchemy import Table, select
 import cxinbox.models  # noqa: F401  (registers every table on the metadata)
 from cxinbox.core.clock import utcnow
 from cxinbox.models.base import Base
+from cxinbox.models.bot_shadow_runs import ShadowRun, ShadowRunStatus
 from cxinbox.models.bot_turns import BotTurn, TurnDecision, TurnState
 from cxinbox.models.identity import LoginCode, Organization, RefreshToken, User
 from cxinbox.models.inbox import Contact, Conversation, Message
@@ -69,10 +70,10 @@ async def build_estate(
 ) -> Estate:
     """An organization with a connected number, a team, people of each role, a conversation in the
     team with its contact and message, a tag on it, a quick reply with media, a template with a
-    (scheduled) campaign, an invitation, an API key, an account alert, a bot turn (its trace), a team
-    schedule, and the automation areas' things (a bot config with an intent, a document and a media
-    file, a connection with a tool and a data source, a routing rule); made through the API where one
-    exists."""
+    (scheduled) campaign, an invitation, an API key, an account alert, a bot turn (its trace), a
+    shadow run, a team schedule, and the automation areas' things (a bot config with an intent, a
+    document and a media file, a connection with a tool and a data source, a routing rule); made
+    through the API where one exists."""
     inbox = await make_inbox(client, runtime, factory, graph)
     admin = inbox.admin.headers
     estate = Estate(inbox)
@@ -139,8 +140,17 @@ async def build_estate(
             trace={"llmCalls": [], "decision": "REPLIED", "latencyMs": 0},
         )
         session.add(turn)
+        shadow_run = ShadowRun(
+            organization_id=inbox.org.id,
+            bot_config_id=automation["bot_config"],
+            active_config_id=automation["bot_config"],
+            status=ShadowRunStatus.DONE,
+            turn_ids=[],
+            report={},
+        )
+        session.add(shadow_run)
         await session.flush()
-        alert_id, trace_id = alert.id, turn.id
+        alert_id, trace_id, shadow_run_id = alert.id, turn.id, shadow_run.id
     estate.ids = {
         "conversation": conversation_id,
         "message": message_id,
@@ -155,6 +165,7 @@ async def build_estate(
         "account": inbox.account.id,
         "alert": alert_id,
         "trace": trace_id,
+        "shadow_run": shadow_run_id,
         "template": template_id,
         "template_name": template["name"],
         "campaign": campaign_id,

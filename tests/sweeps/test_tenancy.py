@@ -51,6 +51,7 @@ ID_KINDS: dict[tuple[str, str], str] = {
     ("/bot-config/presets/", "id"): "preset",
     ("/bot-config/snapshots/", "id"): "snapshot",
     ("/bot-config/metrics/traces/", "traceId"): "trace",
+    ("/bot-config/", "runId"): "shadow_run",
     ("/connections/", "id"): "connection",
     ("/tools/", "id"): "tool",
     ("/routing-rules/", "id"): "routing_rule",

@@ -8,7 +8,10 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.auth.principal import Principal
-from cxinbox.bot import sessions  # noqa: F401 - its @job/@periodic closes abandoned sessions
+from cxinbox.bot import (
+    langfuse,  # noqa: F401 - its @job exports turn traces
+    sessions,  # noqa: F401 - its @job/@periodic closes abandoned sessions
+)
 from cxinbox.bot.configs import active_config
 from cxinbox.bot.usage import monthly_replies
 from cxinbox.conversations.bot_handover import on_bot_check

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.adapters.llm.base import ChatMessage, CompletionRequest, LlmError, Usage
 from cxinbox.auth.principal import Principal
-from cxinbox.bot import configs, llm, usage
+from cxinbox.bot import configs, langfuse, llm, usage
 from cxinbox.bot.errors import SandboxNeedsLlm, llm_failure
 from cxinbox.bot.mind import read_mind
 from cxinbox.bot.repository import SandboxSessionRepository
@@ -90,6 +90,7 @@ async def sandbox(
     )
     session.add(trace)
     await session.flush()
+    langfuse.queue_export(session, runtime, trace.id)
     return SandboxReply(
         session_id=chat.id,
         reply=reply,

@@ -20,9 +20,10 @@ DATA_NOTICE = (
 
 
 async def recent_messages(
-    session: AsyncSession, conversation: Conversation, limit: int = WINDOW
+    session: AsyncSession, conversation: Conversation, limit: int = WINDOW, *, until: Message | None = None
 ) -> list[Message]:
-    """The conversation's latest ``limit`` visible messages, oldest first."""
+    """The conversation's latest ``limit`` visible messages, oldest first; with ``until``, those up to
+    that message (the window as it was when it came: a shadow run replays a recorded turn)."""
     stmt = (
         select(Message)
         .where(
@@ -34,12 +35,14 @@ async def recent_messages(
         .order_by(Message.ordered_at.desc(), Message.id.desc())
         .limit(limit)
     )
+    if until is not None:
+        stmt = stmt.where(Message.ordered_at <= until.ordered_at)
     return list(reversed((await session.scalars(stmt)).all()))
 
 
-async def transcript(session: AsyncSession, conversation: Conversation) -> str:
+async def transcript(session: AsyncSession, conversation: Conversation, until: Message | None = None) -> str:
     lines = []
-    for message in await recent_messages(session, conversation):
+    for message in await recent_messages(session, conversation, until=until):
         text = (message.text or (message.media or {}).get("caption") or f"[{message.type.value}]").strip()
         speaker = _SPEAKERS.get(message.sender_type, "Agent")
         lines.append(f"{speaker}: {text[:MESSAGE_CHARS]}")

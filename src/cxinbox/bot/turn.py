@@ -7,7 +7,8 @@
 2. Outside any transaction: the turn thinks (``thinking.think``: intents, the LLM, tools).
 3. In a transaction: the turn is finished only if the caller still holds it, and the reply is
    queued only if the conversation is still BOT_HANDLING (a compare-and-set in the transaction that
-   queues it), else it is dropped; a handoff goes through the status machine. The trace is written.
+   queues it), else it is dropped; a handoff goes through the status machine. The trace is written
+   (and exported to Langfuse after the commit when that is configured: ``langfuse``).
    A MEDIA intent's files are queued after the reply in that same transaction, so they go out
    exactly once with it; their upload to Meta runs before it, outside any transaction
    (``media_sending.upload_bot_media``), and a file Meta did not take then goes out without an id
@@ -27,7 +28,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.adapters.llm.base import ChatMessage, LlmAuthFailed, LlmError
-from cxinbox.bot import handoff, n8n_forward, turn_claims, usage
+from cxinbox.bot import handoff, langfuse, n8n_forward, turn_claims, usage
 from cxinbox.bot.errors import BotNotConfigured
 from cxinbox.bot.mind import read_mind
 from cxinbox.bot.setup import BotSetup, setup_of
@@ -189,6 +190,7 @@ async def _finish(
         reply_message_id=reply_id,
         trace={**thought.trace, "decision": decision.value, "latencyMs": thought.latency_ms},
     )
+    langfuse.queue_export(session, runtime, turn.id)
     await usage.record(
         session, conversation.organization_id, thought.usage, replies=int(decision is TurnDecision.REPLIED)
     )

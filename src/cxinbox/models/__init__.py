@@ -7,6 +7,7 @@ from cxinbox.models import (  # noqa: F401 - imported to register their tables
     billing,
     bot,
     bot_sessions,
+    bot_shadow_runs,
     bot_studio,
     bot_turns,
     campaigns,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cxinbox.models.base import TenantModel
@@ -57,6 +57,9 @@ class BotSession(TenantModel):
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     closure_type: Mapped[BotSessionClosure | None]
+    #: finished bot turns taken on the conversation while the session was open, kept by triggers on
+    #: ``bot_turns`` and ``bot_sessions`` (revision 0225) so the metrics read a column, not the turns
+    turns: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     #: what the agent who returned the conversation to the bot wrote for it (``return-to-bot``)
     handoff_summary: Mapped[str | None] = mapped_column(Text)
     returned_by_id: Mapped[str | None] = mapped_column(

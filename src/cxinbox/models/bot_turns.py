@@ -14,7 +14,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cxinbox.models.base import TenantModel
@@ -41,6 +41,14 @@ class BotTurn(TenantModel):
         UniqueConstraint("conversation_id", "message_id"),
         Index("ix_bot_turns_org_created", "organization_id", "created_at"),
         Index("ix_bot_turns_org_decision", "organization_id", "decision"),
+        Index(
+            "ix_bot_turns_org_model_latency",
+            "organization_id",
+            "created_at",
+            "model_latency_ms",
+            sqlite_where=text("model_latency_ms IS NOT NULL"),
+            postgresql_where=text("model_latency_ms IS NOT NULL"),
+        ),
     )
     organization_id_indexed = False
 
@@ -64,3 +72,6 @@ class BotTurn(TenantModel):
     reply_message_id: Mapped[str | None] = mapped_column(String(36))
     #: what the turn did: prompt size, retrieval, LLM calls, tools, the decision's details
     trace: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: the trace's ``latencyMs`` of a finished conversation turn that called the model, else null: set
+    #: by triggers (revision 0225) so the quality metrics' mean reads an index, not every trace
+    model_latency_ms: Mapped[int | None] = mapped_column(Integer)

@@ -15,7 +15,6 @@ from cxinbox.auth.scopes import Area, key_scope
 from cxinbox.bot import configs
 from cxinbox.bot.errors import BotNotAvailable
 from cxinbox.bot.router import ConfigParam, EditorDep
-from cxinbox.bot.schemas import BotConfigOut
 from cxinbox.core.errors import AppError, PayloadTooLarge, UnsupportedMediaType
 from cxinbox.core.wire import Envelope
 from cxinbox.models.bot import BotConfig
@@ -23,6 +22,7 @@ from cxinbox.studio.bundle import archive
 from cxinbox.studio.bundle.registry import Tier
 from cxinbox.studio.bundle.service import check, export_bundle, import_as_draft
 from cxinbox.studio.errors import InvalidBundle
+from cxinbox.studio.schemas import ImportedConfigOut
 
 router = APIRouter(prefix="/bot-config", tags=["bot-studio"], dependencies=[key_scope(Area.SETTINGS)])
 
@@ -46,8 +46,10 @@ def _importer(request: Request, editor: EditorDep) -> Actor:
     summary="Export bot config as JSON file",
     description='A download, `{format: "cxinbox.bot-bundle", version: 1, tier, exportedAt, sections}`. '
     "`config`: the config's settings, prompt, mode, categories and intents (tools and teams by name); "
-    "`standard` adds the prompt history, the presets (without keys) and the knowledge documents' "
-    f"text; `full` adds their chunks. {_NEVER_SECRETS} Admins and supervisors.",
+    "`standard` adds the prompt history, the presets (without keys), the knowledge documents' "
+    "text and the bot media's metadata (name, description, tags, type, size, digest, the intents "
+    "that send it; never a storage path or URL); `full` adds the documents' chunks. "
+    f"{_NEVER_SECRETS} Admins and supervisors.",
     response_class=Response,
     responses={
         200: {"content": {"application/json": {}}, "description": "The bundle"},
@@ -70,7 +72,8 @@ async def export_json(
     "/export-zip",
     summary="Export bot config as ZIP with binary files",
     description="A ZIP holding `bundle.json` (as `export`) and, at `full`, the knowledge documents' "
-    f"original files as `files/<sha256>`. {_NEVER_SECRETS} Admins and supervisors.",
+    "original files as `files/<sha256>` and the bot media's files as `files/media/<sha256>`. "
+    f" {_NEVER_SECRETS} Admins and supervisors.",
     response_class=Response,
     responses={
         200: {"content": {"application/zip": {}}, "description": "The bundle"},
@@ -102,7 +105,10 @@ async def export_zip(
     f"413; anything but JSON or ZIP 415. A ZIP may hold at most {archive.MAX_MEMBERS} files, "
     f"each at most {archive.MAX_MEMBER_BYTES // archive.MB} MB and compressed at most "
     f"{archive.MAX_RATIO} times, {archive.MAX_TOTAL_BYTES // archive.MB} MB in all (413), and no "
-    "absolute or `..` path, symbolic link or encrypted file (400). Keys are never imported: set them "
+    "absolute or `..` path, symbolic link or encrypted file (400). Bot media is created from its "
+    "file in the ZIP, checked as an upload to the media library (415, 413; a file that is not its "
+    "declared digest or type: 400); media the organization has is reused, and media whose file the "
+    "bundle lacks is skipped, as `importNotes` (Addition) says. Keys are never imported: set them "
     "on the new config. Admins only.",
     responses=AppError.responses(
         InvalidBundle, InvalidBundle(code="BUNDLE_VERSION_UNSUPPORTED"), PayloadTooLarge, UnsupportedMediaType
@@ -114,11 +120,16 @@ async def import_bundle(
     session: SessionDep,
     runtime: RuntimeDep,
     activate: Annotated[bool, Query(description="Addition: make the imported config the active one")] = False,
-) -> Envelope[BotConfigOut]:
+) -> Envelope[ImportedConfigOut]:
     upload = archive.read_upload(await file.read(archive.MAX_UPLOAD_BYTES + 1))
     bundle = check(upload.document)
-    config = await import_as_draft(session, runtime, editor, bundle, upload.files, activate=activate)
-    return Envelope(data=configs.present(runtime, config))
+    notes: list[str] = []
+    config = await import_as_draft(
+        session, runtime, editor, bundle, upload.files, activate=activate, notes=notes
+    )
+    return Envelope(
+        data=ImportedConfigOut(**configs.present(runtime, config).model_dump(), import_notes=notes)
+    )
 
 
 def _download(body: bytes, media_type: str, config: BotConfig, tier: Tier, extension: str) -> Response:

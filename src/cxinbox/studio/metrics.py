@@ -5,7 +5,9 @@ A window is the last ``days`` days up to now. A session belongs to the window it
 to the one it was taken in. Only finished turns count (a running one has no trace yet), and a turn
 belongs to a session when it was taken on its conversation while the session was open. A turn
 "called the model" when its trace has an LLM call: only those make the latency figures, so a turn
-answered by an intent's fixed response does not pull the mean down.
+answered by an intent's fixed response does not pull the mean down. Both are kept by triggers
+(revision 0225) as ``bot_sessions.turns`` and ``bot_turns.model_latency_ms``, so the figures read
+the sessions of the window and an index, never every turn's trace.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.auth.principal import Principal
@@ -48,39 +50,22 @@ def _rate(part: int, whole: int) -> float | None:
     return None if not whole else round(part / whole, 4)
 
 
-def _turns_of_session() -> ColumnElement[int]:
-    """The finished turns taken on the session's conversation while it was open."""
-    return (
-        select(func.count(BotTurn.id))
-        .where(
-            BotTurn.conversation_id == BotSession.conversation_id,
-            BotTurn.state == TurnState.DONE,
-            BotTurn.created_at >= BotSession.started_at,
-            or_(BotSession.ended_at.is_(None), BotTurn.created_at <= BotSession.ended_at),
-        )
-        .correlate(BotSession)
-        .scalar_subquery()
-    )
-
-
 def _sessions_since(organization_id: str, since: datetime) -> list[ColumnElement[bool]]:
     return [BotSession.organization_id == organization_id, BotSession.started_at >= since]
 
 
 async def quality(session: AsyncSession, principal: Principal, days: int) -> QualityOut:
     organization_id, since = principal.tenant.organization_id, _since(days)
-    by_closure = dict(
-        (
-            await session.execute(
-                select(BotSession.closure_type, func.count())
-                .where(*_sessions_since(organization_id, since))
-                .group_by(BotSession.closure_type)
-            )
-        ).all()
-    )
+    by_closure: dict[BotSessionClosure | None, int] = {}
+    total_turns = 0
+    for closure, count, turns in await session.execute(
+        select(BotSession.closure_type, func.count(), func.coalesce(func.sum(BotSession.turns), 0))
+        .where(*_sessions_since(organization_id, since))
+        .group_by(BotSession.closure_type)
+    ):
+        by_closure[closure] = count
+        total_turns += int(turns)
     sessions = sum(by_closure.values())
-    turns = select(_turns_of_session().label("turns")).where(*_sessions_since(organization_id, since))
-    total_turns = await session.scalar(select(func.coalesce(func.sum(turns.subquery().c.turns), 0)))
     ratings = dict(
         (
             await session.execute(
@@ -91,10 +76,10 @@ async def quality(session: AsyncSession, principal: Principal, days: int) -> Qua
         ).all()
     )
     latency = await session.scalar(
-        select(func.avg(BotTurn.trace["latencyMs"].as_integer())).where(
-            *_turns_since(organization_id, since),
-            BotTurn.conversation_id.is_not(None),
-            BotTurn.trace[("llmCalls", 0, "latencyMs")].as_integer().is_not(None),
+        select(func.avg(BotTurn.model_latency_ms)).where(
+            BotTurn.organization_id == organization_id,
+            BotTurn.created_at >= since,
+            BotTurn.model_latency_ms.is_not(None),
         )
     )
     return QualityOut(
@@ -102,7 +87,7 @@ async def quality(session: AsyncSession, principal: Principal, days: int) -> Qua
         resolved_rate=_rate(by_closure.get(BotSessionClosure.RESOLVED_CONFIRMED, 0), sessions),
         escalation_rate=_rate(by_closure.get(BotSessionClosure.ESCALATED, 0), sessions),
         abandon_rate=_rate(by_closure.get(BotSessionClosure.ABANDONED, 0), sessions),
-        avg_turns=None if not sessions else round(int(total_turns or 0) / sessions, 2),
+        avg_turns=None if not sessions else round(total_turns / sessions, 2),
         feedback=FeedbackCounts(positive=ratings.get(1, 0), negative=ratings.get(0, 0)),
         avg_latency_ms=None if latency is None else round(float(latency)),
     )
@@ -115,14 +100,12 @@ async def sessions_page(
     closure: BotSessionClosure | None,
     params: PageParams,
 ) -> tuple[list[SessionOut], int]:
-    stmt = select(BotSession, _turns_of_session().label("turns")).where(
-        *_sessions_since(principal.tenant.organization_id, _since(days))
-    )
+    stmt = select(BotSession).where(*_sessions_since(principal.tenant.organization_id, _since(days)))
     if closure is not None:
         stmt = stmt.where(BotSession.closure_type == closure)
     stmt = stmt.order_by(BotSession.started_at.desc(), BotSession.id.desc())
     total = int(await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0)
-    rows = (await session.execute(stmt.limit(params.limit).offset(params.offset))).all()
+    rows = (await session.scalars(stmt.limit(params.limit).offset(params.offset))).all()
     return [
         SessionOut(
             id=s.id,
@@ -131,9 +114,9 @@ async def sessions_page(
             started_at=s.started_at,
             ended_at=s.ended_at,
             closure_type=s.closure_type,
-            turns=turns,
+            turns=s.turns,
         )
-        for s, turns in rows
+        for s in rows
     ], total
 
 

@@ -9,7 +9,7 @@ from pydantic import AfterValidator, Field
 
 from cxinbox.adapters.llm.registry import Provider
 from cxinbox.bot.prompt_versions import VersionSource
-from cxinbox.bot.schemas import HttpUrl, MaxTokens, ModelName, Name, Secret, Temperature
+from cxinbox.bot.schemas import BotConfigOut, HttpUrl, MaxTokens, ModelName, Name, Secret, Temperature
 from cxinbox.core.wire import ApiModel, RequestModel, UtcDatetime, examples
 
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -151,3 +151,10 @@ class FeedbackOut(ApiModel):
     comment: str | None
     created_at: UtcDatetime
     updated_at: UtcDatetime
+
+
+class ImportedConfigOut(BotConfigOut):
+    import_notes: list[str] = Field(
+        default_factory=list,
+        description="Addition: what the import skipped and why (bot media whose file the bundle lacks)",
+    )

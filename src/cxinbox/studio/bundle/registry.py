@@ -51,6 +51,8 @@ class ImportContext:
     config: BotConfig
     #: the ZIP's other members (path -> bytes); empty for a JSON file
     files: Mapping[str, bytes] = field(default_factory=dict)
+    #: what a section skipped, told to whoever imports (the import's answer)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

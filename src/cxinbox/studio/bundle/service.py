@@ -93,14 +93,19 @@ async def import_as_draft(
     files: dict[str, bytes] | None = None,
     *,
     activate: bool = False,
+    notes: list[str] | None = None,
 ) -> BotConfig:
-    """A new config made from the bundle: a draft, or the active config when ``activate``."""
+    """A new config made from the bundle: a draft, or the active config when ``activate``; what the
+    sections skipped is added to ``notes``."""
     repo = BotConfigRepository(session, editor.principal.tenant)
     name = bundle.value_of("config").name
     draft = name if name.endswith(configs.DRAFT_SUFFIX) else (name + configs.DRAFT_SUFFIX)[:100]
     config = repo.add(configs.new_config(draft, editor))
     await repo.flush()
-    await _write(ImportContext(session, runtime, editor, config, files or {}), bundle, VersionSource.IMPORT)
+    context = ImportContext(session, runtime, editor, config, files or {})
+    await _write(context, bundle, VersionSource.IMPORT)
+    if notes is not None:
+        notes.extend(context.notes)
     publish_event(
         session, config.organization_id, "bot_config.created", {"id": config.id, "name": config.name}
     )
