@@ -9,7 +9,7 @@ the quality metrics read instead of every turn: a session's count of finished tu
 - A DONE conversation turn whose trace has an LLM call gets the trace's ``latencyMs``.
 
 Revision ID: 0225
-Revises: 0224
+Revises: 0228
 Create Date: 2026-12-07 07:36:00
 """
 
