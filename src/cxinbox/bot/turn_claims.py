@@ -22,8 +22,11 @@ from cxinbox.core.jobs import RetryAfter
 from cxinbox.models.bot_turns import BotTurn, TurnState
 from cxinbox.models.inbox import Conversation, Message, SenderType
 
-#: how long a claimed turn is its worker's: longer than its provider calls and tools can take
-LEASE = timedelta(seconds=240)
+#: how long a turn may think (its provider calls and tools): it is cut then (``turn``)
+THINKING = timedelta(seconds=180)
+#: how long a claimed turn is its worker's: its thinking, and a margin for the reads after the claim
+#: and the wait for the phase that finishes it
+LEASE = THINKING + timedelta(seconds=60)
 
 
 async def latest_customer_message(session: AsyncSession, conversation: Conversation) -> Message | None:
