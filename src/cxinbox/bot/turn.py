@@ -83,8 +83,14 @@ async def run_turn(runtime: Runtime, session: AsyncSession, conversation_id: str
         begun = await _begin(session, runtime, conversation_id)
     if begun is None:
         return
-    held, act = begun
-    outcome = act if isinstance(act, LlmError) else await _outside(act)
+    held, forwarding = begun
+    act: _Act | Thought | LlmError
+    if forwarding is None:  # what the turn thinks about is read outside the write transaction
+        async with runtime.db_phases.slot(), runtime.read_session(current=True) as reader:
+            act = await _mind_of(reader, runtime, held)
+    else:
+        act = forwarding
+    outcome = act if isinstance(act, Thought | LlmError) else await _outside(act)
     async with runtime.db_phases.phase(session):
         retry = await _end(session, runtime, held, outcome)
     if retry is not None:
@@ -93,9 +99,9 @@ async def run_turn(runtime: Runtime, session: AsyncSession, conversation_id: str
 
 async def _begin(
     session: AsyncSession, runtime: Runtime, conversation_id: str
-) -> tuple[_Held, _Act | LlmError] | None:
-    """The first phase: the turn claimed and what it needs read; None when there is nothing to
-    think about (answered, not the bot's, or stopped: then it is finished here)."""
+) -> tuple[_Held, _Act | LlmError | None] | None:
+    """The first phase: the turn claimed, and its n8n post prepared (None: it thinks); None when
+    there is nothing to do (answered, not the bot's, or stopped: then it is finished here)."""
     conversation = await session.get(Conversation, conversation_id)
     if conversation is None or conversation.status is not ConversationStatus.BOT_HANDLING:
         return None
@@ -116,12 +122,16 @@ async def _begin(
         return None
     if setup.config.mode is BotMode.N8N:
         return held, await _forwarding(session, runtime, held)
+    return held, None
+
+
+async def _mind_of(reader: AsyncSession, runtime: Runtime, held: _Held) -> _Act | Thought:
+    """What the turn thinks about (a read session: on SQLite it does not hold the write turn)."""
     try:
-        mind = await _mind(session, runtime, conversation, message, setup)
+        mind = await _mind(reader, runtime, held.conversation, held.message, held.setup)
     except BotNotConfigured:
-        await _finish(session, runtime, held, Thought().hand_off(Reason.LLM_AUTH))
-        return None
-    return held, partial(think, runtime, mind)
+        return Thought().hand_off(Reason.LLM_AUTH)
+    return partial(think, runtime, mind)
 
 
 async def _outside(act: _Act) -> Thought | LlmError:

@@ -23,8 +23,12 @@ class DbPhases:
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self._slots = asyncio.Semaphore(limit)
-        #: phases running now (read by tests and benches)
-        self.running = 0
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """A place within the bound, for a phase of another session (a read session's reads)."""
+        async with self._slots:
+            yield
 
     @asynccontextmanager
     async def phase(self, session: AsyncSession) -> AsyncIterator[None]:
@@ -32,13 +36,9 @@ class DbPhases:
         commit hooks (so what it queued is released then, as the job's own commit would), rolled
         back when it raises; either way its connection is given back before the slot is."""
         async with self._slots:
-            self.running += 1
             try:
-                try:
-                    yield
-                except BaseException:
-                    await rollback(session)
-                    raise
-                await commit(session)
-            finally:
-                self.running -= 1
+                yield
+            except BaseException:
+                await rollback(session)
+                raise
+            await commit(session)
