@@ -1,4 +1,4 @@
-"""Background jobs: plain async functions decorated with ``@job``, on one of three queues.
+"""Background jobs: plain async functions decorated with ``@job``, on one of four queues.
 
 Jobs carry ids, not objects, and run in their own unit of work. ``enqueue(session, fn, **kwargs)``
 queues a job on the request's transaction: it reaches the broker only after the transaction
