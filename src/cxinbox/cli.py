@@ -90,7 +90,7 @@ def _queues(value: str) -> list[Queue]:
 def worker(
     queues: str = typer.Option(
         ",".join(ALL_QUEUES),
-        help="The job queues this worker takes, comma-separated (realtime, default, bulk)",
+        help="The job queues this worker takes, comma-separated (realtime, llm, default, bulk)",
     ),
 ) -> None:
     """Run background jobs and periodic tasks only (needs CXINBOX_REDIS_URL to share work)."""

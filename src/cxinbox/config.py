@@ -172,6 +172,12 @@ class Settings(BaseSettings):
     #: a worker reads the durable job schedule (retries, delayed and debounced jobs) at least this
     #: often; a job this process schedules is seen at once
     job_poll_seconds: float = Field(default=1.0, gt=0)
+    #: jobs of the ``llm`` queue (the bot's turns) one process runs at once: most of a turn is an
+    #: await on the model, so hundreds cost little
+    job_llm_concurrency: int = Field(default=500, gt=0)
+    #: of those, how many may be in the database at once (``core.db_phases``): kept below the
+    #: connection pool (10 + 20 on PostgreSQL), so turns never exhaust it for webhooks and requests
+    job_llm_db_phases: int = Field(default=8, gt=0)
 
     access_token_ttl_seconds: int = 15 * 60
     refresh_token_ttl_seconds: int = 30 * 24 * 3600

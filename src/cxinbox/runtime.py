@@ -26,6 +26,7 @@ from cxinbox.core.db import (
     read_session,
     unit_of_work,
 )
+from cxinbox.core.db_phases import DbPhases
 from cxinbox.core.events import EVENT_BUS_KEY
 from cxinbox.core.job_queue import JobQueue
 from cxinbox.core.job_store import JobStore
@@ -65,7 +66,9 @@ class Runtime:
             JobStore(self.sessionmaker, self.current_read_sessionmaker),
             prefix=settings.redis_prefix,
             poll_seconds=settings.job_poll_seconds,
+            concurrency={Queue.LLM: settings.job_llm_concurrency},
         )
+        self.db_phases = DbPhases(settings.job_llm_db_phases)
         self.sessionmaker.configure(info={EVENT_BUS_KEY: self.bus, JOB_QUEUE_KEY: self.jobs})
         self.cache = ExpiringStore(settings.redis_url, prefix=settings.redis_prefix)
         self.limiter = RateLimiter(

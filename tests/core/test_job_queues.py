@@ -40,6 +40,12 @@ async def blocking_bulk_job(_runtime, _session, token: str) -> None:
     await GATES[token].wait()
 
 
+@job("tests.queues.blocking_llm", queue=Queue.LLM, attempts=1)
+async def blocking_llm_job(_runtime, _session, token: str) -> None:
+    RUNS[token] += 1
+    await GATES[token].wait()
+
+
 @job("tests.queues.rate_limited_once", queue=Queue.REALTIME, attempts=2)
 async def rate_limited_once(_runtime, _session, token: str, retry_after: float) -> None:
     RUNS[token] += 1
@@ -87,6 +93,7 @@ def test_every_job_of_the_app_is_on_a_queue_and_sends_are_realtime():
     assert registered_job("mail.deliver").queue is Queue.REALTIME
     assert registered_job("whatsapp.sweep_outbox").queue is Queue.DEFAULT
     assert registered_job("events.purge_old").queue is Queue.DEFAULT
+    assert registered_job("bot.turn").queue is Queue.LLM
 
 
 async def test_a_process_takes_only_the_queues_it_consumes(settings, broker, runtime):
@@ -119,6 +126,25 @@ async def test_a_realtime_job_runs_while_the_bulk_queue_is_full(settings, broker
         assert await rt.jobs.backlog(Queue.BULK) > 0
         GATES[bulk].set()
         await eventually(lambda: RUNS[bulk] == waiting, "the bulk queue drained")
+
+
+async def test_the_llm_queue_runs_as_many_jobs_at_once_as_its_setting_says(settings, broker, runtime):
+    """``job_llm_concurrency`` sets the llm queue's runners (hundreds by default: its jobs mostly
+    wait on a model); the jobs beyond it wait in their list, and a realtime job still runs."""
+    limited = settings.model_copy(update={"job_llm_concurrency": 3})
+    async with started_runtime(limited, redis_url=broker, queues=(Queue.REALTIME, Queue.LLM)) as rt:
+        assert rt.jobs.concurrency[Queue.LLM] == 3 and Queue.LLM.concurrency > Queue.REALTIME.concurrency
+        waiting = new_token()
+        GATES[waiting] = asyncio.Event()
+        for _ in range(5):
+            await rt.jobs.kick(blocking_llm_job.job_name, {"token": waiting})
+        await eventually(lambda: RUNS[waiting] == 3, "three llm jobs run")
+        urgent = new_token()
+        await rt.jobs.kick(realtime_job.job_name, {"token": urgent})
+        await eventually(lambda: RUNS[urgent] == 1, "the realtime job ran")
+        assert RUNS[waiting] == 3 and await rt.jobs.backlog(Queue.LLM) == 2
+        GATES[waiting].set()
+        await eventually(lambda: RUNS[waiting] == 5, "the llm queue drained")
 
 
 async def test_a_retry_waits_in_the_store_across_a_restart_for_the_time_retry_after_asks(

@@ -46,6 +46,8 @@ class Reply:
     output_tokens: int = 7
     #: seconds the provider takes before it answers (a slow or hung provider)
     delay: float = 0.0
+    #: the provider answers only once this is set (a model slow for as long as a test needs)
+    hold: threading.Event | None = None
     #: a streamed answer breaks off with the provider's error event after its first piece
     break_stream: bool = False
 
@@ -64,6 +66,8 @@ class LlmState:
     scripts: dict[str, list[Reply]] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
     models: dict[str, list[str]] = field(default_factory=dict)
+    #: requests of each key waiting on their reply's ``delay`` or ``hold`` now
+    waiting: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -92,6 +96,11 @@ class FakeLlm:
 
     def requests_with(self, key: str) -> list[Recorded]:
         return [r for r in self.state.requests if r.key == key]
+
+    def waiting(self, key: str) -> int:
+        """Requests of ``key`` the fake is holding now (their reply's ``delay`` or ``hold``)."""
+        with self.state.lock:
+            return self.state.waiting.get(key, 0)
 
     # the server
 
@@ -126,8 +135,15 @@ class FakeLlm:
             if queue is None:
                 return None
             reply = queue.pop(0) if queue else Reply()
-        if reply.delay:
-            await asyncio.sleep(reply.delay)
+            self.state.waiting[key] = self.state.waiting.get(key, 0) + 1
+        try:
+            if reply.delay:
+                await asyncio.sleep(reply.delay)
+            while reply.hold is not None and not reply.hold.is_set():
+                await asyncio.sleep(0.01)
+        finally:
+            with self.state.lock:
+                self.state.waiting[key] -= 1
         return reply
 
     @staticmethod

@@ -1,14 +1,19 @@
 """The bot's turn in a conversation: the job a customer's messages schedule (once per burst).
 
-1. In a transaction: the conversation must still be BOT_HANDLING; the turn is claimed
-   (``turn_claims``); what stops the bot before it thinks is handled (no active config or the toggle
-   off, maintenance, the plan's monthly replies used up: a handoff); what the turn needs is read
-   (``Mind``: the transcript, intents, knowledge, the tools prepared). The transaction is released.
-2. Outside any transaction: the turn thinks (``thinking.think``: intents, the LLM, tools).
-3. In a transaction: the turn is finished only if the caller still holds it, and the reply is
-   queued only if the conversation is still BOT_HANDLING (a compare-and-set in the transaction that
-   queues it), else it is dropped; a handoff goes through the status machine. The trace is written
-   (and exported to Langfuse after the commit when that is configured: ``langfuse``).
+It runs on the ``llm`` queue: many turns wait on their models at once without holding a realtime
+runner, and each enters the database in two short phases (``runtime.db_phases``: at most a few turns
+of a process at once, so they never exhaust the connection pool).
+
+1. A phase (one transaction): the conversation must still be BOT_HANDLING; the turn is claimed
+   (``turn_claims``); what stops the bot before it thinks is handled there (no active config or the
+   toggle off, maintenance, the plan's monthly replies used up: a handoff); what the turn needs is
+   read (``Mind``: the transcript, intents, knowledge, the tools prepared). Committed.
+2. Outside the database, no connection held: the turn thinks (``thinking.think``: intents, the LLM,
+   tools) or posts to its n8n workflow, cut after ``turn_claims.THINKING`` (the lease outlasts it).
+3. A phase: the turn is finished only if the caller still holds it, and the reply is queued only
+   if the conversation is still BOT_HANDLING (a compare-and-set in the transaction that queues it),
+   else it is dropped; a handoff goes through the status machine. The trace is written (and
+   exported to Langfuse after the commit when that is configured: ``langfuse``).
    A MEDIA intent's files are queued after the reply in that same transaction, so they go out
    exactly once with it; their upload to Meta runs before it, outside any transaction
    (``media_sending.upload_bot_media``), and a file Meta did not take then goes out without an id
@@ -21,13 +26,17 @@ at once (``LLM_AUTH``).
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import structlog
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cxinbox.adapters.llm.base import ChatMessage, LlmAuthFailed, LlmError
+from cxinbox.adapters.llm.base import ChatMessage, LlmAuthFailed, LlmError, LlmUnavailable
 from cxinbox.bot import handoff, langfuse, n8n_forward, turn_claims, usage
 from cxinbox.bot.errors import BotNotConfigured
 from cxinbox.bot.mind import read_mind
@@ -36,7 +45,6 @@ from cxinbox.bot.thinking import Mind, Reason, Thought, think
 from cxinbox.bot.transcript import transcript
 from cxinbox.conversations.summary import reload
 from cxinbox.core.clock import utcnow
-from cxinbox.core.db import release_transaction
 from cxinbox.core.errors import Conflict
 from cxinbox.core.jobs import Queue, RetryAfter, job
 from cxinbox.knowledge.media_sending import send_bot_media, upload_bot_media
@@ -55,65 +63,116 @@ log = structlog.get_logger(__name__)
 LLM_ATTEMPTS = 3
 
 
-@job("bot.turn", queue=Queue.REALTIME, attempts=LLM_ATTEMPTS + 3, backoff_seconds=1.0)
+@dataclass(frozen=True)
+class _Held:
+    """A turn this worker has claimed: what it answers, and its lease."""
+
+    conversation: Conversation
+    message: Message
+    turn: BotTurn
+    token: str
+    setup: BotSetup
+
+
+#: what a claimed turn does outside the database: think, or post to the n8n workflow
+_Act = Callable[[], Awaitable[Thought]]
+
+
+@job("bot.turn", queue=Queue.LLM, attempts=LLM_ATTEMPTS + 3, backoff_seconds=1.0)
 async def run_turn(runtime: Runtime, session: AsyncSession, conversation_id: str) -> None:
+    async with runtime.db_phases.phase(session):
+        begun = await _begin(session, runtime, conversation_id)
+    if begun is None:
+        return
+    held, forwarding = begun
+    act: _Act | Thought | LlmError
+    if forwarding is None:  # what the turn thinks about is read outside the write transaction
+        async with runtime.db_phases.slot(), runtime.read_session(current=True) as reader:
+            act = await _mind_of(reader, runtime, held)
+    else:
+        act = forwarding
+    outcome = act if isinstance(act, Thought | LlmError) else await _outside(act)
+    async with runtime.db_phases.phase(session):
+        retry = await _end(session, runtime, held, outcome)
+    if retry is not None:
+        raise retry
+
+
+async def _begin(
+    session: AsyncSession, runtime: Runtime, conversation_id: str
+) -> tuple[_Held, _Act | LlmError | None] | None:
+    """The first phase: the turn claimed, and its n8n post prepared (None: it thinks); None when
+    there is nothing to do (answered, not the bot's, or stopped: then it is finished here)."""
     conversation = await session.get(Conversation, conversation_id)
     if conversation is None or conversation.status is not ConversationStatus.BOT_HANDLING:
-        return
+        return None
     message = await turn_claims.latest_customer_message(session, conversation)
     if message is None:
-        return
+        return None
     setup = await setup_of(session, conversation.organization_id)
     if not setup.enabled or setup.config is None:
         await handoff.hand_off(session, conversation, Reason.NO_BOT)
-        return
-    config = setup.config
-    claimed = await turn_claims.claim(session, conversation, message, config.id)
+        return None
+    claimed = await turn_claims.claim(session, conversation, message, setup.config.id)
     if claimed is None:
-        return
-    turn, token = claimed
+        return None
+    held = _Held(conversation, message, *claimed, setup)
     stop = await _stop_reason(session, conversation)
     if stop is not None:
-        await _finish(session, runtime, conversation, turn, token, Thought().hand_off(stop), setup)
-        return
-    if config.mode is BotMode.N8N:
-        await _forward(session, runtime, conversation, message, turn, token, setup)
-        return
+        await _finish(session, runtime, held, Thought().hand_off(stop))
+        return None
+    if setup.config.mode is BotMode.N8N:
+        return held, await _forwarding(session, runtime, held)
+    return held, None
+
+
+async def _mind_of(reader: AsyncSession, runtime: Runtime, held: _Held) -> _Act | Thought:
+    """What the turn thinks about (a read session: on SQLite it does not hold the write turn)."""
     try:
-        mind = await _mind(session, runtime, conversation, message, setup)
+        mind = await _mind(reader, runtime, held.conversation, held.message, held.setup)
     except BotNotConfigured:
-        await _finish(session, runtime, conversation, turn, token, Thought().hand_off(Reason.LLM_AUTH), setup)
-        return
-    await release_transaction(session)
+        return Thought().hand_off(Reason.LLM_AUTH)
+    return partial(think, runtime, mind)
+
+
+async def _outside(act: _Act) -> Thought | LlmError:
+    """The turn's thinking, holding no session, cut at ``turn_claims.THINKING`` so that the lease
+    outlasts it; running out of time counts as a provider failure."""
     try:
-        thought = await think(runtime, mind)
+        async with asyncio.timeout(turn_claims.THINKING.total_seconds()):
+            return await act()
     except LlmError as exc:
-        await _failed(session, runtime, conversation, turn, token, exc, setup)
-        return
-    if thought.reply and thought.media_ids:
-        await upload_bot_media(session, runtime, conversation, thought.media_ids)
-    await _finish(session, runtime, conversation, turn, token, thought, setup)
+        return exc
+    except TimeoutError:
+        return LlmUnavailable("the turn's time to think ran out")
 
 
-async def _forward(
-    session: AsyncSession,
-    runtime: Runtime,
-    conversation: Conversation,
-    message: Message,
-    turn: BotTurn,
-    token: str,
-    setup: BotSetup,
-) -> None:
-    assert setup.config is not None
+async def _end(
+    session: AsyncSession, runtime: Runtime, held: _Held, outcome: Thought | LlmError
+) -> RetryAfter | None:
+    """The last phase: apply what the turn decided; a retry to raise once the phase is over."""
+    if isinstance(outcome, LlmError):
+        return await _failed(session, runtime, held, outcome)
+    if outcome.reply and outcome.media_ids:
+        await upload_bot_media(session, runtime, held.conversation, outcome.media_ids)
+    await _finish(session, runtime, held, outcome)
+    return None
+
+
+async def _forwarding(session: AsyncSession, runtime: Runtime, held: _Held) -> _Act | LlmError:
+    assert held.setup.config is not None
     try:
-        delivery = await n8n_forward.prepare(session, runtime, conversation, message, setup.config)
-        await release_transaction(session)
-        status = await n8n_forward.post(runtime, delivery)
+        delivery = await n8n_forward.prepare(
+            session, runtime, held.conversation, held.message, held.setup.config
+        )
     except n8n_forward.N8nFailed as exc:
-        await _failed(session, runtime, conversation, turn, token, exc, setup)
-        return
-    thought = Thought(forwarded=True, trace={"n8n": {"status": status, "bodyChars": len(delivery.body)}})
-    await _finish(session, runtime, conversation, turn, token, thought, setup)
+        return exc
+    return partial(_forward, runtime, delivery)
+
+
+async def _forward(runtime: Runtime, delivery: n8n_forward.Delivery) -> Thought:
+    status = await n8n_forward.post(runtime, delivery)
+    return Thought(forwarded=True, trace={"n8n": {"status": status, "bodyChars": len(delivery.body)}})
 
 
 async def _stop_reason(session: AsyncSession, conversation: Conversation) -> str | None:
@@ -141,47 +200,34 @@ async def _mind(
     )
 
 
-async def _failed(
-    session: AsyncSession,
-    runtime: Runtime,
-    conversation: Conversation,
-    turn: BotTurn,
-    token: str,
-    error: LlmError,
-    setup: BotSetup,
-) -> None:
-    failures = turn.failures + 1
-    trace = {"errors": [*(turn.trace or {}).get("errors", []), {"reason": error.reason, "error": str(error)}]}
+async def _failed(session: AsyncSession, runtime: Runtime, held: _Held, error: LlmError) -> RetryAfter | None:
+    failures = held.turn.failures + 1
+    trace = {
+        "errors": [*(held.turn.trace or {}).get("errors", []), {"reason": error.reason, "error": str(error)}]
+    }
     if error.retryable and failures < LLM_ATTEMPTS:
-        if await turn_claims.release(session, turn, token, failures=failures, trace=trace):
-            await release_transaction(session)  # kept: the job's own transaction ends in the raise
+        if await turn_claims.release(session, held.turn, held.token, failures=failures, trace=trace):
             delay = error.retry_after or 2 ** (failures - 1)
-            raise RetryAfter(delay, f"the LLM provider failed: {error.reason}")
-        return
+            return RetryAfter(delay, f"the LLM provider failed: {error.reason}")
+        return None
     if isinstance(error, n8n_forward.N8nFailed):
         reason = Reason.N8N_ERROR
     else:
         reason = Reason.LLM_AUTH if isinstance(error, LlmAuthFailed) else Reason.LLM_ERROR
-    thought = Thought(trace=trace).hand_off(reason)
-    await _finish(session, runtime, conversation, turn, token, thought, setup, failures=failures)
+    await _finish(session, runtime, held, Thought(trace=trace).hand_off(reason), failures=failures)
+    return None
 
 
 async def _finish(
-    session: AsyncSession,
-    runtime: Runtime,
-    conversation: Conversation,
-    turn: BotTurn,
-    token: str,
-    thought: Thought,
-    setup: BotSetup,
-    **values: Any,
+    session: AsyncSession, runtime: Runtime, held: _Held, thought: Thought, **values: Any
 ) -> None:
     """Apply what the turn decided, if the turn is still the caller's: it is marked DONE first, in
     the transaction that applies it, so a worker that lost it applies nothing."""
-    if not await turn_claims.finish(session, turn, token, **values):
+    conversation, turn = held.conversation, held.turn
+    if not await turn_claims.finish(session, turn, held.token, **values):
         log.info("bot_turn_lost", conversation_id=conversation.id, turn_id=turn.id)
         return
-    decision, reply_id = await _apply(session, runtime, conversation, thought, setup)
+    decision, reply_id = await _apply(session, runtime, conversation, thought, held.setup)
     await turn_claims.record(
         session,
         turn,

@@ -16,14 +16,17 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.core.clock import utcnow
-from cxinbox.core.db import insert_new
+from cxinbox.core.db import insert_new_rows
 from cxinbox.core.ids import new_id
 from cxinbox.core.jobs import RetryAfter
 from cxinbox.models.bot_turns import BotTurn, TurnState
 from cxinbox.models.inbox import Conversation, Message, SenderType
 
-#: how long a claimed turn is its worker's: longer than its provider calls and tools can take
-LEASE = timedelta(seconds=240)
+#: how long a turn may think (its provider calls and tools): it is cut then (``turn``)
+THINKING = timedelta(seconds=180)
+#: how long a claimed turn is its worker's: its thinking, and a margin for the reads after the claim
+#: and the wait for the phase that finishes it
+LEASE = THINKING + timedelta(seconds=60)
 
 
 async def latest_customer_message(session: AsyncSession, conversation: Conversation) -> Message | None:
@@ -45,48 +48,45 @@ async def claim(
     """The turn answering ``message`` and the caller's lease token, or None when it is answered."""
     now = utcnow()
     token = new_id()
-    turn_id = await insert_new(
+    values = {"lease_token": token, "lease_until": now + LEASE, "bot_config_id": bot_config_id}
+    inserted = await insert_new_rows(
         session,
         BotTurn,
-        organization_id=conversation.organization_id,
-        conversation_id=conversation.id,
-        message_id=message.id,
-        bot_config_id=bot_config_id,
-        state=TurnState.RUNNING,
-        lease_token=token,
-        lease_until=now + LEASE,
-        failures=0,
-        trace={},
-        created_at=now,
-        updated_at=now,
+        [
+            {
+                "organization_id": conversation.organization_id,
+                "conversation_id": conversation.id,
+                "message_id": message.id,
+                "state": TurnState.RUNNING,
+                "failures": 0,
+                "trace": {},
+                "created_at": now,
+                "updated_at": now,
+                **values,
+            }
+        ],
     )
-    if turn_id is None:
-        turn = await session.scalar(
-            select(BotTurn)
-            .where(BotTurn.conversation_id == conversation.id, BotTurn.message_id == message.id)
-            .execution_options(populate_existing=True)
-        )
-        if turn is None or turn.state is TurnState.DONE:
-            return None
-        if turn.lease_until is not None and turn.lease_until > now:
-            raise RetryAfter((turn.lease_until - now).total_seconds() + 1, "the turn is another worker's")
-        taken = await session.execute(
-            update(BotTurn)
-            .where(
-                BotTurn.id == turn.id,
-                BotTurn.lease_token == turn.lease_token,
-                BotTurn.state == TurnState.RUNNING,
-            )
-            .values(lease_token=token, lease_until=now + LEASE, bot_config_id=bot_config_id, updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        if taken.rowcount != 1:  # type: ignore[attr-defined]
-            return None
-        turn_id = turn.id
+    if inserted:
+        return inserted[0], token
     turn = await session.scalar(
-        select(BotTurn).where(BotTurn.id == turn_id).execution_options(populate_existing=True)
+        select(BotTurn)
+        .where(BotTurn.conversation_id == conversation.id, BotTurn.message_id == message.id)
+        .execution_options(populate_existing=True)
     )
-    return (turn, token) if turn is not None else None
+    if turn is None or turn.state is TurnState.DONE:
+        return None
+    if turn.lease_until is not None and turn.lease_until > now:
+        raise RetryAfter((turn.lease_until - now).total_seconds() + 1, "the turn is another worker's")
+    taken = await session.scalar(
+        update(BotTurn)
+        .where(
+            BotTurn.id == turn.id, BotTurn.lease_token == turn.lease_token, BotTurn.state == TurnState.RUNNING
+        )
+        .values(**values, updated_at=now)
+        .returning(BotTurn)
+        .execution_options(populate_existing=True)
+    )
+    return (taken, token) if taken is not None else None
 
 
 async def finish(session: AsyncSession, turn: BotTurn, token: str, **values: Any) -> bool:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -58,8 +58,11 @@ class JobQueue:
         *,
         prefix: str = "cxinbox",
         poll_seconds: float = POLL_SECONDS,
+        concurrency: Mapping[Queue, int] | None = None,
     ) -> None:
         self._runner = runner
+        #: runners per queue: each queue's own (``Queue.concurrency``) unless ``concurrency`` names it
+        self.concurrency = {queue: queue.concurrency for queue in ALL_QUEUES} | dict(concurrency or {})
         self._store = store
         self._poll_seconds = poll_seconds
         self._consumed: tuple[Queue, ...] = ()
@@ -106,7 +109,9 @@ class JobQueue:
             if self.is_distributed:
                 self._tasks.append(asyncio.create_task(self._receive(queue)))
             else:
-                self._tasks += [asyncio.create_task(self._take(queue)) for _ in range(queue.concurrency)]
+                self._tasks += [
+                    asyncio.create_task(self._take(queue)) for _ in range(self.concurrency[queue])
+                ]
         self._tasks.append(asyncio.create_task(self._release_schedule()))
 
     async def stop(self) -> None:
@@ -238,7 +243,7 @@ class JobQueue:
                 if reconnecting.down:
                     await _ping(broker)
                     reconnecting.recovered()
-                receiver = Receiver(broker, run_startup=False, max_async_tasks=queue.concurrency)
+                receiver = Receiver(broker, run_startup=False, max_async_tasks=self.concurrency[queue])
                 await receiver.listen(asyncio.Event())
                 raise ConnectionError("the job receiver stopped listening")
             except Exception as exc:
