@@ -244,6 +244,7 @@ async def run_rate(args: argparse.Namespace, graph: FakeGraph, rate: int) -> lis
         f"{duplicates} / {unsent - reported} of {args.crash_recipients:,}",
         f"{unknown} ({unsent} not sent)",
         f"{settle:.0f} s",
+        " ".join(f"{v:.1f}" for v in os.getloadavg()),
     ]
 
 
@@ -267,6 +268,7 @@ async def main() -> None:
         "kill -9: duplicates / silent skips",
         "reported UNKNOWN",
         "restart to done",
+        "load avg 1/5/15 min",
     ]
     print(f"load average (1, 5, 15 min): {' '.join(f'{v:.2f}' for v in os.getloadavg())}; 2 vCPU shared")
     print("| " + " | ".join(header) + " |")

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.auth.principal import Principal
@@ -79,7 +79,7 @@ async def create(
     session.add(campaign)
     await session.flush()
     # a Core executemany: the ORM's per-row bookkeeping is most of the time of 100,000 rows
-    await session.execute(insert(CampaignRecipient.__table__), rows)
+    await session.execute(insert(cast(Table, CampaignRecipient.__table__)), rows)
     await schedule_dispatch(session, campaign, _delay(campaign.scheduled_at, now) if scheduled else 0.0)
     await publish_campaign(session, campaign)
     counts = (await CampaignRepository(session, principal.tenant).counts([campaign.id]))[campaign.id]
