@@ -43,6 +43,7 @@ from tests.fakes.graph import FakeGraph
 
 from bench.campaign_meta import ack_times, p99, post_sent_statuses
 from bench.crash import Fleet, backend, connect_number, register_organization
+from cxinbox.migrations import upgrade
 from cxinbox.models.templates import MessageTemplate, TemplateStatus
 from cxinbox.models.whatsapp import WhatsAppAccount
 
@@ -211,8 +212,10 @@ async def run_rate(args: argparse.Namespace, graph: FakeGraph, rate: int) -> lis
             fleet = Fleet(store, graph.url, Path(tmp))
             fleet.env["CXINBOX_WHATSAPP_SEND_RATE_PER_SECOND"] = str(rate)
             fleet.env["CXINBOX_WHATSAPP_SEND_OUTCOME_WINDOW_SECONDS"] = str(args.outcome_window)
-            await fleet.start_all()
+            # migrated first: on a busy machine the server's own migration may outlast its start timeout
+            await asyncio.to_thread(upgrade, store.database_url)
             try:
+                await fleet.start_all()
                 async with httpx.AsyncClient(base_url=fleet.url, timeout=300.0) as client:
                     setting = await setup(client, graph, store.database_url)
                     headers, template_id, number = setting
