@@ -230,7 +230,11 @@ async def test_scheduled_campaign_starts_at_its_time(inbox, client, runtime, gra
     assert done["startedAt"] >= at.isoformat()[:19]
 
 
-async def test_pause_stops_claiming_and_resume_sends_the_rest_once(inbox, client, runtime, graph):
+async def test_pause_stops_claiming_and_resume_sends_the_rest_once(
+    inbox, client, runtime, graph, monkeypatch
+):
+    # batches of 20 (two ahead): the pause comes while most recipients are still to be claimed
+    monkeypatch.setattr(runtime.settings, "whatsapp_send_rate_per_second", 20)
     template_id = await template(inbox, client, runtime)
     numbers = phones(60)
     created = await create(
