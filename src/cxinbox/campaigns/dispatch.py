@@ -59,9 +59,10 @@ from cxinbox.whatsapp.outbound.refusal import send_refusal
 
 log = structlog.get_logger(__name__)
 
-#: a batch is what the number sends in this many seconds at its governor rate
+#: a batch is what the number sends in this many seconds at its governor rate, capped: a step is
+#: one transaction, and on SQLite every webhook acknowledgement waits for it
 BATCH_SECONDS = 1.0
-MIN_BATCH, MAX_BATCH = 10, 1000
+MIN_BATCH, MAX_BATCH = 10, 200
 #: batches written and not yet sent at most
 BATCHES_AHEAD = 2
 #: how often a step looks again while the batches in flight are still being sent

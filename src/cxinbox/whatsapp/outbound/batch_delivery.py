@@ -33,8 +33,10 @@ from cxinbox.whatsapp.outbound.delivery import (
 
 log = structlog.get_logger(__name__)
 
-#: a slice is what the number may send in this many seconds
+#: a slice is what the number may send in this many seconds, at most ``MAX_SLICE`` sends (a process
+#: killed mid-slice leaves its claimed sends of unknown outcome: the fewer, the better)
 SLICE_SECONDS = 0.25
+MAX_SLICE = 50
 MAX_SLICES_IN_FLIGHT = 4
 
 
@@ -54,7 +56,7 @@ async def _send_number(runtime: Runtime, session: AsyncSession, claims: list[Cla
     later = [c for c in claims if c.recipient in held]
     ready = [c for c in claims if c.recipient not in held]
     rate = runtime.settings.whatsapp_send_rate_per_second
-    size = max(1, int(rate * SLICE_SECONDS))
+    size = max(1, min(MAX_SLICE, int(rate * SLICE_SECONDS)))
     in_flight: set[asyncio.Task[None]] = set()
     async with GraphClient(runtime.settings.meta, claims[0].access_token) as graph:
         try:
