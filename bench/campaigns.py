@@ -1,17 +1,25 @@
 """Campaigns against the fake Graph API, with real processes: creation time of a 100,000-recipient
-campaign, the dispatch rate held to the governor's setting, and exactly-once after ``kill -9``.
+campaign, the dispatch rate held to the governor's setting, the webhook acknowledgement time during
+dispatch against idle, and exactly-once after ``kill -9``.
 
 For each governor setting (``--rates``, sends per second per number):
 1. ``cxinbox serve`` (SQLite, one process; ``serve --no-workers`` + ``cxinbox worker`` with
    ``--postgres`` and ``--redis-url``) starts with ``CXINBOX_WHATSAPP_SEND_RATE_PER_SECOND`` set; an
    organization registers, connects a number of the fake Graph API (tier unlimited) and gets an
    approved template.
-2. ``POST /campaigns`` with ``--recipients`` numbers: the time of the request.
-3. Sends reaching the fake Graph API are counted for ``--seconds`` after a 5 s warm-up: the rate,
-   against the setting. Then the campaign is cancelled.
-4. A second campaign of ``--crash-recipients``: the worker process is killed with SIGKILL when about
-   half of it is sent, started again, and the run waits until the campaign is COMPLETED; then each
-   number's sends at the fake are counted (duplicates: more than one; skips: none).
+2. Inbound customer messages are posted as signed webhooks (20/s, one at a time) for
+   ``--ack-seconds``: their acknowledgement times while idle.
+3. ``POST /campaigns`` with ``--recipients`` numbers: the time of the request.
+4. Sends reaching the fake Graph API are counted for ``--seconds`` after a 5 s warm-up, while the
+   same webhook stream runs again: the rate against the setting, and the acknowledgement p99 during
+   dispatch against idle. Then the campaign is cancelled.
+5. A second campaign of ``--crash-recipients``: the process that sends (the worker, or the one
+   process on SQLite) is killed with SIGKILL when about half of it is sent, and started again; like
+   Meta, the bench then posts the ``sent`` status of every message the fake accepted, with the
+   send's ``biz_opaque_callback_data``. The run waits until the campaign is COMPLETED (a send whose
+   outcome stayed unknown is settled ``--outcome-window`` seconds after its 90 s lease); then each
+   number's sends at the fake are counted: duplicates (more than one), numbers never sent, and how
+   many of those the campaign reports UNKNOWN or FAILED (the rest would be silent skips).
 
     .venv/bin/python -m bench.campaigns [--rates 80,1000] [--seconds 60] [--recipients 100000]
         [--postgres postgresql+asyncpg://postgres@127.0.0.1/postgres --redis-url redis://127.0.0.1:6379/0]
@@ -21,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import tempfile
 import time
 from collections import Counter
@@ -32,12 +41,14 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import create_async_engine
 from tests.fakes.graph import FakeGraph
 
+from bench.campaign_meta import ack_times, p99, post_sent_statuses
 from bench.crash import Fleet, backend, connect_number, register_organization
+from cxinbox.migrations import upgrade
 from cxinbox.models.templates import MessageTemplate, TemplateStatus
 from cxinbox.models.whatsapp import WhatsAppAccount
 
 WARMUP_SECONDS = 5.0
-#: a claim left by the killed process waits out its lease (90 s) before another process sends it
+#: a send of unknown outcome waits out its lease (90 s) and the outcome window before it is settled
 SETTLE_TIMEOUT_SECONDS = 900.0
 
 
@@ -49,6 +60,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=60.0, help="how long the send rate is measured")
     parser.add_argument("--recipients", type=int, default=100_000)
     parser.add_argument("--crash-recipients", type=int, default=3_000)
+    parser.add_argument("--ack-seconds", type=float, default=20.0, help="idle webhook stream's length")
+    parser.add_argument("--outcome-window", type=float, default=30.0, help="the server's outcome window, s")
     parser.add_argument(
         "--postgres", default=None, help="a PostgreSQL server URL (a database of its own is made)"
     )
@@ -57,10 +70,13 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-async def setup(client: httpx.AsyncClient, graph: FakeGraph, database_url: str) -> tuple[dict[str, str], str]:
-    """An organization with a connected number (tier unlimited) and an approved template."""
+async def setup(
+    client: httpx.AsyncClient, graph: FakeGraph, database_url: str
+) -> tuple[dict[str, str], str, str]:
+    """An organization with a connected number (tier unlimited) and an approved template; answers
+    its headers, the template's id and the number's phone number id."""
     headers = await register_organization(client)
-    await connect_number(client, headers, graph)
+    number = await connect_number(client, headers, graph)
     template = {
         "name": "bench_notice",
         "language": "en_US",
@@ -82,7 +98,7 @@ async def setup(client: httpx.AsyncClient, graph: FakeGraph, database_url: str) 
             await connection.execute(update(WhatsAppAccount).values(messaging_limit_tier="TIER_UNLIMITED"))
     finally:
         await engine.dispose()
-    return headers, template_id
+    return headers, template_id, number
 
 
 def numbers(count: int, first: int) -> list[str]:
@@ -122,11 +138,12 @@ async def crash_run(
     fleet: Fleet,
     client: httpx.AsyncClient,
     graph: FakeGraph,
-    headers: dict[str, str],
-    template_id: str,
+    setting: tuple[dict[str, str], str, str],
     count: int,
-) -> tuple[int, int, float]:
-    """Duplicates, skips, and seconds from the restart to COMPLETED."""
+) -> tuple[int, int, int, int, float]:
+    """Duplicates, numbers never sent, of those the ones reported (UNKNOWN or FAILED), UNKNOWN in
+    all, and seconds from the restart to COMPLETED."""
+    headers, template_id, number = setting
     phones = numbers(count, 50_000_000)
     wanted = {p.lstrip("+") for p in phones}
     campaign_id, _ = await create(client, headers, template_id, phones)
@@ -136,14 +153,55 @@ async def crash_run(
     fleet.kill(victim)
     await fleet.start(victim)
     restarted = time.monotonic()
+    reported: set[str] = set()
     deadline = restarted + SETTLE_TIMEOUT_SECONDS
-    while (await campaign(client, headers, campaign_id))["status"] != "COMPLETED":
+    while (found := await campaign(client, headers, campaign_id))["status"] != "COMPLETED":
         if time.monotonic() > deadline:
             raise RuntimeError("the campaign did not complete after the restart")
+        reported = await _post_new_statuses(client, graph, number, wanted, reported)
         await asyncio.sleep(1.0)
     sends = sent_to(graph, wanted)
     duplicates = sum(1 for n in sends.values() if n > 1)
-    return duplicates, len(wanted - set(sends)), time.monotonic() - restarted
+    unsent = wanted - set(sends)
+    counts = found["counts"]
+    failed_or_unknown = await _reported_unsent(client, headers, campaign_id, unsent)
+    return duplicates, len(unsent), failed_or_unknown, int(counts["unknown"]), time.monotonic() - restarted
+
+
+async def _post_new_statuses(
+    client: httpx.AsyncClient, graph: FakeGraph, number: str, wanted: set[str], reported: set[str]
+) -> set[str]:
+    """Meta's ``sent`` status of each accepted send not reported yet; answers the keys reported."""
+    with graph._lock:  # noqa: SLF001 - the fake's own record of what reached it
+        new = [
+            (str(s["to"]), graph.state.wamid_of[key], key)
+            for s in graph.state.sent
+            if str(s.get("to")) in wanted
+            and (key := str(s.get("biz_opaque_callback_data"))) not in reported
+            and key in graph.state.wamid_of
+        ]
+    await post_sent_statuses(client, number, new)
+    return reported | {key for _, _, key in new}
+
+
+async def _reported_unsent(
+    client: httpx.AsyncClient, headers: dict[str, str], campaign_id: str, unsent: set[str]
+) -> int:
+    """How many of the numbers never sent the campaign lists as UNKNOWN or FAILED."""
+    listed = 0
+    for status in ("UNKNOWN", "FAILED"):
+        page = 1
+        while True:
+            r = await client.get(
+                f"/campaigns/{campaign_id}?status={status}&limit=100&page={page}", headers=headers
+            )
+            r.raise_for_status()
+            rows = r.json()["data"]["recipients"]
+            listed += sum(1 for row in rows if str(row["phone"]).lstrip("+") in unsent)
+            if len(rows) < 100:
+                break
+            page += 1
+    return listed
 
 
 async def run_rate(args: argparse.Namespace, graph: FakeGraph, rate: int) -> list[str]:
@@ -153,19 +211,27 @@ async def run_rate(args: argparse.Namespace, graph: FakeGraph, rate: int) -> lis
         async with backend(args.postgres, args.redis_url, Path(tmp)) as store:
             fleet = Fleet(store, graph.url, Path(tmp))
             fleet.env["CXINBOX_WHATSAPP_SEND_RATE_PER_SECOND"] = str(rate)
-            await fleet.start_all()
+            fleet.env["CXINBOX_WHATSAPP_SEND_OUTCOME_WINDOW_SECONDS"] = str(args.outcome_window)
+            # migrated first: on a busy machine the server's own migration may outlast its start timeout
+            await asyncio.to_thread(upgrade, store.database_url)
             try:
+                await fleet.start_all()
                 async with httpx.AsyncClient(base_url=fleet.url, timeout=300.0) as client:
-                    headers, template_id = await setup(client, graph, store.database_url)
+                    setting = await setup(client, graph, store.database_url)
+                    headers, template_id, number = setting
+                    idle = await ack_times(client, number, args.ack_seconds)
                     campaign_id, created = await create(
                         client, headers, template_id, numbers(args.recipients, 10_000_000)
                     )
-                    measured = await measure_rate(graph, args.seconds)
+                    measured, busy = await asyncio.gather(
+                        measure_rate(graph, args.seconds),
+                        ack_times(client, number, WARMUP_SECONDS + args.seconds),
+                    )
                     cancel = {"action": "cancel", "selection": {"mode": "ids", "ids": [campaign_id]}}
                     (await client.post("/campaigns/bulk", json=cancel, headers=headers)).raise_for_status()
                     await asyncio.sleep(3.0)  # the cancelled campaign's batch in flight drains
-                    duplicates, skips, settle = await crash_run(
-                        fleet, client, graph, headers, template_id, args.crash_recipients
+                    duplicates, unsent, reported, unknown, settle = await crash_run(
+                        fleet, client, graph, setting, args.crash_recipients
                     )
             finally:
                 fleet.stop()
@@ -177,8 +243,11 @@ async def run_rate(args: argparse.Namespace, graph: FakeGraph, rate: int) -> lis
         f"{rate}/s",
         f"{created:.2f} s",
         f"{measured:.1f}/s ({measured / rate - 1:+.1%})",
-        f"{duplicates} / {skips} of {args.crash_recipients:,}",
+        f"{p99(idle):.0f} / {p99(busy):.0f} ms ({p99(busy) / max(p99(idle), 0.001):.2f}x)",
+        f"{duplicates} / {unsent - reported} of {args.crash_recipients:,}",
+        f"{unknown} ({unsent} not sent)",
         f"{settle:.0f} s",
+        " ".join(f"{v:.1f}" for v in os.getloadavg()),
     ]
 
 
@@ -198,9 +267,13 @@ async def main() -> None:
         "governor",
         f"create {args.recipients:,}",
         f"sends over {args.seconds:.0f} s",
-        "kill -9: duplicates / skips",
+        "webhook ack p99 idle / dispatch",
+        "kill -9: duplicates / silent skips",
+        "reported UNKNOWN",
         "restart to done",
+        "load avg 1/5/15 min",
     ]
+    print(f"load average (1, 5, 15 min): {' '.join(f'{v:.2f}' for v in os.getloadavg())}; 2 vCPU shared")
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for row in rows:

@@ -168,6 +168,9 @@ class Settings(BaseSettings):
     whatsapp_send_rate_per_second: int = 80
     #: first delay of a send retried after a retryable Graph error; doubles per attempt, with jitter
     whatsapp_send_retry_base_seconds: float = 2.0
+    #: how long after its claim's lease a send of unknown outcome (the worker died during the Graph
+    #: call) waits for a status webhook to tell what happened before it is reported UNKNOWN
+    whatsapp_send_outcome_window_seconds: float = Field(default=600.0, ge=0)
     rate_limits: Literal["on", "off"] = "on"
     #: a worker reads the durable job schedule (retries, delayed and debounced jobs) at least this
     #: often; a job this process schedules is seen at once

@@ -12,6 +12,9 @@ import pytest
 
 from cxinbox.core.clock import utcnow
 from cxinbox.models.identity import Plan
+from cxinbox.models.outbound import OutboxEntry, OutboxState
+from cxinbox.whatsapp.inbound.unrecorded_sends import callback_key
+from cxinbox.whatsapp.outbound.delivery import sweep_outbox
 from tests.campaigns.helpers import (
     campaign,
     create,
@@ -21,10 +24,11 @@ from tests.campaigns.helpers import (
     template,
     until,
 )
+from tests.fixtures.factories import update_rows
 from tests.fixtures.inbox import make_inbox
 from tests.fixtures.people import error_code, events_of
 from tests.fixtures.runtimes import REDIS_URL, started_runtime
-from tests.fixtures.sending import load_message, status_webhook
+from tests.fixtures.sending import load_message, load_outbox, status_webhook
 from tests.fixtures.whatsapp import deliver
 
 pytestmark = pytest.mark.usefixtures("graph")
@@ -96,6 +100,7 @@ async def test_create_normalises_and_sends_each_recipient_once(inbox, client, ru
         "delivered": 1,
         "read": 1,
         "failed": 0,
+        "unknown": 0,
         "replied": 1,
     }
     assert stats["deliveryRate"] == 0.25 and stats["replyRate"] == 1.0
@@ -225,7 +230,11 @@ async def test_scheduled_campaign_starts_at_its_time(inbox, client, runtime, gra
     assert done["startedAt"] >= at.isoformat()[:19]
 
 
-async def test_pause_stops_claiming_and_resume_sends_the_rest_once(inbox, client, runtime, graph):
+async def test_pause_stops_claiming_and_resume_sends_the_rest_once(
+    inbox, client, runtime, graph, monkeypatch
+):
+    # batches of 20 (two ahead): the pause comes while most recipients are still to be claimed
+    monkeypatch.setattr(runtime.settings, "whatsapp_send_rate_per_second", 20)
     template_id = await template(inbox, client, runtime)
     numbers = phones(60)
     created = await create(
@@ -448,14 +457,59 @@ async def test_restart_and_more_workers_send_each_recipient_exactly_once(
     broker), one of them stops mid-run and another starts: every recipient gets one send."""
     await set_tier(runtime, inbox.account, "TIER_1K")
     template_id = await template(inbox, client, runtime)
-    numbers = phones(80)
+    numbers = phones(400)  # more than one batch at the default 80/s
     async with started_runtime(settings, redis_url=REDIS_URL):
         created = await create(client, inbox.admin, template_id, numbers)
         await until(
             client, inbox.admin, created["id"], "dispatch under way", lambda c: c["counts"]["sent"] >= 10
         )
-    assert (await campaign(client, inbox.admin, created["id"]))["counts"]["sent"] < 80
+    assert (await campaign(client, inbox.admin, created["id"]))["counts"]["sent"] < 400
     async with started_runtime(settings, redis_url=REDIS_URL):
         done = await until(client, inbox.admin, created["id"], "completed", _done)
-    assert done["counts"]["sent"] == 80 and done["counts"]["failed"] == 0
+    assert done["counts"]["sent"] == 400 and done["counts"]["failed"] == 0
     assert sends_per_number(graph, inbox.account) == {n.lstrip("+"): 1 for n in numbers}
+
+
+async def test_a_send_whose_answer_was_lost_is_reconciled_never_resent(inbox, client, runtime, graph):
+    """Meta accepted two sends whose answers never came back whole (as when the worker dies during
+    the call): neither is sent again. A status webhook carrying one's callback key makes it SENT;
+    the other, still unknown after the window, ends UNKNOWN: counted, and the campaign completes."""
+    await set_tier(runtime, inbox.account, "TIER_1K")
+    template_id = await template(inbox, client, runtime)
+    numbers = phones(5)
+    graph.lose_next_answers(inbox.account.phone_number_id, 2)
+    created = await create(client, inbox.admin, template_id, numbers)
+    await until(
+        client,
+        inbox.admin,
+        created["id"],
+        "three sent, two of unknown outcome",
+        lambda c: c["counts"]["sent"] == 3 and c["counts"]["pending"] == 2,
+    )
+    async with runtime.unit_of_work() as session:
+        await sweep_outbox(runtime, session)
+    r = await client.get(f"/campaigns/{created['id']}?status=PENDING", headers=inbox.admin.headers)
+    waiting = [await load_outbox(runtime, row["messageId"]) for row in r.json()["data"]["recipients"]]
+    assert [e.state for e in waiting] == [OutboxState.SENDING] * 2
+    first, second = (callback_key(e.id) for e in waiting)
+
+    body = status_webhook(
+        inbox.account.phone_number_id, graph.state.wamid_of[first], "sent", callback_data=first
+    )
+    await deliver(client, runtime, body)
+    await until(
+        client, inbox.admin, created["id"], "the reported one sent", lambda c: c["counts"]["sent"] == 4
+    )
+
+    await update_rows(
+        runtime, OutboxEntry, OutboxEntry.id == waiting[1].id, locked_until=utcnow() - timedelta(hours=1)
+    )
+    async with runtime.unit_of_work() as session:
+        await sweep_outbox(runtime, session)
+    done = await until(client, inbox.admin, created["id"], "completed", _done)
+    assert (done["counts"]["sent"], done["counts"]["unknown"], done["counts"]["pending"]) == (4, 1, 0)
+    r = await client.get(f"/campaigns/{created['id']}?status=UNKNOWN", headers=inbox.admin.headers)
+    [unknown] = r.json()["data"]["recipients"]
+    assert (unknown["status"], unknown["errorCode"]) == ("UNKNOWN", "OUTCOME_UNKNOWN")
+    assert sends_per_number(graph, inbox.account) == {n.lstrip("+"): 1 for n in numbers}
+    assert second in graph.state.wamid_of

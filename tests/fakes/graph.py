@@ -69,6 +69,12 @@ class GraphState:
     #: phone number id -> errors the next sends answer with: (HTTP status, code, subcode)
     send_errors: dict[str, list[tuple[int, int, int | None]]] = field(default_factory=dict)
     sent: list[dict[str, Any]] = field(default_factory=list)
+    #: ``biz_opaque_callback_data`` of an accepted send -> the wamid it was given (what Meta's status
+    #: webhooks of that message carry)
+    wamid_of: dict[str, str] = field(default_factory=dict)
+    #: phone number id -> how many of its next sends are accepted (recorded as sent) but whose
+    #: answer breaks off before it is whole, as when the connection or the sender dies mid-answer
+    lost_answers: dict[str, int] = field(default_factory=dict)
     #: every send request, answered or refused, in arrival order
     send_attempts: list[dict[str, Any]] = field(default_factory=list)
     #: media uploaded for sending: media id -> (phone number id, file name, type, bytes)
@@ -194,6 +200,10 @@ class FakeGraph(ThreadedServer):
     def fail_next_sends(self, phone_number_id: str, *errors: tuple[int, int, int | None]) -> None:
         with self._lock:
             self.state.send_errors.setdefault(phone_number_id, []).extend(errors)
+
+    def lose_next_answers(self, phone_number_id: str, count: int) -> None:
+        with self._lock:
+            self.state.lost_answers[phone_number_id] = self.state.lost_answers.get(phone_number_id, 0) + count
 
     def sent_by(self, phone_number_id: str) -> list[dict[str, Any]]:
         """The messages a number sent successfully, in order."""
@@ -322,13 +332,25 @@ class FakeGraph(ThreadedServer):
         if media_id is not None and media_id not in self.state.uploads:
             return meta_error(400, 131053, f"Media upload error: unknown media id {media_id}")
         to = str(body.get("to", ""))
-        return JSONResponse(
+        wamid = f"wamid.{uuid.uuid4().hex}"
+        with self._lock:
+            if isinstance(callback := body.get("biz_opaque_callback_data"), str):
+                self.state.wamid_of[callback] = wamid
+            lose = self.state.lost_answers.get(node, 0) > 0
+            if lose:
+                self.state.lost_answers[node] -= 1
+        answer = JSONResponse(
             {
                 "messaging_product": "whatsapp",
                 "contacts": [{"input": to, "wa_id": to.lstrip("+")}],
-                "messages": [{"id": f"wamid.{uuid.uuid4().hex}"}],
+                "messages": [{"id": wamid}],
             }
         )
+        if lose:
+            # the declared length is longer than the body: the server gives up and closes the
+            # connection, the client never gets the whole answer
+            answer.headers["content-length"] = str(len(answer.body) + 64)
+        return answer
 
     async def _upload(self, request: Request) -> Response:
         if self._authorized(request) is None:

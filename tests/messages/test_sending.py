@@ -14,6 +14,7 @@ from cxinbox.models.identity import Role
 from cxinbox.models.inbox import Direction, Message, MessageStatus
 from cxinbox.models.outbound import OutboxEntry, OutboxState
 from cxinbox.models.whatsapp import AccountStatus, WhatsAppAccount
+from cxinbox.whatsapp.inbound.unrecorded_sends import callback_key
 from cxinbox.whatsapp.outbound import governor
 from cxinbox.whatsapp.outbound.delivery import sweep_outbox
 from tests.fixtures.people import api_key_headers, error_code, events_of
@@ -198,8 +199,10 @@ async def test_idempotency_keys_are_scoped_to_the_organization(client, runtime, 
     assert "Idempotent-Replayed" not in b.headers
 
 
-async def test_the_sweeper_sends_an_outbox_row_left_behind(runtime, graph, thread):
-    """A crash between commit and the job: the row is due, but no job was queued."""
+async def test_the_sweeper_sends_a_row_left_behind_but_never_a_claimed_one_again(runtime, graph, thread):
+    """A crash between commit and the job leaves a due row: the sweeper sends it. A crash after the
+    claim (committed right before the Graph call) leaves a row whose send may have reached Meta:
+    the sweeper never sends it again."""
     long_ago = utcnow() - timedelta(minutes=2)
     message, _ = await queued_text(runtime, thread, "left behind", due=long_ago)
     stale_claim, _ = await queued_text(
@@ -212,11 +215,81 @@ async def test_the_sweeper_sends_an_outbox_row_left_behind(runtime, graph, threa
     )
     async with runtime.unit_of_work() as session:
         await sweep_outbox(runtime, session)
-    for m in (message, stale_claim):
-        await until_status(runtime, m.id, MessageStatus.SENT)
-    assert sorted(r["text"]["body"] for r in graph.sent_by(thread.number)) == sorted(
-        [message.text, stale_claim.text]
+    await until_status(runtime, message.id, MessageStatus.SENT)
+    async with runtime.unit_of_work() as session:
+        await sweep_outbox(runtime, session)
+    assert [r["text"]["body"] for r in graph.sent_by(thread.number)] == [message.text]
+    [request] = graph.sent_by(thread.number)
+    entry = await load_outbox(runtime, message.id)
+    assert request["biz_opaque_callback_data"] == callback_key(entry.id)
+    assert (await load_message(runtime, stale_claim.id)).status == MessageStatus.PENDING
+    assert (await load_outbox(runtime, stale_claim.id)).state == OutboxState.SENDING
+
+
+async def test_a_lost_answer_is_not_resent_and_its_status_webhook_tells_the_outcome(
+    client, runtime, graph, thread
+):
+    """Meta accepted the send but its answer broke off: the row stays claimed, nothing is sent
+    again, and the first status webhook carrying the send's callback key gives it its wamid."""
+    graph.lose_next_answers(thread.number, 1)
+    r = await send_text(client, thread, "Answer lost on the way")
+    assert r.status_code == 201, r.text
+    message_id = r.json()["data"]["id"]
+
+    async def unanswered() -> OutboxEntry | None:
+        entry = await load_outbox(runtime, message_id)
+        return entry if entry.attempts == 1 else None
+
+    entry = await eventually(unanswered)
+    assert entry.state == OutboxState.SENDING and entry.last_error is not None
+    async with runtime.unit_of_work() as session:
+        await sweep_outbox(runtime, session)
+    await asyncio.sleep(0.3)
+    [request] = graph.sent_by(thread.number)
+    key = request["biz_opaque_callback_data"]
+    assert key == callback_key(entry.id)
+    assert (await load_message(runtime, message_id)).status == MessageStatus.PENDING
+
+    wamid = graph.state.wamid_of[key]
+    await deliver(client, runtime, status_webhook(thread.number, wamid, "delivered", callback_data=key))
+    message = await load_message(runtime, message_id)
+    assert (message.status, message.wa_message_id) == (MessageStatus.DELIVERED, wamid)
+    assert (await load_outbox(runtime, message_id)).state == OutboxState.SENT
+    assert len(graph.sent_by(thread.number)) == 1
+
+
+async def test_an_outcome_still_unknown_after_the_window_is_reported_not_resent(
+    client, runtime, graph, thread, factory
+):
+    """No status came within the window: UNKNOWN, the message FAILED with ``OUTCOME_UNKNOWN``, never
+    sent again; a status that comes later still tells what happened. Another organization's key
+    changes nothing."""
+    past_window = utcnow() - timedelta(seconds=runtime.settings.whatsapp_send_outcome_window_seconds + 60)
+    message, entry = await queued_text(
+        runtime,
+        thread,
+        "outcome unknown",
+        state=OutboxState.SENDING,
+        due=past_window,
+        locked_until=past_window,
     )
+    async with runtime.unit_of_work() as session:
+        await sweep_outbox(runtime, session)
+    failed = await load_message(runtime, message.id)
+    assert failed.status == MessageStatus.FAILED and failed.error["code"] == "OUTCOME_UNKNOWN"
+    assert (await load_outbox(runtime, message.id)).state == OutboxState.UNKNOWN
+    assert graph.sent_by(thread.number) == []
+
+    other = await make_thread(runtime, graph, await factory.org())
+    key = callback_key(entry.id)
+    await deliver(client, runtime, status_webhook(other.number, "wamid.theirs", "sent", callback_data=key))
+    assert (await load_message(runtime, message.id)).status == MessageStatus.FAILED
+
+    await deliver(client, runtime, status_webhook(thread.number, "wamid.late", "sent", callback_data=key))
+    late = await load_message(runtime, message.id)
+    assert (late.status, late.wa_message_id, late.error) == (MessageStatus.SENT, "wamid.late", None)
+    assert (await load_outbox(runtime, message.id)).state == OutboxState.SENT
+    assert graph.sent_by(thread.number) == []
 
 
 # --- the endpoint's guards --------------------------------------------------------------------------

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.auth.principal import Principal
@@ -25,7 +25,7 @@ from cxinbox.campaigns.schemas import CampaignCreate, CampaignCreated
 from cxinbox.campaigns.views import campaign_out, publish_campaign
 from cxinbox.core.clock import utcnow
 from cxinbox.core.errors import Conflict, ValidationFailed
-from cxinbox.core.ids import new_id
+from cxinbox.core.ids import new_id, new_ids
 from cxinbox.models.campaigns import Campaign, CampaignRecipient, CampaignStatus, RecipientStatus
 from cxinbox.models.identity import Organization
 from cxinbox.models.templates import MessageTemplate, TemplateStatus
@@ -78,7 +78,8 @@ async def create(
     campaign.estimated_cost = sum((row["cost"] for row in rows), Decimal(0))
     session.add(campaign)
     await session.flush()
-    await session.execute(insert(CampaignRecipient), rows)
+    # a Core executemany: the ORM's per-row bookkeeping is most of the time of 100,000 rows
+    await session.execute(insert(cast(Table, CampaignRecipient.__table__)), rows)
     await schedule_dispatch(session, campaign, _delay(campaign.scheduled_at, now) if scheduled else 0.0)
     await publish_campaign(session, campaign)
     counts = (await CampaignRepository(session, principal.tenant).counts([campaign.id]))[campaign.id]
@@ -133,12 +134,13 @@ async def _recipient_rows(
         session, principal.tenant, template.whatsapp_account_id, [wa_id for _, wa_id, _ in valid]
     )
     now = utcnow()
+    ids = new_ids(len(valid))
     rows = []
     for position, (_index, wa_id, recipient) in enumerate(valid):
         charged = card.chargeable(template.category, wa_id in free)
         rows.append(
             {
-                "id": new_id(),
+                "id": ids[position],
                 "organization_id": campaign.organization_id,
                 "campaign_id": campaign.id,
                 "position": position,
@@ -151,4 +153,14 @@ async def _recipient_rows(
                 "updated_at": now,
             }
         )
+    return _without_empty_columns(rows)
+
+
+def _without_empty_columns(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows without the optional columns no recipient has (names, values of their own): they
+    stay NULL, and 100,000 empty values are not converted one by one."""
+    empty = [c for c in ("name", "variables") if all(row[c] is None for row in rows)]
+    for row in rows:
+        for column in empty:
+            del row[column]
     return rows

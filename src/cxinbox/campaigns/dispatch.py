@@ -3,15 +3,19 @@
 A step locks the campaign row and, if it is RUNNING, claims the next PENDING recipients (in request
 order) with one ``UPDATE … WHERE status = 'PENDING'`` (their rows read ``FOR UPDATE SKIP LOCKED`` on
 PostgreSQL), writes each one's template message and outbox row, and adds their price to what the
-campaign spent, all in one transaction. A crash before the commit leaves the recipients PENDING; after
-it, their outbox rows are durable and the outbox's own delivery and sweeper take them to Meta through
-the per-number governor. A pause (or a second worker) waits on the campaign row, so a recipient is
-claimed once and never skipped.
+campaign spent, all in one transaction; after the commit one batch delivery job
+(``whatsapp.outbound.batch_delivery``) sends those rows through the per-number governor. A crash
+before the commit leaves the recipients PENDING; after it, their outbox rows are durable: a row not
+claimed yet is sent by its own delivery job or the sweeper, a row claimed right before its Graph call
+is never sent again (its outcome, if the answer was lost, is reconciled by status webhooks or
+reported UNKNOWN: ``whatsapp.outbound.delivery``). A pause (or a second worker) waits on the
+campaign row, so a recipient is claimed once and never skipped.
 
 Each step schedules the next one in the durable job schedule, debounced by campaign (so restarts,
 resumes and the sweeper never run two chains): after the time the number needs to send the batch at
-its governor rate. A step waits instead of claiming when:
-- the number's sends are not done yet (at most one batch in flight),
+its governor rate. Up to ``BATCHES_AHEAD`` batches are queued, so the next one is written while the
+last is being sent. A step waits instead of claiming when:
+- the number's sends are not done yet (``BATCHES_AHEAD`` batches in flight),
 - Meta throttled the number (``THROTTLED``, until the governor lets it send again),
 - the messaging tier's unique recipients per 24 h are used up (``TIER_LIMIT``, until the oldest
   send leaves the window).
@@ -36,11 +40,12 @@ from cxinbox.campaigns.tiers import room_left
 from cxinbox.campaigns.views import publish_campaign
 from cxinbox.core.clock import utcnow
 from cxinbox.core.errors import ValidationFailed
-from cxinbox.core.jobs import Queue, enqueue_debounced, job
+from cxinbox.core.jobs import Queue, enqueue, enqueue_debounced, job
 from cxinbox.core.scheduler import periodic
 from cxinbox.core.tenancy import TenantContext
 from cxinbox.models.campaigns import Campaign, CampaignRecipient, CampaignStatus, RecipientStatus
 from cxinbox.models.inbox import SenderType
+from cxinbox.models.outbound import OutboxEntry
 from cxinbox.models.templates import MessageTemplate, TemplateStatus
 from cxinbox.models.whatsapp import WhatsAppAccount
 from cxinbox.runtime import Runtime
@@ -49,15 +54,19 @@ from cxinbox.templates.sending import outgoing
 from cxinbox.whatsapp.inbound.threads import Sender as ThreadSender
 from cxinbox.whatsapp.inbound.threads import resolve_threads
 from cxinbox.whatsapp.outbound import compose, governor
+from cxinbox.whatsapp.outbound.batch_delivery import deliver_batch
 from cxinbox.whatsapp.outbound.refusal import send_refusal
 
 log = structlog.get_logger(__name__)
 
-#: a batch is what the number sends in this many seconds at its governor rate
-BATCH_SECONDS = 2.0
+#: a batch is what the number sends in this many seconds at its governor rate, capped: a step is
+#: one transaction, and on SQLite every webhook acknowledgement waits for it
+BATCH_SECONDS = 1.0
 MIN_BATCH, MAX_BATCH = 10, 200
-#: how often a step looks again while the batch in flight is still being sent
-IN_FLIGHT_RECHECK_SECONDS = 1.0
+#: batches written and not yet sent at most
+BATCHES_AHEAD = 2
+#: how often a step looks again while the batches in flight are still being sent
+IN_FLIGHT_RECHECK_SECONDS = 0.5
 #: the longest a tier-limited campaign waits before it looks again
 TIER_RECHECK_SECONDS = 600.0
 SWEEP_BATCH = 500
@@ -129,12 +138,13 @@ async def _step(step: Step) -> None:
         return await step.wait(THROTTLED, held)
     in_flight = await _count(session, campaign.id, RecipientStatus.SENDING)
     size = batch_size(runtime)
-    if in_flight >= size:
+    if in_flight >= size * BATCHES_AHEAD:
         return await step.wait(
             campaign.status_reason if campaign.status_reason == THROTTLED else None, IN_FLIGHT_RECHECK_SECONDS
         )
     room = await room_left(session, account, step.now)
-    wanted = size - in_flight if room.left is None else min(size - in_flight, room.left)
+    wanted = min(size, size * BATCHES_AHEAD - in_flight)
+    wanted = wanted if room.left is None else min(wanted, room.left)
     if wanted <= 0:
         frees_in = (room.frees_at - step.now).total_seconds() if room.frees_at else TIER_RECHECK_SECONDS
         return await step.wait(TIER_LIMIT, max(1.0, min(TIER_RECHECK_SECONDS, frees_in)))
@@ -249,9 +259,13 @@ async def _queue_messages(
             continue
         conversation = threads[account.id, recipient.phone].conversation
         message = await compose.queue_message(
-            session, runtime, conversation, messages[key], compose.Sender(SenderType.SYSTEM)
+            session, runtime, conversation, messages[key], compose.Sender(SenderType.SYSTEM), deliver=False
         )
         recipient.message_id = message.id
+    queued = [r.message_id for r in recipients if r.message_id is not None]
+    if queued:
+        outbox_ids = await session.scalars(select(OutboxEntry.id).where(OutboxEntry.message_id.in_(queued)))
+        enqueue(session, deliver_batch, outbox_ids=list(outbox_ids))
 
 
 @periodic(every_seconds=30)

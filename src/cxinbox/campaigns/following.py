@@ -1,5 +1,6 @@
 """Recipients follow their messages: the message's status (sent, delivered, read, failed, only
-moving forward) and the customer's reply (``repliedAt``). Registered as inbox hooks
+moving forward; a send of unknown outcome is UNKNOWN, which any later status overrides) and the
+customer's reply (``repliedAt``). Registered as inbox hooks
 (``messages/hooks.py``); each campaign touched gets a ``campaign.updated`` shortly after (one per
 burst, debounced)."""
 
@@ -16,6 +17,7 @@ from cxinbox.core.jobs import Queue, enqueue_debounced, job
 from cxinbox.models.campaigns import Campaign, CampaignRecipient, RecipientStatus
 from cxinbox.models.inbox import Direction, Message, MessageStatus, MessageType
 from cxinbox.runtime import Runtime
+from cxinbox.whatsapp.outbound.delivery import OUTCOME_UNKNOWN
 
 #: a burst of status webhooks gives one progress event per campaign after this quiet time
 PROGRESS_DELAY_SECONDS = 1.0
@@ -30,6 +32,7 @@ _FOLLOWS = {
 _RANK = {
     RecipientStatus.PENDING: 0,
     RecipientStatus.SENDING: 0,
+    RecipientStatus.UNKNOWN: 5,
     RecipientStatus.SENT: 10,
     RecipientStatus.FAILED: 15,
     RecipientStatus.DELIVERED: 20,
@@ -55,11 +58,13 @@ async def follow_messages(session: AsyncSession, messages: Sequence[Message]) ->
 
 def _follow(recipient: CampaignRecipient, message: Message) -> bool:
     status = _FOLLOWS.get(message.status)
+    if status is RecipientStatus.FAILED and (message.error or {}).get("code") == OUTCOME_UNKNOWN:
+        status = RecipientStatus.UNKNOWN
     if status is None or _RANK[status] <= _RANK[recipient.status]:
         return False
     at = message.status_at or utcnow()
     recipient.status = status
-    if status is RecipientStatus.FAILED:
+    if status in (RecipientStatus.FAILED, RecipientStatus.UNKNOWN):
         error = message.error or {}
         recipient.error_code = str(error.get("code"))[:32] if error.get("code") is not None else None
         recipient.error_message = str(error.get("message") or "")[:2000] or None

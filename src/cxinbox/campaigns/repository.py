@@ -18,6 +18,7 @@ REACHED: dict[str, tuple[RecipientStatus, ...]] = {
     "DELIVERED": (RecipientStatus.DELIVERED, RecipientStatus.READ),
     "READ": (RecipientStatus.READ,),
     "FAILED": (RecipientStatus.FAILED,),
+    "UNKNOWN": (RecipientStatus.UNKNOWN,),
 }
 
 
@@ -45,12 +46,13 @@ def counts_columns() -> tuple[ColumnElement[int], ...]:
         _counting(REACHED["DELIVERED"]),
         _counting(REACHED["READ"]),
         _counting(REACHED["FAILED"]),
+        _counting(REACHED["UNKNOWN"]),
         func.count(CampaignRecipient.replied_at),
     )
 
 
 def counts_of_row(row: Iterable[int]) -> Counts:
-    total, pending, sent, delivered, read, failed, replied = (int(v or 0) for v in row)
+    total, pending, sent, delivered, read, failed, unknown, replied = (int(v or 0) for v in row)
     return Counts(
         total=total,
         pending=pending,
@@ -58,6 +60,7 @@ def counts_of_row(row: Iterable[int]) -> Counts:
         delivered=delivered,
         read=read,
         failed=failed,
+        unknown=unknown,
         replied=replied,
     )
 
@@ -89,7 +92,7 @@ class CampaignRepository(TenantRepository[Campaign]):
             .group_by(CampaignRecipient.campaign_id)
         )
         found = {row[0]: counts_of_row(row[1:]) for row in await self.session.execute(stmt)}
-        empty = Counts(total=0, pending=0, sent=0, delivered=0, read=0, failed=0, replied=0)
+        empty = Counts(total=0, pending=0, sent=0, delivered=0, read=0, failed=0, unknown=0, replied=0)
         return {cid: found.get(cid, empty) for cid in campaign_ids}
 
     async def all_counts(self) -> Counts:

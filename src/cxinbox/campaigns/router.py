@@ -35,13 +35,14 @@ router = APIRouter(prefix="/campaigns", tags=["campaigns"], dependencies=[key_sc
 
 _READERS = "Admins and supervisors (403 otherwise)."
 _ADMIN = "Admins only (403 otherwise)."
-RecipientStatusFilter = Literal["all", "PENDING", "SENT", "DELIVERED", "READ", "FAILED"]
+RecipientStatusFilter = Literal["all", "PENDING", "SENT", "DELIVERED", "READ", "FAILED", "UNKNOWN"]
 #: the detail's filter: the reference's, plus REPLIED (as the export's)
-DetailStatusFilter = Literal["all", "PENDING", "SENT", "DELIVERED", "READ", "FAILED", "REPLIED"]
+DetailStatusFilter = Literal["all", "PENDING", "SENT", "DELIVERED", "READ", "FAILED", "UNKNOWN", "REPLIED"]
 PageDep = Annotated[PageParams, Depends(page_params)]
 _COUNTS = (
     "`counts` are cumulative: `sent` includes the delivered and read, `delivered` the read; "
-    "`pending` is not sent yet; `replied` answered after the message reached them."
+    "`pending` is not sent yet; `replied` answered after the message reached them. Addition: "
+    "`unknown` counts the sends whose outcome stayed unknown after a crash (never sent twice)."
 )
 
 
@@ -162,7 +163,8 @@ async def meta_cost(
     "/{id}",
     summary="Get campaign detail with paginated recipients",
     description=f"The campaign and one page of its recipients (`meta` pages them), in request order, "
-    "optionally by `status` (`REPLIED` is an addition). A recipient being queued shows as PENDING. "
+    "optionally by `status` (`REPLIED` and `UNKNOWN` are additions). A recipient being queued shows as "
+    "PENDING. "
     f"{_COUNTS} {_READERS}",
 )
 async def detail(

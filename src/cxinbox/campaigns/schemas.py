@@ -144,6 +144,14 @@ class Counts(ApiModel):
     delivered: int
     read: int
     failed: int
+    unknown: Annotated[
+        int,
+        Field(
+            description="Addition: recipients whose send's outcome is unknown (the sending process "
+            "died during Meta's call and no status webhook told what happened): never sent again "
+            "automatically"
+        ),
+    ]
     replied: int
 
 
@@ -186,7 +194,9 @@ class RecipientOut(ApiModel):
     phone: str
     name: str | None
     variables: dict[str, object] | None
-    status: Annotated[str, Field(description="PENDING, SENT, DELIVERED, READ or FAILED")]
+    status: Annotated[
+        str, Field(description="PENDING, SENT, DELIVERED, READ or FAILED; Addition: UNKNOWN (see `counts`)")
+    ]
     cost: Annotated[
         float, Field(description="Addition: the rate card's price (0 where Meta charges nothing)")
     ]

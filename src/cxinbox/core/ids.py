@@ -2,12 +2,22 @@
 
 import os
 import time
-import uuid
+
+#: random hex digits per id: 3 after the version, 1 that picks the variant's digit, 3 + 12 after it
+_RANDOM_HEX = 20
+_VARIANT = "89ab89ab89ab89ab"
 
 
 def new_id() -> str:
-    ms = time.time_ns() // 1_000_000
-    rand = int.from_bytes(os.urandom(10), "big")
-    value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | (rand >> 68 & 0xFFF) << 64 | 0b10 << 62
-    value |= rand & ((1 << 62) - 1)
-    return str(uuid.UUID(int=value))
+    return new_ids(1)[0]
+
+
+def new_ids(count: int) -> list[str]:
+    """``count`` ids at once (one read of the random source: a campaign names 100,000 rows)."""
+    ms = f"{(time.time_ns() // 1_000_000) & ((1 << 48) - 1):012x}"
+    head = f"{ms[:8]}-{ms[8:]}-7"
+    noise = os.urandom(_RANDOM_HEX // 2 * count).hex()
+    return [
+        f"{head}{r[:3]}-{_VARIANT[int(r[3], 16)]}{r[4:7]}-{r[7:19]}"
+        for r in (noise[i : i + _RANDOM_HEX] for i in range(0, len(noise), _RANDOM_HEX))
+    ]

@@ -91,9 +91,18 @@ class ResponseTooLarge(OutboundError):
 
 
 class OutboundUnavailable(OutboundError):
-    """Timed out, or the connection failed."""
+    """Timed out, or the connection failed. ``may_have_arrived``: the request may have reached the
+    other side (it was being written or answered when it broke off), so its effect is unknown."""
 
     retryable = True
+
+    def __init__(self, message: str, *, may_have_arrived: bool = True) -> None:
+        super().__init__(message)
+        self.may_have_arrived = may_have_arrived
+
+
+#: failures before a byte of the request left: the other side cannot have acted on it
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 def is_public_address(address: IPAddress) -> bool:
@@ -273,9 +282,13 @@ class OutboundClient:
         except TimeoutError as exc:
             raise OutboundUnavailable("the request timed out") from exc
         except httpx.TimeoutException as exc:
-            raise OutboundUnavailable("the request timed out") from exc
+            raise OutboundUnavailable(
+                "the request timed out", may_have_arrived=not isinstance(exc, _NOT_SENT)
+            ) from exc
         except httpx.HTTPError as exc:
-            raise OutboundUnavailable(f"the request failed: {type(exc).__name__}") from exc
+            raise OutboundUnavailable(
+                f"the request failed: {type(exc).__name__}", may_have_arrived=not isinstance(exc, _NOT_SENT)
+            ) from exc
 
     @asynccontextmanager
     async def stream(

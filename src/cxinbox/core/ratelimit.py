@@ -104,9 +104,10 @@ class RateLimiter:
         if used_up:
             raise RateLimited(max([await self._retry_after(tier, key) for tier in used_up]))
 
-    async def acquire(self, limit: Limit, key: str) -> float:
-        """Take one slot of ``limit`` for ``key``: 0.0 when taken, else the seconds until one frees up."""
-        if await self._limiter.hit(limit.item, limit.scope, key):
+    async def acquire(self, limit: Limit, key: str, slots: int = 1) -> float:
+        """Take ``slots`` slots of ``limit`` for ``key`` at once: 0.0 when taken, else the seconds
+        until one frees up (none is taken then)."""
+        if await self._limiter.hit(limit.item, limit.scope, key, cost=slots):
             return 0.0
         stats = await self._limiter.get_window_stats(limit.item, limit.scope, key)
         return max(0.001, stats.reset_time - time.time())

@@ -94,6 +94,8 @@ def check_value(value: Any, where: str = "") -> Any:
     except ValueError as exc:
         raise InvalidValue(str(exc), where) from None
     if isinstance(value, BaseModel):
+        if getattr(type(value), "checked_when_validated", False):
+            return value  # its own validators checked it (a request body's nested model)
         for name, item in value.__dict__.items():
             checked = check_value(item, f"{where}.{name}" if where else name)
             if checked is not item:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, PlainSerializer, field_validator
 from pydantic.alias_generators import to_camel
@@ -81,6 +81,8 @@ class RequestModel(ApiModel):
     """
 
     model_config = ConfigDict(extra="ignore")
+    #: ``check_value`` skips a nested request model: its own validators checked it already
+    checked_when_validated: ClassVar[bool] = True
 
     @field_validator("*", mode="after")
     @classmethod

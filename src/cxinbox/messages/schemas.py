@@ -125,7 +125,10 @@ class FailedMessageOut(MessageOut):
     permanent: bool = Field(description="The last error will not pass on a plain retry")
     last_error: dict[str, object] | None
     template_name: str | None
-    delivery_state: OutboxState = Field(description="QUEUED, SENDING, SENT, FAILED or DISCARDED")
+    delivery_state: OutboxState = Field(
+        description="QUEUED, SENDING, SENT, FAILED or DISCARDED; Addition: UNKNOWN (the send's outcome "
+        "stayed unknown after a crash: not resent unless retried)"
+    )
 
 
 class ErrorCodeCount(ApiModel):

@@ -34,6 +34,9 @@ class RecipientStatus(enum.StrEnum):
     DELIVERED = "DELIVERED"
     READ = "READ"
     FAILED = "FAILED"
+    #: its send's outcome is unknown (the worker died during the Graph call and no status webhook
+    #: told what happened): reported, never sent again automatically
+    UNKNOWN = "UNKNOWN"
 
 
 class Campaign(TenantModel):

@@ -17,10 +17,15 @@ from cxinbox.models.base import TenantModel
 class OutboxState(enum.StrEnum):
     #: waiting for its (next) attempt at ``next_attempt_at``
     QUEUED = "QUEUED"
-    #: claimed by a worker until ``locked_until``; a row still here after that was left behind
+    #: claimed right before its Graph call, by a worker that reports back before ``locked_until``; a
+    #: row still here after that has an unknown outcome (the call may have reached Meta): it is never
+    #: claimed again, only reconciled by a status webhook carrying its callback key
     SENDING = "SENDING"
     SENT = "SENT"
     FAILED = "FAILED"
+    #: no answer and no status webhook within the reconciliation window: reported, never resent
+    #: automatically (a status webhook that still comes makes it SENT)
+    UNKNOWN = "UNKNOWN"
     #: an admin gave up on it: it leaves the failed-messages queue
     DISCARDED = "DISCARDED"
 
@@ -28,9 +33,11 @@ class OutboxState(enum.StrEnum):
 class OutboxEntry(TenantModel):
     """One outbound message on its way to the Graph API.
 
-    Written in the same transaction as its message, so a crash between commit and the Graph call
-    loses nothing: the sweeper finds rows that are due or whose claim expired. Retries are a durable
-    schedule (``attempts``, ``next_attempt_at``), not in-memory sleeps.
+    Written in the same transaction as its message, so a crash between commit and the claim loses
+    nothing: the sweeper finds rows that are due. The claim, committed right before the Graph call,
+    is the attempt's record: a crash after it never leads to a second send (see
+    ``whatsapp.outbound.delivery``). Retries are a durable schedule (``attempts``,
+    ``next_attempt_at``), not in-memory sleeps.
     """
 
     __tablename__ = "message_outbox"

@@ -20,7 +20,7 @@ import httpx
 
 from cxinbox.adapters.whatsapp.errors import GraphError, int_or_none
 from cxinbox.config import MetaSettings
-from cxinbox.core.outbound import OutboundClient, OutboundError
+from cxinbox.core.outbound import OutboundClient, OutboundError, OutboundUnavailable
 
 TIMEOUT_SECONDS = 20.0
 #: Meta answers a media id with a short-lived URL on its own CDN, e.g.
@@ -319,7 +319,10 @@ class GraphClient:
                 **kwargs,
             )
         except OutboundError as exc:
-            raise GraphError(f"Graph API call failed: {exc}", retryable=exc.retryable) from exc
+            unanswered = isinstance(exc, OutboundUnavailable) and exc.may_have_arrived
+            raise GraphError(
+                f"Graph API call failed: {exc}", retryable=exc.retryable, unanswered=unanswered
+            ) from exc
         if response.is_success:
             return response
         try:

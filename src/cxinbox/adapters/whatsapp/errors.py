@@ -22,6 +22,7 @@ class GraphError(Exception):
         fbtrace_id: str | None = None,
         retryable: bool | None = None,
         user_message: str | None = None,
+        unanswered: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -32,6 +33,8 @@ class GraphError(Exception):
         #: Meta's explanation for a person (``error_user_title`` and ``error_user_msg``), when given
         self.user_message = user_message
         self.retryable = _is_retryable(status, code) if retryable is None else retryable
+        #: no answer came although the request may have reached Meta: whether it acted is unknown
+        self.unanswered = unanswered
 
     @classmethod
     def from_response(cls, status: int, body: Any) -> GraphError:

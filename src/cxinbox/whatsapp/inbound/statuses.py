@@ -3,7 +3,8 @@
 Meta does not guarantee order (``delivered`` may arrive after ``read`` or ``failed``) and a status can
 arrive before the send's response stored the wamid. Each status is stored once (unique wamid, status
 and time); one whose message is not known yet waits, unapplied, and ``apply_pending_statuses`` folds
-it in when the message gets its wamid.
+it in when the message gets its wamid. A status carrying the callback key of a send whose answer was
+never recorded first gives that message its wamid (``unrecorded_sends``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from cxinbox.messages.events import publish_message_updated, publish_messages_up
 from cxinbox.models.inbox import Message, MessageStatus, MessageStatusEvent
 from cxinbox.runtime import Runtime
 from cxinbox.whatsapp.inbound.parse import first_error, provider_time
+from cxinbox.whatsapp.inbound.unrecorded_sends import adopt_unrecorded_sends
 
 #: Meta's status -> ours; ``played`` (a voice message was listened to) implies read
 STATUS_OF = {
@@ -59,6 +61,7 @@ async def record_statuses(session: AsyncSession, runtime: Runtime, reports: Sequ
             rows.setdefault((row["wa_message_id"], row["status"], row["provider_timestamp"]), row)
     if not rows:
         return
+    await adopt_unrecorded_sends(session, reports)
     messages = await _messages_for_update(
         session, [(r["organization_id"], r["wa_message_id"]) for r in rows.values()]
     )

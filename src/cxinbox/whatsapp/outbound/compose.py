@@ -148,8 +148,11 @@ async def queue_message(
     conversation: Conversation,
     outgoing: Outgoing,
     sender: Sender,
+    *,
+    deliver: bool = True,
 ) -> Message:
-    """Store ``outgoing`` as a PENDING message with its outbox row; the send runs after commit."""
+    """Store ``outgoing`` as a PENDING message with its outbox row; the send runs after commit
+    (unless not ``deliver``: the caller sends its rows in a batch, ``batch_delivery``)."""
     account = await session.get_one(WhatsAppAccount, conversation.whatsapp_account_id)
     if (refusal := send_refusal(account.status)) is not None:
         raise refusal
@@ -195,7 +198,8 @@ async def queue_message(
     conversation = await reload(session, conversation.id)
     publish_message(session, runtime, conversation, message, "message.created")
     publish_conversation(session, conversation, "conversation.updated")
-    enqueue(session, deliver_message, outbox_id=entry.id)
+    if deliver:
+        enqueue(session, deliver_message, outbox_id=entry.id)
     return message
 
 

@@ -1,41 +1,55 @@
-"""The delivery job: claim an outbox row, pace it, call the Graph API, record what happened.
+"""The delivery job: pace a due outbox row, claim it, call the Graph API, record what happened.
 
-A row is claimed with one atomic UPDATE (QUEUED and due, or SENDING with an expired lease), so a
-send runs once however many kicks arrive; the Graph call runs outside any transaction. A retryable
-error puts the row back on a durable schedule (exponential backoff with jitter); any other error, or
-the last attempt, fails the message with Meta's error. The sweeper re-kicks rows left behind.
+Exactly once, as far as it can be known. The send waits for its number's turn (the governor) first;
+then one atomic UPDATE claims the row (QUEUED and due -> SENDING with a lease) and commits: that
+claim is the attempt's record, written before the Graph call, which runs outside any transaction
+and carries the row's callback key in ``biz_opaque_callback_data``. What follows:
+
+- Meta answered with the wamid: recorded, SENT.
+- Meta answered with an error (it did not send): a retryable one puts the row back on a durable
+  schedule (exponential backoff with jitter), any other, or the last attempt, fails the message.
+- No answer although the request may have reached Meta (a read timeout, a broken connection), or the
+  process died after the claim: the outcome is unknown. The row stays SENDING and is never claimed
+  again. A status webhook carrying its callback key gives it its wamid (``inbound.unrecorded_sends``);
+  one still unknown ``whatsapp_send_outcome_window_seconds`` after its lease ran out becomes UNKNOWN:
+  the message FAILED with ``OUTCOME_UNKNOWN``, counted and shown, resent only if a person retries it.
+
+Duplicates are the hard rule: a message may end reported as of unknown outcome, never sent twice by
+us. The sweeper kicks due rows whose job was lost and settles the unknown ones.
 """
 
 from __future__ import annotations
 
-import asyncio
 import random
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.adapters.whatsapp import GraphClient, GraphError
 from cxinbox.core.clock import utcnow
 from cxinbox.core.jobs import Queue, enqueue, enqueue_later, job
 from cxinbox.core.scheduler import periodic
-from cxinbox.messages.events import publish_message_updated
-from cxinbox.models.inbox import Message, MessageStatus
+from cxinbox.messages.events import publish_message_updated, publish_messages_updated
+from cxinbox.models.inbox import Message, MessageStatus, MessageStatusEvent
 from cxinbox.models.outbound import OutboxEntry, OutboxState
 from cxinbox.models.whatsapp import AccountStatus, WhatsAppAccount
 from cxinbox.runtime import Runtime
 from cxinbox.whatsapp.inbound.statuses import RANK, apply_pending_statuses
+from cxinbox.whatsapp.inbound.unrecorded_sends import callback_key
 from cxinbox.whatsapp.outbound import governor
 from cxinbox.whatsapp.outbound.refusal import send_refusal
 from cxinbox.whatsapp.repository import locked_message
 
 log = structlog.get_logger(__name__)
 
-#: a claimed row whose worker has not reported back after this long is sent again
+#: a claimed row whose worker has not reported back after this long has an unknown outcome (longer
+#: than a Graph call may take, media upload included)
 CLAIM_LEASE = timedelta(seconds=90)
 MAX_SEND_ATTEMPTS = 8
 MAX_RETRY_DELAY_SECONDS = 300.0
@@ -49,6 +63,8 @@ MAX_THROTTLED_ATTEMPTS = 30
 #: a due row is swept only after this grace, so the sweeper does not race the job queued at commit
 SWEEP_GRACE = timedelta(seconds=10)
 SWEEP_BATCH = 500
+#: the error of a message whose send's outcome stayed unknown
+OUTCOME_UNKNOWN = "OUTCOME_UNKNOWN"
 
 
 @dataclass(frozen=True)
@@ -65,89 +81,102 @@ class Claim:
     #: a reply to the development simulator: recorded as sent, no Graph call
     simulated: bool
 
+    @property
+    def calls_graph(self) -> bool:
+        return not self.simulated and send_refusal(self.account_status) is None
 
-def due_clause(now: datetime, *, grace: timedelta = timedelta(0)) -> ColumnElement[bool]:
-    """Rows due ``grace`` ago, and rows whose claim expired."""
-    return or_(
-        and_(OutboxEntry.state == OutboxState.QUEUED, OutboxEntry.next_attempt_at <= now - grace),
-        and_(OutboxEntry.state == OutboxState.SENDING, OutboxEntry.locked_until < now),
-    )
+
+#: the answer to one claimed send: Meta's wamid, or its error
+Outcome = tuple[Claim, str | GraphError]
+
+
+def due_clause(now: datetime, *, grace: timedelta = timedelta(0)) -> Any:
+    """Rows waiting for an attempt that is due (``grace`` ago). A claimed row is never due again."""
+    return and_(OutboxEntry.state == OutboxState.QUEUED, OutboxEntry.next_attempt_at <= now - grace)
 
 
 @job("whatsapp.deliver_message", queue=Queue.REALTIME, attempts=3, backoff_seconds=0.5)
 async def deliver_message(runtime: Runtime, session: AsyncSession, outbox_id: str) -> None:
-    claim = await _claim(runtime, outbox_id)
-    if claim is None:
+    due = await read_due(runtime, [outbox_id])
+    if not due:
         return  # not due, already sent, or another worker has it
-    if claim.simulated:
-        await _record_sent(session, runtime, claim, f"wamid.simulated.{uuid.uuid4().hex}")
-        return
-    if (refusal := send_refusal(claim.account_status)) is not None:
-        await _record_failure(session, runtime, claim, GraphError(refusal.message, retryable=False))
-        return
-    try:
+    claim = due[0]
+    if claim.calls_graph:
         defer = await governor.wait_turn(runtime, claim.phone_number_id, claim.recipient)
-    except asyncio.CancelledError:
-        await _release(runtime, claim.outbox_id)
-        raise
-    if defer > 0:
-        await _put_off(session, claim, defer)
+        if defer > 0:
+            await _put_off(session, claim, defer)
+            return
+    if not await take(runtime, [outbox_id]):
         return
-    try:
-        async with GraphClient(runtime.settings.meta, claim.access_token) as graph:
-            payload = await _with_uploaded_media(runtime, graph, claim)
-            wamid = await graph.send_message(claim.phone_number_id, {"to": claim.recipient, **payload})
-    except GraphError as exc:
-        await _record_failure(session, runtime, claim, exc)
-    else:
-        await _record_sent(session, runtime, claim, wamid)
+    async with GraphClient(runtime.settings.meta, claim.access_token) as graph:
+        outcome = await send_claimed(runtime, graph, claim)
+    await record_outcomes(session, runtime, [outcome])
 
 
-async def _claim(runtime: Runtime, outbox_id: str) -> Claim | None:
+async def read_due(runtime: Runtime, outbox_ids: Sequence[str]) -> list[Claim]:
+    """The rows of ``outbox_ids`` that are due, with what sending them takes (nothing is claimed)."""
+    async with runtime.read_session(current=True) as session:
+        rows = await session.execute(
+            select(OutboxEntry, WhatsAppAccount, Message.simulated)
+            .join(WhatsAppAccount, WhatsAppAccount.id == OutboxEntry.whatsapp_account_id)
+            .join(Message, Message.id == OutboxEntry.message_id)
+            .where(OutboxEntry.id.in_(list(outbox_ids)), due_clause(utcnow()))
+        )
+        claims = []
+        for entry, account, simulated in rows.tuples():
+            token = account.access_token_encrypted
+            claims.append(
+                Claim(
+                    outbox_id=entry.id,
+                    message_id=entry.message_id,
+                    organization_id=entry.organization_id,
+                    phone_number_id=account.phone_number_id,
+                    access_token=runtime.secrets.decrypt(token) if token else None,
+                    account_status=account.status,
+                    recipient=entry.recipient,
+                    payload=entry.payload,
+                    media_storage_key=entry.media_storage_key,
+                    simulated=simulated,
+                )
+            )
+        return claims
+
+
+async def take(runtime: Runtime, outbox_ids: Sequence[str]) -> set[str]:
+    """Claim those of ``outbox_ids`` still due, in one committed UPDATE: the record of the attempt,
+    written before the Graph call. Answers the ids this process won."""
     async with runtime.unit_of_work() as session:
         now = utcnow()
-        claimed = await session.execute(
+        claimed = await session.scalars(
             update(OutboxEntry)
-            .where(OutboxEntry.id == outbox_id, due_clause(now))
+            .where(OutboxEntry.id.in_(list(outbox_ids)), due_clause(now))
             .values(state=OutboxState.SENDING, locked_until=now + CLAIM_LEASE, updated_at=now)
             .returning(OutboxEntry.id)
             .execution_options(synchronize_session=False)
         )
-        if claimed.first() is None:
-            return None
-        entry, account, simulated = (
-            await session.execute(
-                select(OutboxEntry, WhatsAppAccount, Message.simulated)
-                .join(WhatsAppAccount, WhatsAppAccount.id == OutboxEntry.whatsapp_account_id)
-                .join(Message, Message.id == OutboxEntry.message_id)
-                .where(OutboxEntry.id == outbox_id)
-            )
-        ).one()
-        token = account.access_token_encrypted
-        return Claim(
-            outbox_id=entry.id,
-            message_id=entry.message_id,
-            organization_id=entry.organization_id,
-            phone_number_id=account.phone_number_id,
-            access_token=runtime.secrets.decrypt(token) if token else None,
-            account_status=account.status,
-            recipient=entry.recipient,
-            payload=entry.payload,
-            media_storage_key=entry.media_storage_key,
-            simulated=simulated,
-        )
+        return set(claimed)
 
 
-async def _release(runtime: Runtime, outbox_id: str) -> None:
-    """Give a claim back at once when the process stops while the send waits for its turn (nothing
-    reached Meta yet), so another process sends it without waiting out the lease."""
-    async with runtime.unit_of_work() as session:
-        await session.execute(
-            update(OutboxEntry)
-            .where(OutboxEntry.id == outbox_id, OutboxEntry.state == OutboxState.SENDING)
-            .values(state=OutboxState.QUEUED, locked_until=None, updated_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
+async def send_claimed(runtime: Runtime, graph: GraphClient, claim: Claim) -> Outcome:
+    """The Graph call of a claimed row (none for a simulated one or a number that may not send)."""
+    if claim.simulated:
+        return claim, f"wamid.simulated.{uuid.uuid4().hex}"
+    if (refusal := send_refusal(claim.account_status)) is not None:
+        return claim, GraphError(refusal.message, retryable=False)
+    try:
+        payload = await _with_uploaded_media(runtime, graph, claim)
+        body = {"to": claim.recipient, **payload, "biz_opaque_callback_data": callback_key(claim.outbox_id)}
+        return claim, await graph.send_message(claim.phone_number_id, body)
+    except GraphError as exc:
+        return claim, exc
+
+
+async def record_outcomes(session: AsyncSession, runtime: Runtime, outcomes: Sequence[Outcome]) -> None:
+    sent = [(claim, answer) for claim, answer in outcomes if isinstance(answer, str)]
+    await _record_sent(session, runtime, sent)
+    for claim, answer in outcomes:
+        if isinstance(answer, GraphError):
+            await _record_failure(session, runtime, claim, answer)
 
 
 async def _with_uploaded_media(runtime: Runtime, graph: GraphClient, claim: Claim) -> dict[str, Any]:
@@ -173,30 +202,66 @@ async def _with_uploaded_media(runtime: Runtime, graph: GraphClient, claim: Clai
     return payload
 
 
-async def _record_sent(session: AsyncSession, runtime: Runtime, claim: Claim, wamid: str) -> None:
-    now = utcnow()
-    entry = await _locked_entry(session, claim.outbox_id)
-    message = await locked_message(session, claim.message_id)
-    if entry is None or message is None:
+async def _record_sent(session: AsyncSession, runtime: Runtime, sent: Sequence[tuple[Claim, str]]) -> None:
+    """Each claim's wamid, in a few queries whatever their number (a campaign records batches)."""
+    if not sent:
         return
-    entry.state, entry.sent_at, entry.locked_until = OutboxState.SENT, now, None
-    entry.attempts += 1
-    entry.last_error, entry.permanent = None, False
-    message.wa_message_id = wamid
-    message.error = None
-    if RANK[message.status] < RANK[MessageStatus.SENT]:
-        message.status, message.status_at = MessageStatus.SENT, now
-    if not await apply_pending_statuses(session, runtime, message):
-        await publish_message_updated(session, runtime, message)
-    log.info("whatsapp_message_sent", message_id=message.id, attempts=entry.attempts)
+    now = utcnow()
+    wamids = {claim.message_id: wamid for claim, wamid in sent}
+    entries = await session.scalars(
+        select(OutboxEntry)
+        .where(OutboxEntry.id.in_([claim.outbox_id for claim, _ in sent]))
+        .order_by(OutboxEntry.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    for entry in entries:
+        entry.state, entry.sent_at, entry.locked_until = OutboxState.SENT, now, None
+        entry.attempts += 1
+        entry.last_error, entry.permanent = None, False
+    messages = list(
+        await session.scalars(
+            select(Message)
+            .where(Message.id.in_(list(wamids)))
+            .order_by(Message.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )
+    for message in messages:
+        message.wa_message_id = wamids[message.id]
+        message.error = None
+        if RANK[message.status] < RANK[MessageStatus.SENT]:
+            message.status, message.status_at = MessageStatus.SENT, now
+    early = set(
+        await session.scalars(
+            select(MessageStatusEvent.wa_message_id).where(
+                MessageStatusEvent.wa_message_id.in_(list(wamids.values())),
+                MessageStatusEvent.applied_at.is_(None),
+            )
+        )
+    )
+    # the few whose statuses came before the answer fold them in (and publish their own update)
+    plain = [m for m in messages if m.wa_message_id not in early]
+    for message in messages:
+        if message.wa_message_id in early and not await apply_pending_statuses(session, runtime, message):
+            plain.append(message)
+    await publish_messages_updated(session, runtime, plain)
+    log.info("whatsapp_messages_sent", count=len(messages))
 
 
 async def _record_failure(session: AsyncSession, runtime: Runtime, claim: Claim, error: GraphError) -> None:
     entry = await _locked_entry(session, claim.outbox_id)
-    if entry is None:
+    if entry is None or entry.state is not OutboxState.SENDING:
         return
     entry.attempts += 1
     entry.last_error = error.as_dict()
+    if error.unanswered:
+        # Meta may have sent it: the row stays SENDING, never claimed again, until a status webhook
+        # or the reconciliation window settles it
+        entry.locked_until = utcnow()
+        log.warning("whatsapp_send_outcome_unknown", message_id=entry.message_id, error=error.message)
+        return
     entry.locked_until = None
     if error.is_auth_error:
         await _token_invalid(session, entry.whatsapp_account_id)
@@ -228,11 +293,10 @@ def retry_delay(runtime: Runtime, attempts: int) -> float:
 
 
 async def _put_off(session: AsyncSession, claim: Claim, seconds: float) -> None:
-    """Back on the schedule without counting an attempt (the number or the recipient is busy)."""
+    """Due later, without counting an attempt (the number or the recipient is busy; unclaimed)."""
     entry = await _locked_entry(session, claim.outbox_id)
-    if entry is None:
+    if entry is None or entry.state is not OutboxState.QUEUED:
         return
-    entry.state, entry.locked_until = OutboxState.QUEUED, None
     entry.next_attempt_at = utcnow() + timedelta(seconds=seconds)
     enqueue_later(session, deliver_message, seconds, outbox_id=entry.id)
 
@@ -260,8 +324,8 @@ async def _locked_entry(session: AsyncSession, outbox_id: str) -> OutboxEntry | 
 @periodic(every_seconds=5)
 @job("whatsapp.sweep_outbox", attempts=1)
 async def sweep_outbox(runtime: Runtime, session: AsyncSession) -> None:
-    """Kick the rows left behind: due for a while (a lost job, a crash between commit and send, a
-    lost retry timer) or claimed by a worker that never reported back."""
+    """Kick the rows left behind (due for a while: a lost job, a crash between commit and claim, a
+    lost retry timer) and settle the sends whose outcome stayed unknown."""
     left_behind = await session.scalars(
         select(OutboxEntry.id)
         .where(due_clause(utcnow(), grace=SWEEP_GRACE))
@@ -273,3 +337,32 @@ async def sweep_outbox(runtime: Runtime, session: AsyncSession) -> None:
         enqueue(session, deliver_message, outbox_id=outbox_id)
     if ids:
         log.info("whatsapp_outbox_swept", count=len(ids))
+    await _settle_unknown_outcomes(session, runtime)
+
+
+async def _settle_unknown_outcomes(session: AsyncSession, runtime: Runtime) -> None:
+    """Claims whose worker never reported back, with no status webhook within the window after
+    their lease: UNKNOWN, their message FAILED with ``OUTCOME_UNKNOWN``. Not sent again."""
+    window = timedelta(seconds=runtime.settings.whatsapp_send_outcome_window_seconds)
+    now = utcnow()
+    rows = await session.execute(
+        select(OutboxEntry, Message)
+        .join(Message, Message.id == OutboxEntry.message_id)
+        .where(OutboxEntry.state == OutboxState.SENDING, OutboxEntry.locked_until < now - window)
+        .order_by(OutboxEntry.id)
+        .limit(SWEEP_BATCH)
+        .with_for_update(skip_locked=True)
+    )
+    settled = []
+    for entry, message in rows.tuples():
+        entry.state, entry.locked_until, entry.permanent = OutboxState.UNKNOWN, None, True
+        message.status, message.status_at = MessageStatus.FAILED, now
+        message.error = {
+            "code": OUTCOME_UNKNOWN,
+            "message": "The send may or may not have reached the customer (no answer from Meta was "
+            "recorded); it is not sent again automatically",
+        }
+        settled.append(message)
+    if settled:
+        await publish_messages_updated(session, runtime, settled)
+        log.warning("whatsapp_send_outcomes_unknown", count=len(settled))

@@ -25,20 +25,36 @@ def _pair(phone_number_id: str, recipient: str) -> str:
 async def wait_turn(runtime: Runtime, phone_number_id: str, recipient: str) -> float:
     """Wait for the number's next send slot. 0.0 when the send may go now; otherwise the seconds to
     put it off (the recipient is held back, or the number stayed saturated for too long)."""
-    held = max(
-        await number_held_for(runtime, phone_number_id),
-        await runtime.limiter.held_for(PAIR_SCOPE, _pair(phone_number_id, recipient)),
-    )
+    held = await runtime.limiter.held_for(PAIR_SCOPE, _pair(phone_number_id, recipient))
     if held > 0:
         return held
-    limit = Limit(NUMBER_SCOPE, f"{runtime.settings.whatsapp_send_rate_per_second}/second")
+    return await wait_slots(runtime, phone_number_id, 1)
+
+
+async def wait_slots(runtime: Runtime, phone_number_id: str, slots: int) -> float:
+    """Wait until the number may send ``slots`` messages now (at most its rate per second), and
+    take them. 0.0 when taken; otherwise the seconds to put the sends off (Meta throttled the
+    number, or it stayed saturated for ``MAX_WAIT_SECONDS``). ``slots`` is at most the rate."""
+    held = await number_held_for(runtime, phone_number_id)
+    if held > 0:
+        return held
+    rate = runtime.settings.whatsapp_send_rate_per_second
+    limit = Limit(NUMBER_SCOPE, f"{rate}/second")
     waited = 0.0
-    while (wait := await runtime.limiter.acquire(limit, phone_number_id)) > 0:
+    while (wait := await runtime.limiter.acquire(limit, phone_number_id, slots)) > 0:
         if waited >= MAX_WAIT_SECONDS:
             return wait
         await asyncio.sleep(wait)
         waited += wait
     return 0.0
+
+
+async def held_recipients(runtime: Runtime, phone_number_id: str, recipients: list[str]) -> set[str]:
+    """Those of ``recipients`` held back after Meta's pair rate limit."""
+    held = await asyncio.gather(
+        *(runtime.limiter.held_for(PAIR_SCOPE, _pair(phone_number_id, r)) for r in recipients)
+    )
+    return {r for r, seconds in zip(recipients, held, strict=True) if seconds > 0}
 
 
 async def hold_recipient(runtime: Runtime, phone_number_id: str, recipient: str, seconds: float) -> None:

@@ -1,0 +1,99 @@
+"""Sending many outbox rows of one number at its governor's pace, in few transactions (a campaign's
+batch): the same rule as ``delivery`` (the claim is committed right before the Graph call, an
+outcome never recorded is reconciled, never resent), per slice instead of per message.
+
+The rows go in slices of what the number may send in ``SLICE_SECONDS``. For each slice the governor
+gives its slots (waiting for them), one UPDATE claims the slice and commits, its Graph calls run
+concurrently over one connection pool, and one transaction records their answers. The next slice
+waits for its slots while the previous one is sent and recorded, so the number sends at its rate as
+long as the database keeps up; at most ``MAX_SLICES_IN_FLIGHT`` slices are unrecorded at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from itertools import groupby
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cxinbox.adapters.whatsapp import GraphClient
+from cxinbox.core.jobs import Queue, enqueue_later, job
+from cxinbox.runtime import Runtime
+from cxinbox.whatsapp.outbound import governor
+from cxinbox.whatsapp.outbound.delivery import (
+    Claim,
+    deliver_message,
+    read_due,
+    record_outcomes,
+    send_claimed,
+    take,
+)
+
+log = structlog.get_logger(__name__)
+
+#: a slice is what the number may send in this many seconds, at most ``MAX_SLICE`` sends (a process
+#: killed mid-slice leaves its claimed sends of unknown outcome: the fewer, the better)
+SLICE_SECONDS = 0.25
+MAX_SLICE = 50
+MAX_SLICES_IN_FLIGHT = 4
+
+
+@job("whatsapp.deliver_batch", queue=Queue.BULK, attempts=1)
+async def deliver_batch(runtime: Runtime, session: AsyncSession, outbox_ids: list[str]) -> None:
+    """Send the due rows of ``outbox_ids``. A row it leaves (its recipient held back, the number
+    throttled, the process stopped) stays QUEUED, and its own delivery job or the sweeper sends it."""
+    due = await read_due(runtime, outbox_ids)
+    due.sort(key=lambda c: (c.phone_number_id, c.access_token or ""))
+    for _, group in groupby(due, key=lambda c: (c.phone_number_id, c.access_token or "")):
+        await _send_number(runtime, session, list(group))
+
+
+async def _send_number(runtime: Runtime, session: AsyncSession, claims: list[Claim]) -> None:
+    phone_number_id = claims[0].phone_number_id
+    held = await governor.held_recipients(runtime, phone_number_id, [c.recipient for c in claims])
+    later = [c for c in claims if c.recipient in held]
+    ready = [c for c in claims if c.recipient not in held]
+    rate = runtime.settings.whatsapp_send_rate_per_second
+    size = max(1, min(MAX_SLICE, int(rate * SLICE_SECONDS)))
+    in_flight: set[asyncio.Task[None]] = set()
+    async with GraphClient(runtime.settings.meta, claims[0].access_token) as graph:
+        try:
+            for start in range(0, len(ready), size):
+                part = ready[start : start + size]
+                if part[0].calls_graph and (
+                    defer := await governor.wait_slots(runtime, phone_number_id, len(part))
+                ):
+                    later += ready[start:]
+                    _put_off(session, later, defer)
+                    return
+                taken = await take(runtime, [c.outbox_id for c in part])
+                while len(in_flight) >= MAX_SLICES_IN_FLIGHT:
+                    await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                    in_flight = {t for t in in_flight if not t.done()}
+                task = asyncio.create_task(
+                    _send_slice(runtime, graph, [c for c in part if c.outbox_id in taken])
+                )
+                in_flight.add(task)
+            _put_off(session, later, 1.0)
+        finally:
+            # claimed slices are always sent and recorded, even when this job is cancelled
+            if in_flight:
+                await asyncio.shield(asyncio.gather(*in_flight, return_exceptions=True))
+
+
+async def _send_slice(runtime: Runtime, graph: GraphClient, claims: Sequence[Claim]) -> None:
+    if not claims:
+        return
+    outcomes = await asyncio.gather(*(send_claimed(runtime, graph, c) for c in claims))
+    async with runtime.unit_of_work() as session:
+        await record_outcomes(session, runtime, outcomes)
+
+
+def _put_off(session: AsyncSession, claims: Sequence[Claim], seconds: float) -> None:
+    """Each left row's own delivery job, after ``seconds`` (still unclaimed: nothing was sent)."""
+    for claim in claims:
+        enqueue_later(session, deliver_message, seconds, outbox_id=claim.outbox_id)
+    if claims:
+        log.info("whatsapp_batch_put_off", count=len(claims), seconds=round(seconds, 1))
