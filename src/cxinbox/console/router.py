@@ -10,6 +10,7 @@ from cxinbox.console import (
     api_keys,
     bot,
     branding,
+    campaigns,
     conversation,
     conversation_tools,
     inbox,
@@ -43,6 +44,7 @@ ROUTERS = (
     knowledge.router,
     routing.router,
     templates.router,
+    campaigns.router,
 )
 
 
