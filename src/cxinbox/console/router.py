@@ -7,6 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from cxinbox.console import (
+    analytics,
     api_keys,
     bot,
     branding,
@@ -45,6 +46,7 @@ ROUTERS = (
     routing.router,
     templates.router,
     campaigns.router,
+    analytics.router,
 )
 
 
