@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from cxinbox.console import (
     analytics,
     api_keys,
+    billing,
     bot,
     branding,
     campaigns,
@@ -47,6 +48,7 @@ ROUTERS = (
     templates.router,
     campaigns.router,
     analytics.router,
+    billing.router,
 )
 
 
