@@ -44,16 +44,26 @@ async def test_the_supervisor_sees_the_figures_of_the_range(app, inbox):
         today = utcnow().date().isoformat()
         one_day = await site.get(f"/analytics?from={today}&to={today}")
         assert len(_chart(one_day.text)["x"]) == 24  # hours when the range is one day
-        for query in ("from=2020-13-45&to=x", "from=2026-12-31&to=2020-01-01", "from=1900-01-01", "to=9999-12-31"):
+        for query in (
+            "from=2020-13-45&to=x",
+            "from=2026-12-31&to=2020-01-01",
+            "from=1900-01-01",
+            "to=9999-12-31",
+        ):
             r = await site.get(f"/analytics?{query}")
             assert r.status_code == 200, (query, r.text)
     async with browser(app, language="es") as site:
         await signed_in(site, inbox.admin)
         page = await site.get("/analytics")
-        assert "Conversaciones nuevas" in page.text and _chart(page.text)["labels"]["inbound"] == "Mensajes recibidos"
+        assert (
+            "Conversaciones nuevas" in page.text
+            and _chart(page.text)["labels"]["inbound"] == "Mensajes recibidos"
+        )
 
 
-async def test_an_agent_may_not_open_it_and_another_organization_counts_apart(app, inbox, client, runtime, factory, graph):
+async def test_an_agent_may_not_open_it_and_another_organization_counts_apart(
+    app, inbox, client, runtime, factory, graph
+):
     other = await make_inbox(client, runtime, factory, graph)
     await other.customer_writes("Theirs", timestamp=int(utcnow().timestamp()) - 30)
     async with browser(app) as site:

@@ -10,18 +10,23 @@ from tests.billing.helpers import delivered, subscribe
 from tests.web.helpers import HTMX, browser, signed_in
 
 
-async def test_the_admin_subscribes_through_checkout_and_opens_the_portal(app, client, runtime, factory, stripe):
+async def test_the_admin_subscribes_through_checkout_and_opens_the_portal(
+    app, client, runtime, factory, stripe
+):
     org = await factory.org()
     async with browser(app) as site:
         csrf = await signed_in(site, org.admin)
         page = await site.get("/billing")
         assert page.status_code == 200 and "FREE" in page.text and "No subscription" in page.text
-        assert re.search(r"<td>Agents \(seats\)</td>\s*<td><progress[^>]*></progress> 1</td>\s*<td>2</td>", page.text)
+        assert re.search(
+            r"<td>Agents \(seats\)</td>\s*<td><progress[^>]*></progress> 1</td>\s*<td>2</td>", page.text
+        )
         r = await site.post("/billing/checkout", data={"csrf": csrf, "plan": "STARTER", "interval": "year"})
         assert r.status_code == 200 and "Continue to Stripe" in r.text
         assert re.search(r'href="https://checkout\.stripe\.com/[^"]+"', r.text)
         _, _, params, _ = next(
-            q for q in stripe.requests
+            q
+            for q in stripe.requests
             if q[1] == "/v1/checkout/sessions" and q[2].get("client_reference_id") == org.id
         )
         assert params["line_items"][0]["price"] == stripe.price_by_key("cxinbox_starter_year")["id"]
@@ -39,9 +44,7 @@ async def test_the_admin_subscribes_through_checkout_and_opens_the_portal(app, c
 
 
 def _session_of(stripe, org_id: str) -> str:
-    return next(
-        s["id"] for s in stripe.sessions.values() if s.get("client_reference_id") == org_id
-    )
+    return next(s["id"] for s in stripe.sessions.values() if s.get("client_reference_id") == org_id)
 
 
 async def test_bad_plans_roles_and_no_customer_yet(app, client, runtime, factory, stripe):

@@ -167,7 +167,9 @@ async def test_prompt_versions_are_listed_shown_and_rolled_back(app, client, fac
         assert r.status_code == 403
     config = (await client.get("/bot-config", headers=org.admin.headers)).json()["data"]
     assert config["systemPrompt"] == "First prompt"
-    assert (await client.get("/bot-config", headers=other.admin.headers)).json()["data"]["systemPrompt"] == "Theirs"
+    assert (await client.get("/bot-config", headers=other.admin.headers)).json()["data"][
+        "systemPrompt"
+    ] == "Theirs"
     supervisor = await factory.member(org.id, Role.SUPERVISOR)
     async with browser(app, language="es") as site:
         csrf = await signed_in(site, supervisor)

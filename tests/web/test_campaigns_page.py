@@ -40,7 +40,9 @@ async def test_the_admin_creates_a_campaign_from_a_csv_and_follows_it(app, inbox
         )
         assert r.status_code == 303 and "?done=campaign_created" in r.headers["location"], r.text
         campaign_id = r.headers["location"].split("/")[2].split("?")[0]
-        done = await until(client, inbox.admin, campaign_id, "completed", lambda c: c["status"] == "COMPLETED")
+        done = await until(
+            client, inbox.admin, campaign_id, "completed", lambda c: c["status"] == "COMPLETED"
+        )
         assert done["counts"]["total"] == 3 and done["counts"]["sent"] == 3
         page = await site.get(f"/campaigns/{campaign_id}")
         assert page.status_code == 200 and "Completed" in page.text and "3 / 3" in page.text
@@ -94,14 +96,18 @@ async def test_bad_input_is_refused_before_anything_is_stored(app, inbox, client
         ):
             r = await site.post("/campaigns", data=data, files=files or {"x": ("", b"", "text/plain")})
             assert r.status_code == 400 and "Check the campaign" in r.text, (data, r.status_code)
-        r = await site.post("/campaigns", data=_form(csrf, "no-such-template"), files={"recipients": good_csv})
+        r = await site.post(
+            "/campaigns", data=_form(csrf, "no-such-template"), files={"recipients": good_csv}
+        )
         assert r.status_code == 404 and "That did not work" in r.text
         r = await site.post(
             "/campaigns", data=_form(csrf, template_id, values=""), files={"recipients": good_csv}
         )
         assert r.status_code == 400 and "variables.body" in r.text  # the template takes two values
         r = await site.post(
-            "/campaigns", data=_form(csrf, template_id, name="<b>x</b>"), files={"recipients": ("a.csv", b"12\n", "text/csv")}
+            "/campaigns",
+            data=_form(csrf, template_id, name="<b>x</b>"),
+            files={"recipients": ("a.csv", b"12\n", "text/csv")},
         )
         assert r.status_code == 400 and "<b>x</b>" not in r.text
     r = await client.get("/campaigns", headers=inbox.admin.headers)
@@ -111,17 +117,28 @@ async def test_bad_input_is_refused_before_anything_is_stored(app, inbox, client
 async def test_roles_and_another_organizations_campaign(app, inbox, client, runtime, factory, graph):
     other = await make_inbox(client, runtime, factory, graph)
     theirs = await create(
-        client, other.admin, await template(other, client, runtime), phones(1),
+        client,
+        other.admin,
+        await template(other, client, runtime),
+        phones(1),
         scheduledAt=(utcnow() + timedelta(hours=1)).isoformat(),
     )
     mine = await create(
-        client, inbox.admin, await template(inbox, client, runtime), phones(1),
-        scheduledAt=(utcnow() + timedelta(hours=1)).isoformat(), variables=VALUES,
+        client,
+        inbox.admin,
+        await template(inbox, client, runtime),
+        phones(1),
+        scheduledAt=(utcnow() + timedelta(hours=1)).isoformat(),
+        variables=VALUES,
     )
     async with browser(app) as site:
         csrf = await signed_in(site, inbox.supervisor)
         page = await site.get(f"/campaigns/{mine['id']}")
-        assert page.status_code == 200 and "/pause" not in page.text and 'type="file"' not in (await site.get("/campaigns")).text
+        assert (
+            page.status_code == 200
+            and "/pause" not in page.text
+            and 'type="file"' not in (await site.get("/campaigns")).text
+        )
         r = await site.post(f"/campaigns/{mine['id']}/pause", data={"csrf": csrf})
         assert r.status_code == 403
     async with browser(app) as site:

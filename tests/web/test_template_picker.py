@@ -63,7 +63,9 @@ async def test_the_agent_sends_an_approved_template_once_the_window_closed(app, 
     assert texts == ["Your order\n\nHi Ana, your order A-1001 has shipped.\n\nThanks"]
 
 
-async def test_wrong_values_a_template_not_approved_and_another_organization(app, inbox, client, factory, graph):
+async def test_wrong_values_a_template_not_approved_and_another_organization(
+    app, inbox, client, factory, graph
+):
     conversation_id = await _closed_conversation(inbox)
     other = await make_inbox(client, inbox.runtime, factory, graph)
     theirs = await _closed_conversation(other)
@@ -87,12 +89,11 @@ async def test_wrong_values_a_template_not_approved_and_another_organization(app
             f"/conversations/{conversation_id}/template", data={**form, "language": "not a language"}
         )
         assert r.status_code == 400
-        r = await site.post(
-            f"/conversations/{theirs}/template", data={**form, "body_1": "a", "body_2": "b"}
-        )
+        r = await site.post(f"/conversations/{theirs}/template", data={**form, "body_1": "a", "body_2": "b"})
         assert r.status_code == 404
         r = await site.post(
-            f"/conversations/{conversation_id}/template", data={**{k: v for k, v in form.items() if k != "csrf"}}
+            f"/conversations/{conversation_id}/template",
+            data={**{k: v for k, v in form.items() if k != "csrf"}},
         )
         assert r.status_code == 403
     assert _sent(graph, inbox) == [] and _sent(graph, other) == []

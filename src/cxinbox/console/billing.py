@@ -81,7 +81,9 @@ async def checkout(visit: MemberDep, form: FormDep) -> Response:
         return await _page(visit, 400, error=visit.t("invalid_form"))
     runtime, tenant, user_id = visit.runtime, visit.member.tenant, visit.member.require_user()
     try:
-        created = await in_unit_of_work(runtime, lambda s: service.checkout(runtime, s, tenant, user_id, body))
+        created = await in_unit_of_work(
+            runtime, lambda s: service.checkout(runtime, s, tenant, user_id, body)
+        )
     except AppError as exc:
         return await _page(visit, exc.status_code, error=error_text(visit, exc))
     return _to_stripe(visit, created.url)

@@ -52,7 +52,9 @@ async def _list(visit: Visit, status_code: int = 200, **context: object) -> Resp
         listed, total = await reading.listed(session, visit.member.tenant, CampaignFilter(), page)
         totals = await reading.global_stats(session, visit.member.tenant)
         offered = (
-            await templates.list_templates(session, visit.member, TemplateFilter(status=TemplateStatus.APPROVED))
+            await templates.list_templates(
+                session, visit.member, TemplateFilter(status=TemplateStatus.APPROVED)
+            )
             if editor
             else []
         )
@@ -165,7 +167,11 @@ async def change(id: str, action: str, visit: MemberDep, form: FormDep) -> Respo
         return _missing(visit)
     try:
         body = BulkCampaigns.model_validate(
-            {"action": action, "selection": {"mode": "ids", "ids": [id]}, "budget": text(form, "budget", 20) or None}
+            {
+                "action": action,
+                "selection": {"mode": "ids", "ids": [id]},
+                "budget": text(form, "budget", 20) or None,
+            }
         )
     except ValidationError:
         return await _campaign(visit, id, 400, error=visit.t("invalid_form"))

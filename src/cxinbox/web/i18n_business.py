@@ -90,7 +90,8 @@ WORDS: dict[str, dict[str, str]] = {
         "analytics_resolution": "Resolution (median)",
         "analytics_bot_resolution": "Resolved by the bot",
         "analytics_over_time": "Over time",
-        "analytics_chart_label": "Chart of conversations and messages over time; the same figures are in the table below",
+        "analytics_chart_label": "Chart of conversations and messages over time; the same figures are in the "
+        "table below",
         "analytics_as_table": "The figures as a table",
         "analytics_period": "Period",
         "analytics_agents": "Agents",
@@ -126,8 +127,8 @@ WORDS: dict[str, dict[str, str]] = {
         "campaign_new": "New campaign",
         "campaign_template": "Approved template",
         "campaign_recipients_csv": "Recipients (CSV file)",
-        "campaign_csv_help": "One recipient per line: phone in international format, then optionally the name "
-        "and the recipient's own values in order. A header line is skipped.",
+        "campaign_csv_help": "One recipient per line: phone in international format, then optionally "
+        "the name and the recipient's own values in order. A header line is skipped.",
         "campaign_values": "Values every recipient shares, one per line (for {{1}}, {{2}}, …)",
         "campaign_schedule": "Start at (UTC; empty: now)",
         "campaign_budget": "Budget in US$ (optional)",
@@ -147,7 +148,8 @@ WORDS: dict[str, dict[str, str]] = {
         "done_campaign_cancelled": "Campaign cancelled.",
     },
     "es": {
-        "composer_closed_placeholder": "El texto libre está desactivado hasta que el cliente vuelva a escribir",
+        "composer_closed_placeholder": "El texto libre está desactivado hasta que el cliente vuelva a "
+        "escribir",
         "template_picker": "Enviar una plantilla aprobada",
         "template_picker_none": "No hay plantillas aprobadas en este número. Un administrador las crea en la "
         "página de Plantillas.",
@@ -231,7 +233,8 @@ WORDS: dict[str, dict[str, str]] = {
         "analytics_resolution": "Resolución (mediana)",
         "analytics_bot_resolution": "Resueltas por el bot",
         "analytics_over_time": "A lo largo del tiempo",
-        "analytics_chart_label": "Gráfica de conversaciones y mensajes en el tiempo; las mismas cifras están en la tabla de abajo",
+        "analytics_chart_label": "Gráfica de conversaciones y mensajes en el tiempo; las mismas cifras están "
+        "en la tabla de abajo",
         "analytics_as_table": "Las cifras como tabla",
         "analytics_period": "Periodo",
         "analytics_agents": "Agentes",
