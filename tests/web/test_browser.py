@@ -58,7 +58,7 @@ async def site_url(live_server: str) -> str:
 
 async def _shot(page: Page, name: str) -> None:
     if SCREENSHOTS:  # Playwright makes the folder
-        await page.screenshot(path=os.path.join(SCREENSHOTS, f"console-{name}.png"))
+        await page.screenshot(path=os.path.join(SCREENSHOTS, f"console-{name}.png"), caret="initial")
 
 
 async def _sign_in(page: Page, site_url: str, email: str) -> None:

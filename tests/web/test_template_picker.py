@@ -59,7 +59,13 @@ async def test_the_agent_sends_an_approved_template_once_the_window_closed(app, 
         {"type": "text", "text": "A-1001"},
     ]
     async with inbox.runtime.sessionmaker() as session:
-        texts = (await session.scalars(select(Message.text).where(Message.type == "template"))).all()
+        texts = (
+            await session.scalars(
+                select(Message.text).where(
+                    Message.conversation_id == conversation_id, Message.type == "template"
+                )
+            )
+        ).all()
     assert texts == ["Your order\n\nHi Ana, your order A-1001 has shipped.\n\nThanks"]
 
 

@@ -155,7 +155,8 @@ async def progress(id: str, visit: MemberDep) -> Response:
             figures = await reading.stats(session, visit.member.tenant, id)
         except NotFound:
             return _missing(visit)
-    return visit.page("console/_campaign_progress.html", campaign=shown.data, stats=figures)
+    editor = visit.member.has_role(*EDIT.roles)
+    return visit.page("console/_campaign_progress.html", campaign=shown.data, stats=figures, editor=editor)
 
 
 @router.post(CAMPAIGNS.path + "/{id}/{action}", response_class=HTMLResponse)
