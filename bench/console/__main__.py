@@ -80,7 +80,9 @@ def live_table(delays: Delays, clients: int, browsers: int) -> str:
                 f"| {label} | {len(samples)} | {statistics.median(samples):.1f} | {_p(samples, 0.95):.1f} | "
                 f"{max(samples):.1f} |"
             )
-    lines.append(f"\nmissed (never arrived within 30 s): {delays.missed}")
+    lines.append(
+        f"\nmissed (never arrived within 30 s): {delays.missed}; streams reopened: {delays.reopened}"
+    )
     return "\n".join(lines)
 
 

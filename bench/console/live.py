@@ -34,6 +34,7 @@ class Delays:
     stream_ms: list[float] = field(default_factory=list)
     dom_ms: list[float] = field(default_factory=list)
     missed: int = 0
+    reopened: int = 0
 
 
 def webhook(number: str, marker: str) -> bytes:
@@ -66,6 +67,7 @@ class Streams:
         self.site, self.token, self.count = site, token, count
         self.arrived: dict[str, list[float]] = {}
         self.open = 0
+        self.reopened = 0
         self._tasks: list[asyncio.Task[None]] = []
 
     async def __aenter__(self) -> Streams:
@@ -88,18 +90,30 @@ class Streams:
         await self._http.aclose()
 
     async def _read(self) -> None:
-        async with self._http.stream("GET", "/stream", follow_redirects=True) as response:
-            response.raise_for_status()
-            self.open += 1
-            kind = ""
-            async for line in response.aiter_lines():
-                if line.startswith("event:"):
-                    kind = line[6:].strip()
-                elif line.startswith("data:") and kind == "message.created":
-                    now = time.perf_counter()
-                    for marker, times in self.arrived.items():
-                        if marker in line:
-                            times.append(now)
+        """One stream, reopened after an error as the page's SSE extension reopens it (counted)."""
+        while True:
+            try:
+                async with self._http.stream("GET", "/stream", follow_redirects=True) as response:
+                    response.raise_for_status()
+                    self.open += 1
+                    try:
+                        await self._events(response)
+                    finally:
+                        self.open -= 1
+            except httpx.HTTPError:
+                self.reopened += 1
+                await asyncio.sleep(0.5)
+
+    async def _events(self, response: httpx.Response) -> None:
+        kind = ""
+        async for line in response.aiter_lines():
+            if line.startswith("event:"):
+                kind = line[6:].strip()
+            elif line.startswith("data:") and kind == "message.created":
+                now = time.perf_counter()
+                for marker, times in self.arrived.items():
+                    if marker in line:
+                        times.append(now)
 
 
 async def _browsers(site: str, token: str, count: int):  # type: ignore[no-untyped-def]
@@ -174,6 +188,8 @@ async def live_delays(
                 times = streams.arrived.pop(marker)
                 delays.missed += clients - len(times)
                 delays.stream_ms.extend((t - sent) * 1000 for t in times)
+                delays.reopened = streams.reopened
+                print(f"  update {i + 1}/{updates}: {len(times)} streams, {len(pages)} pages", flush=True)
                 await asyncio.sleep(gap)
     finally:
         if browser is not None:
