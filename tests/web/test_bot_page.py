@@ -140,3 +140,40 @@ async def test_a_supervisor_reads_without_forms_and_an_agent_is_refused(app, cli
         page = await site.get("/inbox")
         assert 'href="/bot"' not in page.text
         assert (await site.get("/bot")).status_code == 403
+
+
+async def test_prompt_versions_are_listed_shown_and_rolled_back(app, client, factory, llm):
+    org, other = await factory.org(), await factory.org()
+    await _config(client, llm, org.admin.headers)
+    await _config(client, llm, other.admin.headers)
+    for text in ("First prompt", "Second prompt"):
+        r = await client.put("/bot-config", json={"systemPrompt": text}, headers=org.admin.headers)
+        assert r.status_code == 200, r.text
+    await client.put("/bot-config", json={"systemPrompt": "Theirs"}, headers=other.admin.headers)
+    versions = (await client.get("/bot-config/prompt-versions", headers=org.admin.headers)).json()["data"]
+    first = next(v for v in versions if v["systemPrompt"] == "First prompt")
+    theirs = (await client.get("/bot-config/prompt-versions", headers=other.admin.headers)).json()["data"][0]
+    async with browser(app) as site:
+        csrf = await signed_in(site, org.admin)
+        page = await site.get("/bot")
+        assert "Prompt versions" in page.text and "First prompt" in page.text and "(current)" in page.text
+        assert f"/bot/prompt-versions/{first['id']}/activate" in page.text
+        r = await site.post(f"/bot/prompt-versions/{first['id']}/activate", data={"csrf": csrf})
+        assert r.status_code == 303 and r.headers["location"] == "/bot?done=prompt_rolled_back"
+        assert "A rollback" in (await site.get(r.headers["location"])).text
+        r = await site.post(f"/bot/prompt-versions/{theirs['id']}/activate", data={"csrf": csrf})
+        assert r.status_code == 404
+        r = await site.post(f"/bot/prompt-versions/{first['id']}/activate", data={})
+        assert r.status_code == 403
+    config = (await client.get("/bot-config", headers=org.admin.headers)).json()["data"]
+    assert config["systemPrompt"] == "First prompt"
+    assert (await client.get("/bot-config", headers=other.admin.headers)).json()["data"][
+        "systemPrompt"
+    ] == "Theirs"
+    supervisor = await factory.member(org.id, Role.SUPERVISOR)
+    async with browser(app, language="es") as site:
+        csrf = await signed_in(site, supervisor)
+        page = await site.get("/bot")
+        assert "Versiones del prompt" in page.text and "/activate" not in page.text
+        r = await site.post(f"/bot/prompt-versions/{first['id']}/activate", data={"csrf": csrf})
+        assert r.status_code == 403

@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from cxinbox.core.clock import utcnow
 from cxinbox.models.identity import Plan, Role
+from tests.campaigns.helpers import phones
 from tests.fixtures.factories import PASSWORD, unique_email
+from tests.fixtures.inbox import make_inbox, set_fields
 from tests.fixtures.people import invite_token
 from tests.fixtures.whatsapp import connect_number
+from tests.templates.helpers import approved
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
@@ -53,7 +58,7 @@ async def site_url(live_server: str) -> str:
 
 async def _shot(page: Page, name: str) -> None:
     if SCREENSHOTS:  # Playwright makes the folder
-        await page.screenshot(path=os.path.join(SCREENSHOTS, f"console-{name}.png"))
+        await page.screenshot(path=os.path.join(SCREENSHOTS, f"console-{name}.png"), caret="initial")
 
 
 async def _sign_in(page: Page, site_url: str, email: str) -> None:
@@ -217,9 +222,9 @@ async def test_an_admin_runs_the_team_and_the_invitee_joins(
 
     # a team
     await admin.get_by_role("link", name="Teams", exact=True).click()
-    await admin.get_by_label("Name").fill("Billing")
+    await admin.get_by_label("Name").fill("Returns")
     await admin.get_by_role("button", name="Create team").click()
-    await expect(admin.get_by_role("link", name="Billing")).to_be_visible()
+    await expect(admin.get_by_role("link", name="Returns")).to_be_visible()
 
     # assign, tag and close a conversation from its page (close with the keyboard: e)
     simulated = await client.post(
@@ -236,15 +241,95 @@ async def test_an_admin_runs_the_team_and_the_invitee_joins(
     await admin.get_by_role("button", name="Add", exact=True).click()
     await expect(admin.locator("#conversation-head .tags")).to_contain_text("VIP")
     await _shot(admin, "conversation-tools")
-    await admin.locator("body").press("?")
-    await expect(admin.get_by_role("dialog", name="Keyboard shortcuts")).to_be_visible()
-    await admin.keyboard.press("Escape")
-    # the shortcuts are off while their help is open: wait for it to close before pressing one
-    await expect(admin.get_by_role("dialog", name="Keyboard shortcuts")).to_be_hidden()
-    async with admin.expect_response(lambda r: r.url.endswith("/close")) as closing:
-        await admin.locator("#close-conversation").click()
-    # htmx answers the fragment (200); a form htmx has not wired yet posts plainly and is redirected
-    assert (await closing.value).status in (200, 303)
-    await admin.reload()
-    await expect(admin.locator("#conversation-head")).to_contain_text("Closed")
+    await _close_with_the_keyboard(admin)
+    closed = await client.get(f"/conversations/{conversation_id}", headers=org.admin.headers)
+    assert closed.json()["data"]["status"] == "CLOSED"
     assert not failures, failures
+
+
+async def _close_with_the_keyboard(page: Page) -> None:
+    """``?`` opens the shortcuts' help, Escape closes it, ``e`` closes the conversation.
+
+    Each step waits for the condition it needs, never for time: the page's script marks the root
+    ``data-shortcuts="ready"`` once its keys listen; a key pressed while a form field has the focus
+    is text, so nothing keeps it; the head's refreshes (its own, and the event stream's) have
+    settled. ``e`` clicks whichever close button the page holds at that instant: wired by htmx it
+    swaps the head, not wired yet it posts the form plainly and the page comes back; either way the
+    head ends up saying Closed, which is what the test waits for."""
+    help_dialog = page.get_by_role("dialog", name="Keyboard shortcuts")
+    await expect(page.locator("html")).to_have_attribute("data-shortcuts", "ready")
+    await page.evaluate("document.activeElement && document.activeElement.blur()")
+    await page.keyboard.press("?")
+    await expect(help_dialog).to_be_visible()
+    await page.keyboard.press("Escape")
+    await expect(help_dialog).to_be_hidden()
+    await expect(
+        page.locator("#conversation-head.htmx-request, #conversation-head.htmx-settling")
+    ).to_have_count(0)
+    await page.keyboard.press("e")
+    await expect(page.locator("#conversation-head .status")).to_have_text("Closed")
+
+
+async def test_an_admin_runs_the_business_pages(
+    chromium, site_url, client, runtime, graph, factory, tmp_path
+):
+    """A template sent from a conversation whose window closed, a campaign from a CSV file with its
+    progress, the analytics chart (drawn by the vendored uPlot under the page's CSP), billing and the
+    bot's prompt versions; each page fits a phone."""
+    inbox = await make_inbox(client, runtime, factory, graph)
+    await approved(client, runtime, inbox.account.waba_id, inbox.admin)
+    conversation_id = await inbox.in_team("Where is my parcel?")
+    await set_fields(runtime, conversation_id, last_inbound_at=utcnow() - timedelta(hours=25))
+    context = await chromium.new_context(viewport={"width": 1100, "height": 760}, locale="en-US")
+    page = await context.new_page()
+    failures: list[str] = []
+    page.on("console", lambda m: failures.append(m.text) if m.type == "error" else None)
+    page.on("response", lambda r: failures.append(f"{r.status} {r.url}") if r.status >= 500 else None)
+    await _sign_in(page, site_url, inbox.admin.email)
+
+    await page.goto(f"{site_url}/conversations/{conversation_id}")
+    await expect(page.get_by_label("Reply")).to_be_disabled()
+    await page.get_by_text("order_shipped").click()
+    await page.get_by_label("Value 1").fill("Ana")
+    await page.get_by_label("Value 2").fill("A-1001")
+    await _shot(page, "template-picker")
+    await page.get_by_role("button", name="Send the template order_shipped").click()
+    await expect(page.get_by_role("status")).to_have_text("Template sent.")
+    await expect(page.locator("#timeline")).to_contain_text("Hi Ana, your order A-1001 has shipped.")
+
+    recipients = tmp_path / "recipients.csv"
+    recipients.write_text(
+        "phone,name,value1,value2\n" + "\n".join(f"{p},,Ana,A-{i}" for i, p in enumerate(phones(3)))
+    )
+    await page.get_by_role("link", name="Campaigns", exact=True).click()
+    await page.get_by_label("Name", exact=True).fill("December notice")
+    await page.get_by_label("Recipients (CSV file)").set_input_files(str(recipients))
+    await page.get_by_label("Values every recipient shares").fill("customer\nA-1")
+    await page.get_by_role("button", name="Create campaign").click()
+    await expect(page.get_by_role("status")).to_have_text("Campaign created.")
+    # the dispatcher sends; the event stream brings the figures to the open page
+    await expect(page.locator("#campaign-progress")).to_contain_text("Completed")
+    await expect(page.locator("#campaign-progress")).to_contain_text("3 / 3")
+    await _shot(page, "campaign")
+
+    await page.get_by_role("link", name="Analytics", exact=True).click()
+    await expect(page.locator("[data-chart]")).to_have_attribute("data-chart-ready", "true")
+    await expect(page.locator(".chart canvas")).to_have_count(1)
+    await _shot(page, "analytics")
+    await page.get_by_role("link", name="Billing", exact=True).click()
+    await expect(page.get_by_role("cell", name="Agents (seats)")).to_be_visible()
+    await _shot(page, "billing")
+    assert not failures, failures
+    await context.close()
+
+    phone = await (await chromium.new_context(viewport=PHONE, locale="es-MX", is_mobile=True)).new_page()
+    await phone.goto(site_url + "/sign-in")
+    await phone.get_by_label("Correo electrónico").fill(inbox.admin.email)
+    await phone.get_by_label("Contraseña").fill(PASSWORD)
+    await phone.get_by_role("button", name="Entrar").click()
+    await phone.wait_for_url("**/inbox")
+    for path in ("/campaigns", "/analytics", "/billing", "/bot", f"/conversations/{conversation_id}"):
+        await phone.goto(site_url + path)
+        await expect(phone.locator("main")).to_be_visible()
+        await _fits(phone)
+    await phone.context.close()

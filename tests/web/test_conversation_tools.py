@@ -96,7 +96,7 @@ async def test_an_agent_cannot_move_a_conversation_between_teams(app, runtime, g
         page = await site.get(f"/conversations/{thread.id}")
         assert page.status_code == 200 and 'id="assign-team"' not in page.text and "Sales" not in page.text
         r = await site.post(f"/conversations/{thread.id}/assign", data={"csrf": token, "team_id": team_id})
-        assert r.status_code == 409 and "Only admins and supervisors" in r.text
+        assert r.status_code == 403 and "Only admins and supervisors" in r.text
     assert (await _stored(runtime, thread.id)).team_id is None
 
 

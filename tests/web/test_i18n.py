@@ -37,3 +37,18 @@ def test_choose_language(chosen, header, expected):
 
 def test_translator_fills_placeholders():
     assert Translator("es")("unread_badge", n=3) == "3 sin leer"
+
+
+def test_every_word_a_page_names_is_in_every_language():
+    """Each literal ``t("key")`` of the templates is a message (a missing one is a server error)."""
+    from pathlib import Path
+
+    import cxinbox.web
+
+    templates = Path(cxinbox.web.__file__).parent / "templates"
+    named = {
+        key
+        for page in templates.rglob("*.html")
+        for key in re.findall(r"""\bt\(\s*["'](\w+)["']\s*[,)]""", page.read_text())
+    }
+    assert named and named <= MESSAGES["en"].keys(), sorted(named - MESSAGES["en"].keys())

@@ -1,7 +1,8 @@
-"""The bot page: the active config (its key masked, never revealed here), its intents and, for
-admins, editing the config's prompt, model, temperature and flags, adding and removing intents, and
-the sandbox chat. Admins and supervisors read it, as ``GET /bot-config``; every action is an admin's,
-through the services of ``/bot-config``."""
+"""The bot page: the active config (its key masked, never revealed here), its intents, its prompt's
+versions and, for admins, editing the config's prompt, model, temperature and flags, adding and
+removing intents, rolling the prompt back to a version, and the sandbox chat. Admins and supervisors
+read it, as ``GET /bot-config``; every action is an admin's, through the services of
+``/bot-config``."""
 
 from __future__ import annotations
 
@@ -19,11 +20,14 @@ from cxinbox.console.places import ADMIN, BOT
 from cxinbox.console.units import in_unit_of_work
 from cxinbox.console.visit import FormDep, MemberDep, Visit
 from cxinbox.core.errors import AppError
+from cxinbox.studio import prompt_history
 
 router = APIRouter(include_in_schema=False)
 #: what only an admin may do on the page
 EDIT = replace(BOT, roles=ADMIN)
-DONE = ("bot_saved", "intent_added", "intent_removed")
+DONE = ("bot_saved", "intent_added", "intent_removed", "prompt_rolled_back")
+#: the latest prompt versions the page lists
+VERSIONS_SHOWN = 50
 
 
 async def _page(visit: Visit, status_code: int = 200, **context: object) -> Response:
@@ -31,12 +35,14 @@ async def _page(visit: Visit, status_code: int = 200, **context: object) -> Resp
         config = await configs.active_config(session, visit.member)
         shown = None if config is None else configs.present(visit.runtime, config)
         listed = [] if config is None else await intents.list_intents(session, visit.member, config.id)
+        versions = [] if config is None else await prompt_history.history(session, visit.member, config.id)
     context.setdefault("notice", notice(visit, DONE))
     return visit.page(
         "console/bot.html",
         status_code,
         config=shown,
         intents=[intents.present(i) for i in listed],
+        versions=versions[:VERSIONS_SHOWN],
         editor=visit.member.has_role(*EDIT.roles),
         **context,
     )
@@ -99,6 +105,21 @@ async def remove_intent(id: str, visit: MemberDep, form: FormDep) -> Response:
     editor = actor(visit)
     return await perform(
         visit, lambda s: intents.delete(s, editor, id), BOT.path, "intent_removed", again(_page, visit)
+    )
+
+
+@router.post(BOT.path + "/prompt-versions/{id}/activate", response_class=HTMLResponse)
+async def roll_back(id: str, visit: MemberDep, form: FormDep) -> Response:
+    """The version's text back in its config, itself a new version (as the API's rollback)."""
+    if no := refused(visit, EDIT):
+        return no
+    editor = actor(visit)
+    return await perform(
+        visit,
+        lambda s: prompt_history.rollback(s, editor, id),
+        BOT.path,
+        "prompt_rolled_back",
+        again(_page, visit),
     )
 
 

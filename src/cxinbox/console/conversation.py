@@ -18,22 +18,25 @@ from datetime import datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.console.bubbles import Bubble, bubble
 from cxinbox.console.choices import choices
 from cxinbox.console.inbox import InboxQuery, listing, no_organization
+from cxinbox.console.template_picker import Pickable, chosen, pickable
 from cxinbox.console.units import in_unit_of_work
 from cxinbox.console.visit import FormDep, MemberDep, Visit
 from cxinbox.conversations import assignment
 from cxinbox.conversations import service as conversations
 from cxinbox.conversations.schemas import ConversationOut
 from cxinbox.conversations.serializers import conversation_out
-from cxinbox.core.errors import AppError, NotFound
+from cxinbox.core.errors import AppError, NotFound, ValidationFailed
 from cxinbox.messages import sending
 from cxinbox.messages import service as messages
 from cxinbox.messages.schemas import SendMessage
 from cxinbox.models.inbox import ConversationStatus
+from cxinbox.templates import sending as template_sending
 from cxinbox.whatsapp.outbound.compose import SERVICE_WINDOW, window_open
 
 router = APIRouter(include_in_schema=False)
@@ -57,6 +60,8 @@ class Shown:
     window_open: bool
     window_ends: datetime | None
     bubbles: list[Bubble]
+    #: the APPROVED templates on offer while the window is closed
+    templates: list[Pickable]
 
     @property
     def contact_name(self) -> str:
@@ -78,9 +83,10 @@ async def shown(visit: Visit, conversation_id: str) -> Shown:
         )
         is_open = window_open(conversation)
         out = conversation_out(conversation)
+        offered = [] if is_open else await pickable(session, principal, conversation.whatsapp_account_id)
     name = out.contact.name or out.contact.profile_name or out.contact.phone or out.contact.wa_id
     ends = out.last_inbound_at + SERVICE_WINDOW if out.last_inbound_at and is_open else None
-    return Shown(out, is_open, ends, [bubble(visit.t, m, name) for m in rows])
+    return Shown(out, is_open, ends, [bubble(visit.t, m, name) for m in rows], offered)
 
 
 def _error_text(visit: Visit, exc: AppError) -> str:
@@ -123,34 +129,40 @@ async def conversation_part(id: str, part: str, visit: MemberDep) -> Response:
 
 
 async def act(
-    visit: Visit, id: str, work: Callable[[AsyncSession], Awaitable[object]], answer: str
+    visit: Visit,
+    id: str,
+    work: Callable[[AsyncSession], Awaitable[object]],
+    answer: str,
+    done: str | None = None,
 ) -> Response:
-    """Run an action; answer the part it changed (htmx) or the page (a plain form)."""
+    """Run an action; answer the part it changed (htmx) or the page (a plain form); ``done`` is the
+    notice the changed part shows when it worked."""
     if visit.member.organization_id is None:
         return no_organization(visit)
-    error = None
+    error, status_code = None, 200
     try:
         await in_unit_of_work(visit.runtime, work)
     except AppError as exc:
         if exc.code == "NOT_FOUND":
             return _not_found(visit)
-        error = _error_text(visit, exc)
+        error, status_code = _error_text(visit, exc), exc.status_code
     if not visit.htmx:
         if error is None:
             return visit.redirect(f"/conversations/{id}")
-        return await _page_with_error(visit, id, error)
+        return await _page_with_error(visit, id, error, status_code)
     current = await shown(visit, id)
-    response = visit.page(answer, shown=current, error=error, idempotency_key=uuid.uuid4().hex)
+    notice = visit.t(done) if done and error is None else None
+    response = visit.page(answer, shown=current, error=error, notice=notice, idempotency_key=uuid.uuid4().hex)
     if error is None:
         response.headers["HX-Trigger"] = CHANGED
     return response
 
 
-async def _page_with_error(visit: Visit, id: str, error: str) -> Response:
+async def _page_with_error(visit: Visit, id: str, error: str, status_code: int) -> Response:
     current = await shown(visit, id)
     return visit.page(
         "console/conversation.html",
-        409,
+        status_code,
         listing=await listing(visit, InboxQuery()),
         shown=current,
         choices=await choices(visit),
@@ -174,6 +186,29 @@ async def reply(id: str, visit: MemberDep, form: FormDep) -> Response:
         lambda s: sending.send_text(s, runtime, principal, id, body, idempotency_key),
         "console/_composer.html",
     )
+
+
+@router.post("/conversations/{id}/template", response_class=HTMLResponse)
+async def send_template(id: str, visit: MemberDep, form: FormDep) -> Response:
+    """An APPROVED template with its values (the picker's form), as ``POST /templates/{name}/send``."""
+    principal, runtime = visit.member, visit.runtime
+    key = form.get("idempotency_key")
+    idempotency_key = key[:64] if isinstance(key, str) and key else None
+    try:
+        name, body = chosen(form, id)
+    except ValidationError:
+        return await act(visit, id, _refuse_values, "console/_composer.html")
+    return await act(
+        visit,
+        id,
+        lambda s: template_sending.send_to_conversation(s, runtime, principal, name, body, idempotency_key),
+        "console/_composer.html",
+        done="template_sent",
+    )
+
+
+async def _refuse_values(_session: AsyncSession) -> None:
+    raise ValidationFailed("The template's values do not fit")
 
 
 async def _nothing() -> None:

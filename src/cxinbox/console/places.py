@@ -29,8 +29,24 @@ BOT = Place("/bot", "bot", SUPERVISOR)
 KNOWLEDGE = Place("/knowledge", "knowledge", SUPERVISOR)
 ROUTING = Place("/routing", "routing", MEMBERS)
 TEMPLATES = Place("/templates", "templates", MEMBERS)
+CAMPAIGNS = Place("/campaigns", "campaigns", SUPERVISOR)
+ANALYTICS = Place("/analytics", "analytics", SUPERVISOR)
+BILLING = Place("/billing", "billing", ADMIN)
 #: in the order the header lists them
-PLACES = (TEAM, TEAMS, NUMBERS, API_KEYS, BRANDING, BOT, KNOWLEDGE, ROUTING, TEMPLATES)
+PLACES = (
+    TEAM,
+    TEAMS,
+    NUMBERS,
+    API_KEYS,
+    BRANDING,
+    BOT,
+    KNOWLEDGE,
+    ROUTING,
+    TEMPLATES,
+    CAMPAIGNS,
+    ANALYTICS,
+    BILLING,
+)
 
 
 def places_for(principal: Principal | None) -> list[Place]:

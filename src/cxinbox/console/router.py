@@ -7,9 +7,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from cxinbox.console import (
+    analytics,
     api_keys,
+    billing,
     bot,
     branding,
+    campaigns,
     conversation,
     conversation_tools,
     inbox,
@@ -43,6 +46,9 @@ ROUTERS = (
     knowledge.router,
     routing.router,
     templates.router,
+    campaigns.router,
+    analytics.router,
+    billing.router,
 )
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from cxinbox.web.i18n_business import WORDS
+
 DEFAULT = "en"
 LANGUAGE_NAMES = {"en": "English", "es": "Español"}
 
@@ -647,6 +649,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "done_template_submitted": "Enviada a Meta para su aprobación.",
     },
 }
+
+for _language, _words in WORDS.items():
+    MESSAGES[_language].update(_words)
 
 
 def choose_language(chosen: str | None, accept_language: str | None) -> str:

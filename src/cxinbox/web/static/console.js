@@ -1,5 +1,6 @@
 /* CX Inbox console: keyboard shortcuts (j/k move, r reply, e close, ? help) and quick replies.
-   Loaded from /static/ (the CSP allows no inline script). */
+   Loaded from /static/ (the CSP allows no inline script). Once the shortcuts listen, the page's
+   root carries data-shortcuts="ready" (what a test waits for before pressing one). */
 (function () {
   "use strict";
 
@@ -43,4 +44,6 @@
     }
     if (event.target.closest("[data-toggle-help]")) toggleHelp();
   });
+
+  document.documentElement.setAttribute("data-shortcuts", "ready");
 })();
