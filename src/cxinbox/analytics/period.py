@@ -24,6 +24,8 @@ MAX_DAYS = 366
 HOURLY_UP_TO = timedelta(days=2)
 #: every zone's offset (and so every local midnight and hour) is a multiple of this, in UTC
 SLOT_SECONDS = 900
+_SLOT = timedelta(seconds=SLOT_SECONDS)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 PARAMETERS_HELP = (
     "`from` and `to` (ISO 8601; without an offset, wall-clock time in `timezone`) bound the range "
@@ -55,6 +57,17 @@ class Period:
     @property
     def granularity(self) -> str:
         return "hour" if self.hourly else "day"
+
+    def split(self) -> tuple[tuple[int, int] | None, list[Period]]:
+        """The whole slots inside the range, ``(first, end)``, which the rollups answer, and the
+        pieces at either end shorter than a slot, which are read from the rows themselves."""
+        first = -((_EPOCH - self.start) // _SLOT)
+        end = (self.end - _EPOCH) // _SLOT
+        if first >= end:
+            return None, [self]
+        inner = (_EPOCH + first * _SLOT, _EPOCH + end * _SLOT)
+        edges = [Period(self.start, inner[0], self.zone), Period(inner[1], self.end, self.zone)]
+        return (first, end), [edge for edge in edges if edge.start < edge.end]
 
     def buckets(self) -> list[Bucket]:
         edges = [self.start, *self._boundaries(), self.end]
