@@ -138,6 +138,7 @@ def _facts(organization_id: str) -> Any:
     asked = (
         select(func.min(Message.ordered_at))
         .where(Message.conversation_id == c.id, Message.sender_type == SenderType.CUSTOMER)
+        .correlate(c)
         .scalar_subquery()
     )
     reply = aliased(Message)
