@@ -103,6 +103,13 @@ def parse_args() -> argparse.Namespace:
         help="post delivery statuses (sent, delivered, read) of seeded outbound messages instead of "
         "customer messages; processed = statuses folded into their messages",
     )
+    parser.add_argument(
+        "--without-rollups",
+        action="store_true",
+        help="switch the analytics rollups' triggers off for the run (PostgreSQL: disabled, then "
+        "enabled again; SQLite: only on the run's own new database, where they are dropped): the "
+        "ingest cost of keeping them, by comparison with a run without this flag",
+    )
     parser.add_argument("--rates", default="250,500,1000,1500,2000", help="messages/s of each step")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each step")
     parser.add_argument(
@@ -382,6 +389,34 @@ def table(label: str, steps: list[Step], health: Results) -> str:
     return "\n".join(lines)
 
 
+ROLLUP_TRIGGERS = "analytics\\_%"
+
+
+async def switch_rollups(database_url: str, on: bool) -> None:
+    """Enable or disable (PostgreSQL) or drop (SQLite, off only) the triggers of revision 0227."""
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                found = await conn.exec_driver_sql(
+                    "SELECT tgname, tgrelid::regclass::text FROM pg_trigger "
+                    f"WHERE tgname LIKE '{ROLLUP_TRIGGERS}' AND NOT tgisinternal"
+                )
+                for name, table in found.all():
+                    await conn.exec_driver_sql(
+                        f"ALTER TABLE {table} {'ENABLE' if on else 'DISABLE'} TRIGGER {name}"
+                    )
+            elif not on:
+                found = await conn.exec_driver_sql(
+                    "SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                    f"AND name LIKE '{ROLLUP_TRIGGERS}' ESCAPE '\\'"
+                )
+                for (name,) in found.all():
+                    await conn.exec_driver_sql(f"DROP TRIGGER {name}")
+    finally:
+        await engine.dispose()
+
+
 async def main() -> None:
     args = parse_args()
     with tempfile.TemporaryDirectory(prefix="cxinbox-bench-") as tmp:
@@ -397,6 +432,12 @@ async def main() -> None:
             url = args.target.rstrip("/")
         else:
             await asyncio.to_thread(upgrade, database_url)
+            if args.without_rollups:
+                if args.database_url and not args.database_url.startswith("postgresql"):
+                    raise SystemExit(
+                        "--without-rollups on SQLite drops the triggers: only on the run's own database"
+                    )
+                await switch_rollups(database_url, on=False)
             if args.workers and not args.redis_url:
                 raise SystemExit("--workers needs --redis-url (the processes share the job queue)")
             server = Server(
@@ -438,6 +479,7 @@ async def main() -> None:
             if args.workers and args.worker_nice:
                 processes += f" at nice {args.worker_nice}"
             workload = "statuses" if args.statuses else "messages"
+            workload += ", rollups off" if args.without_rollups else ""
             redis = " + Redis" if args.redis_url else ""
             label = f"{backend}{redis}, {processes}, {os.cpu_count()} cores, {workload}"
             print()
@@ -446,6 +488,8 @@ async def main() -> None:
         finally:
             if server is not None:
                 server.stop()
+            if args.without_rollups and database_url.startswith("postgresql"):
+                await switch_rollups(database_url, on=True)
 
 
 if __name__ == "__main__":
