@@ -73,17 +73,19 @@ async def _ranked(
 ) -> dict[Any, Ranked]:
     """``micros`` of the rows matching ``where`` ranked per ``group``: only the ranks a summary
     needs leave the database."""
-    ranked = (
-        select(
-            (group if group is not None else literal(None)).label("g"),
-            micros.label("us"),
-            func.row_number().over(partition_by=group, order_by=micros).label("rn"),
-            func.count().over(partition_by=group).label("n"),
-            func.sum(micros).over(partition_by=group).label("total"),
-        )
+    values = (
+        select((group if group is not None else literal(None)).label("g"), micros.label("us"))
         .where(*where)
         .subquery()
     )
+    g = values.c.g if group is not None else None
+    ranked = select(
+        values.c.g,
+        values.c.us,
+        func.row_number().over(partition_by=g, order_by=values.c.us).label("rn"),
+        func.count().over(partition_by=g).label("n"),
+        func.sum(values.c.us).over(partition_by=g).label("total"),
+    ).subquery()
     n, rn, us = ranked.c.n, ranked.c.rn, ranked.c.us
     low, high, p90 = (n + 1) // 2, n // 2 + 1, (n * 9 + 9) // 10
 
@@ -179,11 +181,12 @@ async def counts_by(
 
 
 async def series_counts(
-    session: AsyncSession, tenant: TenantContext, period: Period
+    session: AsyncSession, tenant: TenantContext, period: Period, grouping: tuple[int, int]
 ) -> list[tuple[int, SlotMetric, int]]:
-    """(slot, metric, count) of every ``SERIES`` metric over the range."""
+    """(slot, metric, count) of every ``SERIES`` metric over the range, slots counted together in
+    groups of ``grouping`` where the rollups answer."""
     whole, edges = period.split()
-    found = [] if whole is None else await rollups.counted(session, tenant, SERIES, whole)
+    found = [] if whole is None else await rollups.counted(session, tenant, SERIES, whole, grouping=grouping)
     rows = [(int(slot), SlotMetric(metric), n) for slot, metric, n in found]
     for edge in edges:
         for metric, closed in ((SlotMetric.NEW, False), (SlotMetric.CLOSED, True)):

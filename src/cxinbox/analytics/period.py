@@ -101,6 +101,17 @@ class Bucketer:
     def index(self, slot: int) -> int:
         return max(bisect.bisect_right(self.starts, slot * SLOT_SECONDS) - 1, 0)
 
+    def grouping(self) -> tuple[int, int]:
+        """``(unit, shift)``: the most slots (a day's, an hour's or one) that can be counted together
+        with every group inside one bucket: groups of ``unit`` slots starting at ``shift`` modulo
+        ``unit``, which every bucket edge is. A range in one offset groups by days, one across a
+        clock change by hours, a zone with a quarter-hour offset's hours at that quarter."""
+        edges = [int(start) // SLOT_SECONDS for start in self.starts[1:]]
+        for unit in (96, 4):
+            if len({edge % unit for edge in edges}) <= 1:
+                return unit, edges[0] % unit if edges else 0
+        return 1, 0
+
 
 def parse_period(start: datetime | None, end: datetime | None, timezone: str | None) -> Period:
     zone = _zone(timezone or DEFAULT_TIMEZONE)

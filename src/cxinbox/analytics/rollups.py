@@ -82,9 +82,13 @@ async def counted(
     slots: tuple[int, int],
     *,
     by_key: bool = False,
+    grouping: tuple[int, int] = (1, 0),
 ) -> list[tuple[Any, str, int]]:
-    """(slot, or key when ``by_key``; metric; count) of ``metrics`` in the slots ``[first, end)``."""
+    """(slot, or key when ``by_key``; metric; count) of ``metrics`` in the slots ``[first, end)``.
+    By slot, the slots are counted together in groups of ``grouping`` (``Bucketer.grouping``), each
+    answered as its first slot."""
     first, end = slots
+    unit, shift = grouping
     names = [m.value for m in metrics]
     parts = [
         select(table.c.metric, table.c.key if by_key else table.c.slot, table.c.count).where(
@@ -96,11 +100,11 @@ async def counted(
         for table in (COUNTS, CHANGES)
     ]
     rows = union_all(*parts).subquery()
-    group = rows.c.key if by_key else rows.c.slot
+    group = rows.c.key if by_key else (rows.c.slot - shift) // unit
     result = await session.execute(
         select(group, rows.c.metric, func.sum(rows.c.count)).group_by(group, rows.c.metric)
     )
-    return [(g, metric, int(n)) for g, metric, n in result if n]
+    return [(g if by_key else g * unit + shift, metric, int(n)) for g, metric, n in result if n]
 
 
 async def fold(session: AsyncSession) -> None:

@@ -222,7 +222,7 @@ async def _series(session: AsyncSession, principal: Principal, period: Period) -
     bucketer = Bucketer(buckets)
     counts = {metric: [0] * len(buckets) for metric in figures.SERIES}
     if buckets:
-        for slot, metric, n in await figures.series_counts(session, tenant, period):
+        for slot, metric, n in await figures.series_counts(session, tenant, period, bucketer.grouping()):
             counts[metric][bucketer.index(slot)] += n
     new, closed = counts[SlotMetric.NEW], counts[SlotMetric.CLOSED]
     inbound, outbound = counts[SlotMetric.INBOUND], counts[SlotMetric.OUTBOUND]
