@@ -72,15 +72,35 @@ async def _ranked(
     group: Any = None,
 ) -> dict[Any, Ranked]:
     """``micros`` of the rows matching ``where`` ranked per ``group``: only the ranks a summary
-    needs leave the database."""
+    needs leave the database. PostgreSQL takes them with ordered-set aggregates (the lower middle
+    value is the 50th percentile ascending, the upper one descending); SQLite, which has none, by
+    numbering the rows."""
     values = (
         select((group if group is not None else literal(None)).label("g"), micros.label("us"))
         .where(*where)
         .subquery()
     )
-    g = values.c.g if group is not None else None
+    us = values.c.us
+    if session.get_bind().dialect.name == "postgresql":
+        rows = await session.execute(
+            select(
+                values.c.g,
+                func.count(),
+                func.sum(us),
+                func.percentile_disc(0.5).within_group(us),
+                func.percentile_disc(0.5).within_group(us.desc()),
+                func.percentile_disc(0.9).within_group(us),
+            ).group_by(values.c.g)
+        )
+    else:
+        rows = await session.execute(_numbered(values))
+    return {g: Ranked(int(c), int(t), int(lo), int(hi), int(p)) for g, c, t, lo, hi, p in rows}
+
+
+def _numbered(values: Any) -> Any:
+    g = values.c.g
     ranked = select(
-        values.c.g,
+        g,
         values.c.us,
         func.row_number().over(partition_by=g, order_by=values.c.us).label("rn"),
         func.count().over(partition_by=g).label("n"),
@@ -92,12 +112,11 @@ async def _ranked(
     def at(rank: ColumnElement[int]) -> ColumnElement[int]:
         return func.max(case((rn == rank, us)))
 
-    rows = await session.execute(
+    return (
         select(ranked.c.g, n, ranked.c.total, at(low), at(high), at(p90))
         .where(or_(rn == low, rn == high, rn == p90))
         .group_by(ranked.c.g, n, ranked.c.total)
     )
-    return {g: Ranked(int(c), int(t), int(lo), int(hi), int(p)) for g, c, t, lo, hi, p in rows}
 
 
 async def first_responses(session: AsyncSession, tenant: TenantContext, period: Period) -> Ranked | None:

@@ -28,4 +28,5 @@ def microseconds_between(session: AsyncSession, start: Any, end: Any) -> ColumnE
         seconds = cast(func.strftime("%s", end), Integer) - cast(func.strftime("%s", start), Integer)
         fraction = cast(func.substr(end, 21, 6), Integer) - cast(func.substr(start, 21, 6), Integer)
         return seconds * 1_000_000 + fraction
-    return cast(extract("epoch", end - start) * 1_000_000, BigInteger)
+    # the interval's seconds as a double, back to whole microseconds (exact below 2**53 of them)
+    return cast(func.round(func.date_part("epoch", end - start) * 1_000_000), BigInteger)

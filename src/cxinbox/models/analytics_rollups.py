@@ -91,6 +91,10 @@ class AnalyticsSlotCount(Base):
     Written only by the fold."""
 
     __tablename__ = "analytics_slot_counts"
+    #: the primary key's columns and the count: a range is read from the index alone
+    __table_args__ = (
+        Index("ix_analytics_slot_counts_covering", "organization_id", "metric", "slot", "key", "count"),
+    )
 
     organization_id: Mapped[str] = mapped_column(
         String(36), ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True

@@ -360,6 +360,11 @@ def upgrade() -> None:
         "ix_assignment_facts_conversation_user", "assignment_facts", ["conversation_id", "user_id"]
     )
     op.create_index(
+        "ix_analytics_slot_counts_covering",
+        "analytics_slot_counts",
+        ["organization_id", "metric", "slot", "key", "count"],
+    )
+    op.create_index(
         "ix_analytics_slot_changes_org_metric_slot",
         "analytics_slot_changes",
         ["organization_id", "metric", "slot"],
