@@ -110,51 +110,76 @@ def _conversation_triggers(d: Dialect) -> list[tuple[str, str, str, str, list[st
 
 
 def _message_triggers(d: Dialect) -> list[tuple[str, str, str, str, list[str]]]:
-    def counted(row: str, sign: str) -> list[str]:
-        return [
-            d.change(
-                f"CASE WHEN {row}.direction = 'INBOUND' THEN 'INBOUND' ELSE 'OUTBOUND' END",
-                f"{row}.ordered_at",
-                "''",
-                sign,
-                f"{row}.organization_id",
-            ),
-            d.change(
-                "'AGENT'",
-                f"{row}.ordered_at",
-                f"{row}.sender_user_id",
-                sign,
-                f"{row}.organization_id",
-                f"{row}.sender_type = 'AGENT' AND {row}.sender_user_id IS NOT NULL",
-            ),
-        ]
+    """Each kind of sender has its trigger, so that a message runs only the statements that can
+    change something for it (a customer's: an append and one update)."""
+
+    def counted(row: str, sign: str) -> str:
+        return d.change(
+            f"CASE WHEN {row}.direction = 'INBOUND' THEN 'INBOUND' ELSE 'OUTBOUND' END",
+            f"{row}.ordered_at",
+            "''",
+            sign,
+            f"{row}.organization_id",
+        )
+
+    def agents(row: str, sign: str) -> str:
+        return d.change(
+            "'AGENT'", f"{row}.ordered_at", f"{row}.sender_user_id", sign, f"{row}.organization_id"
+        )
 
     this = "conversation_id = NEW.conversation_id"
+    agent = "NEW.sender_type = 'AGENT' AND NEW.sender_user_id IS NOT NULL"
+    # the reply is the conversation's first one after the customer's first message
+    answers = (
+        "first_customer_at <= NEW.ordered_at AND (first_reply_at IS NULL OR first_reply_at > NEW.ordered_at)"
+    )
     return [
+        ("analytics_message_inserted", "messages", "INSERT", "", [counted("NEW", "")]),
         (
-            "analytics_message_inserted",
+            "analytics_customer_wrote",
             "messages",
             "INSERT",
-            "",
+            "NEW.sender_type = 'CUSTOMER'",
+            # the customer's first message: the first reply is the first one at or after it
             [
-                *counted("NEW", ""),
-                # the customer's first message: the first reply is the first one at or after it
                 "UPDATE conversation_facts SET first_customer_at = NEW.ordered_at, first_reply_at = ("
                 "SELECT min(m.ordered_at) FROM messages m WHERE m.conversation_id = NEW.conversation_id "
                 f"AND m.sender_type IN {REPLIERS} AND m.ordered_at >= NEW.ordered_at) "
-                f"WHERE {this} AND NEW.sender_type = 'CUSTOMER' "
-                "AND (first_customer_at IS NULL OR first_customer_at > NEW.ordered_at)",
-                "UPDATE conversation_facts SET first_reply_at = NEW.ordered_at "
-                f"WHERE {this} AND NEW.sender_type IN {REPLIERS} AND first_customer_at <= NEW.ordered_at "
-                "AND (first_reply_at IS NULL OR first_reply_at > NEW.ordered_at)",
-                f"UPDATE conversation_facts SET bot_spoke = true WHERE {this} AND NEW.sender_type = 'BOT' "
-                "AND NOT bot_spoke",
-                "UPDATE assignment_facts SET answered_at = NEW.ordered_at "
-                f"WHERE {this} AND user_id = NEW.sender_user_id AND NEW.sender_type = 'AGENT' "
-                "AND assigned_at <= NEW.ordered_at AND (answered_at IS NULL OR answered_at > NEW.ordered_at)",
+                f"WHERE {this} AND (first_customer_at IS NULL OR first_customer_at > NEW.ordered_at)"
             ],
         ),
-        ("analytics_message_deleted", "messages", "DELETE", "", counted("OLD", "-")),
+        (
+            "analytics_reply_sent",
+            "messages",
+            "INSERT",
+            f"NEW.sender_type IN {REPLIERS}",
+            [
+                "UPDATE conversation_facts SET "
+                f"first_reply_at = CASE WHEN {answers} THEN NEW.ordered_at ELSE first_reply_at END, "
+                "bot_spoke = (bot_spoke OR NEW.sender_type = 'BOT') "
+                f"WHERE {this} AND (({answers}) OR (NEW.sender_type = 'BOT' AND NOT bot_spoke))"
+            ],
+        ),
+        (
+            "analytics_agent_wrote",
+            "messages",
+            "INSERT",
+            agent,
+            [
+                agents("NEW", ""),
+                "UPDATE assignment_facts SET answered_at = NEW.ordered_at "
+                f"WHERE {this} AND user_id = NEW.sender_user_id AND assigned_at <= NEW.ordered_at "
+                "AND (answered_at IS NULL OR answered_at > NEW.ordered_at)",
+            ],
+        ),
+        ("analytics_message_deleted", "messages", "DELETE", "", [counted("OLD", "-")]),
+        (
+            "analytics_agent_message_deleted",
+            "messages",
+            "DELETE",
+            agent.replace("NEW.", "OLD."),
+            [agents("OLD", "-")],
+        ),
     ]
 
 
