@@ -181,6 +181,16 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def cpu_seconds(self) -> float:
+        """The CPU time (user + system) the server's processes used so far: unlike a rate, it
+        hardly moves with what else the machine is running."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for process in self.processes:
+            fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        return total / ticks
+
     def stop(self) -> None:
         for process in self.processes:
             process.terminate()
@@ -462,6 +472,7 @@ async def main() -> None:
                 warmup = await run_step(url, sessionmaker, org_id, number, rates[0], args.warmup, args, 0)
                 offset = warmup.sent
             steps = []
+            cpu_before = server.cpu_seconds() if server else 0.0
             for rate in rates:
                 step = await run_step(url, sessionmaker, org_id, number, rate, args.seconds, args, offset)
                 offset += step.sent
@@ -472,6 +483,12 @@ async def main() -> None:
                     f"p50 {p50:.1f} ms p99 {p99:.1f} ms, errors {step.acked.errors}, "
                     f"processed {step.processed_rate:.0f}/s",
                     flush=True,
+                )
+            if server is not None:
+                processed = sum(step.sent for step in steps)
+                cpu = server.cpu_seconds() - cpu_before
+                print(
+                    f"server CPU {cpu:.1f} s for {processed} messages: {cpu / processed * 1000:.3f} ms each"
                 )
             health = await health_ceiling(url, min(args.connections, 32), args.seconds)
             backend = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite"
