@@ -103,6 +103,13 @@ def parse_args() -> argparse.Namespace:
         help="post delivery statuses (sent, delivered, read) of seeded outbound messages instead of "
         "customer messages; processed = statuses folded into their messages",
     )
+    parser.add_argument(
+        "--without-rollups",
+        action="store_true",
+        help="switch the analytics rollups' triggers off for the run (PostgreSQL: disabled, then "
+        "enabled again; SQLite: only on the run's own new database, where they are dropped): the "
+        "ingest cost of keeping them, by comparison with a run without this flag",
+    )
     parser.add_argument("--rates", default="250,500,1000,1500,2000", help="messages/s of each step")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each step")
     parser.add_argument(
@@ -173,6 +180,16 @@ class Server:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def cpu_seconds(self) -> float:
+        """The CPU time (user + system) the server's processes used so far: unlike a rate, it
+        hardly moves with what else the machine is running."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for process in self.processes:
+            fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        return total / ticks
 
     def stop(self) -> None:
         for process in self.processes:
@@ -382,6 +399,34 @@ def table(label: str, steps: list[Step], health: Results) -> str:
     return "\n".join(lines)
 
 
+ROLLUP_TRIGGERS = "analytics\\_%"
+
+
+async def switch_rollups(database_url: str, on: bool) -> None:
+    """Enable or disable (PostgreSQL) or drop (SQLite, off only) the triggers of revision 0227."""
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                found = await conn.exec_driver_sql(
+                    "SELECT tgname, tgrelid::regclass::text FROM pg_trigger "
+                    f"WHERE tgname LIKE '{ROLLUP_TRIGGERS}' AND NOT tgisinternal"
+                )
+                for name, table in found.all():
+                    await conn.exec_driver_sql(
+                        f"ALTER TABLE {table} {'ENABLE' if on else 'DISABLE'} TRIGGER {name}"
+                    )
+            elif not on:
+                found = await conn.exec_driver_sql(
+                    "SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                    f"AND name LIKE '{ROLLUP_TRIGGERS}' ESCAPE '\\'"
+                )
+                for (name,) in found.all():
+                    await conn.exec_driver_sql(f"DROP TRIGGER {name}")
+    finally:
+        await engine.dispose()
+
+
 async def main() -> None:
     args = parse_args()
     with tempfile.TemporaryDirectory(prefix="cxinbox-bench-") as tmp:
@@ -397,6 +442,12 @@ async def main() -> None:
             url = args.target.rstrip("/")
         else:
             await asyncio.to_thread(upgrade, database_url)
+            if args.without_rollups:
+                if args.database_url and not args.database_url.startswith("postgresql"):
+                    raise SystemExit(
+                        "--without-rollups on SQLite drops the triggers: only on the run's own database"
+                    )
+                await switch_rollups(database_url, on=False)
             if args.workers and not args.redis_url:
                 raise SystemExit("--workers needs --redis-url (the processes share the job queue)")
             server = Server(
@@ -421,6 +472,7 @@ async def main() -> None:
                 warmup = await run_step(url, sessionmaker, org_id, number, rates[0], args.warmup, args, 0)
                 offset = warmup.sent
             steps = []
+            cpu_before = server.cpu_seconds() if server else 0.0
             for rate in rates:
                 step = await run_step(url, sessionmaker, org_id, number, rate, args.seconds, args, offset)
                 offset += step.sent
@@ -432,12 +484,19 @@ async def main() -> None:
                     f"processed {step.processed_rate:.0f}/s",
                     flush=True,
                 )
+            if server is not None:
+                processed = sum(step.sent for step in steps)
+                cpu = server.cpu_seconds() - cpu_before
+                print(
+                    f"server CPU {cpu:.1f} s for {processed} messages: {cpu / processed * 1000:.3f} ms each"
+                )
             health = await health_ceiling(url, min(args.connections, 32), args.seconds)
             backend = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite"
             processes = f"API process + {args.workers} worker process(es)" if args.workers else "one process"
             if args.workers and args.worker_nice:
                 processes += f" at nice {args.worker_nice}"
             workload = "statuses" if args.statuses else "messages"
+            workload += ", rollups off" if args.without_rollups else ""
             redis = " + Redis" if args.redis_url else ""
             label = f"{backend}{redis}, {processes}, {os.cpu_count()} cores, {workload}"
             print()
@@ -446,6 +505,8 @@ async def main() -> None:
         finally:
             if server is not None:
                 server.stop()
+            if args.without_rollups and database_url.startswith("postgresql"):
+                await switch_rollups(database_url, on=True)
 
 
 if __name__ == "__main__":

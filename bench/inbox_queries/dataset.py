@@ -204,6 +204,7 @@ def _rows(
             "created_at": created_at,
             "updated_at": created_at,
         }
+        assignee = rng.choice(assignees) if assigned else None
         messages = []
         for m in range(MESSAGES_PER_CONVERSATION):
             last = m == MESSAGES_PER_CONVERSATION - 1
@@ -221,6 +222,7 @@ def _rows(
                     "conversation_id": conversation_id,
                     "direction": "INBOUND" if inbound else "OUTBOUND",
                     "sender_type": "CUSTOMER" if inbound else "AGENT",
+                    "sender_user_id": None if inbound else assignee,
                     "type": "text",
                     "text": " ".join(words).capitalize(),
                     "status": "RECEIVED" if inbound else "READ",
@@ -241,7 +243,7 @@ def _rows(
             "whatsapp_account_id": people.account_id,
             "status": status,
             "origin": "INBOUND",
-            "assigned_to_id": rng.choice(assignees) if assigned else None,
+            "assigned_to_id": assignee,
             "team_id": rng.choice(people.team_ids) if rng.random() < 0.9 else None,
             "category": rng.choice(CATEGORIES) if rng.random() < 0.7 else None,
             "priority": "NORMAL",

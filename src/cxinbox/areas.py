@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
+from cxinbox.analytics import registration as analytics
 from cxinbox.billing import registration as billing
 from cxinbox.bot import registration as bot
 from cxinbox.campaigns import registration as campaigns
@@ -49,6 +50,7 @@ AREAS: tuple[ModuleType, ...] = (
     templates,
     campaigns,
     billing,
+    analytics,
 )
 
 

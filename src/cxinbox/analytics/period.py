@@ -24,6 +24,8 @@ MAX_DAYS = 366
 HOURLY_UP_TO = timedelta(days=2)
 #: every zone's offset (and so every local midnight and hour) is a multiple of this, in UTC
 SLOT_SECONDS = 900
+_SLOT = timedelta(seconds=SLOT_SECONDS)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 PARAMETERS_HELP = (
     "`from` and `to` (ISO 8601; without an offset, wall-clock time in `timezone`) bound the range "
@@ -56,6 +58,17 @@ class Period:
     def granularity(self) -> str:
         return "hour" if self.hourly else "day"
 
+    def split(self) -> tuple[tuple[int, int] | None, list[Period]]:
+        """The whole slots inside the range, ``(first, end)``, which the rollups answer, and the
+        pieces at either end shorter than a slot, which are read from the rows themselves."""
+        first = -((_EPOCH - self.start) // _SLOT)
+        end = (self.end - _EPOCH) // _SLOT
+        if first >= end:
+            return None, [self]
+        inner = (_EPOCH + first * _SLOT, _EPOCH + end * _SLOT)
+        edges = [Period(self.start, inner[0], self.zone), Period(inner[1], self.end, self.zone)]
+        return (first, end), [edge for edge in edges if edge.start < edge.end]
+
     def buckets(self) -> list[Bucket]:
         edges = [self.start, *self._boundaries(), self.end]
         return [
@@ -87,6 +100,17 @@ class Bucketer:
 
     def index(self, slot: int) -> int:
         return max(bisect.bisect_right(self.starts, slot * SLOT_SECONDS) - 1, 0)
+
+    def grouping(self) -> tuple[int, int]:
+        """``(unit, shift)``: the most slots (a day's, an hour's or one) that can be counted together
+        with every group inside one bucket: groups of ``unit`` slots starting at ``shift`` modulo
+        ``unit``, which every bucket edge is. A range in one offset groups by days, one across a
+        clock change by hours, a zone with a quarter-hour offset's hours at that quarter."""
+        edges = [int(start) // SLOT_SECONDS for start in self.starts[1:]]
+        for unit in (96, 4):
+            if len({edge % unit for edge in edges}) <= 1:
+                return unit, edges[0] % unit if edges else 0
+        return 1, 0
 
 
 def parse_period(start: datetime | None, end: datetime | None, timezone: str | None) -> Period:

@@ -32,12 +32,12 @@ from cxinbox.analytics.schemas import (
     SeriesPoint,
     Tokens,
 )
-from cxinbox.analytics.stats import ratio, seconds_between, summarize
+from cxinbox.analytics.stats import durations, ratio
 from cxinbox.auth.principal import Principal
+from cxinbox.models.analytics_rollups import ConversationFact, SlotMetric
 from cxinbox.models.bot_sessions import BotSessionClosure
 from cxinbox.models.bot_turns import TurnDecision
 from cxinbox.models.identity import Role, User
-from cxinbox.models.inbox import Conversation, Direction
 
 
 def range_of(period: Period) -> RangeOut:
@@ -54,7 +54,7 @@ def range_of(period: Period) -> RangeOut:
 async def overview(session: AsyncSession, principal: Principal, period: Period) -> OverviewOut:
     tenant = principal.tenant
     series = await _series(session, principal, period)
-    bot = await figures.bot_counts(session, tenant, period)
+    counts = await figures.conversation_counts(session, tenant, period)
     return OverviewOut(
         range=range_of(period),
         conversations=ConversationTotals(
@@ -63,14 +63,14 @@ async def overview(session: AsyncSession, principal: Principal, period: Period) 
         messages=MessageTotals(
             inbound=sum(p.inbound_messages for p in series), outbound=sum(p.outbound_messages for p in series)
         ),
-        first_response=await _first_response(session, principal, period),
-        resolution=summarize(seconds_between(await figures.resolutions(session, tenant, period))),
+        first_response=await _first_response(session, principal, period, counts),
+        resolution=durations(await figures.resolutions(session, tenant, period)),
         bot=BotFigures(
-            conversations=bot.conversations,
-            handed_off=bot.handed_off,
-            resolved=bot.resolved,
-            resolution_rate=ratio(bot.resolved, bot.conversations),
-            handoff_rate=ratio(bot.handed_off, bot.conversations),
+            conversations=counts.bot,
+            handed_off=counts.handed_off,
+            resolved=counts.bot_resolved,
+            resolution_rate=ratio(counts.bot_resolved, counts.bot),
+            handoff_rate=ratio(counts.handed_off, counts.bot),
         ),
         series=series,
     )
@@ -80,7 +80,12 @@ async def conversations(session: AsyncSession, principal: Principal, period: Per
     tenant = principal.tenant
     series = await _series(session, principal, period)
 
-    groups = (Conversation.category, Conversation.team_id, Conversation.status, Conversation.origin)
+    groups = (
+        ConversationFact.category,
+        ConversationFact.team_id,
+        ConversationFact.status,
+        ConversationFact.origin,
+    )
     rows = await figures.counts_by(session, tenant, period, *groups)
     by = [_fold(rows, i) for i in range(len(groups))]
     return ConversationsOut(
@@ -88,8 +93,10 @@ async def conversations(session: AsyncSession, principal: Principal, period: Per
         totals=ConversationTotals(
             new=sum(p.new_conversations for p in series), closed=sum(p.closed_conversations for p in series)
         ),
-        first_response=await _first_response(session, principal, period),
-        resolution=summarize(seconds_between(await figures.resolutions(session, tenant, period))),
+        first_response=await _first_response(
+            session, principal, period, await figures.conversation_counts(session, tenant, period)
+        ),
+        resolution=durations(await figures.resolutions(session, tenant, period)),
         by_category=by[0],
         by_team=by[1],
         by_status=by[2],
@@ -112,12 +119,10 @@ async def agents(session: AsyncSession, principal: Principal, period: Period) ->
     if principal.role == Role.AGENT:
         members = members.where(User.id == principal.require_user())
     users = (await session.scalars(members.order_by(User.name, User.id))).all()
-    assigned = dict(await figures.assignments(session, tenant, period))
-    resolved = dict(await figures.resolved_by_assignee(session, tenant, period))
-    sent = dict(await figures.messages_by_agent(session, tenant, period))
-    waits: dict[str, list[float]] = defaultdict(list)
-    for user_id, at, reply in await figures.agent_first_responses(session, tenant, period):
-        waits[user_id].append((reply - at).total_seconds())
+    assigned = await figures.assignments(session, tenant, period)
+    resolved = await figures.per_person(session, tenant, period, SlotMetric.CLOSED)
+    sent = await figures.per_person(session, tenant, period, SlotMetric.AGENT)
+    waits = await figures.agent_first_responses(session, tenant, period)
     return AgentsOut(
         range=range_of(period),
         agents=[
@@ -128,7 +133,7 @@ async def agents(session: AsyncSession, principal: Principal, period: Period) ->
                 assigned=assigned.get(u.id, 0),
                 resolved=resolved.get(u.id, 0),
                 messages_sent=sent.get(u.id, 0),
-                first_response=summarize(waits.get(u.id, [])),
+                first_response=durations(waits.get(u.id)),
             )
             for u in users
             if u.role != Role.SUPER_ADMIN
@@ -204,25 +209,23 @@ def _funnel(counts: dict[str, int], estimated: Decimal, spent: Decimal) -> Funne
     )
 
 
-async def _first_response(session: AsyncSession, principal: Principal, period: Period) -> FirstResponse:
-    pairs = await figures.first_responses(session, principal.tenant, period)
-    answered = [(asked, reply) for asked, reply in pairs if reply is not None]
-    summary = summarize(seconds_between(answered))
-    return FirstResponse(**summary.model_dump(), unanswered=len(pairs) - len(answered))
+async def _first_response(
+    session: AsyncSession, principal: Principal, period: Period, counts: figures.ConversationCounts
+) -> FirstResponse:
+    summary = durations(await figures.first_responses(session, principal.tenant, period))
+    return FirstResponse(**summary.model_dump(), unanswered=counts.unanswered)
 
 
 async def _series(session: AsyncSession, principal: Principal, period: Period) -> list[SeriesPoint]:
     tenant = principal.tenant
     buckets = period.buckets()
     bucketer = Bucketer(buckets)
-    new, closed, inbound, outbound = ([0] * len(buckets) for _ in range(4))
+    counts = {metric: [0] * len(buckets) for metric in figures.SERIES}
     if buckets:
-        for slot, n in await figures.conversations_per_slot(session, tenant, period):
-            new[bucketer.index(slot)] += n
-        for slot, n in await figures.conversations_per_slot(session, tenant, period, closed=True):
-            closed[bucketer.index(slot)] += n
-        for slot, direction, n in await figures.messages_per_slot(session, tenant, period):
-            (inbound if direction == Direction.INBOUND else outbound)[bucketer.index(slot)] += n
+        for slot, metric, n in await figures.series_counts(session, tenant, period, bucketer.grouping()):
+            counts[metric][bucketer.index(slot)] += n
+    new, closed = counts[SlotMetric.NEW], counts[SlotMetric.CLOSED]
+    inbound, outbound = counts[SlotMetric.INBOUND], counts[SlotMetric.OUTBOUND]
     return [
         SeriesPoint(
             start=b.start,

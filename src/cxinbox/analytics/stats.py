@@ -1,28 +1,23 @@
-"""Exact summaries of a list of durations."""
+"""Summaries of durations, and ratios."""
 
 from __future__ import annotations
 
-import math
-import statistics
-from collections.abc import Iterable
-from datetime import datetime
-
+from cxinbox.analytics.figures import Ranked
 from cxinbox.analytics.schemas import Durations
 
-
-def seconds_between(pairs: Iterable[tuple[datetime, datetime]]) -> list[float]:
-    return [(end - start).total_seconds() for start, end in pairs]
+_MICROS = 10**6
 
 
-def summarize(values: list[float]) -> Durations:
-    if not values:
+def durations(ranked: Ranked | None) -> Durations:
+    """The summary of ``definitions.DURATIONS``: the median is the mean of the two middle values
+    (the middle one for an odd count), taken as ``statistics.median`` takes it."""
+    if ranked is None:
         return Durations(count=0, p50_seconds=None, p90_seconds=None, mean_seconds=None)
-    ordered = sorted(values)
     return Durations(
-        count=len(ordered),
-        p50_seconds=statistics.median(ordered),
-        p90_seconds=ordered[math.ceil(0.9 * len(ordered)) - 1],
-        mean_seconds=round(statistics.fmean(ordered), 3),
+        count=ranked.count,
+        p50_seconds=(ranked.low / _MICROS + ranked.high / _MICROS) / 2,
+        p90_seconds=ranked.p90 / _MICROS,
+        mean_seconds=round(ranked.total / (ranked.count * _MICROS), 3),
     )
 
 

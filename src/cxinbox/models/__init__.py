@@ -3,6 +3,7 @@ migrations and the schema test rely on it); code imports models from their own m
 
 from cxinbox.models import (  # noqa: F401 - imported to register their tables
     analytics,
+    analytics_rollups,
     audit,
     billing,
     bot,

@@ -1,12 +1,12 @@
 """Analytics: the organization's AI-query switch, and the indexes its figures are read through.
 
-The figures themselves are computed from the inbox's own rows (conversations, messages, the
-conversation timeline, campaign recipients); nothing is copied. The indexes below let every figure
-of a date range read only that range: ``conversations`` by creation and by closing time over every
-status (the inbox's own indexes leave CLOSED conversations out), the timeline by time, an
-organization's messages by time with what the series count (no table lookups), and a
+The conversation and message figures are read from the rollups of ``analytics_rollups.py``; the
+pieces of a range shorter than a 15-minute slot, and campaigns, from the inbox's own rows. The
+indexes below let those reads take only their range: ``conversations`` by creation and by closing
+time over every status (the inbox's own indexes leave CLOSED conversations out), the timeline by
+time, an organization's messages by time with what the series count (no table lookups), and a
 conversation's messages by sender (its first customer message, first reply, an agent's first
-message: one seek each).
+message: one seek each, which the rollups' triggers make).
 """
 
 from __future__ import annotations
