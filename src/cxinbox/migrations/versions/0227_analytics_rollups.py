@@ -2,7 +2,7 @@
 triggers on ``conversations``, ``messages`` and ``conversation_timeline``; existing rows backfilled.
 
 Revision ID: 0227
-Revises: 0224
+Revises: 0225
 Create Date: 2026-12-07 08:00:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import cxinbox.models.base
 
 revision: str = "0227"
-down_revision: str | tuple[str, ...] | None = "0224"
+down_revision: str | tuple[str, ...] | None = "0225"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
