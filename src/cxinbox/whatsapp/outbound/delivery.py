@@ -42,7 +42,7 @@ from cxinbox.models.whatsapp import AccountStatus, WhatsAppAccount
 from cxinbox.runtime import Runtime
 from cxinbox.whatsapp.inbound.statuses import RANK, apply_pending_statuses
 from cxinbox.whatsapp.inbound.unrecorded_sends import callback_key
-from cxinbox.whatsapp.outbound import governor
+from cxinbox.whatsapp.outbound import conversation_order, governor
 from cxinbox.whatsapp.outbound.refusal import send_refusal
 from cxinbox.whatsapp.repository import locked_message
 
@@ -101,6 +101,9 @@ async def deliver_message(runtime: Runtime, session: AsyncSession, outbox_id: st
     if not due:
         return  # not due, already sent, or another worker has it
     claim = due[0]
+    if await conversation_order.waits_for_earlier(runtime, claim.message_id):
+        await _put_off(session, claim, conversation_order.RECHECK_SECONDS)
+        return
     if claim.calls_graph:
         defer = await governor.wait_turn(runtime, claim.phone_number_id, claim.recipient)
         if defer > 0:
