@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
 import random
 import tempfile
 import time
@@ -27,6 +26,7 @@ from sqlalchemy import insert, select, text
 
 from bench.inbox_queries.dataset import MESSAGES_PER_CONVERSATION, Bench, ensure_dataset
 from bench.inbox_queries.measure import Timing, api_server, table, time_http
+from bench.machine import load_average, machine
 from cxinbox.analytics import rollups
 from cxinbox.config import Settings
 from cxinbox.migrations import upgrade
@@ -195,8 +195,7 @@ async def run(args: argparse.Namespace) -> None:
     print(
         f"{args.conversations:,} conversations, {args.conversations * MESSAGES_PER_CONVERSATION:,} messages "
         f"over a year, {CAMPAIGNS * RECIPIENTS:,} campaign recipients on {runtime.engine.dialect.name}; "
-        f"{args.requests} sequential requests per row; {platform.machine()} {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}; load average {' / '.join(f'{x:.2f}' for x in os.getloadavg())}"
+        f"{args.requests} sequential requests per row; {machine()}; load average {load_average()}"
     )
     print(table(timings))
 

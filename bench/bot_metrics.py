@@ -17,8 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import platform
 import random
 import tempfile
 import uuid
@@ -31,6 +29,7 @@ from sqlalchemy import delete, func, insert, select
 
 from bench.inbox_queries.dataset import Bench, ensure_dataset
 from bench.inbox_queries.measure import Timing, api_server, table, time_http
+from bench.machine import load_average, machine
 from cxinbox.config import Settings
 from cxinbox.migrations import upgrade
 from cxinbox.models.bot import BotConfig
@@ -234,8 +233,7 @@ async def run(args: argparse.Namespace) -> None:
     print(
         f"{args.sessions:,} bot sessions over a year ({args.turns} turns each) "
         f"on {runtime.engine.dialect.name}; "
-        f"{args.requests} sequential requests per row; {platform.machine()} {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}, load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}"
+        f"{args.requests} sequential requests per row; {machine()}, load average {load_average()}"
     )
     print(table(timings))
 

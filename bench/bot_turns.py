@@ -38,6 +38,7 @@ from sqlalchemy import func, select
 from tests.fakes.graph import FakeGraph
 from tests.fakes.llm import FakeLlm, Reply
 
+from bench.machine import load_average
 from bench.webhook_ingest import APP_SECRET, WEBHOOK_PATH, webhook
 from cxinbox.app import create_app
 from cxinbox.config import Settings
@@ -270,10 +271,6 @@ def table(rows: list[tuple[str, str, str]]) -> str:
     return "\n".join(lines)
 
 
-def loads(averages: tuple[float, float, float]) -> str:
-    return " ".join(f"{x:.2f}" for x in averages)
-
-
 async def main() -> None:
     args = parse_args()
     configure_logging("WARNING")
@@ -281,7 +278,7 @@ async def main() -> None:
     with tempfile.TemporaryDirectory(prefix="cxinbox-bench-bot-") as tmp:
         rows = await run(args, Path(tmp))
     print(table(rows))
-    print(f"load average (1, 5, 15 min) before {loads(load)}; after {loads(os.getloadavg())}")
+    print(f"load average (1, 5, 15 min) before {load_average(load)}; after {load_average()}")
 
 
 if __name__ == "__main__":

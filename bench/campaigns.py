@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import tempfile
 import time
 from collections import Counter
@@ -43,6 +42,7 @@ from tests.fakes.graph import FakeGraph
 
 from bench.campaign_meta import ack_times, p99, post_sent_statuses
 from bench.crash import Fleet, backend, connect_number, register_organization
+from bench.machine import load_average, machine
 from cxinbox.migrations import upgrade
 from cxinbox.models.templates import MessageTemplate, TemplateStatus
 from cxinbox.models.whatsapp import WhatsAppAccount
@@ -247,7 +247,7 @@ async def run_rate(args: argparse.Namespace, graph: FakeGraph, rate: int) -> lis
         f"{duplicates} / {unsent - reported} of {args.crash_recipients:,}",
         f"{unknown} ({unsent} not sent)",
         f"{settle:.0f} s",
-        " ".join(f"{v:.1f}" for v in os.getloadavg()),
+        load_average(),
     ]
 
 
@@ -273,7 +273,7 @@ async def main() -> None:
         "restart to done",
         "load avg 1/5/15 min",
     ]
-    print(f"load average (1, 5, 15 min): {' '.join(f'{v:.2f}' for v in os.getloadavg())}; 2 vCPU shared")
+    print(f"load average (1, 5, 15 min): {load_average()}; {machine()}")
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for row in rows:

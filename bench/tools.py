@@ -38,6 +38,7 @@ from tests.fakes.graph import FakeGraph
 from tests.fakes.llm import FakeLlm, Reply
 
 from bench.bot_turns import post, seed, settings_for, turn_overheads, until
+from bench.machine import load_average
 from cxinbox.app import create_app
 from cxinbox.core.admission import FairAdmission
 from cxinbox.core.logging import configure_logging
@@ -137,10 +138,6 @@ async def add_tool(runtime: Runtime, organization_id: str, base: str) -> None:
         )
 
 
-def loads(averages: tuple[float, float, float]) -> str:
-    return " ".join(f"{x:.2f}" for x in averages)
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -221,8 +218,8 @@ async def main() -> None:
         print(f"{label:34} {' '.join(figures)}")
     print(f"'over' is the turn beyond the remote's {remote:.0f} ms (3 x {args.delay_ms:.0f}); aim p99 < 20")
     print(
-        f"{os.cpu_count()} cores; load average (1, 5, 15 min) before {loads(load)}, "
-        f"after {loads(os.getloadavg())}"
+        f"{os.cpu_count()} cores; load average (1, 5, 15 min) before {load_average(load)}, "
+        f"after {load_average()}"
     )
 
 

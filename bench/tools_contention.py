@@ -31,6 +31,7 @@ import httpx
 
 from bench.bot_studio import admin_of
 from bench.loadgen import Results, connect, open_loop
+from bench.machine import load_average
 from bench.tools import SCHEMA, percentile, serve
 from bench.webhook_ingest import Server, connect_account, signed_requests, wait_healthy
 from cxinbox.config import Settings
@@ -202,7 +203,7 @@ async def run(args: argparse.Namespace, data_dir: Path) -> None:
         await runtime.stop()
         server.stop()
         remote.terminate()
-    load_avg = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    load_avg = load_average()
     print(
         f"webhooks at {args.rate}/s for {args.seconds:.0f} s per phase; {args.concurrent} tool calls in "
         f"flight against a remote answering in {args.delay_ms:.0f} ms; {os.cpu_count()} cores, "

@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
 import secrets
 import statistics
 import tempfile
@@ -20,6 +19,7 @@ from bench.console.live import Delays, live_delays
 from bench.console.render import first_render
 from bench.inbox_queries.dataset import ensure_dataset
 from bench.inbox_queries.measure import api_server, table
+from bench.machine import load_average, machine
 from cxinbox.config import Settings
 from cxinbox.migrations import upgrade
 from cxinbox.models.whatsapp import WhatsAppAccount
@@ -112,7 +112,7 @@ async def run(args: argparse.Namespace) -> None:
         number = await live_number(runtime, bench.organization_id)
     finally:
         await runtime.stop()
-    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"load average before: {load_average()}")
     with api_server(env, data_dir) as base:
         site = base.removesuffix("/api/v1")
         if not args.skip_render:
@@ -131,10 +131,7 @@ async def run(args: argparse.Namespace) -> None:
             )
             print(f"\nlive: {args.updates} webhooks, {args.clients} streams, {args.browsers} browsers")
             print(live_table(delays, args.clients, args.browsers))
-    print(
-        f"\n{runtime.engine.dialect.name}; {platform.machine()} {os.cpu_count()} CPUs, Python "
-        f"{platform.python_version()}; load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
-    )
+    print(f"\n{runtime.engine.dialect.name}; {machine()}; load average after: {load_average()}")
 
 
 def main() -> None:

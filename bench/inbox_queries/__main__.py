@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
 import tempfile
 import uuid
 from pathlib import Path
@@ -20,6 +19,7 @@ from bench.inbox_queries.measure import (
     table,
 )
 from bench.inbox_queries.under_writes import phases_table, reads_under_writes
+from bench.machine import load_average, machine
 from cxinbox.config import Settings
 from cxinbox.migrations import upgrade
 from cxinbox.runtime import Runtime
@@ -128,8 +128,8 @@ async def run(args: argparse.Namespace) -> None:
     print()
     print(
         f"{conversations:,} conversations, {conversations * MESSAGES_PER_CONVERSATION:,} messages on "
-        f"{runtime.engine.dialect.name}; {args.requests} sequential requests per query; "
-        f"{platform.machine()} {os.cpu_count()} CPUs, Python {platform.python_version()}"
+        f"{runtime.engine.dialect.name}; {args.requests} sequential requests per query; {machine()}; "
+        f"load average {load_average()}"
     )
     print(table(timings))
 

@@ -1,0 +1,17 @@
+"""What a bench prints about the machine it ran on: on two shared cores a figure means little
+without the load average it was taken at."""
+
+from __future__ import annotations
+
+import os
+import platform
+
+
+def load_average(averages: tuple[float, float, float] | None = None) -> str:
+    """The 1, 5 and 15 minute load averages (now, or as taken earlier), e.g. ``0.61 1.63 2.12``."""
+    return " ".join(f"{x:.2f}" for x in averages or os.getloadavg())
+
+
+def machine() -> str:
+    """The processor, its cores and the Python, e.g. ``x86_64 2 CPUs, Python 3.11.7``."""
+    return f"{platform.machine()} {os.cpu_count()} CPUs, Python {platform.python_version()}"
