@@ -14,22 +14,18 @@ import argparse
 import asyncio
 import os
 import random
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import httpx
 from sqlalchemy import insert, select, text
 
 from bench.inbox_queries.dataset import MESSAGES_PER_CONVERSATION, Bench, ensure_dataset
-from bench.inbox_queries.measure import Timing, api_server, table, time_http
+from bench.inbox_queries.measure import Timing, api_server, migrated_runtime, table, time_http
 from bench.machine import load_average, machine
 from cxinbox.analytics import rollups
-from cxinbox.config import Settings
-from cxinbox.migrations import upgrade
 from cxinbox.models.analytics_rollups import ConversationFact
 from cxinbox.models.campaigns import Campaign, CampaignRecipient
 from cxinbox.models.inbox import ConversationTimelineEntry
@@ -162,25 +158,7 @@ async def time_endpoints(base: str, bench: Bench, requests: int, ranges: list[in
 
 
 async def run(args: argparse.Namespace) -> None:
-    data_dir = Path(tempfile.mkdtemp(prefix="cxinbox-bench-"))
-    env = {
-        "CXINBOX_DATABASE_URL": args.database_url,
-        "CXINBOX_SECRET_KEY": f"bench-{uuid.uuid4().hex}",
-        "CXINBOX_RATE_LIMITS": "off",
-        "CXINBOX_ACCESS_TOKEN_TTL_SECONDS": "7200",
-    }
-    print(f"migrating {args.database_url.split('@')[-1]}…")
-    started = time.monotonic()
-    await asyncio.to_thread(upgrade, args.database_url)
-    print(f"migrated in {time.monotonic() - started:.0f} s")
-    runtime = Runtime(
-        Settings(
-            database_url=args.database_url,
-            secret_key=env["CXINBOX_SECRET_KEY"],
-            access_token_ttl_seconds=7200,
-            data_dir=data_dir,
-        )
-    )
+    env, data_dir, runtime = await migrated_runtime(args.database_url)
     try:
         bench = await ensure_dataset(runtime, args.conversations)
         await ensure_analytics_rows(runtime, bench)

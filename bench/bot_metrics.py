@@ -18,20 +18,16 @@ import argparse
 import asyncio
 import json
 import random
-import tempfile
 import uuid
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 from sqlalchemy import delete, func, insert, select
 
 from bench.inbox_queries.dataset import Bench, ensure_dataset
-from bench.inbox_queries.measure import Timing, api_server, table, time_http
+from bench.inbox_queries.measure import Timing, api_server, migrated_runtime, table, time_http
 from bench.machine import load_average, machine
-from cxinbox.config import Settings
-from cxinbox.migrations import upgrade
 from cxinbox.models.bot import BotConfig
 from cxinbox.models.bot_sessions import BotSession
 from cxinbox.models.bot_studio import BotFeedback
@@ -205,22 +201,7 @@ async def time_endpoints(base: str, bench: Bench, requests: int) -> list[Timing]
 
 
 async def run(args: argparse.Namespace) -> None:
-    data_dir = Path(tempfile.mkdtemp(prefix="cxinbox-bench-"))
-    env = {
-        "CXINBOX_DATABASE_URL": args.database_url,
-        "CXINBOX_SECRET_KEY": f"bench-{uuid.uuid4().hex}",
-        "CXINBOX_RATE_LIMITS": "off",
-        "CXINBOX_ACCESS_TOKEN_TTL_SECONDS": "7200",
-    }
-    await asyncio.to_thread(upgrade, args.database_url)
-    runtime = Runtime(
-        Settings(
-            database_url=args.database_url,
-            secret_key=env["CXINBOX_SECRET_KEY"],
-            access_token_ttl_seconds=7200,
-            data_dir=data_dir,
-        )
-    )
+    env, data_dir, runtime = await migrated_runtime(args.database_url)
     try:
         bench = await ensure_dataset(runtime, args.sessions)
         await ensure_bot_rows(runtime, bench, args.turns)

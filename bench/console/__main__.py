@@ -9,19 +9,14 @@ import asyncio
 import os
 import secrets
 import statistics
-import tempfile
-import uuid
-from pathlib import Path
 
 from sqlalchemy import select
 
 from bench.console.live import Delays, live_delays
 from bench.console.render import first_render
 from bench.inbox_queries.dataset import ensure_dataset
-from bench.inbox_queries.measure import api_server, table
+from bench.inbox_queries.measure import api_server, migrated_runtime, table
 from bench.machine import load_average, machine
-from cxinbox.config import Settings
-from cxinbox.migrations import upgrade
 from cxinbox.models.whatsapp import WhatsAppAccount
 from cxinbox.runtime import Runtime
 
@@ -87,26 +82,11 @@ def live_table(delays: Delays, clients: int, browsers: int) -> str:
 
 
 async def run(args: argparse.Namespace) -> None:
-    data_dir = Path(tempfile.mkdtemp(prefix="cxinbox-bench-console-"))
-    env = {
-        "CXINBOX_DATABASE_URL": args.database_url,
-        "CXINBOX_SECRET_KEY": f"bench-{uuid.uuid4().hex}",
-        "CXINBOX_RATE_LIMITS": "off",
-        "CXINBOX_ACCESS_TOKEN_TTL_SECONDS": "7200",
-        "CXINBOX_META_APP_SECRET": APP_SECRET,
-    }
+    env, data_dir, runtime = await migrated_runtime(
+        args.database_url, prefix="cxinbox-bench-console-", env={"CXINBOX_META_APP_SECRET": APP_SECRET}
+    )
     if args.redis_url:
         env["CXINBOX_REDIS_URL"] = args.redis_url
-    print(f"migrating {args.database_url.split('@')[-1]}…")
-    await asyncio.to_thread(upgrade, args.database_url)
-    runtime = Runtime(
-        Settings(
-            database_url=args.database_url,
-            secret_key=env["CXINBOX_SECRET_KEY"],
-            access_token_ttl_seconds=7200,
-            data_dir=data_dir,
-        )
-    )
     try:
         bench = await ensure_dataset(runtime, args.conversations)
         number = await live_number(runtime, bench.organization_id)

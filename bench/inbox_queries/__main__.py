@@ -5,9 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import tempfile
-import uuid
-from pathlib import Path
 
 from bench.inbox_queries.dataset import MESSAGES_PER_CONVERSATION, ensure_dataset
 from bench.inbox_queries.gate import reads_while_gate_held
@@ -16,13 +13,11 @@ from bench.inbox_queries.measure import (
     api_server,
     http_timings,
     latest_messages_timing,
+    migrated_runtime,
     table,
 )
 from bench.inbox_queries.under_writes import phases_table, reads_under_writes
 from bench.machine import load_average, machine
-from cxinbox.config import Settings
-from cxinbox.migrations import upgrade
-from cxinbox.runtime import Runtime
 
 DEFAULT_POSTGRESQL = 1_000_000
 DEFAULT_SQLITE = 20_000
@@ -79,23 +74,7 @@ async def run(args: argparse.Namespace) -> None:
     postgresql = args.database_url.startswith("postgresql")
     conversations = args.conversations or (DEFAULT_POSTGRESQL if postgresql else DEFAULT_SQLITE)
     only = [word.strip() for word in args.only.split(",") if word.strip()]
-    data_dir = Path(tempfile.mkdtemp(prefix="cxinbox-bench-"))
-    env = {
-        "CXINBOX_DATABASE_URL": args.database_url,
-        "CXINBOX_SECRET_KEY": f"bench-{uuid.uuid4().hex}",
-        "CXINBOX_RATE_LIMITS": "off",
-        "CXINBOX_ACCESS_TOKEN_TTL_SECONDS": "7200",
-    }
-    print(f"migrating {args.database_url.split('@')[-1]}…")
-    await asyncio.to_thread(upgrade, args.database_url)
-    runtime = Runtime(
-        Settings(
-            database_url=args.database_url,
-            secret_key=env["CXINBOX_SECRET_KEY"],
-            access_token_ttl_seconds=7200,
-            data_dir=data_dir,
-        )
-    )
+    env, data_dir, runtime = await migrated_runtime(args.database_url)
     try:
         bench = await ensure_dataset(runtime, conversations, seed=args.seed)
         if args.under_writes:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,10 +21,15 @@ import httpx
 from sqlalchemy import select
 
 from bench.inbox_queries.dataset import COMMON_WORD, Bench, contact_index, order_number, wa_id
+from cxinbox.config import Settings
 from cxinbox.conversations.queries import NOT_CLOSED
 from cxinbox.core.pagination import KeysetOrder, cursor_page, parse_datetime
+from cxinbox.migrations import upgrade
 from cxinbox.models.inbox import Contact, Conversation, Message
 from cxinbox.runtime import Runtime
+
+#: the benches' access tokens outlast a run
+TOKEN_SECONDS = 7200
 
 
 @dataclass
@@ -39,6 +47,33 @@ class Timing:
     def p95(self) -> float:
         ordered = sorted(self.samples)
         return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+async def migrated_runtime(
+    database_url: str, *, prefix: str = "cxinbox-bench-", env: dict[str, str] | None = None
+) -> tuple[dict[str, str], Path, Runtime]:
+    """The database migrated, the environment the API server will run with (``api_server``: a
+    fresh secret key, no rate limits, tokens that outlast the run, plus ``env``), its data folder,
+    and a runtime on that database for building the data (the caller stops it)."""
+    data_dir = Path(tempfile.mkdtemp(prefix=prefix))
+    server_env = {
+        "CXINBOX_DATABASE_URL": database_url,
+        "CXINBOX_SECRET_KEY": f"bench-{uuid.uuid4().hex}",
+        "CXINBOX_RATE_LIMITS": "off",
+        "CXINBOX_ACCESS_TOKEN_TTL_SECONDS": str(TOKEN_SECONDS),
+        **(env or {}),
+    }
+    print(f"migrating {database_url.split('@')[-1]}…")
+    started = time.monotonic()
+    await asyncio.to_thread(upgrade, database_url)
+    print(f"migrated in {time.monotonic() - started:.0f} s")
+    settings = Settings(
+        database_url=database_url,
+        secret_key=server_env["CXINBOX_SECRET_KEY"],
+        access_token_ttl_seconds=TOKEN_SECONDS,
+        data_dir=data_dir,
+    )
+    return server_env, data_dir, Runtime(settings)
 
 
 @contextmanager
