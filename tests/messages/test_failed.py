@@ -10,7 +10,7 @@ from sqlalchemy import update
 from cxinbox.core.clock import utcnow
 from cxinbox.models.identity import Role
 from cxinbox.models.inbox import Conversation, MessageStatus
-from cxinbox.models.outbound import OutboxState
+from cxinbox.models.outbound import OutboxEntry, OutboxState
 from cxinbox.models.whatsapp import AccountStatus, WhatsAppAccount
 from tests.fixtures.people import error_code
 from tests.fixtures.sending import (
@@ -33,7 +33,15 @@ async def waiting_for_retry(client, runtime, graph, thread) -> str:
         entry = await load_outbox(runtime, message_id)
         return entry if entry.attempts == 1 and entry.state == OutboxState.QUEUED else None
 
-    await eventually(scheduled)
+    entry = await eventually(scheduled)
+    # the pair-rate backoff is seconds: on a slow machine the retry would run (and succeed) before
+    # the test reads the queue, so the retry is moved an hour ahead (a row not due is never sent)
+    async with runtime.unit_of_work() as session:
+        await session.execute(
+            update(OutboxEntry)
+            .where(OutboxEntry.id == entry.id, OutboxEntry.state == OutboxState.QUEUED)
+            .values(next_attempt_at=utcnow() + timedelta(hours=1))
+        )
     return message_id
 
 
