@@ -1,5 +1,5 @@
-/* CX Inbox console: the conversation list's live rows (loaded from /static/: the CSP allows no
-   inline script).
+/* CX Inbox console: the conversation list's live rows, and a conversation page's own events
+   (loaded from /static/: the CSP allows no inline script).
 
    A conversation's event on the page's stream (htmx's SSE extension triggers sse:<type> on the
    element [data-live-rows], which names the row address and the list's filters) fetches that one
@@ -75,6 +75,22 @@
     if (source && typeof id === "string") refreshRow(source, id);
   }
 
+  /* On a conversation's page ([data-live-conversation] names it), that conversation's events go on
+     to the head, the timeline and the read marker as live-conversation-updated,
+     live-message-created and live-message-updated (on the body): the organization's other
+     conversations' events refresh nothing there. */
+  function onConversationEvent(event) {
+    var source = event.target.closest("[data-live-conversation]");
+    if (!source) return;
+    var data = payload(event);
+    var kind = event.type.slice(4); /* without "sse:" */
+    var id = kind.indexOf("message.") === 0 ? data.conversationId : data.id;
+    if (id === source.getAttribute("data-live-conversation")) htmx.trigger(document.body, "live-" + kind.replace(".", "-"));
+  }
+
+  ["sse:conversation.updated", "sse:message.created", "sse:message.updated"].forEach(function (name) {
+    document.addEventListener(name, onConversationEvent);
+  });
   document.addEventListener("sse:conversation.created", onChange);
   document.addEventListener("sse:conversation.updated", onChange);
   document.addEventListener("sse:conversation.deleted", onChange);
