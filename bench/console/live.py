@@ -5,8 +5,9 @@ sent to the server, until
   with the console's cookie, redirected to ``/api/v1/events`` with a stream token) has received the
   ``message.created`` event naming it (measured in this process, which reads every stream);
 - each of ``browsers`` headless Chromium pages with the inbox open shows the new message in its
-  conversation list (the page's own htmx, on the event, fetching the list and swapping it in; this
-  includes the list's 200 ms debounce), checked on every animation frame through Playwright.
+  conversation list (the page's own script, on the ``conversation.created`` event, fetching that
+  one row, ``GET /inbox/row/{id}``, and putting it in place), checked on every animation frame
+  through Playwright.
 
 Updates are sent one at a time, ``gap`` seconds apart.
 """

@@ -144,6 +144,59 @@ async def test_an_agent_works_a_conversation_live(chromium, site_url, client, ru
     await context.close()
 
 
+async def _simulated(client, admin, name: str, text: str) -> str:
+    r = await client.post(
+        "/dev/simulate/conversation", json={"name": name, "text": text}, headers=admin.headers
+    )
+    assert r.status_code == 201, r.text
+    return r.json()["data"]["conversation"]["id"]
+
+
+async def test_a_message_updates_its_one_row_in_place(chromium, site_url, client, runtime, graph, factory):
+    """A conversation's event brings that one row (``/inbox/row/{id}``), never the whole list: the
+    row moves to the top with its new message and unread marker, and a conversation outside the
+    list's filter does not appear."""
+    org = await factory.org()
+    await connect_number(runtime, graph, org.id)
+    colleague = await factory.member(org.id, Role.AGENT)
+    older = await _simulated(client, org.admin, "Ana Ruiz", "Do you ship to Puebla?")
+    newer = await _simulated(client, org.admin, "Carla Gómez", "Is the store open today?")
+    elsewhere = await _simulated(client, org.admin, "Bruno Díaz", "I need an invoice")
+    assigned = await client.post(
+        f"/conversations/{elsewhere}/assign", json={"userId": colleague.id}, headers=org.admin.headers
+    )
+    assert assigned.status_code == 200, assigned.text
+    context = await chromium.new_context(viewport={"width": 1100, "height": 720}, locale="en-US")
+    page = await context.new_page()
+    await _sign_in(page, site_url, org.admin.email)
+    async with page.expect_response(lambda r: "/inbox/list" in r.url):  # on opening the stream
+        await page.goto(site_url + "/inbox?view=unassigned")
+    rows = page.locator("#conversation-list li")
+    await expect(rows).to_have_count(2)
+    await expect(rows.first).to_have_attribute("data-id", newer)
+    fetched: list[str] = []
+    page.on("request", lambda r: fetched.append(r.url) if "/inbox/" in r.url else None)
+
+    async with page.expect_response(lambda r: f"/inbox/row/{elsewhere}" in r.url):
+        await _message(client, org.admin, elsewhere, "Any news on the invoice?")
+    async with page.expect_response(lambda r: f"/inbox/row/{older}" in r.url):
+        await _message(client, org.admin, older, "Also to Oaxaca?")
+    await expect(rows.first).to_have_attribute("data-id", older)
+    await expect(rows.first).to_contain_text("Also to Oaxaca?")
+    await expect(rows.first).to_have_class("unread")
+    await expect(rows).to_have_count(2)
+    await expect(page.locator("#conversation-list")).not_to_contain_text("Bruno Díaz")
+    assert not [url for url in fetched if "/inbox/list" in url], fetched
+    await context.close()
+
+
+async def _message(client, admin, conversation_id: str, text: str) -> None:
+    r = await client.post(
+        "/dev/simulate/message", json={"conversationId": conversation_id, "text": text}, headers=admin.headers
+    )
+    assert r.status_code == 201, r.text
+
+
 async def test_the_pages_fit_a_phone(chromium, site_url, client, runtime, graph, factory):
     org = await factory.org()
     await connect_number(runtime, graph, org.id)

@@ -51,6 +51,7 @@ async def test_every_page_answers_for_every_role(app, runtime, graph, factory, r
             "/inbox?view=mine&status=CLOSED&q=order&sub=unread",
             "/inbox?view=unassigned&status=bogus&sub=bogus&cursor=bogus",
             "/inbox/list?view=mine",
+            f"/inbox/row/{thread.id}?view=mine&sub=unread&q=order",
             f"/conversations/{thread.id}",
             f"/conversations/{thread.id}/head",
             f"/conversations/{thread.id}/timeline",
@@ -182,6 +183,46 @@ async def test_filters_counts_and_unread_markers(app, runtime, graph, factory):
         read = await site.post(f"/conversations/{open_one.id}/read", data={"csrf": token}, headers=HTMX)
         assert read.status_code == 204
         assert "badge" not in (await site.get("/inbox/list", headers=HTMX)).text
+
+
+async def test_a_row_answers_with_the_lists_filters_and_counts(app, runtime, graph, factory):
+    """``/inbox/row/{id}`` (what a page fetches on a conversation's event): the row as the list
+    shows it when the conversation is in the view, no row when it is not (then the page drops it),
+    and the view's counts either way; never another organization's or a hidden conversation."""
+    org, people = await _people(factory)
+    mine = await make_thread(runtime, graph, org, assigned_to_id=org.admin.id)
+    open_one = await make_thread(runtime, graph, org)
+    theirs = await make_thread(runtime, graph, org, assigned_to_id=people[Role.SUPERVISOR].id)
+    other = await make_thread(runtime, graph, await factory.org())
+    async with runtime.unit_of_work() as session:
+        (await session.get_one(Conversation, open_one.id)).unread_count = 3
+    async with browser(app) as site:
+        await signed_in(site, org.admin)
+        row = await site.get(f"/inbox/row/{open_one.id}?view=unassigned&open={open_one.id}", headers=HTMX)
+        assert row.status_code == 200 and 'id="list-counts"' in row.text
+        assert f'data-id="{open_one.id}"' in row.text and 'aria-current="page"' in row.text
+        assert '<span class="badge">3<span class="visually-hidden"> 3 unread</span></span>' in row.text
+        assert f'href="/conversations/{open_one.id}?view=unassigned"' in row.text
+        order = re.search(r'data-order="([^"]+)"', row.text)
+        assert order and order.group(1).endswith(f"|{open_one.id}")
+        assert "All <strong>1</strong>" in row.text and "Unread <strong>1</strong>" in row.text
+        listed = await site.get("/inbox/list?view=unassigned", headers=HTMX)
+        assert order.group(0) in listed.text  # the same order key as the list's row
+
+        outside = await site.get(f"/inbox/row/{mine.id}?view=unassigned", headers=HTMX)
+        assert 'id="list-counts"' in outside.text and "<li" not in outside.text
+        unread_only = await site.get(f"/inbox/row/{mine.id}?sub=unread", headers=HTMX)
+        assert "<li" not in unread_only.text and "Unread <strong>1</strong>" in unread_only.text
+        for stranger in (other.id, "no-such-id", "x" * 500):
+            r = await site.get(f"/inbox/row/{stranger}", headers=HTMX)
+            assert r.status_code == 200 and "<li" not in r.text and "Dana Customer" not in r.text
+    async with browser(app) as site:
+        await signed_in(site, people[Role.AGENT])
+        hidden = await site.get(f"/inbox/row/{theirs.id}", headers=HTMX)
+        assert hidden.status_code == 200 and "<li" not in hidden.text and theirs.id not in hidden.text
+    async with browser(app) as stranger:
+        signed_out = await stranger.get(f"/inbox/row/{open_one.id}")
+        assert signed_out.status_code in (303, 401) and "Dana Customer" not in signed_out.text
 
 
 async def test_customer_text_is_shown_as_text(app, runtime, graph, factory):

@@ -24,6 +24,7 @@ PAGES = {
     "/stream": "/stream",
     "/inbox": "/inbox",
     "/inbox/list": "/inbox/list",
+    "/inbox/row/{conversation_id}": "/inbox/row/{conversation}",
     "/conversations/{id}": "/conversations/{conversation}",
     "/conversations/{id}/{part}": "/conversations/{conversation}/head",
     "/conversations/{id}/quick-replies": "/conversations/{conversation}/quick-replies?text=/",

@@ -1,5 +1,12 @@
 """The inbox page: the conversations the person may see, with the API's filters (mine, unassigned,
-status, search, unread / needs reply) and counts, refreshed in place by the event stream."""
+status, search, unread / needs reply) and counts, kept current in place by the event stream.
+
+On a conversation's event the page (``static/inbox-live.js``) fetches that one row,
+``GET /inbox/row/{id}`` with the list's filters: the row as the list shows it when the conversation
+is in the list's view (the same query as the list, narrowed to one id), nothing when it is not
+(then the page drops it), and the view's counts; the page puts the row in its place by its order
+key. The whole list is fetched only on opening the stream (and on reconnecting) and after the
+person's own actions."""
 
 from __future__ import annotations
 
@@ -21,7 +28,7 @@ from cxinbox.conversations.schemas import (
     ConversationSort,
     SubFilter,
 )
-from cxinbox.conversations.serializers import conversations_out
+from cxinbox.conversations.serializers import conversation_out, conversations_out
 from cxinbox.core.errors import AppError
 from cxinbox.models.inbox import ConversationStatus
 
@@ -112,6 +119,27 @@ async def inbox_page(request: Request, visit: MemberDep) -> Response:
         return no_organization(visit)
     return visit.page(
         "console/inbox.html", listing=await listing(visit, InboxQuery.parse(request.query_params))
+    )
+
+
+@router.get("/inbox/row/{conversation_id}", response_class=HTMLResponse)
+async def inbox_row(request: Request, conversation_id: str, visit: MemberDep) -> Response:
+    """One conversation's row, if it is in the list the filters select, and the list's counts."""
+    if visit.member.organization_id is None:
+        return no_organization(visit)
+    query = InboxQuery.parse(request.query_params)
+    principal = visit.member
+    criteria = query.criteria(principal)
+    # the primary's data: the event that asks for the row may be newer than a replica
+    async with visit.runtime.read_session(current=True) as session:
+        counts = await service.count_conversations(session, principal, criteria)
+        found = await service.in_view(session, principal, criteria, conversation_id[:100])
+    return visit.page(
+        "console/_row.html",
+        query=query,
+        counts=counts,
+        conversation=None if found is None else conversation_out(found),
+        current_id=request.query_params.get("open", ""),
     )
 
 

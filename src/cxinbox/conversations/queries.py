@@ -147,6 +147,15 @@ class InboxQueries(ConversationRepository):
             self.session, stmt, order, cursor, limit, key=lambda c: (getattr(c, column), c.id)
         )
 
+    async def one_in_view(
+        self, scope: ConversationScope, criteria: ConversationFilter, conversation_id: str
+    ) -> Conversation | None:
+        """The conversation ``conversation_id`` if it is among those ``criteria`` select in ``scope``."""
+        stmt = select(Conversation).where(
+            Conversation.id == conversation_id, *self.conditions(scope, criteria)
+        )
+        return await self.session.scalar(stmt)
+
     async def counts_by_scan(
         self, scope: ConversationScope, criteria: ConversationFilter
     ) -> tuple[int, int, int]:

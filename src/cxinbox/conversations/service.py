@@ -46,6 +46,15 @@ async def list_conversations(
     return await InboxQueries(session, principal.tenant).page(scope, criteria, sort, cursor, limit)
 
 
+async def in_view(
+    session: AsyncSession, principal: Principal, criteria: ConversationFilter, conversation_id: str
+) -> Conversation | None:
+    """``conversation_id`` if ``principal`` may see it and it meets ``criteria`` (a list's one row,
+    with the list's own conditions), else None."""
+    scope = await scope_for(session, principal)
+    return await InboxQueries(session, principal.tenant).one_in_view(scope, criteria, conversation_id)
+
+
 async def count_conversations(
     session: AsyncSession, principal: Principal, criteria: ConversationFilter
 ) -> ConversationCounts:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 from sqlalchemy import select
+from sse_starlette import ServerSentEvent
 
 from cxinbox.auth.credentials import principal_claims
 from cxinbox.auth.principal import Principal
@@ -81,26 +84,48 @@ def to_sse(message: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+#: how many events' encoded form are kept (those of the last moments, which every listener sends)
+ENCODED_KEPT = 1024
+_encoded: OrderedDict[tuple[str, int], bytes] = OrderedDict()
+
+
+def encoded(organization_id: str, message: dict[str, Any]) -> bytes:
+    """The event as its stream sends it, encoded once for all its listeners: every listener of the
+    organization sends the same bytes for an event (its id names it for good), so a fan-out to many
+    streams serialises it once rather than once per stream."""
+    key = (organization_id, message["id"])
+    chunk = _encoded.get(key)
+    if chunk is None:
+        chunk = _encoded[key] = ServerSentEvent(**to_sse(message)).encode()
+        if len(_encoded) > ENCODED_KEPT:
+            _encoded.popitem(last=False)
+    return chunk
+
+
 def reset_event(reason: str, position: int) -> dict[str, Any]:
     """The ``stream.reset`` event, in the envelope of every other event."""
     data = {"reason": reason, "lastEventId": str(position)}
     return to_sse({"id": position, "type": STREAM_RESET, "data": data, "occurredAt": iso_utc(utcnow())})
 
 
+#: put in a listener's queue to wake it once its stream is closing (it carries no event)
+_WAKE: dict[str, Any] = {}
+
+
+async def _wake_when(closing: asyncio.Event, sub: Subscription) -> None:
+    await closing.wait()
+    with contextlib.suppress(asyncio.QueueFull):  # a full queue wakes the listener by itself
+        sub.queue.put_nowait(_WAKE)
+
+
 async def _next_live(sub: Subscription, closing: asyncio.Event) -> dict[str, Any] | None:
-    """The next message from the bus, or None once the listener has lagged or is closing."""
-    getter = asyncio.ensure_future(sub.queue.get())
-    lagged = asyncio.ensure_future(sub.lagged.wait())
-    closed = asyncio.ensure_future(closing.wait())
-    try:
-        await asyncio.wait({getter, lagged, closed}, return_when=asyncio.FIRST_COMPLETED)
-    finally:  # also when the client goes away: no waiter outlives the listener
-        getter.cancel()
-        lagged.cancel()
-        closed.cancel()
-    if closing.is_set():
-        return None
-    return getter.result() if getter.done() and not getter.cancelled() else None
+    """The next message from the bus, or None once the listener has lagged or is closing.
+
+    A plain wait on the queue: a listener lags only when its queue is full (the wait returns at
+    once), and a closing stream is woken through its queue (``_wake_when``), so no waiter is made
+    per message, which a fan-out to many listeners would pay for each of them."""
+    message = await sub.queue.get()
+    return None if closing.is_set() or sub.lagged.is_set() else message
 
 
 async def _in_order(
@@ -130,18 +155,22 @@ async def stream(
     after: int | None,
     visible: EventPredicate,
     closing: asyncio.Event,
-) -> AsyncGenerator[dict[str, Any]]:
+) -> AsyncGenerator[dict[str, Any] | bytes]:
     """Subscribe first, then replay what followed ``after`` (or start from now), then go live: no
     gap, no duplicate. A listener that falls too far behind is told so (``stream.reset``) and
     closed; it reconnects from the position it reached and replays the rest. Once ``closing`` is
     set (the listener's access changed) the stream ends the same way, with reason
     ``access_changed``."""
     async with runtime.bus.subscribe(organization_id) as sub:
-        position = after if after is not None else await last_event_id(runtime, organization_id)
-        yield CONNECTED
-        async for message in _in_order(runtime, organization_id, sub, position, closing):
-            position = message["id"]  # events the listener may not see count as reached too
-            if visible(message):
-                yield to_sse(message)
-        # live delivery ends only when the listener lags or its access changed
-        yield reset_event(ACCESS_CHANGED if closing.is_set() else LAGGED, position)
+        waker = asyncio.create_task(_wake_when(closing, sub))
+        try:
+            position = after if after is not None else await last_event_id(runtime, organization_id)
+            yield CONNECTED
+            async for message in _in_order(runtime, organization_id, sub, position, closing):
+                position = message["id"]  # events the listener may not see count as reached too
+                if visible(message):
+                    yield encoded(organization_id, message)
+            # live delivery ends only when the listener lags or its access changed
+            yield reset_event(ACCESS_CHANGED if closing.is_set() else LAGGED, position)
+        finally:
+            waker.cancel()

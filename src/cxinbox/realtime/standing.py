@@ -96,8 +96,8 @@ async def while_standing(
     runtime: Runtime,
     principal: Principal,
     opened: Standing,
-    open_stream: Callable[[asyncio.Event], AsyncGenerator[dict[str, Any]]],
-) -> AsyncIterator[dict[str, Any]]:
+    open_stream: Callable[[asyncio.Event], AsyncGenerator[dict[str, Any] | bytes]],
+) -> AsyncIterator[dict[str, Any] | bytes]:
     """The stream ``open_stream(changed)`` makes, with ``changed`` set once the listener's standing
     differs from ``opened`` (checked every heartbeat); the stream ends itself when it is set."""
     changed, ended = asyncio.Event(), asyncio.Event()

@@ -8,6 +8,7 @@ a ``<meta>``), and may not be framed.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,20 @@ _environment = Environment(
     auto_reload=False,
 )
 _environment.globals["static"] = static_url
+
+
+def order_instant(moment: datetime | None) -> str:
+    """``moment`` as fixed-width UTC text, so that rows compare as their times do (a page orders
+    live rows by it); none (no message yet) compares above every time: first in the newest-first
+    list, where the list's query puts it too."""
+    if moment is None:
+        return "~"
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+_environment.filters["order_instant"] = order_instant
 
 CONSOLE_HEADERS = {
     "Content-Security-Policy": (
