@@ -274,6 +274,10 @@ async def test_an_admin_runs_the_team_and_the_invitee_joins(
     elsewhere = await elsewhere_context.new_page()
     await _sign_in(elsewhere, site_url, email)
     await expect(elsewhere.get_by_role("link", name="Mías")).to_be_visible()
+    # they come online from the header; the others see it where they assign work
+    await elsewhere.get_by_label("Disponibilidad").select_option("ONLINE")
+    await elsewhere.get_by_role("button", name="Cambiar", exact=True).click()
+    await expect(elsewhere.get_by_label("Disponibilidad")).to_have_value("ONLINE")
     await elsewhere_context.close()
 
     # a team
@@ -289,7 +293,7 @@ async def test_an_admin_runs_the_team_and_the_invitee_joins(
     conversation_id = simulated.json()["data"]["conversation"]["id"]
     await admin.goto(f"{site_url}/conversations/{conversation_id}")
     await admin.get_by_text("Assign, tag, follow up").click()
-    await admin.get_by_label("Assign to").select_option(label="Bo Chen")
+    await admin.get_by_label("Assign to").select_option(label="Bo Chen (Online)")
     await admin.get_by_role("button", name="Assign", exact=True).click()
     await expect(admin.locator("#conversation-head")).to_contain_text("Assigned to Bo Chen")
     await admin.get_by_text("Assign, tag, follow up").click()

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import FormData, UploadFile
 
 from cxinbox.console.bubbles import Bubble, bubble
 from cxinbox.console.choices import choices
@@ -34,7 +35,7 @@ from cxinbox.conversations.serializers import conversation_out
 from cxinbox.core.errors import AppError, NotFound, ValidationFailed
 from cxinbox.messages import sending
 from cxinbox.messages import service as messages
-from cxinbox.messages.schemas import SendMessage
+from cxinbox.messages.schemas import MAX_CAPTION_LENGTH, SendMessage
 from cxinbox.models.inbox import ConversationStatus
 from cxinbox.templates import sending as template_sending
 from cxinbox.whatsapp.outbound.compose import SERVICE_WINDOW, window_open
@@ -174,12 +175,11 @@ async def _page_with_error(visit: Visit, id: str, error: str, status_code: int) 
 @router.post("/conversations/{id}/messages", response_class=HTMLResponse)
 async def reply(id: str, visit: MemberDep, form: FormDep) -> Response:
     text = form.get("text")
-    key = form.get("idempotency_key")
     if not isinstance(text, str) or not text.strip():
         return await act(visit, id, lambda _s: _nothing(), "console/_composer.html")
     body = SendMessage.model_validate({"text": text[:4096]})
     principal, runtime = visit.member, visit.runtime
-    idempotency_key = key[:64] if isinstance(key, str) and key else None
+    idempotency_key = _idempotency_key(form)
     return await act(
         visit,
         id,
@@ -188,12 +188,31 @@ async def reply(id: str, visit: MemberDep, form: FormDep) -> Response:
     )
 
 
+@router.post("/conversations/{id}/media", response_class=HTMLResponse)
+async def send_file(id: str, visit: MemberDep, form: FormDep) -> Response:
+    """An attachment with its optional caption, as ``POST /conversations/{id}/messages/media``: the
+    file's content decides the message type, WhatsApp's size and type limits apply."""
+    file, caption = form.get("file"), form.get("caption")
+    if not isinstance(file, UploadFile) or not file.filename:
+        return await act(visit, id, _no_file, "console/_composer.html")
+    upload = (await file.read(), file.content_type, file.filename)
+    text = caption.strip()[:MAX_CAPTION_LENGTH] if isinstance(caption, str) and caption.strip() else None
+    principal, runtime = visit.member, visit.runtime
+    key = _idempotency_key(form)
+    return await act(
+        visit,
+        id,
+        lambda s: sending.send_media(s, runtime, principal, id, upload, text, None, key),
+        "console/_composer.html",
+        done="attachment_sent",
+    )
+
+
 @router.post("/conversations/{id}/template", response_class=HTMLResponse)
 async def send_template(id: str, visit: MemberDep, form: FormDep) -> Response:
     """An APPROVED template with its values (the picker's form), as ``POST /templates/{name}/send``."""
     principal, runtime = visit.member, visit.runtime
-    key = form.get("idempotency_key")
-    idempotency_key = key[:64] if isinstance(key, str) and key else None
+    idempotency_key = _idempotency_key(form)
     try:
         name, body = chosen(form, id)
     except ValidationError:
@@ -213,6 +232,16 @@ async def _refuse_values(_session: AsyncSession) -> None:
 
 async def _nothing() -> None:
     return None
+
+
+async def _no_file(_session: AsyncSession) -> None:
+    raise ValidationFailed("Choose a file to send")
+
+
+def _idempotency_key(form: FormData) -> str | None:
+    """The form's own key (one per rendered composer): the same form posted twice sends once."""
+    key = form.get("idempotency_key")
+    return key[:64] if isinstance(key, str) and key else None
 
 
 @router.post("/conversations/{id}/takeover", response_class=HTMLResponse)

@@ -66,6 +66,8 @@ class Visit:
     new_nonce: bool
     principal: Principal | None = None
     user_name: str = ""
+    #: the signed-in person's presence (``ONLINE``, ``AWAY``, ``BUSY``, ``OFFLINE``); empty without one
+    presence: str = ""
     organization_name: str = ""
     _tokens: TokenPair | None = None
     _sign_out: bool = False
@@ -112,6 +114,7 @@ class Visit:
             csrf_header=csrf.HEADER,
             principal=self.principal,
             user_name=self.user_name,
+            presence=self.presence,
             organization_name=self.organization_name,
             places=places_for(self.principal),
             path=self.request.url.path,
@@ -196,6 +199,7 @@ async def identify(visit: Visit, *, renew_within: float = 0) -> bool:
     if user is not None and user.language is not None:  # the person's choice, on every device
         visit.t = Translator(user.language)
     visit.user_name = user.name if user else ""
+    visit.presence = user.status.value if user is not None and org is not None else ""
     visit.organization_name = org.name if org else ""
     return True
 
