@@ -28,6 +28,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.machine import load_average, machine
 from cxinbox.app import create_app
 from cxinbox.auth.refresh import start_session
 from cxinbox.config import Settings
@@ -242,6 +243,7 @@ async def main() -> None:
     configure_logging("WARNING")
     with tempfile.TemporaryDirectory() as tmp:
         rows = await run(args, Path(tmp))
+    print(f"{machine()}, load average {load_average()}")
     print(table(rows))
 
 

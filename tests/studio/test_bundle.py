@@ -4,6 +4,7 @@ another organization equal except ids and secrets, atomic validated imports, and
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import stat
@@ -351,3 +352,36 @@ async def test_export_of_another_organizations_config_is_not_found(client, facto
     assert r.status_code == 400 and error_code(r) == "VALIDATION_ERROR"
     r = await client.get("/bot-config/export-zip?tier=config", headers=owner.admin.headers)
     assert r.status_code == 400
+
+
+def _documents(*texts: str) -> dict[str, Any]:
+    return {
+        "documents": [
+            {
+                "filename": f"doc{n}.txt",
+                "kind": "txt",
+                "sha256": hashlib.sha256(t.encode()).hexdigest(),
+                "text": t,
+            }
+            for n, t in enumerate(texts)
+        ]
+    }
+
+
+async def test_an_import_uploads_its_documents_together_within_the_plan(client, runtime, factory):
+    """The documents are uploaded in one go: the plan's limit (10 on FREE) counts them all before
+    any is written, and a text the bundle holds twice, or the organization already has, is added once."""
+    target = await factory.org()
+    h = target.admin.headers
+    r = await client.post("/bot-config/documents", files={"file": ("faq.txt", FAQ, "text/plain")}, headers=h)
+    assert r.status_code == 201, r.text
+    eleven = minimal_bundle(knowledge=_documents(*(f"Documento {n}" for n in range(10)), FAQ.decode()))
+    r = await import_file(client, h, as_json(eleven))  # FAQ is held: ten more make eleven
+    assert r.status_code == 402, r.text
+    assert len((await client.get("/bot-config/documents", headers=h)).json()["data"]) == 1
+    assert await _config_count(runtime, target.id) == 0
+    texts = [*(f"Documento {n}" for n in range(8)), "Documento 0", FAQ.decode()]
+    r = await import_file(client, h, as_json(minimal_bundle(knowledge=_documents(*texts))))
+    assert r.status_code == 201, r.text
+    documents = (await client.get("/bot-config/documents?limit=100", headers=h)).json()["data"]
+    assert sorted(d["filename"] for d in documents) == sorted(["faq.txt", *(f"doc{n}.txt" for n in range(8))])

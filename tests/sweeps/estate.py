@@ -33,14 +33,17 @@ from tests.fixtures.wait import eventually
 from tests.sweeps.bodies import PDF
 from tests.templates.helpers import meta_says
 
-#: tables derived from others by a periodic job: their rows move on their own (the conversations
-#: and messages they count are compared instead; the analytics slots are folded every 5 s)
+#: tables derived from others by a periodic job: their rows move on their own (the conversations,
+#: messages and bot sessions, turns and ratings they count are compared instead; the analytics
+#: slots and the bot metrics' days are folded every 5 s)
 DERIVED_TABLES = frozenset(
     {
         "conversation_counts",
         "conversation_count_changes",
         "analytics_slot_counts",
         "analytics_slot_changes",
+        "bot_metric_days",
+        "bot_metric_day_changes",
     }
 )
 

@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from cxinbox.analytics.slots import slot_of
+from cxinbox.core.change_log import ChangeLog
 from cxinbox.core.tenancy import TenantContext
 from cxinbox.models.analytics_rollups import (
     AnalyticsSlotChange,
@@ -51,28 +52,9 @@ from cxinbox.models.inbox import (
 
 COUNTS: Table = AnalyticsSlotCount.__table__  # type: ignore[assignment]
 CHANGES: Table = AnalyticsSlotChange.__table__  # type: ignore[assignment]
-FOLD_BATCH = 100_000
-_KEY = "organization_id, metric, slot, key"
-_ADD = f"""
-    INSERT INTO analytics_slot_counts ({_KEY}, count)
-    SELECT {_KEY}, sum(count) FROM {{source}}
-    WHERE organization_id IN (SELECT id FROM organizations)
-    GROUP BY {_KEY}
-    ON CONFLICT ({_KEY}) DO UPDATE SET count = analytics_slot_counts.count + excluded.count
-"""
-#: PostgreSQL: the changes a fold takes are exactly those it deletes (one statement, one snapshot)
-_FOLD_POSTGRESQL = text(
-    f"""
-    WITH moved AS (
-        DELETE FROM analytics_slot_changes
-        WHERE id IN (SELECT id FROM analytics_slot_changes ORDER BY id LIMIT :batch)
-        RETURNING {_KEY}, count
-    )
-    {_ADD.format(source="moved")}
-    """
+SLOTS = ChangeLog(
+    "analytics_slot_counts", "analytics_slot_changes", ("organization_id", "metric", "slot", "key"), "count"
 )
-#: SQLite runs one writing transaction at a time: fold up to an id, then delete up to it
-_FOLD_SQLITE = text(_ADD.format(source="(SELECT * FROM analytics_slot_changes WHERE id <= :last) AS moved"))
 
 
 async def counted(
@@ -109,13 +91,7 @@ async def counted(
 
 async def fold(session: AsyncSession) -> None:
     """Fold the pending slot changes into the counts."""
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(_FOLD_POSTGRESQL, {"batch": FOLD_BATCH})
-        return
-    last = await session.scalar(select(func.max(CHANGES.c.id)))
-    if last is not None:
-        await session.execute(_FOLD_SQLITE, {"last": last})
-        await session.execute(CHANGES.delete().where(CHANGES.c.id <= last))
+    await SLOTS.fold(session)
 
 
 async def rebuild(session: AsyncSession, organization_id: str) -> None:

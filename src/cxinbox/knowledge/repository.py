@@ -23,8 +23,10 @@ class DocumentRepository(TenantRepository[KnowledgeDocument]):
             self.select().order_by(KnowledgeDocument.created_at.desc(), KnowledgeDocument.id)
         )
 
-    async def by_sha256(self, sha256: str) -> KnowledgeDocument | None:
-        return await self.session.scalar(self.select().where(KnowledgeDocument.sha256 == sha256))
+    async def any_sha256(self, hashes: list[str]) -> bool:
+        """Whether the organization holds a document of any of ``hashes``."""
+        found = await self.session.scalar(self.select().where(KnowledgeDocument.sha256.in_(hashes)).limit(1))
+        return found is not None
 
     def chunks(self, document_id: str) -> Select[KnowledgeChunk]:
         return (

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Sequence
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +19,7 @@ from cxinbox.auth.principal import Principal
 from cxinbox.config import Settings
 from cxinbox.core.db import after_commit
 from cxinbox.core.errors import NotFound, PayloadTooLarge, UnsupportedMediaType
+from cxinbox.core.ids import new_id
 from cxinbox.core.jobs import enqueue
 from cxinbox.core.pagination import PageParams, paginate
 from cxinbox.files.names import safe_filename
@@ -45,6 +47,10 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 STORAGE_PREFIX = "knowledge/"
 
 
+#: a file to upload: its bytes, name and title
+Upload = tuple[bytes, str | None, str | None]
+
+
 async def upload(
     session: AsyncSession,
     runtime: Runtime,
@@ -53,44 +59,59 @@ async def upload(
     filename: str | None,
     title: str | None,
 ) -> KnowledgeDocument:
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise PayloadTooLarge(f"The file exceeds {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
-    kind = recognise(data, filename)
-    if kind is None:
-        raise UnsupportedMediaType("The file must be a PDF, DOCX, XLSX, CSV, TXT or Markdown document")
+    return (await upload_many(session, runtime, editor, [(data, filename, title)]))[0]
+
+
+async def upload_many(
+    session: AsyncSession, runtime: Runtime, editor: Actor, files: Sequence[Upload]
+) -> list[KnowledgeDocument]:
+    """Each file checked as one upload is, the plan limit counted once for them all and their rows
+    written in one flush (a bundle's import uploads a thousand documents at once)."""
+    kinds = []
+    for data, filename, _ in files:
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise PayloadTooLarge(f"The file exceeds {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
+        kind = recognise(data, filename)
+        if kind is None:
+            raise UnsupportedMediaType("The file must be a PDF, DOCX, XLSX, CSV, TXT or Markdown document")
+        kinds.append(kind)
     tenant = editor.principal.tenant
     repo = DocumentRepository(session, tenant)
-    sha256 = hashlib.sha256(data).hexdigest()
-    if await repo.by_sha256(sha256) is not None:
+    hashes = [hashlib.sha256(data).hexdigest() for data, _, _ in files]
+    if len(set(hashes)) < len(hashes) or await repo.any_sha256(hashes):
         raise DuplicateDocument()
     organization = await session.get(Organization, tenant.organization_id)
     if organization is None:
         raise NotFound("Organization not found")
-    await ensure_within_limit(session, organization, KNOWLEDGE_DOCUMENTS)
-    name = safe_filename(filename) or f"document.{kind.name}"
-    document = repo.add(
-        KnowledgeDocument(
-            filename=name,
-            title=title,
-            kind=kind.name,
-            mime_type=kind.mime_type,
-            size=len(data),
-            sha256=sha256,
-            storage_key="",
-            uploaded_by_id=editor.principal.user_id,
+    await ensure_within_limit(session, organization, KNOWLEDGE_DOCUMENTS, adding=len(files))
+    documents = []
+    for (data, filename, title), kind, sha256 in zip(files, kinds, hashes, strict=True):
+        document_id = new_id()
+        documents.append(
+            repo.add(
+                KnowledgeDocument(
+                    id=document_id,
+                    filename=safe_filename(filename) or f"document.{kind.name}",
+                    title=title,
+                    kind=kind.name,
+                    mime_type=kind.mime_type,
+                    size=len(data),
+                    sha256=sha256,
+                    storage_key=f"{STORAGE_PREFIX}{tenant.organization_id}/{document_id}.{kind.name}",
+                    uploaded_by_id=editor.principal.user_id,
+                )
+            )
         )
-    )
     try:
         await repo.flush()
     except IntegrityError as exc:  # the same file uploaded twice at once
         raise DuplicateDocument() from exc
-    document.storage_key = f"{STORAGE_PREFIX}{document.organization_id}/{document.id}.{kind.name}"
-    await runtime.storage.save(document.storage_key, data, kind.mime_type)
-    await repo.flush()
-    enqueue(session, tasks.ingest_document, document_id=document.id)
-    publish_document_updated(session, document)
-    _audit(session, editor, "knowledge_document.created", document)
-    return document
+    for document, (data, _, _), kind in zip(documents, files, kinds, strict=True):
+        await runtime.storage.save(document.storage_key, data, kind.mime_type)
+        enqueue(session, tasks.ingest_document, document_id=document.id)
+        publish_document_updated(session, document)
+        _audit(session, editor, "knowledge_document.created", document)
+    return documents
 
 
 async def delete(session: AsyncSession, runtime: Runtime, editor: Actor, document_id: str) -> None:

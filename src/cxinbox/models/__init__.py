@@ -7,6 +7,7 @@ from cxinbox.models import (  # noqa: F401 - imported to register their tables
     audit,
     billing,
     bot,
+    bot_metric_days,
     bot_sessions,
     bot_shadow_runs,
     bot_studio,

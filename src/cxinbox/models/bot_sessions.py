@@ -37,7 +37,9 @@ class BotSession(TenantModel):
             sqlite_where=text("ended_at IS NULL"),
             postgresql_where=text("ended_at IS NULL"),
         ),
-        Index("ix_bot_sessions_org_started", "organization_id", "started_at"),
+        # the order of ``metrics/sessions`` (newest first, by id on a tie), without and with its filter
+        Index("ix_bot_sessions_org_started", "organization_id", "started_at", "id"),
+        Index("ix_bot_sessions_org_closure_started", "organization_id", "closure_type", "started_at", "id"),
         Index("ix_bot_sessions_conversation_started", "conversation_id", "started_at"),
         Index(
             "ix_bot_sessions_open_started",

@@ -6,8 +6,9 @@ to the one it was taken in. Only finished turns count (a running one has no trac
 belongs to a session when it was taken on its conversation while the session was open. A turn
 "called the model" when its trace has an LLM call: only those make the latency figures, so a turn
 answered by an intent's fixed response does not pull the mean down. Both are kept by triggers
-(revision 0225) as ``bot_sessions.turns`` and ``bot_turns.model_latency_ms``, so the figures read
-the sessions of the window and an index, never every turn's trace.
+(revision 0225) as ``bot_sessions.turns`` and ``bot_turns.model_latency_ms``, and the figures of
+every day by further triggers (revision 0229, ``metric_days``): ``quality`` and the count of
+``sessions`` read the window's whole days from those and only its first, partial day from the rows.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.auth.principal import Principal
@@ -24,9 +25,10 @@ from cxinbox.core.cache import ExpiringStore
 from cxinbox.core.clock import utcnow
 from cxinbox.core.errors import NotFound
 from cxinbox.core.pagination import PageParams
+from cxinbox.models.bot_metric_days import BotDayMetric
 from cxinbox.models.bot_sessions import BotSession, BotSessionClosure
-from cxinbox.models.bot_studio import BotFeedback
 from cxinbox.models.bot_turns import BotTurn, TurnDecision, TurnState
+from cxinbox.studio.metric_days import SESSION_METRICS, figures
 from cxinbox.studio.metrics_schemas import (
     FeedbackCounts,
     PipelineStep,
@@ -50,46 +52,18 @@ def _rate(part: int, whole: int) -> float | None:
     return None if not whole else round(part / whole, 4)
 
 
-def _sessions_since(organization_id: str, since: datetime) -> list[ColumnElement[bool]]:
-    return [BotSession.organization_id == organization_id, BotSession.started_at >= since]
-
-
 async def quality(session: AsyncSession, principal: Principal, days: int) -> QualityOut:
-    organization_id, since = principal.tenant.organization_id, _since(days)
-    by_closure: dict[BotSessionClosure | None, int] = {}
-    total_turns = 0
-    for closure, count, turns in await session.execute(
-        select(BotSession.closure_type, func.count(), func.coalesce(func.sum(BotSession.turns), 0))
-        .where(*_sessions_since(organization_id, since))
-        .group_by(BotSession.closure_type)
-    ):
-        by_closure[closure] = count
-        total_turns += int(turns)
-    sessions = sum(by_closure.values())
-    ratings = dict(
-        (
-            await session.execute(
-                select(BotFeedback.rating, func.count())
-                .where(BotFeedback.organization_id == organization_id, BotFeedback.created_at >= since)
-                .group_by(BotFeedback.rating)
-            )
-        ).all()
-    )
-    latency = await session.scalar(
-        select(func.avg(BotTurn.model_latency_ms)).where(
-            BotTurn.organization_id == organization_id,
-            BotTurn.created_at >= since,
-            BotTurn.model_latency_ms.is_not(None),
-        )
-    )
+    m = await figures(session, principal.tenant.organization_id, _since(days), list(BotDayMetric))
+    sessions = sum(m[name] for name in SESSION_METRICS)
+    latency_turns = m[BotDayMetric.LATENCY_TURNS]
     return QualityOut(
         sessions=sessions,
-        resolved_rate=_rate(by_closure.get(BotSessionClosure.RESOLVED_CONFIRMED, 0), sessions),
-        escalation_rate=_rate(by_closure.get(BotSessionClosure.ESCALATED, 0), sessions),
-        abandon_rate=_rate(by_closure.get(BotSessionClosure.ABANDONED, 0), sessions),
-        avg_turns=None if not sessions else round(total_turns / sessions, 2),
-        feedback=FeedbackCounts(positive=ratings.get(1, 0), negative=ratings.get(0, 0)),
-        avg_latency_ms=None if latency is None else round(float(latency)),
+        resolved_rate=_rate(m[BotDayMetric.RESOLVED_CONFIRMED], sessions),
+        escalation_rate=_rate(m[BotDayMetric.ESCALATED], sessions),
+        abandon_rate=_rate(m[BotDayMetric.ABANDONED], sessions),
+        avg_turns=None if not sessions else round(m[BotDayMetric.TURNS] / sessions, 2),
+        feedback=FeedbackCounts(positive=m[BotDayMetric.HELPFUL], negative=m[BotDayMetric.NOT_HELPFUL]),
+        avg_latency_ms=None if not latency_turns else round(m[BotDayMetric.LATENCY_MS] / latency_turns),
     )
 
 
@@ -100,11 +74,17 @@ async def sessions_page(
     closure: BotSessionClosure | None,
     params: PageParams,
 ) -> tuple[list[SessionOut], int]:
-    stmt = select(BotSession).where(*_sessions_since(principal.tenant.organization_id, _since(days)))
+    """The page in the order of ``ix_bot_sessions_org_started`` (or, filtered by closure,
+    ``ix_bot_sessions_org_closure_started``); the total from the days."""
+    organization_id, since = principal.tenant.organization_id, _since(days)
+    counted = SESSION_METRICS if closure is None else [BotDayMetric(closure.value)]
+    total = sum((await figures(session, organization_id, since, counted)).values())
+    stmt = select(BotSession).where(
+        BotSession.organization_id == organization_id, BotSession.started_at >= since
+    )
     if closure is not None:
         stmt = stmt.where(BotSession.closure_type == closure)
     stmt = stmt.order_by(BotSession.started_at.desc(), BotSession.id.desc())
-    total = int(await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0)
     rows = (await session.scalars(stmt.limit(params.limit).offset(params.offset))).all()
     return [
         SessionOut(

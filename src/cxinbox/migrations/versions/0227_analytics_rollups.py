@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import cxinbox.models.base
+from cxinbox.migrations import row_triggers
 
 revision: str = "0227"
 down_revision: str | tuple[str, ...] | None = "0225"
@@ -29,12 +30,10 @@ class Dialect:
     postgresql: bool
 
     def slot(self, column: str) -> str:
-        if self.postgresql:
-            return f"floor(extract(epoch FROM {column}) / {SLOT_SECONDS})::bigint"
-        return f"CAST(strftime('%s', {column}) AS INTEGER) / {SLOT_SECONDS}"
+        return row_triggers.bucket(column, SLOT_SECONDS, "bigint")
 
     def differs(self, a: str, b: str) -> str:
-        return f"{a} {'IS DISTINCT FROM' if self.postgresql else 'IS NOT'} {b}"
+        return row_triggers.differs(a, b)
 
     def change(self, metric: str, at: str, key: str, sign: str, organization: str, when: str = "") -> str:
         """Append ``sign``1 to ``metric`` in the slot of ``at`` (only ``when`` it holds)."""
@@ -217,30 +216,11 @@ def _triggers(d: Dialect) -> list[tuple[str, str, str, str, list[str]]]:
 
 
 def _create_triggers() -> None:
-    d = Dialect(op.get_bind().dialect.name == "postgresql")
-    for name, table, event, condition, statements in _triggers(d):
-        body = "; ".join(statements)
-        when = f"WHEN ({condition}) " if condition else ""
-        if d.postgresql:
-            op.execute(
-                f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ "
-                f"BEGIN {body}; RETURN NULL; END $$"
-            )
-            op.execute(
-                f"CREATE TRIGGER {name} AFTER {event} ON {table} FOR EACH ROW {when}EXECUTE FUNCTION {name}()"
-            )
-        else:
-            op.execute(f"CREATE TRIGGER {name} AFTER {event} ON {table} FOR EACH ROW {when}BEGIN {body}; END")
+    row_triggers.create(_triggers(Dialect(row_triggers.postgresql())))
 
 
 def _drop_triggers() -> None:
-    d = Dialect(op.get_bind().dialect.name == "postgresql")
-    for name, table, *_ in _triggers(d):
-        if d.postgresql:
-            op.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
-            op.execute(f"DROP FUNCTION IF EXISTS {name}()")
-        else:
-            op.execute(f"DROP TRIGGER IF EXISTS {name}")
+    row_triggers.drop(_triggers(Dialect(row_triggers.postgresql())))
 
 
 def _backfill() -> None:

@@ -3,7 +3,7 @@ or CSV document's own content, else its chunks joined in order); ``full`` adds t
 ``full`` ZIP the original files (``files/<sha256>``).
 
 Import adds each document the organization does not have yet (by the original's SHA-256) through
-the knowledge base's own upload (its checks and plan limit apply): the original file when the ZIP
+the knowledge base's own upload, all in one (its checks and plan limit apply): the original file when the ZIP
 holds it, else the text as a TXT document. Ingestion then re-chunks it with the importing
 organization's settings, so the bundle's chunks are not written as they are."""
 
@@ -111,6 +111,7 @@ async def write_knowledge(ctx: ImportContext, value: BundleKnowledge) -> None:
             select(KnowledgeDocument.sha256).where(KnowledgeDocument.organization_id == org)
         )
     )
+    files: list[service.Upload] = []
     for document in value.documents:
         original = ctx.files.get(FILES_PREFIX + document.sha256)
         if original is not None and hashlib.sha256(original).hexdigest() == document.sha256:
@@ -119,10 +120,13 @@ async def write_knowledge(ctx: ImportContext, value: BundleKnowledge) -> None:
             data = document.text.encode()
             stem = PurePosixPath(document.filename).stem or "document"
             filename = document.filename if document.kind in TEXT_KINDS else f"{stem}.txt"
-        if not data.strip() or document.sha256 in held or hashlib.sha256(data).hexdigest() in held:
+        sha256 = hashlib.sha256(data).hexdigest()
+        if not data.strip() or document.sha256 in held or sha256 in held:
             continue
-        created = await service.upload(ctx.session, ctx.runtime, ctx.editor, data, filename, document.title)
-        held.update({document.sha256, created.sha256})
+        files.append((data, filename, document.title))
+        held.update({document.sha256, sha256})
+    if files:
+        await service.upload_many(ctx.session, ctx.runtime, ctx.editor, files)
 
 
 SECTION = Section("knowledge", Tier.STANDARD, export_knowledge, validate_knowledge, write_knowledge)
