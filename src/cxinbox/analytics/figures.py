@@ -69,16 +69,20 @@ def _postgresql(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
+#: ``percentile_disc(p)`` is the value at rank ``ceil(p * n)``: at ``0.5 + 2**-30`` that is
+#: ``n / 2 + 1`` for an even count (the upper middle value) and ``(n + 1) / 2`` for an odd one (the
+#: middle one), for any count under 2**30, so that the three ranks share one sort
+UPPER_MIDDLE = 0.5 + 2**-30
+
+
 def _ranks(us: ColumnElement[int]) -> list[ColumnElement[Any]]:
-    """PostgreSQL: the count, the sum, the lower and upper middle values (the 50th percentile
-    ascending, then descending) and the 90th percentile of ``us`` in one pass of aggregates, which
-    all leave NULLs out."""
+    """PostgreSQL: the count, the sum, the lower and upper middle values and the 90th percentile of
+    ``us`` in one pass of aggregates, which all leave NULLs out; the percentiles of one ordering
+    share one sort."""
     return [
         func.count(us),
         func.sum(us),
-        func.percentile_disc(0.5).within_group(us),
-        func.percentile_disc(0.5).within_group(us.desc()),
-        func.percentile_disc(0.9).within_group(us),
+        *(func.percentile_disc(p).within_group(us) for p in (0.5, UPPER_MIDDLE, 0.9)),
     ]
 
 
