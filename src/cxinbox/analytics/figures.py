@@ -19,7 +19,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, true, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.analytics import rollups
@@ -65,6 +65,31 @@ class Ranked:
     p90: int
 
 
+def _postgresql(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+#: ``percentile_disc(p)`` is the value at rank ``ceil(p * n)``: at ``0.5 + 2**-30`` that is
+#: ``n / 2 + 1`` for an even count (the upper middle value) and ``(n + 1) / 2`` for an odd one (the
+#: middle one), for any count under 2**30, so that the three ranks share one sort
+UPPER_MIDDLE = 0.5 + 2**-30
+
+
+def _ranks(us: ColumnElement[int]) -> list[ColumnElement[Any]]:
+    """PostgreSQL: the count, the sum, the lower and upper middle values and the 90th percentile of
+    ``us`` in one pass of aggregates, which all leave NULLs out; the percentiles of one ordering
+    share one sort."""
+    return [
+        func.count(us),
+        func.sum(us),
+        *(func.percentile_disc(p).within_group(us) for p in (0.5, UPPER_MIDDLE, 0.9)),
+    ]
+
+
+def _summary(count: int, total: Any, low: Any, high: Any, p90: Any) -> Ranked | None:
+    return Ranked(int(count), int(total), int(low), int(high), int(p90)) if count else None
+
+
 async def _ranked(
     session: AsyncSession,
     micros: ColumnElement[int],
@@ -72,26 +97,15 @@ async def _ranked(
     group: Any = None,
 ) -> dict[Any, Ranked]:
     """``micros`` of the rows matching ``where`` ranked per ``group``: only the ranks a summary
-    needs leave the database. PostgreSQL takes them with ordered-set aggregates (the lower middle
-    value is the 50th percentile ascending, the upper one descending); SQLite, which has none, by
-    numbering the rows."""
+    needs leave the database. PostgreSQL takes them with ordered-set aggregates (``_ranks``);
+    SQLite, which has none, by numbering the rows."""
     values = (
         select((group if group is not None else literal(None)).label("g"), micros.label("us"))
         .where(*where)
         .subquery()
     )
-    us = values.c.us
-    if session.get_bind().dialect.name == "postgresql":
-        rows = await session.execute(
-            select(
-                values.c.g,
-                func.count(),
-                func.sum(us),
-                func.percentile_disc(0.5).within_group(us),
-                func.percentile_disc(0.5).within_group(us.desc()),
-                func.percentile_disc(0.9).within_group(us),
-            ).group_by(values.c.g)
-        )
+    if _postgresql(session):
+        rows = await session.execute(select(values.c.g, *_ranks(values.c.us)).group_by(values.c.g))
     else:
         rows = await session.execute(_numbered(values))
     return {g: Ranked(int(c), int(t), int(lo), int(hi), int(p)) for g, c, t, lo, hi, p in rows}
@@ -119,40 +133,40 @@ def _numbered(values: Any) -> Any:
     )
 
 
-async def first_responses(session: AsyncSession, tenant: TenantContext, period: Period) -> Ranked | None:
-    """The answered conversations created in the range: customer's first message to first reply."""
-    where = [*_created(tenant, period), Fact.first_reply_at.is_not(None)]
-    micros = microseconds_between(session, Fact.first_customer_at, Fact.first_reply_at)
-    return (await _ranked(session, micros, where)).get(None)
+def _first_response(session: AsyncSession) -> ColumnElement[int]:
+    """The customer's first message to the first reply, NULL while unanswered."""
+    return microseconds_between(session, Fact.first_customer_at, Fact.first_reply_at)
 
 
-async def resolutions(session: AsyncSession, tenant: TenantContext, period: Period) -> Ranked | None:
-    micros = microseconds_between(session, Fact.created_at, Fact.closed_at)
-    return (await _ranked(session, micros, _closed(tenant, period))).get(None)
+def _resolution(session: AsyncSession) -> ColumnElement[int]:
+    return microseconds_between(session, Fact.created_at, Fact.closed_at)
 
 
-async def agent_first_responses(
-    session: AsyncSession, tenant: TenantContext, period: Period
-) -> dict[str, Ranked]:
-    """Per agent: the assignments in the range that the agent answered, assignment to first message."""
+@dataclass(frozen=True)
+class Assignments:
+    """Per agent: the assignments in the range, and the time from each that the agent answered to
+    their first message after it."""
+
+    counts: dict[str, int]
+    first_responses: dict[str, Ranked]
+
+
+async def assignments(session: AsyncSession, tenant: TenantContext, period: Period) -> Assignments:
+    """PostgreSQL in one statement (the ranks leave out the unanswered ones), SQLite in two."""
     a = AssignmentFact
     micros = microseconds_between(session, a.assigned_at, a.answered_at)
-    where = [
-        a.organization_id == tenant.organization_id,
-        _in(a.assigned_at, period),
-        a.answered_at.is_not(None),
-    ]
-    return await _ranked(session, micros, where, a.user_id)
-
-
-async def assignments(session: AsyncSession, tenant: TenantContext, period: Period) -> dict[str, int]:
-    a = AssignmentFact
-    rows = await session.execute(
-        select(a.user_id, func.count())
-        .where(a.organization_id == tenant.organization_id, _in(a.assigned_at, period))
-        .group_by(a.user_id)
-    )
-    return {user: n for user, n in rows}
+    where = [a.organization_id == tenant.organization_id, _in(a.assigned_at, period)]
+    if _postgresql(session):
+        rows = await session.execute(
+            select(a.user_id, func.count(), *_ranks(micros)).where(*where).group_by(a.user_id)
+        )
+        found = [(user, n, _summary(*ranks)) for user, n, *ranks in rows]
+        return Assignments(
+            {user: n for user, n, _ in found}, {user: r for user, _, r in found if r is not None}
+        )
+    rows = await session.execute(select(a.user_id, func.count()).where(*where).group_by(a.user_id))
+    answered = await _ranked(session, micros, [*where, a.answered_at.is_not(None)], a.user_id)
+    return Assignments({user: n for user, n in rows}, answered)
 
 
 @dataclass(frozen=True)
@@ -164,28 +178,58 @@ class ConversationCounts:
     bot_resolved: int
 
 
+@dataclass(frozen=True)
+class ConversationFigures:
+    """First responses and counts of the conversations created in the range (``definitions``: first
+    response, bot figures), resolutions of those closed in it."""
+
+    first_response: Ranked | None
+    resolution: Ranked | None
+    counts: ConversationCounts
+
+
 def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
-async def conversation_counts(
-    session: AsyncSession, tenant: TenantContext, period: Period
-) -> ConversationCounts:
-    """Of the conversations created in the range (``definitions``: first response, bot figures)."""
+def _counts() -> list[ColumnElement[int]]:
+    """The ``ConversationCounts`` of the fact rows read, in order."""
     is_bot = or_(Fact.status == ConversationStatus.BOT_HANDLING.value, Fact.bot_spoke, Fact.left_bot)
-    row = (
-        await session.execute(
-            select(
-                _count_if(and_(Fact.first_customer_at.is_not(None), Fact.first_reply_at.is_(None))),
-                _count_if(is_bot),
-                _count_if(and_(is_bot, Fact.handed_off)),
-                _count_if(
-                    and_(is_bot, Fact.status == ConversationStatus.CLOSED.value, Fact.handed_off.is_(False))
-                ),
-            ).where(*_created(tenant, period))
-        )
-    ).one()
-    return ConversationCounts(*(int(n) for n in row))
+    conditions = [
+        and_(Fact.first_customer_at.is_not(None), Fact.first_reply_at.is_(None)),
+        is_bot,
+        and_(is_bot, Fact.handed_off),
+        and_(is_bot, Fact.status == ConversationStatus.CLOSED.value, Fact.handed_off.is_(False)),
+    ]
+    return [func.count().filter(condition) for condition in conditions]
+
+
+async def conversation_figures(
+    session: AsyncSession, tenant: TenantContext, period: Period
+) -> ConversationFigures:
+    """PostgreSQL answers in one statement that reads the range's created facts once (counts and
+    first responses together) and its closed ones once. SQLite, in the process (a statement costs
+    no round trip), ranks by numbering rows: a statement for each."""
+    if _postgresql(session):
+        return await _conversation_figures_at_once(session, tenant, period)
+    answered = [*_created(tenant, period), Fact.first_reply_at.is_not(None)]
+    counts = (await session.execute(select(*_counts()).where(*_created(tenant, period)))).one()
+    return ConversationFigures(
+        first_response=(await _ranked(session, _first_response(session), answered)).get(None),
+        resolution=(await _ranked(session, _resolution(session), _closed(tenant, period))).get(None),
+        counts=ConversationCounts(*(int(n) for n in counts)),
+    )
+
+
+async def _conversation_figures_at_once(
+    session: AsyncSession, tenant: TenantContext, period: Period
+) -> ConversationFigures:
+    created = select(*_counts(), *_ranks(_first_response(session))).where(*_created(tenant, period))
+    closed = select(*_ranks(_resolution(session))).where(*_closed(tenant, period))
+    both = created.subquery(), closed.subquery()
+    row = (await session.execute(select(*both).select_from(both[0].join(both[1], true())))).one()
+    counts = ConversationCounts(*(int(n) for n in row[:4]))
+    return ConversationFigures(_summary(*row[4:9]), _summary(*row[9:]), counts)
 
 
 async def counts_by(
@@ -206,91 +250,77 @@ async def series_counts(
     groups of ``grouping`` where the rollups answer."""
     whole, edges = period.split()
     found = [] if whole is None else await rollups.counted(session, tenant, SERIES, whole, grouping=grouping)
-    rows = [(int(slot), SlotMetric(metric), n) for slot, metric, n in found]
-    for edge in edges:
-        for metric, closed in ((SlotMetric.NEW, False), (SlotMetric.CLOSED, True)):
-            rows += [(s, metric, n) for s, n in await _conversations_per_slot(session, tenant, edge, closed)]
-        rows += await _messages_per_slot(session, tenant, edge)
-    return rows
+    if edges:
+        found += list(await session.execute(_edge_series(session, tenant, edges)))
+    return [(int(slot), SlotMetric(metric), n) for slot, metric, n in found]
 
 
 async def per_person(
-    session: AsyncSession, tenant: TenantContext, period: Period, metric: SlotMetric
-) -> dict[str, int]:
-    """``CLOSED`` (by the assignee) or ``AGENT`` (messages, by their agent) over the range, per user."""
+    session: AsyncSession, tenant: TenantContext, period: Period
+) -> dict[SlotMetric, dict[str, int]]:
+    """``CLOSED`` (by the assignee) and ``AGENT`` (messages, by their agent) over the range, per user."""
     whole, edges = period.split()
-    found = [] if whole is None else await rollups.counted(session, tenant, [metric], whole, by_key=True)
-    counts: dict[str, int] = defaultdict(int)
-    for key, _, n in found:
+    metrics = (SlotMetric.CLOSED, SlotMetric.AGENT)
+    found = [] if whole is None else await rollups.counted(session, tenant, metrics, whole, by_key=True)
+    if edges:
+        found += list(await session.execute(_edge_people(tenant, edges)))
+    counts: dict[SlotMetric, dict[str, int]] = {metric: defaultdict(int) for metric in metrics}
+    for key, metric, n in found:
         if key:
-            counts[key] += n
-    raw = _resolved_by_assignee if metric is SlotMetric.CLOSED else _messages_by_agent
-    for edge in edges:
-        for user, n in await raw(session, tenant, edge):
-            counts[user] += n
+            counts[SlotMetric(metric)][key] += n
     return counts
 
 
-# The rows themselves, for the pieces of a range shorter than a slot
+# The rows themselves, for the pieces of a range shorter than a slot (both ends in one statement)
 
 
-async def _conversations_per_slot(
-    session: AsyncSession, tenant: TenantContext, period: Period, closed: bool
-) -> list[tuple[int, int]]:
-    c = Conversation
-    column = c.closed_at if closed else c.created_at
-    where = [c.organization_id == tenant.organization_id, _in(column, period)]
-    if closed:
-        where.append(c.status == ConversationStatus.CLOSED)
-    slot = slot_of(session, column)
-    rows = await session.execute(select(slot, func.count()).where(*where).group_by(slot))
-    return [(int(s), n) for s, n in rows]
+def _in_any(column: Any, periods: Sequence[Period]) -> ColumnElement[bool]:
+    return or_(*(_in(column, p) for p in periods))
 
 
-async def _messages_per_slot(
-    session: AsyncSession, tenant: TenantContext, period: Period
-) -> list[tuple[int, SlotMetric, int]]:
-    slot = slot_of(session, Message.ordered_at)
-    rows = await session.execute(
-        select(slot, Message.direction, func.count())
-        .where(Message.organization_id == tenant.organization_id, _in(Message.ordered_at, period))
-        .group_by(slot, Message.direction)
+def _edge_series(session: AsyncSession, tenant: TenantContext, edges: Sequence[Period]) -> Any:
+    """(slot, metric, count) of the ``SERIES`` metrics in ``edges``."""
+    c, m = Conversation, Message
+    org = tenant.organization_id
+    direction = case(
+        (m.direction == Direction.INBOUND, literal(SlotMetric.INBOUND.value)),
+        else_=literal(SlotMetric.OUTBOUND.value),
     )
-    inbound, outbound = SlotMetric.INBOUND, SlotMetric.OUTBOUND
-    return [(int(s), inbound if d == Direction.INBOUND else outbound, n) for s, d, n in rows]
+    created, closed, sent = (slot_of(session, at) for at in (c.created_at, c.closed_at, m.ordered_at))
+    return union_all(
+        select(created, literal(SlotMetric.NEW.value), func.count())
+        .where(c.organization_id == org, _in_any(c.created_at, edges))
+        .group_by(created),
+        select(closed, literal(SlotMetric.CLOSED.value), func.count())
+        .where(c.organization_id == org, _in_any(c.closed_at, edges), c.status == ConversationStatus.CLOSED)
+        .group_by(closed),
+        select(sent, direction, func.count())
+        .where(m.organization_id == org, _in_any(m.ordered_at, edges))
+        .group_by(sent, direction),
+    )
 
 
-async def _resolved_by_assignee(
-    session: AsyncSession, tenant: TenantContext, period: Period
-) -> list[tuple[str, int]]:
-    c = Conversation
-    rows = await session.execute(
-        select(c.assigned_to_id, func.count())
+def _edge_people(tenant: TenantContext, edges: Sequence[Period]) -> Any:
+    """(user, metric, count) of ``CLOSED`` by the assignee and ``AGENT`` messages in ``edges``."""
+    c, m = Conversation, Message
+    return union_all(
+        select(c.assigned_to_id, literal(SlotMetric.CLOSED.value), func.count())
         .where(
             c.organization_id == tenant.organization_id,
-            _in(c.closed_at, period),
+            _in_any(c.closed_at, edges),
             c.status == ConversationStatus.CLOSED,
             c.assigned_to_id.is_not(None),
         )
-        .group_by(c.assigned_to_id)
-    )
-    return [(user, n) for user, n in rows if user is not None]
-
-
-async def _messages_by_agent(
-    session: AsyncSession, tenant: TenantContext, period: Period
-) -> list[tuple[str, int]]:
-    rows = await session.execute(
-        select(Message.sender_user_id, func.count())
+        .group_by(c.assigned_to_id),
+        select(m.sender_user_id, literal(SlotMetric.AGENT.value), func.count())
         .where(
-            Message.organization_id == tenant.organization_id,
-            _in(Message.ordered_at, period),
-            Message.sender_type == SenderType.AGENT,
-            Message.sender_user_id.is_not(None),
+            m.organization_id == tenant.organization_id,
+            _in_any(m.ordered_at, edges),
+            m.sender_type == SenderType.AGENT,
+            m.sender_user_id.is_not(None),
         )
-        .group_by(Message.sender_user_id)
+        .group_by(m.sender_user_id),
     )
-    return [(user, n) for user, n in rows if user is not None]
 
 
 async def bot_sessions(session: AsyncSession, tenant: TenantContext, period: Period) -> dict[str | None, int]:

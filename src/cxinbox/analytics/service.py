@@ -54,7 +54,8 @@ def range_of(period: Period) -> RangeOut:
 async def overview(session: AsyncSession, principal: Principal, period: Period) -> OverviewOut:
     tenant = principal.tenant
     series = await _series(session, principal, period)
-    counts = await figures.conversation_counts(session, tenant, period)
+    found = await figures.conversation_figures(session, tenant, period)
+    counts = found.counts
     return OverviewOut(
         range=range_of(period),
         conversations=ConversationTotals(
@@ -63,8 +64,8 @@ async def overview(session: AsyncSession, principal: Principal, period: Period) 
         messages=MessageTotals(
             inbound=sum(p.inbound_messages for p in series), outbound=sum(p.outbound_messages for p in series)
         ),
-        first_response=await _first_response(session, principal, period, counts),
-        resolution=durations(await figures.resolutions(session, tenant, period)),
+        first_response=_first_response(found),
+        resolution=durations(found.resolution),
         bot=BotFigures(
             conversations=counts.bot,
             handed_off=counts.handed_off,
@@ -88,15 +89,14 @@ async def conversations(session: AsyncSession, principal: Principal, period: Per
     )
     rows = await figures.counts_by(session, tenant, period, *groups)
     by = [_fold(rows, i) for i in range(len(groups))]
+    found = await figures.conversation_figures(session, tenant, period)
     return ConversationsOut(
         range=range_of(period),
         totals=ConversationTotals(
             new=sum(p.new_conversations for p in series), closed=sum(p.closed_conversations for p in series)
         ),
-        first_response=await _first_response(
-            session, principal, period, await figures.conversation_counts(session, tenant, period)
-        ),
-        resolution=durations(await figures.resolutions(session, tenant, period)),
+        first_response=_first_response(found),
+        resolution=durations(found.resolution),
         by_category=by[0],
         by_team=by[1],
         by_status=by[2],
@@ -120,9 +120,8 @@ async def agents(session: AsyncSession, principal: Principal, period: Period) ->
         members = members.where(User.id == principal.require_user())
     users = (await session.scalars(members.order_by(User.name, User.id))).all()
     assigned = await figures.assignments(session, tenant, period)
-    resolved = await figures.per_person(session, tenant, period, SlotMetric.CLOSED)
-    sent = await figures.per_person(session, tenant, period, SlotMetric.AGENT)
-    waits = await figures.agent_first_responses(session, tenant, period)
+    counted = await figures.per_person(session, tenant, period)
+    resolved, sent = counted[SlotMetric.CLOSED], counted[SlotMetric.AGENT]
     return AgentsOut(
         range=range_of(period),
         agents=[
@@ -130,10 +129,10 @@ async def agents(session: AsyncSession, principal: Principal, period: Period) ->
                 user_id=u.id,
                 name=u.name,
                 role=u.role.value,
-                assigned=assigned.get(u.id, 0),
+                assigned=assigned.counts.get(u.id, 0),
                 resolved=resolved.get(u.id, 0),
                 messages_sent=sent.get(u.id, 0),
-                first_response=durations(waits.get(u.id)),
+                first_response=durations(assigned.first_responses.get(u.id)),
             )
             for u in users
             if u.role != Role.SUPER_ADMIN
@@ -209,11 +208,9 @@ def _funnel(counts: dict[str, int], estimated: Decimal, spent: Decimal) -> Funne
     )
 
 
-async def _first_response(
-    session: AsyncSession, principal: Principal, period: Period, counts: figures.ConversationCounts
-) -> FirstResponse:
-    summary = durations(await figures.first_responses(session, principal.tenant, period))
-    return FirstResponse(**summary.model_dump(), unanswered=counts.unanswered)
+def _first_response(found: figures.ConversationFigures) -> FirstResponse:
+    summary = durations(found.first_response)
+    return FirstResponse(**summary.model_dump(), unanswered=found.counts.unanswered)
 
 
 async def _series(session: AsyncSession, principal: Principal, period: Period) -> list[SeriesPoint]:
