@@ -333,4 +333,9 @@ async def phone_lookup(
     return Envelope(data=await integration.lookup(session, runtime, actor.principal, phone, force=force))
 
 
+#: the endpoints that call a business's API: ``core.admission.ToolCallGate`` holds their requests
+#: at the app's edge while the process's tool calls are taken
+CALLING_ENDPOINTS = frozenset(
+    {test_connection, test_tool, execute_tool, test_integration, integration_data, phone_lookup}
+)
 ROUTERS = (connections_router, tools_router, agent_tools_router, integrations_router, phone_lookup_router)
