@@ -188,7 +188,10 @@ async def run(args: argparse.Namespace, data_dir: Path) -> None:
         _webhook_org, number = await connect_account(settings, runtime.sessionmaker)
         tool_id = await make_tool(server.url, headers, base)
         await acknowledgements(server.url, number, argparse.Namespace(**{**vars(args), "seconds": 2}), 0)
+        idle_cpu = server.cpu_seconds()
         idle = await acknowledgements(server.url, number, args, 10**6)
+        idle_cpu = server.cpu_seconds() - idle_cpu
+        loaded_cpu = server.cpu_seconds()
         results = context.Queue()
         load = context.Process(
             target=tool_load,
@@ -198,6 +201,7 @@ async def run(args: argparse.Namespace, data_dir: Path) -> None:
         await asyncio.sleep(2)  # the tool calls ramp up: every worker has a connection in flight
         loaded = await acknowledgements(server.url, number, args, 2 * 10**6)
         tool_latencies, tool_failures, tool_busy = await asyncio.to_thread(results.get, True, 120)
+        loaded_cpu = server.cpu_seconds() - loaded_cpu
         load.join()
     finally:
         await runtime.stop()
@@ -223,6 +227,9 @@ async def run(args: argparse.Namespace, data_dir: Path) -> None:
             f"p50 {statistics.median(tool_latencies):.0f} ms, "
             f"p99 {percentile(tool_latencies, 0.99):.0f} ms"
         )
+        # the server's CPU time (hardly moved by the machine's load) beyond the webhooks' idle share
+        per_call = (loaded_cpu - idle_cpu) / len(tool_latencies) * 1000
+        print(f"server CPU per tool call: {per_call:.1f} ms (webhooks alone: {idle_cpu:.2f} s per phase)")
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ connections are opened by the lifespan.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -35,10 +36,12 @@ from cxinbox.config import Settings
 from cxinbox.console.router import install_console
 from cxinbox.contacts.router import router as contacts_router
 from cxinbox.conversations.router import router as conversations_router
+from cxinbox.core.admission import ToolCallGate
 from cxinbox.core.http import (
     BodySizeLimitMiddleware,
     RequestContextMiddleware,
     install_error_handlers,
+    route_patterns,
     upload_routes,
 )
 from cxinbox.core.logging import configure_logging
@@ -72,6 +75,7 @@ from cxinbox.studio.templates_router import router as bot_templates_router
 from cxinbox.tags.router import router as tags_router
 from cxinbox.teams.router import router as teams_router
 from cxinbox.templates.router import router as templates_router
+from cxinbox.tools.router import CALLING_ENDPOINTS
 from cxinbox.tools.router import ROUTERS as TOOLS_ROUTERS
 from cxinbox.users.router import router as users_router
 from cxinbox.whatsapp.alerts.router import router as whatsapp_alerts_router
@@ -181,6 +185,11 @@ def create_app(
         max_upload=settings.max_upload_bytes,
         uploads=[pattern for router in ROUTERS for pattern in upload_routes(router.routes, API_PREFIX)],
     )
+    app.add_middleware(
+        ToolCallGate,
+        routes=[pattern for router in ROUTERS for pattern in _tool_calling_routes(router)],
+        admission=lambda scope: scope["app"].state.runtime.tool_call_requests,
+    )
     app.add_middleware(RequestContextMiddleware)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
@@ -189,6 +198,10 @@ def create_app(
     install_openapi(app)
     _document_key_scopes(app)
     return app
+
+
+def _tool_calling_routes(router: APIRouter) -> list[tuple[re.Pattern[str], set[str]]]:
+    return route_patterns(router.routes, API_PREFIX, lambda route: route.endpoint in CALLING_ENDPOINTS)
 
 
 def _document_key_scopes(app: FastAPI) -> None:

@@ -81,6 +81,11 @@ class Runtime:
         self.tool_calls = FairAdmission(
             settings.tool_calls_max, settings.tool_calls_max_per_org, settings.tool_calls_max_wait_seconds
         )
+        #: the same bound on requests to the routes that call tools, at the app's edge, per credential
+        #: (``core.admission.ToolCallGate``)
+        self.tool_call_requests = FairAdmission(
+            settings.tool_calls_max, settings.tool_calls_max_per_org, settings.tool_calls_max_wait_seconds
+        )
         self.hasher = TokenHasher(settings.effective_secret_key)
         self.scheduler = Scheduler(self.jobs, settings.redis_url, prefix=settings.redis_prefix)
         self.tokens = TokenSigner(settings.effective_secret_key)

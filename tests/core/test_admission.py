@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from cxinbox.core.admission import AdmissionBusy, FairAdmission
+from cxinbox.core.admission import AdmissionBusy, FairAdmission, caller_key
 
 
 async def hold(admission: FairAdmission, org: str, started: list[str], release: asyncio.Event) -> None:
@@ -94,3 +94,14 @@ async def test_a_cancelled_waiter_gives_its_turn_away():
     gone.cancel()  # the holder's slot frees before the cancelled waiter has left the line
     await asyncio.gather(holder, after)
     assert started == ["a", "c"] and admission.running == 0 and admission.waiting("b") == 0
+
+
+def test_the_edge_tells_callers_apart_by_their_credential_headers_only():
+    def scope(*headers: tuple[bytes, bytes]) -> dict[str, object]:
+        return {"headers": [(b"host", b"a"), *headers]}
+
+    alice = caller_key(scope((b"authorization", b"Bearer alice")))
+    assert alice == caller_key({"headers": [(b"Authorization", b"Bearer alice"), (b"host", b"b")]})
+    assert alice != caller_key(scope((b"authorization", b"Bearer bob")))
+    assert alice != caller_key(scope((b"x-api-key", b"Bearer alice")))
+    assert caller_key(scope()) == caller_key({"headers": []})  # no credential: one shared key

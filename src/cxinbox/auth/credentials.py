@@ -57,10 +57,25 @@ async def reload_principal(session: AsyncSession, principal: Principal) -> Princ
     return await _principal_from_claims(session, principal_claims(principal))
 
 
+async def _user_with_organization(
+    session: AsyncSession, user_id: Any
+) -> tuple[User | None, Organization | None]:
+    """The user and their organization in one read (every request makes it)."""
+    if not isinstance(user_id, str):
+        return None, None
+    stmt = (
+        select(User, Organization)
+        .outerjoin(Organization, Organization.id == User.organization_id)
+        .where(User.id == user_id)
+    )
+    row = (await session.execute(stmt)).first()
+    return (None, None) if row is None else (row[0], row[1])
+
+
 async def _principal_from_claims(session: AsyncSession, claims: dict[str, Any]) -> Principal:
     if claims.get("akey"):
         return _api_key_principal(await _usable_api_key(session, ApiKey.id == claims["akey"], utcnow()))
-    user = await session.get(User, claims.get("sub"))
+    user, org = await _user_with_organization(session, claims.get("sub"))
     if user is None or not user.can_sign_in:
         raise Unauthorized("The account is not active")
     acting_org = claims.get("org")
@@ -73,7 +88,6 @@ async def _principal_from_claims(session: AsyncSession, claims: dict[str, Any]) 
             user_id=user.id,
             impersonator_id=user.id if acting_org else None,
         )
-    org = await session.get(Organization, user.organization_id)
     if org is None:
         raise Unauthorized("The account is not active")
     ensure_organization_usable(org)

@@ -10,17 +10,28 @@ than ``max_wait`` gets ``AdmissionBusy`` (429 ``RATE_LIMITED`` with ``Retry-Afte
 
     async with runtime.tool_calls.slot(organization_id):
         ...  # the call
+
+``ToolCallGate`` applies the same bound at the edge of the app, before a request to a route that
+calls a business's API is routed, authenticated or its body read: the callers beyond the bound wait
+there, where waiting costs the event loop next to nothing. The organization is not known yet, so
+the edge's shares are per credential (the ``Authorization`` or ``X-API-Key`` header): one caller's
+flood cannot hold the edge's slots, and the per-organization bound still applies in the route.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import math
+import re
 from collections import Counter, OrderedDict, deque
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cxinbox.core.errors import RateLimited
+from cxinbox.core.http import send_error
 
 
 class AdmissionBusy(RateLimited):
@@ -99,3 +110,50 @@ class FairAdmission:
                 continue  # its caller stopped waiting and has not withdrawn yet
             self._running[ready] += 1
             turn.set_result(None)
+
+
+#: the request headers that carry a credential (the edge's fairness key)
+_CREDENTIAL_HEADERS = (b"authorization", b"x-api-key")
+
+
+class ToolCallGate:
+    """Pure ASGI middleware: requests to ``routes`` (``(path pattern, methods)``, see
+    ``core.http.route_patterns``) wait for a slot of ``admission(scope)`` before the app sees them,
+    and hold it until answered; a wait past the bound's ``max_wait`` is answered 429 here. Every
+    other request (webhooks, health checks) passes untouched."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        routes: list[tuple[re.Pattern[str], set[str]]],
+        admission: Callable[[Scope], FairAdmission],
+    ) -> None:
+        self.app = app
+        self.routes = routes
+        self.admission = admission
+
+    def gated(self, method: str, path: str) -> bool:
+        return any(method in methods and pattern.match(path) for pattern, methods in self.routes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.gated(scope["method"], scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        async with AsyncExitStack() as held:
+            try:
+                await held.enter_async_context(self.admission(scope).slot(caller_key(scope)))
+            except AdmissionBusy as busy:
+                await send_error(send, busy)
+                return
+            await self.app(scope, receive, send)
+
+
+def caller_key(scope: Scope) -> str:
+    """A digest of the request's credential headers: the same caller, the same key (a request
+    without one shares the key of every other such request)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for name, value in scope["headers"]:
+        if name.lower() in _CREDENTIAL_HEADERS:
+            digest.update(name.lower() + b":" + value + b"\n")
+    return digest.hexdigest()

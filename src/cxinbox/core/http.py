@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import structlog
@@ -74,14 +74,25 @@ def _caller_request_id(headers: dict[bytes, bytes]) -> str | None:
     return raw if _SAFE_REQUEST_ID.fullmatch(raw) else None
 
 
-def upload_routes(routes: Iterable[Any], prefix: str = "") -> list[tuple[re.Pattern[str], set[str]]]:
-    """The path patterns and methods of the routes that take a file (an ``UploadFile`` parameter)."""
+def route_patterns(
+    routes: Iterable[Any], prefix: str, keep: Callable[[APIRoute], bool]
+) -> list[tuple[re.Pattern[str], set[str]]]:
+    """The path patterns and methods of the ``routes`` that ``keep`` selects, for middleware that
+    must recognise them before the framework routes the request."""
     return [
         (compile_path(prefix + route.path)[0], set(route.methods or ()))
         for route in routes
-        if isinstance(route, APIRoute)
-        and any(isinstance(param.field_info, params.File) for param in route.dependant.body_params)
+        if isinstance(route, APIRoute) and keep(route)
     ]
+
+
+def upload_routes(routes: Iterable[Any], prefix: str = "") -> list[tuple[re.Pattern[str], set[str]]]:
+    """The path patterns and methods of the routes that take a file (an ``UploadFile`` parameter)."""
+    return route_patterns(
+        routes,
+        prefix,
+        lambda route: any(isinstance(param.field_info, params.File) for param in route.dependant.body_params),
+    )
 
 
 class BodySizeLimitMiddleware:
@@ -117,7 +128,7 @@ class BodySizeLimitMiddleware:
         limit = self.limit_for(scope["method"], scope["path"])
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await _send_error(send, PayloadTooLarge(f"The request body exceeds {limit} bytes"))
+            await send_error(send, PayloadTooLarge(f"The request body exceeds {limit} bytes"))
             return
         received = 0
 
@@ -135,7 +146,8 @@ class BodySizeLimitMiddleware:
         await self.app(scope, limited_receive, send)
 
 
-async def _send_error(send: Send, error: AppError) -> None:
+async def send_error(send: Send, error: AppError) -> None:
+    """Answer with ``error``'s envelope from middleware, before the app has seen the request."""
     response = JSONResponse(error.body(), status_code=error.status_code, headers=error.headers)
     await send(
         {"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers}

@@ -64,11 +64,12 @@ async def test_tool(
     session: AsyncSession, runtime: Runtime, editor: Actor, tool_id: str, body: ToolTest
 ) -> ToolOutcomeOut:
     """Run the tool with example arguments (no conversation: its variables are empty)."""
-    tool = await ToolRepository(session, editor.principal.tenant).get_or_404(tool_id)
+    repo = ToolRepository(session, editor.principal.tenant)
+    tool, connection = await repo.get_with_connection_or_404(tool_id)
     problems = json_schema.argument_problems(tool.parameters, body.params)
     if problems:
         raise ValidationFailed("The parameters do not match the tool's schema", details=problems)
-    plan = await runner.prepare(session, runtime.secrets, tool)
+    plan = runner.plan_of(runtime.secrets, tool, connection)
     await release_transaction(session)
     outcome = await runner.run(
         plan, body.params, {}, allow_private=runtime.settings.allow_private_urls, admission=runtime.tool_calls

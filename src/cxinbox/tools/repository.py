@@ -4,6 +4,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import delete, update
 
+from cxinbox.core.errors import NotFound
 from cxinbox.core.repository import TenantRepository
 from cxinbox.models.tools import BotTool, Connection, Integration, IntegrationLookup
 
@@ -31,6 +32,23 @@ class ToolRepository(TenantRepository[BotTool]):
         """The functions the bot's LLM is offered (``name``, ``description``, ``parameters``)."""
         stmt = self.select().where(BotTool.is_active.is_(True), BotTool.available_to_bot.is_(True))
         return await self.list(stmt.order_by(BotTool.name))
+
+    async def get_with_connection_or_404(self, id: str) -> tuple[BotTool, Connection | None]:
+        """The tool and, in the same read, its connection (when it has one of the same organization)."""
+        stmt = (
+            self.select()
+            .add_columns(Connection)
+            .outerjoin(
+                Connection,
+                (Connection.id == BotTool.connection_id)
+                & (Connection.organization_id == BotTool.organization_id),
+            )
+            .where(BotTool.id == id)
+        )
+        row = (await self.session.execute(stmt)).first()
+        if row is None:
+            raise NotFound(self.not_found_message)
+        return row[0], row[1]
 
     async def by_name(self, name: str) -> BotTool | None:
         return await self.session.scalar(self.select().where(BotTool.name == name))

@@ -51,10 +51,12 @@ _REMOTE_FAILURE = (
 )
 _BUSY = (
     "Addition: 429 `RATE_LIMITED` with `Retry-After` when the server's tool calls (or the "
-    "organization's share of them) stay taken for `CXINBOX_TOOL_CALLS_MAX_WAIT_SECONDS`."
+    "organization's or the caller's share of them) stay taken for `CXINBOX_TOOL_CALLS_MAX_WAIT_SECONDS`."
 )
 _UNAVAILABLE = AppError.responses(
-    NotFound(code="INTEGRATION_NOT_CONFIGURED"), ServiceUnavailable(code="INTEGRATION_UNAVAILABLE")
+    NotFound(code="INTEGRATION_NOT_CONFIGURED"),
+    ServiceUnavailable(code="INTEGRATION_UNAVAILABLE"),
+    RateLimited,
 )
 
 connections_router = APIRouter(prefix="/connections", tags=["connections"], dependencies=[NO_API_KEYS])
@@ -135,7 +137,8 @@ async def update_connection(
     "/{id}/test",
     summary="Test an external connection with example variables (admin only)",
     description=f"`{{method?, path?, variables{{}}}}`: `{{{{name}}}}` in the path takes `variables.name`. "
-    f"{_REMOTE_FAILURE} {_ADMIN}",
+    f"{_REMOTE_FAILURE} {_BUSY} {_ADMIN}",
+    responses=AppError.responses(RateLimited),
 )
 async def test_connection(
     id: str, body: ConnectionTest, editor: AdminActor, session: SessionDep, runtime: RuntimeDep
@@ -290,8 +293,9 @@ async def integration_secrets(
 @integrations_router.post(
     "/test",
     summary="Test integration connection with a phone number (admin only)",
-    description=f"`{{phone}}`; bypasses the cache. {_REMOTE_FAILURE} {_ADMIN}",
+    description=f"`{{phone}}`; bypasses the cache. {_REMOTE_FAILURE} {_BUSY} {_ADMIN}",
     dependencies=[NO_API_KEYS],
+    responses=AppError.responses(RateLimited),
 )
 async def test_integration(
     body: IntegrationTest, editor: AdminActor, session: SessionDep, runtime: RuntimeDep
@@ -302,7 +306,8 @@ async def test_integration(
 @integrations_router.get(
     "/data/{conversationId}",
     summary="Fetch external data for a conversation's contact",
-    description="The lookup of the contact's number, in a conversation the caller sees (404 otherwise).",
+    description="The lookup of the contact's number, in a conversation the caller sees (404 otherwise). "
+    + _BUSY,
     dependencies=[key_scope(Area.CONVERSATIONS)],
     responses=_UNAVAILABLE,
 )
@@ -324,7 +329,7 @@ async def integration_data(
     summary="Look up client account by phone number",
     description="`phone`: 10 digits, or the full number with its country code (a Mexican mobile's `521…` "
     "matches its last 10 digits). 400 when it is neither; no account is 200 `found: false`; answers are "
-    "cached for the integration's `cacheTtlSeconds` (`force` asks again).",
+    f"cached for the integration's `cacheTtlSeconds` (`force` asks again). {_BUSY}",
     responses=_UNAVAILABLE,
 )
 async def phone_lookup(
@@ -333,4 +338,9 @@ async def phone_lookup(
     return Envelope(data=await integration.lookup(session, runtime, actor.principal, phone, force=force))
 
 
+#: the endpoints that call a business's API: ``core.admission.ToolCallGate`` holds their requests
+#: at the app's edge while the process's tool calls are taken
+CALLING_ENDPOINTS = frozenset(
+    {test_connection, test_tool, execute_tool, test_integration, integration_data, phone_lookup}
+)
 ROUTERS = (connections_router, tools_router, agent_tools_router, integrations_router, phone_lookup_router)

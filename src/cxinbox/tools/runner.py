@@ -83,6 +83,13 @@ class ToolOutcome:
 
 
 async def prepare(session: AsyncSession, box: SecretBox, tool: BotTool) -> ToolPlan:
+    connection = await session.get(Connection, tool.connection_id) if tool.connection_id else None
+    return plan_of(box, tool, connection)
+
+
+def plan_of(box: SecretBox, tool: BotTool, connection: Connection | None) -> ToolPlan:
+    """``prepare`` for a caller that read the tool's connection with the tool (one read instead of
+    two: ``ToolRepository.get_with_connection_or_404``)."""
     request = engine.RequestTemplate(
         method=tool.method,
         path=tool.path or "",
@@ -92,9 +99,9 @@ async def prepare(session: AsyncSession, box: SecretBox, tool: BotTool) -> ToolP
     )
     endpoint: Endpoint | None = None
     if tool.connection_id is not None:
-        connection = await session.get(Connection, tool.connection_id)
         if (
             connection is not None
+            and connection.id == tool.connection_id
             and connection.organization_id == tool.organization_id
             and connection.is_active
         ):
