@@ -7,7 +7,7 @@ those statements read (``INCLUDE``), so a range is one contiguous stretch of the
 heap page per row; SQLite keeps the plain indexes (``postgresql_include`` does not apply to it).
 
 Revision ID: 0230
-Revises: 0227
+Revises: 0229
 Create Date: 2026-12-07 10:40:00
 """
 
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0230"
-down_revision: str | tuple[str, ...] | None = "0227"
+down_revision: str | tuple[str, ...] | None = "0229"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
