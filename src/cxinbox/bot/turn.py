@@ -7,7 +7,8 @@ of a process at once, so they never exhaust the connection pool).
 1. A phase (one transaction): the conversation must still be BOT_HANDLING; the turn is claimed
    (``turn_claims``); what stops the bot before it thinks is handled there (no active config or the
    toggle off, maintenance, the plan's monthly replies used up: a handoff); what the turn needs is
-   read (``Mind``: the transcript, intents, knowledge, the tools prepared). Committed.
+   read (``Mind``: the transcript, intents, knowledge, the tools prepared): in that transaction on
+   PostgreSQL, in a read session right after it on SQLite (``_reads_apart``). Committed.
 2. Outside the database, no connection held: the turn thinks (``thinking.think``: intents, the LLM,
    tools) or posts to its n8n workflow, cut after ``turn_claims.THINKING`` (the lease outlasts it).
 3. A phase: the turn is finished only if the caller still holds it, and the reply is queued only
@@ -87,17 +88,17 @@ _Act = Callable[[], Awaitable[Thought]]
 
 @job("bot.turn", queue=Queue.LLM, attempts=LLM_ATTEMPTS + 3, backoff_seconds=1.0)
 async def run_turn(runtime: Runtime, session: AsyncSession, conversation_id: str) -> None:
+    act: _Act | Thought | LlmError | None
     async with runtime.db_phases.phase(session):
         begun = await _begin(session, runtime, conversation_id)
-    if begun is None:
-        return
-    held, forwarding = begun
-    act: _Act | Thought | LlmError
-    if forwarding is None:  # what the turn thinks about is read outside the write transaction
+        if begun is None:
+            return
+        held, act = begun
+        if act is None and not _reads_apart(session):
+            act = await _mind_of(session, runtime, held)
+    if act is None:
         async with runtime.db_phases.slot(), runtime.read_session(current=True) as reader:
             act = await _mind_of(reader, runtime, held)
-    else:
-        act = forwarding
     outcome = act if isinstance(act, Thought | LlmError) else await _outside(act)
     async with runtime.db_phases.phase(session):
         retry = await _end(session, runtime, held, outcome)
@@ -132,6 +133,16 @@ async def _begin(
     if setup.config.mode is BotMode.N8N:
         return held, await _forwarding(session, runtime, held)
     return held, None
+
+
+def _reads_apart(session: AsyncSession) -> bool:
+    """Whether the turn's reads (``_mind_of``) run in a read session of their own after the first
+    phase. On SQLite they do: the write transaction holds the process's write gate, and a read
+    session reads a snapshot outside it. On PostgreSQL they run in the first phase's transaction: a
+    read-only transaction of their own cost every turn a second connection from the pool (with its
+    pre-ping), a BEGIN, a SET TRANSACTION READ ONLY and a COMMIT, for nothing it needs (the first
+    phase locks nothing a webhook or another turn waits for)."""
+    return session.get_bind().dialect.name == "sqlite"
 
 
 async def _mind_of(reader: AsyncSession, runtime: Runtime, held: _Held) -> _Act | Thought:
