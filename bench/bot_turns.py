@@ -1,10 +1,13 @@
 """The bot's turn: its own overhead per turn, and many slow turns at once.
 
-Everything runs in one process: the app (posted to in process), its workers, the fake LLM (an
-OpenAI-format server on 127.0.0.1, ``tests.fakes.llm``) and the fake Graph API the replies are
-delivered to (``tests.fakes.graph``). Each organization has the bot on with an active config on the
-fake (no debounce); each webhook is a text from a new customer, so each opens a conversation the bot
-answers.
+The app (posted to in process) and its workers run in the bench's process; with ``--workers N``
+(PostgreSQL + Redis) the turns run instead in N ``cxinbox worker --queues llm`` processes, as a
+deployment runs them, and the bench's process keeps the other queues (webhook processing, the
+replies' delivery). The fake LLM (an OpenAI-format server on 127.0.0.1, ``tests.fakes.llm``) and the
+fake Graph API the replies are delivered to (``tests.fakes.graph``) run in a process of their own:
+they are not the system under test, and in the bench's process they took its CPU. Each organization
+has the bot on with an active config on the fake (no debounce); each webhook is a text from a new
+customer, so each opens a conversation the bot answers.
 
 1. Overhead (the model answers at once): ``--turns`` turns one after another, each timed from the
    customer's message stored to the bot's reply queued (both rows' ``created_at``), so it holds the
@@ -13,10 +16,11 @@ answers.
 2. Slow model (``--latency`` seconds per answer): one turn alone, then ``--conversations`` customers
    writing at once: the time until every reply is queued against the one turn's, and the webhooks'
    acknowledgement p99 (each from the burst's start) with the bot on against the same burst to an
-   organization whose bot is off.
+   organization whose bot is off; and the CPU time the system under test spent per customer message
+   answered in that burst (the bench's process and the worker processes, not the fakes').
 
     .venv/bin/python -m bench.bot_turns [--turns 200] [--conversations 500] [--latency 2]
-        [--database-url postgresql+asyncpg://…] [--redis-url redis://…]
+        [--database-url postgresql+asyncpg://… --redis-url redis://… [--workers 2]]
 """
 
 from __future__ import annotations
@@ -24,24 +28,30 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import multiprocessing
 import os
 import random
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy import func, select
-from tests.fakes.graph import FakeGraph
-from tests.fakes.llm import FakeLlm, Reply
+from tests.fakes.llm import Reply
 
-from bench.machine import load_average
+from bench.machine import load_average, machine
 from bench.webhook_ingest import APP_SECRET, WEBHOOK_PATH, webhook
 from cxinbox.app import create_app
 from cxinbox.config import Settings
+from cxinbox.core.jobs import ALL_QUEUES, Queue
 from cxinbox.core.logging import configure_logging
 from cxinbox.migrations import upgrade
 from cxinbox.models.bot import BotConfig
@@ -63,6 +73,53 @@ class Org:
     number: str
 
 
+class Fakes:
+    """The fake LLM and the fake Graph API in a child process, set up through a pipe."""
+
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("spawn")  # no copy of this process's loop and engines
+        self._pipe, child = context.Pipe()
+        self._process = context.Process(target=_serve_fakes, args=(child,), daemon=True)
+        self._process.start()
+        self.llm_url, self.graph_url = self._pipe.recv()
+
+    def script(self, key: str, *replies: Reply) -> None:
+        """``FakeLlm.script``: the key is valid and its next calls get ``replies``."""
+        self._call("script", key, *replies)
+
+    def add_number(self, number: str, token: str) -> None:
+        """``FakeGraph.add_number``: the number takes sends with ``token``."""
+        self._call("add_number", number, token)
+
+    def stop(self) -> None:
+        self._call("stop")
+        self._process.join(timeout=10)
+
+    def _call(self, command: str, *args: Any) -> None:
+        self._pipe.send((command, args))
+        self._pipe.recv()
+
+
+def _serve_fakes(pipe: Connection) -> None:
+    from tests.fakes.graph import FakeGraph
+    from tests.fakes.llm import FakeLlm
+
+    llm, graph = FakeLlm(), FakeGraph()
+    llm.start()
+    graph.start()
+    pipe.send((llm.url, graph.url))
+    commands: dict[str, Callable[..., None]] = {"script": llm.script, "add_number": graph.add_number}
+    while True:
+        command, args = pipe.recv()
+        if command == "stop":
+            break
+        commands[command](*args)
+        pipe.send(None)
+    llm.stop()
+    graph.stop()
+    pipe.send(None)
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -72,14 +129,23 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--turns", type=int, default=200, help="turns timed with an instant model")
     parser.add_argument("--conversations", type=int, default=500, help="customers writing at once")
     parser.add_argument("--latency", type=float, default=2.0, help="seconds the slow model takes")
-    return parser.parse_args()
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="with --redis-url: run the turns in this many `cxinbox worker --queues llm` processes",
+    )
+    args = parser.parse_args()
+    if args.workers and not (args.redis_url and args.database_url):
+        parser.error("--workers needs --database-url and --redis-url (the processes share them)")
+    return args
 
 
-async def seed(runtime: Runtime, llm: FakeLlm, graph: FakeGraph, *, bot: bool, replies: list[Reply]) -> Org:
+async def seed(runtime: Runtime, fakes: Fakes, *, bot: bool, replies: list[Reply]) -> Org:
     number = str(random.randrange(10**14, 10**15))
     key = f"sk-bench-{uuid.uuid4().hex}"
-    llm.script(key, *replies)
-    graph.add_number(number, TOKEN)
+    fakes.script(key, *replies)
+    fakes.add_number(number, TOKEN)
     async with runtime.unit_of_work() as session:
         org = Organization(name="Bot bench", slug=f"bench-bot-{uuid.uuid4().hex[:8]}", plan=Plan.ENTERPRISE)
         session.add(org)
@@ -102,7 +168,7 @@ async def seed(runtime: Runtime, llm: FakeLlm, graph: FakeGraph, *, bot: bool, r
                     provider="OPENAI",
                     model="gpt-4o-mini",
                     api_key_encrypted=runtime.secrets.encrypt(key),
-                    base_url=llm.base("openai"),
+                    base_url=f"{fakes.llm_url}/openai/v1",
                     system_prompt="You answer a shop's customers briefly.",
                     is_active=True,
                     debounce_seconds=0,
@@ -119,17 +185,21 @@ async def counted(runtime: Runtime, org: Org, sender: SenderType) -> int:
 
 
 #: how often the bench looks for the rows it waits for: its queries run in the app's event loop, so
-#: looking every 10 ms took a tenth of the CPU the turns it measures needed (the figures it reports
-#: come from the rows' timestamps, not from when the bench saw them)
+#: looking every 10 ms took a tenth of the CPU the turns it measures needed (the per-turn figures
+#: come from the rows' timestamps, not from when the bench saw them); during a burst, whose figure
+#: is the time it saw the last reply, every 0.2 s (a few percent of the burst's CPU at 0.05 s)
 POLL_SECONDS = 0.05
+BURST_POLL_SECONDS = 0.2
 
 
-async def until(runtime: Runtime, org: Org, sender: SenderType, count: int, timeout: float = 600) -> None:
-    deadline = time.monotonic() + timeout
+async def until(
+    runtime: Runtime, org: Org, sender: SenderType, count: int, poll: float = POLL_SECONDS
+) -> None:
+    deadline = time.monotonic() + 600
     while await counted(runtime, org, sender) < count:
         if time.monotonic() > deadline:
-            raise TimeoutError(f"{count} {sender.value} messages not stored in {timeout:.0f} s")
-        await asyncio.sleep(POLL_SECONDS)
+            raise TimeoutError(f"{count} {sender.value} messages not stored in 600 s")
+        await asyncio.sleep(poll)
 
 
 async def post(client: httpx.AsyncClient, org: Org, started: float) -> float:
@@ -162,9 +232,10 @@ async def burst(
     (and, with ``replies``, answered)."""
     started = time.perf_counter()
     acks = await asyncio.gather(*(post(client, org, started) for _ in range(count)))
-    await until(runtime, org, SenderType.CUSTOMER, count)
+    poll = POLL_SECONDS if count == 1 else BURST_POLL_SECONDS
+    await until(runtime, org, SenderType.CUSTOMER, count, poll)
     if replies:
-        await until(runtime, org, SenderType.BOT, count)
+        await until(runtime, org, SenderType.BOT, count, poll)
     return list(acks), time.perf_counter() - started
 
 
@@ -173,29 +244,57 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def settings_for(data_dir: Path, args: argparse.Namespace, graph: FakeGraph) -> Settings:
+def settings_for(data_dir: Path, args: argparse.Namespace, fakes: Fakes) -> Settings:
     return Settings(
         env="test",
         data_dir=data_dir,
         database_url=args.database_url or f"sqlite+aiosqlite:///{data_dir}/bench.db",
         redis_url=args.redis_url,
+        redis_prefix=f"bench-bot-{uuid.uuid4().hex[:8]}",  # no job left by an earlier run
         secret_key="bench-secret-key",
         meta_app_secret=APP_SECRET,
-        meta_graph_url=graph.url,
+        meta_graph_url=fakes.graph_url,
         allow_private_urls=True,
         rate_limits="off",
         log_level="WARNING",
     )
 
 
+def start_workers(settings: Settings, count: int) -> list[subprocess.Popen[bytes]]:
+    """``count`` processes of ``cxinbox worker --queues llm`` sharing the bench's database and queue."""
+    env = {
+        **os.environ,
+        "CXINBOX_ENV": "test",
+        "CXINBOX_DATABASE_URL": settings.database_url,
+        "CXINBOX_REDIS_URL": settings.redis_url or "",
+        "CXINBOX_REDIS_PREFIX": settings.redis_prefix,
+        "CXINBOX_SECRET_KEY": "bench-secret-key",
+        "CXINBOX_DATA_DIR": str(settings.data_dir),
+        "CXINBOX_ALLOW_PRIVATE_URLS": "true",
+        "CXINBOX_LOG_LEVEL": "WARNING",
+    }
+    command = [sys.executable, "-m", "cxinbox.cli", "worker", "--queues", Queue.LLM.value]
+    return [subprocess.Popen(command, env=env) for _ in range(count)]
+
+
+def cpu_seconds(workers: list[subprocess.Popen[bytes]]) -> float:
+    """CPU time (user + system) of this process and the worker processes so far: the system under
+    test's (the fakes' process is not counted). Unlike a duration it hardly moves with the load."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = time.process_time()
+    for process in workers:
+        fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 async def run(args: argparse.Namespace, data_dir: Path) -> list[tuple[str, str, str]]:
-    llm, graph = FakeLlm(), FakeGraph()
-    llm.start()
-    graph.start()
-    settings = settings_for(data_dir, args, graph)
+    fakes = Fakes()
+    settings = settings_for(data_dir, args, fakes)
     await asyncio.to_thread(upgrade, settings.database_url)
     runtime = Runtime(settings)
-    await runtime.start(workers=True)
+    workers = start_workers(settings, args.workers)
+    await runtime.start(workers=True, queues=[q for q in ALL_QUEUES if not workers or q is not Queue.LLM])
     app = create_app(runtime=runtime)
     app.state.runtime = runtime  # what the lifespan sets; the in-process transport runs none
     rows: list[tuple[str, str, str]] = []
@@ -204,7 +303,7 @@ async def run(args: argparse.Namespace, data_dir: Path) -> list[tuple[str, str, 
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://bench"
         ) as client:
-            instant = await seed(runtime, llm, graph, bot=True, replies=[])
+            instant = await seed(runtime, fakes, bot=True, replies=[])
             for _ in range(10):  # warm-up: connections, caches; not reported
                 await post(client, instant, time.perf_counter())
             await until(runtime, instant, SenderType.BOT, 10)
@@ -221,18 +320,20 @@ async def run(args: argparse.Namespace, data_dir: Path) -> list[tuple[str, str, 
             )
             alone = []  # one turn at a time, each in an organization of its own (median of 3)
             for _ in range(3):
-                org = await seed(runtime, llm, graph, bot=True, replies=slow[:1])
+                org = await seed(runtime, fakes, bot=True, replies=slow[:1])
                 alone.append((await burst(client, runtime, org, 1, replies=True))[1])
             one = statistics.median(alone)
-            rapid = await seed(runtime, llm, graph, bot=True, replies=[])
+            rapid = await seed(runtime, fakes, bot=True, replies=[])
             _, took = await burst(client, runtime, rapid, args.turns, replies=True)
             await asyncio.sleep(5)  # the replies' deliveries finish before the next burst
             rows.append(("turns/s", f"{args.turns / took:.0f}", f"{args.turns} customers writing at once"))
 
-            off = await seed(runtime, llm, graph, bot=False, replies=[])
+            off = await seed(runtime, fakes, bot=False, replies=[])
             acks_off, stored = await burst(client, runtime, off, args.conversations, replies=False)
-            many = await seed(runtime, llm, graph, bot=True, replies=slow)
+            many = await seed(runtime, fakes, bot=True, replies=slow)
+            cpu = cpu_seconds(workers)
             acks_on, total = await burst(client, runtime, many, args.conversations, replies=True)
+            cpu = cpu_seconds(workers) - cpu
             rows.append(
                 ("one turn alone s", f"{one:.2f}", f"median of 3; model answers after {args.latency:g} s")
             )
@@ -250,6 +351,15 @@ async def run(args: argparse.Namespace, data_dir: Path) -> list[tuple[str, str, 
                     "aim < 3x one turn",
                 )
             )
+            rows.append(
+                (
+                    "CPU per message answered ms",
+                    f"{cpu / args.conversations * 1000:.0f}",
+                    "the burst above: the bench's process"
+                    + (f" and the {args.workers} worker processes" if workers else "")
+                    + " (the fakes' process not counted)",
+                )
+            )
             p99_off, p99_on = percentile(acks_off, 0.99), percentile(acks_on, 0.99)
             rows.append(
                 (
@@ -259,9 +369,12 @@ async def run(args: argparse.Namespace, data_dir: Path) -> list[tuple[str, str, 
                 )
             )
     finally:
+        for process in workers:
+            process.terminate()
+        for process in workers:
+            process.wait(timeout=15)
         await runtime.stop()
-        llm.stop()
-        graph.stop()
+        fakes.stop()
     return rows
 
 
@@ -278,7 +391,7 @@ async def main() -> None:
     with tempfile.TemporaryDirectory(prefix="cxinbox-bench-bot-") as tmp:
         rows = await run(args, Path(tmp))
     print(table(rows))
-    print(f"load average (1, 5, 15 min) before {load_average(load)}; after {load_average()}")
+    print(f"{machine()}; load average (1, 5, 15 min) before {load_average(load)}; after {load_average()}")
 
 
 if __name__ == "__main__":

@@ -108,6 +108,22 @@ async def test_a_process_takes_only_the_queues_it_consumes(settings, broker, run
         assert RUNS[other] == 0
 
 
+@pytest.mark.parametrize("broker", [BROKERS[1]])
+async def test_on_redis_a_job_scheduled_due_now_reaches_its_queue_from_any_process(settings, broker, runtime):
+    """On Redis a process releases the due scheduled jobs of every queue, not only those it
+    consumes: a realtime worker that schedules a bot turn due now hands it to the llm list at once,
+    instead of leaving it for an llm worker's next look (``job_poll_seconds``: an hour here)."""
+    slow = settings.model_copy(update={"job_poll_seconds": 3600})
+    async with started_runtime(slow, redis_url=broker, queues=(Queue.REALTIME,)) as rt:
+        token = new_token()
+        GATES[token] = asyncio.Event()
+        async with rt.unit_of_work() as session:
+            await enqueue_debounced(session, blocking_llm_job, key=token, delay=0, token=token)
+        await eventually(lambda: rt.jobs.backlog(Queue.LLM), "the llm job is on its queue")
+        assert RUNS[token] == 0  # this process does not consume the llm queue
+        assert await schedule_is_empty(rt, blocking_llm_job.job_name, token)
+
+
 async def test_a_realtime_job_runs_while_the_bulk_queue_is_full(settings, broker, runtime):
     """Every bulk runner is busy and more bulk jobs wait: a realtime job queued after them all
     still runs at once, on a runner of its own queue."""

@@ -48,7 +48,8 @@ async def read_mind(
         hits=await _knowledge(session, runtime, tenant, text),
         tools={t.name: await runner.prepare(session, runtime.secrets, t) for t in tools},
         tool_specs=[ToolSpec(t.name, t.description, t.parameters) for t in tools],
-        tool_context=await runner.conversation_values(session, conversation),
+        # the values tools fill their parameters with; read only when there is a tool to run
+        tool_context=await runner.conversation_values(session, conversation) if tools else {},
         handoff_on_request=settings.bot_handoff_on_request,
         handoff_on_injection=config.handoff_on_injection,
         allow_private=runtime.settings.allow_private_urls,

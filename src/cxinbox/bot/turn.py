@@ -7,7 +7,8 @@ of a process at once, so they never exhaust the connection pool).
 1. A phase (one transaction): the conversation must still be BOT_HANDLING; the turn is claimed
    (``turn_claims``); what stops the bot before it thinks is handled there (no active config or the
    toggle off, maintenance, the plan's monthly replies used up: a handoff); what the turn needs is
-   read (``Mind``: the transcript, intents, knowledge, the tools prepared). Committed.
+   read (``Mind``: the transcript, intents, knowledge, the tools prepared): in that transaction on
+   PostgreSQL, in a read session right after it on SQLite (``_reads_apart``). Committed.
 2. Outside the database, no connection held: the turn thinks (``thinking.think``: intents, the LLM,
    tools) or posts to its n8n workflow, cut after ``turn_claims.THINKING`` (the lease outlasts it).
 3. A phase: the turn is finished only if the caller still holds it, and the reply is queued only
@@ -30,30 +31,29 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import structlog
-from sqlalchemy import update
+from sqlalchemy import Table, bindparam, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload, raiseload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from cxinbox.adapters.llm.base import ChatMessage, LlmAuthFailed, LlmError, LlmUnavailable
 from cxinbox.bot import handoff, langfuse, n8n_forward, turn_claims, usage
 from cxinbox.bot.errors import BotNotConfigured
 from cxinbox.bot.mind import read_mind
-from cxinbox.bot.setup import BotSetup, setup_of
+from cxinbox.bot.setup import BotSetup, TurnSetup, turn_setup_of
 from cxinbox.bot.thinking import Mind, Reason, Thought, think
 from cxinbox.bot.transcript import transcript
-from cxinbox.conversations.summary import reload
 from cxinbox.core.clock import utcnow
 from cxinbox.core.errors import Conflict
 from cxinbox.core.jobs import Queue, RetryAfter, job
 from cxinbox.knowledge.media_sending import send_bot_media, upload_bot_media
 from cxinbox.models.bot import BotMode
 from cxinbox.models.bot_turns import BotTurn, TurnDecision
-from cxinbox.models.identity import Organization
 from cxinbox.models.inbox import Conversation, ConversationStatus, Message, SenderType
 from cxinbox.plans.limits import MONTHLY_BOT_REPLIES, limit_for
-from cxinbox.routing.auto_replies import in_maintenance
 from cxinbox.runtime import Runtime
 from cxinbox.whatsapp.outbound import compose
 
@@ -74,23 +74,31 @@ class _Held:
     setup: BotSetup
 
 
+#: the conversation a turn answers, with its contact (the reply's recipient) in the same statement;
+#: its tags and assignee are not read (two more statements): what publishes the conversation reloads
+#: it whole
+_CONVERSATION = select(Conversation).options(
+    joinedload(Conversation.contact), raiseload(Conversation.tags), raiseload(Conversation.assigned_to)
+)
+
+
 #: what a claimed turn does outside the database: think, or post to the n8n workflow
 _Act = Callable[[], Awaitable[Thought]]
 
 
 @job("bot.turn", queue=Queue.LLM, attempts=LLM_ATTEMPTS + 3, backoff_seconds=1.0)
 async def run_turn(runtime: Runtime, session: AsyncSession, conversation_id: str) -> None:
+    act: _Act | Thought | LlmError | None
     async with runtime.db_phases.phase(session):
         begun = await _begin(session, runtime, conversation_id)
-    if begun is None:
-        return
-    held, forwarding = begun
-    act: _Act | Thought | LlmError
-    if forwarding is None:  # what the turn thinks about is read outside the write transaction
+        if begun is None:
+            return
+        held, act = begun
+        if act is None and not _reads_apart(session):
+            act = await _mind_of(session, runtime, held)
+    if act is None:
         async with runtime.db_phases.slot(), runtime.read_session(current=True) as reader:
             act = await _mind_of(reader, runtime, held)
-    else:
-        act = forwarding
     outcome = act if isinstance(act, Thought | LlmError) else await _outside(act)
     async with runtime.db_phases.phase(session):
         retry = await _end(session, runtime, held, outcome)
@@ -103,13 +111,14 @@ async def _begin(
 ) -> tuple[_Held, _Act | LlmError | None] | None:
     """The first phase: the turn claimed, and its n8n post prepared (None: it thinks); None when
     there is nothing to do (answered, not the bot's, or stopped: then it is finished here)."""
-    conversation = await session.get(Conversation, conversation_id)
+    conversation = await session.scalar(_CONVERSATION.where(Conversation.id == conversation_id))
     if conversation is None or conversation.status is not ConversationStatus.BOT_HANDLING:
         return None
     message = await turn_claims.latest_customer_message(session, conversation)
     if message is None:
         return None
-    setup = await setup_of(session, conversation.organization_id)
+    read = await turn_setup_of(session, conversation.organization_id)
+    setup = read.setup
     if not setup.enabled or setup.config is None:
         await handoff.hand_off(session, conversation, Reason.NO_BOT)
         return None
@@ -117,13 +126,23 @@ async def _begin(
     if claimed is None:
         return None
     held = _Held(conversation, message, *claimed, setup)
-    stop = await _stop_reason(session, conversation)
+    stop = await _stop_reason(session, read)
     if stop is not None:
         await _finish(session, runtime, held, Thought().hand_off(stop))
         return None
     if setup.config.mode is BotMode.N8N:
         return held, await _forwarding(session, runtime, held)
     return held, None
+
+
+def _reads_apart(session: AsyncSession) -> bool:
+    """Whether the turn's reads (``_mind_of``) run in a read session of their own after the first
+    phase. On SQLite they do: the write transaction holds the process's write gate, and a read
+    session reads a snapshot outside it. On PostgreSQL they run in the first phase's transaction: a
+    read-only transaction of their own cost every turn a second connection from the pool (with its
+    pre-ping), a BEGIN, a SET TRANSACTION READ ONLY and a COMMIT, for nothing it needs (the first
+    phase locks nothing a webhook or another turn waits for)."""
+    return session.get_bind().dialect.name == "sqlite"
 
 
 async def _mind_of(reader: AsyncSession, runtime: Runtime, held: _Held) -> _Act | Thought:
@@ -175,10 +194,10 @@ async def _forward(runtime: Runtime, delivery: n8n_forward.Delivery) -> Thought:
     return Thought(forwarded=True, trace={"n8n": {"status": status, "bodyChars": len(delivery.body)}})
 
 
-async def _stop_reason(session: AsyncSession, conversation: Conversation) -> str | None:
-    if await in_maintenance(session, conversation.organization_id):
+async def _stop_reason(session: AsyncSession, read: TurnSetup) -> str | None:
+    if read.maintenance:
         return Reason.MAINTENANCE
-    org = await session.get_one(Organization, conversation.organization_id)
+    org = read.organization
     limit = limit_for(org, MONTHLY_BOT_REPLIES)
     if limit is not None and await usage.monthly_replies(session, org.id) >= limit:
         return Reason.PLAN_LIMIT
@@ -258,9 +277,8 @@ async def _apply(
         return TurnDecision.FORWARDED, None
     if not thought.reply:
         return TurnDecision.FAILED, None
-    if not await _still_the_bots(session, conversation.id):
+    if not await _still_the_bots(session, conversation):
         return TurnDecision.DROPPED, None
-    conversation = await reload(session, conversation.id)
     try:
         sent = await compose.queue_message(
             session,
@@ -301,13 +319,36 @@ def _note(thought: Thought, note: str) -> None:
     thought.trace["notes"] = [*thought.trace.get("notes", []), note]
 
 
-async def _still_the_bots(session: AsyncSession, conversation_id: str) -> bool:
+async def _still_the_bots(session: AsyncSession, conversation: Conversation) -> bool:
     """The compare-and-set of the send: the conversation is BOT_HANDLING, and stays so until this
-    transaction ends (the row is locked on PostgreSQL; SQLite runs one write transaction at once)."""
-    result = await session.execute(
-        update(Conversation)
-        .where(Conversation.id == conversation_id, Conversation.status == ConversationStatus.BOT_HANDLING)
-        .values(updated_at=utcnow())
-        .execution_options(synchronize_session=False)
+    transaction ends (the row is locked on PostgreSQL; SQLite runs one write transaction at once).
+    The UPDATE returns the row's columns, written into the turn's conversation (read in its first
+    phase, with its contact): the reply's window is checked against the row as it is now, without a
+    reload (three statements with the relationships it loads)."""
+    row = (
+        await session.execute(_STILL_THE_BOTS, {"conversation_id": conversation.id, "now": utcnow()})
+    ).one_or_none()
+    if row is None:
+        return False
+    for name, value in row._mapping.items():
+        set_committed_value(conversation, name, value)
+    return True
+
+
+def _still_the_bots_update() -> Any:
+    """The UPDATE of ``_still_the_bots``, built once (statement building costs more than running it)."""
+    table = cast(Table, Conversation.__table__)
+    return (
+        update(table)
+        .where(
+            table.c.id == bindparam("conversation_id"),
+            table.c.status == ConversationStatus.BOT_HANDLING,
+        )
+        .values(updated_at=bindparam("now", type_=table.c.updated_at.type))
+        .returning(*(table.c[column.key].label(name) for name, column in _COLUMN_ATTRS))
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+#: the conversation's mapped attributes and their columns
+_COLUMN_ATTRS = [(a.key, a.columns[0]) for a in inspect(Conversation).column_attrs]
+_STILL_THE_BOTS = _still_the_bots_update()

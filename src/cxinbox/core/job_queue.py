@@ -6,8 +6,12 @@ before queues existed still run) with its own pool of runners: a process never t
 queue's ``concurrency`` jobs of it at once, so a bulk backlog leaves the realtime runners free.
 
 A process consumes the queues it is given (``cxinbox worker --queues``; all by default) and releases
-the durable schedule's due jobs of those queues (``core.job_store``): it looks when the earliest
-one is due, when this process schedules one, and at least every ``poll_seconds``.
+the durable schedule's due jobs (``core.job_store``): it looks when the earliest one is due, when
+this process schedules one, and at least every ``poll_seconds``. On Redis it releases the due jobs
+of every queue (a released job goes to the queue's shared list, whichever process takes it): a
+realtime worker that schedules a bot turn due now (``llm``) hands it over at once instead of
+leaving it for an ``llm`` worker's next look, up to ``poll_seconds`` later. In-process it releases
+only the queues it consumes (nobody else would run the others).
 """
 
 from __future__ import annotations
@@ -96,6 +100,11 @@ class JobQueue:
     @property
     def consumed_queues(self) -> tuple[Queue, ...]:
         return self._consumed
+
+    @property
+    def _released(self) -> tuple[Queue, ...]:
+        """The queues whose scheduled jobs this process releases (see the module)."""
+        return ALL_QUEUES if self.is_distributed else self._consumed
 
     async def start(self, *, consume: bool, queues: Collection[Queue] = ALL_QUEUES) -> None:
         """Connect; with ``consume`` this process also runs the jobs of ``queues`` and releases their
@@ -213,7 +222,7 @@ class JobQueue:
         while not self._stopping:
             self._wake.clear()
             try:
-                next_at = await self._store.release_due(self._consumed, self._kick_scheduled)
+                next_at = await self._store.release_due(self._released, self._kick_scheduled)
                 self.schedule_connection.recovered()
             except Exception as exc:
                 self.schedule_connection.noted(exc)

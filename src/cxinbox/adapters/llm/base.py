@@ -3,8 +3,10 @@ typed failures that say whether a later attempt may succeed.
 
 Each adapter is a thin client of its provider's HTTP API over ``core.outbound.OutboundClient``: the
 guard (no private addresses unless allowed, redirects re-checked, time and size capped) is on every
-call, which a provider SDK's own HTTP client would bypass. A failure never carries the API key, and a
-provider's message is cut short before it reaches a log or an answer.
+call, which a provider SDK's own HTTP client would bypass. A call goes through the event loop's
+shared client (``shared_client``), whose connections stay alive between calls (a new client per call
+was a new connection, and a TLS handshake, for every turn). A failure never carries the API key, and
+a provider's message is cut short before it reaches a log or an answer.
 """
 
 from __future__ import annotations
@@ -17,7 +19,13 @@ from typing import Any, Literal, Protocol
 
 import httpx
 
-from cxinbox.core.outbound import DestinationRefused, OutboundClient, OutboundError, StreamedResponse
+from cxinbox.core.outbound import (
+    DestinationRefused,
+    OutboundClient,
+    OutboundError,
+    StreamedResponse,
+    shared_client,
+)
 
 Role = Literal["user", "assistant"]
 #: JSON answers of a provider are small; anything larger is not one
@@ -156,9 +164,11 @@ async def call(
     ``auth_failed(status, body)`` lets an adapter recognise its provider's own way of saying "bad key"
     beyond a 401/403.
     """
+    http = shared_client(allow_private=endpoint.allow_private)  # connections kept alive between calls
     try:
-        async with OutboundClient(allow_private=endpoint.allow_private, timeout=endpoint.timeout) as http:
-            response = await http.request(method, url, headers=headers, max_bytes=MAX_ANSWER_BYTES, **kwargs)
+        response = await http.request(
+            method, url, headers=headers, max_bytes=MAX_ANSWER_BYTES, timeout=endpoint.timeout, **kwargs
+        )
     except DestinationRefused as exc:
         raise LlmDestinationRefused(str(exc)) from exc
     except OutboundError as exc:
