@@ -35,7 +35,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.campaigns.estimates import card_of
-from cxinbox.campaigns.recipients import inside_window
+from cxinbox.campaigns.recipients import free_inside_window
 from cxinbox.campaigns.tiers import room_left
 from cxinbox.campaigns.views import publish_campaign
 from cxinbox.core.clock import utcnow
@@ -222,14 +222,10 @@ async def _prices(
     """Each recipient's price now: nothing for a utility template inside the 24-hour window."""
     card = card_of(step.runtime)
     tenant = TenantContext.system(step.campaign.organization_id)
-    free = await inside_window(
-        step.session, tenant, template.whatsapp_account_id, [r.phone for r in recipients]
-    )
+    phones = [r.phone for r in recipients]
+    free = await free_inside_window(step.session, tenant, card, template, phones)
     return {
-        r.id: card.rate(card.market_of(r.phone).market, template.category)
-        if card.chargeable(template.category, r.phone in free)
-        else Decimal(0)
-        for r in recipients
+        r.id: price for r, price in zip(recipients, card.prices(template.category, phones, free), strict=True)
     }
 
 
