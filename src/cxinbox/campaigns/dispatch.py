@@ -13,7 +13,7 @@ campaign row, so a recipient is claimed once and never skipped.
 
 Each step schedules the next one in the durable job schedule, debounced by campaign (so restarts,
 resumes and the sweeper never run two chains): after the time the number needs to send the batch at
-its governor rate. Up to ``BATCHES_AHEAD`` batches are queued, so the next one is written while the
+its governor rate (counted from the step's start). Up to ``BATCHES_AHEAD`` batches are queued, so the next one is written while the
 last is being sent. A step waits instead of claiming when:
 - the number's sends are not done yet (``BATCHES_AHEAD`` batches in flight),
 - Meta throttled the number (``THROTTLED``, until the governor lets it send again),
@@ -28,7 +28,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 import structlog
 from sqlalchemy import func, select, update
@@ -45,7 +44,6 @@ from cxinbox.core.scheduler import periodic
 from cxinbox.core.tenancy import TenantContext
 from cxinbox.models.campaigns import Campaign, CampaignRecipient, CampaignStatus, RecipientStatus
 from cxinbox.models.inbox import SenderType
-from cxinbox.models.outbound import OutboxEntry
 from cxinbox.models.templates import MessageTemplate, TemplateStatus
 from cxinbox.models.whatsapp import WhatsAppAccount
 from cxinbox.runtime import Runtime
@@ -54,6 +52,7 @@ from cxinbox.templates.sending import outgoing
 from cxinbox.whatsapp.inbound.threads import Sender as ThreadSender
 from cxinbox.whatsapp.inbound.threads import resolve_threads
 from cxinbox.whatsapp.outbound import compose, governor
+from cxinbox.whatsapp.outbound.batch_compose import queue_messages
 from cxinbox.whatsapp.outbound.batch_delivery import deliver_batch
 from cxinbox.whatsapp.outbound.refusal import send_refusal
 
@@ -155,9 +154,16 @@ async def _step(step: Step) -> None:
         if in_flight == 0 and await _count(session, campaign.id, RecipientStatus.PENDING) == 0:
             return await step.stop(CampaignStatus.COMPLETED, None)
         return await step.wait(None, IN_FLIGHT_RECHECK_SECONDS)
-    campaign.status_reason = None
-    await publish_campaign(session, campaign)
-    await schedule_dispatch(session, campaign, claimed / runtime.settings.whatsapp_send_rate_per_second)
+    if campaign.status_reason is not None:
+        campaign.status_reason = None
+        await publish_campaign(session, campaign)
+    # the claimed recipients still show as PENDING: progress is published as their statuses come
+    # (``following``), not here, which spares each step a count over every recipient. The next step
+    # is due when the number has sent this batch, counted from this step's start.
+    elapsed = (utcnow() - step.now).total_seconds()
+    await schedule_dispatch(
+        session, campaign, max(0.0, claimed / runtime.settings.whatsapp_send_rate_per_second - elapsed)
+    )
 
 
 async def _count(session: AsyncSession, campaign_id: str, status: RecipientStatus) -> int:
@@ -236,32 +242,35 @@ async def _queue_messages(
     recipients: list[CampaignRecipient],
     prices: dict[str, Decimal],
 ) -> None:
+    """Each claimed recipient's template message and outbox row, written together
+    (``batch_compose``), then one batch delivery job for them after the commit."""
     session, runtime = step.session, step.runtime
-    senders = [ThreadSender(account, r.phone, business_first=True) for r in recipients]
-    threads = await resolve_threads(session, senders)
-    messages: dict[str, compose.Outgoing] = {}
+    threads = await resolve_threads(
+        session, [ThreadSender(account, r.phone, business_first=True) for r in recipients]
+    )
+    messages: dict[str, compose.Outgoing | ValidationFailed] = {}
+    sends, sent = [], []
     for recipient in recipients:
-        values: dict[str, Any] = recipient.variables or step.campaign.variables or {}
-        key = TemplateVariables.model_validate(values).model_dump_json()
-        recipient.status, recipient.cost = RecipientStatus.SENDING, prices[recipient.id]
-        try:
-            if key not in messages:
-                messages[key] = await outgoing(
-                    session, runtime, template, TemplateVariables.model_validate(values)
-                )
-        except ValidationFailed as exc:
+        values = TemplateVariables.model_validate(recipient.variables or step.campaign.variables or {})
+        key = values.model_dump_json()
+        if key not in messages:
+            try:
+                messages[key] = await outgoing(session, runtime, template, values)
+            except ValidationFailed as exc:
+                messages[key] = exc
+        found = messages[key]
+        if isinstance(found, ValidationFailed):
             recipient.status, recipient.cost = RecipientStatus.FAILED, Decimal(0)
-            recipient.error_code, recipient.error_message = exc.code, exc.message
+            recipient.error_code, recipient.error_message = found.code, found.message
             continue
-        conversation = threads[account.id, recipient.phone].conversation
-        message = await compose.queue_message(
-            session, runtime, conversation, messages[key], compose.Sender(SenderType.SYSTEM), deliver=False
-        )
-        recipient.message_id = message.id
-    queued = [r.message_id for r in recipients if r.message_id is not None]
+        recipient.status, recipient.cost = RecipientStatus.SENDING, prices[recipient.id]
+        sends.append((threads[account.id, recipient.phone].conversation, found))
+        sent.append(recipient)
+    queued = await queue_messages(session, runtime, account, sends, compose.Sender(SenderType.SYSTEM))
+    for recipient, ids in zip(sent, queued, strict=True):
+        recipient.message_id = ids.message_id
     if queued:
-        outbox_ids = await session.scalars(select(OutboxEntry.id).where(OutboxEntry.message_id.in_(queued)))
-        enqueue(session, deliver_batch, outbox_ids=list(outbox_ids))
+        enqueue(session, deliver_batch, outbox_ids=[ids.outbox_id for ids in queued])
 
 
 @periodic(every_seconds=30)

@@ -59,15 +59,14 @@ def _processor(dialect: Dialect, table: Table, column: str) -> Processor | None:
 
 class _Memo:
     """A column's conversion remembered per value (values that cannot be hashed are converted
-    each time: JSON objects)."""
+    each time: JSON objects). None goes through it too: a JSON column stores it as JSON ``null``,
+    as SQLAlchemy's own insert does."""
 
     def __init__(self, processor: Processor) -> None:
         self.processor = processor
         self.seen: dict[Hashable, Any] = {}
 
     def __call__(self, value: Any) -> Any:
-        if value is None:
-            return None
         if not isinstance(value, Hashable):
             return self.processor(value)
         try:
