@@ -2,19 +2,19 @@
 
 A step locks the campaign row and, if it is RUNNING, claims the next PENDING recipients (in request
 order) with one ``UPDATE … WHERE status = 'PENDING'`` (their rows read ``FOR UPDATE SKIP LOCKED`` on
-PostgreSQL), writes each one's template message and outbox row, and adds their price to what the
-campaign spent, all in one transaction; after the commit one batch delivery job
-(``whatsapp.outbound.batch_delivery``) sends those rows through the per-number governor. A crash
-before the commit leaves the recipients PENDING; after it, their outbox rows are durable: a row not
-claimed yet is sent by its own delivery job or the sweeper, a row claimed right before its Graph call
-is never sent again (its outcome, if the answer was lost, is reconciled by status webhooks or
-reported UNKNOWN: ``whatsapp.outbound.delivery``). A pause (or a second worker) waits on the
-campaign row, so a recipient is claimed once and never skipped.
+PostgreSQL), writes their template messages and outbox rows in a few statements (``batch_compose``),
+and adds their price to what the campaign spent, all in one transaction; after the commit one batch
+delivery job (``whatsapp.outbound.batch_delivery``) sends those rows through the per-number
+governor. A crash before the commit leaves the recipients PENDING; after it, their outbox rows are
+durable: a row not claimed yet is sent by its own delivery job or the sweeper, a row claimed right
+before its Graph call is never sent again (its outcome, if the answer was lost, is reconciled by
+status webhooks or reported UNKNOWN: ``whatsapp.outbound.delivery``). A pause (or a second worker)
+waits on the campaign row, so a recipient is claimed once and never skipped.
 
 Each step schedules the next one in the durable job schedule, debounced by campaign (so restarts,
 resumes and the sweeper never run two chains): after the time the number needs to send the batch at
-its governor rate (counted from the step's start). Up to ``BATCHES_AHEAD`` batches are queued, so the next one is written while the
-last is being sent. A step waits instead of claiming when:
+its governor rate, counted from the step's start. Up to ``BATCHES_AHEAD`` batches are queued, so the
+next one is written while the last is being sent. A step waits instead of claiming when:
 - the number's sends are not done yet (``BATCHES_AHEAD`` batches in flight),
 - Meta throttled the number (``THROTTLED``, until the governor lets it send again),
 - the messaging tier's unique recipients per 24 h are used up (``TIER_LIMIT``, until the oldest
@@ -251,11 +251,16 @@ async def _queue_messages(
     messages: dict[str, compose.Outgoing | ValidationFailed] = {}
     sends, sent = [], []
     for recipient in recipients:
-        values = TemplateVariables.model_validate(recipient.variables or step.campaign.variables or {})
-        key = values.model_dump_json()
+        # the campaign's own values (most recipients) are rendered once, under the key ""
+        key, values = "", step.campaign.variables or {}
+        if recipient.variables:
+            values = recipient.variables
+            key = TemplateVariables.model_validate(values).model_dump_json()
         if key not in messages:
             try:
-                messages[key] = await outgoing(session, runtime, template, values)
+                messages[key] = await outgoing(
+                    session, runtime, template, TemplateVariables.model_validate(values)
+                )
             except ValidationFailed as exc:
                 messages[key] = exc
         found = messages[key]
