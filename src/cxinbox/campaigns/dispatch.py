@@ -15,7 +15,8 @@ Each step schedules the next one in the durable job schedule, debounced by campa
 resumes and the sweeper never run two chains): after the time the number needs to send the batch at
 its governor rate, counted from the step's start. Up to ``BATCHES_AHEAD`` batches are queued, so the
 next one is written while the last is being sent. A step waits instead of claiming when:
-- the number's sends are not done yet (``BATCHES_AHEAD`` batches in flight),
+- the number's sends are not done yet (``BATCHES_AHEAD`` batches in flight, or a written send has
+  waited ``QUEUED_AHEAD_SECONDS`` for its batch: the number sends slower than its rate),
 - Meta throttled the number (``THROTTLED``, until the governor lets it send again),
 - the messaging tier's unique recipients per 24 h are used up (``TIER_LIMIT``, until the oldest
   send leaves the window).
@@ -44,6 +45,7 @@ from cxinbox.core.scheduler import periodic
 from cxinbox.core.tenancy import TenantContext
 from cxinbox.models.campaigns import Campaign, CampaignRecipient, CampaignStatus, RecipientStatus
 from cxinbox.models.inbox import SenderType
+from cxinbox.models.outbound import OutboxEntry, OutboxState
 from cxinbox.models.templates import MessageTemplate, TemplateStatus
 from cxinbox.models.whatsapp import WhatsAppAccount
 from cxinbox.runtime import Runtime
@@ -64,6 +66,9 @@ BATCH_SECONDS = 1.0
 MIN_BATCH, MAX_BATCH = 10, 200
 #: batches written and not yet sent at most
 BATCHES_AHEAD = 2
+#: the longest a written send waits for its batch to claim it before steps stop writing more (well
+#: under ``delivery.SWEEP_GRACE``, after which the sweeper would send it on its own)
+QUEUED_AHEAD_SECONDS = 3.0
 #: how often a step looks again while the batches in flight are still being sent
 IN_FLIGHT_RECHECK_SECONDS = 0.5
 #: the longest a tier-limited campaign waits before it looks again
@@ -137,7 +142,7 @@ async def _step(step: Step) -> None:
         return await step.wait(THROTTLED, held)
     in_flight = await _count(session, campaign.id, RecipientStatus.SENDING)
     size = batch_size(runtime)
-    if in_flight >= size * BATCHES_AHEAD:
+    if in_flight >= size * BATCHES_AHEAD or (in_flight and await _sending_behind(step)):
         return await step.wait(
             campaign.status_reason if campaign.status_reason == THROTTLED else None, IN_FLIGHT_RECHECK_SECONDS
         )
@@ -164,6 +169,23 @@ async def _step(step: Step) -> None:
     await schedule_dispatch(
         session, campaign, max(0.0, claimed / runtime.settings.whatsapp_send_rate_per_second - elapsed)
     )
+
+
+async def _sending_behind(step: Step) -> bool:
+    """Whether a send written by an earlier step has waited for its batch's claim longer than
+    ``QUEUED_AHEAD_SECONDS``: the number sends slower than its rate (a busy machine), so no more
+    is written until it catches up. Otherwise unclaimed rows would pass the outbox sweeper's grace,
+    and each would be sent by a delivery job of its own, the costliest way."""
+    oldest = await step.session.scalar(
+        select(func.min(OutboxEntry.created_at))
+        .join(CampaignRecipient, CampaignRecipient.message_id == OutboxEntry.message_id)
+        .where(
+            CampaignRecipient.campaign_id == step.campaign.id,
+            CampaignRecipient.status == RecipientStatus.SENDING,
+            OutboxEntry.state == OutboxState.QUEUED,
+        )
+    )
+    return oldest is not None and (step.now - oldest).total_seconds() > QUEUED_AHEAD_SECONDS
 
 
 async def _count(session: AsyncSession, campaign_id: str, status: RecipientStatus) -> int:
