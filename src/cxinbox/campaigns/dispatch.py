@@ -66,9 +66,11 @@ BATCH_SECONDS = 1.0
 MIN_BATCH, MAX_BATCH = 10, 200
 #: batches written and not yet sent at most
 BATCHES_AHEAD = 2
-#: the longest a written send waits for its batch to claim it before steps stop writing more (well
-#: under ``delivery.SWEEP_GRACE``, after which the sweeper would send it on its own)
-QUEUED_AHEAD_SECONDS = 3.0
+#: the longest a written send waits for its batch to claim it before steps stop writing more: half
+#: ``delivery.SWEEP_GRACE`` (after which the sweeper would send it on its own), and more than a
+#: batch's sending time at the rates a busy machine reaches, so that the next batch is still written
+#: while the last one is sent
+QUEUED_AHEAD_SECONDS = 5.0
 #: how often a step looks again while the batches in flight are still being sent
 IN_FLIGHT_RECHECK_SECONDS = 0.5
 #: the longest a tier-limited campaign waits before it looks again
