@@ -11,8 +11,9 @@ For each governor setting (``--rates``, sends per second per number):
    ``--ack-seconds``: their acknowledgement times while idle.
 3. ``POST /campaigns`` with ``--recipients`` numbers: the time of the request.
 4. Sends reaching the fake Graph API are counted for ``--seconds`` after a 5 s warm-up, while the
-   same webhook stream runs again: the rate against the setting, and the acknowledgement p99 during
-   dispatch against idle. Then the campaign is cancelled.
+   same webhook stream runs again: the rate against the setting, the server processes' CPU time per
+   send (what bounds the rate on a machine's cores), and the acknowledgement p99 during dispatch
+   against idle. Then the campaign is cancelled.
 5. A second campaign of ``--crash-recipients``: the process that sends (the worker, or the one
    process on SQLite) is killed with SIGKILL when about half of it is sent, and started again; like
    Meta, the bench then posts the ``sent`` status of every message the fake accepted, with the
@@ -42,7 +43,7 @@ from tests.fakes.graph import FakeGraph
 
 from bench.campaign_meta import ack_times, p99, post_sent_statuses
 from bench.crash import Fleet, backend, connect_number, register_organization
-from bench.machine import load_average, machine
+from bench.machine import cpu_seconds, load_average, machine
 from cxinbox.migrations import upgrade
 from cxinbox.models.templates import MessageTemplate, TemplateStatus
 from cxinbox.models.whatsapp import WhatsAppAccount
@@ -127,11 +128,15 @@ async def campaign(client: httpx.AsyncClient, headers: dict[str, str], campaign_
     return dict(r.json()["data"])
 
 
-async def measure_rate(graph: FakeGraph, seconds: float) -> float:
+async def measure_rate(fleet: Fleet, graph: FakeGraph, seconds: float) -> tuple[float, float]:
+    """Sends per second over ``seconds`` after the warm-up, and the CPU milliseconds the server's
+    processes spent per send meanwhile (the database server's own not counted)."""
     await asyncio.sleep(WARMUP_SECONDS)
-    before = len(graph.state.sent)
+    pids = [process.pid for process in fleet.processes.values()]
+    before, cpu_before = len(graph.state.sent), cpu_seconds(pids)
     await asyncio.sleep(seconds)
-    return (len(graph.state.sent) - before) / seconds
+    sends = len(graph.state.sent) - before
+    return sends / seconds, (cpu_seconds(pids) - cpu_before) * 1000 / max(1, sends)
 
 
 async def crash_run(
@@ -223,8 +228,8 @@ async def run_rate(args: argparse.Namespace, graph: FakeGraph, rate: int) -> lis
                     campaign_id, created = await create(
                         client, headers, template_id, numbers(args.recipients, 10_000_000)
                     )
-                    measured, busy = await asyncio.gather(
-                        measure_rate(graph, args.seconds),
+                    (measured, cpu_per_send), busy = await asyncio.gather(
+                        measure_rate(fleet, graph, args.seconds),
                         ack_times(client, number, WARMUP_SECONDS + args.seconds),
                     )
                     cancel = {"action": "cancel", "selection": {"mode": "ids", "ids": [campaign_id]}}
@@ -243,6 +248,7 @@ async def run_rate(args: argparse.Namespace, graph: FakeGraph, rate: int) -> lis
         f"{rate}/s",
         f"{created:.2f} s",
         f"{measured:.1f}/s ({measured / rate - 1:+.1%})",
+        f"{cpu_per_send:.2f} ms",
         f"{p99(idle):.0f} / {p99(busy):.0f} ms ({p99(busy) / max(p99(idle), 0.001):.2f}x)",
         f"{duplicates} / {unsent - reported} of {args.crash_recipients:,}",
         f"{unknown} ({unsent} not sent)",
@@ -267,6 +273,7 @@ async def main() -> None:
         "governor",
         f"create {args.recipients:,}",
         f"sends over {args.seconds:.0f} s",
+        "server CPU per send",
         "webhook ack p99 idle / dispatch",
         "kill -9: duplicates / silent skips",
         "reported UNKNOWN",

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import platform
+from collections.abc import Iterable
+from pathlib import Path
 
 
 def load_average(averages: tuple[float, float, float] | None = None) -> str:
@@ -15,3 +17,14 @@ def load_average(averages: tuple[float, float, float] | None = None) -> str:
 def machine() -> str:
     """The processor, its cores and the Python, e.g. ``x86_64 2 CPUs, Python 3.11.7``."""
     return f"{platform.machine()} {os.cpu_count()} CPUs, Python {platform.python_version()}"
+
+
+def cpu_seconds(pids: Iterable[int]) -> float:
+    """The CPU time (user + system) these processes used so far: unlike a rate, it hardly moves
+    with what else the machine is running."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / ticks

@@ -32,6 +32,7 @@ import httpx
 from sqlalchemy import func, insert, select
 
 from bench.loadgen import Results, build_request, closed_loop, connect, open_loop
+from bench.machine import cpu_seconds
 from cxinbox.config import Settings
 from cxinbox.core.db import create_engine, create_sessionmaker, unit_of_work
 from cxinbox.migrations import upgrade
@@ -182,14 +183,8 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def cpu_seconds(self) -> float:
-        """The CPU time (user + system) the server's processes used so far: unlike a rate, it
-        hardly moves with what else the machine is running."""
-        ticks = os.sysconf("SC_CLK_TCK")
-        total = 0
-        for process in self.processes:
-            fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        return total / ticks
+        """The CPU time (user + system) the server's processes used so far."""
+        return cpu_seconds(process.pid for process in self.processes)
 
     def stop(self) -> None:
         for process in self.processes:

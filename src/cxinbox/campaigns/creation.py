@@ -3,8 +3,8 @@
 Nothing is stored unless every value fits the template (each distinct set of values is checked
 once: a campaign of 100,000 recipients sharing the campaign's values checks one). Recipients are
 normalised and de-duplicated (the first occurrence wins), invalid numbers reported by index, and
-stored in one multi-row insert, each with its price by the rate card (free where Meta charges
-nothing: a utility template to a number inside its 24-hour window).
+stored in one bulk insert (``core.bulk_rows``), each with its price by the rate card (free where Meta
+charges nothing: a utility template to a number inside its 24-hour window).
 """
 
 from __future__ import annotations
@@ -13,16 +13,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.auth.principal import Principal
 from cxinbox.campaigns.dispatch import schedule_dispatch
 from cxinbox.campaigns.estimates import card_of, live_template
-from cxinbox.campaigns.recipients import inside_window, normalise
-from cxinbox.campaigns.repository import CampaignRepository
-from cxinbox.campaigns.schemas import CampaignCreate, CampaignCreated
+from cxinbox.campaigns.recipients import free_inside_window, normalise
+from cxinbox.campaigns.schemas import CampaignCreate, CampaignCreated, Counts
 from cxinbox.campaigns.views import campaign_out, publish_campaign
+from cxinbox.core.bulk_rows import insert_rows
 from cxinbox.core.clock import utcnow
 from cxinbox.core.errors import Conflict, ValidationFailed
 from cxinbox.core.ids import new_id, new_ids
@@ -74,15 +74,16 @@ async def create(
         spent=Decimal(0),
         created_by_id=principal.user_id,
     )
-    rows = await _recipient_rows(session, runtime, principal, template, campaign, given.valid)
-    campaign.estimated_cost = sum((row["cost"] for row in rows), Decimal(0))
     session.add(campaign)
     await session.flush()
-    # a Core executemany: the ORM's per-row bookkeeping is most of the time of 100,000 rows
-    await session.execute(insert(cast(Table, CampaignRecipient.__table__)), rows)
+    campaign.estimated_cost = await _insert_recipients(
+        session, runtime, principal, template, campaign, given.valid
+    )
     await schedule_dispatch(session, campaign, _delay(campaign.scheduled_at, now) if scheduled else 0.0)
-    await publish_campaign(session, campaign)
-    counts = (await CampaignRepository(session, principal.tenant).counts([campaign.id]))[campaign.id]
+    # every recipient is PENDING: the counts need no query over them
+    total = len(given.valid)
+    counts = Counts(total=total, pending=total, sent=0, delivered=0, read=0, failed=0, unknown=0, replied=0)
+    await publish_campaign(session, campaign, counts)
     out = campaign_out(campaign, counts)
     return CampaignCreated(
         **out.model_dump(),
@@ -106,7 +107,12 @@ async def _check_values(
     values do not fit (``recipients[i].variables…``), or the campaign's own ``variables``."""
     checked: set[str] = set()
     for index, _wa_id, recipient in [(None, "", None), *valid]:
-        values = recipient.variables if recipient is not None and recipient.variables else shared
+        if recipient is None or not recipient.variables:
+            if index is not None:
+                continue  # the campaign's own values, checked first
+            values = shared
+        else:
+            values = recipient.variables
         key = values.model_dump_json()
         if key in checked:
             continue
@@ -121,46 +127,59 @@ async def _check_values(
         checked.add(key)
 
 
-async def _recipient_rows(
+#: the columns every recipient row gives (``name`` and ``variables`` only when some recipient has them)
+_COLUMNS = (
+    "id",
+    "organization_id",
+    "campaign_id",
+    "position",
+    "phone",
+    "status",
+    "cost",
+    "created_at",
+    "updated_at",
+)
+
+
+async def _insert_recipients(
     session: AsyncSession,
     runtime: Runtime,
     principal: Principal,
     template: MessageTemplate,
     campaign: Campaign,
     valid: list[tuple[int, str, Any]],
-) -> list[dict[str, Any]]:
+) -> Decimal:
+    """Store the recipients in request order with their prices (one ``COPY`` on PostgreSQL, one
+    ``executemany`` on SQLite); answers their total price."""
     card = card_of(runtime)
-    free = await inside_window(
-        session, principal.tenant, template.whatsapp_account_id, [wa_id for _, wa_id, _ in valid]
-    )
+    wa_ids = [wa_id for _, wa_id, _ in valid]
+    free = await free_inside_window(session, principal.tenant, card, template, wa_ids)
+    prices = card.prices(template.category, wa_ids, free)
     now = utcnow()
-    ids = new_ids(len(valid))
-    rows = []
-    for position, (_index, wa_id, recipient) in enumerate(valid):
-        charged = card.chargeable(template.category, wa_id in free)
-        rows.append(
-            {
-                "id": ids[position],
-                "organization_id": campaign.organization_id,
-                "campaign_id": campaign.id,
-                "position": position,
-                "phone": wa_id,
-                "name": recipient.name,
-                "variables": recipient.variables.model_dump(mode="json") if recipient.variables else None,
-                "status": RecipientStatus.PENDING,
-                "cost": card.rate(card.market_of(wa_id).market, template.category) if charged else Decimal(0),
-                "created_at": now,
-                "updated_at": now,
-            }
+    columns: tuple[str, ...] = _COLUMNS
+    rows: list[tuple[Any, ...]] = [
+        (
+            id_,
+            campaign.organization_id,
+            campaign.id,
+            position,
+            wa_id,
+            RecipientStatus.PENDING,
+            price,
+            now,
+            now,
         )
-    return _without_empty_columns(rows)
-
-
-def _without_empty_columns(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The rows without the optional columns no recipient has (names, values of their own): they
-    stay NULL, and 100,000 empty values are not converted one by one."""
-    empty = [c for c in ("name", "variables") if all(row[c] is None for row in rows)]
-    for row in rows:
-        for column in empty:
-            del row[column]
-    return rows
+        for position, (id_, wa_id, price) in enumerate(zip(new_ids(len(valid)), wa_ids, prices, strict=True))
+    ]
+    # the optional columns only when some recipient has them: 100,000 empty values are not converted
+    if any(recipient.name is not None for _, _, recipient in valid):
+        columns += ("name",)
+        rows = [(*row, recipient.name) for row, (_, _, recipient) in zip(rows, valid, strict=True)]
+    if any(recipient.variables is not None for _, _, recipient in valid):
+        columns += ("variables",)
+        rows = [
+            (*row, recipient.variables.model_dump(mode="json") if recipient.variables else None)
+            for row, (_, _, recipient) in zip(rows, valid, strict=True)
+        ]
+    await insert_rows(session, cast(Table, CampaignRecipient.__table__), columns, rows)
+    return sum(prices, Decimal(0))

@@ -2,20 +2,21 @@
 
 A step locks the campaign row and, if it is RUNNING, claims the next PENDING recipients (in request
 order) with one ``UPDATE … WHERE status = 'PENDING'`` (their rows read ``FOR UPDATE SKIP LOCKED`` on
-PostgreSQL), writes each one's template message and outbox row, and adds their price to what the
-campaign spent, all in one transaction; after the commit one batch delivery job
-(``whatsapp.outbound.batch_delivery``) sends those rows through the per-number governor. A crash
-before the commit leaves the recipients PENDING; after it, their outbox rows are durable: a row not
-claimed yet is sent by its own delivery job or the sweeper, a row claimed right before its Graph call
-is never sent again (its outcome, if the answer was lost, is reconciled by status webhooks or
-reported UNKNOWN: ``whatsapp.outbound.delivery``). A pause (or a second worker) waits on the
-campaign row, so a recipient is claimed once and never skipped.
+PostgreSQL), writes their template messages and outbox rows in a few statements (``batch_compose``),
+and adds their price to what the campaign spent, all in one transaction; after the commit one batch
+delivery job (``whatsapp.outbound.batch_delivery``) sends those rows through the per-number
+governor. A crash before the commit leaves the recipients PENDING; after it, their outbox rows are
+durable: a row not claimed yet is sent by its own delivery job or the sweeper, a row claimed right
+before its Graph call is never sent again (its outcome, if the answer was lost, is reconciled by
+status webhooks or reported UNKNOWN: ``whatsapp.outbound.delivery``). A pause (or a second worker)
+waits on the campaign row, so a recipient is claimed once and never skipped.
 
 Each step schedules the next one in the durable job schedule, debounced by campaign (so restarts,
 resumes and the sweeper never run two chains): after the time the number needs to send the batch at
-its governor rate. Up to ``BATCHES_AHEAD`` batches are queued, so the next one is written while the
-last is being sent. A step waits instead of claiming when:
-- the number's sends are not done yet (``BATCHES_AHEAD`` batches in flight),
+its governor rate, counted from the step's start. Up to ``BATCHES_AHEAD`` batches are queued, so the
+next one is written while the last is being sent. A step waits instead of claiming when:
+- the number's sends are not done yet (``BATCHES_AHEAD`` batches in flight, or a written send has
+  waited ``QUEUED_AHEAD_SECONDS`` for its batch: the number sends slower than its rate),
 - Meta throttled the number (``THROTTLED``, until the governor lets it send again),
 - the messaging tier's unique recipients per 24 h are used up (``TIER_LIMIT``, until the oldest
   send leaves the window).
@@ -28,14 +29,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 import structlog
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.campaigns.estimates import card_of
-from cxinbox.campaigns.recipients import inside_window
+from cxinbox.campaigns.recipients import free_inside_window
 from cxinbox.campaigns.tiers import room_left
 from cxinbox.campaigns.views import publish_campaign
 from cxinbox.core.clock import utcnow
@@ -45,7 +45,7 @@ from cxinbox.core.scheduler import periodic
 from cxinbox.core.tenancy import TenantContext
 from cxinbox.models.campaigns import Campaign, CampaignRecipient, CampaignStatus, RecipientStatus
 from cxinbox.models.inbox import SenderType
-from cxinbox.models.outbound import OutboxEntry
+from cxinbox.models.outbound import OutboxEntry, OutboxState
 from cxinbox.models.templates import MessageTemplate, TemplateStatus
 from cxinbox.models.whatsapp import WhatsAppAccount
 from cxinbox.runtime import Runtime
@@ -54,6 +54,7 @@ from cxinbox.templates.sending import outgoing
 from cxinbox.whatsapp.inbound.threads import Sender as ThreadSender
 from cxinbox.whatsapp.inbound.threads import resolve_threads
 from cxinbox.whatsapp.outbound import compose, governor
+from cxinbox.whatsapp.outbound.batch_compose import queue_messages
 from cxinbox.whatsapp.outbound.batch_delivery import deliver_batch
 from cxinbox.whatsapp.outbound.refusal import send_refusal
 
@@ -65,6 +66,11 @@ BATCH_SECONDS = 1.0
 MIN_BATCH, MAX_BATCH = 10, 200
 #: batches written and not yet sent at most
 BATCHES_AHEAD = 2
+#: the longest a written send waits for its batch to claim it before steps stop writing more: half
+#: ``delivery.SWEEP_GRACE`` (after which the sweeper would send it on its own), and more than a
+#: batch's sending time at the rates a busy machine reaches, so that the next batch is still written
+#: while the last one is sent
+QUEUED_AHEAD_SECONDS = 5.0
 #: how often a step looks again while the batches in flight are still being sent
 IN_FLIGHT_RECHECK_SECONDS = 0.5
 #: the longest a tier-limited campaign waits before it looks again
@@ -138,7 +144,7 @@ async def _step(step: Step) -> None:
         return await step.wait(THROTTLED, held)
     in_flight = await _count(session, campaign.id, RecipientStatus.SENDING)
     size = batch_size(runtime)
-    if in_flight >= size * BATCHES_AHEAD:
+    if in_flight >= size * BATCHES_AHEAD or (in_flight and await _sending_behind(step)):
         return await step.wait(
             campaign.status_reason if campaign.status_reason == THROTTLED else None, IN_FLIGHT_RECHECK_SECONDS
         )
@@ -155,9 +161,33 @@ async def _step(step: Step) -> None:
         if in_flight == 0 and await _count(session, campaign.id, RecipientStatus.PENDING) == 0:
             return await step.stop(CampaignStatus.COMPLETED, None)
         return await step.wait(None, IN_FLIGHT_RECHECK_SECONDS)
-    campaign.status_reason = None
-    await publish_campaign(session, campaign)
-    await schedule_dispatch(session, campaign, claimed / runtime.settings.whatsapp_send_rate_per_second)
+    if campaign.status_reason is not None:
+        campaign.status_reason = None
+        await publish_campaign(session, campaign)
+    # the claimed recipients still show as PENDING: progress is published as their statuses come
+    # (``following``), not here, which spares each step a count over every recipient. The next step
+    # is due when the number has sent this batch, counted from this step's start.
+    elapsed = (utcnow() - step.now).total_seconds()
+    await schedule_dispatch(
+        session, campaign, max(0.0, claimed / runtime.settings.whatsapp_send_rate_per_second - elapsed)
+    )
+
+
+async def _sending_behind(step: Step) -> bool:
+    """Whether a send written by an earlier step has waited for its batch's claim longer than
+    ``QUEUED_AHEAD_SECONDS``: the number sends slower than its rate (a busy machine), so no more
+    is written until it catches up. Otherwise unclaimed rows would pass the outbox sweeper's grace,
+    and each would be sent by a delivery job of its own, the costliest way."""
+    oldest = await step.session.scalar(
+        select(func.min(OutboxEntry.created_at))
+        .join(CampaignRecipient, CampaignRecipient.message_id == OutboxEntry.message_id)
+        .where(
+            CampaignRecipient.campaign_id == step.campaign.id,
+            CampaignRecipient.status == RecipientStatus.SENDING,
+            OutboxEntry.state == OutboxState.QUEUED,
+        )
+    )
+    return oldest is not None and (step.now - oldest).total_seconds() > QUEUED_AHEAD_SECONDS
 
 
 async def _count(session: AsyncSession, campaign_id: str, status: RecipientStatus) -> int:
@@ -222,14 +252,10 @@ async def _prices(
     """Each recipient's price now: nothing for a utility template inside the 24-hour window."""
     card = card_of(step.runtime)
     tenant = TenantContext.system(step.campaign.organization_id)
-    free = await inside_window(
-        step.session, tenant, template.whatsapp_account_id, [r.phone for r in recipients]
-    )
+    phones = [r.phone for r in recipients]
+    free = await free_inside_window(step.session, tenant, card, template, phones)
     return {
-        r.id: card.rate(card.market_of(r.phone).market, template.category)
-        if card.chargeable(template.category, r.phone in free)
-        else Decimal(0)
-        for r in recipients
+        r.id: price for r, price in zip(recipients, card.prices(template.category, phones, free), strict=True)
     }
 
 
@@ -240,32 +266,40 @@ async def _queue_messages(
     recipients: list[CampaignRecipient],
     prices: dict[str, Decimal],
 ) -> None:
+    """Each claimed recipient's template message and outbox row, written together
+    (``batch_compose``), then one batch delivery job for them after the commit."""
     session, runtime = step.session, step.runtime
-    senders = [ThreadSender(account, r.phone, business_first=True) for r in recipients]
-    threads = await resolve_threads(session, senders)
-    messages: dict[str, compose.Outgoing] = {}
+    threads = await resolve_threads(
+        session, [ThreadSender(account, r.phone, business_first=True) for r in recipients]
+    )
+    messages: dict[str, compose.Outgoing | ValidationFailed] = {}
+    sends, sent = [], []
     for recipient in recipients:
-        values: dict[str, Any] = recipient.variables or step.campaign.variables or {}
-        key = TemplateVariables.model_validate(values).model_dump_json()
-        recipient.status, recipient.cost = RecipientStatus.SENDING, prices[recipient.id]
-        try:
-            if key not in messages:
+        # the campaign's own values (most recipients) are rendered once, under the key ""
+        key, values = "", step.campaign.variables or {}
+        if recipient.variables:
+            values = recipient.variables
+            key = TemplateVariables.model_validate(values).model_dump_json()
+        if key not in messages:
+            try:
                 messages[key] = await outgoing(
                     session, runtime, template, TemplateVariables.model_validate(values)
                 )
-        except ValidationFailed as exc:
+            except ValidationFailed as exc:
+                messages[key] = exc
+        found = messages[key]
+        if isinstance(found, ValidationFailed):
             recipient.status, recipient.cost = RecipientStatus.FAILED, Decimal(0)
-            recipient.error_code, recipient.error_message = exc.code, exc.message
+            recipient.error_code, recipient.error_message = found.code, found.message
             continue
-        conversation = threads[account.id, recipient.phone].conversation
-        message = await compose.queue_message(
-            session, runtime, conversation, messages[key], compose.Sender(SenderType.SYSTEM), deliver=False
-        )
-        recipient.message_id = message.id
-    queued = [r.message_id for r in recipients if r.message_id is not None]
+        recipient.status, recipient.cost = RecipientStatus.SENDING, prices[recipient.id]
+        sends.append((threads[account.id, recipient.phone].conversation, found))
+        sent.append(recipient)
+    queued = await queue_messages(session, runtime, account, sends, compose.Sender(SenderType.SYSTEM))
+    for recipient, ids in zip(sent, queued, strict=True):
+        recipient.message_id = ids.message_id
     if queued:
-        outbox_ids = await session.scalars(select(OutboxEntry.id).where(OutboxEntry.message_id.in_(queued)))
-        enqueue(session, deliver_batch, outbox_ids=list(outbox_ids))
+        enqueue(session, deliver_batch, outbox_ids=[ids.outbox_id for ids in queued])
 
 
 @periodic(every_seconds=30)

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.auth.principal import Principal
 from cxinbox.campaigns.pricing import RateCard, rate_card
-from cxinbox.campaigns.recipients import inside_window, normalise
+from cxinbox.campaigns.recipients import free_inside_window, normalise
 from cxinbox.campaigns.schemas import CountryCost, Estimate, EstimateRequest, MarketRates, Pricing
 from cxinbox.core.errors import NotFound
 from cxinbox.models.templates import MessageTemplate, TemplateCategory, TemplateStatus
@@ -54,13 +54,12 @@ async def estimate(
     card = card_of(runtime)
     given = normalise(body.recipients)
     wa_ids = [wa_id for _, wa_id, _ in given.valid]
-    free = await inside_window(session, principal.tenant, template.whatsapp_account_id, wa_ids)
+    free = await free_inside_window(session, principal.tenant, card, template, wa_ids)
     sent: Counter[tuple[str, str]] = Counter()
     free_of_charge: Counter[tuple[str, str]] = Counter()
-    for wa_id in wa_ids:
-        place = card.market_of(wa_id)
+    for wa_id, place in zip(wa_ids, card.markets_of(wa_ids), strict=True):
         sent[place.country, place.market] += 1
-        if not card.chargeable(template.category, wa_id in free):
+        if wa_id in free:
             free_of_charge[place.country, place.market] += 1
     rows = []
     for (country, market), count in sorted(sent.items()):

@@ -16,6 +16,7 @@ above stands until it is: a card file cannot change it.
 from __future__ import annotations
 
 import json
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -54,6 +55,31 @@ class RateCard:
             if found is not None:
                 return found
         return Market(country="OTHER", market=self.other_market)
+
+    def markets_of(self, wa_ids: Sequence[str]) -> list[Market]:
+        """``market_of`` of each number, looked up once per three-digit prefix (all it depends on:
+        a campaign's 100,000 numbers share a few)."""
+        known: dict[str, Market] = {}
+        found = []
+        for wa_id in wa_ids:
+            head = wa_id[:3]
+            market = known.get(head)
+            if market is None:
+                market = known[head] = self.market_of(head)
+            found.append(market)
+        return found
+
+    def prices(
+        self, category: TemplateCategory, wa_ids: Sequence[str], free: Container[str]
+    ) -> list[Decimal]:
+        """Each number's price for a template of ``category``: its market's rate, or nothing for
+        the numbers of ``free`` (inside their window) where Meta does not charge them."""
+        zero = Decimal(0)
+        inside_free = not self.chargeable(category, window_open=True)
+        return [
+            zero if inside_free and wa_id in free else self.rates[market.market][category]
+            for wa_id, market in zip(wa_ids, self.markets_of(wa_ids), strict=True)
+        ]
 
     def rate(self, market: str, category: TemplateCategory) -> Decimal:
         return self.rates[market][category]

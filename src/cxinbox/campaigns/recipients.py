@@ -9,14 +9,17 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cxinbox.campaigns.pricing import RateCard
 from cxinbox.campaigns.schemas import InvalidRecipient, Recipient
 from cxinbox.core.clock import utcnow
 from cxinbox.core.tenancy import TenantContext
 from cxinbox.core.validation import wa_id_of
 from cxinbox.models.inbox import Contact, Conversation
+from cxinbox.models.templates import MessageTemplate
 from cxinbox.whatsapp.outbound.compose import SERVICE_WINDOW
 
-_CHUNK = 500
+#: numbers per query (within both databases' limits of bound parameters)
+_CHUNK = 5_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,3 +64,17 @@ async def inside_window(
         )
         found.update(await session.scalars(stmt))
     return found
+
+
+async def free_inside_window(
+    session: AsyncSession,
+    tenant: TenantContext,
+    card: RateCard,
+    template: MessageTemplate,
+    wa_ids: Sequence[str],
+) -> set[str]:
+    """The numbers Meta would not charge for ``template`` because their window is open (asked only
+    for a category that is free there: a utility template)."""
+    if card.chargeable(template.category, window_open=True):
+        return set()
+    return await inside_window(session, tenant, template.whatsapp_account_id, wa_ids)

@@ -59,8 +59,10 @@ async def described(session: AsyncSession, campaign: Campaign) -> CampaignOut:
     return campaign_out(campaign, (await repo.counts([campaign.id]))[campaign.id])
 
 
-async def publish_campaign(session: AsyncSession, campaign: Campaign) -> None:
-    """``campaign.updated`` with the campaign and its counts, after the transaction commits."""
+async def publish_campaign(session: AsyncSession, campaign: Campaign, counts: Counts | None = None) -> None:
+    """``campaign.updated`` with the campaign and its counts (read unless given), after the
+    transaction commits."""
     await session.flush()
-    data = (await described(session, campaign)).model_dump(mode="json", by_alias=True)
+    out = campaign_out(campaign, counts) if counts is not None else await described(session, campaign)
+    data = out.model_dump(mode="json", by_alias=True)
     publish_event(session, campaign.organization_id, CAMPAIGN_UPDATED, data)

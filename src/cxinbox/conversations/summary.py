@@ -4,6 +4,7 @@ with each new message, whichever channel carried it: on a conversation the calle
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any, cast
 
@@ -63,8 +64,40 @@ async def record_message(
             set_committed_value(loaded, name, value)
 
 
+async def record_outbound(
+    session: AsyncSession, conversation_ids: Collection[str], at: datetime, preview: str
+) -> None:
+    """``record_message`` of new outbound messages (one per conversation, all ``at`` with the same
+    ``preview``) in one UPDATE of their conversations (a campaign's slice)."""
+    if not conversation_ids:
+        return
+    table = Conversation.__table__.c
+    stmt = _SUMMARY_VALUES.where(table.id.in_(list(conversation_ids))).returning(
+        table.id, table.last_message_at, table.last_message_preview, table.updated_at
+    )
+    rows = await session.execute(stmt, {"at": at, "preview": preview, "now": utcnow()})
+    for row in rows:
+        loaded = session.identity_map.get(identity_key(Conversation, row.id))
+        if loaded is not None:
+            for name in ("last_message_at", "last_message_preview", "updated_at"):
+                set_committed_value(loaded, name, getattr(row, name))
+
+
 def _summary_update(*, from_customer: bool) -> Any:
-    """The summary UPDATE, built once (statement building costs more than running it)."""
+    """The summary UPDATE of one conversation, built once (statement building costs more than
+    running it)."""
+    values = _summary_values(from_customer=from_customer)
+    table = Conversation.__table__.c
+    return (
+        update(cast(Table, Conversation.__table__))
+        .where(table.id == bindparam("conversation_id"))
+        .values(**values)
+        .returning(*(table[name] for name in values))
+    )
+
+
+def _summary_values(*, from_customer: bool) -> dict[str, Any]:
+    """The summary UPDATE's values, of the parameters ``:at``, ``:preview`` and ``:now``."""
     table = Conversation.__table__.c
     at = bindparam("at", type_=table.last_message_at.type)
     newer = or_(table.last_message_at.is_(None), table.last_message_at <= at)
@@ -79,12 +112,7 @@ def _summary_update(*, from_customer: bool) -> Any:
             "needs_action": True,
             "last_inbound_at": _later(table.last_inbound_at, at),
         }
-    return (
-        update(cast(Table, Conversation.__table__))
-        .where(table.id == bindparam("conversation_id"))
-        .values(**values)
-        .returning(*(table[name] for name in values))
-    )
+    return values
 
 
 def _later(column: Any, at: Any) -> Any:
@@ -92,3 +120,4 @@ def _later(column: Any, at: Any) -> Any:
 
 
 _SUMMARY_UPDATES = {flag: _summary_update(from_customer=flag) for flag in (False, True)}
+_SUMMARY_VALUES = update(cast(Table, Conversation.__table__)).values(**_summary_values(from_customer=False))
