@@ -106,6 +106,9 @@ async def test_an_agent_works_a_conversation_live(chromium, site_url, client, ru
     await page.get_by_role("link", name="Maria Souza").click()
     await page.wait_for_url(f"**/conversations/{conversation_id}")
     await expect(page.locator("#timeline")).to_contain_text("Hi, where is my order?")
+    # the contact panel asks the data sources when it is opened (none here: it says so)
+    await page.get_by_text("Customer data").click()
+    await expect(page.locator(".customer-data")).to_contain_text("No data source is set up")
 
     # reply through the composer; the reply shows in the timeline
     await page.get_by_label("Reply").fill("It left our warehouse this morning.")

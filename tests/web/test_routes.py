@@ -27,6 +27,7 @@ PAGES = {
     "/inbox/row/{conversation_id}": "/inbox/row/{conversation}",
     "/conversations/{id}": "/conversations/{conversation}",
     "/conversations/{id}/{part}": "/conversations/{conversation}/head",
+    "/conversations/{id}/customer-data": "/conversations/{conversation}/customer-data",
     "/conversations/{id}/quick-replies": "/conversations/{conversation}/quick-replies?text=/",
     "/team": "/team",
     "/teams": "/teams",
@@ -51,6 +52,7 @@ UNDER = {"/campaigns/{id}/progress": "/campaigns"}
 #: pages about one record: another organization's is not found
 OWNED = {
     "/conversations/{id}": "/conversations/{conversation}",
+    "/conversations/{id}/customer-data": "/conversations/{conversation}/customer-data",
     "/teams/{id}": "/teams/{team}",
     "/campaigns/{id}": "/campaigns/{campaign}",
     "/campaigns/{id}/progress": "/campaigns/{campaign}/progress",

@@ -33,6 +33,7 @@ from cxinbox.conversations import service as conversations
 from cxinbox.conversations.schemas import ConversationOut
 from cxinbox.conversations.serializers import conversation_out
 from cxinbox.core.errors import AppError, NotFound, ValidationFailed
+from cxinbox.knowledge import data_sources
 from cxinbox.messages import sending
 from cxinbox.messages import service as messages
 from cxinbox.messages.schemas import MAX_CAPTION_LENGTH, SendMessage
@@ -115,6 +116,21 @@ async def conversation_page(id: str, request: Request, visit: MemberDep) -> Resp
         choices=await choices(visit),
         idempotency_key=uuid.uuid4().hex,
     )
+
+
+@router.get("/conversations/{id}/customer-data", response_class=HTMLResponse)
+async def customer_data(id: str, visit: MemberDep, force: bool = False) -> Response:
+    """The contact panel: each active data source's fields for the contact's number (as
+    ``GET /inbox-data-sources/data/{conversationId}``; a failing service shows as such)."""
+    if visit.member.organization_id is None:
+        return _not_found(visit)
+    principal, runtime = visit.member, visit.runtime
+    try:
+        async with runtime.read_session() as session:
+            sources = await data_sources.data_for_conversation(session, runtime, principal, id, force=force)
+    except NotFound:
+        return _not_found(visit)
+    return visit.page("console/_customer_data.html", conversation_id=id, sources=sources)
 
 
 @router.get("/conversations/{id}/{part}", response_class=HTMLResponse)
