@@ -24,10 +24,11 @@ from cxinbox.core.bulk_rows import insert_rows
 from cxinbox.core.clock import utcnow
 from cxinbox.core.ids import new_ids
 from cxinbox.messages.events import publish_message
-from cxinbox.models.inbox import Conversation, ConversationOrigin, Direction, Message, MessageStatus
+from cxinbox.models.inbox import Conversation, Message
 from cxinbox.models.outbound import OutboxEntry, OutboxState
 from cxinbox.models.whatsapp import WhatsAppAccount
 from cxinbox.runtime import Runtime
+from cxinbox.whatsapp.outbound import compose
 from cxinbox.whatsapp.outbound.compose import Outgoing, Sender, WindowClosed, window_open
 from cxinbox.whatsapp.outbound.refusal import send_refusal
 
@@ -112,26 +113,6 @@ def _message(
 ) -> Message:
     """The message as ``compose.queue_message`` stores it (not added to the session: it is inserted
     in bulk, and serves the event)."""
-    return Message(
-        id=message_id,
-        organization_id=conversation.organization_id,
-        conversation_id=conversation.id,
-        direction=Direction.OUTBOUND,
-        sender_type=sender.type,
-        sender_user_id=sender.user_id,
-        type=outgoing.type,
-        text=outgoing.text,
-        media=outgoing.media,
-        payload=outgoing.extra or None,
-        status=MessageStatus.PENDING,
-        ordered_at=now,
-        context={"messageId": outgoing.reply_to_wa_message_id} if outgoing.reply_to_wa_message_id else None,
-        reply_to_wa_message_id=outgoing.reply_to_wa_message_id,
-        reaction_to_wa_message_id=outgoing.reaction_to_wa_message_id,
-        reaction=outgoing.reaction,
-        is_hidden=False,
-        # a message in a simulator's conversation is simulated too: it never reaches the Graph API
-        simulated=conversation.origin is ConversationOrigin.SIMULATED,
-        created_at=now,
-        updated_at=now,
+    return compose.outbound_message(
+        conversation, outgoing, sender, now, id=message_id, is_hidden=False, created_at=now, updated_at=now
     )

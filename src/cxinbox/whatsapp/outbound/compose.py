@@ -7,7 +7,7 @@ sends nothing, and a crash between commit and send leaves a due outbox row for t
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
@@ -159,25 +159,7 @@ async def queue_message(
     if outgoing.needs_window and not window_open(conversation):
         raise WindowClosed()
     now = utcnow()
-    message = Message(
-        organization_id=conversation.organization_id,
-        conversation_id=conversation.id,
-        direction=Direction.OUTBOUND,
-        sender_type=sender.type,
-        sender_user_id=sender.user_id,
-        type=outgoing.type,
-        text=outgoing.text,
-        media=outgoing.media,
-        payload=outgoing.extra or None,
-        status=MessageStatus.PENDING,
-        ordered_at=now,
-        context={"messageId": outgoing.reply_to_wa_message_id} if outgoing.reply_to_wa_message_id else None,
-        reply_to_wa_message_id=outgoing.reply_to_wa_message_id,
-        reaction_to_wa_message_id=outgoing.reaction_to_wa_message_id,
-        reaction=outgoing.reaction,
-        # a reply in a simulator's conversation is simulated too: it never reaches the Graph API
-        simulated=conversation.origin is ConversationOrigin.SIMULATED,
-    )
+    message = outbound_message(conversation, outgoing, sender, now)
     session.add(message)
     await session.flush()
     entry = OutboxEntry(
@@ -210,4 +192,30 @@ async def _answered(session: AsyncSession, conversation_id: str) -> None:
         .where(Conversation.id == conversation_id)
         .values(needs_action=False)
         .execution_options(synchronize_session=False)
+    )
+
+
+def outbound_message(
+    conversation: Conversation, outgoing: Outgoing, sender: Sender, now: datetime, **fields: Any
+) -> Message:
+    """``outgoing`` as the PENDING message it is stored as (``fields``: columns set beside them)."""
+    return Message(
+        organization_id=conversation.organization_id,
+        conversation_id=conversation.id,
+        direction=Direction.OUTBOUND,
+        sender_type=sender.type,
+        sender_user_id=sender.user_id,
+        type=outgoing.type,
+        text=outgoing.text,
+        media=outgoing.media,
+        payload=outgoing.extra or None,
+        status=MessageStatus.PENDING,
+        ordered_at=now,
+        context={"messageId": outgoing.reply_to_wa_message_id} if outgoing.reply_to_wa_message_id else None,
+        reply_to_wa_message_id=outgoing.reply_to_wa_message_id,
+        reaction_to_wa_message_id=outgoing.reaction_to_wa_message_id,
+        reaction=outgoing.reaction,
+        # a message in a simulator's conversation is simulated too: it never reaches the Graph API
+        simulated=conversation.origin is ConversationOrigin.SIMULATED,
+        **fields,
     )
