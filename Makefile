@@ -37,8 +37,10 @@ worker: install
 migrate: install
 	.venv/bin/cxinbox migrate
 
-# the suite runs in TEST_WORKERS processes (pytest-xdist; each has its own database); TEST_WORKERS=0 runs it in one
-TEST_WORKERS ?= auto
+# the suite runs in TEST_WORKERS processes (pytest-xdist; each has its own database); TEST_WORKERS=0 runs it in one.
+# Two per core: a test waits (timers, fakes, subprocesses) about as long as it computes, so one per
+# core leaves the cores idle nearly half the time
+TEST_WORKERS ?= $(shell echo $$((2 * $$(nproc 2>/dev/null || echo 1))))
 test: install
 	.venv/bin/pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 

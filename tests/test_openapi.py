@@ -9,8 +9,8 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 
 from cxinbox.api_docs.openapi import ERROR_CODES, install_openapi
-from cxinbox.app import create_app
 from cxinbox.core.errors import AppError, Conflict, NotFound
+from tests.fixtures.routes import default_document
 
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 
@@ -25,7 +25,7 @@ def _operations(document: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 
 def test_no_operation_documents_the_framework_422() -> None:
-    document = create_app().openapi()
+    document = default_document()
     text = json.dumps(document)
     assert "HTTPValidationError" not in text
     assert not [name for name, op in _operations(document) if "422" in op["responses"]]
@@ -33,7 +33,7 @@ def test_no_operation_documents_the_framework_422() -> None:
 
 
 def test_every_operation_names_the_errors_it_can_answer_in_the_envelope() -> None:
-    for name, operation in _operations(create_app().openapi()):
+    for name, operation in _operations(default_document()):
         responses = operation["responses"]
         expected = set()
         if operation.get("parameters") or "requestBody" in operation:
@@ -69,7 +69,7 @@ def test_codes_a_route_declares_are_listed_with_the_automatic_ones() -> None:
 
 
 def test_every_area_of_the_document_is_described() -> None:
-    document = create_app().openapi()
+    document = default_document()
     described = {tag["name"] for tag in document["tags"] if tag.get("description")}
     used = {tag for _, operation in _operations(document) for tag in operation.get("tags", [])}
     assert used <= described, f"tags without a description: {used - described}"

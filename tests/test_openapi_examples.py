@@ -8,8 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from cxinbox.app import create_app
 from tests.fixtures.factories import unique_email
+from tests.fixtures.routes import default_document
 from tests.fixtures.whatsapp import unique_number
 
 REQUESTS = (
@@ -51,7 +51,7 @@ def _models() -> dict[str, type[BaseModel]]:
 
 
 def _examples() -> dict[str, list[dict[str, Any]]]:
-    schemas = create_app().openapi()["components"]["schemas"]
+    schemas = default_document()["components"]["schemas"]
     return {name: schemas[name].get("examples", []) for name in (*REQUESTS, *RESPONSES)}
 
 
@@ -66,7 +66,7 @@ def test_main_bodies_have_examples_that_their_models_accept() -> None:
 
 
 def test_a_subclass_that_adds_a_required_field_shows_no_inherited_example() -> None:
-    schemas = create_app().openapi()["components"]["schemas"]
+    schemas = default_document()["components"]["schemas"]
     assert "examples" not in schemas["ConversationDetail"]  # a ConversationOut and more
     assert schemas["TeamDetail"]["examples"] != schemas["TeamOut"]["examples"]
 

@@ -13,11 +13,18 @@ import uvicorn
 from pydantic import ValidationError
 
 from cxinbox.config import Settings, email_problem
-from cxinbox.core.jobs import ALL_QUEUES, Queue
 from cxinbox.core.logging import configure_logging
-from cxinbox.migrations import upgrade
+from cxinbox.core.queue_names import ALL_QUEUES, Queue
 
 app = typer.Typer(help="CX Inbox: WhatsApp customer-experience platform.", no_args_is_help=True)
+
+
+def upgrade(database_url: str) -> None:
+    """Apply the migrations. Imported here, not at the top: a command that fails on its settings
+    answers before the database layer (seconds of imports) is loaded."""
+    from cxinbox.migrations import upgrade as upgrade_schema
+
+    upgrade_schema(database_url)
 
 
 def _settings() -> Settings:

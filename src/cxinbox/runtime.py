@@ -30,9 +30,10 @@ from cxinbox.core.db_phases import DbPhases
 from cxinbox.core.events import EVENT_BUS_KEY
 from cxinbox.core.job_queue import JobQueue
 from cxinbox.core.job_store import JobStore
-from cxinbox.core.jobs import ALL_QUEUES, JOB_QUEUE_KEY, JobSpec, Queue
+from cxinbox.core.jobs import JOB_QUEUE_KEY, JobSpec
 from cxinbox.core.outbound import close_shared_clients
 from cxinbox.core.pubsub import create_bus
+from cxinbox.core.queue_names import ALL_QUEUES, Queue
 from cxinbox.core.ratelimit import RateLimiter
 from cxinbox.core.scheduler import Scheduler
 

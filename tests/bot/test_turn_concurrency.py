@@ -86,4 +86,6 @@ async def test_a_turn_that_thinks_past_its_time_is_cut_and_retried_then_handed_o
     assert [e["reason"] for e in errors] == ["LLM_UNAVAILABLE"] * 3
     assert all("time to think ran out" in e["error"] for e in errors)
     assert (await bot.conversation(conversation_id)).status is ConversationStatus.OPEN
-    assert bot.sent() == [] and len(bot.llm.requests_with(bot.key)) == 3
+    # each attempt asked the model, but one cut before its request reached the fake (0.25 s on a
+    # loaded machine) is not recorded there: the three failures above are the attempts
+    assert bot.sent() == [] and 1 <= len(bot.llm.requests_with(bot.key)) <= 3

@@ -10,12 +10,13 @@ imported constant): anything the scan cannot read fails the test, so no type can
 from __future__ import annotations
 
 import ast
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import cxinbox
-from cxinbox.app import create_app
 from cxinbox.realtime.catalog import CATALOG, STREAM_TYPES
+from tests.fixtures.routes import default_document
 
 SOURCE = Path(cxinbox.__file__).parent
 _Function = ast.FunctionDef | ast.AsyncFunctionDef
@@ -157,7 +158,9 @@ def _resolve(
     return _resolve(ast.Name(expr.id, lineno=expr.lineno), source, None, modules)
 
 
-def published_types() -> set[str]:
+@functools.cache
+def published_types() -> frozenset[str]:
+    """Computed once per test process: the scan takes seconds and the source does not change."""
     modules = _modules()
     functions = _functions(modules)
     publishers = _publishers(functions)
@@ -168,7 +171,7 @@ def published_types() -> set[str]:
             argument = _type_argument(call, publisher) if publisher else None
             if argument is not None:
                 types |= _resolve(argument, module, function, modules)
-    return types
+    return frozenset(types)
 
 
 def test_the_scan_finds_types_passed_through_helpers_constants_and_defaults() -> None:
@@ -186,7 +189,7 @@ def test_every_published_event_type_is_in_the_catalog_and_nothing_else() -> None
 
 
 def test_the_events_operation_documents_every_type_and_its_payload_schema() -> None:
-    document = create_app().openapi()
+    document = default_document()
     description = document["paths"]["/api/v1/events"]["get"]["description"]
     schemas = document["components"]["schemas"]
     for event in CATALOG:

@@ -29,7 +29,8 @@ from taskiq.receiver import Receiver
 from cxinbox.core.backoff import Reconnecting
 from cxinbox.core.clock import utcnow
 from cxinbox.core.job_store import JobStore
-from cxinbox.core.jobs import ALL_QUEUES, JobSpec, Queue, registered_job
+from cxinbox.core.jobs import JobSpec, registered_job
+from cxinbox.core.queue_names import ALL_QUEUES, Queue
 
 log = structlog.get_logger(__name__)
 

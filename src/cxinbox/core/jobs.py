@@ -9,7 +9,6 @@ so no wait lives in a process (``core.job_queue`` runs the queues).
 
 from __future__ import annotations
 
-import enum
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -20,36 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cxinbox.core import job_store
 from cxinbox.core.db import after_commit
 
+# the queues are named in a module of their own (the command line reads them); here as before
+from cxinbox.core.queue_names import ALL_QUEUES as ALL_QUEUES
+from cxinbox.core.queue_names import Queue as Queue
+
 if TYPE_CHECKING:
     from cxinbox.core.job_queue import JobQueue
 
 JOB_QUEUE_KEY = "job_queue"
-
-
-class Queue(enum.StrEnum):
-    """Each queue is a list of its own with its own concurrency, so a backlog on one never delays
-    another: a reply to a customer does not wait behind a campaign."""
-
-    #: what a person is waiting for: message and mail sends, inbound webhooks
-    REALTIME = "realtime"
-    #: what a person is waiting for that mostly waits on a language model: the bot's turns. Many run
-    #: at once (an await costs little), and they enter the database a few at a time
-    #: (``core.db_phases``), so a slow model neither holds the realtime runners nor the pool
-    LLM = "llm"
-    DEFAULT = "default"
-    #: large batches: campaign sends, document ingestion, analytics rollups
-    BULK = "bulk"
-
-    @property
-    def concurrency(self) -> int:
-        """Jobs of this queue one process runs at once, unless the settings say otherwise
-        (``job_llm_concurrency``)."""
-        return _CONCURRENCY[self]
-
-
-_CONCURRENCY = {Queue.REALTIME: 50, Queue.LLM: 500, Queue.DEFAULT: 50, Queue.BULK: 20}
-#: the order a process starts its queues in (and lists them)
-ALL_QUEUES = (Queue.REALTIME, Queue.LLM, Queue.DEFAULT, Queue.BULK)
 
 
 @dataclass(frozen=True)
