@@ -23,7 +23,10 @@ For each governor setting (``--rates``, sends per second per number):
    many of those the campaign reports UNKNOWN or FAILED (the rest would be silent skips).
 
     .venv/bin/python -m bench.campaigns [--rates 80,1000] [--seconds 60] [--recipients 100000]
-        [--postgres postgresql+asyncpg://postgres@127.0.0.1/postgres --redis-url redis://127.0.0.1:6379/0]
+        [--postgres postgresql+asyncpg://postgres@127.0.0.1/postgres --redis-url redis://127.0.0.1:6379/0
+         [--workers 2] [--worker-nice 10]]
+
+With ``--workers N`` the kill -9 hits the first worker; the others keep sending meanwhile.
 """
 
 from __future__ import annotations
@@ -67,6 +70,10 @@ def parse_args() -> argparse.Namespace:
         "--postgres", default=None, help="a PostgreSQL server URL (a database of its own is made)"
     )
     parser.add_argument("--redis-url", default=None)
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (with Redis)")
+    parser.add_argument(
+        "--worker-nice", type=int, default=0, help="the workers' niceness (10: the API's acks go first)"
+    )
     parser.add_argument("--keep-logs", action="store_true", help="print the end of each process's log")
     return parser.parse_args()
 
@@ -214,7 +221,7 @@ async def run_rate(args: argparse.Namespace, graph: FakeGraph, rate: int) -> lis
         graph.state.sent.clear()
     with tempfile.TemporaryDirectory() as tmp:
         async with backend(args.postgres, args.redis_url, Path(tmp)) as store:
-            fleet = Fleet(store, graph.url, Path(tmp))
+            fleet = Fleet(store, graph.url, Path(tmp), workers=args.workers, worker_nice=args.worker_nice)
             fleet.env["CXINBOX_WHATSAPP_SEND_RATE_PER_SECOND"] = str(rate)
             fleet.env["CXINBOX_WHATSAPP_SEND_OUTCOME_WINDOW_SECONDS"] = str(args.outcome_window)
             # migrated first: on a busy machine the server's own migration may outlast its start timeout
@@ -243,8 +250,11 @@ async def run_rate(args: argparse.Namespace, graph: FakeGraph, rate: int) -> lis
                 if args.keep_logs:
                     for name in fleet.names:
                         print(fleet.tail(name, 6000))
+    label = store.label if args.workers == 1 else f"{store.label} x{args.workers}"
+    if args.worker_nice:
+        label += f" at nice {args.worker_nice}"
     return [
-        store.label,
+        label,
         f"{rate}/s",
         f"{created:.2f} s",
         f"{measured:.1f}/s ({measured / rate - 1:+.1%})",

@@ -12,6 +12,7 @@ lean client (``cxinbox.core.outbound_bulk``), kept alive per event loop, to the 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ import httpx
 from cxinbox.adapters.whatsapp.errors import GraphError, int_or_none
 from cxinbox.config import MetaSettings
 from cxinbox.core.outbound import OutboundClient, OutboundError, OutboundUnavailable
-from cxinbox.core.outbound_bulk import shared_bulk_session
+from cxinbox.core.outbound_bulk import BulkOutbound, shared_bulk_session
 
 TIMEOUT_SECONDS = 20.0
 #: Meta answers a media id with a short-lived URL on its own CDN, e.g.
@@ -107,6 +108,10 @@ class GraphClient:
         if self._client is not None:
             await self._client.aclose()
 
+    @functools.cached_property
+    def _sender(self) -> BulkOutbound:
+        return shared_bulk_session(allow_private=self._meta.allow_private_urls)
+
     @property
     def _http(self) -> OutboundClient:
         if self._client is None:
@@ -158,7 +163,7 @@ class GraphClient:
         """Send ``payload`` (``to``, ``type``, ``<type>: {…}``); answers the wamid."""
         headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
         try:
-            answer = await shared_bulk_session(allow_private=self._meta.allow_private_urls).request(
+            answer = await self._sender.request(
                 "POST",
                 f"{self._messages_base}{_node(phone_number_id)}/messages",
                 headers=headers,
