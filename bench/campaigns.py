@@ -135,15 +135,31 @@ async def campaign(client: httpx.AsyncClient, headers: dict[str, str], campaign_
     return dict(r.json()["data"])
 
 
-async def measure_rate(fleet: Fleet, graph: FakeGraph, seconds: float) -> tuple[float, float]:
+async def measure_rate(
+    fleet: Fleet, graph: FakeGraph, seconds: float, idle_cpu: float
+) -> tuple[float, float, float]:
     """Sends per second over ``seconds`` after the warm-up, and the CPU milliseconds the server's
-    processes spent per send meanwhile (the database server's own not counted)."""
+    processes spent per send meanwhile (the database server's own not counted): in all, and net of
+    ``idle_cpu`` (CPU seconds per second with the webhook stream alone), which weighs on each send
+    the more the fewer sends a second there are."""
     await asyncio.sleep(WARMUP_SECONDS)
     pids = [process.pid for process in fleet.processes.values()]
     before, cpu_before = len(graph.state.sent), cpu_seconds(pids)
     await asyncio.sleep(seconds)
     sends = len(graph.state.sent) - before
-    return sends / seconds, (cpu_seconds(pids) - cpu_before) * 1000 / max(1, sends)
+    spent = cpu_seconds(pids) - cpu_before
+    return sends / seconds, spent * 1000 / max(1, sends), (spent - idle_cpu * seconds) * 1000 / max(1, sends)
+
+
+async def idle_acks(
+    fleet: Fleet, client: httpx.AsyncClient, number: str, seconds: float
+) -> tuple[list[float], float]:
+    """The webhook stream's acknowledgement times while nothing else runs, and the CPU seconds per
+    second the server's processes spent on it."""
+    pids = [process.pid for process in fleet.processes.values()]
+    started, cpu_before = time.monotonic(), cpu_seconds(pids)
+    times = await ack_times(client, number, seconds)
+    return times, (cpu_seconds(pids) - cpu_before) / (time.monotonic() - started)
 
 
 async def crash_run(
@@ -231,12 +247,12 @@ async def run_rate(args: argparse.Namespace, graph: FakeGraph, rate: int) -> lis
                 async with httpx.AsyncClient(base_url=fleet.url, timeout=300.0) as client:
                     setting = await setup(client, graph, store.database_url)
                     headers, template_id, number = setting
-                    idle = await ack_times(client, number, args.ack_seconds)
+                    idle, idle_cpu = await idle_acks(fleet, client, number, args.ack_seconds)
                     campaign_id, created = await create(
                         client, headers, template_id, numbers(args.recipients, 10_000_000)
                     )
-                    (measured, cpu_per_send), busy = await asyncio.gather(
-                        measure_rate(fleet, graph, args.seconds),
+                    (measured, cpu_per_send, net_cpu), busy = await asyncio.gather(
+                        measure_rate(fleet, graph, args.seconds, idle_cpu),
                         ack_times(client, number, WARMUP_SECONDS + args.seconds),
                     )
                     cancel = {"action": "cancel", "selection": {"mode": "ids", "ids": [campaign_id]}}
@@ -258,7 +274,7 @@ async def run_rate(args: argparse.Namespace, graph: FakeGraph, rate: int) -> lis
         f"{rate}/s",
         f"{created:.2f} s",
         f"{measured:.1f}/s ({measured / rate - 1:+.1%})",
-        f"{cpu_per_send:.2f} ms",
+        f"{cpu_per_send:.2f} ms ({net_cpu:.2f} net)",
         f"{p99(idle):.0f} / {p99(busy):.0f} ms ({p99(busy) / max(p99(idle), 0.001):.2f}x)",
         f"{duplicates} / {unsent - reported} of {args.crash_recipients:,}",
         f"{unknown} ({unsent} not sent)",
@@ -283,7 +299,7 @@ async def main() -> None:
         "governor",
         f"create {args.recipients:,}",
         f"sends over {args.seconds:.0f} s",
-        "server CPU per send",
+        "server CPU per send (net of the webhooks)",
         "webhook ack p99 idle / dispatch",
         "kill -9: duplicates / silent skips",
         "reported UNKNOWN",
