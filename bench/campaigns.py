@@ -23,7 +23,10 @@ For each governor setting (``--rates``, sends per second per number):
    many of those the campaign reports UNKNOWN or FAILED (the rest would be silent skips).
 
     .venv/bin/python -m bench.campaigns [--rates 80,1000] [--seconds 60] [--recipients 100000]
-        [--postgres postgresql+asyncpg://postgres@127.0.0.1/postgres --redis-url redis://127.0.0.1:6379/0]
+        [--postgres postgresql+asyncpg://postgres@127.0.0.1/postgres --redis-url redis://127.0.0.1:6379/0
+         [--workers 2] [--worker-nice 10]]
+
+With ``--workers N`` the kill -9 hits the first worker; the others keep sending meanwhile.
 """
 
 from __future__ import annotations
@@ -67,6 +70,10 @@ def parse_args() -> argparse.Namespace:
         "--postgres", default=None, help="a PostgreSQL server URL (a database of its own is made)"
     )
     parser.add_argument("--redis-url", default=None)
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (with Redis)")
+    parser.add_argument(
+        "--worker-nice", type=int, default=0, help="the workers' niceness (10: the API's acks go first)"
+    )
     parser.add_argument("--keep-logs", action="store_true", help="print the end of each process's log")
     return parser.parse_args()
 
@@ -128,15 +135,33 @@ async def campaign(client: httpx.AsyncClient, headers: dict[str, str], campaign_
     return dict(r.json()["data"])
 
 
-async def measure_rate(fleet: Fleet, graph: FakeGraph, seconds: float) -> tuple[float, float]:
+async def measure_rate(
+    fleet: Fleet, graph: FakeGraph, seconds: float, idle_cpu: float
+) -> tuple[float, float, float]:
     """Sends per second over ``seconds`` after the warm-up, and the CPU milliseconds the server's
-    processes spent per send meanwhile (the database server's own not counted)."""
+    processes spent per send meanwhile (the database server's own not counted): in all, and net of
+    ``idle_cpu`` (CPU seconds per second with the webhook stream alone), which weighs on each send
+    the more the fewer sends a second there are."""
     await asyncio.sleep(WARMUP_SECONDS)
     pids = [process.pid for process in fleet.processes.values()]
     before, cpu_before = len(graph.state.sent), cpu_seconds(pids)
     await asyncio.sleep(seconds)
     sends = len(graph.state.sent) - before
-    return sends / seconds, (cpu_seconds(pids) - cpu_before) * 1000 / max(1, sends)
+    spent = cpu_seconds(pids) - cpu_before
+    return sends / seconds, spent * 1000 / max(1, sends), (spent - idle_cpu * seconds) * 1000 / max(1, sends)
+
+
+async def idle_acks(
+    fleet: Fleet, client: httpx.AsyncClient, number: str, seconds: float
+) -> tuple[list[float], float]:
+    """The webhook stream's acknowledgement times while nothing else runs, and the CPU seconds per
+    second the server's processes spent on it over the second half (the first still warms up the
+    processes after the set-up)."""
+    times = await ack_times(client, number, seconds / 2)
+    pids = [process.pid for process in fleet.processes.values()]
+    started, cpu_before = time.monotonic(), cpu_seconds(pids)
+    times += await ack_times(client, number, seconds / 2)
+    return times, (cpu_seconds(pids) - cpu_before) / (time.monotonic() - started)
 
 
 async def crash_run(
@@ -214,7 +239,7 @@ async def run_rate(args: argparse.Namespace, graph: FakeGraph, rate: int) -> lis
         graph.state.sent.clear()
     with tempfile.TemporaryDirectory() as tmp:
         async with backend(args.postgres, args.redis_url, Path(tmp)) as store:
-            fleet = Fleet(store, graph.url, Path(tmp))
+            fleet = Fleet(store, graph.url, Path(tmp), workers=args.workers, worker_nice=args.worker_nice)
             fleet.env["CXINBOX_WHATSAPP_SEND_RATE_PER_SECOND"] = str(rate)
             fleet.env["CXINBOX_WHATSAPP_SEND_OUTCOME_WINDOW_SECONDS"] = str(args.outcome_window)
             # migrated first: on a busy machine the server's own migration may outlast its start timeout
@@ -224,12 +249,12 @@ async def run_rate(args: argparse.Namespace, graph: FakeGraph, rate: int) -> lis
                 async with httpx.AsyncClient(base_url=fleet.url, timeout=300.0) as client:
                     setting = await setup(client, graph, store.database_url)
                     headers, template_id, number = setting
-                    idle = await ack_times(client, number, args.ack_seconds)
+                    idle, idle_cpu = await idle_acks(fleet, client, number, args.ack_seconds)
                     campaign_id, created = await create(
                         client, headers, template_id, numbers(args.recipients, 10_000_000)
                     )
-                    (measured, cpu_per_send), busy = await asyncio.gather(
-                        measure_rate(fleet, graph, args.seconds),
+                    (measured, cpu_per_send, net_cpu), busy = await asyncio.gather(
+                        measure_rate(fleet, graph, args.seconds, idle_cpu),
                         ack_times(client, number, WARMUP_SECONDS + args.seconds),
                     )
                     cancel = {"action": "cancel", "selection": {"mode": "ids", "ids": [campaign_id]}}
@@ -243,12 +268,15 @@ async def run_rate(args: argparse.Namespace, graph: FakeGraph, rate: int) -> lis
                 if args.keep_logs:
                     for name in fleet.names:
                         print(fleet.tail(name, 6000))
+    label = store.label if args.workers == 1 else f"{store.label} x{args.workers}"
+    if args.worker_nice:
+        label += f" at nice {args.worker_nice}"
     return [
-        store.label,
+        label,
         f"{rate}/s",
         f"{created:.2f} s",
         f"{measured:.1f}/s ({measured / rate - 1:+.1%})",
-        f"{cpu_per_send:.2f} ms",
+        f"{cpu_per_send:.2f} ms ({net_cpu:.2f} net)",
         f"{p99(idle):.0f} / {p99(busy):.0f} ms ({p99(busy) / max(p99(idle), 0.001):.2f}x)",
         f"{duplicates} / {unsent - reported} of {args.crash_recipients:,}",
         f"{unknown} ({unsent} not sent)",
@@ -273,7 +301,7 @@ async def main() -> None:
         "governor",
         f"create {args.recipients:,}",
         f"sends over {args.seconds:.0f} s",
-        "server CPU per send",
+        "server CPU per send (net of the webhooks)",
         "webhook ack p99 idle / dispatch",
         "kill -9: duplicates / silent skips",
         "reported UNKNOWN",

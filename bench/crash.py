@@ -134,8 +134,14 @@ class Fleet:
 
     SERVER, WORKER = "server", "worker"
 
-    def __init__(self, backend: Backend, graph_url: str, data_dir: Path) -> None:
+    def __init__(
+        self, backend: Backend, graph_url: str, data_dir: Path, *, workers: int = 1, worker_nice: int = 0
+    ) -> None:
+        """``workers`` worker processes with Redis (named ``worker``, ``worker-2``, …), started at
+        niceness ``worker_nice``."""
         self.backend = backend
+        self.workers = workers
+        self.worker_nice = worker_nice
         self.data_dir = data_dir
         self.port = free_port()
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("CXINBOX_")} | {
@@ -162,7 +168,9 @@ class Fleet:
 
     @property
     def names(self) -> list[str]:
-        return [self.SERVER, self.WORKER] if self.backend.redis_url else [self.SERVER]
+        if not self.backend.redis_url:
+            return [self.SERVER]
+        return [self.SERVER, self.WORKER] + [f"{self.WORKER}-{n}" for n in range(2, self.workers + 1)]
 
     def _spawn(self, name: str) -> subprocess.Popen[bytes]:
         command = [sys.executable, "-m", "cxinbox.cli"]
@@ -172,6 +180,8 @@ class Fleet:
                 command.append("--no-workers")
         else:
             command.append("worker")
+            if self.worker_nice:
+                command = ["nice", "-n", str(self.worker_nice), *command]
         with open(self.data_dir / f"{name}.log", "ab") as log:
             process = subprocess.Popen(command, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         self.processes[name] = process

@@ -32,6 +32,7 @@ from cxinbox.core.job_queue import JobQueue
 from cxinbox.core.job_store import JobStore
 from cxinbox.core.jobs import JOB_QUEUE_KEY, JobSpec
 from cxinbox.core.outbound import close_shared_clients
+from cxinbox.core.outbound_bulk import close_bulk_sessions
 from cxinbox.core.pubsub import create_bus
 from cxinbox.core.queue_names import ALL_QUEUES, Queue
 from cxinbox.core.ratelimit import RateLimiter
@@ -115,6 +116,7 @@ class Runtime:
         await self.limiter.close()
         await self.cache.close()
         await close_shared_clients()
+        await close_bulk_sessions()
         for engine in {self.read_engine, self.current_read_engine, self.engine}:
             await engine.dispose()
 

@@ -31,6 +31,25 @@ async def test_send_answers_the_wamid(runtime, graph, number):
     assert graph.state.sent[-1]["text"] == {"body": "hi"}
 
 
+@pytest.mark.parametrize("phone_number_id", ["//127.0.0.2:9/x", "../other", "1/../../v1", ""])
+async def test_a_send_goes_to_the_graph_base_only(runtime, graph, phone_number_id):
+    before = len(graph.state.send_attempts)
+    async with GraphClient(runtime.settings.meta, "token") as client:
+        with pytest.raises(GraphError) as caught:
+            await client.send_message(phone_number_id, {"to": "1", "type": "text", "text": {"body": "x"}})
+    assert not caught.value.retryable
+    assert len(graph.state.send_attempts) == before
+
+
+async def test_a_lost_answer_is_unanswered_and_retryable(runtime, graph, number):
+    phone_number_id, token = number
+    graph.lose_next_answers(phone_number_id, 1)
+    async with GraphClient(runtime.settings.meta, token) as client:
+        with pytest.raises(GraphError) as caught:
+            await client.send_message(phone_number_id, {"to": "1", "type": "text", "text": {"body": "x"}})
+    assert caught.value.unanswered and caught.value.retryable and caught.value.status is None
+
+
 @pytest.mark.parametrize(
     ("status", "code", "subcode", "retryable"),
     [

@@ -6,13 +6,17 @@ burst, debounced)."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.campaigns.views import publish_campaign
 from cxinbox.core.clock import utcnow
+from cxinbox.core.db import locked_in_order
 from cxinbox.core.jobs import Queue, enqueue_debounced, job
 from cxinbox.models.campaigns import Campaign, CampaignRecipient, RecipientStatus
 from cxinbox.models.inbox import Direction, Message, MessageStatus, MessageType
@@ -42,40 +46,53 @@ _SENT = (RecipientStatus.SENT, RecipientStatus.DELIVERED, RecipientStatus.READ)
 
 
 async def follow_messages(session: AsyncSession, messages: Sequence[Message]) -> None:
-    by_id = {m.id: m for m in messages if m.type is MessageType.TEMPLATE}
-    if not by_id:
-        return
-    recipients = await session.scalars(
-        select(CampaignRecipient).where(CampaignRecipient.message_id.in_(list(by_id)))
-    )
+    """Move the recipients of ``messages`` forward, one UPDATE per distinct outcome (a recorded
+    slice or a webhook's statuses: one or a few), never back."""
+    outcomes: dict[tuple[RecipientStatus, datetime, str | None, str | None], list[str]] = defaultdict(list)
+    for message in messages:
+        if message.type is MessageType.TEMPLATE and (status := _FOLLOWS.get(message.status)):
+            error = message.error or {}
+            if status is RecipientStatus.FAILED and error.get("code") == OUTCOME_UNKNOWN:
+                status = RecipientStatus.UNKNOWN
+            code, text = None, None
+            if status in (RecipientStatus.FAILED, RecipientStatus.UNKNOWN):
+                code = str(error["code"])[:32] if error.get("code") is not None else None
+                text = str(error.get("message") or "")[:2000] or None
+            outcomes[status, message.status_at or utcnow(), code, text].append(message.id)
     touched: set[tuple[str, str]] = set()
-    for recipient in recipients:
-        if _follow(recipient, by_id[str(recipient.message_id)]):
-            touched.add((recipient.organization_id, recipient.campaign_id))
+    for (status, at, code, text), message_ids in outcomes.items():
+        behind = [s for s, rank in _RANK.items() if rank < _RANK[status]]
+        moved = await session.execute(
+            update(CampaignRecipient)
+            .where(
+                CampaignRecipient.id.in_(
+                    locked_in_order(
+                        CampaignRecipient.id,
+                        CampaignRecipient.message_id.in_(message_ids),
+                        CampaignRecipient.status.in_(behind),
+                    )
+                )
+            )
+            .values(status=status, error_code=code, error_message=text, **_reached(status, at))
+            .returning(CampaignRecipient.organization_id, CampaignRecipient.campaign_id)
+            .execution_options(synchronize_session=False)
+        )
+        touched |= {(row[0], row[1]) for row in moved}
     for organization_id, campaign_id in touched:
         await _progress_soon(session, organization_id, campaign_id)
 
 
-def _follow(recipient: CampaignRecipient, message: Message) -> bool:
-    status = _FOLLOWS.get(message.status)
-    if status is RecipientStatus.FAILED and (message.error or {}).get("code") == OUTCOME_UNKNOWN:
-        status = RecipientStatus.UNKNOWN
-    if status is None or _RANK[status] <= _RANK[recipient.status]:
-        return False
-    at = message.status_at or utcnow()
-    recipient.status = status
+def _reached(status: RecipientStatus, at: datetime) -> dict[str, Any]:
+    """The times a status moving forward sets, each kept if it was set already."""
     if status in (RecipientStatus.FAILED, RecipientStatus.UNKNOWN):
-        error = message.error or {}
-        recipient.error_code = str(error.get("code"))[:32] if error.get("code") is not None else None
-        recipient.error_message = str(error.get("message") or "")[:2000] or None
-        return True
-    recipient.error_code = recipient.error_message = None
-    recipient.sent_at = recipient.sent_at or at
+        return {}
+    at_ = literal(at, CampaignRecipient.sent_at.type)
+    times = {"sent_at": func.coalesce(CampaignRecipient.sent_at, at_)}
     if status in (RecipientStatus.DELIVERED, RecipientStatus.READ):
-        recipient.delivered_at = recipient.delivered_at or at
+        times["delivered_at"] = func.coalesce(CampaignRecipient.delivered_at, at_)
     if status is RecipientStatus.READ:
-        recipient.read_at = recipient.read_at or at
-    return True
+        times["read_at"] = func.coalesce(CampaignRecipient.read_at, at_)
+    return times
 
 
 async def follow_replies(session: AsyncSession, conversation_ids: Sequence[str]) -> None:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import structlog
-from sqlalchemy import event
+from sqlalchemy import ColumnElement, ScalarSelect, event, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
@@ -217,6 +217,13 @@ async def read_session(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncI
     pool, and requests each holding one connection while waiting for a second can exhaust it."""
     async with sessionmaker() as session:
         yield session
+
+
+def locked_in_order(id_column: Any, *where: ColumnElement[bool]) -> ScalarSelect[Any]:
+    """The ids of the rows ``where`` selects, locked in id order (``FOR UPDATE`` on PostgreSQL;
+    SQLite has a single writer), for a set-based ``UPDATE … WHERE id IN (…)``: every such update
+    takes its rows in the same order, so two touching the same rows never deadlock."""
+    return select(id_column).where(*where).order_by(id_column).with_for_update().scalar_subquery()
 
 
 def before_commit(session: AsyncSession, hook: BeforeCommit) -> None:

@@ -178,7 +178,7 @@ class _CheckedNetwork(httpcore.AsyncNetworkBackend):
 
 
 @functools.cache
-def _ssl_context() -> ssl.SSLContext:
+def tls_context() -> ssl.SSLContext:
     """Built once per process: loading the certificate store takes a tenth of a second or more,
     which every client (one per call, for many callers) would otherwise pay."""
     return httpx.create_ssl_context(trust_env=False)
@@ -188,10 +188,10 @@ class _CheckedTransport(httpx.AsyncHTTPTransport):
     """httpx's own transport, with its connection pool on the checked network."""
 
     def __init__(self, allow_private: bool, limits: httpx.Limits) -> None:
-        super().__init__(verify=_ssl_context(), trust_env=False)
+        super().__init__(verify=tls_context(), trust_env=False)
         # the pool httpx builds cannot be given a network backend: build the same one with ours
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=_ssl_context(),
+            ssl_context=tls_context(),
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,

@@ -6,10 +6,14 @@ timeouts and connection errors, so callers decide between retrying and failing f
 Every call goes through the outbound guard (``cxinbox.core.outbound``), and the token (or the app
 secret) goes only to the configured Graph base and, over https, to Meta's media hosts: a media id is
 digits only and a media URL from Meta's answer must be on one of those hosts, on every redirect hop.
+Message sends, the one call made hundreds of times a second (a campaign), go through the guard's
+lean client (``cxinbox.core.outbound_bulk``), kept alive per event loop, to the Graph base only.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from dataclasses import dataclass
 from types import TracebackType
@@ -21,6 +25,7 @@ import httpx
 from cxinbox.adapters.whatsapp.errors import GraphError, int_or_none
 from cxinbox.config import MetaSettings
 from cxinbox.core.outbound import OutboundClient, OutboundError, OutboundUnavailable
+from cxinbox.core.outbound_bulk import BulkOutbound, shared_bulk_session
 
 TIMEOUT_SECONDS = 20.0
 #: Meta answers a media id with a short-lived URL on its own CDN, e.g.
@@ -87,7 +92,9 @@ class GraphClient:
         self._meta = meta
         self._token = access_token
         self._base = httpx.URL(f"{meta.graph_url}/{meta.graph_version}/")
-        self._http = OutboundClient(allow_private=meta.allow_private_urls, timeout=TIMEOUT_SECONDS)
+        self._messages_base = str(self._base)
+        #: made on the first call other than a message send (those go through the lean client)
+        self._client: OutboundClient | None = None
 
     async def __aenter__(self) -> GraphClient:
         return self
@@ -98,7 +105,20 @@ class GraphClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._client is not None:
+            await self._client.aclose()
+
+    @functools.cached_property
+    def _sender(self) -> BulkOutbound:
+        return shared_bulk_session(allow_private=self._meta.allow_private_urls)
+
+    @property
+    def _http(self) -> OutboundClient:
+        if self._client is None:
+            self._client = OutboundClient(
+                allow_private=self._meta.allow_private_urls, timeout=TIMEOUT_SECONDS
+            )
+        return self._client
 
     # --- media -------------------------------------------------------------------------------------
 
@@ -141,11 +161,24 @@ class GraphClient:
 
     async def send_message(self, phone_number_id: str, payload: dict[str, Any]) -> str:
         """Send ``payload`` (``to``, ``type``, ``<type>: {…}``); answers the wamid."""
-        body = await self._json(
-            "POST",
-            f"{phone_number_id}/messages",
-            json={"messaging_product": "whatsapp", "recipient_type": "individual", **payload},
-        )
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        try:
+            answer = await self._sender.request(
+                "POST",
+                f"{self._messages_base}{_node(phone_number_id)}/messages",
+                headers=headers,
+                json={"messaging_product": "whatsapp", "recipient_type": "individual", **payload},
+                timeout=TIMEOUT_SECONDS,
+                max_bytes=MAX_JSON_BYTES,
+            )
+        except OutboundError as exc:
+            raise _call_failed(exc) from exc
+        try:
+            body = json.loads(answer.body)
+        except ValueError:
+            body = None
+        if not 200 <= answer.status < 300:
+            raise GraphError.from_response(answer.status, body)
         try:
             return str(body["messages"][0]["id"])
         except (KeyError, IndexError, TypeError) as exc:
@@ -319,10 +352,7 @@ class GraphClient:
                 **kwargs,
             )
         except OutboundError as exc:
-            unanswered = isinstance(exc, OutboundUnavailable) and exc.may_have_arrived
-            raise GraphError(
-                f"Graph API call failed: {exc}", retryable=exc.retryable, unanswered=unanswered
-            ) from exc
+            raise _call_failed(exc) from exc
         if response.is_success:
             return response
         try:
@@ -339,6 +369,13 @@ class GraphClient:
         return url.scheme == "https" and any(
             host == domain or host.endswith(f".{domain}") for domain in META_MEDIA_DOMAINS
         )
+
+
+def _call_failed(exc: OutboundError) -> GraphError:
+    """A call that got no answer: retryable or not as the guard says, and ``unanswered`` when the
+    request may have reached Meta."""
+    unanswered = isinstance(exc, OutboundUnavailable) and exc.may_have_arrived
+    return GraphError(f"Graph API call failed: {exc}", retryable=exc.retryable, unanswered=unanswered)
 
 
 def _phone_number_info(body: dict[str, Any], phone_number_id: str) -> PhoneNumberInfo:

@@ -4,7 +4,8 @@ outcome never recorded is reconciled, never resent), per slice instead of per me
 
 The rows go in slices of what the number may send in ``SLICE_SECONDS``. For each slice the governor
 gives its slots (waiting for them), one UPDATE claims the slice and commits, its Graph calls run
-concurrently over one connection pool, and one transaction records their answers. The next slice
+concurrently over the kept-alive connections of the guard's lean client, and one transaction
+records their answers (a few set-based statements, ``delivery.record_outcomes``). The next slice
 waits for its slots while the previous one is sent and recorded, so the number sends at its rate as
 long as the database keeps up; at most ``MAX_SLICES_IN_FLIGHT`` slices are unrecorded at once.
 """
@@ -39,10 +40,10 @@ log = structlog.get_logger(__name__)
 SLICE_SECONDS = 0.25
 MAX_SLICE = 50
 MAX_SLICES_IN_FLIGHT = 4
-#: Graph calls at once per number: as many as the Graph client keeps connections (one caller's
-#: client, ten); more would only wait inside the HTTP pool, whose every hand-over of a connection
-#: looks at each waiting request (with 200 waiting, that scan was a third of the sending CPU)
-GRAPH_CALLS_AT_ONCE = 10
+#: Graph calls at once per batch: a slice's worth (Meta answers a send in a few hundred
+#: milliseconds: ten at once carried only some 40 sends a second). Calls wait for a connection in
+#: the guard's lean client (``core.outbound_bulk``), whose queue costs nothing per waiting call.
+GRAPH_CALLS_AT_ONCE = MAX_SLICE
 
 
 @job("whatsapp.deliver_batch", queue=Queue.BULK, attempts=1)

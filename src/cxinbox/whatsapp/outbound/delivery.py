@@ -28,11 +28,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, case, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.adapters.whatsapp import GraphClient, GraphError
 from cxinbox.core.clock import utcnow
+from cxinbox.core.db import locked_in_order
 from cxinbox.core.jobs import Queue, enqueue, enqueue_later, job
 from cxinbox.core.scheduler import periodic
 from cxinbox.messages.events import publish_message_updated, publish_messages_updated
@@ -206,36 +207,46 @@ async def _with_uploaded_media(runtime: Runtime, graph: GraphClient, claim: Clai
 
 
 async def _record_sent(session: AsyncSession, runtime: Runtime, sent: Sequence[tuple[Claim, str]]) -> None:
-    """Each claim's wamid, in a few queries whatever their number (a campaign records batches)."""
+    """Each claim's wamid, in one UPDATE of the outbox rows and one of the messages whatever their
+    number (a campaign records slices of fifty)."""
     if not sent:
         return
     now = utcnow()
     wamids = {claim.message_id: wamid for claim, wamid in sent}
-    entries = await session.scalars(
-        select(OutboxEntry)
-        .where(OutboxEntry.id.in_([claim.outbox_id for claim, _ in sent]))
-        .order_by(OutboxEntry.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+    await session.execute(
+        update(OutboxEntry)
+        .where(
+            OutboxEntry.id.in_(
+                locked_in_order(OutboxEntry.id, OutboxEntry.id.in_([claim.outbox_id for claim, _ in sent]))
+            )
+        )
+        .values(
+            state=OutboxState.SENT,
+            sent_at=now,
+            locked_until=None,
+            attempts=OutboxEntry.attempts + 1,
+            last_error=None,
+            permanent=False,
+        )
+        .execution_options(synchronize_session=False)
     )
-    for entry in entries:
-        entry.state, entry.sent_at, entry.locked_until = OutboxState.SENT, now, None
-        entry.attempts += 1
-        entry.last_error, entry.permanent = None, False
+    # a status that came first (DELIVERED, READ, FAILED) is not moved back
+    earlier = Message.status.in_([s for s, rank in RANK.items() if rank < RANK[MessageStatus.SENT]])
+    sent_status = literal(MessageStatus.SENT, Message.status.type)
     messages = list(
         await session.scalars(
-            select(Message)
-            .where(Message.id.in_(list(wamids)))
-            .order_by(Message.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
+            update(Message)
+            .where(Message.id.in_(locked_in_order(Message.id, Message.id.in_(list(wamids)))))
+            .values(
+                wa_message_id=case(wamids, value=Message.id),
+                error=None,
+                status=case((earlier, sent_status), else_=Message.status),
+                status_at=case((earlier, literal(now, Message.status_at.type)), else_=Message.status_at),
+            )
+            .returning(Message)
+            .execution_options(synchronize_session=False, populate_existing=True)
         )
     )
-    for message in messages:
-        message.wa_message_id = wamids[message.id]
-        message.error = None
-        if RANK[message.status] < RANK[MessageStatus.SENT]:
-            message.status, message.status_at = MessageStatus.SENT, now
     early = set(
         await session.scalars(
             select(MessageStatusEvent.wa_message_id).where(
