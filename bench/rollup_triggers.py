@@ -136,6 +136,10 @@ async def _measure(
     return on, off
 
 
+def _each(samples: list[Sample]) -> str:
+    return ", ".join(f"{s.cpu_ms:.3f}" for s in samples)
+
+
 def _median(samples: list[Sample], field: str) -> float:
     return statistics.median(getattr(s, field) for s in samples)
 
@@ -168,8 +172,7 @@ async def run(args: argparse.Namespace) -> None:
                 wall = _median(on, "wall_ms"), _median(off, "wall_ms")
                 print(
                     f"{kind:9} | {cpu[0]:.3f}, {wall[0]:.3f} | {cpu[1]:.3f}, {wall[1]:.3f} | "
-                    f"{cpu[1] / cpu[0]:.2f}  (CPU each round on: "
-                    f"{', '.join(f'{s.cpu_ms:.3f}' for s in on)}; off: {', '.join(f'{s.cpu_ms:.3f}' for s in off)})"
+                    f"{cpu[1] / cpu[0]:.2f}  (CPU each round on: {_each(on)}; off: {_each(off)})"
                 )
             print(f"load average {load_average()}")
     finally:
