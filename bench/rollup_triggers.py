@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bench.analytics import ensure_rollups
+from bench.analytics import ensure_rollups, vacuum
 from bench.inbox_queries.dataset import ensure_dataset
 from bench.inbox_queries.measure import migrated_runtime
 from bench.machine import cpu_seconds, load_average, machine
@@ -149,6 +149,7 @@ async def run(args: argparse.Namespace) -> None:
     try:
         bench = await ensure_dataset(runtime, args.conversations)
         await ensure_rollups(runtime, bench)
+        await vacuum(runtime)  # the rolled-back rounds of an earlier run leave dead rows behind
         async with runtime.engine.connect() as conn:
             found = await conn.execute(
                 text(
