@@ -29,7 +29,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.loadgen import Results, build_request, closed_loop, connect, open_loop
 from bench.machine import cpu_seconds
@@ -397,6 +398,28 @@ def table(label: str, steps: list[Step], health: Results) -> str:
 ROLLUP_TRIGGERS = "analytics\\_%"
 
 
+async def database_cpu(engine: AsyncEngine) -> dict[int, float]:
+    """PostgreSQL: the CPU seconds each backend connected to the bench's database used so far (the
+    rollups' triggers run there, not in the server's processes); SQLite runs in the server's."""
+    if engine.dialect.name != "postgresql":
+        return {}
+    async with engine.connect() as conn:
+        found = await conn.execute(
+            text(
+                "SELECT pid FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+        pids = [pid for (pid,) in found]
+    cpu = {}
+    for pid in pids:
+        try:
+            cpu[pid] = cpu_seconds([pid])
+        except FileNotFoundError:  # ended meanwhile
+            continue
+    return cpu
+
+
 async def switch_rollups(database_url: str, on: bool) -> None:
     """Enable or disable (PostgreSQL) or drop (SQLite, off only) the triggers of revision 0227."""
     engine = create_engine(database_url)
@@ -468,6 +491,7 @@ async def main() -> None:
                 offset = warmup.sent
             steps = []
             cpu_before = server.cpu_seconds() if server else 0.0
+            database_before = await database_cpu(engine)
             for rate in rates:
                 step = await run_step(url, sessionmaker, org_id, number, rate, args.seconds, args, offset)
                 offset += step.sent
@@ -485,6 +509,14 @@ async def main() -> None:
                 print(
                     f"server CPU {cpu:.1f} s for {processed} messages: {cpu / processed * 1000:.3f} ms each"
                 )
+                database_after = await database_cpu(engine)
+                if database_after:
+                    used = sum(t - database_before.get(pid, 0.0) for pid, t in database_after.items())
+                    print(
+                        f"database CPU {used:.1f} s ({len(database_after)} backends alive at the end): "
+                        f"{used / processed * 1000:.3f} ms each; server + database "
+                        f"{(cpu + used) / processed * 1000:.3f} ms each"
+                    )
             health = await health_ceiling(url, min(args.connections, 32), args.seconds)
             backend = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite"
             processes = f"API process + {args.workers} worker process(es)" if args.workers else "one process"

@@ -34,6 +34,9 @@ from cxinbox.models.inbox import Conversation, ConversationStatus, Direction, Me
 
 Fact = ConversationFact
 SERIES = (SlotMetric.NEW, SlotMetric.CLOSED, SlotMetric.INBOUND, SlotMetric.OUTBOUND)
+#: the slot counts each series metric reads: the closed conversations' total, not their ~12 keys a
+#: slot (the rows of a range's ends count the metric itself)
+SERIES_COUNTED = {metric: metric for metric in SERIES} | {SlotMetric.CLOSED: SlotMetric.CLOSED_TOTAL}
 
 
 def _in(column: Any, period: Period) -> ColumnElement[bool]:
@@ -249,10 +252,15 @@ async def series_counts(
     """(slot, metric, count) of every ``SERIES`` metric over the range, slots counted together in
     groups of ``grouping`` where the rollups answer."""
     whole, edges = period.split()
-    found = [] if whole is None else await rollups.counted(session, tenant, SERIES, whole, grouping=grouping)
+    found = (
+        []
+        if whole is None
+        else await rollups.counted(session, tenant, SERIES_COUNTED.values(), whole, grouping=grouping)
+    )
     if edges:
         found += list(await session.execute(_edge_series(session, tenant, edges)))
-    return [(int(slot), SlotMetric(metric), n) for slot, metric, n in found]
+    metric_of = {counted.value: metric for metric, counted in SERIES_COUNTED.items()}
+    return [(int(slot), metric_of.get(metric) or SlotMetric(metric), n) for slot, metric, n in found]
 
 
 async def per_person(

@@ -194,18 +194,20 @@ def _slot_sources(organization_id: str) -> list[tuple[Any, Any, Any, list[Column
         (m.direction == Direction.INBOUND, literal(SlotMetric.INBOUND.value)),
         else_=literal(SlotMetric.OUTBOUND.value),
     )
+    closed = [
+        c.organization_id == organization_id,
+        c.status == ConversationStatus.CLOSED,
+        c.closed_at.is_not(None),
+    ]
     return [
         (literal(SlotMetric.NEW.value), c.created_at, literal(""), [c.organization_id == organization_id]),
         (
             literal(SlotMetric.CLOSED.value),
             c.closed_at,
             func.coalesce(c.assigned_to_id, ""),
-            [
-                c.organization_id == organization_id,
-                c.status == ConversationStatus.CLOSED,
-                c.closed_at.is_not(None),
-            ],
+            closed,
         ),
+        (literal(SlotMetric.CLOSED_TOTAL.value), c.closed_at, literal(""), closed),
         (direction, m.ordered_at, literal(""), [m.organization_id == organization_id]),
         (
             literal(SlotMetric.AGENT.value),

@@ -31,6 +31,7 @@ class SlotMetric(enum.StrEnum):
 
     NEW = "NEW"  # conversations created
     CLOSED = "CLOSED"  # conversations closed (by ``closed_at``) and still CLOSED; key: the assignee
+    CLOSED_TOTAL = "CLOSED_TOTAL"  # CLOSED summed over the assignees (revision 0231): what a series reads
     INBOUND = "INBOUND"  # messages from customers
     OUTBOUND = "OUTBOUND"  # messages to customers
     AGENT = "AGENT"  # messages an agent sent; key: the agent
