@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.util import await_only
 
 from cxinbox.core.ids import new_id
+from cxinbox.core.sqlite_driver import use_one_trip_cursors
 
 log = structlog.get_logger(__name__)
 
@@ -158,13 +159,15 @@ def _server_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 
 
 def _sqlite_engine(url: str, *, query_only: bool, echo: bool = False) -> AsyncEngine:
-    """A SQLite engine in WAL mode whose transactions we begin ourselves (in a ``begin`` event)."""
+    """A SQLite engine in WAL mode whose transactions we begin ourselves (in a ``begin`` event),
+    one trip to the connection's thread per statement (``core.sqlite_driver``)."""
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(
         url, echo=echo, hide_parameters=True, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
     )
+    use_one_trip_cursors(engine)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
