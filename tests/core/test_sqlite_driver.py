@@ -3,6 +3,7 @@ statements answer as through aiosqlite's own cursors, each in one call to the th
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -62,10 +63,51 @@ async def test_a_statement_is_one_trip_to_the_thread(engine):
         assert isinstance(driver, OneTripConnection)
         trips = count_trips(driver)
         await conn.execute(text("SELECT id, name FROM t"))
-        assert len(trips) == 2  # BEGIN IMMEDIATE, then the statement with its rows read
+        assert len(trips) == 1  # BEGIN IMMEDIATE with the statement, its rows read
+        assert driver.in_transaction
         await conn.execute(text("INSERT INTO t (name) VALUES (:name)"), [{"name": "x"}, {"name": "y"}])
         await conn.commit()
-        assert len(trips) == 4  # the executemany, the commit
+        assert len(trips) == 3  # the executemany, the commit
+        assert not driver.in_transaction
+
+
+async def test_a_transaction_without_statements_makes_no_trip(engine):
+    async with engine.connect() as conn:
+        driver = (await conn.get_raw_connection()).driver_connection
+        trips = count_trips(driver)
+        await conn.begin()
+        await conn.commit()
+        await conn.begin()
+        await conn.rollback()
+        assert trips == []
+        await conn.execute(text("INSERT INTO t (name) VALUES ('a')"))
+        await conn.rollback()
+    async with engine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar() == 0
+
+
+async def test_a_write_waits_for_another_process_writer_then_fails_as_its_first_statement(tmp_path):
+    """``BEGIN IMMEDIATE`` travels with the first statement: a lock held elsewhere past the busy
+    timeout is that statement's error, and the write gate is free again afterwards."""
+    path = tmp_path / "locked.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        async with engine.connect() as conn:
+            driver = (await conn.get_raw_connection()).driver_connection
+            await driver.in_thread(lambda sqlite, ms: sqlite.execute(f"PRAGMA busy_timeout={ms}"), 50)
+            with pytest.raises(OperationalError, match="locked"):
+                await conn.execute(text("INSERT INTO t DEFAULT VALUES"))
+            await conn.rollback()
+        other.execute("ROLLBACK")
+        other.close()
+        async with engine.begin() as conn:
+            await conn.execute(text("INSERT INTO t DEFAULT VALUES"))
+    finally:
+        await engine.dispose()
 
 
 async def test_errors_are_the_databases(engine):

@@ -118,13 +118,8 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        dbapi_connection = conn.connection.dbapi_connection
-        gate.acquire(dbapi_connection)
-        try:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        except BaseException:
-            gate.release(dbapi_connection)
-            raise
+        gate.acquire(conn.connection.dbapi_connection)
+        conn.connection.driver_connection.begin_with_next_statement("BEGIN IMMEDIATE")
 
     return engine
 
@@ -147,7 +142,7 @@ def create_read_engine(primary: AsyncEngine, read_url: str | None = None) -> Asy
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        conn.connection.driver_connection.begin_with_next_statement("BEGIN")
 
     return engine
 

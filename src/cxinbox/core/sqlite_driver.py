@@ -7,7 +7,7 @@ callback, costing more than the statement itself on a small table, and making ev
 request wait four times behind whatever else the loop has ready. ``OneTripConnection`` makes its
 cursors do the four in one call: the statement runs, its rows are read and its cursor closed in the
 thread, and the cursor answers ``fetchall``, ``fetchone`` and ``fetchmany`` from the rows read.
-Transactions, commits and rollbacks are aiosqlite's own, one trip each as before.
+A transaction's ``BEGIN`` goes with its first statement; its commit or rollback is one trip.
 
 Installed per engine by ``use_one_trip_cursors`` (the dialect's ``do_connect`` hook hands it the
 URL's connect arguments), so the engine and its URL stay SQLAlchemy's ``sqlite+aiosqlite``.
@@ -30,11 +30,14 @@ Description = tuple[tuple[Any, ...], ...] | None
 
 
 def _run(
-    connection: sqlite3.Connection, many: bool, sql: str, parameters: Any
+    connection: sqlite3.Connection, begin: str | None, many: bool, sql: str, parameters: Any
 ) -> tuple[list[Row], Description, int, int | None]:
-    """One statement, in the connection's thread: its rows, description, row count and last row id."""
+    """One statement, in the connection's thread (after ``begin``, the transaction's start, when the
+    statement is its first): its rows, description, row count and last row id."""
     cursor = connection.cursor()
     try:
+        if begin is not None:
+            cursor.execute(begin)
         if many:
             cursor.executemany(sql, parameters)
         else:
@@ -71,8 +74,9 @@ class OneTripCursor:
 
     async def _run(self, many: bool, sql: str, parameters: Any) -> OneTripCursor:
         connection = self._connection
+        begin, connection.pending_begin = connection.pending_begin, None
         rows, self.description, self.rowcount, self.lastrowid = await connection.in_thread(
-            _run, many, sql, parameters
+            _run, begin, many, sql, parameters
         )
         self._rows = deque(rows)
         return self
@@ -94,10 +98,35 @@ class OneTripCursor:
 
 
 class OneTripConnection(aiosqlite.Connection):
-    """aiosqlite's connection whose cursors make one trip per statement."""
+    """aiosqlite's connection whose cursors make one trip per statement, the transaction's ``BEGIN``
+    travelling with its first statement (``begin_with_next_statement``)."""
+
+    #: the statement that starts the transaction, sent with the next statement
+    pending_begin: str | None = None
 
     def cursor(self) -> OneTripCursor:  # type: ignore[override]
         return OneTripCursor(self)
+
+    def begin_with_next_statement(self, begin: str) -> None:
+        """Start a transaction with ``begin`` (``BEGIN``, ``BEGIN IMMEDIATE``) in the same trip as its
+        first statement. Its failure (a lock another process holds past the busy timeout) is then the
+        first statement's."""
+        self.pending_begin = begin
+
+    async def commit(self) -> None:
+        if self._ended_unstarted():
+            return
+        await super().commit()
+
+    async def rollback(self) -> None:
+        if self._ended_unstarted():
+            return
+        await super().rollback()
+
+    def _ended_unstarted(self) -> bool:
+        """A transaction that ran no statement never began: its end has nothing to do."""
+        unstarted, self.pending_begin = self.pending_begin is not None, None
+        return unstarted
 
     async def in_thread(self, fn: Any, *args: Any) -> Any:
         """``fn(the sqlite3 connection, *args)`` in the connection's thread."""
