@@ -58,12 +58,14 @@ ALL_SCOPES: tuple[str, ...] = tuple(
 
 @dataclass(frozen=True)
 class KeyRule:
-    """The route metadata read by ``required_scope``; as a dependency it does nothing."""
+    """The route metadata read by ``required_scope``; as a dependency it does nothing. Its call is a
+    coroutine: FastAPI runs a plain function dependency in a worker thread, a hand-off to another
+    thread and back on every request of every route that declares a scope."""
 
     area: Area | None
     access: Access | None = None
 
-    def __call__(self) -> None:
+    async def __call__(self) -> None:
         return None
 
     def scope_for(self, method: str) -> str | None:

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.util import await_only
 
 from cxinbox.core.ids import new_id
+from cxinbox.core.sqlite_driver import use_one_trip_cursors
 
 log = structlog.get_logger(__name__)
 
@@ -117,13 +118,8 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        dbapi_connection = conn.connection.dbapi_connection
-        gate.acquire(dbapi_connection)
-        try:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        except BaseException:
-            gate.release(dbapi_connection)
-            raise
+        gate.acquire(conn.connection.dbapi_connection)
+        conn.connection.driver_connection.begin_with_next_statement("BEGIN IMMEDIATE")
 
     return engine
 
@@ -146,7 +142,7 @@ def create_read_engine(primary: AsyncEngine, read_url: str | None = None) -> Asy
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        conn.connection.driver_connection.begin_with_next_statement("BEGIN")
 
     return engine
 
@@ -158,13 +154,15 @@ def _server_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 
 
 def _sqlite_engine(url: str, *, query_only: bool, echo: bool = False) -> AsyncEngine:
-    """A SQLite engine in WAL mode whose transactions we begin ourselves (in a ``begin`` event)."""
+    """A SQLite engine in WAL mode whose transactions we begin ourselves (in a ``begin`` event),
+    one trip to the connection's thread per statement (``core.sqlite_driver``)."""
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(
         url, echo=echo, hide_parameters=True, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
     )
+    use_one_trip_cursors(engine)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
