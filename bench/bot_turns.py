@@ -20,7 +20,7 @@ customer, so each opens a conversation the bot answers.
    answered in that burst (the bench's process and the worker processes, not the fakes').
 
     .venv/bin/python -m bench.bot_turns [--turns 200] [--conversations 500] [--latency 2]
-        [--database-url postgresql+asyncpg://… --redis-url redis://… [--workers 2]]
+        [--database-url postgresql+asyncpg://… --redis-url redis://… [--workers 2 [--worker-nice 10]]]
 """
 
 from __future__ import annotations
@@ -134,6 +134,13 @@ def parse_args() -> argparse.Namespace:
         type=int,
         default=0,
         help="with --redis-url: run the turns in this many `cxinbox worker --queues llm` processes",
+    )
+    parser.add_argument(
+        "--worker-nice",
+        type=int,
+        default=0,
+        help="start the worker processes with this niceness (10: the turns yield the CPU to the "
+        "webhooks' acknowledgements when both want it, as on a machine they share)",
     )
     args = parser.parse_args()
     if args.workers and not (args.redis_url and args.database_url):
@@ -260,8 +267,9 @@ def settings_for(data_dir: Path, args: argparse.Namespace, fakes: Fakes) -> Sett
     )
 
 
-def start_workers(settings: Settings, count: int) -> list[subprocess.Popen[bytes]]:
-    """``count`` processes of ``cxinbox worker --queues llm`` sharing the bench's database and queue."""
+def start_workers(settings: Settings, count: int, nice: int = 0) -> list[subprocess.Popen[bytes]]:
+    """``count`` processes of ``cxinbox worker --queues llm`` sharing the bench's database and queue,
+    at niceness ``nice``."""
     env = {
         **os.environ,
         "CXINBOX_ENV": "test",
@@ -273,7 +281,17 @@ def start_workers(settings: Settings, count: int) -> list[subprocess.Popen[bytes
         "CXINBOX_ALLOW_PRIVATE_URLS": "true",
         "CXINBOX_LOG_LEVEL": "WARNING",
     }
-    command = [sys.executable, "-m", "cxinbox.cli", "worker", "--queues", Queue.LLM.value]
+    command = [
+        "nice",
+        "-n",
+        str(nice),
+        sys.executable,
+        "-m",
+        "cxinbox.cli",
+        "worker",
+        "--queues",
+        Queue.LLM.value,
+    ]
     return [subprocess.Popen(command, env=env) for _ in range(count)]
 
 
@@ -293,7 +311,7 @@ async def run(args: argparse.Namespace, data_dir: Path) -> list[tuple[str, str, 
     settings = settings_for(data_dir, args, fakes)
     await asyncio.to_thread(upgrade, settings.database_url)
     runtime = Runtime(settings)
-    workers = start_workers(settings, args.workers)
+    workers = start_workers(settings, args.workers, args.worker_nice)
     await runtime.start(workers=True, queues=[q for q in ALL_QUEUES if not workers or q is not Queue.LLM])
     app = create_app(runtime=runtime)
     app.state.runtime = runtime  # what the lifespan sets; the in-process transport runs none
@@ -357,6 +375,7 @@ async def run(args: argparse.Namespace, data_dir: Path) -> list[tuple[str, str, 
                     f"{cpu / args.conversations * 1000:.0f}",
                     "the burst above: the bench's process"
                     + (f" and the {args.workers} worker processes" if workers else "")
+                    + (f" at nice {args.worker_nice}" if workers and args.worker_nice else "")
                     + " (the fakes' process not counted)",
                 )
             )

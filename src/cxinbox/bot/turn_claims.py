@@ -10,16 +10,16 @@ lease was taken over sends nothing. A live lease held by another worker is waite
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.core.clock import utcnow
 from cxinbox.core.db import insert_new_rows
 from cxinbox.core.ids import new_id
 from cxinbox.core.jobs import RetryAfter
-from cxinbox.models.bot_turns import BotTurn, TurnState
+from cxinbox.models.bot_turns import BotTurn, TurnDecision, TurnState
 from cxinbox.models.inbox import Conversation, Message, SenderType
 
 #: how long a turn may think (its provider calls and tools): it is cut then (``turn``)
@@ -94,14 +94,42 @@ async def finish(session: AsyncSession, turn: BotTurn, token: str, **values: Any
     return await _update_held(session, turn, token, state=TurnState.DONE, lease_until=None, **values)
 
 
-async def record(session: AsyncSession, turn: BotTurn, **values: Any) -> None:
+async def record(
+    session: AsyncSession,
+    turn: BotTurn,
+    *,
+    decision: TurnDecision,
+    handoff_reason: str | None,
+    reply_message_id: str | None,
+    trace: dict[str, Any],
+) -> None:
     """Write what a finished turn did (its decision and trace)."""
-    await session.execute(
-        update(BotTurn)
-        .where(BotTurn.id == turn.id)
-        .values(**values, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
+    values = {
+        "turn_id": turn.id,
+        "new_decision": decision,
+        "new_handoff_reason": handoff_reason,
+        "new_reply_message_id": reply_message_id,
+        "new_trace": trace,
+        "now": utcnow(),
+    }
+    await session.execute(_RECORD, values)
+
+
+def _record() -> Any:
+    """The UPDATE of ``record``, built once (building it cost more than running it)."""
+    table = cast(Table, BotTurn.__table__)
+    written = ("decision", "handoff_reason", "reply_message_id", "trace")
+    return (
+        update(table)
+        .where(table.c.id == bindparam("turn_id"))
+        .values(
+            {name: bindparam(f"new_{name}", type_=table.c[name].type) for name in written}
+            | {"updated_at": bindparam("now", type_=table.c.updated_at.type)}
+        )
     )
+
+
+_RECORD = _record()
 
 
 async def release(session: AsyncSession, turn: BotTurn, token: str, **values: Any) -> bool:

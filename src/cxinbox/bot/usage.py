@@ -4,8 +4,9 @@ every provider call. Counts are atomic upserts, so concurrent calls never lose o
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,10 +34,14 @@ async def record(session: AsyncSession, organization_id: str, usage: Usage, *, r
         "input_tokens": usage.input_tokens,
         "output_tokens": usage.output_tokens,
     }
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(BotUsage).values(**values)
+    await session.execute(_UPSERTS[session.get_bind().dialect.name == "postgresql"], values)
+
+
+def _upsert(insert: Any) -> Any:
+    """The month's row added to (built once per dialect: building it cost more than running it)."""
     table = BotUsage.__table__.c
-    stmt = stmt.on_conflict_do_update(
+    stmt = insert(BotUsage).values({name: bindparam(name) for name in _COUNTED})
+    return stmt.on_conflict_do_update(
         index_elements=[table.organization_id, table.period],
         set_={
             "bot_replies": table.bot_replies + stmt.excluded.bot_replies,
@@ -44,7 +49,11 @@ async def record(session: AsyncSession, organization_id: str, usage: Usage, *, r
             "output_tokens": table.output_tokens + stmt.excluded.output_tokens,
         },
     )
-    await session.execute(stmt)
+
+
+_COUNTED = ("organization_id", "period", "bot_replies", "input_tokens", "output_tokens")
+#: by whether the database is PostgreSQL (else SQLite)
+_UPSERTS = {True: _upsert(pg_insert), False: _upsert(sqlite_insert)}
 
 
 async def monthly_replies(session: AsyncSession, organization_id: str) -> int:

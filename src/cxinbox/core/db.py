@@ -43,6 +43,12 @@ AfterTransaction = Callable[[], Awaitable[None]]
 BeforeCommit = Callable[[AsyncSession], Awaitable[None]]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: connections a SQLite engine keeps open, and how many more it opens under load (closed when
+#: returned). Opening one costs about ten times a simple query's CPU (a thread of its own, the
+#: pragmas, the schema parsed again and each statement prepared again on its first use): with
+#: SQLAlchemy's default of 5 kept, a burst of webhooks and bot turns opened and closed one every few
+#: messages. As on PostgreSQL: 10 kept, 20 more at most.
+SQLITE_POOL_SIZE, SQLITE_MAX_OVERFLOW = 10, 20
 
 M = TypeVar("M")
 
@@ -153,6 +159,10 @@ def _server_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     )
 
 
+#: the pool of a SQLite file's engine (an in-memory database keeps SQLAlchemy's single connection)
+_SQLITE_POOL = {"pool_size": SQLITE_POOL_SIZE, "max_overflow": SQLITE_MAX_OVERFLOW}
+
+
 def _sqlite_engine(url: str, *, query_only: bool, echo: bool = False) -> AsyncEngine:
     """A SQLite engine in WAL mode whose transactions we begin ourselves (in a ``begin`` event),
     one trip to the connection's thread per statement (``core.sqlite_driver``)."""
@@ -160,7 +170,11 @@ def _sqlite_engine(url: str, *, query_only: bool, echo: bool = False) -> AsyncEn
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(
-        url, echo=echo, hide_parameters=True, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        url,
+        echo=echo,
+        hide_parameters=True,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        **({} if database in (None, "", ":memory:") else _SQLITE_POOL),
     )
     use_one_trip_cursors(engine)
 

@@ -11,8 +11,9 @@ out): order never holds a conversation's messages back for long.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import and_, or_, select, tuple_
+from sqlalchemy import and_, bindparam, or_, select, tuple_
 from sqlalchemy.orm import aliased
 
 from cxinbox.core.clock import utcnow
@@ -31,21 +32,36 @@ RECHECK_SECONDS = 0.25
 async def waits_for_earlier(runtime: Runtime, message_id: str) -> bool:
     """Whether an earlier message of ``message_id``'s conversation must leave first."""
     now = utcnow()
+    params = {"message_id": message_id, "now": now, "since": now - LOOKBACK, "horizon": now + HORIZON}
+    async with runtime.read_session(current=True) as session:
+        return (await session.execute(_EARLIER, params)).first() is not None
+
+
+def _earlier() -> Any:
+    """The statement of ``waits_for_earlier``, built once (building it cost more than running it)."""
     mine = aliased(Message)
-    earlier = (
+    at = Message.ordered_at.type
+    return (
         select(OutboxEntry.id)
         .join(Message, Message.id == OutboxEntry.message_id)
-        .join(mine, mine.id == message_id)
+        .join(mine, mine.id == bindparam("message_id"))
         .where(
             Message.conversation_id == mine.conversation_id,
-            Message.ordered_at >= now - LOOKBACK,
+            Message.ordered_at >= bindparam("since", type_=at),
             tuple_(Message.ordered_at, Message.id) < tuple_(mine.ordered_at, mine.id),
             or_(
-                and_(OutboxEntry.state == OutboxState.QUEUED, OutboxEntry.next_attempt_at <= now + HORIZON),
-                and_(OutboxEntry.state == OutboxState.SENDING, OutboxEntry.locked_until > now),
+                and_(
+                    OutboxEntry.state == OutboxState.QUEUED,
+                    OutboxEntry.next_attempt_at <= bindparam("horizon", type_=at),
+                ),
+                and_(
+                    OutboxEntry.state == OutboxState.SENDING,
+                    OutboxEntry.locked_until > bindparam("now", type_=at),
+                ),
             ),
         )
         .limit(1)
     )
-    async with runtime.read_session(current=True) as session:
-        return await session.scalar(earlier) is not None
+
+
+_EARLIER = _earlier()
