@@ -46,7 +46,7 @@ from tests.fakes.graph import FakeGraph
 
 from bench.campaign_meta import ack_times, p99, post_sent_statuses
 from bench.crash import Fleet, backend, connect_number, register_organization
-from bench.machine import cpu_seconds, load_average, machine
+from bench.machine import cpu_seconds, load_average, machine, runqueue_seconds
 from cxinbox.migrations import upgrade
 from cxinbox.models.templates import MessageTemplate, TemplateStatus
 from cxinbox.models.whatsapp import WhatsAppAccount
@@ -137,18 +137,22 @@ async def campaign(client: httpx.AsyncClient, headers: dict[str, str], campaign_
 
 async def measure_rate(
     fleet: Fleet, graph: FakeGraph, seconds: float, idle_cpu: float
-) -> tuple[float, float, float]:
+) -> tuple[float, float, float, float]:
     """Sends per second over ``seconds`` after the warm-up, and the CPU milliseconds the server's
     processes spent per send meanwhile (the database server's own not counted): in all, and net of
     ``idle_cpu`` (CPU seconds per second with the webhook stream alone), which weighs on each send
-    the more the fewer sends a second there are."""
+    the more the fewer sends a second there are. Last, the seconds per second the server's
+    processes were runnable but waited for a core: a rate short of the setting while they wait
+    that long is the machine's load, not the pacing."""
     await asyncio.sleep(WARMUP_SECONDS)
     pids = [process.pid for process in fleet.processes.values()]
-    before, cpu_before = len(graph.state.sent), cpu_seconds(pids)
+    before, cpu_before, waited_before = len(graph.state.sent), cpu_seconds(pids), runqueue_seconds(pids)
     await asyncio.sleep(seconds)
     sends = len(graph.state.sent) - before
     spent = cpu_seconds(pids) - cpu_before
-    return sends / seconds, spent * 1000 / max(1, sends), (spent - idle_cpu * seconds) * 1000 / max(1, sends)
+    waited = (runqueue_seconds(pids) - waited_before) / seconds
+    net = (spent - idle_cpu * seconds) * 1000 / max(1, sends)
+    return sends / seconds, spent * 1000 / max(1, sends), net, waited
 
 
 async def idle_acks(
@@ -253,7 +257,7 @@ async def run_rate(args: argparse.Namespace, graph: FakeGraph, rate: int) -> lis
                     campaign_id, created = await create(
                         client, headers, template_id, numbers(args.recipients, 10_000_000)
                     )
-                    (measured, cpu_per_send, net_cpu), busy = await asyncio.gather(
+                    (measured, cpu_per_send, net_cpu, waited), busy = await asyncio.gather(
                         measure_rate(fleet, graph, args.seconds, idle_cpu),
                         ack_times(client, number, WARMUP_SECONDS + args.seconds),
                     )
@@ -277,6 +281,7 @@ async def run_rate(args: argparse.Namespace, graph: FakeGraph, rate: int) -> lis
         f"{created:.2f} s",
         f"{measured:.1f}/s ({measured / rate - 1:+.1%})",
         f"{cpu_per_send:.2f} ms ({net_cpu:.2f} net)",
+        f"{waited:.2f} s/s",
         f"{p99(idle):.0f} / {p99(busy):.0f} ms ({p99(busy) / max(p99(idle), 0.001):.2f}x)",
         f"{duplicates} / {unsent - reported} of {args.crash_recipients:,}",
         f"{unknown} ({unsent} not sent)",
@@ -302,6 +307,7 @@ async def main() -> None:
         f"create {args.recipients:,}",
         f"sends over {args.seconds:.0f} s",
         "server CPU per send (net of the webhooks)",
+        "server waiting for a core",
         "webhook ack p99 idle / dispatch",
         "kill -9: duplicates / silent skips",
         "reported UNKNOWN",

@@ -19,6 +19,16 @@ def machine() -> str:
     return f"{platform.machine()} {os.cpu_count()} CPUs, Python {platform.python_version()}"
 
 
+def runqueue_seconds(pids: Iterable[int]) -> float:
+    """The time these processes' threads spent runnable but waiting for a core so far (the
+    scheduler's own count, ``/proc/PID/schedstat``): what a loaded machine takes from them."""
+    total = 0
+    for pid in pids:
+        for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+            total += int(stat.read_text().split()[1])
+    return total / 1e9
+
+
 def cpu_seconds(pids: Iterable[int]) -> float:
     """The CPU time (user + system) these processes used so far: unlike a rate, it hardly moves
     with what else the machine is running."""

@@ -145,6 +145,10 @@ async def test_pair_rate_limit_holds_back_the_recipient(client, runtime, graph, 
     entry = await eventually(retry_scheduled)
     assert entry.next_attempt_at - utcnow() > timedelta(seconds=4)
     assert await runtime.limiter.held_for(governor.PAIR_SCOPE, f"{thread.number}:{thread.contact.wa_id}") > 0
+    # a batch asks for all its recipients at once (on Redis, one pipelined round trip)
+    others = ["15550001111", "15550002222"]
+    held = await governor.held_recipients(runtime, thread.number, [*others, thread.contact.wa_id])
+    assert held == {thread.contact.wa_id}
 
     second = (await send_text(client, thread, "second")).json()["data"]["id"]
 

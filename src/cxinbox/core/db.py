@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 from sqlalchemy.util import await_only
 
+from cxinbox.core.db_ping import ping_when_idle
 from cxinbox.core.ids import new_id
 from cxinbox.core.sqlite_driver import use_one_trip_cursors
 
@@ -154,9 +155,9 @@ def create_read_engine(primary: AsyncEngine, read_url: str | None = None) -> Asy
 
 
 def _server_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    return create_async_engine(
-        url, echo=echo, hide_parameters=True, pool_size=10, max_overflow=20, pool_pre_ping=True
-    )
+    engine = create_async_engine(url, echo=echo, hide_parameters=True, pool_size=10, max_overflow=20)
+    ping_when_idle(engine)
+    return engine
 
 
 #: the pool of a SQLite file's engine (an in-memory database keeps SQLAlchemy's single connection)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
-from redis.asyncio import ConnectionPool
+from redis.asyncio import ConnectionPool, Redis
 
 from cxinbox.core.errors import RateLimited
 
@@ -55,6 +56,7 @@ class RateLimiter:
         self.enabled = enabled
         storage: Storage
         self._pool: ConnectionPool | None = None
+        self._key_prefix = f"{prefix}:limits"
         if redis_url:
             # our own pool, so that closing the runtime closes the limiter's connections too
             self._pool = ConnectionPool.from_url(redis_url)
@@ -62,7 +64,7 @@ class RateLimiter:
             storage = RedisStorage(
                 uri,
                 implementation="redispy",
-                key_prefix=f"{prefix}:limits",
+                key_prefix=self._key_prefix,
                 connection_pool=self._pool,  # type: ignore[arg-type]  # passed through to redis-py
             )
         else:
@@ -122,6 +124,18 @@ class RateLimiter:
         if not await self._storage.get(name):
             return 0.0
         return max(0.0, await self._storage.get_expiry(name) - time.time())
+
+    async def held_of(self, scope: str, keys: Sequence[str]) -> set[str]:
+        """Those of ``keys`` still held back: on Redis one pipelined round trip for them all
+        (a campaign batch asks for hundreds of recipients at once)."""
+        if self._pool is None:
+            return {key for key in keys if await self.held_for(scope, key) > 0}
+        async with Redis(connection_pool=self._pool) as redis, redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                # the storage's own key of ``hold``'s counter; a missing key answers -2
+                pipe.pttl(f"{self._key_prefix}:hold/{scope}/{key}")
+            expiries = await pipe.execute()
+        return {key for key, ms in zip(keys, expiries, strict=True) if ms > 0}
 
     async def _retry_after(self, limit: Limit, key: str) -> int:
         stats = await self._limiter.get_window_stats(limit.item, limit.scope, key)

@@ -16,8 +16,6 @@ PAIR_SCOPE = "whatsapp-pair"
 THROTTLE_SCOPE = "whatsapp-throttled"
 #: how long a send waits in place for its number's next slot before it is put back on the schedule
 MAX_WAIT_SECONDS = 5.0
-#: rate-limit storage lookups in flight at once (each holds a Redis connection of a bounded pool)
-LOOKUPS_AT_ONCE = 20
 
 
 def _pair(phone_number_id: str, recipient: str) -> str:
@@ -52,16 +50,9 @@ async def wait_slots(runtime: Runtime, phone_number_id: str, slots: int) -> floa
 
 
 async def held_recipients(runtime: Runtime, phone_number_id: str, recipients: list[str]) -> set[str]:
-    """Those of ``recipients`` held back after Meta's pair rate limit, asked ``LOOKUPS_AT_ONCE`` at
-    a time (a batch's two hundred at once would exceed the Redis pool's connections)."""
-    held: set[str] = set()
-    for start in range(0, len(recipients), LOOKUPS_AT_ONCE):
-        part = recipients[start : start + LOOKUPS_AT_ONCE]
-        seconds = await asyncio.gather(
-            *(runtime.limiter.held_for(PAIR_SCOPE, _pair(phone_number_id, r)) for r in part)
-        )
-        held |= {r for r, s in zip(part, seconds, strict=True) if s > 0}
-    return held
+    """Those of ``recipients`` held back after Meta's pair rate limit (one round trip for all)."""
+    pairs = {_pair(phone_number_id, r): r for r in recipients}
+    return {pairs[pair] for pair in await runtime.limiter.held_of(PAIR_SCOPE, list(pairs))}
 
 
 async def hold_recipient(runtime: Runtime, phone_number_id: str, recipient: str, seconds: float) -> None:
