@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
@@ -39,6 +40,12 @@ from cxinbox.core.ratelimit import RateLimiter
 from cxinbox.core.scheduler import Scheduler
 
 log = structlog.get_logger(__name__)
+
+#: runtimes started on each event loop. The loop's shared HTTP clients (``core.outbound``,
+#: ``core.outbound_bulk``) belong to all of them and are closed by the last one to stop: a process
+#: runs one, but tests run several in one loop, and one stopping must not close another's connections
+#: under its calls in flight
+_started_on: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, int] = weakref.WeakKeyDictionary()
 
 
 class Runtime:
@@ -93,10 +100,14 @@ class Runtime:
         self.tokens = TokenSigner(settings.effective_secret_key)
         self.passwords = PasswordHasher(settings.argon2_time_cost, settings.argon2_memory_cost)
         self._closers: list[Callable[[], Awaitable[None]]] = []
+        self._started = False
 
     async def start(self, *, workers: bool = True, queues: Collection[Queue] = ALL_QUEUES) -> None:
         """Connect the bus and the job queue; with ``workers`` also run the jobs of ``queues`` and
         the periodic tasks."""
+        loop = asyncio.get_running_loop()
+        _started_on[loop] = _started_on.get(loop, 0) + 1
+        self._started = True
         await self.bus.start()
         await self.jobs.start(consume=workers, queues=queues)
         if workers:
@@ -115,10 +126,19 @@ class Runtime:
         await self.bus.stop()
         await self.limiter.close()
         await self.cache.close()
-        await close_shared_clients()
-        await close_bulk_sessions()
+        if self._last_to_stop():
+            await close_shared_clients()
+            await close_bulk_sessions()
         for engine in {self.read_engine, self.current_read_engine, self.engine}:
             await engine.dispose()
+
+    def _last_to_stop(self) -> bool:
+        """Whether no other runtime started on this loop is still running (this one stops now)."""
+        loop = asyncio.get_running_loop()
+        if self._started:
+            self._started = False
+            _started_on[loop] = _started_on.get(loop, 1) - 1
+        return _started_on.get(loop, 0) <= 0
 
     def unit_of_work(self) -> Any:
         return unit_of_work(self.sessionmaker)

@@ -9,8 +9,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from cxinbox.core import outbound_bulk
-from cxinbox.core.outbound import DestinationRefused, OutboundUnavailable, ResponseTooLarge
+from cxinbox.core.outbound import DestinationRefused, OutboundUnavailable, ResponseTooLarge, shared_client
 from cxinbox.core.outbound_bulk import BulkOutbound
+from cxinbox.runtime import Runtime
 
 CAPS = {"timeout": 5.0, "max_bytes": 1000}
 
@@ -95,3 +96,26 @@ async def test_the_shared_session_is_one_per_setting_and_kept_until_closed():
     await outbound_bulk.close_bulk_sessions()
     assert shared(allow_private=True) is not closing
     await outbound_bulk.close_bulk_sessions()
+
+
+async def test_a_runtime_that_stops_leaves_the_loops_shared_clients_to_the_runtimes_still_running(
+    settings, web
+):
+    """Tests run several runtimes in one event loop: the first to stop closed the loop's shared
+    session under the others' sends in flight (their claims then waited for reconciliation)."""
+    first, second = (
+        Runtime(settings.model_copy(update={"redis_url": None, "redis_prefix": f"cxinbox-test-{n}"}))
+        for n in ("a", "b")
+    )
+    await first.start(workers=False)
+    await second.start(workers=False)
+    try:
+        bulk = outbound_bulk.shared_bulk_session(allow_private=True)
+        client = shared_client(allow_private=True)
+        await first.stop()
+        assert outbound_bulk.shared_bulk_session(allow_private=True) is bulk
+        assert shared_client(allow_private=True) is client
+        answer = await bulk.request("GET", f"{web.url}/hello", **CAPS)
+        assert (answer.status, answer.body) == (200, b"hello")
+    finally:
+        await second.stop()

@@ -100,9 +100,14 @@ async def _send_slice(
         async with calls:
             return await send_claimed(runtime, graph, claim)
 
-    outcomes = await asyncio.gather(*(send(c) for c in claims))
-    async with runtime.unit_of_work() as session:
-        await record_outcomes(session, runtime, outcomes)
+    try:
+        outcomes = await asyncio.gather(*(send(c) for c in claims))
+        async with runtime.unit_of_work() as session:
+            await record_outcomes(session, runtime, outcomes)
+    except Exception:
+        # the claims stay SENDING: reconciled after their lease like any unrecorded send, never resent
+        log.exception("whatsapp_batch_slice_unrecorded", count=len(claims))
+        raise
 
 
 def _put_off(session: AsyncSession, claims: Sequence[Claim], seconds: float) -> None:
