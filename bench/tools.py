@@ -34,10 +34,9 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
-from tests.fakes.graph import FakeGraph
-from tests.fakes.llm import FakeLlm, Reply
+from tests.fakes.llm import Reply
 
-from bench.bot_turns import post, seed, settings_for, turn_overheads, until
+from bench.bot_turns import Fakes, post, seed, settings_for, turn_overheads, until
 from bench.machine import load_average
 from cxinbox.app import create_app
 from cxinbox.core.admission import FairAdmission
@@ -83,10 +82,8 @@ async def timed(call: Callable[[], Awaitable[object]]) -> float:
 async def bot_turns(data_dir: Path, base: str, count: int) -> tuple[list[float], list[float]]:
     """``count`` turns with three tool calls against ``base``, then ``count`` without: each turn's
     milliseconds from the customer's message stored to the reply queued."""
-    llm, graph = FakeLlm(), FakeGraph()
-    llm.start()
-    graph.start()
-    settings = settings_for(data_dir, argparse.Namespace(database_url=None, redis_url=None), graph)
+    fakes = Fakes()
+    settings = settings_for(data_dir, argparse.Namespace(database_url=None, redis_url=None), fakes)
     await asyncio.to_thread(upgrade, settings.database_url)
     runtime = Runtime(settings)
     await runtime.start(workers=True)
@@ -101,7 +98,7 @@ async def bot_turns(data_dir: Path, base: str, count: int) -> tuple[list[float],
             series = []
             for replies in ([lookup, lookup, lookup, answer], [answer]):
                 warm_up = 5
-                org = await seed(runtime, llm, graph, bot=True, replies=replies * (warm_up + count))
+                org = await seed(runtime, fakes, bot=True, replies=replies * (warm_up + count))
                 await add_tool(runtime, org.id, base)
                 for n in range(1, warm_up + count + 1):
                     await post(client, org, time.perf_counter())
@@ -109,8 +106,7 @@ async def bot_turns(data_dir: Path, base: str, count: int) -> tuple[list[float],
                 series.append((await turn_overheads(runtime, org))[warm_up:])
     finally:
         await runtime.stop()
-        llm.stop()
-        graph.stop()
+        fakes.stop()
     return series[0], series[1]
 
 
