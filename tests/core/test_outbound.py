@@ -1,10 +1,15 @@
 """The outbound-HTTP guard: private destinations refused after resolution (every spelling, every
-redirect hop), redirects bounded, credentials kept to their origin, bodies and time capped."""
+redirect hop), redirects bounded, credentials kept to their origin, bodies and time capped. Each
+rule is tried on both transports: ``OutboundClient`` (httpx, one caller's) and ``LeanClient``
+(aiohttp, the shared client of LLM and tool calls)."""
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import socket
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -12,7 +17,9 @@ import structlog.testing
 
 from cxinbox.core import outbound
 from cxinbox.core.outbound import (
+    Answer,
     DestinationRefused,
+    LeanClient,
     OutboundClient,
     OutboundUnavailable,
     ResponseTooLarge,
@@ -29,6 +36,22 @@ def public_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
         outbound, "is_public_address", lambda address: address == first_hop or judged(address)
     )
+
+
+@pytest.fixture(params=["httpx", "aiohttp"])
+def guarded(request: pytest.FixtureRequest) -> Callable[..., OutboundClient | LeanClient]:
+    """Opens a client of the guard on each transport (both are async context managers)."""
+
+    def open_client(*, allow_private: bool, **caps: Any) -> OutboundClient | LeanClient:
+        if request.param == "httpx":
+            return OutboundClient(allow_private=allow_private, **caps)
+        return LeanClient(allow_private=allow_private, follow_redirects=True, **caps)
+
+    return open_client
+
+
+def body(response: httpx.Response | Answer) -> bytes:
+    return response.content if isinstance(response, httpx.Response) else response.body
 
 
 @pytest.mark.parametrize(
@@ -81,18 +104,18 @@ def test_public_addresses_are_public(address):
         "http://10.255.255.1/",
     ],
 )
-async def test_private_destinations_are_refused_before_any_request(web, url):
+async def test_private_destinations_are_refused_before_any_request(guarded, web, url):
     before = len(web.paths())
-    async with OutboundClient(allow_private=False) as http:
+    async with guarded(allow_private=False) as http:
         with pytest.raises(DestinationRefused):
             await http.request("GET", url.format(port=web.port))
     assert len(web.paths()) == before
 
 
-async def test_the_switch_lets_private_addresses_through(web):
-    async with OutboundClient(allow_private=True) as http:
+async def test_the_switch_lets_private_addresses_through(guarded, web):
+    async with guarded(allow_private=True) as http:
         response = await http.request("GET", f"{web.url}/hello")
-    assert (response.status_code, response.content) == (200, b"hello")
+    assert body(response) == b"hello"
 
 
 @pytest.mark.parametrize(
@@ -104,14 +127,14 @@ async def test_the_switch_lets_private_addresses_through(web):
         "http://2130706434:{port}/hello",  # 127.0.0.2: loopback, not the address playing public
     ],
 )
-async def test_a_redirect_to_a_private_host_is_refused(web, public_loopback, target):
-    async with OutboundClient(allow_private=False) as http:
+async def test_a_redirect_to_a_private_host_is_refused(guarded, web, public_loopback, target):
+    async with guarded(allow_private=False) as http:
         with pytest.raises(DestinationRefused):
             await http.request("GET", f"{web.url}/redirect", params={"to": target.format(port=web.port)})
 
 
-async def test_a_redirect_is_followed_and_checked_with_the_callers_rule(web):
-    async with OutboundClient(allow_private=True) as http:
+async def test_a_redirect_is_followed_and_checked_with_the_callers_rule(guarded, web):
+    async with guarded(allow_private=True) as http:
         followed = await http.request("GET", f"{web.url}/redirect", params={"to": f"{web.url}/hello"})
         with pytest.raises(DestinationRefused):
             await http.request(
@@ -120,30 +143,30 @@ async def test_a_redirect_is_followed_and_checked_with_the_callers_rule(web):
                 params={"to": f"http://localhost:{web.port}/hello"},
                 trusted=lambda url: url.host == "127.0.0.1",
             )
-    assert followed.content == b"hello"
+    assert body(followed) == b"hello"
     assert web.paths()[-1] == "/redirect"  # the untrusted hop was never sent
 
 
 @pytest.mark.parametrize("target", ["file:///etc/passwd", "ftp://127.0.0.1/x", "gopher://127.0.0.1:25/x"])
-async def test_a_redirect_to_another_scheme_is_refused(web, target):
-    async with OutboundClient(allow_private=True) as http:
+async def test_a_redirect_to_another_scheme_is_refused(guarded, web, target):
+    async with guarded(allow_private=True) as http:
         with pytest.raises(DestinationRefused):
             await http.request("GET", f"{web.url}/redirect", params={"to": target})
 
 
-async def test_redirects_are_bounded(web):
+async def test_redirects_are_bounded(guarded, web):
     hop = f"{web.url}/hello"
     for _ in range(4):
         hop = str(httpx.URL(f"{web.url}/redirect", params={"to": hop}))
-    async with OutboundClient(allow_private=True, max_redirects=3) as http:
+    async with guarded(allow_private=True, max_redirects=3) as http:
         with pytest.raises(DestinationRefused):
             await http.request("GET", hop)
 
 
-async def test_credentials_stay_with_their_origin(web):
+async def test_credentials_stay_with_their_origin(guarded, web):
     secret = {"Authorization": "Bearer secret-token", "Cookie": "session=secret"}
     other_origin = f"http://localhost:{web.port}/headers"
-    async with OutboundClient(allow_private=True) as http:
+    async with guarded(allow_private=True) as http:
         same = await http.request(
             "GET", f"{web.url}/redirect", params={"to": f"{web.url}/headers"}, headers=secret
         )
@@ -152,45 +175,95 @@ async def test_credentials_stay_with_their_origin(web):
     assert "authorization" not in other.json() and "cookie" not in other.json()
 
 
-async def test_a_body_over_the_cap_is_abandoned(web):
-    async with OutboundClient(allow_private=True, max_bytes=1000) as http:
-        assert len((await http.request("GET", f"{web.url}/stream", params={"bytes": 1000})).content) == 1000
+async def test_a_body_over_the_cap_is_abandoned(guarded, web):
+    async with guarded(allow_private=True, max_bytes=1000) as http:
+        assert len(body(await http.request("GET", f"{web.url}/stream", params={"bytes": 1000}))) == 1000
         with pytest.raises(ResponseTooLarge):
             await http.request("GET", f"{web.url}/stream", params={"bytes": 10_000_000})
         with pytest.raises(ResponseTooLarge):  # a small compressed body that inflates past the cap
             await http.request("GET", f"{web.url}/gzip", params={"bytes": 10_000_000})
 
 
-async def test_a_compressed_body_is_answered_decoded(web):
-    async with OutboundClient(allow_private=True) as http:
+async def test_a_compressed_body_is_answered_decoded(guarded, web):
+    async with guarded(allow_private=True) as http:
         response = await http.request("GET", f"{web.url}/gzip", params={"bytes": 5000})
-    assert response.content == bytes(5000) and "content-encoding" not in response.headers
+    assert body(response) == bytes(5000) and "content-encoding" not in response.headers
 
 
-async def test_the_whole_call_is_bounded_in_time(web):
-    async with OutboundClient(allow_private=True, timeout=0.5) as http:
+async def test_the_whole_call_is_bounded_in_time(guarded, web):
+    """The client's cap is 0.5 s: it ends the call (and not the test's 10 s)."""
+    async with asyncio.timeout(10), guarded(allow_private=True, timeout=0.5) as http:
         with pytest.raises(OutboundUnavailable) as caught:
             await http.request("GET", f"{web.url}/hang")
     assert caught.value.retryable
 
 
-async def test_a_host_that_does_not_resolve_is_a_retryable_failure():
-    async with OutboundClient(allow_private=False) as http:
+@pytest.fixture
+def dns(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[list[str]]]:
+    """Names of a test's own: each lookup of a name takes the next of its answers (the last one
+    repeats). An attacker's DNS answers a public address to a check and a private one right after."""
+    answers: dict[str, list[list[str]]] = {}
+    system = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        name = host.decode() if isinstance(host, bytes) else host
+        if name not in answers:
+            return system(host, port, *args, **kwargs)
+        queue = answers[name]
+        addresses = queue.pop(0) if len(queue) > 1 else queue[0]
+        return [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, int(port or 0))) for address in addresses
+        ]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return answers
+
+
+async def test_a_name_with_any_private_address_is_refused(guarded, web, public_loopback, dns):
+    """127.0.0.2 is loopback (only 127.0.0.1 plays a public address here): the name is refused,
+    though one of its addresses would pass."""
+    dns["mixed.test"] = [["127.0.0.1", "127.0.0.2"]]
+    before = len(web.paths())
+    async with guarded(allow_private=False) as http:
+        with pytest.raises(DestinationRefused):
+            await http.request("GET", f"http://mixed.test:{web.port}/hello")
+    assert len(web.paths()) == before
+
+
+async def test_the_connection_goes_to_the_address_that_was_checked(guarded, web, public_loopback, dns):
+    """DNS rebinding: the name answers a public address to the first lookup and a private one to
+    every later lookup. The guard connects to what it checked (a second lookup to connect would
+    reach 127.0.0.2, where nothing listens), and a redirect to the name is looked up and refused."""
+    dns["rebind.test"] = [["127.0.0.1"], ["127.0.0.2"]]
+    async with guarded(allow_private=False) as http:
+        response = await http.request("GET", f"http://rebind.test:{web.port}/hello")
+        assert body(response) == b"hello"
+        dns["rebound.test"] = [["127.0.0.2"]]
+        with pytest.raises(DestinationRefused):
+            await http.request(
+                "GET",
+                f"http://rebind.test:{web.port}/redirect",
+                params={"to": f"http://rebound.test:{web.port}/"},
+            )
+
+
+async def test_a_host_that_does_not_resolve_is_a_retryable_failure(guarded):
+    async with guarded(allow_private=False) as http:
         with pytest.raises(OutboundUnavailable):
             await http.request("GET", "http://no-such-host.invalid/")
 
 
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/x", "http:///nohost"])
-async def test_only_http_urls_are_called(url):
-    async with OutboundClient(allow_private=True) as http:
+async def test_only_http_urls_are_called(guarded, url):
+    async with guarded(allow_private=True) as http:
         with pytest.raises((DestinationRefused, OutboundUnavailable)):
             await http.request("GET", url)
 
 
-async def test_a_refusal_is_logged_without_the_url_or_headers(web, public_loopback):
+async def test_a_refusal_is_logged_without_the_url_or_headers(guarded, web, public_loopback):
     secret = "secret-token-0b5e"
     with structlog.testing.capture_logs() as logs:
-        async with OutboundClient(allow_private=False) as http:
+        async with guarded(allow_private=False) as http:
             with pytest.raises(DestinationRefused):
                 await http.request(
                     "GET",
@@ -248,18 +321,20 @@ async def test_the_shared_client_refuses_private_destinations(web, url):
 async def test_a_kept_alive_shared_client_still_checks_each_redirect(web, public_loopback):
     http = outbound.shared_client(allow_private=False)
     for _ in range(2):  # the connection to the first hop is opened, then reused
-        assert (await http.request("GET", f"{web.url}/hello")).content == b"hello"
+        assert (await http.request("GET", f"{web.url}/hello")).body == b"hello"
     for target in (f"http://[::1]:{web.port}/hello", "http://10.255.255.1/"):
         with pytest.raises(DestinationRefused):
             await http.request("GET", f"{web.url}/redirect", params={"to": target})
-    assert (await http.request("GET", f"{web.url}/hello")).content == b"hello"  # still usable
+    assert (await http.request("GET", f"{web.url}/hello")).body == b"hello"  # still usable
     await outbound.close_shared_clients()
 
 
 async def test_the_shared_client_keeps_no_cookie_between_callers(web):
+    """Called by name: a cookie jar would keep a host name's cookie (it drops an IP address's)."""
     http = outbound.shared_client(allow_private=True)
-    await http.request("GET", f"{web.url}/cookie", params={"value": "first-callers-session"})
-    seen = (await http.request("GET", f"{web.url}/headers")).json()
+    named = f"http://localhost:{web.port}"
+    await http.request("GET", f"{named}/cookie", params={"value": "first-callers-session"})
+    seen = (await http.request("GET", f"{named}/headers")).json()
     assert "cookie" not in seen
     await outbound.close_shared_clients()
 

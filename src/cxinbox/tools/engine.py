@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import structlog
+from yarl import URL
 
 from cxinbox.core.outbound import DestinationRefused, OutboundError, ResponseTooLarge, shared_client
 from cxinbox.tools import templating
@@ -66,7 +67,7 @@ async def send(
     try:
         response = await shared_client(allow_private=allow_private).request(
             request.method,
-            request.url,
+            URL(str(request.url), encoded=True),  # as httpx wrote it: the escaping stays the template's
             headers=request.headers,
             trusted=_same_origin_as(request.url),
             max_bytes=MAX_ANSWER_BYTES,
@@ -78,9 +79,9 @@ async def send(
         log.info("tool_request_failed", host=request.url.host, reason=type(exc).__name__, latency_ms=latency)
         return Answer(None, latency, error=_describe(exc))
     latency = _elapsed_ms(started)
-    log.info("tool_request", host=request.url.host, status=response.status_code, latency_ms=latency)
-    text = _redacted(response.content.decode("utf-8", errors="replace"), endpoint)
-    return Answer(response.status_code, latency, text=text, data=_parsed(text))
+    log.info("tool_request", host=request.url.host, status=response.status, latency_ms=latency)
+    text = _redacted(response.body.decode("utf-8", errors="replace"), endpoint)
+    return Answer(response.status, latency, text=text, data=_parsed(text))
 
 
 @dataclass(frozen=True)
@@ -118,14 +119,19 @@ def _check_same_place(base: httpx.URL, url: httpx.URL) -> None:
         raise templating.TemplateError("the filled URL leaves the connection's path")
 
 
-def _same_origin_as(first: httpx.URL) -> Callable[[httpx.URL], bool]:
+def _same_origin_as(first: httpx.URL) -> Callable[[URL], bool]:
     """Redirects are followed on the endpoint's origin only: the guard drops ``Authorization`` when
     a hop leaves it, but an API key travels in a header of any name, or in the query string."""
+    origin = _origin(URL(str(first), encoded=True))
 
-    def same_origin(url: httpx.URL) -> bool:
-        return (url.scheme, url.host, url.port) == (first.scheme, first.host, first.port)
+    def same_origin(url: URL) -> bool:
+        return _origin(url) == origin
 
     return same_origin
+
+
+def _origin(url: URL) -> tuple[str, str, int | None]:
+    return url.scheme, (url.host or "").lower(), url.port  # yarl's port: the scheme's when none is written
 
 
 def _redacted(text: str, endpoint: Endpoint) -> str:

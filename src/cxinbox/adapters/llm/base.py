@@ -1,23 +1,22 @@
 """What every provider adapter speaks: messages in, a completion (text, tool calls, tokens) out, and
 typed failures that say whether a later attempt may succeed.
 
-Each adapter is a thin client of its provider's HTTP API over ``core.outbound.OutboundClient``: the
-guard (no private addresses unless allowed, redirects re-checked, time and size capped) is on every
-call, which a provider SDK's own HTTP client would bypass. A call goes through the event loop's
-shared client (``shared_client``), whose connections stay alive between calls (a new client per call
-was a new connection, and a TLS handshake, for every turn). A failure never carries the API key, and
-a provider's message is cut short before it reaches a log or an answer.
+Each adapter is a thin client of its provider's HTTP API over the outbound guard (``core.outbound``):
+no private addresses unless allowed, redirects re-checked, time and size capped, on every call, which
+a provider SDK's own HTTP client would bypass. A call goes through the event loop's shared client
+(``shared_client``, the guard on aiohttp), whose connections stay alive between calls (a new client
+per call was a new connection, and a TLS handshake, for every turn); a streamed answer through a
+client of its own (``OutboundClient.stream``). A failure never carries the API key, and a provider's
+message is cut short before it reaches a log or an answer.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
-
-import httpx
 
 from cxinbox.core.outbound import (
     DestinationRefused,
@@ -173,12 +172,12 @@ async def call(
         raise LlmDestinationRefused(str(exc)) from exc
     except OutboundError as exc:
         raise LlmUnavailable(str(exc)) from exc
-    body = _json_or_none(response)
+    body = _json_or_none(response.body)
     if response.is_success:
         if body is None:
             raise LlmUnavailable("the provider's answer is not JSON")
         return body
-    raise _failure(response, body, auth_failed, endpoint.api_key)
+    raise _failure(response.status, response.headers, body, auth_failed, endpoint.api_key)
 
 
 @asynccontextmanager
@@ -192,9 +191,8 @@ async def open_stream(
             http.stream("POST", url, headers=headers, json=body, max_bytes=MAX_ANSWER_BYTES) as response,
         ):
             if not 200 <= response.status_code < 300:
-                raw = await response.read()
-                answer = httpx.Response(response.status_code, headers=response.headers, content=raw)
-                raise _failure(answer, _json_or_none(answer), auth_failed, endpoint.api_key)
+                said = _json_or_none(await response.read())
+                raise _failure(response.status_code, response.headers, said, auth_failed, endpoint.api_key)
             yield response
     except DestinationRefused as exc:
         raise LlmDestinationRefused(str(exc)) from exc
@@ -216,8 +214,9 @@ async def sse_data(response: StreamedResponse) -> AsyncIterator[Any]:
             continue
 
 
-def _failure(response: httpx.Response, body: Any, auth_failed: Any, api_key: str | None) -> LlmError:
-    status = response.status_code
+def _failure(
+    status: int, headers: Mapping[str, str], body: Any, auth_failed: Any, api_key: str | None
+) -> LlmError:
     said = error_message(body)
     if api_key and len(api_key) >= 4:
         said = said.replace(api_key, "[key]")  # a provider may echo the key it refused
@@ -225,9 +224,9 @@ def _failure(response: httpx.Response, body: Any, auth_failed: Any, api_key: str
     if status in (401, 403) or (auth_failed is not None and auth_failed(status, body)):
         return LlmAuthFailed(message)
     if status == 429:
-        return LlmRateLimited(message, retry_after=retry_after(response))
+        return LlmRateLimited(message, retry_after=retry_after(headers))
     if status >= 500 or status == 408:
-        return LlmUnavailable(message, retry_after=retry_after(response))
+        return LlmUnavailable(message, retry_after=retry_after(headers))
     return LlmRejected(message)
 
 
@@ -242,17 +241,17 @@ def error_message(body: Any) -> str:
     return "no details"
 
 
-def retry_after(response: httpx.Response) -> int | None:
-    value = response.headers.get("retry-after", "")
+def retry_after(headers: Mapping[str, str]) -> int | None:
+    value = headers.get("retry-after", "")
     try:
         return max(1, round(float(value)))
     except ValueError:
         return None
 
 
-def _json_or_none(response: httpx.Response) -> Any:
+def _json_or_none(body: bytes) -> Any:
     try:
-        return response.json()
+        return json.loads(body)
     except ValueError:
         return None
 
