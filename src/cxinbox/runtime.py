@@ -20,12 +20,14 @@ from cxinbox.core.admission import FairAdmission
 from cxinbox.core.cache import ExpiringStore
 from cxinbox.core.crypto import SecretBox, TokenHasher
 from cxinbox.core.db import (
+    WritePriority,
     create_engine,
     create_read_engine,
     create_read_sessionmaker,
     create_sessionmaker,
     read_session,
     unit_of_work,
+    write_priority,
 )
 from cxinbox.core.db_phases import DbPhases
 from cxinbox.core.events import EVENT_BUS_KEY
@@ -109,9 +111,12 @@ class Runtime:
         _started_on[loop] = _started_on.get(loop, 0) + 1
         self._started = True
         await self.bus.start()
-        await self.jobs.start(consume=workers, queues=queues)
-        if workers:
-            self.scheduler.start()
+        # the job runners, the schedule's release and the periodic tasks start here: their tasks,
+        # and what those start, write in the background (``core.db.WriteGate``)
+        with write_priority(WritePriority.BACKGROUND):
+            await self.jobs.start(consume=workers, queues=queues)
+            if workers:
+                self.scheduler.start()
 
     def on_stop(self, closer: Callable[[], Awaitable[None]]) -> None:
         """Close a resource an area opened for this runtime (an HTTP client) when it stops."""
@@ -150,8 +155,11 @@ class Runtime:
         return read_session(self.current_read_sessionmaker if current else self.read_sessionmaker)
 
     async def _run_job(self, spec: JobSpec, kwargs: dict[str, Any]) -> None:
-        async with self.unit_of_work() as session:
-            await spec.fn(self, session, **kwargs)
+        """Run a job in a unit of work of its own; its writes (and those of the tasks it starts)
+        let the requests' go first (``core.db.WriteGate``)."""
+        with write_priority(WritePriority.BACKGROUND):
+            async with self.unit_of_work() as session:
+                await spec.fn(self, session, **kwargs)
 
     async def check_ready(self) -> dict[str, str]:
         """Answers per dependency; raises if one is down, or hangs past ``ready_timeout_seconds``."""

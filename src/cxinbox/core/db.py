@@ -2,10 +2,12 @@
 
 SQLite is configured for correctness under concurrency: the driver's own transaction handling is
 switched off and every transaction starts with ``BEGIN IMMEDIATE`` (writers queue instead of failing
-or silently losing updates), in WAL mode. Inside one process, transactions queue on an asyncio lock
+or silently losing updates), in WAL mode. Inside one process, transactions queue at a gate
 (``WriteGate``) before ``BEGIN IMMEDIATE``: SQLite's own busy handler sleeps in steps of up to
 100 ms, which under load turns a few milliseconds of waiting into long stalls. The busy timeout
-still covers other processes.
+still covers other processes. At the gate a request's transaction goes before the jobs' waiting
+ones (``write_priority``: the runtime marks its jobs and periodic tasks as background), so a webhook's
+acknowledgement waits for the one transaction in progress, not for a campaign's queued batches.
 
 Reads that change nothing take a read session (``create_read_engine``): on SQLite a deferred
 transaction on connections of their own, outside the write gate and refused every write
@@ -22,8 +24,12 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+import weakref
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager, suppress
+from contextvars import ContextVar
+from enum import IntEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -54,16 +60,59 @@ SQLITE_POOL_SIZE, SQLITE_MAX_OVERFLOW = 10, 20
 M = TypeVar("M")
 
 
+class WritePriority(IntEnum):
+    """Who waits for the write gate: the lower value goes first (``WriteGate``)."""
+
+    #: a request's transaction (a webhook's acknowledgement, an agent's write): someone is waiting
+    #: for its answer
+    FOREGROUND = 0
+    #: a job's (and the job queue's and scheduler's own): nobody waits for it at this moment
+    BACKGROUND = 1
+
+
+#: the priority of the write transactions begun in this context. Requests keep the default; the
+#: runtime marks its jobs, job runners and periodic tasks BACKGROUND (tasks they start inherit it)
+_WRITE_PRIORITY: ContextVar[WritePriority] = ContextVar("write_priority", default=WritePriority.FOREGROUND)
+
+
+@contextmanager
+def write_priority(priority: WritePriority) -> Iterator[None]:
+    """Begin the write transactions of this block (and of the tasks it starts) at ``priority``."""
+    token = _WRITE_PRIORITY.set(priority)
+    try:
+        yield
+    finally:
+        _WRITE_PRIORITY.reset(token)
+
+
+def current_write_priority() -> WritePriority:
+    return _WRITE_PRIORITY.get()
+
+
+#: a background transaction waiting for the gate lets at most this many foreground ones go first
+FOREGROUND_AHEAD_OF_BACKGROUND = 8
+
+
 class WriteGate:
-    """One SQLite transaction at a time in this process, in arrival order.
+    """One SQLite transaction at a time in this process: foreground (a request's) before background
+    (a job's), each in arrival order.
 
     Taken in the engine's ``begin`` event (inside SQLAlchemy's greenlet, hence ``await_only``) and
-    released once the DBAPI connection has committed or rolled back, or is closed.
+    released once the DBAPI connection has committed or rolled back, or is closed. A release hands
+    the gate straight to the next waiter: the first foreground one, unless a background one has
+    waited while ``FOREGROUND_AHEAD_OF_BACKGROUND`` foreground ones went first (then it goes: a
+    stream of requests never starves the jobs). Nothing is preempted: a request that arrives while a
+    job holds the gate waits for that one transaction, not for the jobs queued behind it. A wait
+    still ends after the busy timeout, as SQLite's own would.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
-        self._lock = asyncio.Lock()
+        self._taken = False
         self._holder: Any = None
+        #: waiters by priority, each in arrival order
+        self._queues: tuple[deque[asyncio.Future[None]], ...] = tuple(deque() for _ in WritePriority)
+        #: foreground grants in a row while a background transaction waited
+        self._ahead = 0
         sync_engine = engine.sync_engine
         dialect = sync_engine.dialect
         commit, rollback = dialect.do_commit, dialect.do_rollback
@@ -91,23 +140,63 @@ class WriteGate:
         )
 
     def acquire(self, dbapi_connection: Any) -> None:
-        """Wait for the gate (from sync code running in SQLAlchemy's greenlet)."""
+        """Wait for the gate (from sync code running in SQLAlchemy's greenlet), at the priority of
+        the calling context (``write_priority``)."""
         try:
-            await_only(self._acquire_within(SQLITE_BUSY_TIMEOUT_MS / 1000))
+            await_only(self._acquire_within(current_write_priority(), SQLITE_BUSY_TIMEOUT_MS / 1000))
         except TimeoutError as exc:
             raise sqlite3.OperationalError("database is locked (write gate timeout)") from exc
         self._holder = _raw(dbapi_connection)
 
-    async def _acquire_within(self, seconds: float) -> None:
-        """Take the lock in the calling task (``asyncio.wait_for`` would start a task of its own for
-        every transaction); ``Lock.acquire`` cancelled in place never ends up holding the lock."""
-        async with asyncio.timeout(seconds):
-            await self._lock.acquire()
+    def waiting(self, priority: WritePriority) -> int:
+        """Transactions of ``priority`` waiting for the gate."""
+        return sum(not waiter.done() for waiter in self._queues[priority])
+
+    async def _acquire_within(self, priority: WritePriority, seconds: float) -> None:
+        """Take the gate in the calling task (``asyncio.wait_for`` would start a task of its own for
+        every transaction). A wait cancelled or timed out leaves its place; if the gate was handed
+        to it meanwhile, it hands the gate on."""
+        if not self._taken:
+            self._taken = True
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        queue = self._queues[priority]
+        queue.append(waiter)
+        try:
+            async with asyncio.timeout(seconds):
+                await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self._hand_on()
+            else:
+                with suppress(ValueError):
+                    queue.remove(waiter)
+            raise
 
     def release(self, dbapi_connection: Any) -> None:
         if self._holder is not None and self._holder is _raw(dbapi_connection):
             self._holder = None
-            self._lock.release()
+            self._hand_on()
+
+    def _hand_on(self) -> None:
+        """Give the gate to the next waiter (see the class), or leave it free."""
+        foreground, background = (self._pending(priority) for priority in WritePriority)
+        if foreground and not (background and self._ahead >= FOREGROUND_AHEAD_OF_BACKGROUND):
+            self._ahead = self._ahead + 1 if background else 0
+            foreground.popleft().set_result(None)
+        elif background:
+            self._ahead = 0
+            background.popleft().set_result(None)
+        else:
+            self._ahead = 0
+            self._taken = False
+
+    def _pending(self, priority: WritePriority) -> deque[asyncio.Future[None]]:
+        """The queue of ``priority`` without the waits that ended (cancelled) at its head."""
+        queue = self._queues[priority]
+        while queue and queue[0].done():
+            queue.popleft()
+        return queue
 
 
 def _raw(connection: Any) -> Any:
@@ -121,7 +210,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if make_url(url).get_backend_name() != "sqlite":
         return _server_engine(url, echo=echo)
     engine = _sqlite_engine(url, echo=echo, query_only=False)
-    gate = WriteGate(engine)
+    gate = _GATES[engine.sync_engine] = WriteGate(engine)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
@@ -129,6 +218,15 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         conn.connection.driver_connection.begin_with_next_statement("BEGIN IMMEDIATE")
 
     return engine
+
+
+#: each SQLite engine's gate
+_GATES: weakref.WeakKeyDictionary[Any, WriteGate] = weakref.WeakKeyDictionary()
+
+
+def write_gate_of(engine: AsyncEngine) -> WriteGate | None:
+    """The write gate of a SQLite engine made by ``create_engine`` (None on PostgreSQL)."""
+    return _GATES.get(engine.sync_engine)
 
 
 def create_read_engine(primary: AsyncEngine, read_url: str | None = None) -> AsyncEngine:

@@ -3,7 +3,9 @@
 Bodies received at the same moment are stored together (group commit): one writer task inserts
 every body waiting since its last transaction in one INSERT and one commit, then each request gets
 its event id and answers 200. A request is only answered once its body is committed, so nothing
-acknowledged is lost; processing follows in the drain job (``tasks.drain_webhooks``).
+acknowledged is lost; processing follows in the drain job (``tasks.drain_webhooks``). Its
+transactions are the requests' (foreground): on SQLite they take the write gate before the jobs
+queued for it, the drain's and a campaign's included (``core.db.WriteGate``).
 
 A signature proves who sent which parts of a body, no more (``signers``): each number and WhatsApp
 Business Account a body names is signed by its own app's secret (the account's own app secret, else
@@ -28,6 +30,7 @@ from typing import Any
 from sqlalchemy import insert
 
 from cxinbox.core.clock import utcnow
+from cxinbox.core.db import WritePriority, write_priority
 from cxinbox.core.ids import new_id
 from cxinbox.models.whatsapp import WebhookEvent
 from cxinbox.runtime import Runtime
@@ -116,7 +119,9 @@ class WebhookIntake:
         return await asyncio.shield(read)
 
     async def _read_signers(self, keys: SigningKeys) -> dict[str, Signers]:
-        async with self.runtime.sessionmaker() as session:
+        # a read session of the primary's database: on SQLite it reads outside the write gate, so
+        # an acknowledgement whose signers are not cached does not queue for it twice
+        async with self.runtime.read_session(current=True) as session:
             by_number = await live_accounts_by_number(session, keys.numbers)
             by_waba = await live_accounts_by_waba(session, keys.wabas)
         found = signers_of(
@@ -149,6 +154,10 @@ class WebhookIntake:
         return await done
 
     async def _write(self) -> None:
+        with write_priority(WritePriority.FOREGROUND):  # whoever started the writer, requests wait
+            await self._write_pending()
+
+    async def _write_pending(self) -> None:
         while self._pending:
             batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
             try:

@@ -161,7 +161,9 @@ def _batch_size(state: _DrainState) -> int:
 
 
 async def _pending_ids(runtime: Runtime) -> list[str]:
-    async with runtime.unit_of_work() as session:
+    """The oldest unprocessed events' ids: a read of the primary's database (on SQLite outside the
+    write gate, which the acknowledgements need; each batch's claim checks them again)."""
+    async with runtime.read_session(current=True) as session:
         ids = await session.scalars(
             select(WebhookEvent.id)
             .where(WebhookEvent.processed_at.is_(None), WebhookEvent.attempts < MAX_EVENT_ATTEMPTS)
