@@ -130,7 +130,7 @@ async def test_a_300_character_filename_is_cut_and_the_media_downloaded(client, 
 async def test_a_storage_failure_is_recorded_as_failed(client, runtime, number, graph):
     org, account = number
     # a file where the organization's media folder belongs: the store fails (not a Graph error)
-    (runtime.storage.root / "whatsapp-media").mkdir(exist_ok=True)
+    (runtime.storage.root / "whatsapp-media").mkdir(parents=True, exist_ok=True)
     (runtime.storage.root / "whatsapp-media" / org.id).write_bytes(b"in the way")
     media_id = graph.add_media(account.token, b"%PDF-1.4", "application/pdf")
     await deliver(client, runtime, for_number(document(media_id), account.phone_number_id))
