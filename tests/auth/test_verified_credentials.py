@@ -163,6 +163,20 @@ async def test_a_rolled_back_change_keeps_the_checks(runtime, factory):
     assert generation() == before
 
 
+async def test_a_released_savepoint_is_no_commit(runtime, factory):
+    """A change inside a savepoint raises the generation when the outermost transaction commits,
+    not before (a check made in between would read the old row and be kept)."""
+    org = await factory.org()
+    before = generation()
+    async with runtime.sessionmaker() as session:
+        async with session.begin_nested():
+            user = await session.get(User, org.admin.id)
+            user.role = Role.AGENT
+        assert generation() == before
+        await session.commit()
+    assert generation() > before
+
+
 def principal() -> Principal:
     return Principal(role=Role.AGENT, organization_id="org", user_id="user")
 

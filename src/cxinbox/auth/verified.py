@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event, inspect
-from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction
 
 from cxinbox.auth.principal import Principal
 from cxinbox.core.clock import utcnow
@@ -162,10 +162,12 @@ _ALL_DECIDING = frozenset().union(*_DECIDING.values())
 
 @event.listens_for(Session, "after_commit")
 def _raise_after_commit(session: Session) -> None:
-    if session.info.pop(_CHANGED, False):
+    # a savepoint released is no commit: the change becomes visible with the outermost transaction's
+    if not session.in_nested_transaction() and session.info.pop(_CHANGED, False):
         credentials_changed()
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget_rolled_back(session: Session) -> None:
-    session.info.pop(_CHANGED, None)
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(session: Session, previous: SessionTransaction) -> None:
+    if previous.parent is None:  # the outermost transaction: nothing of it was committed
+        session.info.pop(_CHANGED, None)
