@@ -189,6 +189,7 @@ def create_app(
         ToolCallGate,
         routes=[pattern for router in ROUTERS for pattern in _tool_calling_routes(router)],
         admission=lambda scope: scope["app"].state.runtime.tool_call_requests,
+        ahead=[pattern for router in ROUTERS for pattern in _webhook_routes(router)],
     )
     app.add_middleware(RequestContextMiddleware)
     for router in ROUTERS:
@@ -202,6 +203,13 @@ def create_app(
 
 def _tool_calling_routes(router: APIRouter) -> list[tuple[re.Pattern[str], set[str]]]:
     return route_patterns(router.routes, API_PREFIX, lambda route: route.endpoint in CALLING_ENDPOINTS)
+
+
+def _webhook_routes(router: APIRouter) -> list[tuple[re.Pattern[str], set[str]]]:
+    """Webhook deliveries (``POST`` to a ``webhooks`` route): tool requests give way to them."""
+    return route_patterns(
+        router.routes, API_PREFIX, lambda route: "webhooks" in route.tags and "POST" in (route.methods or ())
+    )
 
 
 def _document_key_scopes(app: FastAPI) -> None:

@@ -183,6 +183,10 @@ class Settings(BaseSettings):
     job_llm_db_phases: int = Field(default=8, gt=0)
 
     access_token_ttl_seconds: int = 15 * 60
+    #: how long this process keeps a checked access token or API key (``auth.verified``) when no change
+    #: committed in this process made it stale: the longest a change committed by another process
+    #: (a worker, a second API process) takes to be seen; 0 checks every request in the database
+    auth_cache_seconds: float = Field(default=5.0, ge=0)
     refresh_token_ttl_seconds: int = 30 * 24 * 3600
     events_token_ttl_seconds: int = 120
     login_code_ttl_seconds: int = 10 * 60

@@ -16,7 +16,7 @@ from cxinbox.adapters.storage import FileStorage, LocalDiskStorage
 from cxinbox.auth.passwords import PasswordHasher
 from cxinbox.auth.tokens import TokenSigner
 from cxinbox.config import Settings
-from cxinbox.core.admission import FairAdmission
+from cxinbox.core.admission import FairAdmission, Precedence
 from cxinbox.core.cache import ExpiringStore
 from cxinbox.core.crypto import SecretBox, TokenHasher
 from cxinbox.core.db import (
@@ -89,13 +89,21 @@ class Runtime:
         self.mailer = mailer or create_mailer(mail.smtp_url, mail.email_from, log_text=mail.log_text)
         self.storage = storage or LocalDiskStorage(settings.data_dir / "files")
         self.secrets = SecretBox(settings.effective_secret_key)
+        #: webhook deliveries in flight, which tool requests give way to (``core.admission``)
+        self.precedence = Precedence()
         self.tool_calls = FairAdmission(
-            settings.tool_calls_max, settings.tool_calls_max_per_org, settings.tool_calls_max_wait_seconds
+            settings.tool_calls_max,
+            settings.tool_calls_max_per_org,
+            settings.tool_calls_max_wait_seconds,
+            self.precedence,
         )
         #: the same bound on requests to the routes that call tools, at the app's edge, per credential
         #: (``core.admission.ToolCallGate``)
         self.tool_call_requests = FairAdmission(
-            settings.tool_calls_max, settings.tool_calls_max_per_org, settings.tool_calls_max_wait_seconds
+            settings.tool_calls_max,
+            settings.tool_calls_max_per_org,
+            settings.tool_calls_max_wait_seconds,
+            self.precedence,
         )
         self.hasher = TokenHasher(settings.effective_secret_key)
         self.scheduler = Scheduler(self.jobs, settings.redis_url, prefix=settings.redis_prefix)

@@ -4,10 +4,12 @@ organizations served in turn, and a wait that ends in 429 instead of forever."""
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
+from starlette.types import Receive, Scope, Send
 
-from cxinbox.core.admission import AdmissionBusy, FairAdmission, caller_key
+from cxinbox.core.admission import AdmissionBusy, FairAdmission, Precedence, ToolCallGate, caller_key
 
 
 async def hold(admission: FairAdmission, org: str, started: list[str], release: asyncio.Event) -> None:
@@ -105,3 +107,83 @@ def test_the_edge_tells_callers_apart_by_their_credential_headers_only():
     assert alice != caller_key(scope((b"authorization", b"Bearer bob")))
     assert alice != caller_key(scope((b"x-api-key", b"Bearer alice")))
     assert caller_key(scope()) == caller_key({"headers": []})  # no credential: one shared key
+
+
+# ---- webhooks first ------------------------------------------------------------------------------
+
+
+class Edge:
+    """``ToolCallGate`` over an app whose ``/hook`` (a webhook) waits for ``release`` and whose
+    ``/tool`` (a tool request) notes when it runs, in ``log``."""
+
+    def __init__(self, precedence: Precedence) -> None:
+        self.log: list[str] = []
+        self.release = asyncio.Event()
+        self.admission = FairAdmission(total=4, per_organization=4, max_wait=10, precedence=precedence)
+        self.gate = ToolCallGate(
+            self.app,
+            routes=[(re.compile("^/tool$"), {"POST"})],
+            admission=lambda _scope: self.admission,
+            ahead=[(re.compile("^/hook$"), {"POST"})],
+        )
+
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["path"] == "/hook":
+            await self.release.wait()
+        self.log.append(scope["path"])
+
+    def request(self, path: str) -> asyncio.Task[None]:
+        scope = {"type": "http", "method": "POST", "path": path, "headers": []}
+        return asyncio.create_task(self.gate(scope, _never_called, _never_called))
+
+
+async def _never_called(*_args: object) -> None:
+    raise AssertionError("the test app neither reads nor answers")
+
+
+async def test_a_tool_request_gives_way_while_a_webhook_is_in_flight():
+    precedence = Precedence(max_give_way=60)
+    edge = Edge(precedence)
+    hook = edge.request("/hook")
+    await settle()
+    assert precedence.ahead == 1
+    tool = edge.request("/tool")
+    await settle()
+    assert edge.log == [] and edge.admission.running == 1  # admitted, but not yet in the app
+    edge.release.set()
+    await asyncio.gather(hook, tool)
+    assert edge.log == ["/hook", "/tool"] and precedence.ahead == 0
+
+
+async def test_a_tool_request_goes_straight_in_without_webhooks():
+    edge = Edge(Precedence(max_give_way=60))
+    await edge.request("/tool")
+    assert edge.log == ["/tool"]
+
+
+async def test_a_tool_request_gives_way_for_a_bounded_time_only():
+    """The starvation guard: a webhook that never ends does not hold tool requests forever."""
+    precedence = Precedence(max_give_way=0.01)
+    edge = Edge(precedence)
+    hook = edge.request("/hook")
+    await settle()
+    await edge.request("/tool")
+    assert edge.log == ["/tool"] and precedence.ahead == 1
+    edge.release.set()
+    await hook
+    assert edge.log == ["/tool", "/hook"]
+
+
+async def test_a_call_admitted_in_the_route_gives_way_too():
+    precedence = Precedence(max_give_way=60)
+    admission = FairAdmission(total=2, per_organization=2, max_wait=10, precedence=precedence)
+    started: list[str] = []
+    with precedence.going_first():
+        call = asyncio.create_task(hold(admission, "org", started, asyncio.Event()))
+        await settle()
+        assert started == [] and admission.running == 1
+    await settle()
+    assert started == ["org"]
+    call.cancel()
+    await asyncio.gather(call, return_exceptions=True)
+    assert admission.running == 0

@@ -84,3 +84,13 @@ async def test_webhooks_and_other_routes_are_never_held(client, people, business
     assert webhook.status_code == 200, webhook.text
     assert listed.status_code == 200 and not held.done()  # answered while the slot is still taken
     assert (await held).status_code == 200
+
+
+def test_webhook_deliveries_go_first_and_tool_calls_give_way_to_them(app, runtime):
+    from cxinbox.core.admission import ToolCallGate
+
+    [gate] = [m for m in app.user_middleware if m.cls is ToolCallGate]
+    ahead = gate.kwargs["ahead"]
+    for path in ("/api/v1/webhooks/whatsapp", "/api/v1/webhooks/stripe"):
+        assert [methods for pattern, methods in ahead if pattern.match(path)] == [{"POST"}]
+    assert runtime.tool_call_requests.precedence is runtime.tool_calls.precedence is not None

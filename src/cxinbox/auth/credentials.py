@@ -1,11 +1,14 @@
 """Turn a request's credential (bearer JWT, bearer API key or ``X-API-Key``) into a Principal.
 
-Every request re-reads the user (or key) and its organization, so deactivation, role changes and an
-organization's suspension take effect at once.
+A request's check reads the user (or key) and its organization, or takes a check this process made
+earlier for the same credential when nothing it read has changed since (``auth.verified``), so
+deactivation, role changes, a key's revocation and an organization's suspension take effect at once.
 """
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Hashable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,12 +17,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.auth.principal import Principal
 from cxinbox.auth.tokens import ACCESS, BY_CODE, TokenSigner
+from cxinbox.auth.verified import VerifiedCredentials, generation
 from cxinbox.core.clock import utcnow
 from cxinbox.core.errors import Forbidden, Unauthorized
 from cxinbox.models.identity import ApiKey, Organization, OrganizationStatus, Role, User
 from cxinbox.runtime import Runtime
 
 API_KEY_PREFIX = "cxk_"
+
+#: each runtime's checked credentials (``auth.verified``)
+_VERIFIED: weakref.WeakKeyDictionary[Runtime, VerifiedCredentials] = weakref.WeakKeyDictionary()
+
+
+def verified_credentials(runtime: Runtime) -> VerifiedCredentials:
+    """The credentials ``runtime`` checked and may take again without a read."""
+    verified = _VERIFIED.get(runtime)
+    if verified is None:
+        verified = _VERIFIED[runtime] = VerifiedCredentials(runtime.settings.auth_cache_seconds)
+    return verified
+
 
 _BLOCKED_STATUS_CODES = {
     OrganizationStatus.SUSPENDED: "ORGANIZATION_SUSPENDED",
@@ -49,6 +65,22 @@ async def principal_from_token(
 ) -> Principal:
     """Verify a signed token of ``kind`` and re-read who it names."""
     return await _principal_from_claims(session, signer.verify(token, kind=kind))
+
+
+async def principal_from_access_token(runtime: Runtime, token: str) -> Principal:
+    """A request's bearer access token: checked as ``principal_from_token`` does, in a read session
+    of its own (a check writes nothing), unless this process checked it since the last change of
+    what a check reads (``auth.verified``)."""
+    verified = verified_credentials(runtime)
+    known = verified.get(token)
+    if known is not None:
+        return known
+    checked_at = generation()
+    claims = runtime.tokens.verify(token, kind=ACCESS)
+    async with runtime.read_session(current=True) as reader:
+        principal = await _principal_from_claims(reader, claims)
+    verified.put(token, principal, checked_at, datetime.fromtimestamp(int(claims["exp"]), UTC))
+    return principal
 
 
 async def reload_principal(session: AsyncSession, principal: Principal) -> Principal:
@@ -116,17 +148,38 @@ async def principal_from_api_key(runtime: Runtime, key: str) -> Principal:
     """The key's principal. The use is counted in a unit of work of its own, committed before the
     request goes on, so it counts whether or not the request then succeeds, and a request that only
     reads holds no write transaction meanwhile. The increment is atomic: concurrent requests with
-    one key never lose a count."""
+    one key never lose a count. A key this process checked since the last change of what a check
+    reads (``auth.verified``) is only counted, on the condition that it is still active: a key
+    deactivated or deleted elsewhere counts no use and is checked again."""
     now = utcnow()
+    key_hash = runtime.hasher.hash(key)
+    cache_key: Hashable = ("api-key", key_hash)
+    verified = verified_credentials(runtime)
+    known = verified.get(cache_key)
+    checked_at = generation()
     async with runtime.unit_of_work() as session:
-        api_key = await _usable_api_key(session, ApiKey.key_hash == runtime.hasher.hash(key), now)
-        await session.execute(
-            update(ApiKey)
-            .where(ApiKey.id == api_key.id)
-            .values(usage_count=ApiKey.usage_count + 1, last_used_at=now)
-            .execution_options(synchronize_session=False)
+        if known is not None and await _count_use(session, known.api_key_id, now, still_active=True):
+            return known
+        verified.forget(cache_key)
+        api_key = await _usable_api_key(session, ApiKey.key_hash == key_hash, now)
+        await _count_use(session, api_key.id, now)
+    principal = _api_key_principal(api_key)
+    verified.put(cache_key, principal, checked_at, api_key.expires_at)
+    return principal
+
+
+async def _count_use(
+    session: AsyncSession, key_id: str | None, now: datetime, *, still_active: bool = False
+) -> bool:
+    stmt = update(ApiKey).where(ApiKey.id == key_id)
+    if still_active:
+        stmt = stmt.where(ApiKey.is_active.is_(True))
+    result = await session.execute(
+        stmt.values(usage_count=ApiKey.usage_count + 1, last_used_at=now).execution_options(
+            synchronize_session=False
         )
-    return _api_key_principal(api_key)
+    )
+    return bool(getattr(result, "rowcount", 0))
 
 
 def _api_key_principal(api_key: ApiKey) -> Principal:

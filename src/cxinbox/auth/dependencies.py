@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cxinbox.auth.credentials import API_KEY_PREFIX, principal_from_api_key, principal_from_token
+from cxinbox.auth.credentials import API_KEY_PREFIX, principal_from_access_token, principal_from_api_key
 from cxinbox.auth.principal import Principal
 from cxinbox.auth.scopes import ensure_key_may_call
 from cxinbox.core.db import commit, rollback
@@ -88,8 +88,7 @@ async def _credential_principal(
     token = bearer.credentials
     if token.startswith(API_KEY_PREFIX):
         return await principal_from_api_key(runtime, token)
-    async with runtime.read_session(current=True) as reader:  # a token's check writes nothing
-        return await principal_from_token(reader, runtime.tokens, token)
+    return await principal_from_access_token(runtime, token)
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

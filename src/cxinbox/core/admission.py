@@ -16,6 +16,12 @@ calls a business's API is routed, authenticated or its body read: the callers be
 there, where waiting costs the event loop next to nothing. The organization is not known yet, so
 the edge's shares are per credential (the ``Authorization`` or ``X-API-Key`` header): one caller's
 flood cannot hold the edge's slots, and the per-organization bound still applies in the route.
+
+``Precedence`` lets the requests that must be answered fast (webhook deliveries, whose senders retry
+and whose acknowledgement is a promise to process) go first: while one is in flight, a tool request
+gives way at its two checkpoints, before it enters the app and before its call to the business's
+API, so the event loop's turns go to the webhook. A tool request gives way for at most
+``max_give_way`` seconds at each, so a stream of webhooks slows tool calls down but never stops them.
 """
 
 from __future__ import annotations
@@ -25,8 +31,8 @@ import hashlib
 import math
 import re
 from collections import Counter, OrderedDict, deque
-from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -38,11 +44,53 @@ class AdmissionBusy(RateLimited):
     message = "Too many calls of this kind are running; try again shortly"
 
 
+#: the longest a tool request gives way to webhooks at one checkpoint (its starvation guard)
+GIVE_WAY_SECONDS = 0.1
+
+
+class Precedence:
+    """Requests that go first (``going_first``) and the others that give way to them (``give_way``)."""
+
+    def __init__(self, max_give_way: float = GIVE_WAY_SECONDS) -> None:
+        self.max_give_way = max_give_way
+        #: requests that go first, in flight now
+        self.ahead = 0
+        self._clear: asyncio.Event | None = None
+
+    @contextmanager
+    def going_first(self) -> Iterator[None]:
+        self.ahead += 1
+        try:
+            yield
+        finally:
+            self.ahead -= 1
+            if not self.ahead and self._clear is not None:
+                self._clear.set()
+                self._clear = None
+
+    async def give_way(self) -> None:
+        """Return once no request that goes first is in flight, or after ``max_give_way`` seconds
+        (at once, without a turn of the loop, when none is)."""
+        if not self.ahead or self.max_give_way <= 0:
+            return
+        if self._clear is None:
+            self._clear = asyncio.Event()
+        try:
+            async with asyncio.timeout(self.max_give_way):
+                await self._clear.wait()
+        except TimeoutError:
+            return
+
+
 class FairAdmission:
-    def __init__(self, total: int, per_organization: int, max_wait: float) -> None:
+    def __init__(
+        self, total: int, per_organization: int, max_wait: float, precedence: Precedence | None = None
+    ) -> None:
         self.total = total
         self.per_organization = min(per_organization, total)
         self.max_wait = max_wait
+        #: admitted callers give way to it before they go on (``None``: they never do)
+        self.precedence = precedence
         self._running: Counter[str] = Counter()
         self._waiting: OrderedDict[str, deque[asyncio.Future[None]]] = OrderedDict()
 
@@ -57,6 +105,8 @@ class FairAdmission:
     async def slot(self, organization_id: str) -> AsyncIterator[None]:
         await self._admit(organization_id)
         try:
+            if self.precedence is not None:
+                await self.precedence.give_way()
             yield
         finally:
             self._release(organization_id)
@@ -116,28 +166,45 @@ class FairAdmission:
 _CREDENTIAL_HEADERS = (b"authorization", b"x-api-key")
 
 
+Routes = list[tuple[re.Pattern[str], set[str]]]
+
+
 class ToolCallGate:
     """Pure ASGI middleware: requests to ``routes`` (``(path pattern, methods)``, see
     ``core.http.route_patterns``) wait for a slot of ``admission(scope)`` before the app sees them,
-    and hold it until answered; a wait past the bound's ``max_wait`` is answered 429 here. Every
-    other request (webhooks, health checks) passes untouched."""
+    and hold it until answered; a wait past the bound's ``max_wait`` is answered 429 here. Requests
+    to ``ahead`` (webhook deliveries) are counted as going first while in flight, and the admission's
+    ``precedence`` has the admitted tool requests give way to them; every other request (health
+    checks) passes untouched."""
 
     def __init__(
         self,
         app: ASGIApp,
         *,
-        routes: list[tuple[re.Pattern[str], set[str]]],
+        routes: Routes,
         admission: Callable[[Scope], FairAdmission],
+        ahead: Routes | None = None,
     ) -> None:
         self.app = app
         self.routes = routes
         self.admission = admission
+        self.ahead = ahead or []
 
     def gated(self, method: str, path: str) -> bool:
-        return any(method in methods and pattern.match(path) for pattern, methods in self.routes)
+        return _matches(self.routes, method, path)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self.gated(scope["method"], scope["path"]):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        method, path = scope["method"], scope["path"]
+        if _matches(self.ahead, method, path):
+            precedence = self.admission(scope).precedence
+            if precedence is not None:
+                with precedence.going_first():
+                    await self.app(scope, receive, send)
+                return
+        if not _matches(self.routes, method, path):
             await self.app(scope, receive, send)
             return
         async with AsyncExitStack() as held:
@@ -147,6 +214,10 @@ class ToolCallGate:
                 await send_error(send, busy)
                 return
             await self.app(scope, receive, send)
+
+
+def _matches(routes: Routes, method: str, path: str) -> bool:
+    return any(method in methods and pattern.match(path) for pattern, methods in routes)
 
 
 def caller_key(scope: Scope) -> str:
