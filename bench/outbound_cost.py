@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import os
 import random
 import tempfile
@@ -268,6 +269,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--recipients", type=int, default=2000, help="campaign recipients measured")
     parser.add_argument("--rate", type=int, default=1000, help="the governor's sends per second")
     parser.add_argument("--rounds", type=int, default=1, help="repeat both parts, each row per round")
+    parser.add_argument("--profile", help="write a profile of the measured parts (CPU clock) here")
     return parser.parse_args()
 
 
@@ -302,21 +304,17 @@ async def run(args: argparse.Namespace, data_dir: Path) -> list[str]:
     try:
         await replies(runtime, counter, 20)  # warm-up: connections, caches, statements compiled
         await campaign(runtime, counter, 400)
+        profile = cProfile.Profile(time.process_time) if args.profile else None
+        if profile:
+            profile.enable()
         for _ in range(args.rounds):
-            lines.append(
-                row(
-                    "reply delivery (`whatsapp.deliver_message`)",
-                    args.replies,
-                    await replies(runtime, counter, args.replies),
-                )
-            )
-            lines.append(
-                row(
-                    "campaign send (steps + batch deliveries)",
-                    args.recipients,
-                    await campaign(runtime, counter, args.recipients),
-                )
-            )
+            cost = await replies(runtime, counter, args.replies)
+            lines.append(row("reply delivery (`whatsapp.deliver_message`)", args.replies, cost))
+            cost = await campaign(runtime, counter, args.recipients)
+            lines.append(row("campaign send (steps + batch deliveries)", args.recipients, cost))
+        if profile:
+            profile.disable()
+            profile.dump_stats(args.profile)
     finally:
         await runtime.stop()
         fakes.stop()

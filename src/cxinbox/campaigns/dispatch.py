@@ -31,9 +31,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import structlog
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.campaigns.estimates import card_of
@@ -58,6 +59,7 @@ from cxinbox.whatsapp.inbound.threads import resolve_threads
 from cxinbox.whatsapp.outbound import compose, governor
 from cxinbox.whatsapp.outbound.batch_compose import queue_messages
 from cxinbox.whatsapp.outbound.batch_delivery import deliver_batch
+from cxinbox.whatsapp.outbound.id_sets import PerDialect, among
 from cxinbox.whatsapp.outbound.refusal import send_refusal
 
 log = structlog.get_logger(__name__)
@@ -234,22 +236,32 @@ async def _claim(
     over_budget = len(chosen) < len(candidates)
     if not chosen:
         return 0, over_budget
-    claimed = set(
-        await session.scalars(
-            update(CampaignRecipient)
-            .where(
-                CampaignRecipient.id.in_([r.id for r in chosen]),
-                CampaignRecipient.status == RecipientStatus.PENDING,
-            )
-            .values(status=RecipientStatus.SENDING, updated_at=step.now)
-            .returning(CampaignRecipient.id)
-            .execution_options(synchronize_session=False)
-        )
-    )
+    stmt, _ = _CLAIM(session)
+    claimed = set(await session.scalars(stmt, {"ids": [r.id for r in chosen], "now": step.now}))
     chosen = [r for r in chosen if r.id in claimed]
     await _queue_messages(step, account, template, chosen, prices)
     campaign.spent += sum((prices[r.id] for r in chosen), Decimal(0))
     return len(chosen), over_budget
+
+
+def _claim_statement(dialect: str) -> Any:
+    """Recipients bound as ``ids`` still PENDING become SENDING (built once per dialect)."""
+    return (
+        update(CampaignRecipient)
+        .where(
+            among(CampaignRecipient.id, "ids", dialect),
+            CampaignRecipient.status == RecipientStatus.PENDING,
+        )
+        .values(
+            status=RecipientStatus.SENDING,
+            updated_at=bindparam("now", type_=CampaignRecipient.updated_at.type),
+        )
+        .returning(CampaignRecipient.id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+_CLAIM = PerDialect(_claim_statement)
 
 
 async def _prices(
