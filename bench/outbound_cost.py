@@ -65,8 +65,12 @@ class Counter:
 
     def __init__(self, runtime: Runtime) -> None:
         self.statements = self.transactions = 0
-        # the read engines may share one synchronous engine: each is listened to once
-        engines = {e.sync_engine for e in (runtime.engine, runtime.read_engine, runtime.current_read_engine)}
+        # a read engine may be the primary with other options (PostgreSQL: read-only), whose
+        # listeners hear its connections too: each underlying engine is listened to once
+        engines = {
+            getattr(e.sync_engine, "_proxied", e.sync_engine)
+            for e in (runtime.engine, runtime.read_engine, runtime.current_read_engine)
+        }
         for engine in engines:
             event.listen(engine, "before_cursor_execute", self._statement)
             event.listen(engine, "begin", self._begin)
