@@ -29,12 +29,15 @@ for a utility template.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import structlog
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from cxinbox.campaigns.estimates import card_of
 from cxinbox.campaigns.recipients import free_inside_window
@@ -56,8 +59,9 @@ from cxinbox.templates.sending import outgoing
 from cxinbox.whatsapp.inbound.threads import Sender as ThreadSender
 from cxinbox.whatsapp.inbound.threads import resolve_threads
 from cxinbox.whatsapp.outbound import compose, governor
-from cxinbox.whatsapp.outbound.batch_compose import queue_messages
+from cxinbox.whatsapp.outbound.batch_compose import Queued, queue_messages
 from cxinbox.whatsapp.outbound.batch_delivery import deliver_batch
+from cxinbox.whatsapp.outbound.id_sets import PerDialect, among, pair_params, pairs
 from cxinbox.whatsapp.outbound.refusal import send_refusal
 
 log = structlog.get_logger(__name__)
@@ -234,22 +238,32 @@ async def _claim(
     over_budget = len(chosen) < len(candidates)
     if not chosen:
         return 0, over_budget
-    claimed = set(
-        await session.scalars(
-            update(CampaignRecipient)
-            .where(
-                CampaignRecipient.id.in_([r.id for r in chosen]),
-                CampaignRecipient.status == RecipientStatus.PENDING,
-            )
-            .values(status=RecipientStatus.SENDING, updated_at=step.now)
-            .returning(CampaignRecipient.id)
-            .execution_options(synchronize_session=False)
-        )
-    )
+    stmt, _ = _CLAIM(session)
+    claimed = set(await session.scalars(stmt, {"ids": [r.id for r in chosen], "now": step.now}))
     chosen = [r for r in chosen if r.id in claimed]
     await _queue_messages(step, account, template, chosen, prices)
     campaign.spent += sum((prices[r.id] for r in chosen), Decimal(0))
     return len(chosen), over_budget
+
+
+def _claim_statement(dialect: str) -> Any:
+    """Recipients bound as ``ids`` still PENDING become SENDING (built once per dialect)."""
+    return (
+        update(CampaignRecipient)
+        .where(
+            among(CampaignRecipient.id, "ids", dialect),
+            CampaignRecipient.status == RecipientStatus.PENDING,
+        )
+        .values(
+            status=RecipientStatus.SENDING,
+            updated_at=bindparam("now", type_=CampaignRecipient.updated_at.type),
+        )
+        .returning(CampaignRecipient.id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+_CLAIM = PerDialect(_claim_statement)
 
 
 async def _prices(
@@ -298,14 +312,50 @@ async def _queue_messages(
             recipient.status, recipient.cost = RecipientStatus.FAILED, Decimal(0)
             recipient.error_code, recipient.error_message = found.code, found.message
             continue
-        recipient.status, recipient.cost = RecipientStatus.SENDING, prices[recipient.id]
         sends.append((threads[account.id, recipient.phone].conversation, found))
         sent.append(recipient)
     queued = await queue_messages(session, runtime, account, sends, compose.Sender(SenderType.SYSTEM))
-    for recipient, ids in zip(sent, queued, strict=True):
-        recipient.message_id = ids.message_id
+    await _sending(session, prices, sent, queued)
     if queued:
         enqueue(session, deliver_batch, outbox_ids=[ids.outbox_id for ids in queued])
+
+
+def _sending_statement(dialect: str) -> Any:
+    """Recipients (bound as ``keys``) get their message (``values``) and their ``cost``."""
+    messages = pairs(dialect)
+    return (
+        update(CampaignRecipient)
+        .where(CampaignRecipient.id == messages.c.key)
+        .values(
+            message_id=messages.c.value,
+            cost=bindparam("cost", type_=CampaignRecipient.cost.type),
+            status=RecipientStatus.SENDING,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+_SENDING = PerDialect(_sending_statement)
+
+
+async def _sending(
+    session: AsyncSession,
+    prices: dict[str, Decimal],
+    recipients: list[CampaignRecipient],
+    queued: list[Queued],
+) -> None:
+    """Each queued recipient's message and price, one UPDATE per distinct price (most batches have
+    one): the loaded rows are not changed one by one and flushed."""
+    stmt, dialect = _SENDING(session)
+    by_cost: dict[Decimal, list[tuple[str, str]]] = defaultdict(list)
+    for recipient, ids in zip(recipients, queued, strict=True):
+        by_cost[prices[recipient.id]].append((recipient.id, ids.message_id))
+        set_committed_value(recipient, "message_id", ids.message_id)
+        set_committed_value(recipient, "status", RecipientStatus.SENDING)
+        set_committed_value(recipient, "cost", prices[recipient.id])
+    for cost, rows in by_cost.items():
+        params = pair_params(dialect, [r for r, _ in rows], [m for _, m in rows])
+        await session.execute(stmt, {**params, "cost": cost})
 
 
 @periodic(every_seconds=30)

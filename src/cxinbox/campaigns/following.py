@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.campaigns.views import publish_campaign
@@ -22,6 +23,7 @@ from cxinbox.models.campaigns import Campaign, CampaignRecipient, RecipientStatu
 from cxinbox.models.inbox import Direction, Message, MessageStatus, MessageType
 from cxinbox.runtime import Runtime
 from cxinbox.whatsapp.outbound.delivery import OUTCOME_UNKNOWN
+from cxinbox.whatsapp.outbound.id_sets import PerDialect, among
 
 #: a burst of status webhooks gives one progress event per campaign after this quiet time
 PROGRESS_DELAY_SECONDS = 1.0
@@ -61,37 +63,51 @@ async def follow_messages(session: AsyncSession, messages: Sequence[Message]) ->
             outcomes[status, message.status_at or utcnow(), code, text].append(message.id)
     touched: set[tuple[str, str]] = set()
     for (status, at, code, text), message_ids in outcomes.items():
-        behind = [s for s, rank in _RANK.items() if rank < _RANK[status]]
-        moved = await session.execute(
-            update(CampaignRecipient)
-            .where(
-                CampaignRecipient.id.in_(
-                    locked_in_order(
-                        CampaignRecipient.id,
-                        CampaignRecipient.message_id.in_(message_ids),
-                        CampaignRecipient.status.in_(behind),
-                    )
-                )
-            )
-            .values(status=status, error_code=code, error_message=text, **_reached(status, at))
-            .returning(CampaignRecipient.organization_id, CampaignRecipient.campaign_id)
-            .execution_options(synchronize_session=False)
-        )
+        stmt, _ = _FOLLOW[status](session)
+        moved = await session.execute(stmt, {"ids": message_ids, "at": at, "code": code, "text": text})
         touched |= {(row[0], row[1]) for row in moved}
     for organization_id, campaign_id in touched:
         await _progress_soon(session, organization_id, campaign_id)
 
 
-def _reached(status: RecipientStatus, at: datetime) -> dict[str, Any]:
+def _follow(status: RecipientStatus, dialect: str) -> Any:
+    """The UPDATE moving the recipients of the messages bound as ``ids`` forward to ``status``
+    (at ``at``, with the error ``code`` and ``text``), built once per status and dialect."""
+    behind = [s for s, rank in _RANK.items() if rank < _RANK[status]]
+    return (
+        update(CampaignRecipient)
+        .where(
+            CampaignRecipient.id.in_(
+                locked_in_order(
+                    CampaignRecipient.id,
+                    among(CampaignRecipient.message_id, "ids", dialect),
+                    CampaignRecipient.status.in_(behind),
+                )
+            )
+        )
+        .values(
+            status=status,
+            error_code=bindparam("code", type_=CampaignRecipient.error_code.type),
+            error_message=bindparam("text", type_=CampaignRecipient.error_message.type),
+            **_reached(status, bindparam("at", type_=CampaignRecipient.sent_at.type)),
+        )
+        .returning(CampaignRecipient.organization_id, CampaignRecipient.campaign_id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+_FOLLOW = {status: PerDialect(partial(_follow, status)) for status in _RANK}
+
+
+def _reached(status: RecipientStatus, at: Any) -> dict[str, Any]:
     """The times a status moving forward sets, each kept if it was set already."""
     if status in (RecipientStatus.FAILED, RecipientStatus.UNKNOWN):
         return {}
-    at_ = literal(at, CampaignRecipient.sent_at.type)
-    times = {"sent_at": func.coalesce(CampaignRecipient.sent_at, at_)}
+    times = {"sent_at": func.coalesce(CampaignRecipient.sent_at, at)}
     if status in (RecipientStatus.DELIVERED, RecipientStatus.READ):
-        times["delivered_at"] = func.coalesce(CampaignRecipient.delivered_at, at_)
+        times["delivered_at"] = func.coalesce(CampaignRecipient.delivered_at, at)
     if status is RecipientStatus.READ:
-        times["read_at"] = func.coalesce(CampaignRecipient.read_at, at_)
+        times["read_at"] = func.coalesce(CampaignRecipient.read_at, at)
     return times
 
 

@@ -14,11 +14,12 @@ from cxinbox.models.inbox import Conversation
 
 def audience(conversation: Conversation) -> dict[str, Any]:
     """What the realtime stream filters on: who may see events of this conversation."""
-    return {
-        "conversationId": conversation.id,
-        "assignedToId": conversation.assigned_to_id,
-        "teamId": conversation.team_id,
-    }
+    return audience_of(conversation.id, conversation.assigned_to_id, conversation.team_id)
+
+
+def audience_of(conversation_id: str, assigned_to_id: str | None, team_id: str | None) -> dict[str, Any]:
+    """``audience`` from the conversation's fields (read along with something else)."""
+    return {"conversationId": conversation_id, "assignedToId": assigned_to_id, "teamId": team_id}
 
 
 def publish_conversation(

@@ -3,6 +3,8 @@ the message's conversation."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import lazyload
@@ -19,8 +21,26 @@ from cxinbox.runtime import Runtime
 def publish_message(
     session: AsyncSession, runtime: Runtime, conversation: Conversation, message: Message, type: str
 ) -> None:
+    _publish(session, runtime, message, type, audience(conversation))
+
+
+def _publish(
+    session: AsyncSession, runtime: Runtime, message: Message, type: str, to: dict[str, Any]
+) -> None:
     data = message_out(runtime, message).model_dump(mode="json", by_alias=True)
-    publish_event(session, message.organization_id, type, data, audience(conversation))
+    publish_event(session, message.organization_id, type, data, to)
+
+
+async def publish_messages_updated_to(
+    session: AsyncSession, runtime: Runtime, messages: list[tuple[Message, dict[str, Any]]]
+) -> None:
+    """``message.updated`` for each message, with the audience its caller read along with it
+    (``conversations.events.audience_of``): no flush, no read of the conversations."""
+    if not messages:
+        return
+    await outbound_changed(session, [message for message, _ in messages])
+    for message, to in messages:
+        _publish(session, runtime, message, "message.updated", to)
 
 
 async def publish_message_updated(session: AsyncSession, runtime: Runtime, message: Message) -> None:

@@ -10,16 +10,14 @@ out): order never holds a conversation's messages back for long.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, or_, select, tuple_
 from sqlalchemy.orm import aliased
 
-from cxinbox.core.clock import utcnow
 from cxinbox.models.inbox import Message
 from cxinbox.models.outbound import OutboxEntry, OutboxState
-from cxinbox.runtime import Runtime
 
 #: an earlier message due within this long is waited for
 HORIZON = timedelta(seconds=10)
@@ -29,39 +27,31 @@ LOOKBACK = timedelta(minutes=15)
 RECHECK_SECONDS = 0.25
 
 
-async def waits_for_earlier(runtime: Runtime, message_id: str) -> bool:
-    """Whether an earlier message of ``message_id``'s conversation must leave first."""
-    now = utcnow()
-    params = {"message_id": message_id, "now": now, "since": now - LOOKBACK, "horizon": now + HORIZON}
-    async with runtime.read_session(current=True) as session:
-        return (await session.execute(_EARLIER, params)).first() is not None
-
-
-def _earlier() -> Any:
-    """The statement of ``waits_for_earlier``, built once (building it cost more than running it)."""
-    mine = aliased(Message)
+def earlier_waiting() -> Any:
+    """Whether an earlier message of the conversation of ``Message`` (the outer statement's row: the
+    send being read) must leave first; binds ``now``, ``since`` (``now - LOOKBACK``) and ``horizon``
+    (``now + HORIZON``, ``params``). Folded into the read of the send, so the check costs no
+    statement of its own."""
+    entry, earlier = aliased(OutboxEntry), aliased(Message)
     at = Message.ordered_at.type
     return (
-        select(OutboxEntry.id)
-        .join(Message, Message.id == OutboxEntry.message_id)
-        .join(mine, mine.id == bindparam("message_id"))
+        select(entry.id)
+        .join(earlier, earlier.id == entry.message_id)
         .where(
-            Message.conversation_id == mine.conversation_id,
-            Message.ordered_at >= bindparam("since", type_=at),
-            tuple_(Message.ordered_at, Message.id) < tuple_(mine.ordered_at, mine.id),
+            earlier.conversation_id == Message.conversation_id,
+            earlier.ordered_at >= bindparam("since", type_=at),
+            tuple_(earlier.ordered_at, earlier.id) < tuple_(Message.ordered_at, Message.id),
             or_(
                 and_(
-                    OutboxEntry.state == OutboxState.QUEUED,
-                    OutboxEntry.next_attempt_at <= bindparam("horizon", type_=at),
+                    entry.state == OutboxState.QUEUED,
+                    entry.next_attempt_at <= bindparam("horizon", type_=at),
                 ),
-                and_(
-                    OutboxEntry.state == OutboxState.SENDING,
-                    OutboxEntry.locked_until > bindparam("now", type_=at),
-                ),
+                and_(entry.state == OutboxState.SENDING, entry.locked_until > bindparam("now", type_=at)),
             ),
         )
-        .limit(1)
+        .exists()
     )
 
 
-_EARLIER = _earlier()
+def params(now: datetime) -> dict[str, datetime]:
+    return {"now": now, "since": now - LOOKBACK, "horizon": now + HORIZON}

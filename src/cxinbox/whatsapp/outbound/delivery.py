@@ -28,22 +28,28 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import and_, case, literal, select, update
+from sqlalchemy import and_, bindparam, case, literal, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.adapters.whatsapp import GraphClient, GraphError
+from cxinbox.conversations.events import audience_of
 from cxinbox.core.clock import utcnow
-from cxinbox.core.db import locked_in_order
+from cxinbox.core.db import locked_in_order, release_transaction
 from cxinbox.core.jobs import Queue, enqueue, enqueue_later, job
 from cxinbox.core.scheduler import periodic
-from cxinbox.messages.events import publish_message_updated, publish_messages_updated
-from cxinbox.models.inbox import Message, MessageStatus, MessageStatusEvent
+from cxinbox.messages.events import (
+    publish_message_updated,
+    publish_messages_updated,
+    publish_messages_updated_to,
+)
+from cxinbox.models.inbox import Conversation, Message, MessageStatus, MessageStatusEvent
 from cxinbox.models.outbound import OutboxEntry, OutboxState
 from cxinbox.models.whatsapp import AccountStatus, WhatsAppAccount
 from cxinbox.runtime import Runtime
 from cxinbox.whatsapp.inbound.statuses import RANK, apply_pending_statuses
 from cxinbox.whatsapp.inbound.unrecorded_sends import callback_key
 from cxinbox.whatsapp.outbound import conversation_order, governor
+from cxinbox.whatsapp.outbound.id_sets import POSTGRESQL, PerDialect, among, pair_params, pairs
 from cxinbox.whatsapp.outbound.refusal import send_refusal
 from cxinbox.whatsapp.repository import locked_message
 
@@ -98,11 +104,14 @@ def due_clause(now: datetime, *, grace: timedelta = timedelta(0)) -> Any:
 
 @job("whatsapp.deliver_message", queue=Queue.REALTIME, attempts=3, backoff_seconds=0.5)
 async def deliver_message(runtime: Runtime, session: AsyncSession, outbox_id: str) -> None:
-    due = await read_due(runtime, [outbox_id])
+    """One send: its row read with the conversation's order check (one statement, a read session),
+    the governor's slot, the claim committed in this job's session, the Graph call outside any
+    transaction, its outcome recorded in the job's own transaction."""
+    due = await _read_due(runtime, [outbox_id], ordered=True)
     if not due:
         return  # not due, already sent, or another worker has it
-    claim = due[0]
-    if await conversation_order.waits_for_earlier(runtime, claim.message_id):
+    claim, waits = due[0]
+    if waits:
         await _put_off(session, claim, conversation_order.RECHECK_SECONDS)
         return
     if claim.calls_graph:
@@ -110,7 +119,9 @@ async def deliver_message(runtime: Runtime, session: AsyncSession, outbox_id: st
         if defer > 0:
             await _put_off(session, claim, defer)
             return
-    if not await take(runtime, [outbox_id]):
+    claimed = await claim_rows(session, [outbox_id])
+    await release_transaction(session)  # the claim is committed before the call
+    if not claimed:
         return
     async with GraphClient(runtime.settings.meta, claim.access_token) as graph:
         outcome = await send_claimed(runtime, graph, claim)
@@ -119,46 +130,113 @@ async def deliver_message(runtime: Runtime, session: AsyncSession, outbox_id: st
 
 async def read_due(runtime: Runtime, outbox_ids: Sequence[str]) -> list[Claim]:
     """The rows of ``outbox_ids`` that are due, with what sending them takes (nothing is claimed)."""
-    async with runtime.read_session(current=True) as session:
-        rows = await session.execute(
-            select(OutboxEntry, WhatsAppAccount, Message.simulated)
-            .join(WhatsAppAccount, WhatsAppAccount.id == OutboxEntry.whatsapp_account_id)
-            .join(Message, Message.id == OutboxEntry.message_id)
-            .where(OutboxEntry.id.in_(list(outbox_ids)), due_clause(utcnow()))
+    return [claim for claim, _ in await _read_due(runtime, outbox_ids, ordered=False)]
+
+
+def _due_statement(dialect: str, ordered: bool) -> Any:
+    waits = (conversation_order.earlier_waiting() if ordered else literal(False)).label("waits")
+    return (
+        select(
+            OutboxEntry.id,
+            OutboxEntry.message_id,
+            OutboxEntry.organization_id,
+            OutboxEntry.recipient,
+            OutboxEntry.payload,
+            OutboxEntry.media_storage_key,
+            WhatsAppAccount.phone_number_id,
+            WhatsAppAccount.access_token_encrypted,
+            WhatsAppAccount.status,
+            Message.simulated,
+            waits,
         )
-        claims = []
-        for entry, account, simulated in rows.tuples():
-            token = account.access_token_encrypted
-            claims.append(
-                Claim(
-                    outbox_id=entry.id,
-                    message_id=entry.message_id,
-                    organization_id=entry.organization_id,
-                    phone_number_id=account.phone_number_id,
-                    access_token=runtime.secrets.decrypt(token) if token else None,
-                    account_status=account.status,
-                    recipient=entry.recipient,
-                    payload=entry.payload,
-                    media_storage_key=entry.media_storage_key,
-                    simulated=simulated,
-                )
+        .join(WhatsAppAccount, WhatsAppAccount.id == OutboxEntry.whatsapp_account_id)
+        .join(Message, Message.id == OutboxEntry.message_id)
+        .where(
+            among(OutboxEntry.id, "ids", dialect),
+            OutboxEntry.state == OutboxState.QUEUED,
+            OutboxEntry.next_attempt_at <= bindparam("now", type_=OutboxEntry.next_attempt_at.type),
+        )
+    )
+
+
+_DUE = PerDialect(lambda dialect: _due_statement(dialect, ordered=False))
+_DUE_ORDERED = PerDialect(lambda dialect: _due_statement(dialect, ordered=True))
+
+
+async def _read_due(
+    runtime: Runtime, outbox_ids: Sequence[str], *, ordered: bool
+) -> list[tuple[Claim, bool]]:
+    """The due rows of ``outbox_ids`` (Core rows, one statement) and, when ``ordered``, whether
+    each waits for an earlier message of its conversation (``conversation_order``)."""
+    async with runtime.read_session(current=True) as session:
+        stmt, _ = (_DUE_ORDERED if ordered else _DUE)(session)
+        now = utcnow()
+        params: dict[str, Any] = {"ids": list(outbox_ids), "now": now}
+        if ordered:
+            params |= conversation_order.params(now)
+        rows = await session.execute(stmt, params)
+        found = []
+        for (
+            outbox_id,
+            message_id,
+            org_id,
+            recipient,
+            payload,
+            key,
+            number,
+            token,
+            status,
+            simulated,
+            waits,
+        ) in rows:
+            claim = Claim(
+                outbox_id=outbox_id,
+                message_id=message_id,
+                organization_id=org_id,
+                phone_number_id=number,
+                access_token=runtime.secrets.decrypt(token) if token else None,
+                account_status=status,
+                recipient=recipient,
+                payload=payload,
+                media_storage_key=key,
+                simulated=simulated,
             )
-        return claims
+            found.append((claim, bool(waits)))
+        return found
+
+
+def _claim_statement(dialect: str) -> Any:
+    now = bindparam("now", type_=OutboxEntry.updated_at.type)
+    return (
+        update(OutboxEntry)
+        .where(
+            among(OutboxEntry.id, "ids", dialect),
+            OutboxEntry.state == OutboxState.QUEUED,
+            OutboxEntry.next_attempt_at <= now,
+        )
+        .values(state=OutboxState.SENDING, locked_until=bindparam("until", type_=now.type), updated_at=now)
+        .returning(OutboxEntry.id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+_CLAIM = PerDialect(_claim_statement)
+
+
+async def claim_rows(session: AsyncSession, outbox_ids: Sequence[str]) -> set[str]:
+    """Claim those of ``outbox_ids`` still due (one UPDATE, in ``session``'s transaction, which the
+    caller commits before any Graph call). Answers the ids this process won."""
+    stmt, _ = _CLAIM(session)
+    now = utcnow()
+    claimed = await session.scalars(stmt, {"ids": list(outbox_ids), "now": now, "until": now + CLAIM_LEASE})
+    return set(claimed)
 
 
 async def take(runtime: Runtime, outbox_ids: Sequence[str]) -> set[str]:
     """Claim those of ``outbox_ids`` still due, in one committed UPDATE: the record of the attempt,
     written before the Graph call. Answers the ids this process won."""
     async with runtime.unit_of_work() as session:
-        now = utcnow()
-        claimed = await session.scalars(
-            update(OutboxEntry)
-            .where(OutboxEntry.id.in_(list(outbox_ids)), due_clause(now))
-            .values(state=OutboxState.SENDING, locked_until=now + CLAIM_LEASE, updated_at=now)
-            .returning(OutboxEntry.id)
-            .execution_options(synchronize_session=False)
-        )
-        return set(claimed)
+        return await claim_rows(session, outbox_ids)
 
 
 async def send_claimed(runtime: Runtime, graph: GraphClient, claim: Claim) -> Outcome:
@@ -206,19 +284,15 @@ async def _with_uploaded_media(runtime: Runtime, graph: GraphClient, claim: Clai
     return payload
 
 
-async def _record_sent(session: AsyncSession, runtime: Runtime, sent: Sequence[tuple[Claim, str]]) -> None:
-    """Each claim's wamid, in one UPDATE of the outbox rows and one of the messages whatever their
-    number (a campaign records slices of fifty)."""
-    if not sent:
-        return
-    now = utcnow()
-    wamids = {claim.message_id: wamid for claim, wamid in sent}
-    await session.execute(
+def _sent_statements(dialect: str) -> tuple[Any, Any]:
+    """The two UPDATEs that record sends (outbox rows SENT; messages given their wamid), for any
+    number of them: the ids and wamids are bound as lists, and each UPDATE locks its rows in id
+    order (``locked_in_order``) so that two recording the same rows never deadlock."""
+    now = bindparam("now", type_=OutboxEntry.sent_at.type)
+    outbox = (
         update(OutboxEntry)
         .where(
-            OutboxEntry.id.in_(
-                locked_in_order(OutboxEntry.id, OutboxEntry.id.in_([claim.outbox_id for claim, _ in sent]))
-            )
+            OutboxEntry.id.in_(locked_in_order(OutboxEntry.id, among(OutboxEntry.id, "outbox_ids", dialect)))
         )
         .values(
             state=OutboxState.SENT,
@@ -230,38 +304,69 @@ async def _record_sent(session: AsyncSession, runtime: Runtime, sent: Sequence[t
         )
         .execution_options(synchronize_session=False)
     )
+    wamids = pairs(dialect)
     # a status that came first (DELIVERED, READ, FAILED) is not moved back
     earlier = Message.status.in_([s for s, rank in RANK.items() if rank < RANK[MessageStatus.SENT]])
-    sent_status = literal(MessageStatus.SENT, Message.status.type)
-    messages = list(
-        await session.scalars(
-            update(Message)
-            .where(Message.id.in_(locked_in_order(Message.id, Message.id.in_(list(wamids)))))
-            .values(
-                wa_message_id=case(wamids, value=Message.id),
-                error=None,
-                status=case((earlier, sent_status), else_=Message.status),
-                status_at=case((earlier, literal(now, Message.status_at.type)), else_=Message.status_at),
-            )
-            .returning(Message)
-            .execution_options(synchronize_session=False, populate_existing=True)
-        )
+    # SQLite names no table in RETURNING, so the correlated subqueries name the updated row's table
+    conversation_id: Any = literal_column(f"{Message.__tablename__}.conversation_id")
+    wa_message_id: Any = literal_column(f"{Message.__tablename__}.wa_message_id")
+    early = (
+        select(MessageStatusEvent.id)
+        .where(MessageStatusEvent.wa_message_id == wa_message_id, MessageStatusEvent.applied_at.is_(None))
+        .exists()
     )
-    early = set(
-        await session.scalars(
-            select(MessageStatusEvent.wa_message_id).where(
-                MessageStatusEvent.wa_message_id.in_(list(wamids.values())),
-                MessageStatusEvent.applied_at.is_(None),
-            )
-        )
+    locked = (  # SQLite has a single writer: nothing to lock
+        [Message.id.in_(locked_in_order(Message.id, among(Message.id, "keys", dialect)))]
+        if dialect == POSTGRESQL
+        else []
     )
+    messages = (
+        update(Message)
+        .where(Message.id == wamids.c.key, *locked)
+        .values(
+            wa_message_id=wamids.c.value,
+            error=None,
+            status=case((earlier, literal(MessageStatus.SENT, Message.status.type)), else_=Message.status),
+            status_at=case((earlier, now), else_=Message.status_at),
+            updated_at=now,
+        )
+        .returning(
+            Message,
+            select(Conversation.assigned_to_id).where(Conversation.id == conversation_id).scalar_subquery(),
+            select(Conversation.team_id).where(Conversation.id == conversation_id).scalar_subquery(),
+            early,
+        )
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    return outbox, messages
+
+
+_SENT = PerDialect(_sent_statements)
+
+
+async def _record_sent(session: AsyncSession, runtime: Runtime, sent: Sequence[tuple[Claim, str]]) -> None:
+    """Each claim's wamid, in one UPDATE of the outbox rows and one of the messages whatever their
+    number (a campaign records slices of fifty), which answers each message with its
+    conversation's audience and whether a status came before the answer (no other read)."""
+    if not sent:
+        return
+    (outbox, update_messages), dialect = _SENT(session)
+    now = utcnow()
+    await session.execute(outbox, {"outbox_ids": [claim.outbox_id for claim, _ in sent], "now": now})
+    params = pair_params(dialect, [claim.message_id for claim, _ in sent], [wamid for _, wamid in sent])
+    rows = await session.execute(update_messages, {**params, "now": now})
+    plain, early = [], []
+    for message, assigned_to_id, team_id, had_status in rows:
+        if had_status:
+            early.append(message)
+        else:
+            plain.append((message, audience_of(message.conversation_id, assigned_to_id, team_id)))
+    await publish_messages_updated_to(session, runtime, plain)
     # the few whose statuses came before the answer fold them in (and publish their own update)
-    plain = [m for m in messages if m.wa_message_id not in early]
-    for message in messages:
-        if message.wa_message_id in early and not await apply_pending_statuses(session, runtime, message):
-            plain.append(message)
-    await publish_messages_updated(session, runtime, plain)
-    log.info("whatsapp_messages_sent", count=len(messages))
+    for message in early:
+        if not await apply_pending_statuses(session, runtime, message):
+            await publish_message_updated(session, runtime, message)
+    log.info("whatsapp_messages_sent", count=len(plain) + len(early))
 
 
 async def _record_failure(session: AsyncSession, runtime: Runtime, claim: Claim, error: GraphError) -> None:
