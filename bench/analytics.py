@@ -23,7 +23,14 @@ import httpx
 from sqlalchemy import insert, select, text
 
 from bench.inbox_queries.dataset import MESSAGES_PER_CONVERSATION, Bench, ensure_dataset
-from bench.inbox_queries.measure import Timing, api_server, migrated_runtime, table, time_http
+from bench.inbox_queries.measure import (
+    Timing,
+    api_server,
+    migrated_runtime,
+    same_params,
+    table,
+    time_http,
+)
 from bench.machine import load_average, machine
 from cxinbox.analytics import rollups
 from cxinbox.models.analytics_rollups import ConversationFact
@@ -156,7 +163,7 @@ async def time_endpoints(base: str, bench: Bench, requests: int, ranges: list[in
             for endpoint in ENDPOINTS:
                 name = f"{endpoint}, {days} days"
                 timing = await time_http(
-                    http, name, bench.admin_token, lambda i, p=params: p, requests, f"/analytics/{endpoint}"
+                    http, name, bench.admin_token, same_params(params), requests, f"/analytics/{endpoint}"
                 )
                 timing.how = f"GET /analytics/{endpoint}?from=…&to=…&timezone={ZONE}"
                 print(f"  {name}: p50 {timing.p50:.1f} ms, p95 {timing.p95:.1f} ms")

@@ -28,7 +28,7 @@ import httpx
 from sqlalchemy import delete, func, insert, select
 
 from bench.inbox_queries.dataset import Bench, ensure_dataset
-from bench.inbox_queries.measure import Timing, api_server, migrated_runtime, table, time_http
+from bench.inbox_queries.measure import Timing, api_server, migrated_runtime, same_params, table, time_http
 from bench.machine import load_average, machine
 from cxinbox.models.bot import BotConfig
 from cxinbox.models.bot_sessions import BotSession
@@ -168,6 +168,7 @@ async def _load(runtime: Runtime, batch: dict[str, list[dict[str, Any]]]) -> Non
                 row["message_id"] = first[row["conversation_id"]]
         if runtime.engine.dialect.name == "postgresql":
             raw = (await conn.get_raw_connection()).driver_connection
+            assert raw is not None  # asyncpg's connection, open for the whole block
             for name, rows in batch.items():
                 if rows:
                     names = list(rows[0])
@@ -202,7 +203,7 @@ async def time_endpoints(base: str, bench: Bench, requests: int) -> list[Timing]
                 ),  # fmt: skip
             ):
                 timing = await time_http(http, f"{name}, {days} days", bench.admin_token,
-                                         lambda i, p=params: p, requests, path)  # fmt: skip
+                                         same_params(params), requests, path)  # fmt: skip
                 print(f"  {timing.name}: p50 {timing.p50:.1f} ms, p95 {timing.p95:.1f} ms")
                 timings.append(timing)
     return timings

@@ -292,7 +292,7 @@ def build_bodies(number: str, config: CrashConfig, rng: random.Random) -> tuple[
     index = 0
     while index < config.count:
         contact = rng.randrange(config.contacts)
-        messages = []
+        messages: list[dict[str, Any]] = []
         for _ in range(min(rng.randint(1, 3), config.count - index)):
             wamid = f"wamid.crash.{run}.{index}"
             order[wamid] = index

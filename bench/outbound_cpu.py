@@ -48,7 +48,7 @@ COMPLETION = json.dumps(
 ORDER = json.dumps({"data": {"id": "A-1", "status": "shipped", "items": [1, 2, 3]}}).encode()
 
 
-def _serve(port: multiprocessing.SimpleQueue) -> None:  # type: ignore[type-arg]
+def _serve(port: multiprocessing.SimpleQueue) -> None:
     from aiohttp import web
 
     async def chat(request: web.Request) -> web.Response:
@@ -129,7 +129,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2000)
     args = parser.parse_args()
     configure_logging("WARNING")  # as a server runs: the per-call INFO lines are filtered out
-    ports: multiprocessing.SimpleQueue = multiprocessing.SimpleQueue()  # type: ignore[type-arg]
+    ports: multiprocessing.SimpleQueue = multiprocessing.SimpleQueue()
     server = multiprocessing.Process(target=_serve, args=(ports,), daemon=True)
     server.start()
     try:

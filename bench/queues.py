@@ -122,7 +122,7 @@ async def wait_behind_backlog(runtime: Runtime) -> float:
     return STARTED[probe] - KICKED[probe]
 
 
-def percentile(values: list[float], q: float) -> float:
+def percentile(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
 
 

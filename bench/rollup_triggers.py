@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import random
 import statistics
@@ -60,7 +61,7 @@ class Sample:
 async def _cpu_clock(conn: AsyncConnection) -> Callable[[], float]:
     """The database's CPU seconds so far: the PostgreSQL backend of ``conn``, or this process."""
     if conn.dialect.name == "postgresql":
-        pid = int(await conn.scalar(text("SELECT pg_backend_pid()")))  # type: ignore[arg-type]
+        pid = int(await conn.scalar(text("SELECT pg_backend_pid()")))
         return lambda: cpu_seconds([pid])
     return time.process_time
 
@@ -164,11 +165,9 @@ async def run(args: argparse.Namespace) -> None:
             print(f"{runtime.engine.dialect.name}, {machine()}, load average {load_average()}")
             print("kind      | with triggers: CPU ms, wall ms / insert | without | ratio (CPU without/with)")
             for kind in ("customer", "agent"):
-                rows = _rows(conversations, kind, args.inserts)  # type: ignore[arg-type]
+                rows = _rows(conversations, kind, args.inserts)
                 await _round(conn, clock, rows, True)  # warm: plans, caches
-                on, off = await _measure(
-                    lambda state, rows=rows: _round(conn, clock, rows, state), args.rounds
-                )
+                on, off = await _measure(functools.partial(_round, conn, clock, rows), args.rounds)
                 cpu = _median(on, "cpu_ms"), _median(off, "cpu_ms")
                 wall = _median(on, "wall_ms"), _median(off, "wall_ms")
                 print(

@@ -60,7 +60,7 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def business_api(delay: float, ports: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+def business_api(delay: float, ports: multiprocessing.Queue) -> None:
     """The business API in a process of its own, so its work does not share the bench's CPU time."""
     base, _server = serve(delay)
     ports.put(base)
@@ -74,7 +74,7 @@ def tool_load(
     headers: dict[str, str],
     concurrent: int,
     seconds: float,
-    out: multiprocessing.Queue,  # type: ignore[type-arg]
+    out: multiprocessing.Queue,
 ) -> None:
     """``concurrent`` workers, each sending ``POST /tools/{id}/test`` again as soon as it is answered
     (after ``Retry-After`` when the server says it is busy: 429)."""

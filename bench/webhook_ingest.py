@@ -430,7 +430,8 @@ async def switch_rollups(database_url: str, on: bool) -> None:
                     "SELECT tgname, tgrelid::regclass::text FROM pg_trigger "
                     f"WHERE tgname LIKE '{ROLLUP_TRIGGERS}' AND NOT tgisinternal"
                 )
-                for name, table in found.all():
+                # SQLAlchemy 2.1 types exec_driver_sql's result as CursorResult[Any], rows of one column
+                for name, table in found.all():  # type: ignore[misc]
                     await conn.exec_driver_sql(
                         f"ALTER TABLE {table} {'ENABLE' if on else 'DISABLE'} TRIGGER {name}"
                     )

@@ -14,6 +14,7 @@ import asyncio
 import statistics
 import time
 import uuid
+from typing import Any
 
 from sse_starlette.event import ensure_bytes
 
@@ -25,7 +26,7 @@ from cxinbox.realtime import service
 from cxinbox.runtime import Runtime
 
 #: what a ``conversation.updated`` carries, about the size of a real one
-CONVERSATION = {
+CONVERSATION: dict[str, Any] = {
     "id": "0" * 26,
     "status": "OPEN",
     "contact": {"id": "1" * 26, "name": "Ana Ruiz", "waId": "5215512345678", "phone": "+5215512345678"},

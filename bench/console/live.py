@@ -20,11 +20,15 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
 from bench.console.render import ACCESS_COOKIE
 from cxinbox.whatsapp.signature import sign
+
+if TYPE_CHECKING:
+    from playwright.async_api import Browser, Page, Playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
 HAVE_CHROMIUM = CHROMIUM.exists()
@@ -117,7 +121,7 @@ class Streams:
                         times.append(now)
 
 
-async def _browsers(site: str, token: str, count: int):  # type: ignore[no-untyped-def]
+async def _browsers(site: str, token: str, count: int) -> tuple[Playwright, Browser, list[Page]]:
     from playwright.async_api import async_playwright
 
     playwright = await async_playwright().start()
@@ -149,8 +153,9 @@ async def live_delays(
     gap: float,
 ) -> Delays:
     delays = Delays()
-    playwright = browser = None
-    pages = []
+    playwright: Playwright | None = None
+    browser: Browser | None = None
+    pages: list[Page] = []
     if browsers and HAVE_CHROMIUM:
         playwright, browser, pages = await _browsers(site, token, browsers)
     try:

@@ -205,7 +205,7 @@ def _rows(
             "updated_at": created_at,
         }
         assignee = rng.choice(assignees) if assigned else None
-        messages = []
+        messages: list[dict[str, Any]] = []
         for m in range(MESSAGES_PER_CONVERSATION):
             last = m == MESSAGES_PER_CONVERSATION - 1
             inbound = (m % 2 == 0) if not last else (needs_action or not active and rng.random() < 0.5)
@@ -307,6 +307,7 @@ async def _load_postgresql(runtime: Runtime, rows: Any) -> None:
         dropped = await _drop_secondary_indexes(conn)
         await conn.commit()
         raw = (await conn.get_raw_connection()).driver_connection
+        assert raw is not None  # asyncpg's connection, open for the whole load
         await raw.execute(
             "SET session_replication_role = replica"
         )  # skip FK triggers: consistent by construction

@@ -106,6 +106,11 @@ def api_server(env: dict[str, str], data_dir: Path, *, start_seconds: float = 60
         process.wait(timeout=30)
 
 
+def same_params(params: dict[str, str]) -> Callable[[int], dict[str, str]]:
+    """The query parameters of ``time_http`` when every request sends the same ones."""
+    return lambda _i: params
+
+
 async def time_http(
     http: httpx.AsyncClient,
     name: str,

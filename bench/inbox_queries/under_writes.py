@@ -12,7 +12,7 @@ import asyncio
 import itertools
 import statistics
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import httpx
@@ -68,8 +68,8 @@ async def _phase(
 async def closed_loops(
     name: str,
     seconds: float,
-    readers: list[Callable[[], Awaitable[None]]],
-    writers: list[Callable[[int], Awaitable[None]]],
+    readers: Sequence[Callable[[], Awaitable[None]]],
+    writers: Sequence[Callable[[int], Awaitable[None]]],
 ) -> Phase:
     """Each reader and writer again and again for ``seconds``; the reads timed. Writer ``n`` is
     handed 7n, 7n+1, … (which conversation and value to write)."""

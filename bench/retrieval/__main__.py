@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from fpdf import FPDF
@@ -97,7 +98,7 @@ def _document(organization_id: str, filename: str, kind: str, data: bytes, embed
     )
 
 
-def _chunk_rows(document: KnowledgeDocument, data: bytes, embed: bool) -> list[dict[str, object]]:
+def _chunk_rows(document: KnowledgeDocument, data: bytes, embed: bool) -> list[dict[str, Any]]:
     """What ingestion stores for a document: its blocks read and chunked, each chunk stemmed in the
     document's language (and embedded)."""
     chunks = chunk_blocks(extract(document.kind, data))

@@ -338,7 +338,9 @@ class FakeTemplates:
                 404, 132001, "Template name does not exist in the translation", None, "", ""
             )
         body_text = next((c.get("text", "") for c in match.components if c.get("type") == "BODY"), "")
-        given = next((c for c in sent.get("components") or [] if c.get("type") == "body"), {"parameters": []})
+        given: dict[str, Any] = next(
+            (c for c in sent.get("components") or [] if c.get("type") == "body"), {"parameters": []}
+        )
         if len(set(_VARIABLE.findall(body_text))) != len(given.get("parameters") or []):
             return meta_template_error(
                 400, 132000, "Number of parameters does not match the expected number of params", None, "", ""
