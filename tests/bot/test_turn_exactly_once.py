@@ -90,8 +90,14 @@ async def test_a_worker_whose_lease_was_taken_over_finishes_nothing(bot):
         second, second_token = await turn_claims.claim(session, conversation, message, bot.config["id"])
         assert second.id == first.id and second_token != first_token
     async with bot.runtime.unit_of_work() as session:
-        assert not await turn_claims.finish(session, first, first_token)
-        assert await turn_claims.finish(session, second, second_token)
+        done = {
+            "decision": TurnDecision.FAILED,
+            "handoff_reason": None,
+            "reply_message_id": None,
+            "trace": {},
+        }
+        assert not await turn_claims.finish(session, first, first_token, **done)
+        assert await turn_claims.finish(session, second, second_token, **done)
     async with bot.runtime.unit_of_work() as session:
         conversation = await session.get_one(Conversation, conversation_id)
         assert await turn_claims.claim(session, conversation, message, bot.config["id"]) is None
@@ -133,3 +139,22 @@ async def _lookup(bot, wa_id: str) -> str | None:
             .join(Contact, Contact.id == Conversation.contact_id)
             .where(Contact.organization_id == bot.inbox.org.id, Contact.wa_id == wa_id)
         )
+
+
+async def test_a_turn_whose_lease_is_taken_while_the_model_thinks_applies_nothing(bot):
+    """The turn is marked DONE after its reply is written, in the same transaction: when its lease
+    is no longer its own, that transaction rolls back, reply included."""
+    bot.answers(Reply("Respuesta de un trabajador que perdió el turno", delay=1.0))
+    conversation_id = await bot.writes("hola")
+    await eventually(lambda: len(bot.llm.requests_with(bot.key)) == 1, "the model is asked")
+    async with bot.runtime.unit_of_work() as session:
+        [turn] = (
+            await session.scalars(select(BotTurn).where(BotTurn.conversation_id == conversation_id))
+        ).all()
+        turn.lease_token = "another-worker"  # taken over: this worker's lease ran out meanwhile
+    await asyncio.sleep(1.5)
+    await bot.runtime.jobs.wait_idle()
+    [turn] = await bot.turns(conversation_id)
+    assert turn.state is TurnState.RUNNING and turn.lease_token == "another-worker"
+    assert turn.decision is None and turn.trace == {}
+    assert await bot.replies(conversation_id) == [] and bot.sent() == []

@@ -1,7 +1,6 @@
 """Reading what a turn needs before it thinks (``thinking.Mind``), for a conversation's turn and
 for the sandbox alike: the config's model and prompt, its intents, the knowledge chunks nearest the
-customer's words, the organization's tools for the bot, prepared to run outside the session, and the
-summary an agent left when returning the conversation to the bot."""
+customer's words, the organization's tools for the bot, prepared to run outside the session."""
 
 from __future__ import annotations
 
@@ -11,7 +10,6 @@ from cxinbox.adapters.embeddings import embedder_for
 from cxinbox.adapters.llm.base import ChatMessage, ToolSpec
 from cxinbox.bot.llm import target_of
 from cxinbox.bot.repository import BotIntentRepository
-from cxinbox.bot.sessions import handoff_summary_of
 from cxinbox.bot.thinking import Mind
 from cxinbox.core.tenancy import TenantContext
 from cxinbox.knowledge.retrieval import Hit, retrieve
@@ -35,8 +33,11 @@ async def read_mind(
     text: str,
     *,
     conversation: Conversation | None = None,
+    handoff_summary: str | None = None,
     execute_tools: bool = True,
 ) -> Mind:
+    """``conversation``: the conversation's turn (its values fill the tools' parameters; the sandbox
+    has none), whose ``handoff_summary`` the turn read with its setup."""
     tenant = TenantContext.system(config.organization_id)
     tools = await ToolRepository(session, tenant).for_bot()
     return Mind(
@@ -54,7 +55,7 @@ async def read_mind(
         handoff_on_injection=config.handoff_on_injection,
         allow_private=runtime.settings.allow_private_urls,
         execute_tools=execute_tools,
-        handoff_summary=await handoff_summary_of(session, conversation) if conversation else None,
+        handoff_summary=handoff_summary,
     )
 
 

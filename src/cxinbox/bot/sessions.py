@@ -34,7 +34,8 @@ from cxinbox.runtime import Runtime
 #: how often the job looks for abandoned sessions
 ABANDON_CHECK_SECONDS = 300
 
-_OPEN = BotSession.ended_at.is_(None)
+#: a session still open (at most one per conversation: a partial unique index)
+OPEN = BotSession.ended_at.is_(None)
 
 
 async def open_session(session: AsyncSession, conversation: Conversation) -> BotSession | None:
@@ -43,7 +44,7 @@ async def open_session(session: AsyncSession, conversation: Conversation) -> Bot
         select(BotSession).where(
             BotSession.organization_id == conversation.organization_id,
             BotSession.conversation_id == conversation.id,
-            _OPEN,
+            OPEN,
         )
     )
 
@@ -97,7 +98,7 @@ async def return_to_bot(
         .where(
             BotSession.organization_id == conversation.organization_id,
             BotSession.conversation_id == conversation.id,
-            _OPEN,
+            OPEN,
         )
         .values(handoff_summary=summary, returned_by_id=principal.user_id, updated_at=utcnow())
         .execution_options(synchronize_session=False)
@@ -115,7 +116,7 @@ async def abandon_quiet(session: AsyncSession, now: datetime, hours: float) -> i
     )
     result = await session.execute(
         update(BotSession)
-        .where(_OPEN, BotSession.started_at <= cutoff, BotSession.conversation_id.in_(quiet))
+        .where(OPEN, BotSession.started_at <= cutoff, BotSession.conversation_id.in_(quiet))
         .values(ended_at=now, closure_type=BotSessionClosure.ABANDONED, updated_at=now)
         .execution_options(synchronize_session=False)
     )

@@ -4,12 +4,20 @@ organization's toggles (``bot-enabled``, ``auto-categorize``, the bot-mode flags
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload, raiseload
 
-from cxinbox.models.bot import BotConfig
+from cxinbox.bot.sessions import OPEN
+from cxinbox.bot.turn_claims import latest_customer_message_id
+from cxinbox.bot.usage import period_of
+from cxinbox.core.clock import utcnow
+from cxinbox.models.bot import BotConfig, BotUsage
+from cxinbox.models.bot_sessions import BotSession
 from cxinbox.models.identity import Organization
+from cxinbox.models.inbox import Conversation, Message
 from cxinbox.models.organization_settings import OrganizationSettings
 from cxinbox.models.routing import RoutingSettings
 
@@ -36,25 +44,62 @@ async def setup_of(session: AsyncSession, organization_id: str) -> BotSetup:
 
 @dataclass(frozen=True)
 class TurnSetup:
-    """What a turn reads about its organization before it thinks: the setup, the organization (its
-    plan's limits) and whether maintenance mode is on."""
+    """What a turn reads before it claims: its conversation (with its contact, the reply's
+    recipient), the customer's latest message (None: none yet), the setup, the organization (its
+    plan's limits), whether maintenance mode is on, the bot's replies this month and the summary an
+    agent left when returning the conversation to the bot (while the session that opened lasts)."""
 
+    conversation: Conversation
+    message: Message | None
     setup: BotSetup
     organization: Organization
     maintenance: bool
+    replies_this_month: int
+    handoff_summary: str | None
 
 
-async def turn_setup_of(session: AsyncSession, organization_id: str) -> TurnSetup:
-    """``setup_of``, the organization and its maintenance switch in one statement (every turn reads
-    all of them: four statements were a tenth of a turn's)."""
-    stmt = (
-        select(Organization, BotConfig, OrganizationSettings, RoutingSettings.maintenance_mode)
-        .outerjoin(BotConfig, (BotConfig.organization_id == Organization.id) & BotConfig.is_active.is_(True))
-        .outerjoin(OrganizationSettings, OrganizationSettings.organization_id == Organization.id)
-        .outerjoin(RoutingSettings, RoutingSettings.organization_id == Organization.id)
-        .where(Organization.id == organization_id)
-        .limit(1)
+async def turn_setup_of(session: AsyncSession, conversation_id: str) -> TurnSetup | None:
+    """All of ``TurnSetup`` in one statement (every turn reads all of it: it was seven); None when the
+    conversation does not exist."""
+    params = {"conversation_id": conversation_id, "period": period_of(utcnow())}
+    row = (await session.execute(_TURN_SETUP, params)).unique().one_or_none()
+    if row is None:
+        return None
+    conversation, message, organization, config, settings, maintenance, replies, summary = row
+    setup = BotSetup(config, settings or OrganizationSettings.with_defaults(organization.id))
+    return TurnSetup(conversation, message, setup, organization, bool(maintenance), replies or 0, summary)
+
+
+def _turn_setup() -> Any:
+    """The statement of ``turn_setup_of``, built once (building it costs more than running it)."""
+    org = Conversation.organization_id
+    return (
+        select(
+            Conversation,
+            Message,
+            Organization,
+            BotConfig,
+            OrganizationSettings,
+            RoutingSettings.maintenance_mode,
+            BotUsage.bot_replies,
+            BotSession.handoff_summary,
+        )
+        # the conversation's tags and assignee are not read (two more statements): what publishes
+        # the conversation reloads it whole
+        .options(
+            joinedload(Conversation.contact),
+            raiseload(Conversation.tags),
+            raiseload(Conversation.assigned_to),
+        )
+        .join(Organization, Organization.id == org)
+        .outerjoin(Message, Message.id == latest_customer_message_id())
+        .outerjoin(BotConfig, (BotConfig.organization_id == org) & BotConfig.is_active.is_(True))
+        .outerjoin(OrganizationSettings, OrganizationSettings.organization_id == org)
+        .outerjoin(RoutingSettings, RoutingSettings.organization_id == org)
+        .outerjoin(BotUsage, (BotUsage.organization_id == org) & (BotUsage.period == bindparam("period")))
+        .outerjoin(BotSession, (BotSession.conversation_id == Conversation.id) & OPEN)
+        .where(Conversation.id == bindparam("conversation_id"))
     )
-    organization, config, settings, maintenance = (await session.execute(stmt)).one()
-    setup = BotSetup(config, settings or OrganizationSettings.with_defaults(organization_id))
-    return TurnSetup(setup, organization, bool(maintenance))
+
+
+_TURN_SETUP = _turn_setup()

@@ -31,13 +31,9 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, cast
 
 import structlog
-from sqlalchemy import Table, bindparam, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload, raiseload
-from sqlalchemy.orm.attributes import set_committed_value
 
 from cxinbox.adapters.llm.base import ChatMessage, LlmAuthFailed, LlmError, LlmUnavailable
 from cxinbox.bot import handoff, langfuse, n8n_forward, turn_claims, usage
@@ -46,7 +42,7 @@ from cxinbox.bot.mind import read_mind
 from cxinbox.bot.setup import BotSetup, TurnSetup, turn_setup_of
 from cxinbox.bot.thinking import Mind, Reason, Thought, think
 from cxinbox.bot.transcript import transcript
-from cxinbox.core.clock import utcnow
+from cxinbox.core.db import rollback
 from cxinbox.core.errors import Conflict
 from cxinbox.core.jobs import Queue, RetryAfter, job
 from cxinbox.knowledge.media_sending import send_bot_media, upload_bot_media
@@ -72,14 +68,8 @@ class _Held:
     turn: BotTurn
     token: str
     setup: BotSetup
-
-
-#: the conversation a turn answers, with its contact (the reply's recipient) in the same statement;
-#: its tags and assignee are not read (two more statements): what publishes the conversation reloads
-#: it whole
-_CONVERSATION = select(Conversation).options(
-    joinedload(Conversation.contact), raiseload(Conversation.tags), raiseload(Conversation.assigned_to)
-)
+    #: what the agent who returned the conversation to the bot wrote for it
+    handoff_summary: str | None
 
 
 #: what a claimed turn does outside the database: think, or post to the n8n workflow
@@ -111,22 +101,20 @@ async def _begin(
 ) -> tuple[_Held, _Act | LlmError | None] | None:
     """The first phase: the turn claimed, and its n8n post prepared (None: it thinks); None when
     there is nothing to do (answered, not the bot's, or stopped: then it is finished here)."""
-    conversation = await session.scalar(_CONVERSATION.where(Conversation.id == conversation_id))
-    if conversation is None or conversation.status is not ConversationStatus.BOT_HANDLING:
+    read = await turn_setup_of(session, conversation_id)
+    if read is None or read.conversation.status is not ConversationStatus.BOT_HANDLING:
         return None
-    message = await turn_claims.latest_customer_message(session, conversation)
+    conversation, message, setup = read.conversation, read.message, read.setup
     if message is None:
         return None
-    read = await turn_setup_of(session, conversation.organization_id)
-    setup = read.setup
     if not setup.enabled or setup.config is None:
         await handoff.hand_off(session, conversation, Reason.NO_BOT)
         return None
     claimed = await turn_claims.claim(session, conversation, message, setup.config.id)
     if claimed is None:
         return None
-    held = _Held(conversation, message, *claimed, setup)
-    stop = await _stop_reason(session, read)
+    held = _Held(conversation, message, *claimed, setup, read.handoff_summary)
+    stop = _stop_reason(read)
     if stop is not None:
         await _finish(session, runtime, held, Thought().hand_off(stop))
         return None
@@ -148,7 +136,7 @@ def _reads_apart(session: AsyncSession) -> bool:
 async def _mind_of(reader: AsyncSession, runtime: Runtime, held: _Held) -> _Act | Thought:
     """What the turn thinks about (a read session: on SQLite it does not hold the write turn)."""
     try:
-        mind = await _mind(reader, runtime, held.conversation, held.message, held.setup)
+        mind = await _mind(reader, runtime, held)
     except BotNotConfigured:
         return Thought().hand_off(Reason.LLM_AUTH)
     return partial(think, runtime, mind)
@@ -194,19 +182,17 @@ async def _forward(runtime: Runtime, delivery: n8n_forward.Delivery) -> Thought:
     return Thought(forwarded=True, trace={"n8n": {"status": status, "bodyChars": len(delivery.body)}})
 
 
-async def _stop_reason(session: AsyncSession, read: TurnSetup) -> str | None:
+def _stop_reason(read: TurnSetup) -> str | None:
     if read.maintenance:
         return Reason.MAINTENANCE
-    org = read.organization
-    limit = limit_for(org, MONTHLY_BOT_REPLIES)
-    if limit is not None and await usage.monthly_replies(session, org.id) >= limit:
+    limit = limit_for(read.organization, MONTHLY_BOT_REPLIES)
+    if limit is not None and read.replies_this_month >= limit:
         return Reason.PLAN_LIMIT
     return None
 
 
-async def _mind(
-    session: AsyncSession, runtime: Runtime, conversation: Conversation, message: Message, setup: BotSetup
-) -> Mind:
+async def _mind(session: AsyncSession, runtime: Runtime, held: _Held) -> Mind:
+    setup, conversation, message = held.setup, held.conversation, held.message
     assert setup.config is not None
     return await read_mind(
         session,
@@ -216,6 +202,7 @@ async def _mind(
         [ChatMessage("user", await transcript(session, conversation))],
         message.text or (message.media or {}).get("caption") or "",
         conversation=conversation,
+        handoff_summary=held.handoff_summary,
     )
 
 
@@ -238,23 +225,27 @@ async def _failed(session: AsyncSession, runtime: Runtime, held: _Held, error: L
 
 
 async def _finish(
-    session: AsyncSession, runtime: Runtime, held: _Held, thought: Thought, **values: Any
+    session: AsyncSession, runtime: Runtime, held: _Held, thought: Thought, failures: int | None = None
 ) -> None:
-    """Apply what the turn decided, if the turn is still the caller's: it is marked DONE first, in
-    the transaction that applies it, so a worker that lost it applies nothing."""
+    """Apply what the turn decided, then mark it DONE with its decision and trace, in one
+    transaction: if the turn is no longer the caller's (its lease was taken over), the transaction
+    is rolled back, so a worker that lost it applies nothing."""
     conversation, turn = held.conversation, held.turn
-    if not await turn_claims.finish(session, turn, held.token, **values):
-        log.info("bot_turn_lost", conversation_id=conversation.id, turn_id=turn.id)
-        return
     decision, reply_id = await _apply(session, runtime, conversation, thought, held.setup)
-    await turn_claims.record(
+    finished = await turn_claims.finish(
         session,
         turn,
+        held.token,
         decision=decision,
         handoff_reason=thought.handoff_reason if decision is TurnDecision.HANDOFF else None,
         reply_message_id=reply_id,
         trace={**thought.trace, "decision": decision.value, "latencyMs": thought.latency_ms},
+        failures=failures,
     )
+    if not finished:
+        await rollback(session)
+        log.info("bot_turn_lost", conversation_id=conversation.id, turn_id=turn.id)
+        return
     langfuse.queue_export(session, runtime, turn.id)
     await usage.record(
         session, conversation.organization_id, thought.usage, replies=int(decision is TurnDecision.REPLIED)
@@ -277,8 +268,6 @@ async def _apply(
         return TurnDecision.FORWARDED, None
     if not thought.reply:
         return TurnDecision.FAILED, None
-    if not await _still_the_bots(session, conversation):
-        return TurnDecision.DROPPED, None
     try:
         sent = await compose.queue_message(
             session,
@@ -286,7 +275,10 @@ async def _apply(
             conversation,
             compose.text_message(thought.reply),
             compose.Sender(SenderType.BOT),
+            while_status=ConversationStatus.BOT_HANDLING,  # the bot never talks over a human
         )
+    except compose.StatusChanged:
+        return TurnDecision.DROPPED, None
     except Conflict as refused:
         _note(thought, f"not sent: {refused.code}")
         return TurnDecision.FAILED, None
@@ -317,38 +309,3 @@ async def _send_media(
 
 def _note(thought: Thought, note: str) -> None:
     thought.trace["notes"] = [*thought.trace.get("notes", []), note]
-
-
-async def _still_the_bots(session: AsyncSession, conversation: Conversation) -> bool:
-    """The compare-and-set of the send: the conversation is BOT_HANDLING, and stays so until this
-    transaction ends (the row is locked on PostgreSQL; SQLite runs one write transaction at once).
-    The UPDATE returns the row's columns, written into the turn's conversation (read in its first
-    phase, with its contact): the reply's window is checked against the row as it is now, without a
-    reload (three statements with the relationships it loads)."""
-    row = (
-        await session.execute(_STILL_THE_BOTS, {"conversation_id": conversation.id, "now": utcnow()})
-    ).one_or_none()
-    if row is None:
-        return False
-    for name, value in row._mapping.items():
-        set_committed_value(conversation, name, value)
-    return True
-
-
-def _still_the_bots_update() -> Any:
-    """The UPDATE of ``_still_the_bots``, built once (statement building costs more than running it)."""
-    table = cast(Table, Conversation.__table__)
-    return (
-        update(table)
-        .where(
-            table.c.id == bindparam("conversation_id"),
-            table.c.status == ConversationStatus.BOT_HANDLING,
-        )
-        .values(updated_at=bindparam("now", type_=table.c.updated_at.type))
-        .returning(*(table.c[column.key].label(name) for name, column in _COLUMN_ATTRS))
-    )
-
-
-#: the conversation's mapped attributes and their columns
-_COLUMN_ATTRS = [(a.key, a.columns[0]) for a in inspect(Conversation).column_attrs]
-_STILL_THE_BOTS = _still_the_bots_update()

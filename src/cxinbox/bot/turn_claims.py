@@ -2,9 +2,10 @@
 
 A turn is the conversation's latest customer message. ``claim`` inserts its row (or takes over a
 row whose lease has expired: its worker died) with a new lease token; ``finish`` marks it DONE only
-while the token is still the caller's, in the transaction that queues the reply, so a worker whose
-lease was taken over sends nothing. A live lease held by another worker is waited out
-(``RetryAfter``): when the job runs again the turn is DONE, or its lease expired and it is retaken.
+while the token is still the caller's, in the transaction that queues the reply (which rolls back
+when it is not), so a worker whose lease was taken over sends nothing. A live lease held by another
+worker is waited out (``RetryAfter``): when the job runs again the turn is DONE, or its lease
+expired and it is retaken.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import ScalarSelect, Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from cxinbox.core.clock import utcnow
 from cxinbox.core.db import insert_new_rows
@@ -30,15 +32,29 @@ LEASE = THINKING + timedelta(seconds=60)
 
 
 async def latest_customer_message(session: AsyncSession, conversation: Conversation) -> Message | None:
+    """The message a turn of ``conversation`` answers (a turn reads it with the rest of what it
+    reads first: ``setup.turn_setup_of``)."""
     return await session.scalar(
         select(Message)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(Conversation.id == conversation.id, Message.id == latest_customer_message_id())
+    )
+
+
+def latest_customer_message_id() -> ScalarSelect[Any]:
+    """The id of the latest customer message of the conversation the enclosing statement reads."""
+    latest = aliased(Message)
+    return (
+        select(latest.id)
         .where(
-            Message.organization_id == conversation.organization_id,
-            Message.conversation_id == conversation.id,
-            Message.sender_type == SenderType.CUSTOMER,
+            latest.organization_id == Conversation.organization_id,
+            latest.conversation_id == Conversation.id,
+            latest.sender_type == SenderType.CUSTOMER,
         )
-        .order_by(Message.ordered_at.desc(), Message.id.desc())
+        .order_by(latest.ordered_at.desc(), latest.id.desc())
         .limit(1)
+        .correlate(Conversation)
+        .scalar_subquery()
     )
 
 
@@ -89,47 +105,52 @@ async def claim(
     return (taken, token) if taken is not None else None
 
 
-async def finish(session: AsyncSession, turn: BotTurn, token: str, **values: Any) -> bool:
-    """Mark the turn DONE with ``values`` if the caller still holds it."""
-    return await _update_held(session, turn, token, state=TurnState.DONE, lease_until=None, **values)
-
-
-async def record(
+async def finish(
     session: AsyncSession,
     turn: BotTurn,
+    token: str,
     *,
     decision: TurnDecision,
     handoff_reason: str | None,
     reply_message_id: str | None,
     trace: dict[str, Any],
-) -> None:
-    """Write what a finished turn did (its decision and trace)."""
+    failures: int | None = None,
+) -> bool:
+    """Mark the turn DONE with what it did (its decision and trace), if the caller still holds it:
+    one UPDATE, built once (building it cost more than running it)."""
     values = {
         "turn_id": turn.id,
+        "token": token,
         "new_decision": decision,
         "new_handoff_reason": handoff_reason,
         "new_reply_message_id": reply_message_id,
         "new_trace": trace,
+        "new_failures": turn.failures if failures is None else failures,
         "now": utcnow(),
     }
-    await session.execute(_RECORD, values)
+    result = await session.execute(_FINISH, values)
+    return result.rowcount == 1  # type: ignore[attr-defined]
 
 
-def _record() -> Any:
-    """The UPDATE of ``record``, built once (building it cost more than running it)."""
+def _finish() -> Any:
     table = cast(Table, BotTurn.__table__)
-    written = ("decision", "handoff_reason", "reply_message_id", "trace")
+    written = ("decision", "handoff_reason", "reply_message_id", "trace", "failures")
     return (
         update(table)
-        .where(table.c.id == bindparam("turn_id"))
+        .where(
+            table.c.id == bindparam("turn_id"),
+            table.c.lease_token == bindparam("token"),
+            table.c.state == TurnState.RUNNING,
+        )
         .values(
             {name: bindparam(f"new_{name}", type_=table.c[name].type) for name in written}
+            | {"state": TurnState.DONE, "lease_until": None}
             | {"updated_at": bindparam("now", type_=table.c.updated_at.type)}
         )
     )
 
 
-_RECORD = _record()
+_FINISH = _finish()
 
 
 async def release(session: AsyncSession, turn: BotTurn, token: str, **values: Any) -> bool:

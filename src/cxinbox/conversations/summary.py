@@ -10,11 +10,12 @@ from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from cxinbox.core.clock import utcnow
-from cxinbox.models.inbox import Conversation, Message
+from cxinbox.models.inbox import Conversation, ConversationStatus, Message
 
 
 def absorb(conversation: Conversation, message: Message, preview: str, *, from_customer: bool) -> None:
@@ -35,33 +36,55 @@ def _latest(current: datetime | None, at: datetime) -> datetime:
 
 
 async def reload(session: AsyncSession, conversation_id: str) -> Conversation:
-    stmt = (
-        select(Conversation)
-        .where(Conversation.id == conversation_id)
-        .execution_options(populate_existing=True)
+    """The conversation as it is now, with what its events carry (contact, assignee, tags) loaded in
+    the same statement (each relationship's own SELECT made it four)."""
+    found = await session.scalars(_RELOAD, {"conversation_id": conversation_id})
+    return found.unique().one()
+
+
+_RELOAD = (
+    select(Conversation)
+    .options(
+        joinedload(Conversation.contact), joinedload(Conversation.assigned_to), joinedload(Conversation.tags)
     )
-    return (await session.scalars(stmt)).one()
+    .where(Conversation.id == bindparam("conversation_id"))
+    .execution_options(populate_existing=True)
+)
 
 
 async def record_message(
-    session: AsyncSession, message: Message, preview: str, *, from_customer: bool
-) -> None:
+    session: AsyncSession,
+    message: Message,
+    preview: str,
+    *,
+    from_customer: bool,
+    while_status: ConversationStatus | None = None,
+) -> bool:
     """Move the summary of a conversation that is not locked forward with ``message`` in one atomic
     UPDATE, by the rules of ``absorb`` (its result is written into the conversation if this session
     holds it, so no reload is needed); the unread counter is an increment, never a
-    read-modify-write."""
-    stmt = _SUMMARY_UPDATES[from_customer]
+    read-modify-write. With ``while_status`` (an outbound message) the UPDATE is also a
+    compare-and-set: nothing changes, and the answer is False, unless the conversation is in that
+    status, and it stays so until the transaction ends (the row is locked on PostgreSQL; SQLite runs
+    one write transaction at once)."""
     params = {
         "conversation_id": message.conversation_id,
         "at": message.ordered_at,
         "preview": preview,
         "now": utcnow(),
     }
-    row = (await session.execute(stmt, params)).one()
+    if while_status is None:
+        stmt = _SUMMARY_UPDATES[from_customer]
+    else:
+        stmt, params["while_status"] = _SUMMARY_UPDATE_WHILE, while_status
+    row = (await session.execute(stmt, params)).one_or_none()
+    if row is None:
+        return False
     loaded = session.identity_map.get(identity_key(Conversation, message.conversation_id))
     if loaded is not None:  # the loaded conversation shows the new summary without a reload
         for name, value in row._mapping.items():
             set_committed_value(loaded, name, value)
+    return True
 
 
 async def record_outbound(
@@ -120,4 +143,8 @@ def _later(column: Any, at: Any) -> Any:
 
 
 _SUMMARY_UPDATES = {flag: _summary_update(from_customer=flag) for flag in (False, True)}
+#: an outbound message's summary UPDATE, only while the conversation is in the status ``:while_status``
+_SUMMARY_UPDATE_WHILE = _SUMMARY_UPDATES[False].where(
+    Conversation.__table__.c.status == bindparam("while_status", type_=Conversation.__table__.c.status.type)
+)
 _SUMMARY_VALUES = update(cast(Table, Conversation.__table__)).values(**_summary_values(from_customer=False))

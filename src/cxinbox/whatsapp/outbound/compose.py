@@ -8,20 +8,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import update
+from sqlalchemy import Table, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.conversations.events import publish_conversation
 from cxinbox.conversations.summary import record_message, reload
 from cxinbox.core.clock import utcnow
 from cxinbox.core.errors import Conflict
+from cxinbox.core.ids import new_id
 from cxinbox.core.jobs import enqueue
 from cxinbox.messages.events import publish_message
 from cxinbox.models.inbox import (
     Conversation,
     ConversationOrigin,
+    ConversationStatus,
     Direction,
     MediaState,
     Message,
@@ -43,6 +45,13 @@ SERVICE_WINDOW = timedelta(hours=24)
 class WindowClosed(Conflict):
     code = "WINDOW_CLOSED"
     message = "The 24-hour customer service window is closed: only a template message can be sent"
+
+
+class StatusChanged(Conflict):
+    """Raised by ``queue_message`` with ``while_status`` when the conversation has left that status."""
+
+    code = "CONVERSATION_STATUS_CHANGED"
+    message = "The conversation is no longer in the status the message was written for"
 
 
 def window_open(conversation: Conversation) -> bool:
@@ -150,9 +159,13 @@ async def queue_message(
     sender: Sender,
     *,
     deliver: bool = True,
+    while_status: ConversationStatus | None = None,
 ) -> Message:
     """Store ``outgoing`` as a PENDING message with its outbox row; the send runs after commit
-    (unless not ``deliver``: the caller sends its rows in a batch, ``batch_delivery``)."""
+    (unless not ``deliver``: the caller sends its rows in a batch, ``batch_delivery``). With
+    ``while_status``, only while the conversation is in that status, checked by the UPDATE of its
+    summary before anything is written (a compare-and-set: ``summary.record_message``), else
+    ``StatusChanged``."""
     account = await session.get_one(WhatsAppAccount, conversation.whatsapp_account_id)
     if (refusal := send_refusal(account.status)) is not None:
         raise refusal
@@ -160,29 +173,38 @@ async def queue_message(
         raise WindowClosed()
     now = utcnow()
     message = outbound_message(conversation, outgoing, sender, now)
+    if not await record_message(
+        session, message, outgoing.preview, from_customer=False, while_status=while_status
+    ):
+        raise StatusChanged()
     session.add(message)
     await session.flush()
-    entry = OutboxEntry(
-        organization_id=conversation.organization_id,
-        message_id=message.id,
-        whatsapp_account_id=account.id,
-        recipient=conversation.contact.wa_id,
-        payload=outgoing.graph,
-        media_storage_key=outgoing.media_storage_key,
-        template_name=outgoing.template_name,
-        next_attempt_at=now,
-    )
-    session.add(entry)
-    await record_message(session, message, outgoing.preview, from_customer=False)
+    outbox_id = new_id()
+    outbox = {
+        "id": outbox_id,
+        "organization_id": conversation.organization_id,
+        "message_id": message.id,
+        "whatsapp_account_id": account.id,
+        "recipient": conversation.contact.wa_id,
+        "payload": outgoing.graph,
+        "media_storage_key": outgoing.media_storage_key,
+        "template_name": outgoing.template_name,
+        "next_attempt_at": now,
+    }
+    await session.execute(_INSERT_OUTBOX, outbox)
     if sender.type is SenderType.AGENT:
         await _answered(session, conversation.id)
-    await session.flush()
     conversation = await reload(session, conversation.id)
     publish_message(session, runtime, conversation, message, "message.created")
     publish_conversation(session, conversation, "conversation.updated")
     if deliver:
-        enqueue(session, deliver_message, outbox_id=entry.id)
+        enqueue(session, deliver_message, outbox_id=outbox_id)
     return message
+
+
+#: the outbox row of ``queue_message``: a Core INSERT, its other columns their defaults (the ORM's
+#: flush of one new object cost more than the statement)
+_INSERT_OUTBOX = insert(cast(Table, OutboxEntry.__table__))
 
 
 async def _answered(session: AsyncSession, conversation_id: str) -> None:
