@@ -50,6 +50,9 @@ async def test_more_turns_than_realtime_runners_wait_on_the_model_at_once(bot, m
     never exceed the bound."""
     phases = WatchedPhases(2)
     monkeypatch.setattr(bot.runtime, "db_phases", phases)
+    # the first turns wait on the model until every customer has written: on a loaded machine that
+    # can outlast the default model timeout, and a turn timed out is retried (two more phases)
+    monkeypatch.setattr(bot.runtime.settings, "llm_timeout_seconds", 300.0)
     count = Queue.REALTIME.concurrency + 10
     model_answers = threading.Event()
     await bot.configure(*[Reply("Sí, enviamos a Monterrey.", hold=model_answers)] * count)
