@@ -16,7 +16,6 @@ import functools
 import json
 import re
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
@@ -24,7 +23,7 @@ import httpx
 
 from cxinbox.adapters.whatsapp.errors import GraphError, int_or_none
 from cxinbox.config import MetaSettings
-from cxinbox.core.outbound import OutboundClient, OutboundError, OutboundUnavailable
+from cxinbox.core.outbound import Closing, OutboundClient, OutboundError, OutboundUnavailable
 from cxinbox.core.outbound_bulk import BulkOutbound, shared_bulk_session
 
 TIMEOUT_SECONDS = 20.0
@@ -85,7 +84,7 @@ class PhoneNumberInfo:
     raw: dict[str, Any]
 
 
-class GraphClient:
+class GraphClient(Closing):
     """``async with GraphClient(settings.meta, token) as graph: …``"""
 
     def __init__(self, meta: MetaSettings, access_token: str | None = None) -> None:
@@ -95,14 +94,6 @@ class GraphClient:
         self._messages_base = str(self._base)
         #: made on the first call other than a message send (those go through the lean client)
         self._client: OutboundClient | None = None
-
-    async def __aenter__(self) -> GraphClient:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         if self._client is not None:
