@@ -42,6 +42,7 @@ from sqlalchemy import event, select
 
 from bench.bot_turns import TOKEN, Fakes
 from bench.machine import load_average, machine
+from bench.seeding import organization_with_number
 from cxinbox.campaigns.dispatch import dispatch_campaign
 from cxinbox.config import Settings
 from cxinbox.core.clock import utcnow
@@ -49,7 +50,6 @@ from cxinbox.core.jobs import registered_job
 from cxinbox.core.logging import configure_logging
 from cxinbox.migrations import upgrade
 from cxinbox.models.campaigns import Campaign, CampaignRecipient, CampaignStatus, RecipientStatus
-from cxinbox.models.identity import Organization, Plan
 from cxinbox.models.inbox import Contact, Conversation, Message, MessageStatus, SenderType
 from cxinbox.models.outbound import OutboxEntry
 from cxinbox.models.templates import MessageTemplate, TemplateCategory, TemplateStatus
@@ -111,23 +111,16 @@ class Meter:
 
 
 async def seed(runtime: Runtime, fakes: Fakes) -> tuple[str, WhatsAppAccount]:
-    number = str(random.randrange(10**14, 10**15))
-    fakes.add_number(number, TOKEN)
     async with runtime.unit_of_work() as session:
-        org = Organization(
-            name="Outbound bench", slug=f"bench-out-{uuid.uuid4().hex[:8]}", plan=Plan.ENTERPRISE
-        )
-        session.add(org)
-        await session.flush()
-        account = WhatsAppAccount(
-            organization_id=org.id,
-            waba_id=number,
-            phone_number_id=number,
-            display_phone_number="15550100",
-            access_token_encrypted=runtime.secrets.encrypt(TOKEN),
+        org, account = await organization_with_number(
+            session,
+            runtime,
+            name="Outbound bench",
+            slug="bench-out",
+            token=TOKEN,
             messaging_limit_tier="TIER_UNLIMITED",  # past the messaging tiers, as bench.campaigns
         )
-        session.add(account)
+    fakes.add_number(account.phone_number_id, TOKEN)
     return org.id, account
 
 

@@ -40,17 +40,16 @@ import httpx
 from sqlalchemy import func, insert, select, update
 
 from bench.inbox_queries.dataset import CATEGORIES, WORDS
+from bench.seeding import organization_with_number
 from bench.webhook_ingest import APP_SECRET, WEBHOOK_PATH, webhook
 from cxinbox.app import create_app
 from cxinbox.config import Settings
-from cxinbox.core.crypto import SecretBox
 from cxinbox.core.logging import configure_logging
 from cxinbox.migrations import upgrade
-from cxinbox.models.identity import Organization, Plan, Presence, Role, User
+from cxinbox.models.identity import Presence, Role, User
 from cxinbox.models.inbox import Contact, Conversation, ConversationStatus, Message
 from cxinbox.models.routing import MatchType, RoutingRule, RoutingSettings
 from cxinbox.models.teams import AssignmentStrategy, Team, TeamMember
-from cxinbox.models.whatsapp import WhatsAppAccount
 from cxinbox.routing.assigner import assign_waiting
 from cxinbox.routing.engine import Router, latest_customer_texts
 from cxinbox.runtime import Runtime
@@ -141,19 +140,9 @@ def rules_of(team_ids: list[str]) -> list[dict[str, Any]]:
 
 
 async def seed_people(runtime: Runtime) -> Org:
-    number = str(random.randrange(10**14, 10**15))
     async with runtime.unit_of_work() as session:
-        org = Organization(
-            name="Routing bench", slug=f"bench-routing-{uuid.uuid4().hex[:8]}", plan=Plan.ENTERPRISE
-        )
-        session.add(org)
-        await session.flush()
-        account = WhatsAppAccount(
-            organization_id=org.id,
-            waba_id=number,
-            phone_number_id=number,
-            display_phone_number="15550100",
-            access_token_encrypted=SecretBox(runtime.settings.effective_secret_key).encrypt("bench-token"),
+        org, account = await organization_with_number(
+            session, runtime, name="Routing bench", slug="bench-routing", token="bench-token"
         )
         teams = [Team(organization_id=org.id, name=f"Team {t}") for t in range(TEAMS)]
         agents = [
@@ -166,7 +155,7 @@ async def seed_people(runtime: Runtime) -> Org:
             )
             for a in range(TEAMS * AGENTS_PER_TEAM)
         ]
-        session.add_all([account, *teams, *agents])
+        session.add_all([*teams, *agents])
         await session.flush()
         members: list[list[str]] = [[] for _ in teams]
         for a, agent in enumerate(agents):
@@ -177,7 +166,7 @@ async def seed_people(runtime: Runtime) -> Org:
         session.add(RoutingSettings(organization_id=org.id, default_team_id=team_ids[0]))
         for rule in rules_of(team_ids):
             session.add(RoutingRule(organization_id=org.id, **rule))
-        return Org(org.id, account.id, number, team_ids, members)
+        return Org(org.id, account.id, account.phone_number_id, team_ids, members)
 
 
 def conversation_rows(
