@@ -65,7 +65,7 @@ async def adopt_unrecorded_sends(
         .execution_options(populate_existing=True)
     )
     now = utcnow()
-    for entry, message in rows.tuples():
+    for entry, message in rows:
         wamid = wanted.get((entry.organization_id, entry.id))
         if wamid is None:
             continue
