@@ -32,14 +32,12 @@ import httpx
 from bench.bot_studio import admin_of
 from bench.loadgen import Results, connect, open_loop
 from bench.machine import load_average
-from bench.tools import SCHEMA, percentile, serve
+from bench.tools import API, business_api, make_tool, percentile
 from bench.webhook_ingest import Server, connect_account, signed_requests, wait_healthy
 from cxinbox.config import Settings
 from cxinbox.core.logging import configure_logging
 from cxinbox.migrations import upgrade
 from cxinbox.runtime import Runtime
-
-API = "/api/v1"
 
 
 def parse_args() -> argparse.Namespace:
@@ -58,14 +56,6 @@ def parse_args() -> argparse.Namespace:
         "--tool-calls-max-per-org", type=int, help="CXINBOX_TOOL_CALLS_MAX_PER_ORG (unset: its default)"
     )
     return parser.parse_args()
-
-
-def business_api(delay: float, ports: multiprocessing.Queue) -> None:
-    """The business API in a process of its own, so its work does not share the bench's CPU time."""
-    base, _server = serve(delay)
-    ports.put(base)
-    while True:
-        time.sleep(3600)
 
 
 def tool_load(
@@ -123,37 +113,6 @@ async def acknowledgements(url: str, number: str, args: argparse.Namespace, offs
             conn.writer.close()
 
 
-async def make_tool(url: str, headers: dict[str, str], base: str) -> str:
-    async with httpx.AsyncClient(base_url=url + API, headers=headers) as client:
-        r = await client.post(
-            "/connections",
-            json={
-                "name": "Orders",
-                "baseUrl": base,
-                "authType": "BEARER",
-                "secrets": {"token": "bench-token-123456"},
-            },
-        )
-        r.raise_for_status()
-        r = await client.post(
-            "/tools",
-            json={
-                "name": "order_status",
-                "description": "Look up an order",
-                "parameters": SCHEMA,
-                "connectionId": r.json()["data"]["id"],
-                "path": "/orders/{{params.orderId}}",
-                "resultPath": "data.status",
-            },
-        )
-        r.raise_for_status()
-        tool_id: str = r.json()["data"]["id"]
-        r = await client.post(f"/tools/{tool_id}/test", json={"params": {"orderId": "A-1"}})
-        if not r.json()["data"]["ok"]:
-            raise SystemExit(f"the tool does not reach the business API: {r.text}")
-        return tool_id
-
-
 def row(label: str, acked: Results) -> str:
     p50, p99 = acked.percentile(50) * 1000, acked.percentile(99) * 1000
     return f"{label:34} {acked.ok:>6} {acked.errors:>6} {p50:>9.1f} {p99:>9.1f}"
@@ -186,7 +145,8 @@ async def run(args: argparse.Namespace, data_dir: Path) -> None:
         await wait_healthy(server.url)
         _org, headers = await admin_of(runtime, "Tools contention bench")
         _webhook_org, number = await connect_account(settings, runtime.sessionmaker)
-        tool_id = await make_tool(server.url, headers, base)
+        async with httpx.AsyncClient(base_url=server.url, headers=headers) as client:
+            tool_id = await make_tool(client, base)
         await acknowledgements(server.url, number, argparse.Namespace(**{**vars(args), "seconds": 2}), 0)
         idle_cpu = server.cpu_seconds()
         idle = await acknowledgements(server.url, number, args, 10**6)
