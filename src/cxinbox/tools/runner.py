@@ -133,6 +133,7 @@ async def run(
     values = {**context, **{f"params.{name}": value for name, value in arguments.items()}}
     async with admission.slot(plan.organization_id):
         answer = await engine.send(plan.endpoint, plan.request, values, allow_private=allow_private)
+    await admission.give_way()  # the answer is read, and the caller goes on, after the webhooks in flight
     if answer.error is not None:
         return ToolOutcome(ok=False, latency_ms=answer.latency_ms, error=answer.error)
     result, truncated = trimmed(paths.extract(answer.data, plan.result_path) if answer.ok else answer.data)
