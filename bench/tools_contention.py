@@ -24,6 +24,7 @@ import secrets
 import statistics
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -67,33 +68,37 @@ def tool_load(
     out: multiprocessing.Queue,
 ) -> None:
     """``concurrent`` workers, each sending ``POST /tools/{id}/test`` again as soon as it is answered
-    (after ``Retry-After`` when the server says it is busy: 429)."""
+    (after ``Retry-After`` when the server says it is busy: 429). Failures are counted by kind: the
+    client's exception, the status, or the tool's ``error``."""
 
-    async def run() -> tuple[list[float], int, int]:
+    async def run() -> tuple[list[float], Counter[str], int]:
         latencies: list[float] = []
-        failures = busy = 0
+        failures: Counter[str] = Counter()
+        busy = 0
         deadline = time.perf_counter() + seconds
         limits = httpx.Limits(max_connections=concurrent, max_keepalive_connections=concurrent)
         async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=60) as client:
 
             async def worker() -> None:
-                nonlocal failures, busy
+                nonlocal busy
                 while time.perf_counter() < deadline:
                     started = time.perf_counter()
                     try:
                         r = await client.post(
                             f"{API}/tools/{tool_id}/test", json={"params": {"orderId": "A-1"}}
                         )
-                    except httpx.HTTPError:
-                        failures += 1
+                    except httpx.HTTPError as exc:
+                        failures[type(exc).__name__] += 1
                         continue
                     if r.status_code == 200 and r.json()["data"]["ok"]:
                         latencies.append((time.perf_counter() - started) * 1000)
                     elif r.status_code == 429:
                         busy += 1
                         await asyncio.sleep(float(r.headers.get("Retry-After", "1")))
+                    elif r.status_code == 200:
+                        failures[str(r.json()["data"]["error"])[:60]] += 1
                     else:
-                        failures += 1
+                        failures[f"HTTP {r.status_code}"] += 1
 
             await asyncio.gather(*(worker() for _ in range(concurrent)))
         return latencies, failures, busy
@@ -181,7 +186,8 @@ async def run(args: argparse.Namespace, data_dir: Path) -> None:
     print(f"p99 ratio (loaded / idle): {ratio:.2f}x (aim: within 1.2x)")
     if tool_latencies:
         print(
-            f"tool calls (POST /tools/{{id}}/test): {len(tool_latencies)} ok, {tool_failures} failed, "
+            f"tool calls (POST /tools/{{id}}/test): {len(tool_latencies)} ok, "
+            f"{tool_failures.total()} failed{f' {dict(tool_failures)}' if tool_failures else ''}, "
             f"{tool_busy} told to retry (429), "
             f"{len(tool_latencies) / (args.seconds + 4):.0f}/s, "
             f"p50 {statistics.median(tool_latencies):.0f} ms, "
