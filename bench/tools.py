@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import os
 import statistics
 import tempfile
@@ -49,6 +50,7 @@ from cxinbox.tools import engine, runner
 from cxinbox.tools.endpoints import Endpoint, seal_secrets
 
 SCHEMA = {"type": "object", "properties": {"orderId": {"type": "string"}}, "required": ["orderId"]}
+API = "/api/v1"
 
 
 def serve(delay: float) -> tuple[str, uvicorn.Server]:
@@ -66,6 +68,46 @@ def serve(delay: float) -> tuple[str, uvicorn.Server]:
         time.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
     return f"http://127.0.0.1:{port}", server
+
+
+def business_api(delay: float, ports: multiprocessing.Queue) -> None:
+    """The business API in a process of its own, so its work does not share the bench's CPU time."""
+    base, _server = serve(delay)
+    ports.put(base)
+    while True:
+        time.sleep(3600)
+
+
+async def make_tool(client: httpx.AsyncClient, base: str) -> str:
+    """An admin's tool over a bearer connection to ``base`` (``client`` sends as the admin), tried
+    once: its id."""
+    r = await client.post(
+        f"{API}/connections",
+        json={
+            "name": "Orders",
+            "baseUrl": base,
+            "authType": "BEARER",
+            "secrets": {"token": "bench-token-123456"},
+        },
+    )
+    r.raise_for_status()
+    r = await client.post(
+        f"{API}/tools",
+        json={
+            "name": "order_status",
+            "description": "Look up an order",
+            "parameters": SCHEMA,
+            "connectionId": r.json()["data"]["id"],
+            "path": "/orders/{{params.orderId}}",
+            "resultPath": "data.status",
+        },
+    )
+    r.raise_for_status()
+    tool_id: str = r.json()["data"]["id"]
+    r = await client.post(f"{API}/tools/{tool_id}/test", json={"params": {"orderId": "A-1"}})
+    if not r.json()["data"]["ok"]:
+        raise SystemExit(f"the tool does not reach the business API: {r.text}")
+    return tool_id
 
 
 def percentile(values: list[float], fraction: float) -> float:

@@ -24,6 +24,7 @@ import secrets
 import statistics
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -32,14 +33,12 @@ import httpx
 from bench.bot_studio import admin_of
 from bench.loadgen import Results, connect, open_loop
 from bench.machine import load_average
-from bench.tools import SCHEMA, percentile, serve
+from bench.tools import API, business_api, make_tool, percentile
 from bench.webhook_ingest import Server, connect_account, signed_requests, wait_healthy
 from cxinbox.config import Settings
 from cxinbox.core.logging import configure_logging
 from cxinbox.migrations import upgrade
 from cxinbox.runtime import Runtime
-
-API = "/api/v1"
 
 
 def parse_args() -> argparse.Namespace:
@@ -60,14 +59,6 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def business_api(delay: float, ports: multiprocessing.Queue) -> None:
-    """The business API in a process of its own, so its work does not share the bench's CPU time."""
-    base, _server = serve(delay)
-    ports.put(base)
-    while True:
-        time.sleep(3600)
-
-
 def tool_load(
     url: str,
     tool_id: str,
@@ -77,33 +68,37 @@ def tool_load(
     out: multiprocessing.Queue,
 ) -> None:
     """``concurrent`` workers, each sending ``POST /tools/{id}/test`` again as soon as it is answered
-    (after ``Retry-After`` when the server says it is busy: 429)."""
+    (after ``Retry-After`` when the server says it is busy: 429). Failures are counted by kind: the
+    client's exception, the status, or the tool's ``error``."""
 
-    async def run() -> tuple[list[float], int, int]:
+    async def run() -> tuple[list[float], Counter[str], int]:
         latencies: list[float] = []
-        failures = busy = 0
+        failures: Counter[str] = Counter()
+        busy = 0
         deadline = time.perf_counter() + seconds
         limits = httpx.Limits(max_connections=concurrent, max_keepalive_connections=concurrent)
         async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=60) as client:
 
             async def worker() -> None:
-                nonlocal failures, busy
+                nonlocal busy
                 while time.perf_counter() < deadline:
                     started = time.perf_counter()
                     try:
                         r = await client.post(
                             f"{API}/tools/{tool_id}/test", json={"params": {"orderId": "A-1"}}
                         )
-                    except httpx.HTTPError:
-                        failures += 1
+                    except httpx.HTTPError as exc:
+                        failures[type(exc).__name__] += 1
                         continue
                     if r.status_code == 200 and r.json()["data"]["ok"]:
                         latencies.append((time.perf_counter() - started) * 1000)
                     elif r.status_code == 429:
                         busy += 1
                         await asyncio.sleep(float(r.headers.get("Retry-After", "1")))
+                    elif r.status_code == 200:
+                        failures[str(r.json()["data"]["error"])[:60]] += 1
                     else:
-                        failures += 1
+                        failures[f"HTTP {r.status_code}"] += 1
 
             await asyncio.gather(*(worker() for _ in range(concurrent)))
         return latencies, failures, busy
@@ -121,37 +116,6 @@ async def acknowledgements(url: str, number: str, args: argparse.Namespace, offs
     finally:
         for conn in connections:
             conn.writer.close()
-
-
-async def make_tool(url: str, headers: dict[str, str], base: str) -> str:
-    async with httpx.AsyncClient(base_url=url + API, headers=headers) as client:
-        r = await client.post(
-            "/connections",
-            json={
-                "name": "Orders",
-                "baseUrl": base,
-                "authType": "BEARER",
-                "secrets": {"token": "bench-token-123456"},
-            },
-        )
-        r.raise_for_status()
-        r = await client.post(
-            "/tools",
-            json={
-                "name": "order_status",
-                "description": "Look up an order",
-                "parameters": SCHEMA,
-                "connectionId": r.json()["data"]["id"],
-                "path": "/orders/{{params.orderId}}",
-                "resultPath": "data.status",
-            },
-        )
-        r.raise_for_status()
-        tool_id: str = r.json()["data"]["id"]
-        r = await client.post(f"/tools/{tool_id}/test", json={"params": {"orderId": "A-1"}})
-        if not r.json()["data"]["ok"]:
-            raise SystemExit(f"the tool does not reach the business API: {r.text}")
-        return tool_id
 
 
 def row(label: str, acked: Results) -> str:
@@ -186,7 +150,8 @@ async def run(args: argparse.Namespace, data_dir: Path) -> None:
         await wait_healthy(server.url)
         _org, headers = await admin_of(runtime, "Tools contention bench")
         _webhook_org, number = await connect_account(settings, runtime.sessionmaker)
-        tool_id = await make_tool(server.url, headers, base)
+        async with httpx.AsyncClient(base_url=server.url, headers=headers) as client:
+            tool_id = await make_tool(client, base)
         await acknowledgements(server.url, number, argparse.Namespace(**{**vars(args), "seconds": 2}), 0)
         idle_cpu = server.cpu_seconds()
         idle = await acknowledgements(server.url, number, args, 10**6)
@@ -221,7 +186,8 @@ async def run(args: argparse.Namespace, data_dir: Path) -> None:
     print(f"p99 ratio (loaded / idle): {ratio:.2f}x (aim: within 1.2x)")
     if tool_latencies:
         print(
-            f"tool calls (POST /tools/{{id}}/test): {len(tool_latencies)} ok, {tool_failures} failed, "
+            f"tool calls (POST /tools/{{id}}/test): {len(tool_latencies)} ok, "
+            f"{tool_failures.total()} failed{f' {dict(tool_failures)}' if tool_failures else ''}, "
             f"{tool_busy} told to retry (429), "
             f"{len(tool_latencies) / (args.seconds + 4):.0f}/s, "
             f"p50 {statistics.median(tool_latencies):.0f} ms, "

@@ -187,3 +187,22 @@ async def test_a_call_admitted_in_the_route_gives_way_too():
     call.cancel()
     await asyncio.gather(call, return_exceptions=True)
     assert admission.running == 0
+
+
+async def test_an_admitted_caller_gives_way_at_a_checkpoint_of_its_own():
+    precedence = Precedence(max_give_way=60)
+    admission = FairAdmission(total=2, per_organization=2, max_wait=10, precedence=precedence)
+    passed: list[str] = []
+
+    async def checkpoint() -> None:
+        await admission.give_way()
+        passed.append("on")
+
+    await checkpoint()  # no webhook in flight: straight through
+    with precedence.going_first():
+        waiting = asyncio.create_task(checkpoint())
+        await settle()
+        assert passed == ["on"]
+    await waiting
+    assert passed == ["on", "on"]
+    await FairAdmission(total=1, per_organization=1, max_wait=1).give_way()  # no precedence: never waits

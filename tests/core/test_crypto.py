@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from cxinbox.core import crypto
 from cxinbox.core.crypto import SecretBox, TokenHasher, mask_secret
 
 
@@ -45,3 +46,29 @@ def test_token_hashes_depend_on_the_secret_key():
 )
 def test_mask_secret_shows_at_most_the_last_four_characters(value, masked):
     assert mask_secret(value) == masked
+
+
+def test_decryptions_are_remembered_by_ciphertext_and_a_changed_secret_is_a_new_one():
+    box = SecretBox("key-one")
+    first = box.encrypt("sk-live-123456")
+    assert box.decrypt(first) == box.decrypt(first) == "sk-live-123456"
+    assert box.remembered() == 1
+    changed = box.encrypt("sk-live-654321")  # what an update stores: a new ciphertext
+    assert box.decrypt(changed) == "sk-live-654321"
+    assert box.decrypt(first) == "sk-live-123456"
+    assert box.remembered() == 2
+
+
+def test_the_remembered_decryptions_are_bounded_and_failures_and_long_texts_are_not_remembered():
+    box = SecretBox("key-one")
+    for n in range(crypto.DECRYPTION_CACHE_SIZE + 10):
+        assert box.decrypt(box.encrypt(f"secret-{n}")) == f"secret-{n}"
+    assert box.remembered() == crypto.DECRYPTION_CACHE_SIZE
+    other = SecretBox("key-two").encrypt("sk-live-123456")
+    for _ in range(2):  # refused each time, not remembered as an answer
+        with pytest.raises(ValueError, match="cannot be decrypted"):
+            box.decrypt(other)
+    fresh = SecretBox("key-one")
+    body = "x" * crypto.MAX_CACHED_CIPHERTEXT  # a mail body, say: its ciphertext is longer still
+    assert fresh.decrypt(fresh.encrypt(body)) == body
+    assert fresh.remembered() == 0

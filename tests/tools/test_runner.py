@@ -3,8 +3,10 @@ bad arguments or a failing API (the model reads the outcome as the tool's result
 
 from __future__ import annotations
 
+import asyncio
 import json
 
+from cxinbox.core.admission import FairAdmission, Precedence
 from cxinbox.core.tenancy import TenantContext
 from cxinbox.tools import runner
 from cxinbox.tools.repository import ToolRepository
@@ -34,3 +36,28 @@ async def test_the_bot_prepares_then_runs_and_reads_errors_as_results(client, ru
     assert json.loads(done.for_model()) == {"ok": True, "result": "shipped"}
     failed = json.loads((await run("failing", {"orderId": "1"})).for_model())
     assert (failed["ok"], failed["status"], failed["error"]) == (False, 404, "the service answered 404")
+
+
+async def test_a_call_whose_answer_arrives_while_a_webhook_is_in_flight_reads_it_after(
+    client, runtime, people, business_api
+):
+    connection = await make_connection(client, people.admin, business_api, baseUrl=business_api.url)
+    await make_tool(client, people.admin, order_tool(connection["id"], path="/slow/{{params.orderId}}"))
+    async with runtime.unit_of_work() as session:
+        tool = await ToolRepository(session, TenantContext.system(people.org.id)).by_name("order_status")
+        plan = await runner.prepare(session, runtime.secrets, tool)
+    precedence = Precedence(max_give_way=60)
+    admission = FairAdmission(total=1, per_organization=1, max_wait=10, precedence=precedence)
+    call = asyncio.create_task(
+        runner.run(plan, {"orderId": "200"}, {}, allow_private=True, admission=admission)
+    )
+    async with asyncio.timeout(10):
+        while business_api.count() == 0:  # the request is out: its checkpoint before the call passed
+            await asyncio.sleep(0.01)
+    with precedence.going_first():  # a webhook arrives while the business API takes its time
+        async with asyncio.timeout(10):
+            while admission.running:  # answered: the slot is free
+                await asyncio.sleep(0.01)
+        await asyncio.sleep(0.1)
+        assert not call.done()  # the answer waits for the webhook
+    assert (await call).ok

@@ -246,3 +246,30 @@ async def test_a_standard_draft_and_local_references_are_taken(client, people, c
     )
     assert bad_fields(r) == {"params.orderId"}
     assert (await _test(client, people.admin, tool, {"orderId": "A-1"}))["ok"] is True
+
+
+async def test_an_edited_schema_and_base_url_apply_to_the_next_call(client, people, connection, business_api):
+    """What a call remembers between calls (compiled schemas, parsed base URLs, decrypted secrets)
+    is keyed by the settings themselves: an edit is never answered with the old ones."""
+    admin = people.admin
+    tool = await make_tool(client, admin, order_tool(connection["id"]))
+    assert (await _test(client, admin, tool, {"orderId": "A-1"}))["ok"] is True
+    stricter = order_tool(connection["id"])
+    stricter["parameters"]["properties"]["orderId"]["pattern"] = "^[0-9]+$"
+    r = await client.put(f"/tools/{tool['id']}", json=stricter, headers=admin.headers)
+    assert r.status_code == 200, r.text
+    r = await client.post(
+        f"/tools/{tool['id']}/test", json={"params": {"orderId": "A-1"}}, headers=admin.headers
+    )
+    assert bad_fields(r) == {"params.orderId"}
+    moved = {
+        "name": connection["name"],
+        "baseUrl": f"{business_api.url}/v2",
+        "authType": "BEARER",
+        "secrets": {"token": "n3w-t0ken"},
+    }
+    r = await client.put(f"/connections/{connection['id']}", json=moved, headers=admin.headers)
+    assert r.status_code == 200, r.text
+    assert (await _test(client, admin, tool, {"orderId": "12"}))["ok"] is True
+    seen = business_api.last()
+    assert seen.raw_path == "/v2/orders/12" and seen.headers["authorization"] == "Bearer n3w-t0ken"

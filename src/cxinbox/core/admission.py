@@ -19,9 +19,15 @@ flood cannot hold the edge's slots, and the per-organization bound still applies
 
 ``Precedence`` lets the requests that must be answered fast (webhook deliveries, whose senders retry
 and whose acknowledgement is a promise to process) go first: while one is in flight, a tool request
-gives way at its two checkpoints, before it enters the app and before its call to the business's
-API, so the event loop's turns go to the webhook. A tool request gives way for at most
+gives way at its checkpoints, before it enters the app, before its call to the business's API and
+once that API has answered (``FairAdmission.give_way``, before the answer is read and the response
+written), so the event loop's turns go to the webhook. A tool request gives way for at most
 ``max_give_way`` seconds at each, so a stream of webhooks slows tool calls down but never stops them.
+
+Besides the event loop, what a tool request holds that an acknowledgement may wait for is little: a
+tool test reads in a read session (on SQLite outside the write gate, ended before the call) and
+writes nothing (its log line is not a row); an agent's ``execute`` writes its timeline and audit
+entries after the call, in one short transaction at the gate like any request's.
 """
 
 from __future__ import annotations
@@ -105,11 +111,16 @@ class FairAdmission:
     async def slot(self, organization_id: str) -> AsyncIterator[None]:
         await self._admit(organization_id)
         try:
-            if self.precedence is not None:
-                await self.precedence.give_way()
+            await self.give_way()
             yield
         finally:
             self._release(organization_id)
+
+    async def give_way(self) -> None:
+        """An admitted caller's checkpoint between two stretches of its work: wait while requests
+        that go first are in flight (``Precedence.give_way``; at once when there is none)."""
+        if self.precedence is not None:
+            await self.precedence.give_way()
 
     async def _admit(self, organization_id: str) -> None:
         if organization_id not in self._waiting and self._has_room(organization_id):

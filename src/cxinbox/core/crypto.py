@@ -1,11 +1,19 @@
 """Secrets at rest and hashes of bearer secrets, all keyed from ``CXINBOX_SECRET_KEY``.
 
 Each purpose gets its own key derived with HKDF, so a key used to sign tokens never encrypts data.
+
+``SecretBox.decrypt`` remembers its latest decryptions, keyed by the ciphertext itself: a hot path
+(a tool call, a send) decrypts the same stored secret again and again, and a secret that changes is
+stored as a new ciphertext (a fresh nonce each time), so a remembered plaintext is exact by
+construction and never stale. Only ciphertexts up to ``MAX_CACHED_CIPHERTEXT`` characters (a
+credential, not a mail body) are remembered, at most ``DECRYPTION_CACHE_SIZE`` of them; a
+ciphertext that fails is never remembered.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -20,16 +28,32 @@ def derive_key(secret_key: str, purpose: str, length: int = 32) -> bytes:
     return hkdf.derive(secret_key.encode())
 
 
+#: decryptions a ``SecretBox`` remembers (the least recently used forgotten first)
+DECRYPTION_CACHE_SIZE = 1024
+#: the longest ciphertext remembered: a credential's (a JSON map of a few keys included)
+MAX_CACHED_CIPHERTEXT = 2048
+
+
 class SecretBox:
     """Encrypts provider credentials and tokens before they are stored."""
 
     def __init__(self, secret_key: str) -> None:
         self._fernet = Fernet(base64.urlsafe_b64encode(derive_key(secret_key, "secrets-at-rest")))
+        self._remembered = functools.lru_cache(maxsize=DECRYPTION_CACHE_SIZE)(self._decrypt)
 
     def encrypt(self, plaintext: str) -> str:
         return self._fernet.encrypt(plaintext.encode()).decode()
 
     def decrypt(self, ciphertext: str) -> str:
+        if len(ciphertext) > MAX_CACHED_CIPHERTEXT:
+            return self._decrypt(ciphertext)
+        return self._remembered(ciphertext)
+
+    def remembered(self) -> int:
+        """How many decryptions are remembered now."""
+        return self._remembered.cache_info().currsize
+
+    def _decrypt(self, ciphertext: str) -> str:
         try:
             return self._fernet.decrypt(ciphertext.encode()).decode()
         except InvalidToken as exc:

@@ -15,7 +15,7 @@ from cxinbox.bot import conversation_ai
 from cxinbox.conversations import timeline
 from cxinbox.conversations.repository import visible_conversation
 from cxinbox.core.db import release_transaction
-from cxinbox.core.errors import NotFound, ValidationFailed
+from cxinbox.core.errors import NotFound
 from cxinbox.models.inbox import TimelineKind
 from cxinbox.models.tools import BotTool
 from cxinbox.runtime import Runtime
@@ -52,18 +52,17 @@ async def execute(
     principal = actor.principal
     tool = await _agent_tool(session, actor, body.tool_id)
     conversation = await visible_conversation(session, principal, body.conversation_id)
-    problems = json_schema.argument_problems(tool.parameters, body.params)
-    if problems:
-        raise ValidationFailed("The parameters do not match the tool's schema", details=problems)
     plan = await runner.prepare(session, runtime.secrets, tool)
     context = await runner.conversation_values(session, conversation)
     await release_transaction(session)
-    outcome = await runner.run(
-        plan,
-        body.params,
-        context,
-        allow_private=runtime.settings.allow_private_urls,
-        admission=runtime.tool_calls,
+    outcome = runner.refuse_invalid(
+        await runner.run(
+            plan,
+            body.params,
+            context,
+            allow_private=runtime.settings.allow_private_urls,
+            admission=runtime.tool_calls,
+        )
     )
     reason = "tool_call" if outcome.ok else "tool_failed"
     timeline.record(

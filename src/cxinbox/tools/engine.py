@@ -8,6 +8,7 @@ only (URLs and headers carry keys), and the body read back has each credential r
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable
@@ -64,12 +65,13 @@ async def send(
         request = _build(endpoint, template, values)
     except (templating.TemplateError, httpx.InvalidURL, ValueError) as exc:
         return Answer(None, 0, error=f"the request could not be built: {exc}")
+    target = URL(str(request.url), encoded=True)  # as httpx wrote it: the escaping stays the template's
     try:
         response = await shared_client(allow_private=allow_private).request(
             request.method,
-            URL(str(request.url), encoded=True),  # as httpx wrote it: the escaping stays the template's
+            target,
             headers=request.headers,
-            trusted=_same_origin_as(request.url),
+            trusted=_same_origin_as(target),
             max_bytes=MAX_ANSWER_BYTES,
             timeout=endpoint.timeout_seconds,
             **request.content,
@@ -93,14 +95,15 @@ class _Request:
 
 
 def _build(endpoint: Endpoint, template: RequestTemplate, values: templating.Values) -> _Request:
-    base = httpx.URL(endpoint.base_url)
     path = templating.render_url_path(template.path, values)
     if path and not path.startswith(("/", "?")):
         path = "/" + path
     url = httpx.URL(endpoint.base_url.rstrip("/") + path)
-    _check_same_place(base, url)
+    _check_same_place(_place(endpoint.base_url), url)
     query = {name: templating.render_text(value, values) for name, value in template.query.items()}
-    url = url.copy_merge_params({**query, **endpoint.auth_query()})
+    params = {**query, **endpoint.auth_query()}
+    if params or url.query:  # merging nothing into no query string changes nothing
+        url = url.copy_merge_params(params)
     headers = {**endpoint.headers}
     for name, value in template.headers.items():
         headers[name] = templating.render_header(name, value, values)
@@ -111,18 +114,33 @@ def _build(endpoint: Endpoint, template: RequestTemplate, values: templating.Val
     return _Request(template.method, url, headers, content)
 
 
-def _check_same_place(base: httpx.URL, url: httpx.URL) -> None:
+@dataclass(frozen=True)
+class _Place:
+    """Where a base URL leads: its origin, and the path every filled URL must stay under."""
+
+    origin: tuple[str, str, int | None]
+    path: bytes
+
+
+@functools.lru_cache(maxsize=1024)
+def _place(base_url: str) -> _Place:
+    """The base URL's place, parsed once per base URL (not on every call through it)."""
+    base = httpx.URL(base_url)
+    return _Place((base.scheme, base.host, base.port), base.raw_path.split(b"?", 1)[0].rstrip(b"/"))
+
+
+def _check_same_place(base: _Place, url: httpx.URL) -> None:
     """Belt and braces over the escaping: the filled URL stays on the base URL's origin and path."""
-    if (url.scheme, url.host, url.port) != (base.scheme, base.host, base.port):
+    if (url.scheme, url.host, url.port) != base.origin:
         raise templating.TemplateError("the filled URL leaves the connection's host")
-    if not url.raw_path.split(b"?", 1)[0].startswith(base.raw_path.split(b"?", 1)[0].rstrip(b"/")):
+    if not url.raw_path.split(b"?", 1)[0].startswith(base.path):
         raise templating.TemplateError("the filled URL leaves the connection's path")
 
 
-def _same_origin_as(first: httpx.URL) -> Callable[[URL], bool]:
+def _same_origin_as(first: URL) -> Callable[[URL], bool]:
     """Redirects are followed on the endpoint's origin only: the guard drops ``Authorization`` when
     a hop leaves it, but an API key travels in a header of any name, or in the query string."""
-    origin = _origin(URL(str(first), encoded=True))
+    origin = _origin(first)
 
     def same_origin(url: URL) -> bool:
         return _origin(url) == origin

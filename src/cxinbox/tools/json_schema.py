@@ -5,10 +5,14 @@ The schema must describe an object (what an LLM's function call passes). Referen
 inside the schema itself (``#/…``) and ``$schema`` may only name a standard draft: either could
 make the validator fetch a URL of the tenant's choosing. The validator is built offline as well, so
 nothing is ever retrieved.
+
+Calls check their arguments with a validator compiled once per schema and remembered, keyed by the
+schema's JSON text (the same text is the same schema: exact, whatever the tool's row says later).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -16,6 +20,8 @@ import jsonschema_rs
 
 MAX_SCHEMA_BYTES = 32 * 1024
 MAX_ERRORS = 20
+#: compiled validators remembered (the least recently used forgotten first)
+VALIDATOR_CACHE_SIZE = 256
 _REFERENCE_KEYS = ("$ref", "$dynamicRef", "$recursiveRef")
 DRAFTS = frozenset(
     {
@@ -55,7 +61,7 @@ def schema_problems(schema: Any) -> list[str]:
 
 def argument_problems(schema: dict[str, Any], arguments: Any) -> list[dict[str, str]]:
     """Each way ``arguments`` fails ``schema``, as ``{field, message}`` (empty when valid)."""
-    validator = jsonschema_rs.validator_for(schema, offline=True)
+    validator = _validator(json.dumps(schema, separators=(",", ":")))
     problems = []
     for error in validator.iter_errors(arguments):
         where = ".".join(str(step) for step in error.instance_path)
@@ -63,6 +69,11 @@ def argument_problems(schema: dict[str, Any], arguments: Any) -> list[dict[str, 
         if len(problems) == MAX_ERRORS:
             break
     return problems
+
+
+@functools.lru_cache(maxsize=VALIDATOR_CACHE_SIZE)
+def _validator(schema_text: str) -> jsonschema_rs.Validator:
+    return jsonschema_rs.validator_for(json.loads(schema_text), offline=True)
 
 
 def parameter_names(schema: dict[str, Any]) -> set[str]:

@@ -2,11 +2,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, update
+from sqlalchemy import bindparam, delete, select, update
 
 from cxinbox.core.errors import NotFound
 from cxinbox.core.repository import TenantRepository
 from cxinbox.models.tools import BotTool, Connection, Integration, IntegrationLookup
+
+#: a tool of the organization and its connection (when it has one of the same organization), built
+#: once: building it and its cache key anew cost about 0.1 ms of CPU per tool test
+_TOOL_WITH_CONNECTION = (
+    select(BotTool, Connection)
+    .outerjoin(
+        Connection,
+        (Connection.id == BotTool.connection_id) & (Connection.organization_id == BotTool.organization_id),
+    )
+    .where(BotTool.organization_id == bindparam("organization_id"), BotTool.id == bindparam("id"))
+)
 
 
 class ConnectionRepository(TenantRepository[Connection]):
@@ -35,17 +46,8 @@ class ToolRepository(TenantRepository[BotTool]):
 
     async def get_with_connection_or_404(self, id: str) -> tuple[BotTool, Connection | None]:
         """The tool and, in the same read, its connection (when it has one of the same organization)."""
-        stmt = (
-            self.select()
-            .add_columns(Connection)
-            .outerjoin(
-                Connection,
-                (Connection.id == BotTool.connection_id)
-                & (Connection.organization_id == BotTool.organization_id),
-            )
-            .where(BotTool.id == id)
-        )
-        row = (await self.session.execute(stmt)).first()
+        params = {"organization_id": self.tenant.organization_id, "id": id}
+        row = (await self.session.execute(_TOOL_WITH_CONNECTION, params)).first()
         if row is None:
             raise NotFound(self.not_found_message)
         return row[0], row[1]

@@ -13,7 +13,8 @@ The bot offers its LLM ``ToolRepository.for_bot()`` (each tool's ``name``, ``des
 the model; ``changes_data`` marks a tool to withhold from a turn the injection guard flagged.
 
 ``run`` never raises for a bad argument or a failing API: the ``ToolOutcome`` says ``ok: false``
-with an ``error`` the model (or the agent) can read, and the result is cut to what is useful
+with an ``error`` the model can read (``refuse_invalid`` turns its ``problems`` into the 400 an
+agent's or an admin's request answers), and the result is cut to what is useful
 (``resultPath``) and to ``MAX_RESULT_CHARS``. The HTTP call itself takes a slot of ``admission`` (the
 runtime's ``tool_calls``): it raises ``AdmissionBusy`` when none frees in time.
 """
@@ -29,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.core.admission import FairAdmission
 from cxinbox.core.crypto import SecretBox
+from cxinbox.core.errors import ValidationFailed
 from cxinbox.models.inbox import Contact, Conversation
 from cxinbox.models.tools import BotTool, Connection
 from cxinbox.tools import engine, json_schema, paths
@@ -131,6 +133,7 @@ async def run(
     values = {**context, **{f"params.{name}": value for name, value in arguments.items()}}
     async with admission.slot(plan.organization_id):
         answer = await engine.send(plan.endpoint, plan.request, values, allow_private=allow_private)
+    await admission.give_way()  # the answer is read, and the caller goes on, after the webhooks in flight
     if answer.error is not None:
         return ToolOutcome(ok=False, latency_ms=answer.latency_ms, error=answer.error)
     result, truncated = trimmed(paths.extract(answer.data, plan.result_path) if answer.ok else answer.data)
@@ -142,6 +145,13 @@ async def run(
         latency_ms=answer.latency_ms,
         error=None if answer.ok else f"the service answered {answer.status}",
     )
+
+
+def refuse_invalid(outcome: ToolOutcome) -> ToolOutcome:
+    """``outcome``, or 400 naming each argument that does not fit the tool's schema (no call was made)."""
+    if outcome.problems:
+        raise ValidationFailed("The parameters do not match the tool's schema", details=outcome.problems)
+    return outcome
 
 
 def trimmed(value: Any, limit: int = MAX_RESULT_CHARS) -> tuple[Any, bool]:
