@@ -76,7 +76,8 @@ async def test_more_turns_than_realtime_runners_wait_on_the_model_at_once(bot, m
         [turn] = await bot.finished_turns(conversation_id)
         assert turn.decision is TurnDecision.REPLIED
     assert len(bot.sent()) == count
-    assert phases.entered == count  # each turn's first phase; their endings are written in groups
+    # each turn's first phase, and the endings written alone (those written together are a group's)
+    assert count <= phases.entered <= 2 * count
     assert 1 <= phases.peak <= 2
 
 

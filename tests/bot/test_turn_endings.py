@@ -45,11 +45,16 @@ def replying(held: Held, text: str = "Sí, enviamos a Monterrey.", **trace: Any)
 async def end_together(bot, leader: Held, endings: list[Ending]) -> list[BaseException | None]:
     """``endings`` handed to the group commit while ``leader``'s ending, which came first, is being
     written (alone): they wait for it, then are written in one group. What each raised."""
-    results = await asyncio.gather(
-        *(endings_of(bot.runtime).end(e) for e in [replying(leader), *endings]), return_exceptions=True
-    )
+    everyone = [replying(leader), *endings]
+    results = await asyncio.gather(*(end(bot, e) for e in everyone), return_exceptions=True)
     assert results[0] is None
     return results[1:]
+
+
+async def end(bot, ending: Ending) -> None:
+    """``ending`` ended as its job ends it, with the job's session."""
+    async with bot.runtime.sessionmaker() as session:
+        await endings_of(bot.runtime).end(ending, session)
 
 
 @contextmanager
@@ -162,7 +167,7 @@ async def test_a_group_whose_transaction_fails_writes_each_turn_again_alone(bot)
 async def test_a_turn_finishing_alone_is_written_at_once_in_its_own_task(bot):
     [held] = await held_turns(bot, 1)
     with inserts(bot) as counted:
-        await endings_of(bot.runtime).end(replying(held))
+        await end(bot, replying(held))
         assert (await turn_of(bot, held)).decision is TurnDecision.REPLIED
     assert counted == {"messages": 1, "message_outbox": 1}
     assert endings_of(bot.runtime)._writer is None  # no writer task was started for it

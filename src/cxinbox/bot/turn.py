@@ -75,7 +75,7 @@ async def run_turn(runtime: Runtime, session: AsyncSession, conversation_id: str
             act = await _mind_of(reader, runtime, held)
     outcome = act if isinstance(act, Thought | LlmError) else await _outside(act)
     if isinstance(outcome, Thought) and (ending := Ending(held, outcome)).groups:
-        await endings_of(runtime).end(ending)  # with the process's other turns finishing now
+        await endings_of(runtime).end(ending, session)  # with the process's turns finishing now
         return
     async with runtime.db_phases.phase(session):
         retry = await _end(session, runtime, held, outcome)

@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import structlog
@@ -219,9 +221,10 @@ class Endings:
         self._alone = False
         self._writer: asyncio.Task[None] | None = None
 
-    async def end(self, ending: Ending) -> None:
+    async def end(self, ending: Ending, session: AsyncSession) -> None:
         """Write ``ending``: at once when nothing is being written (a group of one, in the caller's
-        task), else with the others that wait meanwhile. Raises what failed its write (alone)."""
+        task and ``session``, as a phase: ``core.db_phases``), else with the others that wait
+        meanwhile (in a session of their own). Raises what failed its write (alone)."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         if self._alone or self._writer is not None:
             self._waiting.append((ending, future))
@@ -229,7 +232,7 @@ class Endings:
             return
         self._alone = True
         try:
-            await self._write([(ending, future)])
+            await self._write([(ending, future)], session)
         finally:  # those that came meanwhile are the next group's
             self._alone = False
             if self._waiting:
@@ -248,10 +251,10 @@ class Endings:
                 future.cancel()
             self._waiting = []
 
-    async def _write(self, group: list[_Waiting]) -> None:
+    async def _write(self, group: list[_Waiting], session: AsyncSession | None = None) -> None:
         try:
-            async with self._runtime.db_phases.slot(), self._runtime.unit_of_work() as session:
-                lost = await write(session, self._runtime, [ending for ending, _ in group])
+            async with self._transaction(session) as writing:
+                lost = await write(writing, self._runtime, [ending for ending, _ in group])
                 if lost:
                     raise _Lost(lost)
         except _Lost as rolled_back:
@@ -261,7 +264,7 @@ class Endings:
             _settle([waiting for waiting in group if waiting[0] in rolled_back.lost])
             rest = [waiting for waiting in group if waiting[0] not in rolled_back.lost]
             if rest:
-                await self._write(rest)
+                await self._write(rest, session)
         except Exception as failed:
             if len(group) == 1:
                 _settle(group, failed)
@@ -275,6 +278,17 @@ class Endings:
             raise
         else:
             _settle(group)
+
+
+    @asynccontextmanager
+    async def _transaction(self, session: AsyncSession | None) -> AsyncIterator[AsyncSession]:
+        """A phase of ``session``, else a unit of work of its own within the phases' bound."""
+        if session is not None:
+            async with self._runtime.db_phases.phase(session):
+                yield session
+            return
+        async with self._runtime.db_phases.slot(), self._runtime.unit_of_work() as own:
+            yield own
 
 
 def _settle(group: list[_Waiting], failed: Exception | None = None) -> None:
