@@ -14,7 +14,9 @@ of a process at once, so they never exhaust the connection pool).
 3. A phase: the turn is finished only if the caller still holds it, and the reply is queued only
    if the conversation is still BOT_HANDLING (a compare-and-set in the transaction that queues it),
    else it is dropped; a handoff goes through the status machine. The trace is written (and
-   exported to Langfuse after the commit when that is configured: ``langfuse``).
+   exported to Langfuse after the commit when that is configured: ``langfuse``). The turns of the
+   process that finish at the same time share that phase's transaction (``turn_endings``: a group
+   commit; a turn finishing alone writes at once, in its own session).
    A MEDIA intent's files are queued after the reply in that same transaction, so they go out
    exactly once with it; their upload to Meta runs before it, outside any transaction
    (``media_sending.upload_bot_media``), and a file Meta did not take then goes out without an id

@@ -8,8 +8,9 @@ commit: while one group is written, the turns that finish meanwhile wait and are
 in the next group, in one transaction (``write``): each reply's compare-and-set on its conversation
 is an UPDATE of its own, and so is each turn's finish (its lease check), but the messages, their
 outbox rows, the reload of their conversations and the events are one statement each, and the usage
-one upsert per organization (``usage.record_all``). A turn that finishes alone is a group of one,
-written at once.
+one upsert per organization (``usage.record_all``). A turn that finishes while nothing is being
+written writes itself at once, a group of one in its job's own session and phase, as it did alone;
+the groups after it are written by a task of their own, in a session of their own.
 
 What fails for one turn touches no other:
 - a conversation that is no longer the bot's (an agent took over) drops that turn's reply
@@ -49,8 +50,10 @@ from cxinbox.whatsapp.outbound import compose
 log = structlog.get_logger(__name__)
 
 #: turns written in one transaction at most: on SQLite a group holds the process's write gate, which
-#: a webhook's acknowledgement waits for
-GROUP_MAX = 16
+#: a webhook's acknowledgement waits for (a few tens of milliseconds for this many). Under a burst on
+#: SQLite the groups are full at 16 (the turns wait for the gate), and the replies' deliveries, kicked
+#: together by each group's commit, are batched the better the larger the groups
+GROUP_MAX = 64
 
 
 @dataclass(frozen=True)
@@ -278,7 +281,6 @@ class Endings:
             raise
         else:
             _settle(group)
-
 
     @asynccontextmanager
     async def _transaction(self, session: AsyncSession | None) -> AsyncIterator[AsyncSession]:
