@@ -49,11 +49,12 @@ from cxinbox.whatsapp.outbound import compose
 
 log = structlog.get_logger(__name__)
 
-#: turns written in one transaction at most: on SQLite a group holds the process's write gate, which
-#: a webhook's acknowledgement waits for (a few tens of milliseconds for this many). Under a burst on
-#: SQLite the groups are full at 16 (the turns wait for the gate), and the replies' deliveries, kicked
-#: together by each group's commit, are batched the better the larger the groups
-GROUP_MAX = 64
+#: turns written in one transaction at most. Under a burst on SQLite the groups are full (the turns
+#: wait for the process's write gate), and the size trades the burst's CPU against the webhooks'
+#: acknowledgements, which wait for the group holding the gate: in ``bench.bot_turns`` (500 at once)
+#: 16 gave 22 ms of CPU per message answered and an acknowledgement p99 1.15x the bot-off one, 32
+#: gave 20 ms and 1.2x, 64 gave 16 ms and 1.5-1.9x. On PostgreSQL the groups are rarely full.
+GROUP_MAX = 32
 
 
 @dataclass(frozen=True)
