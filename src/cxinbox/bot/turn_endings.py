@@ -220,6 +220,7 @@ class Endings:
 
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
+        self.loop = asyncio.get_running_loop()
         self._waiting: list[_Waiting] = []
         #: a turn writing its ending itself (nothing else was being written when it came)
         self._alone = False
@@ -230,7 +231,7 @@ class Endings:
         task and ``session``, as a phase: ``core.db_phases``), else with the others that wait
         meanwhile (in a session of their own). Raises what failed its write (alone)."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        if self._alone or self._writer is not None:
+        if self._alone or (self._writer is not None and not self._writer.done()):
             self._waiting.append((ending, future))
             await future
             return
@@ -308,8 +309,9 @@ _ENDINGS: weakref.WeakKeyDictionary[Runtime, Endings] = weakref.WeakKeyDictionar
 
 
 def endings_of(runtime: Runtime) -> Endings:
-    """The runtime's group commit of turns."""
+    """The runtime's group commit of turns (of the running event loop: a runtime started again in
+    another loop gets a new one)."""
     found = _ENDINGS.get(runtime)
-    if found is None:
+    if found is None or found.loop is not asyncio.get_running_loop():
         found = _ENDINGS[runtime] = Endings(runtime)
     return found
