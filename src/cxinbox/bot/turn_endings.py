@@ -51,9 +51,11 @@ log = structlog.get_logger(__name__)
 
 #: turns written in one transaction at most. Under a burst on SQLite the groups are full (the turns
 #: wait for the process's write gate), and the size trades the burst's CPU against the webhooks'
-#: acknowledgements, which wait for the group holding the gate: in ``bench.bot_turns`` (500 at once)
-#: 16 gave 22 ms of CPU per message answered and an acknowledgement p99 1.15x the bot-off one, 32
-#: gave 20 ms and 1.2x, 64 gave 16 ms and 1.5-1.9x. On PostgreSQL the groups are rarely full.
+#: acknowledgements, which wait for the group holding the gate. In ``bench.bot_turns`` (500 at once,
+#: a loaded machine) 16 gave 22 ms of CPU and 19 statements per message answered, 32 gave 20 ms and
+#: 17, 64 gave 16 ms and 15, with the acknowledgement p99 (1.1x, 1.2x, 1.5-1.9x the bot-off one)
+#: too noisy there to decide on (the code before groups gave 1.0-1.7x). On PostgreSQL the groups are
+#: rarely full.
 GROUP_MAX = 32
 
 
