@@ -17,7 +17,8 @@ customer, so each opens a conversation the bot answers.
    writing at once: the time until every reply is queued against the one turn's, and the webhooks'
    acknowledgement p99 (each from the burst's start) with the bot on against the same burst to an
    organization whose bot is off; and the CPU time the system under test spent per customer message
-   answered in that burst (the bench's process and the worker processes, not the fakes').
+   answered in that burst (the bench's process and the worker processes, not the fakes'), and the
+   statements and transactions their engines ran per message answered (``bench.engine_counts``).
 
     .venv/bin/python -m bench.bot_turns [--turns 200] [--conversations 500] [--latency 2]
         [--database-url postgresql+asyncpg://… --redis-url redis://… [--workers 2 [--worker-nice 10]]]
@@ -47,6 +48,7 @@ import httpx
 from sqlalchemy import func, select
 from tests.fakes.llm import Reply
 
+from bench.engine_counts import COUNTS_DIR, count_all, counts, worker_counts
 from bench.machine import load_average, machine
 from bench.webhook_ingest import APP_SECRET, WEBHOOK_PATH, webhook
 from cxinbox.app import create_app
@@ -280,6 +282,7 @@ def start_workers(settings: Settings, count: int, nice: int = 0) -> list[subproc
         "CXINBOX_DATA_DIR": str(settings.data_dir),
         "CXINBOX_ALLOW_PRIVATE_URLS": "true",
         "CXINBOX_LOG_LEVEL": "WARNING",
+        COUNTS_DIR: str(settings.data_dir),
     }
     command = [
         "nice",
@@ -287,12 +290,20 @@ def start_workers(settings: Settings, count: int, nice: int = 0) -> list[subproc
         str(nice),
         sys.executable,
         "-m",
-        "cxinbox.cli",
+        "bench.engine_counts",  # the cxinbox CLI, counting its statements and transactions
         "worker",
         "--queues",
         Queue.LLM.value,
     ]
     return [subprocess.Popen(command, env=env) for _ in range(count)]
+
+
+def statement_counts(workers: list[subprocess.Popen[bytes]], data_dir: Path) -> dict[str, int]:
+    """Statements and transactions so far of this process's engines and the worker processes'."""
+    found = counts()
+    for name, value in worker_counts(workers, data_dir).items():
+        found[name] += value
+    return found
 
 
 def cpu_seconds(workers: list[subprocess.Popen[bytes]]) -> float:
@@ -349,9 +360,10 @@ async def run(args: argparse.Namespace, data_dir: Path) -> list[tuple[str, str, 
             off = await seed(runtime, fakes, bot=False, replies=[])
             acks_off, stored = await burst(client, runtime, off, args.conversations, replies=False)
             many = await seed(runtime, fakes, bot=True, replies=slow)
-            cpu = cpu_seconds(workers)
+            cpu, ran = cpu_seconds(workers), statement_counts(workers, data_dir)
             acks_on, total = await burst(client, runtime, many, args.conversations, replies=True)
             cpu = cpu_seconds(workers) - cpu
+            ran = {name: value - ran[name] for name, value in statement_counts(workers, data_dir).items()}
             rows.append(
                 ("one turn alone s", f"{one:.2f}", f"median of 3; model answers after {args.latency:g} s")
             )
@@ -377,6 +389,15 @@ async def run(args: argparse.Namespace, data_dir: Path) -> list[tuple[str, str, 
                     + (f" and the {args.workers} worker processes" if workers else "")
                     + (f" at nice {args.worker_nice}" if workers and args.worker_nice else "")
                     + " (the fakes' process not counted)",
+                )
+            )
+            rows.append(
+                (
+                    "statements / transactions per message answered",
+                    f"{ran['statements'] / args.conversations:.1f} / "
+                    f"{ran['transactions'] / args.conversations:.1f}",
+                    "the burst above, every engine of the same processes: the webhook's processing, "
+                    "the turn, the reply's delivery and the bench's polling",
                 )
             )
             p99_off, p99_on = percentile(acks_off, 0.99), percentile(acks_on, 0.99)
@@ -406,6 +427,7 @@ def table(rows: list[tuple[str, str, str]]) -> str:
 async def main() -> None:
     args = parse_args()
     configure_logging("WARNING")
+    count_all()
     load = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="cxinbox-bench-bot-") as tmp:
         rows = await run(args, Path(tmp))

@@ -14,7 +14,9 @@ of a process at once, so they never exhaust the connection pool).
 3. A phase: the turn is finished only if the caller still holds it, and the reply is queued only
    if the conversation is still BOT_HANDLING (a compare-and-set in the transaction that queues it),
    else it is dropped; a handoff goes through the status machine. The trace is written (and
-   exported to Langfuse after the commit when that is configured: ``langfuse``).
+   exported to Langfuse after the commit when that is configured: ``langfuse``). The turns of the
+   process that finish at the same time share that phase's transaction (``turn_endings``: a group
+   commit; a turn finishing alone writes at once, in its own session).
    A MEDIA intent's files are queued after the reply in that same transaction, so they go out
    exactly once with it; their upload to Meta runs before it, outside any transaction
    (``media_sending.upload_bot_media``), and a file Meta did not take then goes out without an id
@@ -29,47 +31,31 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from functools import partial
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.adapters.llm.base import ChatMessage, LlmAuthFailed, LlmError, LlmUnavailable
-from cxinbox.bot import handoff, langfuse, n8n_forward, turn_claims, usage
+from cxinbox.bot import handoff, n8n_forward, turn_claims
 from cxinbox.bot.errors import BotNotConfigured
 from cxinbox.bot.mind import read_mind
-from cxinbox.bot.setup import BotSetup, TurnSetup, turn_setup_of
+from cxinbox.bot.setup import TurnSetup, turn_setup_of
 from cxinbox.bot.thinking import Mind, Reason, Thought, think
 from cxinbox.bot.transcript import transcript
+from cxinbox.bot.turn_endings import Ending, Held, endings_of, write
 from cxinbox.core.db import rollback
-from cxinbox.core.errors import Conflict
 from cxinbox.core.jobs import Queue, RetryAfter, job
-from cxinbox.knowledge.media_sending import send_bot_media, upload_bot_media
+from cxinbox.knowledge.media_sending import upload_bot_media
 from cxinbox.models.bot import BotMode
-from cxinbox.models.bot_turns import BotTurn, TurnDecision
-from cxinbox.models.inbox import Conversation, ConversationStatus, Message, SenderType
+from cxinbox.models.inbox import ConversationStatus
 from cxinbox.plans.limits import MONTHLY_BOT_REPLIES, limit_for
 from cxinbox.runtime import Runtime
-from cxinbox.whatsapp.outbound import compose
 
 log = structlog.get_logger(__name__)
 
 #: provider calls a turn tries before it hands off
 LLM_ATTEMPTS = 3
-
-
-@dataclass(frozen=True)
-class _Held:
-    """A turn this worker has claimed: what it answers, and its lease."""
-
-    conversation: Conversation
-    message: Message
-    turn: BotTurn
-    token: str
-    setup: BotSetup
-    #: what the agent who returned the conversation to the bot wrote for it
-    handoff_summary: str | None
 
 
 #: what a claimed turn does outside the database: think, or post to the n8n workflow
@@ -90,6 +76,9 @@ async def run_turn(runtime: Runtime, session: AsyncSession, conversation_id: str
         async with runtime.db_phases.slot(), runtime.read_session(current=True) as reader:
             act = await _mind_of(reader, runtime, held)
     outcome = act if isinstance(act, Thought | LlmError) else await _outside(act)
+    if isinstance(outcome, Thought) and (ending := Ending(held, outcome)).groups:
+        await endings_of(runtime).end(ending, session)  # with the process's turns finishing now
+        return
     async with runtime.db_phases.phase(session):
         retry = await _end(session, runtime, held, outcome)
     if retry is not None:
@@ -98,7 +87,7 @@ async def run_turn(runtime: Runtime, session: AsyncSession, conversation_id: str
 
 async def _begin(
     session: AsyncSession, runtime: Runtime, conversation_id: str
-) -> tuple[_Held, _Act | LlmError | None] | None:
+) -> tuple[Held, _Act | LlmError | None] | None:
     """The first phase: the turn claimed, and its n8n post prepared (None: it thinks); None when
     there is nothing to do (answered, not the bot's, or stopped: then it is finished here)."""
     read = await turn_setup_of(session, conversation_id)
@@ -113,7 +102,7 @@ async def _begin(
     claimed = await turn_claims.claim(session, conversation, message, setup.config.id)
     if claimed is None:
         return None
-    held = _Held(conversation, message, *claimed, setup, read.handoff_summary)
+    held = Held(conversation, message, *claimed, setup, read.handoff_summary)
     stop = _stop_reason(read)
     if stop is not None:
         await _finish(session, runtime, held, Thought().hand_off(stop))
@@ -133,7 +122,7 @@ def _reads_apart(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 
 
-async def _mind_of(reader: AsyncSession, runtime: Runtime, held: _Held) -> _Act | Thought:
+async def _mind_of(reader: AsyncSession, runtime: Runtime, held: Held) -> _Act | Thought:
     """What the turn thinks about (a read session: on SQLite it does not hold the write turn)."""
     try:
         mind = await _mind(reader, runtime, held)
@@ -155,7 +144,7 @@ async def _outside(act: _Act) -> Thought | LlmError:
 
 
 async def _end(
-    session: AsyncSession, runtime: Runtime, held: _Held, outcome: Thought | LlmError
+    session: AsyncSession, runtime: Runtime, held: Held, outcome: Thought | LlmError
 ) -> RetryAfter | None:
     """The last phase: apply what the turn decided; a retry to raise once the phase is over."""
     if isinstance(outcome, LlmError):
@@ -166,7 +155,7 @@ async def _end(
     return None
 
 
-async def _forwarding(session: AsyncSession, runtime: Runtime, held: _Held) -> _Act | LlmError:
+async def _forwarding(session: AsyncSession, runtime: Runtime, held: Held) -> _Act | LlmError:
     assert held.setup.config is not None
     try:
         delivery = await n8n_forward.prepare(
@@ -191,7 +180,7 @@ def _stop_reason(read: TurnSetup) -> str | None:
     return None
 
 
-async def _mind(session: AsyncSession, runtime: Runtime, held: _Held) -> Mind:
+async def _mind(session: AsyncSession, runtime: Runtime, held: Held) -> Mind:
     setup, conversation, message = held.setup, held.conversation, held.message
     assert setup.config is not None
     return await read_mind(
@@ -206,7 +195,7 @@ async def _mind(session: AsyncSession, runtime: Runtime, held: _Held) -> Mind:
     )
 
 
-async def _failed(session: AsyncSession, runtime: Runtime, held: _Held, error: LlmError) -> RetryAfter | None:
+async def _failed(session: AsyncSession, runtime: Runtime, held: Held, error: LlmError) -> RetryAfter | None:
     failures = held.turn.failures + 1
     trace = {
         "errors": [*(held.turn.trace or {}).get("errors", []), {"reason": error.reason, "error": str(error)}]
@@ -225,87 +214,11 @@ async def _failed(session: AsyncSession, runtime: Runtime, held: _Held, error: L
 
 
 async def _finish(
-    session: AsyncSession, runtime: Runtime, held: _Held, thought: Thought, failures: int | None = None
+    session: AsyncSession, runtime: Runtime, held: Held, thought: Thought, failures: int | None = None
 ) -> None:
-    """Apply what the turn decided, then mark it DONE with its decision and trace, in one
-    transaction: if the turn is no longer the caller's (its lease was taken over), the transaction
-    is rolled back, so a worker that lost it applies nothing."""
-    conversation, turn = held.conversation, held.turn
-    decision, reply_id = await _apply(session, runtime, conversation, thought, held.setup)
-    finished = await turn_claims.finish(
-        session,
-        turn,
-        held.token,
-        decision=decision,
-        handoff_reason=thought.handoff_reason if decision is TurnDecision.HANDOFF else None,
-        reply_message_id=reply_id,
-        trace={**thought.trace, "decision": decision.value, "latencyMs": thought.latency_ms},
-        failures=failures,
-    )
-    if not finished:
+    """Apply what the turn decided, then mark it DONE with its decision and trace, in the phase's
+    transaction (``turn_endings.write``, alone): if the turn is no longer the caller's (its lease was
+    taken over), the transaction is rolled back, so a worker that lost it applies nothing."""
+    if await write(session, runtime, [Ending(held, thought, failures)]):
         await rollback(session)
-        log.info("bot_turn_lost", conversation_id=conversation.id, turn_id=turn.id)
-        return
-    langfuse.queue_export(session, runtime, turn.id)
-    await usage.record(
-        session, conversation.organization_id, thought.usage, replies=int(decision is TurnDecision.REPLIED)
-    )
-
-
-async def _apply(
-    session: AsyncSession, runtime: Runtime, conversation: Conversation, thought: Thought, setup: BotSetup
-) -> tuple[TurnDecision, str | None]:
-    if thought.handoff_reason is not None:
-        done = await handoff.hand_off(
-            session,
-            conversation,
-            thought.handoff_reason,
-            team_id=thought.handoff_team_id,
-            classify=setup.settings.auto_categorize,
-        )
-        return (TurnDecision.HANDOFF if done else TurnDecision.DROPPED), None
-    if thought.forwarded:
-        return TurnDecision.FORWARDED, None
-    if not thought.reply:
-        return TurnDecision.FAILED, None
-    try:
-        sent = await compose.queue_message(
-            session,
-            runtime,
-            conversation,
-            compose.text_message(thought.reply),
-            compose.Sender(SenderType.BOT),
-            while_status=ConversationStatus.BOT_HANDLING,  # the bot never talks over a human
-        )
-    except compose.StatusChanged:
-        return TurnDecision.DROPPED, None
-    except Conflict as refused:
-        _note(thought, f"not sent: {refused.code}")
-        return TurnDecision.FAILED, None
-    if thought.media_ids:
-        await _send_media(session, runtime, conversation, thought)
-    return TurnDecision.REPLIED, sent.id
-
-
-async def _send_media(
-    session: AsyncSession, runtime: Runtime, conversation: Conversation, thought: Thought
-) -> None:
-    """Queue the intent's media after the reply (uploaded before the transaction: see the module);
-    the trace lists what was sent, and each id that is not the organization's media (deleted, or
-    never theirs) is named as not sent."""
-    try:
-        sent = await send_bot_media(session, runtime, conversation, thought.media_ids, upload=False)
-        why = "deleted, or not the organization's"
-    except Conflict as refused:
-        sent, why = {}, refused.code
-    missing = [i for i in thought.media_ids if i not in sent]
-    thought.trace["media"] = {
-        "sent": [{"mediaId": media_id, "messageId": message.id} for media_id, message in sent.items()],
-        "notSent": missing,
-    }
-    if missing:
-        _note(thought, f"media not sent ({why}): {', '.join(missing)}")
-
-
-def _note(thought: Thought, note: str) -> None:
-    thought.trace["notes"] = [*thought.trace.get("notes", []), note]
+        log.info("bot_turn_lost", conversation_id=held.conversation.id, turn_id=held.turn.id)

@@ -27,14 +27,26 @@ def period_of(moment: datetime) -> str:
 
 async def record(session: AsyncSession, organization_id: str, usage: Usage, *, replies: int = 0) -> None:
     """Add one call's tokens (and ``replies`` sent) to this month's row."""
-    values = {
-        "organization_id": organization_id,
-        "period": period_of(utcnow()),
-        "bot_replies": replies,
-        "input_tokens": usage.input_tokens,
-        "output_tokens": usage.output_tokens,
-    }
-    await session.execute(_UPSERTS[session.get_bind().dialect.name == "postgresql"], values)
+    await record_all(session, [(organization_id, usage, replies)])
+
+
+async def record_all(session: AsyncSession, used: list[tuple[str, Usage, int]]) -> None:
+    """``record`` of each ``(organization id, tokens, replies)`` (the bot's turns finished together),
+    summed per organization: one upsert of each organization's row, in the order of their ids (so
+    two transactions adding to the same rows lock them in the same order)."""
+    totals: dict[str, list[int]] = {}
+    for organization_id, usage, replies in used:
+        counted = totals.setdefault(organization_id, [0, 0, 0])
+        counted[0] += replies
+        counted[1] += usage.input_tokens
+        counted[2] += usage.output_tokens
+    period = period_of(utcnow())
+    rows = [
+        dict(zip(_COUNTED, (organization_id, period, *totals[organization_id]), strict=True))
+        for organization_id in sorted(totals)
+    ]
+    if rows:
+        await session.execute(_UPSERTS[session.get_bind().dialect.name == "postgresql"], rows)
 
 
 def _upsert(insert: Any) -> Any:

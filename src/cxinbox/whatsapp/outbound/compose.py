@@ -10,11 +10,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from cxinbox.conversations.events import publish_conversation
-from cxinbox.conversations.summary import record_message, reload
+from cxinbox.conversations.summary import record_message
 from cxinbox.core.clock import utcnow
 from cxinbox.core.errors import Conflict
 from cxinbox.core.ids import new_id
@@ -151,6 +152,16 @@ def reaction_message(target: Message, emoji: str) -> Outgoing:
     )
 
 
+@dataclass(frozen=True)
+class Queued:
+    """One message for ``queue_messages``: what ``queue_message`` takes."""
+
+    conversation: Conversation
+    outgoing: Outgoing
+    sender: Sender
+    while_status: ConversationStatus | None = None
+
+
 async def queue_message(
     session: AsyncSession,
     runtime: Runtime,
@@ -166,22 +177,62 @@ async def queue_message(
     ``while_status``, only while the conversation is in that status, checked by the UPDATE of its
     summary before anything is written (a compare-and-set: ``summary.record_message``), else
     ``StatusChanged``."""
-    account = await session.get_one(WhatsAppAccount, conversation.whatsapp_account_id)
-    if (refusal := send_refusal(account.status)) is not None:
-        raise refusal
-    if outgoing.needs_window and not window_open(conversation):
-        raise WindowClosed()
+    queued = Queued(conversation, outgoing, sender, while_status)
+    (written,) = await queue_messages(session, runtime, [queued], deliver=deliver)
+    if isinstance(written, Conflict):
+        raise written
+    return written
+
+
+async def queue_messages(
+    session: AsyncSession, runtime: Runtime, messages: list[Queued], *, deliver: bool = True
+) -> list[Message | Conflict]:
+    """``queue_message`` of each of ``messages`` (several conversations' at once: the bot's turns
+    finished together), in its place in the answer the message queued or why it was not (a
+    refusal of its number, ``WindowClosed``, ``StatusChanged``), which touches no other: each
+    compare-and-set is an UPDATE of its own; the messages, their outbox rows and the reload of their
+    conversations are one statement each."""
     now = utcnow()
-    message = outbound_message(conversation, outgoing, sender, now)
-    if not await record_message(
-        session, message, outgoing.preview, from_customer=False, while_status=while_status
-    ):
-        raise StatusChanged()
-    session.add(message)
+    answers: list[Message | Conflict] = []
+    written: list[tuple[Queued, Message, WhatsAppAccount]] = []
+    for queued in messages:
+        conversation, outgoing = queued.conversation, queued.outgoing
+        account = await session.get_one(WhatsAppAccount, conversation.whatsapp_account_id)
+        refused = send_refusal(account.status)
+        if refused is None and outgoing.needs_window and not window_open(conversation):
+            refused = WindowClosed()
+        message = outbound_message(conversation, outgoing, queued.sender, now)
+        if refused is None and not await record_message(
+            session, message, outgoing.preview, from_customer=False, while_status=queued.while_status
+        ):
+            refused = StatusChanged()
+        answers.append(message if refused is None else refused)
+        if refused is None:
+            written.append((queued, message, account))
+    if not written:
+        return answers
+    session.add_all([message for _, message, _ in written])
     await session.flush()
-    outbox_id = new_id()
-    outbox = {
-        "id": outbox_id,
+    answered = {q.conversation.id for q, _, _ in written if q.sender.type is SenderType.AGENT}
+    if answered:
+        await _answered(session, answered)
+    reloaded = await _reload(session, {message.conversation_id for _, message, _ in written})
+    outbox = [_outbox_row(q.outgoing, m, a, reloaded[m.conversation_id], now) for q, m, a in written]
+    await session.execute(_INSERT_OUTBOX, outbox)
+    for (_, message, _), row in zip(written, outbox, strict=True):
+        conversation = reloaded[message.conversation_id]
+        publish_message(session, runtime, conversation, message, "message.created")
+        publish_conversation(session, conversation, "conversation.updated")
+        if deliver:
+            enqueue(session, deliver_message, outbox_id=row["id"])
+    return answers
+
+
+def _outbox_row(
+    outgoing: Outgoing, message: Message, account: WhatsAppAccount, conversation: Conversation, now: datetime
+) -> dict[str, Any]:
+    return {
+        "id": new_id(),
         "organization_id": conversation.organization_id,
         "message_id": message.id,
         "whatsapp_account_id": account.id,
@@ -191,15 +242,23 @@ async def queue_message(
         "template_name": outgoing.template_name,
         "next_attempt_at": now,
     }
-    await session.execute(_INSERT_OUTBOX, outbox)
-    if sender.type is SenderType.AGENT:
-        await _answered(session, conversation.id)
-    conversation = await reload(session, conversation.id)
-    publish_message(session, runtime, conversation, message, "message.created")
-    publish_conversation(session, conversation, "conversation.updated")
-    if deliver:
-        enqueue(session, deliver_message, outbox_id=outbox_id)
-    return message
+
+
+async def _reload(session: AsyncSession, conversation_ids: set[str]) -> dict[str, Conversation]:
+    """The conversations as they are now, with what their events carry (``summary.reload`` of
+    several in one statement)."""
+    found = await session.scalars(_RELOAD_MANY, {"ids": list(conversation_ids)})
+    return {conversation.id: conversation for conversation in found.unique()}
+
+
+_RELOAD_MANY = (
+    select(Conversation)
+    .options(
+        joinedload(Conversation.contact), joinedload(Conversation.assigned_to), joinedload(Conversation.tags)
+    )
+    .where(Conversation.id.in_(bindparam("ids", expanding=True)))
+    .execution_options(populate_existing=True)
+)
 
 
 #: the outbox row of ``queue_message``: a Core INSERT, its other columns their defaults (the ORM's
@@ -207,11 +266,11 @@ async def queue_message(
 _INSERT_OUTBOX = insert(cast(Table, OutboxEntry.__table__))
 
 
-async def _answered(session: AsyncSession, conversation_id: str) -> None:
+async def _answered(session: AsyncSession, conversation_ids: set[str]) -> None:
     """An agent's reply answers what the customer wrote: the conversation no longer needs action."""
     await session.execute(
         update(Conversation)
-        .where(Conversation.id == conversation_id)
+        .where(Conversation.id.in_(conversation_ids))
         .values(needs_action=False)
         .execution_options(synchronize_session=False)
     )
