@@ -6,12 +6,9 @@ the revision, so the next turn reads the change."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select, text
 
 from cxinbox.bot import mind_cache
 from cxinbox.bot.mind import read_mind
@@ -22,25 +19,10 @@ from cxinbox.models.identity import Organization
 from cxinbox.models.whatsapp import AccountStatus, WhatsAppAccount
 from cxinbox.runtime import Runtime
 from tests.fakes.llm import Reply
+from tests.fixtures.statements import counting
 from tests.tools.helpers import make_tool, order_tool
 
 _numbers = itertools.count(5215550300000)
-
-
-@asynccontextmanager
-async def counting(session: AsyncSession) -> AsyncIterator[list[str]]:
-    """The statements ``session`` runs meanwhile."""
-    statements: list[str] = []
-    connection = (await session.connection()).sync_connection
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(statement)
-
-    event.listen(connection, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(connection, "before_cursor_execute", count)
 
 
 async def revision(runtime: Runtime, organization_id: str) -> int:
