@@ -4,7 +4,7 @@ anything the conversation carries was written in between or in another transacti
 
 from __future__ import annotations
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 
 from cxinbox.conversations.summary import record_message, reload
 from cxinbox.core.clock import utcnow
@@ -38,9 +38,15 @@ async def test_a_reply_reloads_its_conversation_with_the_update_that_records_it(
         link = {"organization_id": inbox.org.id, "conversation_id": conversation_id, "tag_id": tag.id}
         await session.execute(insert(ConversationTag).values(id=tag.id, **link))
         assert [t.name for t in (await reload(session, conversation_id)).tags] == ["vip"]
+        # as does text SQL, whatever it writes
+        assert await record(session, conversation, "otra")
+        await session.execute(
+            text("UPDATE conversations SET priority = 'HIGH' WHERE id = :id"), {"id": conversation_id}
+        )
+        assert (await reload(session, conversation_id)).priority == "HIGH"
         # not in the status the message was written for: nothing changes
         assert not await record(session, conversation, "nunca", ConversationStatus.CLOSED)
-        assert (await reload(session, conversation_id)).last_message_preview == "segunda"
+        assert (await reload(session, conversation_id)).last_message_preview == "otra"
         assert await record(session, conversation, "tercera")
         await session.commit()
         # another transaction: it is read again

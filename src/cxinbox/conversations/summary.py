@@ -86,10 +86,10 @@ _CARRIED_MODELS = (Conversation, Contact, User, Tag)
 
 @event.listens_for(Session, "do_orm_execute")
 def _forget_on_statement(state: ORMExecuteState) -> None:
-    if _FRESH not in state.session.info or not (state.is_insert or state.is_update or state.is_delete):
+    if _FRESH not in state.session.info or state.is_select:
         return
     name = getattr(getattr(state.statement, "table", None), "name", None)
-    if name is None or name in _CARRIED:  # a target that is not plain: assume it is carried
+    if name is None or name in _CARRIED:  # a target that is not plain (text SQL): assume it is carried
         del state.session.info[_FRESH]
 
 
