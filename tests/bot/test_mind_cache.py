@@ -12,7 +12,7 @@ from sqlalchemy import select, text
 
 from cxinbox.bot import mind_cache
 from cxinbox.bot.mind import read_mind
-from cxinbox.bot.setup import turn_setup_of
+from cxinbox.bot.setup import setup_of, turn_setup_of
 from cxinbox.core.db import create_engine
 from cxinbox.models.bot_turns import TurnDecision
 from cxinbox.models.identity import Organization
@@ -56,6 +56,17 @@ async def test_a_turn_of_an_unchanged_organization_reads_its_setup_in_one_statem
     assert len(statements) == 1
     assert account is read.setup.account and account.status is AccountStatus.CONNECTED
     assert mind.intents == () and mind.tools == {}
+
+
+async def test_an_organizations_setup_is_read_in_one_statement(bot, factory):
+    """What the inbound pipeline reads per organization (``setup_of``), with or without a config."""
+    bare = await factory.org()
+    async with bot.runtime.unit_of_work() as session, counting(session) as statements:
+        setup = await setup_of(session, bot.inbox.org.id)
+        assert setup.enabled and setup.config is not None and setup.config.id == bot.config["id"]
+        assert len(statements) == 1
+        setup = await setup_of(session, bare.id)
+        assert setup.config is None and not setup.settings.bot_enabled and len(statements) == 2
 
 
 async def test_a_process_keeps_at_most_size_organizations(bot, factory, monkeypatch):

@@ -101,11 +101,18 @@ def _keep(standing: Standing) -> None:
         _entries.popitem(last=False)
 
 
+async def config_and_settings(
+    session: AsyncSession, organization_id: str
+) -> tuple[BotConfig | None, OrganizationSettings | None]:
+    """The organization's active config and its settings row (each None when there is none), in
+    one statement."""
+    row = (await session.execute(_CONFIG_AND_SETTINGS, {"organization_id": organization_id})).one_or_none()
+    return (None, None) if row is None else (row[0], row[1])
+
+
 async def _read(session: AsyncSession, organization_id: str, revision: int) -> Standing:
     tenant = TenantContext.system(organization_id)
-    config, settings = (
-        await session.execute(_CONFIG_AND_SETTINGS, {"organization_id": organization_id})
-    ).one()
+    config, settings = await config_and_settings(session, organization_id)
     intents = await BotIntentRepository(session, tenant).of_config(config.id) if config is not None else ()
     tools = await ToolRepository(session, tenant).for_bot()
     accounts = await session.scalars(

@@ -38,12 +38,9 @@ class BotSetup:
 
 
 async def setup_of(session: AsyncSession, organization_id: str) -> BotSetup:
-    config = await session.scalar(
-        select(BotConfig).where(BotConfig.organization_id == organization_id, BotConfig.is_active.is_(True))
-    )
-    settings = await session.scalar(
-        select(OrganizationSettings).where(OrganizationSettings.organization_id == organization_id)
-    )
+    """The organization's setup as it is now (read, not ``mind_cache``'s: its caller may have
+    changed it in its transaction)."""
+    config, settings = await mind_cache.config_and_settings(session, organization_id)
     return BotSetup(config, settings or OrganizationSettings.with_defaults(organization_id))
 
 
