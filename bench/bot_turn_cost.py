@@ -50,7 +50,9 @@ from cxinbox.models.bot_turns import BotTurn, TurnDecision
 from cxinbox.models.inbox import Conversation, SenderType
 from cxinbox.runtime import Runtime
 
-#: turns run first and not reported: connections opened, statements compiled and cached
+#: turns run first and not reported: connections opened, statements compiled and cached, the
+#: organization's setup kept (``bot.mind_cache``: a measured turn reads none of it, as every turn of a
+#: process after the first one since the bot's last change)
 WARM_UP = 10
 
 

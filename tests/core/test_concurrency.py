@@ -65,3 +65,24 @@ async def test_a_listener_gets_concurrently_published_events_in_order_once_each(
         received = await stream.events(CONCURRENCY)
     assert [int(e.id) for e in received] == list(range(1, CONCURRENCY + 1))
     assert sorted(e.json["data"]["n"] for e in received) == list(range(CONCURRENCY))
+
+
+async def test_a_transactions_events_of_several_organizations_are_numbered_in_publishing_order(
+    runtime, factory
+):
+    """Few events of an organization (one statement on PostgreSQL), many (two) and several
+    organizations in one transaction: each organization's ids follow on, in the order published."""
+    few, many, other = [await factory.org() for _ in range(3)]
+    counts = {few.id: 2, many.id: 20, other.id: 1}
+    for _ in range(2):
+        async with runtime.unit_of_work() as session:
+            for n in range(max(counts.values())):
+                for org_id, count in counts.items():
+                    if n < count:
+                        publish_event(session, org_id, "conversation.updated", {"n": n}, {"teamId": org_id})
+    for org_id, count in counts.items():
+        stored = await stored_events(runtime, org_id)
+        assert [e.seq for e in stored] == list(range(1, 2 * count + 1))
+        assert [e.data["n"] for e in stored] == [*range(count), *range(count)]
+        assert {e.audience["teamId"] for e in stored} == {org_id}
+        assert [e.occurred_at for e in stored] == sorted(e.occurred_at for e in stored)

@@ -20,7 +20,7 @@ async def test_the_bot_prepares_then_runs_and_reads_errors_as_results(client, ru
     await make_tool(client, people.admin, order_tool(connection["id"], name="off", availableToBot=False))
     async with runtime.unit_of_work() as session:
         repo = ToolRepository(session, TenantContext.system(people.org.id))
-        offered = [tool.name for tool in await repo.for_bot()]
+        offered = [tool.name for tool, _ in await repo.for_bot()]
         plans = {
             name: await runner.prepare(session, runtime.secrets, await repo.by_name(name)) for name in offered
         }

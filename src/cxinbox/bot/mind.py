@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.adapters.embeddings import embedder_for
 from cxinbox.adapters.llm.base import ChatMessage, ToolSpec
+from cxinbox.bot import mind_cache
 from cxinbox.bot.llm import target_of
 from cxinbox.bot.repository import BotIntentRepository
 from cxinbox.bot.thinking import Mind
@@ -37,18 +38,24 @@ async def read_mind(
     execute_tools: bool = True,
 ) -> Mind:
     """``conversation``: the conversation's turn (its values fill the tools' parameters; the sandbox
-    has none), whose ``handoff_summary`` the turn read with its setup."""
+    has none), whose ``handoff_summary`` the turn read with its setup. A turn's ``config`` comes from
+    ``mind_cache``, whose entry holds its intents and tools: they are not read again."""
     tenant = TenantContext.system(config.organization_id)
-    tools = await ToolRepository(session, tenant).for_bot()
+    standing = mind_cache.holding(config)
+    if standing is not None:  # the turn's config: its intents and tools were read with it
+        intents, tools = standing.intents, standing.tools
+    else:
+        intents = tuple(await BotIntentRepository(session, tenant).of_config(config.id))
+        tools = tuple(await ToolRepository(session, tenant).for_bot())
     return Mind(
         target=target_of(runtime, config),
         system_prompt=config.system_prompt,
         messages=messages,
         text=text,
-        intents=await BotIntentRepository(session, tenant).of_config(config.id),
+        intents=intents,
         hits=await _knowledge(session, runtime, tenant, text),
-        tools={t.name: await runner.prepare(session, runtime.secrets, t) for t in tools},
-        tool_specs=[ToolSpec(t.name, t.description, t.parameters) for t in tools],
+        tools={t.name: runner.plan_of(runtime.secrets, t, link) for t, link in tools},
+        tool_specs=[ToolSpec(t.name, t.description, t.parameters) for t, _ in tools],
         # the values tools fill their parameters with; read only when there is a tool to run
         tool_context=await runner.conversation_values(session, conversation) if tools else {},
         handoff_on_request=settings.bot_handoff_on_request,

@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, raiseload
 
+from cxinbox.bot import mind_cache
 from cxinbox.bot.sessions import OPEN
 from cxinbox.bot.turn_claims import latest_customer_message_id
 from cxinbox.bot.usage import period_of
@@ -20,12 +21,16 @@ from cxinbox.models.identity import Organization
 from cxinbox.models.inbox import Conversation, Message
 from cxinbox.models.organization_settings import OrganizationSettings
 from cxinbox.models.routing import RoutingSettings
+from cxinbox.models.whatsapp import WhatsAppAccount
 
 
 @dataclass(frozen=True)
 class BotSetup:
     config: BotConfig | None
     settings: OrganizationSettings
+    #: a turn's: the conversation's WhatsApp account, in the turn's session (``mind_cache.seed_account``:
+    #: the reply reads it there without a statement), held here so that the session keeps it
+    account: WhatsAppAccount | None = None
 
     @property
     def enabled(self) -> bool:
@@ -33,12 +38,9 @@ class BotSetup:
 
 
 async def setup_of(session: AsyncSession, organization_id: str) -> BotSetup:
-    config = await session.scalar(
-        select(BotConfig).where(BotConfig.organization_id == organization_id, BotConfig.is_active.is_(True))
-    )
-    settings = await session.scalar(
-        select(OrganizationSettings).where(OrganizationSettings.organization_id == organization_id)
-    )
+    """The organization's setup as it is now (read, not ``mind_cache``'s: its caller may have
+    changed it in its transaction)."""
+    config, settings = await mind_cache.config_and_settings(session, organization_id)
     return BotSetup(config, settings or OrganizationSettings.with_defaults(organization_id))
 
 
@@ -59,14 +61,17 @@ class TurnSetup:
 
 
 async def turn_setup_of(session: AsyncSession, conversation_id: str) -> TurnSetup | None:
-    """All of ``TurnSetup`` in one statement (every turn reads all of it: it was seven); None when the
-    conversation does not exist."""
+    """All of ``TurnSetup`` in one statement (every turn reads all of it: it was seven), what rarely
+    changes from ``mind_cache`` at the organization's ``bot_revision`` that statement reads; None
+    when the conversation does not exist."""
     params = {"conversation_id": conversation_id, "period": period_of(utcnow())}
     row = (await session.execute(_TURN_SETUP, params)).unique().one_or_none()
     if row is None:
         return None
-    conversation, message, organization, config, settings, maintenance, replies, summary = row
-    setup = BotSetup(config, settings or OrganizationSettings.with_defaults(organization.id))
+    conversation, message, organization, revision, maintenance, replies, summary = row
+    standing = await mind_cache.standing_of(session, organization.id, revision)
+    account = await mind_cache.seed_account(session, standing, conversation.whatsapp_account_id)
+    setup = BotSetup(standing.config, standing.settings, account)
     return TurnSetup(conversation, message, setup, organization, bool(maintenance), replies or 0, summary)
 
 
@@ -78,8 +83,8 @@ def _turn_setup() -> Any:
             Conversation,
             Message,
             Organization,
-            BotConfig,
-            OrganizationSettings,
+            # a column, not the loaded organization's attribute: read as it is now
+            Organization.bot_revision,
             RoutingSettings.maintenance_mode,
             BotUsage.bot_replies,
             BotSession.handoff_summary,
@@ -93,8 +98,6 @@ def _turn_setup() -> Any:
         )
         .join(Organization, Organization.id == org)
         .outerjoin(Message, Message.id == latest_customer_message_id())
-        .outerjoin(BotConfig, (BotConfig.organization_id == org) & BotConfig.is_active.is_(True))
-        .outerjoin(OrganizationSettings, OrganizationSettings.organization_id == org)
         .outerjoin(RoutingSettings, RoutingSettings.organization_id == org)
         .outerjoin(BotUsage, (BotUsage.organization_id == org) & (BotUsage.period == bindparam("period")))
         .outerjoin(BotSession, (BotSession.conversation_id == Conversation.id) & OPEN)

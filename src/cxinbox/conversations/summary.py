@@ -5,17 +5,20 @@ with each new message, whichever channel carried it: on a conversation the calle
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, case, or_, select, update
+from sqlalchemy import Table, bindparam, case, event, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import ORMExecuteState, Session, aliased, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from cxinbox.core.clock import utcnow
-from cxinbox.models.inbox import Conversation, ConversationStatus, Message
+from cxinbox.models.identity import User
+from cxinbox.models.inbox import Contact, Conversation, ConversationStatus, Message
+from cxinbox.models.tags import Tag
 
 
 def absorb(conversation: Conversation, message: Message, preview: str, *, from_customer: bool) -> None:
@@ -37,19 +40,86 @@ def _latest(current: datetime | None, at: datetime) -> datetime:
 
 async def reload(session: AsyncSession, conversation_id: str) -> Conversation:
     """The conversation as it is now, with what its events carry (contact, assignee, tags) loaded in
-    the same statement (each relationship's own SELECT made it four)."""
+    the same statement (each relationship's own SELECT made it four); no statement when
+    ``record_message`` loaded it so in this transaction (PostgreSQL) and nothing it carries was
+    written through the session since."""
+    loaded = _fresh(session).get(conversation_id)
+    if loaded is not None:
+        return loaded
     found = await session.scalars(_RELOAD, {"conversation_id": conversation_id})
     return found.unique().one()
 
 
-_RELOAD = (
-    select(Conversation)
-    .options(
-        joinedload(Conversation.contact), joinedload(Conversation.assigned_to), joinedload(Conversation.tags)
+async def reload_many(session: AsyncSession, conversation_ids: Collection[str]) -> dict[str, Conversation]:
+    """``reload`` of several conversations, by id: those ``record_message`` did not load in one
+    statement."""
+    fresh = _fresh(session)
+    found = {id: fresh[id] for id in conversation_ids if id in fresh}
+    missing = [id for id in conversation_ids if id not in found]
+    if missing:
+        rows = await session.scalars(_RELOAD_MANY, {"ids": missing})
+        found |= {conversation.id: conversation for conversation in rows.unique()}
+    return found
+
+
+def _fresh(session: AsyncSession) -> dict[str, Conversation]:
+    """The conversations ``record_message`` loaded in the session's transaction, still current."""
+    fresh: _Fresh | None = session.info.get(_FRESH)
+    if fresh is None or fresh.transaction is not session.sync_session.get_transaction():
+        return {}
+    return fresh.conversations
+
+
+def _with_what_events_carry(conversation: Any) -> Any:
+    """The conversations of ``conversation`` (the entity, or an alias of it) with their contact,
+    assignee and tags, loaded in the same statement, replacing what the session holds."""
+    return (
+        select(conversation)
+        .options(
+            joinedload(conversation.contact),
+            joinedload(conversation.assigned_to),
+            joinedload(conversation.tags),
+        )
+        .execution_options(populate_existing=True)
     )
-    .where(Conversation.id == bindparam("conversation_id"))
-    .execution_options(populate_existing=True)
+
+
+_RELOAD = _with_what_events_carry(Conversation).where(Conversation.id == bindparam("conversation_id"))
+_RELOAD_MANY = _with_what_events_carry(Conversation).where(
+    Conversation.id.in_(bindparam("ids", expanding=True))
 )
+
+
+@dataclass
+class _Fresh:
+    """The conversations ``record_message`` loaded as ``reload`` does, in ``transaction``."""
+
+    transaction: Any
+    conversations: dict[str, Conversation] = field(default_factory=dict)
+
+
+#: ``session.info``'s key of its ``_Fresh``
+_FRESH = "summary_fresh"
+#: the tables of what a reloaded conversation carries: a write to one in the session forgets ``_Fresh``
+_CARRIED = frozenset({"conversations", "contacts", "users", "tags", "conversation_tags"})
+_CARRIED_MODELS = (Conversation, Contact, User, Tag)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _forget_on_statement(state: ORMExecuteState) -> None:
+    if _FRESH not in state.session.info or state.is_select:
+        return
+    name = getattr(getattr(state.statement, "table", None), "name", None)
+    if name is None or name in _CARRIED:  # a target that is not plain (text SQL): assume it is carried
+        del state.session.info[_FRESH]
+
+
+@event.listens_for(Session, "before_flush")
+def _forget_on_flush(session: Session, _flush: Any, _instances: Any) -> None:
+    if _FRESH in session.info and any(
+        isinstance(obj, _CARRIED_MODELS) for obj in (*session.new, *session.dirty, *session.deleted)
+    ):
+        del session.info[_FRESH]
 
 
 async def record_message(
@@ -76,7 +146,10 @@ async def record_message(
     if while_status is None:
         stmt = _SUMMARY_UPDATES[from_customer]
     else:
-        stmt, params["while_status"] = _SUMMARY_UPDATE_WHILE, while_status
+        params["while_status"] = while_status
+        if session.get_bind().dialect.name == "postgresql":
+            return await _record_and_reload(session, message.conversation_id, params)
+        stmt = _SUMMARY_UPDATE_WHILE
     row = (await session.execute(stmt, params)).one_or_none()
     if row is None:
         return False
@@ -84,6 +157,21 @@ async def record_message(
     if loaded is not None:  # the loaded conversation shows the new summary without a reload
         for name, value in row._mapping.items():
             set_committed_value(loaded, name, value)
+    return True
+
+
+async def _record_and_reload(session: AsyncSession, conversation_id: str, params: dict[str, Any]) -> bool:
+    """PostgreSQL: the compare-and-set UPDATE of an outbound message in a CTE, the conversation
+    loaded from what it returns as ``reload`` loads it, in one statement; the next ``reload`` of it
+    (its sender publishes it) then runs none."""
+    found = (await session.scalars(_UPDATE_AND_RELOAD_WHILE, params)).unique().one_or_none()
+    if found is None:
+        return False
+    fresh = session.info.get(_FRESH)
+    transaction = session.sync_session.get_transaction()
+    if fresh is None or fresh.transaction is not transaction:
+        fresh = session.info[_FRESH] = _Fresh(transaction)
+    fresh.conversations[conversation_id] = found
     return True
 
 
@@ -143,8 +231,20 @@ def _later(column: Any, at: Any) -> Any:
 
 
 _SUMMARY_UPDATES = {flag: _summary_update(from_customer=flag) for flag in (False, True)}
+_WHILE = Conversation.__table__.c.status == bindparam(
+    "while_status", type_=Conversation.__table__.c.status.type
+)
 #: an outbound message's summary UPDATE, only while the conversation is in the status ``:while_status``
-_SUMMARY_UPDATE_WHILE = _SUMMARY_UPDATES[False].where(
-    Conversation.__table__.c.status == bindparam("while_status", type_=Conversation.__table__.c.status.type)
+_SUMMARY_UPDATE_WHILE = _SUMMARY_UPDATES[False].where(_WHILE)
+#: the same on PostgreSQL, the conversation as ``reload`` loads it read from what it returns
+_UPDATE_AND_RELOAD_WHILE = _with_what_events_carry(
+    aliased(
+        Conversation,
+        update(cast(Table, Conversation.__table__))
+        .where(Conversation.__table__.c.id == bindparam("conversation_id"), _WHILE)
+        .values(**_summary_values(from_customer=False))
+        .returning(*Conversation.__table__.c)
+        .cte("updated"),
+    )
 )
 _SUMMARY_VALUES = update(cast(Table, Conversation.__table__)).values(**_summary_values(from_customer=False))

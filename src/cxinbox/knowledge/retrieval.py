@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.adapters.embeddings import Embedder, EmbeddingError
@@ -74,21 +74,28 @@ def fuse(rankings: list[list[str]]) -> list[tuple[str, float]]:
 async def _hits(session: AsyncSession, organization_id: str, fused: list[tuple[str, float]]) -> list[Hit]:
     if not fused:
         return []
-    # Looked up by primary key alone, the organization checked on the rows: with both in the WHERE,
-    # SQLite without table statistics walks the organization's index (every chunk of it) instead.
-    rows = await session.execute(
-        select(KnowledgeChunk, KnowledgeDocument.title, KnowledgeDocument.filename)
-        .join(KnowledgeDocument, KnowledgeDocument.id == KnowledgeChunk.document_id)
-        .where(KnowledgeChunk.id.in_([chunk_id for chunk_id, _score in fused]))
-    )
-    found = {
-        chunk.id: (chunk, title or filename)
-        for chunk, title, filename in rows
-        if chunk.organization_id == organization_id
-    }
+    rows = await session.execute(_HITS, {"ids": [chunk_id for chunk_id, _score in fused]})
+    found = {row.id: row for row in rows if row.organization_id == organization_id}
     return [
-        Hit(chunk_id, chunk.document_id, name, chunk.content, chunk.page, round(score, 6))
+        Hit(chunk_id, row.document_id, row.title or row.filename, row.content, row.page, round(score, 6))
         for chunk_id, score in fused
-        if chunk_id in found
-        for chunk, name in [found[chunk_id]]
+        if (row := found.get(chunk_id)) is not None
     ]
+
+
+#: the chunks' columns a hit shows, with their document's name, built once. Looked up by primary key
+#: alone, the organization checked on the rows: with both in the WHERE, SQLite without table
+#: statistics walks the organization's index (every chunk of it) instead.
+_HITS = (
+    select(
+        KnowledgeChunk.id,
+        KnowledgeChunk.organization_id,
+        KnowledgeChunk.document_id,
+        KnowledgeChunk.content,
+        KnowledgeChunk.page,
+        KnowledgeDocument.title,
+        KnowledgeDocument.filename,
+    )
+    .join(KnowledgeDocument, KnowledgeDocument.id == KnowledgeChunk.document_id)
+    .where(KnowledgeChunk.id.in_(bindparam("ids", expanding=True)))
+)

@@ -58,6 +58,8 @@ class Organization(IdMixin, TimestampMixin, Base):
     limit_overrides: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     #: seats bought on top of the plan's (extra agent blocks of the Stripe subscription)
     extra_seats: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: moved by triggers on every change of what the bot's turns cache (``bot.mind_cache``)
+    bot_revision: Mapped[int] = mapped_column(default=0, server_default="0")
 
     @property
     def onboarding_completed(self) -> bool:

@@ -8,15 +8,15 @@ from cxinbox.core.errors import NotFound
 from cxinbox.core.repository import TenantRepository
 from cxinbox.models.tools import BotTool, Connection, Integration, IntegrationLookup
 
-#: a tool of the organization and its connection (when it has one of the same organization), built
-#: once: building it and its cache key anew cost about 0.1 ms of CPU per tool test
-_TOOL_WITH_CONNECTION = (
-    select(BotTool, Connection)
-    .outerjoin(
-        Connection,
-        (Connection.id == BotTool.connection_id) & (Connection.organization_id == BotTool.organization_id),
-    )
-    .where(BotTool.organization_id == bindparam("organization_id"), BotTool.id == bindparam("id"))
+#: tools with their connection (None: none, or not of the same organization)
+_WITH_CONNECTION = select(BotTool, Connection).outerjoin(
+    Connection,
+    (Connection.id == BotTool.connection_id) & (Connection.organization_id == BotTool.organization_id),
+)
+#: a tool of the organization and its connection, built once: building it and its cache key anew
+#: cost about 0.1 ms of CPU per tool test
+_TOOL_WITH_CONNECTION = _WITH_CONNECTION.where(
+    BotTool.organization_id == bindparam("organization_id"), BotTool.id == bindparam("id")
 )
 
 
@@ -39,10 +39,14 @@ class ToolRepository(TenantRepository[BotTool]):
         stmt = self.select().where(BotTool.is_active.is_(True), BotTool.available_to_agents.is_(True))
         return await self.list(stmt.order_by(BotTool.name))
 
-    async def for_bot(self) -> Sequence[BotTool]:
-        """The functions the bot's LLM is offered (``name``, ``description``, ``parameters``)."""
-        stmt = self.select().where(BotTool.is_active.is_(True), BotTool.available_to_bot.is_(True))
-        return await self.list(stmt.order_by(BotTool.name))
+    async def for_bot(self) -> list[tuple[BotTool, Connection | None]]:
+        """The functions the bot's LLM is offered (``name``, ``description``, ``parameters``), each
+        with its connection, in one read (``runner.plan_of``)."""
+        stmt = self.scoped(_WITH_CONNECTION).where(
+            BotTool.is_active.is_(True), BotTool.available_to_bot.is_(True)
+        )
+        rows = await self.session.execute(stmt.order_by(BotTool.name))
+        return [(tool, connection) for tool, connection in rows]
 
     async def get_with_connection_or_404(self, id: str) -> tuple[BotTool, Connection | None]:
         """The tool and, in the same read, its connection (when it has one of the same organization)."""

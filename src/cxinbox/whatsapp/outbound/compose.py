@@ -10,12 +10,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload
 
 from cxinbox.conversations.events import publish_conversation
-from cxinbox.conversations.summary import record_message
+from cxinbox.conversations.summary import record_message, reload_many
 from cxinbox.core.clock import utcnow
 from cxinbox.core.errors import Conflict
 from cxinbox.core.ids import new_id
@@ -216,7 +215,7 @@ async def queue_messages(
     answered = {q.conversation.id for q, _, _ in written if q.sender.type is SenderType.AGENT}
     if answered:
         await _answered(session, answered)
-    reloaded = await _reload(session, {message.conversation_id for _, message, _ in written})
+    reloaded = await reload_many(session, {message.conversation_id for _, message, _ in written})
     outbox = [_outbox_row(q.outgoing, m, a, reloaded[m.conversation_id], now) for q, m, a in written]
     await session.execute(_INSERT_OUTBOX, outbox)
     for (_, message, _), row in zip(written, outbox, strict=True):
@@ -242,23 +241,6 @@ def _outbox_row(
         "template_name": outgoing.template_name,
         "next_attempt_at": now,
     }
-
-
-async def _reload(session: AsyncSession, conversation_ids: set[str]) -> dict[str, Conversation]:
-    """The conversations as they are now, with what their events carry (``summary.reload`` of
-    several in one statement)."""
-    found = await session.scalars(_RELOAD_MANY, {"ids": list(conversation_ids)})
-    return {conversation.id: conversation for conversation in found.unique()}
-
-
-_RELOAD_MANY = (
-    select(Conversation)
-    .options(
-        joinedload(Conversation.contact), joinedload(Conversation.assigned_to), joinedload(Conversation.tags)
-    )
-    .where(Conversation.id.in_(bindparam("ids", expanding=True)))
-    .execution_options(populate_existing=True)
-)
 
 
 #: the outbox row of ``queue_message``: a Core INSERT, its other columns their defaults (the ORM's
