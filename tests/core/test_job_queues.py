@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter, defaultdict
+from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ from cxinbox.core.clock import utcnow
 from cxinbox.core.jobs import Queue, RetryAfter, enqueue, enqueue_debounced, enqueue_later, job
 from cxinbox.models.jobs import ScheduledJob
 from tests.fixtures.runtimes import BROKERS, started_runtime
+from tests.fixtures.statements import statements_of
 from tests.fixtures.wait import eventually
 
 RUNS: Counter[str] = Counter()
@@ -266,3 +268,70 @@ async def test_a_burst_that_never_pauses_runs_by_its_max_wait(settings, broker, 
         assert RUNS[other] == 0
         async with rt.unit_of_work() as session:
             await session.delete(await session.get_one(ScheduledJob, waiting.id))
+
+
+def schedule_statements(runtime) -> AbstractContextManager[list[str]]:
+    """The statements ``runtime`` runs on ``scheduled_jobs`` meanwhile."""
+    return statements_of(runtime, lambda statement: "scheduled_jobs" in statement)
+
+
+async def quiet_session_runtime(settings, runtime, monkeypatch) -> None:
+    """The session's in-process runtime shares the database and looks every 0.2 s: it would take the
+    test's jobs. It looks no more once its current wait ends."""
+    monkeypatch.setattr(runtime.jobs, "_poll_seconds", 3600)
+    await asyncio.sleep(2 * settings.job_poll_seconds)
+
+
+async def test_a_debounced_job_due_now_is_handed_to_its_queue_by_one_statement(
+    settings, broker, runtime, monkeypatch
+):
+    """A call with no delay (a bot turn as a customer writes): right after the commit its row is
+    claimed and kicked by its key in one statement, with no wake-up of the release loop and no read
+    of the schedule before and after (which also answers ``release_due`` in the test: an hour)."""
+    await quiet_session_runtime(settings, runtime, monkeypatch)
+    slow = settings.model_copy(update={"job_poll_seconds": 3600})
+    async with started_runtime(slow, redis_url=broker) as rt:
+        await asyncio.sleep(0.2)  # its release loop's first look is over
+        token = new_token()
+        with schedule_statements(rt) as statements:
+            async with rt.unit_of_work() as session:
+                await enqueue_debounced(session, realtime_job, key=token, delay=0, token=token)
+            await eventually(lambda: RUNS[token] == 1, "the job ran")
+        assert [statement.split(None, 1)[0] for statement in statements] == ["INSERT", "DELETE"]
+        assert await schedule_is_empty(rt, realtime_job.job_name, token)
+
+
+async def test_a_call_due_now_runs_a_waiting_burst_at_once_with_its_arguments(
+    settings, broker, runtime, monkeypatch
+):
+    await quiet_session_runtime(settings, runtime, monkeypatch)
+    slow = settings.model_copy(update={"job_poll_seconds": 3600})
+    async with started_runtime(slow, redis_url=broker) as rt:
+        token = new_token()
+        for seen, delay in ((1, 3600), (2, 3600), (3, 0)):
+            async with rt.unit_of_work() as session:
+                await enqueue_debounced(
+                    session, debounced_job, key=token, delay=delay, token=token, seen=seen
+                )
+        await eventually(lambda: RUNS[token] == 1, "the burst ran")
+        assert RUN_KWARGS[token] == [{"seen": 3}]
+        assert await schedule_is_empty(rt, debounced_job.job_name, token)
+
+
+async def test_a_debounced_job_due_now_runs_once_while_other_processes_release_the_schedule(
+    settings, broker, runtime
+):
+    """The hand-over after the commit and the release loops of two processes looking every 10 ms
+    race for the same rows: each job is kicked once."""
+    fast = settings.model_copy(update={"job_poll_seconds": 0.01})
+    async with (
+        started_runtime(fast, redis_url=broker) as writer,
+        started_runtime(fast, redis_url=broker, prefix=writer.settings.redis_prefix),
+    ):
+        tokens = [new_token() for _ in range(20)]
+        for token in tokens:
+            async with writer.unit_of_work() as session:
+                await enqueue_debounced(session, realtime_job, key=token, delay=0, token=token)
+        await eventually(lambda: all(RUNS[t] for t in tokens), "every job ran")
+        await asyncio.sleep(0.3)  # a second kick would have run by now
+        assert [RUNS[t] for t in tokens] == [1] * len(tokens)

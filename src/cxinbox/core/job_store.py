@@ -53,6 +53,11 @@ def schedule(
     )
 
 
+def debounce_key(job: str, key: str) -> str:
+    """The ``debounce_key`` of ``job``'s pending run for the caller's ``key``."""
+    return f"{job}:{key}"
+
+
 async def debounce(
     session: AsyncSession,
     job: str,
@@ -76,7 +81,7 @@ async def debounce(
         attempt=1,
         run_at=now + timedelta(seconds=min(delay, max_wait)),
         run_by=now + timedelta(seconds=max_wait),
-        debounce_key=f"{job}:{key}",
+        debounce_key=debounce_key(job, key),
         created_at=now,
     )
     pushed_back = insert.excluded.run_at
@@ -117,6 +122,26 @@ class JobStore:
                 return next_at
             if not await self._release_batch(queues, kick):
                 return None
+
+    async def release_debounced(self, key: str, queues: Collection[str], kick: Kick) -> bool:
+        """Kick the pending run of debounce key ``key`` if it is due, in one statement (claimed
+        like a batch of ``release_due``: deleted in the kick's transaction, so it is kicked once);
+        True if it was."""
+        async with unit_of_work(self._sessionmaker) as session:
+            due = (
+                await session.execute(
+                    delete(ScheduledJob)
+                    .where(
+                        ScheduledJob.debounce_key == key,
+                        ScheduledJob.queue.in_(queues),
+                        ScheduledJob.run_at <= utcnow(),
+                    )
+                    .returning(ScheduledJob.job, ScheduledJob.kwargs, ScheduledJob.attempt)
+                )
+            ).first()
+            if due is not None:
+                await kick(due.job, due.kwargs, due.attempt)
+            return due is not None
 
     async def _next_run_at(self, queues: Collection[str]) -> datetime | None:
         """Read outside the write gate, so an idle schedule costs no write transaction."""

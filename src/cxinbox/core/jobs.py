@@ -4,7 +4,10 @@ Jobs carry ids, not objects, and run in their own unit of work. ``enqueue(sessio
 queues a job on the request's transaction: it reaches the broker only after the transaction
 commits. ``enqueue_later`` and ``enqueue_debounced`` store the job in the durable schedule
 (``core.job_store``) in the same transaction. A failed attempt that may retry is stored there too,
-so no wait lives in a process (``core.job_queue`` runs the queues).
+so no wait lives in a process (``core.job_queue`` runs the queues). A debounced job due at once (no
+``delay``: a bot turn as a customer writes) is handed to its queue right after the commit, by its
+key (``JobQueue.release_debounced``), instead of waiting for the schedule's next look; its stored
+row is what a crash between the two leaves for that look.
 """
 
 from __future__ import annotations
@@ -115,18 +118,17 @@ async def enqueue_debounced(
     last call, with that call's ``kwargs`` (so they should name what to look at, such as a
     conversation, not carry the burst's content), and at most ``max_wait`` (default: ten times
     ``delay``) after its first call, so a burst that never pauses still runs. Stored in the
-    database, so calls from every process share one burst."""
+    database, so calls from every process share one burst. A run due at once (no ``delay`` or no
+    ``max_wait``) is handed to its queue as soon as the transaction commits (see the module)."""
     spec = _spec_of(fn)
-    await job_store.debounce(
-        session,
-        spec.name,
-        spec.queue,
-        kwargs,
-        key=key,
-        delay=delay,
-        max_wait=max_wait if max_wait is not None else delay * 10,
-    )
-    _wake_after_commit(session)
+    max_wait = max_wait if max_wait is not None else delay * 10
+    await job_store.debounce(session, spec.name, spec.queue, kwargs, key=key, delay=delay, max_wait=max_wait)
+    if min(delay, max_wait) > 0:
+        _wake_after_commit(session)
+        return
+    queue = _job_queue(session)
+    stored_key = job_store.debounce_key(spec.name, key)
+    after_commit(session, lambda: queue.release_debounced(stored_key))
 
 
 def _wake_after_commit(session: AsyncSession) -> None:
