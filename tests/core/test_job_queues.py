@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select, update
 
 from cxinbox.core.clock import utcnow
+from cxinbox.core.db import commit, rollback
 from cxinbox.core.jobs import Queue, RetryAfter, enqueue, enqueue_debounced, enqueue_later, job
 from cxinbox.models.jobs import ScheduledJob
 from tests.fixtures.runtimes import BROKERS, started_runtime
@@ -282,23 +283,45 @@ async def quiet_session_runtime(settings, runtime, monkeypatch) -> None:
     await asyncio.sleep(2 * settings.job_poll_seconds)
 
 
-async def test_a_debounced_job_due_now_is_handed_to_its_queue_by_one_statement(
+async def test_debounced_jobs_due_now_are_handed_to_their_queue_by_one_statement(
     settings, broker, runtime, monkeypatch
 ):
-    """A call with no delay (a bot turn as a customer writes): right after the commit its row is
-    claimed and kicked by its key in one statement, with no wake-up of the release loop and no read
-    of the schedule before and after (which also answers ``release_due`` in the test: an hour)."""
+    """Calls with no delay (bot turns as customers write, a drain's batch of them in one
+    transaction): right after the commit their rows are claimed and kicked by their keys in one
+    statement, with no wake-up of the release loop and no read of the schedule before and after
+    (which also answers ``release_due`` in the test: an hour)."""
     await quiet_session_runtime(settings, runtime, monkeypatch)
     slow = settings.model_copy(update={"job_poll_seconds": 3600})
     async with started_runtime(slow, redis_url=broker) as rt:
         await asyncio.sleep(0.2)  # its release loop's first look is over
-        token = new_token()
+        tokens = [new_token() for _ in range(3)]
         with schedule_statements(rt) as statements:
             async with rt.unit_of_work() as session:
-                await enqueue_debounced(session, realtime_job, key=token, delay=0, token=token)
-            await eventually(lambda: RUNS[token] == 1, "the job ran")
-        assert [statement.split(None, 1)[0] for statement in statements] == ["INSERT", "DELETE"]
-        assert await schedule_is_empty(rt, realtime_job.job_name, token)
+                for token in tokens:
+                    await enqueue_debounced(session, realtime_job, key=token, delay=0, token=token)
+            await eventually(lambda: all(RUNS[t] == 1 for t in tokens), "the jobs ran")
+        assert [statement.split(None, 1)[0] for statement in statements] == ["INSERT"] * 3 + ["DELETE"]
+        for token in tokens:
+            assert await schedule_is_empty(rt, realtime_job.job_name, token)
+
+
+async def test_a_rolled_back_hand_over_leaves_the_next_transaction_of_its_session_its_own(
+    settings, broker, runtime, monkeypatch
+):
+    """A job's session runs transactions one after another (a bot turn's phases): a run due now that
+    a rolled-back one stored is dropped with it, and one the next stores is handed over."""
+    await quiet_session_runtime(settings, runtime, monkeypatch)
+    slow = settings.model_copy(update={"job_poll_seconds": 3600})
+    async with started_runtime(slow, redis_url=broker) as rt:
+        dropped, kept = new_token(), new_token()
+        async with rt.sessionmaker() as session:
+            await enqueue_debounced(session, realtime_job, key=dropped, delay=0, token=dropped)
+            await rollback(session)
+            await enqueue_debounced(session, realtime_job, key=kept, delay=0, token=kept)
+            await commit(session)
+        await eventually(lambda: RUNS[kept] == 1, "the second transaction's job ran")
+        assert RUNS[dropped] == 0
+        assert await scheduled_rows(rt, realtime_job.job_name, dropped) == []
 
 
 async def test_a_call_due_now_runs_a_waiting_burst_at_once_with_its_arguments(

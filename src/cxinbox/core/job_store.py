@@ -123,25 +123,32 @@ class JobStore:
             if not await self._release_batch(queues, kick):
                 return None
 
-    async def release_debounced(self, key: str, queues: Collection[str], kick: Kick) -> bool:
-        """Kick the pending run of debounce key ``key`` if it is due, in one statement (claimed
-        like a batch of ``release_due``: deleted in the kick's transaction, so it is kicked once);
-        True if it was."""
+    async def release_debounced(self, keys: Collection[str], queues: Collection[str], kick: Kick) -> int:
+        """Kick the pending runs of debounce ``keys`` that are due, in one statement; answers how
+        many. Claimed as ``release_due`` claims (deleted in the kicks' transaction, ``SKIP LOCKED``
+        on PostgreSQL), so each is kicked once: a row locked by another transaction is being
+        released by another process, or was just pushed back by a transaction that hands it over
+        itself when it commits."""
         async with unit_of_work(self._sessionmaker) as session:
+            claimed = (
+                select(ScheduledJob.id)
+                .where(
+                    ScheduledJob.debounce_key.in_(keys),
+                    ScheduledJob.queue.in_(queues),
+                    ScheduledJob.run_at <= utcnow(),
+                )
+                .with_for_update(skip_locked=True)
+            )
             due = (
                 await session.execute(
                     delete(ScheduledJob)
-                    .where(
-                        ScheduledJob.debounce_key == key,
-                        ScheduledJob.queue.in_(queues),
-                        ScheduledJob.run_at <= utcnow(),
-                    )
+                    .where(ScheduledJob.id.in_(claimed.scalar_subquery()))
                     .returning(ScheduledJob.job, ScheduledJob.kwargs, ScheduledJob.attempt)
                 )
-            ).first()
-            if due is not None:
-                await kick(due.job, due.kwargs, due.attempt)
-            return due is not None
+            ).all()
+            for row in due:
+                await kick(row.job, row.kwargs, row.attempt)
+            return len(due)
 
     async def _next_run_at(self, queues: Collection[str]) -> datetime | None:
         """Read outside the write gate, so an idle schedule costs no write transaction."""
