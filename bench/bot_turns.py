@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import itertools
 import multiprocessing
 import os
@@ -109,6 +110,10 @@ def _serve_fakes(pipe: Connection) -> None:
     llm, graph = FakeLlm(), FakeGraph()
     llm.start()
     graph.start()
+    # what the process built so far out of the collector's sight: otherwise a full collection of it
+    # (about one per 200 turns, hundreds of ms on a busy machine) held up the model's answer of the
+    # turn that was waiting for it
+    gc.freeze()
     pipe.send((llm.url, graph.url))
     commands: dict[str, Callable[..., None]] = {"script": llm.script, "add_number": graph.add_number}
     while True:
@@ -326,6 +331,7 @@ async def run(args: argparse.Namespace, data_dir: Path) -> list[tuple[str, str, 
     await runtime.start(workers=True, queues=[q for q in ALL_QUEUES if not workers or q is not Queue.LLM])
     app = create_app(runtime=runtime)
     app.state.runtime = runtime  # what the lifespan sets; the in-process transport runs none
+    gc.freeze()  # as `cxinbox serve` and `cxinbox worker` do once started (``cli``)
     rows: list[tuple[str, str, str]] = []
     slow = [Reply("Sí, enviamos a todo México.", delay=args.latency)] * (args.conversations + 1)
     try:

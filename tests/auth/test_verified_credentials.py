@@ -4,10 +4,9 @@ request, each test first using the credential so that it is remembered."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from cxinbox.auth.principal import Principal
 from cxinbox.auth.verified import VerifiedCredentials, credentials_changed, generation
@@ -16,6 +15,7 @@ from cxinbox.models.identity import ApiKey, Organization, OrganizationStatus, Ro
 from tests.fixtures.api import bearer, create_api_key
 from tests.fixtures.errors import error_of
 from tests.fixtures.factories import update_rows
+from tests.fixtures.statements import statements_of
 
 ME = "/auth/me"
 #: a read an API key made without scopes may do
@@ -24,27 +24,9 @@ PROBE = "/users"
 ADMINS_ONLY = "/api-keys"
 
 
-@contextmanager
-def reads_of(runtime, table: str) -> Iterator[list[str]]:
+def reads_of(runtime, table: str) -> AbstractContextManager[list[str]]:
     """The statements that read ``table`` while the block runs (any of the runtime's engines)."""
-    seen: list[str] = []
-
-    def note(_conn, _cursor, statement, *_args) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and f"FROM {table}" in statement:
-            seen.append(statement)
-
-    engines = {
-        runtime.engine.sync_engine,
-        runtime.read_engine.sync_engine,
-        runtime.current_read_engine.sync_engine,
-    }
-    for engine in engines:
-        event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        for engine in engines:
-            event.remove(engine, "before_cursor_execute", note)
+    return statements_of(runtime, lambda s: s.lstrip().upper().startswith("SELECT") and f"FROM {table}" in s)
 
 
 async def test_a_checked_token_skips_the_read_on_its_next_request(client, factory, runtime):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter, defaultdict
+from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import Any
 
@@ -12,9 +13,11 @@ import pytest
 from sqlalchemy import select, update
 
 from cxinbox.core.clock import utcnow
+from cxinbox.core.db import commit, rollback
 from cxinbox.core.jobs import Queue, RetryAfter, enqueue, enqueue_debounced, enqueue_later, job
 from cxinbox.models.jobs import ScheduledJob
 from tests.fixtures.runtimes import BROKERS, started_runtime
+from tests.fixtures.statements import statements_of
 from tests.fixtures.wait import eventually
 
 RUNS: Counter[str] = Counter()
@@ -266,3 +269,92 @@ async def test_a_burst_that_never_pauses_runs_by_its_max_wait(settings, broker, 
         assert RUNS[other] == 0
         async with rt.unit_of_work() as session:
             await session.delete(await session.get_one(ScheduledJob, waiting.id))
+
+
+def schedule_statements(runtime) -> AbstractContextManager[list[str]]:
+    """The statements ``runtime`` runs on ``scheduled_jobs`` meanwhile."""
+    return statements_of(runtime, lambda statement: "scheduled_jobs" in statement)
+
+
+async def quiet_session_runtime(settings, runtime, monkeypatch) -> None:
+    """The session's in-process runtime shares the database and looks every 0.2 s: it would take the
+    test's jobs. It looks no more once its current wait ends."""
+    monkeypatch.setattr(runtime.jobs, "_poll_seconds", 3600)
+    await asyncio.sleep(2 * settings.job_poll_seconds)
+
+
+async def test_debounced_jobs_due_now_are_handed_to_their_queue_by_one_statement(
+    settings, broker, runtime, monkeypatch
+):
+    """Calls with no delay (bot turns as customers write, a drain's batch of them in one
+    transaction): right after the commit their rows are claimed and kicked by their keys in one
+    statement, with no wake-up of the release loop and no read of the schedule before and after
+    (which also answers ``release_due`` in the test: an hour)."""
+    await quiet_session_runtime(settings, runtime, monkeypatch)
+    slow = settings.model_copy(update={"job_poll_seconds": 3600})
+    async with started_runtime(slow, redis_url=broker) as rt:
+        await asyncio.sleep(0.2)  # its release loop's first look is over
+        tokens = [new_token() for _ in range(3)]
+        with schedule_statements(rt) as statements:
+            async with rt.unit_of_work() as session:
+                for token in tokens:
+                    await enqueue_debounced(session, realtime_job, key=token, delay=0, token=token)
+            await eventually(lambda: all(RUNS[t] == 1 for t in tokens), "the jobs ran")
+        assert [statement.split(None, 1)[0] for statement in statements] == ["INSERT"] * 3 + ["DELETE"]
+        for token in tokens:
+            assert await schedule_is_empty(rt, realtime_job.job_name, token)
+
+
+async def test_a_rolled_back_hand_over_leaves_the_next_transaction_of_its_session_its_own(
+    settings, broker, runtime, monkeypatch
+):
+    """A job's session runs transactions one after another (a bot turn's phases): a run due now that
+    a rolled-back one stored is dropped with it, and one the next stores is handed over."""
+    await quiet_session_runtime(settings, runtime, monkeypatch)
+    slow = settings.model_copy(update={"job_poll_seconds": 3600})
+    async with started_runtime(slow, redis_url=broker) as rt:
+        dropped, kept = new_token(), new_token()
+        async with rt.sessionmaker() as session:
+            await enqueue_debounced(session, realtime_job, key=dropped, delay=0, token=dropped)
+            await rollback(session)
+            await enqueue_debounced(session, realtime_job, key=kept, delay=0, token=kept)
+            await commit(session)
+        await eventually(lambda: RUNS[kept] == 1, "the second transaction's job ran")
+        assert RUNS[dropped] == 0
+        assert await scheduled_rows(rt, realtime_job.job_name, dropped) == []
+
+
+async def test_a_call_due_now_runs_a_waiting_burst_at_once_with_its_arguments(
+    settings, broker, runtime, monkeypatch
+):
+    await quiet_session_runtime(settings, runtime, monkeypatch)
+    slow = settings.model_copy(update={"job_poll_seconds": 3600})
+    async with started_runtime(slow, redis_url=broker) as rt:
+        token = new_token()
+        for seen, delay in ((1, 3600), (2, 3600), (3, 0)):
+            async with rt.unit_of_work() as session:
+                await enqueue_debounced(
+                    session, debounced_job, key=token, delay=delay, token=token, seen=seen
+                )
+        await eventually(lambda: RUNS[token] == 1, "the burst ran")
+        assert RUN_KWARGS[token] == [{"seen": 3}]
+        assert await schedule_is_empty(rt, debounced_job.job_name, token)
+
+
+async def test_a_debounced_job_due_now_runs_once_while_other_processes_release_the_schedule(
+    settings, broker, runtime
+):
+    """The hand-over after the commit and the release loops of two processes looking every 10 ms
+    race for the same rows: each job is kicked once."""
+    fast = settings.model_copy(update={"job_poll_seconds": 0.01})
+    async with (
+        started_runtime(fast, redis_url=broker) as writer,
+        started_runtime(fast, redis_url=broker, prefix=writer.settings.redis_prefix),
+    ):
+        tokens = [new_token() for _ in range(20)]
+        for token in tokens:
+            async with writer.unit_of_work() as session:
+                await enqueue_debounced(session, realtime_job, key=token, delay=0, token=token)
+        await eventually(lambda: all(RUNS[t] for t in tokens), "every job ran")
+        await asyncio.sleep(0.3)  # a second kick would have run by now
+        assert [RUNS[t] for t in tokens] == [1] * len(tokens)

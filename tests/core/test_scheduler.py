@@ -9,7 +9,7 @@ import pytest
 from redis.asyncio import Redis
 
 from cxinbox.core.jobs import job
-from cxinbox.core.scheduler import PeriodicSpec, Scheduler
+from cxinbox.core.scheduler import PeriodicSpec, Scheduler, phase, seconds_to_phase
 from tests.fixtures.runtimes import REDIS_URL, needs_redis, started_runtime, unique_prefix
 from tests.fixtures.wait import eventually
 
@@ -76,3 +76,16 @@ async def test_stop_ends_a_loop_whose_kick_swallowed_the_cancel():
     scheduler.start()
     await asyncio.wait_for(queue.kicking.wait(), 60)
     await asyncio.wait_for(scheduler.stop(), 60)  # before: the loop slept on and stop() never returned
+
+
+def test_the_tasks_of_one_interval_tick_spread_over_it_in_every_process():
+    """Started together, the 5-second tasks ticked together: a bot turn caught then waited for all
+    their transactions at once. Each now has its own moment in the interval, by name, on the wall
+    clock (so every process picks the same ones, whatever order it registered them in)."""
+    fives = [PeriodicSpec(name, 5) for name in ("d", "a", "c", "b")]
+    specs = [*fives, PeriodicSpec("hourly", 3600)]
+    assert {spec.job_name: phase(spec, specs) for spec in fives} == {"a": 0, "b": 1.25, "c": 2.5, "d": 3.75}
+    assert phase(specs[-1], list(reversed(specs))) == 0
+    assert seconds_to_phase(1_000_000.0, 5, 1.25) == pytest.approx(1.25)
+    assert seconds_to_phase(1_000_001.5, 5, 1.25) == pytest.approx(4.75)
+    assert seconds_to_phase(1_000_001.25, 5, 1.25) == 0

@@ -166,6 +166,18 @@ class JobQueue:
         async with Redis(connection_pool=broker.connection_pool) as redis:  # type: ignore[attr-defined]
             return int(await redis.llen(broker.queue_name))  # type: ignore[attr-defined]
 
+    async def release_debounced(self, keys: Collection[str]) -> None:
+        """Kick the debounced jobs of ``keys`` that a transaction has just stored due now (it
+        committed): one statement for all of them, where the schedule's release loop would read the
+        schedule, claim its due rows and read it again, after a wake-up of its own. A job another
+        process released first (or of a queue this process does not release) is not kicked; if
+        this fails, the release loop finds the jobs."""
+        try:
+            await self._store.release_debounced(keys, self._released, self._kick_scheduled)
+        except Exception:
+            log.warning("job_release_debounced_failed", exc_info=True)
+            self.wake()
+
     def wake(self) -> None:
         """Look at the durable schedule now (this process has just scheduled a job)."""
         self._wake.set()

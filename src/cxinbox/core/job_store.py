@@ -53,6 +53,11 @@ def schedule(
     )
 
 
+def debounce_key(job: str, key: str) -> str:
+    """The ``debounce_key`` of ``job``'s pending run for the caller's ``key``."""
+    return f"{job}:{key}"
+
+
 async def debounce(
     session: AsyncSession,
     job: str,
@@ -76,7 +81,7 @@ async def debounce(
         attempt=1,
         run_at=now + timedelta(seconds=min(delay, max_wait)),
         run_by=now + timedelta(seconds=max_wait),
-        debounce_key=f"{job}:{key}",
+        debounce_key=debounce_key(job, key),
         created_at=now,
     )
     pushed_back = insert.excluded.run_at
@@ -117,6 +122,33 @@ class JobStore:
                 return next_at
             if not await self._release_batch(queues, kick):
                 return None
+
+    async def release_debounced(self, keys: Collection[str], queues: Collection[str], kick: Kick) -> int:
+        """Kick the pending runs of debounce ``keys`` that are due, in one statement; answers how
+        many. Claimed as ``release_due`` claims (deleted in the kicks' transaction, ``SKIP LOCKED``
+        on PostgreSQL), so each is kicked once: a row locked by another transaction is being
+        released by another process, or was just pushed back by a transaction that hands it over
+        itself when it commits."""
+        async with unit_of_work(self._sessionmaker) as session:
+            claimed = (
+                select(ScheduledJob.id)
+                .where(
+                    ScheduledJob.debounce_key.in_(keys),
+                    ScheduledJob.queue.in_(queues),
+                    ScheduledJob.run_at <= utcnow(),
+                )
+                .with_for_update(skip_locked=True)
+            )
+            due = (
+                await session.execute(
+                    delete(ScheduledJob)
+                    .where(ScheduledJob.id.in_(claimed.scalar_subquery()))
+                    .returning(ScheduledJob.job, ScheduledJob.kwargs, ScheduledJob.attempt)
+                )
+            ).all()
+            for row in due:
+                await kick(row.job, row.kwargs, row.attempt)
+            return len(due)
 
     async def _next_run_at(self, queues: Collection[str]) -> datetime | None:
         """Read outside the write gate, so an idle schedule costs no write transaction."""

@@ -4,7 +4,11 @@ Jobs carry ids, not objects, and run in their own unit of work. ``enqueue(sessio
 queues a job on the request's transaction: it reaches the broker only after the transaction
 commits. ``enqueue_later`` and ``enqueue_debounced`` store the job in the durable schedule
 (``core.job_store``) in the same transaction. A failed attempt that may retry is stored there too,
-so no wait lives in a process (``core.job_queue`` runs the queues).
+so no wait lives in a process (``core.job_queue`` runs the queues). A debounced job due at once (no
+``delay``: a bot turn as a customer writes) is handed to its queue right after the commit, by its
+key, with the others its transaction stored (``JobQueue.release_debounced``: one statement),
+instead of waiting for the schedule's next look; its stored row is what a crash between the two
+leaves for that look.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.core import job_store
-from cxinbox.core.db import after_commit
+from cxinbox.core.db import after_commit, after_rollback
 
 # the queues are named in a module of their own (the command line reads them); here as before
 from cxinbox.core.queue_names import ALL_QUEUES as ALL_QUEUES
@@ -27,6 +31,9 @@ if TYPE_CHECKING:
     from cxinbox.core.job_queue import JobQueue
 
 JOB_QUEUE_KEY = "job_queue"
+#: ``session.info``: the debounce keys of the runs due at once that its transaction stored, handed
+#: over together after the commit (a drain's batch: one statement for all its turns)
+_DUE_NOW_KEY = "debounced_due_now"
 
 
 @dataclass(frozen=True)
@@ -115,18 +122,34 @@ async def enqueue_debounced(
     last call, with that call's ``kwargs`` (so they should name what to look at, such as a
     conversation, not carry the burst's content), and at most ``max_wait`` (default: ten times
     ``delay``) after its first call, so a burst that never pauses still runs. Stored in the
-    database, so calls from every process share one burst."""
+    database, so calls from every process share one burst. A run due at once (no ``delay`` or no
+    ``max_wait``) is handed to its queue as soon as the transaction commits (see the module)."""
     spec = _spec_of(fn)
-    await job_store.debounce(
-        session,
-        spec.name,
-        spec.queue,
-        kwargs,
-        key=key,
-        delay=delay,
-        max_wait=max_wait if max_wait is not None else delay * 10,
-    )
-    _wake_after_commit(session)
+    max_wait = max_wait if max_wait is not None else delay * 10
+    await job_store.debounce(session, spec.name, spec.queue, kwargs, key=key, delay=delay, max_wait=max_wait)
+    if min(delay, max_wait) > 0:
+        _wake_after_commit(session)
+        return
+    _hand_over_after_commit(session, job_store.debounce_key(spec.name, key))
+
+
+def _hand_over_after_commit(session: AsyncSession, key: str) -> None:
+    """Hand the run of ``key`` to its queue once the transaction commits, with the others it stored."""
+    keys: list[str] | None = session.info.get(_DUE_NOW_KEY)
+    if keys is not None:
+        keys.append(key)
+        return
+    session.info[_DUE_NOW_KEY] = [key]
+    queue = _job_queue(session)
+
+    async def hand_over() -> None:
+        await queue.release_debounced(session.info.pop(_DUE_NOW_KEY, []))
+
+    async def forget() -> None:
+        session.info.pop(_DUE_NOW_KEY, None)
+
+    after_commit(session, hand_over)
+    after_rollback(session, forget)
 
 
 def _wake_after_commit(session: AsyncSession) -> None:
