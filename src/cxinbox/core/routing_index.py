@@ -14,8 +14,8 @@ therefore wins as before, a partial one (the path matches, the method does not) 
 and ``redirect_slashes`` still finds the route of the path with or without its trailing slash (its
 walk stops at the same node: trailing ``/`` are not walked). Routes whose path cannot be read this
 way (a host, a frontend route, a path that starts with a parameter) sit at the root: every request
-tries them. The path is walked without its trailing newlines too, as a route's ``$`` also matches
-before one.
+tries them. The path is walked without its trailing slashes and newlines (a route's ``$`` also
+matches before a final newline).
 
 Built at the first request (the router's routes are complete by then) and again whenever routes
 are added to the app's router; routes added to a router after it was included in the app are not
