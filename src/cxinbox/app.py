@@ -45,6 +45,7 @@ from cxinbox.core.http import (
     upload_routes,
 )
 from cxinbox.core.logging import configure_logging
+from cxinbox.core.routing_index import install_route_index
 from cxinbox.core.validation import check_request_parts
 from cxinbox.dev.router import router as dev_router
 from cxinbox.files.router import router as files_router
@@ -85,8 +86,8 @@ from cxinbox.whatsapp.webhook_router import router as whatsapp_webhook_router
 API_PREFIX = "/api/v1"
 log = structlog.get_logger(__name__)
 
-#: Routes are matched by a linear scan in this order: the machine-called hot paths (health checks,
-#: Meta's webhook deliveries) come first.
+#: Routes are matched in this order (the first that matches a request wins), though a request tries
+#: only those its path's leading segments may lead to (``core.routing_index``).
 ROUTERS: tuple[APIRouter, ...] = (
     health_router,
     whatsapp_webhook_router,
@@ -198,6 +199,7 @@ def create_app(
     install_api_docs(app, docs_url=f"{API_PREFIX}/docs", openapi_url=app.openapi_url or "", title=title)
     install_openapi(app)
     _document_key_scopes(app)
+    install_route_index(app.router)
     return app
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cxinbox.core.db import create_engine, create_read_engine
+from cxinbox.core.db import create_engine, create_read_engine, create_sessionmaker, unit_of_work
 from cxinbox.core.sqlite_driver import OneTripConnection
 
 
@@ -84,6 +84,26 @@ async def test_a_transaction_without_statements_makes_no_trip(engine):
         await conn.rollback()
     async with engine.connect() as conn:
         assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar() == 0
+
+
+async def test_a_connection_handed_back_after_its_commit_makes_no_rollback_trip(engine):
+    """The pool rolls back every connection handed back to it; after a commit no transaction is open
+    and that rollback stays out of the thread. One still open is rolled back in it."""
+    sessions = create_sessionmaker(engine)
+    async with engine.connect() as conn:
+        driver = (await conn.get_raw_connection()).driver_connection
+    trips = count_trips(driver)
+    async with unit_of_work(sessions) as session:
+        await session.execute(text("INSERT INTO t (name) VALUES ('a')"))
+    assert trips == ["_run", "commit"]  # the statement and the commit; no rollback as it goes back
+    trips.clear()
+    async with sessions() as session:
+        await session.execute(text("INSERT INTO t (name) VALUES ('b')"))
+        assert driver.in_transaction
+    assert trips == ["_run", "rollback"]  # handed back in its transaction: rolled back
+    assert not driver.in_transaction
+    async with engine.connect() as conn:
+        assert (await conn.execute(text("SELECT name FROM t"))).scalars().all() == ["a"]
 
 
 async def test_a_write_waits_for_another_process_writer_then_fails_as_its_first_statement(tmp_path):

@@ -7,7 +7,8 @@ callback, costing more than the statement itself on a small table, and making ev
 request wait four times behind whatever else the loop has ready. ``OneTripConnection`` makes its
 cursors do the four in one call: the statement runs, its rows are read and its cursor closed in the
 thread, and the cursor answers ``fetchall``, ``fetchone`` and ``fetchmany`` from the rows read.
-A transaction's ``BEGIN`` goes with its first statement; its commit or rollback is one trip.
+A transaction's ``BEGIN`` goes with its first statement; its commit or rollback is one trip, and
+none when no transaction is open.
 
 Installed per engine by ``use_one_trip_cursors`` (the dialect's ``do_connect`` hook hands it the
 URL's connect arguments), so the engine and its URL stay SQLAlchemy's ``sqlite+aiosqlite``.
@@ -124,9 +125,15 @@ class OneTripConnection(aiosqlite.Connection):
         await super().rollback()
 
     def _ended_unstarted(self) -> bool:
-        """A transaction that ran no statement never began: its end has nothing to do."""
+        """A transaction that ran no statement never began, and a connection in no transaction (the
+        pool's rollback of a connection handed back after its commit) has none to end: the end has
+        nothing to do, which sqlite3 would find out only in the connection's thread. Reading
+        ``in_transaction`` (SQLite's autocommit flag, which sqlite3 reads without its same-thread
+        check, as aiosqlite's own ``in_transaction`` does) from the event loop's thread is safe here:
+        the connection's calls are awaited one at a time, so none is running in its thread to change
+        the flag while it is read."""
         unstarted, self.pending_begin = self.pending_begin is not None, None
-        return unstarted
+        return unstarted or not self._conn.in_transaction
 
     async def in_thread(self, fn: Any, *args: Any) -> Any:
         """``fn(the sqlite3 connection, *args)`` in the connection's thread."""
