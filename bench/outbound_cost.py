@@ -15,6 +15,7 @@ own, whatever the machine's load.
    at most 50).
 
     .venv/bin/python -m bench.outbound_cost [--replies 200] [--recipients 2000] [--rate 1000]
+        [--parts replies,campaign] [--rounds 1] [--profile FILE]
         [--database-url postgresql+asyncpg://… --redis-url redis://…]
 
 CPU is ``time.process_time()`` around each job (the bench's process: the event loop and SQLite's
@@ -93,16 +94,23 @@ class Meter:
     """The cost of the jobs run through ``job``, summed (the bench's own reads between them are
     not counted)."""
 
+    #: the profile of the measured jobs (``--profile``), enabled around each of them only
+    profile: cProfile.Profile | None = None
+
     def __init__(self, runtime: Runtime, counter: Counter) -> None:
         self.runtime, self.counter = runtime, counter
         self.cost = Cost(0.0, 0, 0)
 
     async def job(self, fn: Any, **kwargs: Any) -> None:
         counter = self.counter
-        cpu, statements, transactions = time.process_time(), counter.statements, counter.transactions
         spec = registered_job(fn.job_name)
         assert spec is not None
+        if self.profile:
+            self.profile.enable()
+        cpu, statements, transactions = time.process_time(), counter.statements, counter.transactions
         await self.runtime._run_job(spec, kwargs)
+        if self.profile:
+            self.profile.disable()
         self.cost = Cost(
             self.cost.cpu + time.process_time() - cpu,
             self.cost.statements + counter.statements - statements,
@@ -267,7 +275,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--recipients", type=int, default=2000, help="campaign recipients measured")
     parser.add_argument("--rate", type=int, default=1000, help="the governor's sends per second")
     parser.add_argument("--rounds", type=int, default=1, help="repeat both parts, each row per round")
-    parser.add_argument("--profile", help="write a profile of the measured parts (CPU clock) here")
+    parser.add_argument("--profile", help="write a profile of the measured jobs (CPU clock) here")
+    parser.add_argument(
+        "--parts", default="replies,campaign", help="which parts to measure: replies, campaign or both"
+    )
     return parser.parse_args()
 
 
@@ -300,19 +311,19 @@ async def run(args: argparse.Namespace, data_dir: Path) -> list[str]:
     counter = Counter(runtime)
     lines = []
     try:
+        parts = args.parts.split(",")
         await replies(runtime, counter, 20)  # warm-up: connections, caches, statements compiled
         await campaign(runtime, counter, 400)
-        profile = cProfile.Profile(time.process_time) if args.profile else None
-        if profile:
-            profile.enable()
+        Meter.profile = cProfile.Profile(time.process_time) if args.profile else None
         for _ in range(args.rounds):
-            cost = await replies(runtime, counter, args.replies)
-            lines.append(row("reply delivery (`whatsapp.deliver_message`)", args.replies, cost))
-            cost = await campaign(runtime, counter, args.recipients)
-            lines.append(row("campaign send (steps + batch deliveries)", args.recipients, cost))
-        if profile:
-            profile.disable()
-            profile.dump_stats(args.profile)
+            if "replies" in parts:
+                cost = await replies(runtime, counter, args.replies)
+                lines.append(row("reply delivery (`whatsapp.deliver_message`)", args.replies, cost))
+            if "campaign" in parts:
+                cost = await campaign(runtime, counter, args.recipients)
+                lines.append(row("campaign send (steps + batch deliveries)", args.recipients, cost))
+        if Meter.profile:
+            Meter.profile.dump_stats(args.profile)
     finally:
         await runtime.stop()
         fakes.stop()
