@@ -176,6 +176,7 @@ async def _read_due(
             params |= conversation_order.params(now)
         rows = await session.execute(stmt, params)
         found = []
+        tokens: dict[str, str] = {}  # each number's token decrypted once (a batch: one number)
         for (
             outbox_id,
             message_id,
@@ -194,7 +195,7 @@ async def _read_due(
                 message_id=message_id,
                 organization_id=org_id,
                 phone_number_id=number,
-                access_token=runtime.secrets.decrypt(token) if token else None,
+                access_token=_decrypted(runtime, tokens, token),
                 account_status=status,
                 recipient=recipient,
                 payload=payload,
@@ -203,6 +204,14 @@ async def _read_due(
             )
             found.append((claim, bool(waits)))
         return found
+
+
+def _decrypted(runtime: Runtime, tokens: dict[str, str], token: str | None) -> str | None:
+    if not token:
+        return None
+    if token not in tokens:
+        tokens[token] = runtime.secrets.decrypt(token)
+    return tokens[token]
 
 
 def _claim_statement(dialect: str) -> Any:
