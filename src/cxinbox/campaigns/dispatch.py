@@ -160,7 +160,7 @@ async def _step(step: Step) -> None:
         return await step.wait(
             campaign.status_reason if campaign.status_reason == THROTTLED else None, recheck
         )
-    room = await room_left(session, account, step.now)
+    room = await room_left(runtime, session, account, step.now)
     wanted = min(size, size * BATCHES_AHEAD - in_flight)
     wanted = wanted if room.left is None else min(wanted, room.left)
     if wanted <= 0:
