@@ -1,6 +1,7 @@
 """Sending many outbox rows of one number at its governor's pace, in few transactions (a campaign's
-batch): the same rule as ``delivery`` (the claim is committed right before the Graph call, an
-outcome never recorded is reconciled, never resent), per slice instead of per message.
+batch, or a burst of replies a delivery job takes along): the same rule as ``delivery`` (the claim
+is committed right before the Graph call, an outcome never recorded is reconciled, never resent),
+per slice instead of per message.
 
 The rows go in slices of what the number may send in ``SLICE_SECONDS``. For each slice the governor
 gives its slots (waiting for them), one UPDATE claims the slice and commits, its Graph calls run
@@ -74,10 +75,12 @@ async def deliver_batch(runtime: Runtime, session: AsyncSession, outbox_ids: lis
     due = await read_due(runtime, outbox_ids)
     due.sort(key=lambda c: (c.phone_number_id, c.access_token or ""))
     for _, group in groupby(due, key=lambda c: (c.phone_number_id, c.access_token or "")):
-        await _send_number(runtime, session, list(group))
+        await send_number(runtime, session, list(group))
 
 
-async def _send_number(runtime: Runtime, session: AsyncSession, claims: list[Claim]) -> None:
+async def send_number(runtime: Runtime, session: AsyncSession, claims: list[Claim]) -> None:
+    """Send ``claims`` (due rows of one number and token, read but not claimed) slice by slice; a
+    row left is given its own delivery job in ``session``'s transaction."""
     phone_number_id = claims[0].phone_number_id
     held = await governor.held_recipients(runtime, phone_number_id, [c.recipient for c in claims])
     later = [c for c in claims if c.recipient in held]
@@ -90,8 +93,9 @@ async def _send_number(runtime: Runtime, session: AsyncSession, claims: list[Cla
         try:
             for start in range(0, len(ready), size):
                 part = ready[start : start + size]
-                if part[0].calls_graph and (
-                    defer := await governor.wait_slots(runtime, phone_number_id, len(part))
+                graph_calls = sum(c.calls_graph for c in part)
+                if graph_calls and (
+                    defer := await governor.wait_slots(runtime, phone_number_id, graph_calls)
                 ):
                     later += ready[start:]
                     _put_off(session, later, defer)
