@@ -1,13 +1,15 @@
 """The outbound path's cost per delivered message: CPU time of the process, SQL statements and
-transactions, for single reply deliveries and for campaign batches.
+transactions, for reply deliveries (one by one, and a burst) and for campaign batches.
 
 No worker runs: the bench runs each job itself, one after another, against the fake Graph API
 (``tests.fakes.graph``, in a child process: its CPU is not counted), so every figure is the job's
 own, whatever the machine's load.
 
 1. Replies: ``--replies`` conversations each get a bot-style reply through
-   ``compose.queue_message`` (each in its own transaction, not measured); then each reply's
-   ``whatsapp.deliver_message`` job runs, one after another (measured).
+   ``compose.queue_message`` (each in its own transaction, not measured) and each reply's
+   ``whatsapp.deliver_message`` job runs (measured): one by one (each reply delivered before the
+   next is queued, alone on its number), then as a burst (all queued first, their jobs run one
+   after another: the first takes the others along through the batch path).
 2. Campaign: a RUNNING campaign of ``--recipients`` recipients with an approved template; its
    ``campaigns.dispatch`` steps and the ``whatsapp.deliver_batch`` job of each step run until every
    recipient is sent (measured together, per message sent). The governor is set to ``--rate`` per
@@ -15,6 +17,7 @@ own, whatever the machine's load.
    at most 50).
 
     .venv/bin/python -m bench.outbound_cost [--replies 200] [--recipients 2000] [--rate 1000]
+        [--parts replies,campaign] [--rounds 1] [--profile FILE]
         [--database-url postgresql+asyncpg://… --redis-url redis://…]
 
 CPU is ``time.process_time()`` around each job (the bench's process: the event loop and SQLite's
@@ -93,16 +96,23 @@ class Meter:
     """The cost of the jobs run through ``job``, summed (the bench's own reads between them are
     not counted)."""
 
+    #: the profile of the measured jobs (``--profile``), enabled around each of them only
+    profile: cProfile.Profile | None = None
+
     def __init__(self, runtime: Runtime, counter: Counter) -> None:
         self.runtime, self.counter = runtime, counter
         self.cost = Cost(0.0, 0, 0)
 
     async def job(self, fn: Any, **kwargs: Any) -> None:
         counter = self.counter
-        cpu, statements, transactions = time.process_time(), counter.statements, counter.transactions
         spec = registered_job(fn.job_name)
         assert spec is not None
+        if self.profile:
+            self.profile.enable()
+        cpu, statements, transactions = time.process_time(), counter.statements, counter.transactions
         await self.runtime._run_job(spec, kwargs)
+        if self.profile:
+            self.profile.disable()
         self.cost = Cost(
             self.cost.cpu + time.process_time() - cpu,
             self.cost.statements + counter.statements - statements,
@@ -148,27 +158,36 @@ async def conversations(runtime: Runtime, org_id: str, account: WhatsAppAccount,
     return ids
 
 
-async def replies(runtime: Runtime, counter: Counter, count: int) -> Cost:
-    """``count`` bot replies, each queued by ``compose.queue_message`` in a conversation of its own,
-    then delivered one job after another: the delivery's cost."""
+async def replies(runtime: Runtime, counter: Counter, count: int, *, burst: bool) -> Cost:
+    """``count`` bot replies, each queued by ``compose.queue_message`` in a conversation of its own
+    and delivered by its ``whatsapp.deliver_message`` job: the delivery's cost. A ``burst`` queues
+    them all first (the first job takes the others along, their own jobs find them sent); otherwise
+    each is delivered before the next is queued (alone on its number: one by one)."""
     org_id, account = await seed(runtime, fakes_of(runtime))
+    meter = Meter(runtime, counter)
     outbox_ids = []
     for conversation_id in await conversations(runtime, org_id, account, count):
-        async with runtime.unit_of_work() as session:
-            conversation = await session.get_one(Conversation, conversation_id)
-            message = await compose.queue_message(
-                session, runtime, conversation, compose.text_message("Sí, enviamos a todo México."),
-                compose.Sender(SenderType.BOT), deliver=False,
-            )  # fmt: skip
-            await session.flush()
-            outbox_ids.append(
-                await session.scalar(select(OutboxEntry.id).where(OutboxEntry.message_id == message.id))
-            )
-    meter = Meter(runtime, counter)
+        outbox_ids.append(await _queued_reply(runtime, conversation_id))
+        if not burst:
+            await meter.job(deliver_message, outbox_id=outbox_ids.pop())
     for outbox_id in outbox_ids:
         await meter.job(deliver_message, outbox_id=outbox_id)
     await all_sent(runtime, org_id, count)
     return meter.cost
+
+
+async def _queued_reply(runtime: Runtime, conversation_id: str) -> str:
+    """A bot-style reply in the conversation (its outbox row's id), nothing sent."""
+    async with runtime.unit_of_work() as session:
+        conversation = await session.get_one(Conversation, conversation_id)
+        message = await compose.queue_message(
+            session, runtime, conversation, compose.text_message("Sí, enviamos a todo México."),
+            compose.Sender(SenderType.BOT), deliver=False,
+        )  # fmt: skip
+        await session.flush()
+        outbox_id = await session.scalar(select(OutboxEntry.id).where(OutboxEntry.message_id == message.id))
+    assert outbox_id is not None
+    return outbox_id
 
 
 async def campaign(runtime: Runtime, counter: Counter, count: int) -> Cost:
@@ -267,7 +286,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--recipients", type=int, default=2000, help="campaign recipients measured")
     parser.add_argument("--rate", type=int, default=1000, help="the governor's sends per second")
     parser.add_argument("--rounds", type=int, default=1, help="repeat both parts, each row per round")
-    parser.add_argument("--profile", help="write a profile of the measured parts (CPU clock) here")
+    parser.add_argument("--profile", help="write a profile of the measured jobs (CPU clock) here")
+    parser.add_argument(
+        "--parts", default="replies,campaign", help="which parts to measure: replies, campaign or both"
+    )
     return parser.parse_args()
 
 
@@ -300,19 +322,24 @@ async def run(args: argparse.Namespace, data_dir: Path) -> list[str]:
     counter = Counter(runtime)
     lines = []
     try:
-        await replies(runtime, counter, 20)  # warm-up: connections, caches, statements compiled
+        parts = args.parts.split(",")
+        await replies(runtime, counter, 20, burst=False)  # warm-up: connections, statements compiled
+        await replies(runtime, counter, 20, burst=True)
         await campaign(runtime, counter, 400)
-        profile = cProfile.Profile(time.process_time) if args.profile else None
-        if profile:
-            profile.enable()
+        Meter.profile = cProfile.Profile(time.process_time) if args.profile else None
         for _ in range(args.rounds):
-            cost = await replies(runtime, counter, args.replies)
-            lines.append(row("reply delivery (`whatsapp.deliver_message`)", args.replies, cost))
-            cost = await campaign(runtime, counter, args.recipients)
-            lines.append(row("campaign send (steps + batch deliveries)", args.recipients, cost))
-        if profile:
-            profile.disable()
-            profile.dump_stats(args.profile)
+            if "replies" in parts:
+                cost = await replies(runtime, counter, args.replies, burst=False)
+                lines.append(
+                    row("reply delivery, one by one (`whatsapp.deliver_message`)", args.replies, cost)
+                )
+                cost = await replies(runtime, counter, args.replies, burst=True)
+                lines.append(row("reply delivery, a burst on one number", args.replies, cost))
+            if "campaign" in parts:
+                cost = await campaign(runtime, counter, args.recipients)
+                lines.append(row("campaign send (steps + batch deliveries)", args.recipients, cost))
+        if Meter.profile:
+            Meter.profile.dump_stats(args.profile)
     finally:
         await runtime.stop()
         fakes.stop()

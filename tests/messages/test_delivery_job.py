@@ -7,13 +7,14 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from cxinbox.core.clock import utcnow
 from cxinbox.models.inbox import MessageStatus, MessageStatusEvent
-from cxinbox.models.outbound import OutboxState
+from cxinbox.models.outbound import OutboxEntry, OutboxState
 from cxinbox.whatsapp.outbound import conversation_order
 from cxinbox.whatsapp.outbound.delivery import Claim, deliver_message, read_due, record_outcomes, take
+from tests.fixtures.factories import update_rows
 from tests.fixtures.people import events_of
 from tests.fixtures.sending import load_message, load_outbox, make_thread, queued_text
 from tests.fixtures.whatsapp import eventually
@@ -53,11 +54,50 @@ async def test_a_send_waits_for_an_earlier_message_of_its_conversation(runtime, 
 
 async def test_a_message_of_another_conversation_does_not_wait(runtime, graph, thread):
     other = await make_thread(runtime, graph, thread.org, account=thread.account)
-    await queued_text(runtime, thread, "first, elsewhere")
+    first, _ = await queued_text(runtime, thread, "first, elsewhere")
     message, entry = await queued_text(runtime, other, "not held back")
     await _deliver(runtime, entry.id)
     assert (await load_message(runtime, message.id)).status is MessageStatus.SENT
-    assert [s["text"]["body"] for s in graph.sent_by(thread.number)] == ["not held back"]
+    # the other conversation's message, due on the same number, went along
+    assert (await load_message(runtime, first.id)).status is MessageStatus.SENT
+    assert sorted(s["text"]["body"] for s in graph.sent_by(thread.number)) == [
+        "first, elsewhere",
+        "not held back",
+    ]
+
+
+async def test_a_burst_of_replies_goes_together_in_order_and_once(runtime, graph, thread):
+    """Replies due on one number go with the first delivery job that runs, in a few statements; a
+    conversation's second message waits for its first; a campaign's (template) row is left to its
+    batch; the other replies' own jobs then find nothing to send."""
+    threads = [thread] + [
+        await make_thread(runtime, graph, thread.org, account=thread.account) for _ in range(29)
+    ]
+    entries = [(await queued_text(runtime, t, f"reply {i}"))[1] for i, t in enumerate(threads)]
+    second, second_entry = await queued_text(runtime, thread, "reply 0, again")
+    campaign_thread = await make_thread(runtime, graph, thread.org, account=thread.account)
+    template, template_entry = await queued_text(runtime, campaign_thread, "a campaign's")
+    await update_rows(runtime, OutboxEntry, OutboxEntry.id == template_entry.id, template_name="notice")
+
+    statements = []
+    listener = lambda *args: statements.append(1)  # noqa: E731
+    event.listen(runtime.engine.sync_engine, "before_cursor_execute", listener)
+    try:
+        await _deliver(runtime, entries[5].id)
+    finally:
+        event.remove(runtime.engine.sync_engine, "before_cursor_execute", listener)
+    assert sorted(s["text"]["body"] for s in graph.sent_by(thread.number)) == sorted(
+        f"reply {i}" for i in range(30)
+    )
+    assert len(statements) < 30 // 2  # three each, one by one
+    assert (await load_outbox(runtime, second.id)).state is OutboxState.QUEUED
+    assert (await load_outbox(runtime, template.id)).state is OutboxState.QUEUED
+    for entry in entries:
+        await _deliver(runtime, entry.id)
+    await _deliver(runtime, second_entry.id)
+    bodies = [s["text"]["body"] for s in graph.sent_by(thread.number)]
+    assert len(bodies) == 31 and len(set(bodies)) == 31
+    assert bodies.index("reply 0") < bodies.index("reply 0, again")
 
 
 async def test_a_status_that_came_before_the_answer_is_folded_in(runtime, thread):

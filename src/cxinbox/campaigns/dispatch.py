@@ -3,9 +3,10 @@
 A step locks the campaign row and, if it is RUNNING, claims the next PENDING recipients (in request
 order) with one ``UPDATE … WHERE status = 'PENDING'`` (their rows read ``FOR UPDATE SKIP LOCKED`` on
 PostgreSQL), writes their template messages and outbox rows in a few statements (``batch_compose``),
-and adds their price to what the campaign spent, all in one transaction; after the commit one batch
-delivery job (``whatsapp.outbound.batch_delivery``) sends those rows through the per-number
-governor. A crash before the commit leaves the recipients PENDING; after it, their outbox rows are
+and adds their price to what the campaign spent, all in one transaction (on SQLite one per
+``SQLITE_PART`` recipients, the campaign row read fresh for the next part); after the commit one
+batch delivery job (``whatsapp.outbound.batch_delivery``) sends those rows through the per-number
+governor. A crash before a commit leaves its recipients PENDING; after it, their outbox rows are
 durable: a row not claimed yet is sent by its own delivery job or the sweeper, a row claimed right
 before its Graph call is never sent again (its outcome, if the answer was lost, is reconciled by
 status webhooks or reported UNKNOWN: ``whatsapp.outbound.delivery``). A pause (or a second worker)
@@ -29,6 +30,7 @@ for a utility template.
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
@@ -44,6 +46,7 @@ from cxinbox.campaigns.recipients import free_inside_window
 from cxinbox.campaigns.tiers import room_left
 from cxinbox.campaigns.views import publish_campaign
 from cxinbox.core.clock import utcnow
+from cxinbox.core.db import release_transaction
 from cxinbox.core.errors import ValidationFailed
 from cxinbox.core.jobs import Queue, enqueue, enqueue_debounced, job
 from cxinbox.core.scheduler import periodic
@@ -70,6 +73,13 @@ log = structlog.get_logger(__name__)
 #: one transaction, and on SQLite every webhook acknowledgement waits for it
 BATCH_SECONDS = 1.0
 MIN_BATCH, MAX_BATCH = 10, 200
+#: on SQLite (one writer per process: a webhook's acknowledgement waits for the transaction in
+#: progress) a step commits its batch in parts, not at once (some 200 ms of writing at 1,000/s on a
+#: busy machine): the first of this many recipients, the next ones as many as the pace of the last
+#: writes in ``SQLITE_PART_SECONDS`` (a part costs a dozen statements: a quiet machine writes few).
+#: PostgreSQL writes the batch at once (its locks hold only the batch's rows).
+SQLITE_PART = 40
+SQLITE_PART_SECONDS = 0.05
 #: batches written and not yet sent at most
 BATCHES_AHEAD = 2
 #: the longest a written send waits for its batch to claim it before steps stop writing more: half
@@ -103,14 +113,18 @@ def batch_size(runtime: Runtime) -> int:
     return max(MIN_BATCH, min(MAX_BATCH, int(rate * BATCH_SECONDS)))
 
 
-@job("campaigns.dispatch", queue=Queue.BULK, attempts=5)
-async def dispatch_campaign(runtime: Runtime, session: AsyncSession, campaign_id: str) -> None:
-    campaign = await session.scalar(
+def _locked(campaign_id: str) -> Any:
+    return (
         select(Campaign)
         .where(Campaign.id == campaign_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
+
+
+@job("campaigns.dispatch", queue=Queue.BULK, attempts=5)
+async def dispatch_campaign(runtime: Runtime, session: AsyncSession, campaign_id: str) -> None:
+    campaign = await session.scalar(_locked(campaign_id))
     if campaign is None:
         return
     now = utcnow()
@@ -127,6 +141,12 @@ async def dispatch_campaign(runtime: Runtime, session: AsyncSession, campaign_id
 class Step:
     def __init__(self, runtime: Runtime, session: AsyncSession, campaign: Campaign, now: datetime) -> None:
         self.runtime, self.session, self.campaign, self.now = runtime, session, campaign, now
+
+    async def lock(self) -> bool:
+        """The campaign locked again (its row read fresh), after a part was committed: whether it
+        still runs (a pause or a cancel may have come between parts)."""
+        await self.session.scalar(_locked(self.campaign.id))
+        return self.campaign.status is CampaignStatus.RUNNING
 
     async def wait(self, reason: str | None, seconds: float) -> None:
         if self.campaign.status_reason != reason:
@@ -160,13 +180,15 @@ async def _step(step: Step) -> None:
         return await step.wait(
             campaign.status_reason if campaign.status_reason == THROTTLED else None, recheck
         )
-    room = await room_left(session, account, step.now)
+    room = await room_left(runtime, session, account, step.now)
     wanted = min(size, size * BATCHES_AHEAD - in_flight)
     wanted = wanted if room.left is None else min(wanted, room.left)
     if wanted <= 0:
         frees_in = (room.frees_at - step.now).total_seconds() if room.frees_at else TIER_RECHECK_SECONDS
         return await step.wait(TIER_LIMIT, max(1.0, min(TIER_RECHECK_SECONDS, frees_in)))
-    claimed, over_budget = await _claim(step, account, template, wanted)
+    claimed, over_budget, running = await _claim_in_parts(step, account, template, wanted)
+    if not running:
+        return  # paused or cancelled between parts: the parts claimed are sent, nothing more
     if over_budget:
         return await step.stop(CampaignStatus.PAUSED, BUDGET_REACHED)
     if not claimed:
@@ -181,6 +203,34 @@ async def _step(step: Step) -> None:
     # is due when the number has sent half this batch, counted from this step's start.
     elapsed = (utcnow() - step.now).total_seconds()
     await schedule_dispatch(session, campaign, max(0.0, claimed / rate / STEPS_PER_BATCH - elapsed))
+
+
+async def _claim_in_parts(
+    step: Step, account: WhatsAppAccount, template: MessageTemplate, wanted: int
+) -> tuple[int, bool, bool]:
+    """Claim and queue up to ``wanted`` recipients, in parts on SQLite (``SQLITE_PART``), each
+    committed before the next: how many, whether the budget stopped it, whether the campaign still
+    runs. A part is whole or nothing: a crash between parts leaves the committed ones queued (the
+    outbox sweeper sends them if their batch job is lost with the process) and the rest PENDING.
+    One batch delivery job sends them all, after the step's last commit."""
+    part = SQLITE_PART if step.session.get_bind().dialect.name == "sqlite" else wanted
+    claimed, running = 0, True
+    queued: list[str] = []
+    while True:
+        size, started = min(part, wanted - claimed), time.monotonic()
+        count, over_budget = await _claim(step, account, template, size, queued)
+        claimed += count
+        if over_budget or count < size or claimed >= wanted:
+            break
+        pace = (time.monotonic() - started) / count
+        part = max(SQLITE_PART, int(SQLITE_PART_SECONDS / pace)) if pace > 0 else wanted
+        await release_transaction(step.session)
+        if not await step.lock():
+            running = over_budget = False
+            break
+    if queued:
+        enqueue(step.session, deliver_batch, outbox_ids=queued)
+    return claimed, over_budget, running
 
 
 async def _sending_behind(step: Step) -> bool:
@@ -208,9 +258,10 @@ async def _count(session: AsyncSession, campaign_id: str, status: RecipientStatu
 
 
 async def _claim(
-    step: Step, account: WhatsAppAccount, template: MessageTemplate, wanted: int
+    step: Step, account: WhatsAppAccount, template: MessageTemplate, wanted: int, queued: list[str]
 ) -> tuple[int, bool]:
-    """Claim and queue up to ``wanted`` recipients: (how many, whether the budget stopped it)."""
+    """Claim and queue up to ``wanted`` recipients, their outbox rows' ids added to ``queued``:
+    (how many, whether the budget stopped it)."""
     session, campaign = step.session, step.campaign
     candidates = list(
         await session.scalars(
@@ -241,7 +292,7 @@ async def _claim(
     stmt, _ = _CLAIM(session)
     claimed = set(await session.scalars(stmt, {"ids": [r.id for r in chosen], "now": step.now}))
     chosen = [r for r in chosen if r.id in claimed]
-    await _queue_messages(step, account, template, chosen, prices)
+    queued += await _queue_messages(step, account, template, chosen, prices)
     campaign.spent += sum((prices[r.id] for r in chosen), Decimal(0))
     return len(chosen), over_budget
 
@@ -285,9 +336,9 @@ async def _queue_messages(
     template: MessageTemplate,
     recipients: list[CampaignRecipient],
     prices: dict[str, Decimal],
-) -> None:
+) -> list[str]:
     """Each claimed recipient's template message and outbox row, written together
-    (``batch_compose``), then one batch delivery job for them after the commit."""
+    (``batch_compose``): the outbox rows' ids."""
     session, runtime = step.session, step.runtime
     threads = await resolve_threads(
         session, [ThreadSender(account, r.phone, business_first=True) for r in recipients]
@@ -316,8 +367,7 @@ async def _queue_messages(
         sent.append(recipient)
     queued = await queue_messages(session, runtime, account, sends, compose.Sender(SenderType.SYSTEM))
     await _sending(session, prices, sent, queued)
-    if queued:
-        enqueue(session, deliver_batch, outbox_ids=[ids.outbox_id for ids in queued])
+    return [ids.outbox_id for ids in queued]
 
 
 def _sending_statement(dialect: str) -> Any:

@@ -41,13 +41,17 @@ class OutboxEntry(TenantModel):
     """
 
     __tablename__ = "message_outbox"
-    __table_args__ = (Index("ix_message_outbox_state_next_attempt", "state", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_message_outbox_state_next_attempt", "state", "next_attempt_at"),
+        # a number's rows by time: its messaging tier's use (``campaigns.tiers``)
+        Index("ix_message_outbox_account_created", "whatsapp_account_id", "created_at"),
+    )
 
     message_id: Mapped[str] = mapped_column(
         String(36), ForeignKey("messages.id", ondelete="CASCADE"), unique=True
     )
     whatsapp_account_id: Mapped[str] = mapped_column(
-        String(36), ForeignKey("whatsapp_accounts.id", ondelete="CASCADE"), index=True
+        String(36), ForeignKey("whatsapp_accounts.id", ondelete="CASCADE")
     )
     recipient: Mapped[str] = mapped_column(String(128))
     #: the type-specific part of the Graph request (``type``, ``<type>: {…}``, ``context``)

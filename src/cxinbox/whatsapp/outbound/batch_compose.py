@@ -4,8 +4,8 @@ for one, in a few statements whatever their number.
 The messages (PENDING, one per conversation) and their outbox rows are inserted in one statement
 each, the conversations' summaries moved forward in one UPDATE per distinct preview, and the
 ``message.created`` / ``conversation.updated`` events published from what was written (nothing is
-read back). Nothing is sent here: the caller hands the outbox rows to ``batch_delivery`` after its
-commit.
+read back; each event one message or conversation, as the realtime contract has them). Nothing is
+sent here: the caller hands the outbox rows to ``batch_delivery`` after its commit.
 """
 
 from __future__ import annotations
@@ -18,13 +18,14 @@ from typing import Any, cast
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cxinbox.conversations.events import publish_conversation
+from cxinbox.conversations.events import audience, publish_conversation
 from cxinbox.conversations.summary import record_outbound
 from cxinbox.core.bulk_rows import insert_rows
 from cxinbox.core.clock import utcnow
+from cxinbox.core.events import publish_event
 from cxinbox.core.ids import new_ids
-from cxinbox.messages.events import publish_message
-from cxinbox.models.inbox import Conversation, Message
+from cxinbox.messages.serializers import message_out
+from cxinbox.models.inbox import Conversation, ConversationOrigin, Message
 from cxinbox.models.outbound import OutboxEntry, OutboxState
 from cxinbox.models.whatsapp import WhatsAppAccount
 from cxinbox.runtime import Runtime
@@ -39,16 +40,28 @@ class Queued:
     outbox_id: str
 
 
-_MESSAGE_COLUMNS = (
-    "id", "organization_id", "conversation_id", "direction", "sender_type", "sender_user_id", "type",
-    "text", "media", "payload", "status", "ordered_at", "context", "reply_to_wa_message_id",
-    "reaction_to_wa_message_id", "reaction", "is_hidden", "simulated", "created_at", "updated_at",
+#: a message's own columns, then those it shares with every message of its shape (``_Shape``)
+_OWN_COLUMNS = ("id", "conversation_id")
+_SHARED_COLUMNS = (
+    "organization_id", "direction", "sender_type", "sender_user_id", "type", "text", "media", "payload",
+    "status", "ordered_at", "context", "reply_to_wa_message_id", "reaction_to_wa_message_id", "reaction",
+    "is_hidden", "simulated", "created_at", "updated_at",
 )  # fmt: skip
+_MESSAGE_COLUMNS = _OWN_COLUMNS + _SHARED_COLUMNS
 _OUTBOX_COLUMNS = (
     "id", "organization_id", "message_id", "whatsapp_account_id", "recipient", "payload",
     "media_storage_key", "template_name", "state", "attempts", "next_attempt_at", "permanent",
     "created_at", "updated_at",
 )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What the messages of one ``Outgoing`` (in conversations of one organization and kind) share:
+    every column but their id and conversation, and their ``message.created`` data but those two."""
+
+    row: tuple[Any, ...]
+    data: dict[str, Any]
 
 
 async def queue_messages(
@@ -59,7 +72,10 @@ async def queue_messages(
     sender: Sender,
 ) -> list[Queued]:
     """Store each ``(conversation, outgoing)`` as a PENDING message with its outbox row (the
-    conversations are distinct, of ``account``, held by this session); answers their ids in order."""
+    conversations are distinct, of ``account``, held by this session); answers their ids in order.
+
+    A campaign's batch is one ``Outgoing`` to many conversations: the message it makes is built and
+    serialized once (``_Shape``), then each row and event is that one with its own two ids."""
     if not sends:
         return []
     if (refusal := send_refusal(account.status)) is not None:
@@ -68,14 +84,19 @@ async def queue_messages(
         raise WindowClosed()
     now = utcnow()
     message_ids, outbox_ids = new_ids(len(sends)), new_ids(len(sends))
-    messages, entries = [], []
+    shapes: dict[tuple[int, str, bool], _Shape] = {}
+    rows, entries, created = [], [], []
     for message_id, outbox_id, (conversation, outgoing) in zip(message_ids, outbox_ids, sends, strict=True):
-        message = _message(message_id, conversation, outgoing, sender, now)
-        messages.append(message)
+        org_id = conversation.organization_id
+        key = (id(outgoing), org_id, conversation.origin is ConversationOrigin.SIMULATED)
+        shape = shapes.get(key)
+        if shape is None:
+            shape = shapes[key] = _shape(runtime, conversation, outgoing, sender, now)
+        rows.append((message_id, conversation.id, *shape.row))
         entries.append(
             (
                 outbox_id,
-                conversation.organization_id,
+                org_id,
                 message_id,
                 account.id,
                 conversation.contact.wa_id,
@@ -88,31 +109,29 @@ async def queue_messages(
                 False,
                 now,
                 now,
-            )  # fmt: skip
+            )
         )
-    await insert_rows(
-        session,
-        cast(Table, Message.__table__),
-        _MESSAGE_COLUMNS,
-        [tuple(getattr(m, c) for c in _MESSAGE_COLUMNS) for m in messages],
-    )
+        created.append({**shape.data, "id": message_id, "conversationId": conversation.id})
+    await insert_rows(session, cast(Table, Message.__table__), _MESSAGE_COLUMNS, rows)
     await insert_rows(session, cast(Table, OutboxEntry.__table__), _OUTBOX_COLUMNS, entries)
     by_preview: dict[str, list[str]] = defaultdict(list)
     for conversation, outgoing in sends:
         by_preview[outgoing.preview].append(conversation.id)
     for preview, conversation_ids in by_preview.items():
         await record_outbound(session, conversation_ids, now, preview)
-    for message, (conversation, _) in zip(messages, sends, strict=True):
-        publish_message(session, runtime, conversation, message, "message.created")
+    for data, (conversation, _) in zip(created, sends, strict=True):
+        publish_event(session, conversation.organization_id, "message.created", data, audience(conversation))
         publish_conversation(session, conversation, "conversation.updated")
     return [Queued(m, o) for m, o in zip(message_ids, outbox_ids, strict=True)]
 
 
-def _message(
-    message_id: str, conversation: Conversation, outgoing: Outgoing, sender: Sender, now: Any
-) -> Message:
-    """The message as ``compose.queue_message`` stores it (not added to the session: it is inserted
-    in bulk, and serves the event)."""
-    return compose.outbound_message(
-        conversation, outgoing, sender, now, id=message_id, is_hidden=False, created_at=now, updated_at=now
+def _shape(
+    runtime: Runtime, conversation: Conversation, outgoing: Outgoing, sender: Sender, now: Any
+) -> _Shape:
+    """The message ``compose.queue_message`` would store for ``outgoing`` in ``conversation`` (not
+    added to the session), as the shared part of the rows and events of its kind."""
+    message = compose.outbound_message(
+        conversation, outgoing, sender, now, id="", is_hidden=False, created_at=now, updated_at=now
     )
+    data = message_out(runtime, message).model_dump(mode="json", by_alias=True)
+    return _Shape(tuple(getattr(message, c) for c in _SHARED_COLUMNS), data)

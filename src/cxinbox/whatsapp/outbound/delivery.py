@@ -28,8 +28,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import and_, bindparam, case, literal, literal_column, select, update
+from sqlalchemy import and_, bindparam, case, literal, literal_column, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from cxinbox.adapters.whatsapp import GraphClient, GraphError
 from cxinbox.conversations.events import audience_of
@@ -102,17 +103,35 @@ def due_clause(now: datetime, *, grace: timedelta = timedelta(0)) -> Any:
     return and_(OutboxEntry.state == OutboxState.QUEUED, OutboxEntry.next_attempt_at <= now - grace)
 
 
+#: the other due messages of its number a delivery takes along at most (a slice's worth four times)
+MAX_TAKEN_ALONG = 199
+#: outbox rows a batch of this process is sending: their own delivery jobs have nothing to do (a row
+#: the batch leaves gets a delivery job of its own, and the sweeper finds any other)
+_IN_HAND: set[str] = set()
+
+
 @job("whatsapp.deliver_message", queue=Queue.REALTIME, attempts=3, backoff_seconds=0.5)
 async def deliver_message(runtime: Runtime, session: AsyncSession, outbox_id: str) -> None:
     """One send: its row read with the conversation's order check (one statement, a read session),
     the governor's slot, the claim committed in this job's session, the Graph call outside any
-    transaction, its outcome recorded in the job's own transaction."""
-    due = await _read_due(runtime, [outbox_id], ordered=True)
-    if not due:
+    transaction, its outcome recorded in the job's own transaction.
+
+    The same read finds the other conversation messages (not templates: a campaign's rows have their
+    batch) due on the number, each with its own order check: when there are some (a burst of bot
+    replies), they go together through the batch path (``batch_delivery``: a claim and a record per
+    slice, not three transactions each), and their own jobs, finding them in hand or no longer due,
+    end at once. A message that must wait for an earlier one of its conversation is not taken."""
+    if outbox_id in _IN_HAND:
+        return
+    due = await _read_due(runtime, _DUE_ALONG, {"id": outbox_id})
+    if not due or due[0][0].outbox_id != outbox_id:
         return  # not due, already sent, or another worker has it
     claim, waits = due[0]
     if waits:
         await _put_off(session, claim, conversation_order.RECHECK_SECONDS)
+        return
+    if along := [other for other, other_waits in due[1:] if not other_waits]:
+        await _send_together(runtime, session, [claim, *along])
         return
     if claim.calls_graph:
         defer = await governor.wait_turn(runtime, claim.phone_number_id, claim.recipient)
@@ -128,14 +147,29 @@ async def deliver_message(runtime: Runtime, session: AsyncSession, outbox_id: st
     await record_outcomes(session, runtime, [outcome])
 
 
+async def _send_together(runtime: Runtime, session: AsyncSession, claims: list[Claim]) -> None:
+    # imported here: the batch path is built on this module
+    from cxinbox.whatsapp.outbound.batch_delivery import send_number
+
+    ids = {c.outbox_id for c in claims}
+    _IN_HAND.update(ids)
+    try:
+        await send_number(runtime, session, claims)
+    finally:
+        _IN_HAND.difference_update(ids)
+
+
 async def read_due(runtime: Runtime, outbox_ids: Sequence[str]) -> list[Claim]:
     """The rows of ``outbox_ids`` that are due, with what sending them takes (nothing is claimed)."""
-    return [claim for claim, _ in await _read_due(runtime, outbox_ids, ordered=False)]
+    return [claim for claim, _ in await _read_due(runtime, _DUE, {"ids": list(outbox_ids)})]
 
 
-def _due_statement(dialect: str, ordered: bool) -> Any:
-    waits = (conversation_order.earlier_waiting() if ordered else literal(False)).label("waits")
-    return (
+def _due_statement(dialect: str, *, along: bool) -> Any:
+    """The due rows of ``ids`` (unordered: a batch's); or, ``along``, the row ``id`` (first) and the
+    other conversation messages due on its number, each with whether it waits for an earlier one
+    of its conversation (``conversation_order``)."""
+    waits = (conversation_order.earlier_waiting() if along else literal(False)).label("waits")
+    stmt = (
         select(
             OutboxEntry.id,
             OutboxEntry.message_id,
@@ -152,30 +186,36 @@ def _due_statement(dialect: str, ordered: bool) -> Any:
         .join(WhatsAppAccount, WhatsAppAccount.id == OutboxEntry.whatsapp_account_id)
         .join(Message, Message.id == OutboxEntry.message_id)
         .where(
-            among(OutboxEntry.id, "ids", dialect),
             OutboxEntry.state == OutboxState.QUEUED,
             OutboxEntry.next_attempt_at <= bindparam("now", type_=OutboxEntry.next_attempt_at.type),
         )
     )
+    if not along:
+        return stmt.where(among(OutboxEntry.id, "ids", dialect))
+    own, mine = OutboxEntry.id == bindparam("id"), aliased(OutboxEntry)
+    number = select(mine.whatsapp_account_id).where(mine.id == bindparam("id")).scalar_subquery()
+    return (
+        stmt.where(OutboxEntry.whatsapp_account_id == number, or_(own, OutboxEntry.template_name.is_(None)))
+        .order_by(case((own, 0), else_=1), OutboxEntry.next_attempt_at)
+        .limit(1 + MAX_TAKEN_ALONG)
+    )
 
 
-_DUE = PerDialect(lambda dialect: _due_statement(dialect, ordered=False))
-_DUE_ORDERED = PerDialect(lambda dialect: _due_statement(dialect, ordered=True))
+_DUE = PerDialect(lambda dialect: _due_statement(dialect, along=False))
+_DUE_ALONG = PerDialect(lambda dialect: _due_statement(dialect, along=True))
 
 
 async def _read_due(
-    runtime: Runtime, outbox_ids: Sequence[str], *, ordered: bool
+    runtime: Runtime, statement: PerDialect[Any], params: dict[str, Any]
 ) -> list[tuple[Claim, bool]]:
-    """The due rows of ``outbox_ids`` (Core rows, one statement) and, when ``ordered``, whether
-    each waits for an earlier message of its conversation (``conversation_order``)."""
+    """The due rows ``statement`` reads (Core rows, one statement) and whether each waits for an
+    earlier message of its conversation."""
     async with runtime.read_session(current=True) as session:
-        stmt, _ = (_DUE_ORDERED if ordered else _DUE)(session)
+        stmt, _ = statement(session)
         now = utcnow()
-        params: dict[str, Any] = {"ids": list(outbox_ids), "now": now}
-        if ordered:
-            params |= conversation_order.params(now)
-        rows = await session.execute(stmt, params)
+        rows = await session.execute(stmt, {**conversation_order.params(now), **params})
         found = []
+        tokens: dict[str, str] = {}  # each number's token decrypted once (a batch: one number)
         for (
             outbox_id,
             message_id,
@@ -194,7 +234,7 @@ async def _read_due(
                 message_id=message_id,
                 organization_id=org_id,
                 phone_number_id=number,
-                access_token=runtime.secrets.decrypt(token) if token else None,
+                access_token=_decrypted(runtime, tokens, token),
                 account_status=status,
                 recipient=recipient,
                 payload=payload,
@@ -203,6 +243,14 @@ async def _read_due(
             )
             found.append((claim, bool(waits)))
         return found
+
+
+def _decrypted(runtime: Runtime, tokens: dict[str, str], token: str | None) -> str | None:
+    if not token:
+        return None
+    if token not in tokens:
+        tokens[token] = runtime.secrets.decrypt(token)
+    return tokens[token]
 
 
 def _claim_statement(dialect: str) -> Any:

@@ -4,8 +4,9 @@ dialect (the outbound path runs them hundreds of times a second).
 On PostgreSQL an ``IN (…)`` list is a different statement for every length, which asyncpg prepares
 again for each (and a connection keeps only so many): ``= ANY(:ids)`` with one array bind is one
 statement whatever the length, and pairs (an id and its value) are one ``unnest`` of two arrays
-instead of a ``CASE`` branch per id. SQLite keeps an expanded ``IN`` (nothing is prepared on a
-server; its driver caches each text) and reads pairs from two JSON arrays (``json_each``).
+instead of a ``CASE`` branch per id. SQLite reads the list as one JSON array (``IN (SELECT value
+FROM json_each(:ids))``, which searches the column's index for each): an expanded ``IN`` was
+rendered anew at every execution, a bound parameter per id, and pairs likewise from two arrays.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, String, any_, bindparam, func, select
+from sqlalchemy import JSON, ColumnElement, String, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,7 +27,7 @@ def among(column: Any, name: str, dialect: str) -> ColumnElement[bool]:
     """``column`` is one of the list bound as ``name``."""
     if dialect == POSTGRESQL:
         return column == any_(bindparam(name, type_=ARRAY(String)))
-    return column.in_(bindparam(name, expanding=True))
+    return column.in_(select(func.json_each(bindparam(name, type_=JSON)).table_valued("value").c.value))
 
 
 def pairs(dialect: str, keys: str = "keys", values: str = "values") -> Any:
