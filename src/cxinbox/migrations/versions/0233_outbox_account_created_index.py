@@ -5,8 +5,8 @@ A campaign step reads the number's messaging-tier use (distinct template recipie
 (``campaigns.tiers``): both are now a range of this index instead of every row the number ever
 sent. It replaces the index on ``whatsapp_account_id`` alone (its prefix serves what that did).
 
-Revision ID: 0232
-Revises: 0231
+Revision ID: 0233
+Revises: 0232
 Create Date: 2026-12-07 20:00:00
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0232"
-down_revision: str | tuple[str, ...] | None = "0231"
+revision: str = "0233"
+down_revision: str | tuple[str, ...] | None = "0232"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
