@@ -521,7 +521,7 @@ async def _settle_unknown_outcomes(session: AsyncSession, runtime: Runtime) -> N
         .with_for_update(skip_locked=True)
     )
     settled = []
-    for entry, message in rows.tuples():
+    for entry, message in rows:
         entry.state, entry.locked_until, entry.permanent = OutboxState.UNKNOWN, None, True
         message.status, message.status_at = MessageStatus.FAILED, now
         message.error = {
