@@ -61,6 +61,7 @@ from cxinbox.models.bot import BotConfig
 from cxinbox.models.identity import Organization, Plan
 from cxinbox.models.inbox import Message, SenderType
 from cxinbox.models.organization_settings import OrganizationSettings
+from cxinbox.models.outbound import OutboxEntry, OutboxState
 from cxinbox.models.whatsapp import WhatsAppAccount
 from cxinbox.runtime import Runtime
 from cxinbox.whatsapp.signature import sign
@@ -216,6 +217,23 @@ async def until(
         await asyncio.sleep(poll)
 
 
+async def delivered(runtime: Runtime, org: Org) -> None:
+    """Wait until none of ``org``'s replies waits to be sent (the governor paces a number's sends,
+    so a burst's deliveries outlast its turns)."""
+    waiting = select(func.count()).where(
+        OutboxEntry.organization_id == org.id,
+        OutboxEntry.state.in_((OutboxState.QUEUED, OutboxState.SENDING)),
+    )
+    deadline = time.monotonic() + 600
+    while True:
+        async with runtime.read_session() as session:
+            if not await session.scalar(waiting):
+                return
+        if time.monotonic() > deadline:
+            raise TimeoutError("replies still waiting to be sent after 600 s")
+        await asyncio.sleep(POLL_SECONDS)
+
+
 async def post(client: httpx.AsyncClient, org: Org, started: float) -> float:
     """A customer's webhook; its acknowledgement in milliseconds from ``started``."""
     body = webhook(org.number, next(CUSTOMERS), "hola, ¿tienen envíos a Monterrey?")
@@ -360,7 +378,7 @@ async def run(args: argparse.Namespace, data_dir: Path) -> list[tuple[str, str, 
             one = statistics.median(alone)
             rapid = await seed(runtime, fakes, bot=True, replies=[])
             _, took = await burst(client, runtime, rapid, args.turns, replies=True)
-            await asyncio.sleep(5)  # the replies' deliveries finish before the next burst
+            await delivered(runtime, rapid)  # its replies' deliveries are not the next burst's work
             rows.append(("turns/s", f"{args.turns / took:.0f}", f"{args.turns} customers writing at once"))
 
             off = await seed(runtime, fakes, bot=False, replies=[])
