@@ -220,10 +220,11 @@ async def test_a_batch_takes_the_same_few_statements_whatever_its_size(runtime, 
 
     # read the events' account, the wamids stored before and the contacts; insert the contacts,
     # the conversations and the messages; read routing's rules and the bot's and routing's
-    # settings (once each); update the conversations, the replies' campaign recipients, the events
-    assert await _statements_processing(runtime, account, texts(0)) == 12
-    # as above, without creating contacts and conversations, and reading the open conversations
-    # (locked) with their tags; no routing
+    # settings (once each); update the conversations and the events
+    assert await _statements_processing(runtime, account, texts(0)) == 11
+    # read the events' account, the wamids stored before, the contacts and their open
+    # conversations (locked) with their tags; insert the messages; update the conversations, the
+    # replies' campaign recipients and the events; read the auto-replies' settings (once)
     assert await _statements_processing(runtime, account, texts(1)) == 10
     sent = {c.id: new_wamid() for c in await conversations_of(runtime, org.id)}
     await agent_messages(runtime, org.id, sent)

@@ -126,12 +126,11 @@ async def _follow_up(
                 publish_message(session, runtime, thread.conversation, message, "message.created")
                 if message.media and message.media.get("providerMediaId"):
                     enqueue(session, download_media, message_id=message.id)
-    wrote = [
-        t.conversation for t, messages in new if any(m.sender_type is SenderType.CUSTOMER for m in messages)
-    ]
-    await customer_replied(session, [c.id for c in wrote])
-    await bot.customer_wrote(wrote)
-    for conversation in wrote:
+    wrote = [t for t, messages in new if any(m.sender_type is SenderType.CUSTOMER for m in messages)]
+    # a conversation this batch opened holds nothing of ours a customer could reply to
+    await customer_replied(session, [t.conversation.id for t in wrote if not t.opened])
+    await bot.customer_wrote([t.conversation for t in wrote])
+    for conversation in (t.conversation for t in wrote):
         if conversation.status is not ConversationStatus.BOT_HANDLING:  # the bot answers its own
             await _auto_reply(session, runtime, conversation, now)
 
