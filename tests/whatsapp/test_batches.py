@@ -16,7 +16,9 @@ from cxinbox.runtime import Runtime
 from cxinbox.whatsapp.inbound.processor import process_events
 from cxinbox.whatsapp.inbound.threads import Sender, resolve_threads
 from tests.fixtures.events import stored_events
+from tests.fixtures.statements import counting
 from tests.fixtures.whatsapp import (
+    agent_messages,
     connect_number,
     contacts_of,
     conversations_of,
@@ -188,3 +190,45 @@ async def test_a_batch_holds_its_open_conversations_until_it_commits(runtime, nu
             )
         await agent.rollback()
         await batch.rollback()
+
+
+async def _statements_processing(runtime: Runtime, account: WhatsAppAccount, bodies: list[bytes]) -> int:
+    """The statements that processing ``bodies`` together takes, its writes included (the events'
+    claim and the commit aside)."""
+    async with runtime.unit_of_work() as session:
+        events = [WebhookEvent(body=b, phone_number_id=account.phone_number_id) for b in bodies]
+        session.add_all(events)
+    async with runtime.unit_of_work() as session:
+        loaded = await session.scalars(
+            select(WebhookEvent).where(WebhookEvent.id.in_([e.id for e in events]))
+        )
+        async with counting(session) as statements:
+            await process_events(session, runtime, list(loaded))
+            await session.flush()
+    return len(statements)
+
+
+@pytest.mark.parametrize("size", [1, 7])
+async def test_a_batch_takes_the_same_few_statements_whatever_its_size(runtime, number, size):
+    """Pinned, so that the drain's cost cannot grow back unnoticed: customers writing first (their
+    contacts and conversations created), writing again, and delivery statuses of our messages."""
+    org, account = number
+    customers = [f"1555{n:07d}" for n in range(size)]
+
+    def texts(second: int) -> list[bytes]:
+        return [_body(account, c, _text(_wamid(), "hola", 1_700_000_000 + second)) for c in customers]
+
+    # read the events' account, the wamids stored before and the contacts; insert the contacts,
+    # the conversations and the messages; read routing's rules and the bot's and routing's
+    # settings (once each); update the conversations and the events
+    assert await _statements_processing(runtime, account, texts(0)) == 11
+    # read the events' account, the wamids stored before, the contacts and their open
+    # conversations (locked) with their tags; insert the messages; update the conversations, the
+    # replies' campaign recipients and the events; read the auto-replies' settings (once)
+    assert await _statements_processing(runtime, account, texts(1)) == 10
+    sent = {c.id: new_wamid() for c in await conversations_of(runtime, org.id)}
+    await agent_messages(runtime, org.id, sent)
+    statuses = [status_body(account, "delivered", wamid, "1698266948") for wamid in sent.values()]
+    # read the account and the messages (locked, with their conversations' audience); insert the
+    # statuses; update the messages and the events
+    assert await _statements_processing(runtime, account, statuses) == 5

@@ -37,7 +37,7 @@ import structlog
 from sqlalchemy import ColumnElement, ScalarSelect, event, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.util import await_only
 
 from cxinbox.core.db_ping import ping_when_idle
@@ -429,19 +429,25 @@ async def insert_new(session: AsyncSession, model: Any, **values: Any) -> str | 
     return await session.scalar(stmt)
 
 
-async def insert_new_rows(session: AsyncSession, model: type[M], rows: list[dict[str, Any]]) -> list[M]:
+async def insert_new_rows(
+    session: AsyncSession, model: type[M], rows: list[dict[str, Any]], *, unloaded: tuple[str, ...] = ()
+) -> list[M]:
     """Insert ``rows`` (each gets a new id) except those colliding with a unique constraint (on
     conflict do nothing), in one statement; answers the rows inserted as loaded objects (no
-    re-read). Every row must name the same columns."""
+    re-read). Every row must name the same columns. The relationships named in ``unloaded`` are not
+    loaded with them (no eager load's statement: the caller sets them)."""
     if not rows:
         return []
-    key = (session.get_bind().dialect.name, model)
+    key = (session.get_bind().dialect.name, model, unloaded)
     stmt = _INSERT_NEW_RETURNING.get(key)
     if stmt is None:  # built once per model (ORM bulk insert mode: the values are parameters)
         stmt = _INSERT_NEW_RETURNING[key] = (
-            dialect_insert(session)(model).on_conflict_do_nothing().returning(model)
+            dialect_insert(session)(model)
+            .on_conflict_do_nothing()
+            .returning(model)
+            .options(*(lazyload(getattr(model, name)) for name in unloaded))
         )
     return list(await session.scalars(stmt, [{"id": new_id(), **row} for row in rows]))
 
 
-_INSERT_NEW_RETURNING: dict[tuple[str, Any], Any] = {}
+_INSERT_NEW_RETURNING: dict[tuple[str, Any, tuple[str, ...]], Any] = {}

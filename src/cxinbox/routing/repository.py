@@ -1,8 +1,10 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.core.db import insert_new
 from cxinbox.core.repository import TenantRepository
@@ -33,13 +35,39 @@ class RoutingRuleRepository(TenantRepository[RoutingRule]):
         return 0 if highest is None else highest + 1
 
 
+#: ``session.info`` key of the settings ``current`` read while ``settings_read_once`` holds
+_READ_ONCE = "routing_settings_read_once"
+
+
+@contextmanager
+def settings_read_once(session: AsyncSession) -> Iterator[None]:
+    """Within the block, ``current`` reads each organization's settings once in ``session``, for a
+    caller that changes none of them: an inbound batch, whose bot entry, routing and off-hours
+    replies each ask, for every conversation."""
+    if _READ_ONCE in session.info:
+        yield
+        return
+    session.info[_READ_ONCE] = {}
+    try:
+        yield
+    finally:
+        session.info.pop(_READ_ONCE, None)
+
+
 class RoutingSettingsRepository(TenantRepository[RoutingSettings]):
     model = RoutingSettings
 
     async def current(self) -> RoutingSettings:
         """The organization's settings (the defaults, unsaved, until its first change)."""
+        kept: dict[str, RoutingSettings] | None = self.session.info.get(_READ_ONCE)
+        organization_id = self.tenant.organization_id
+        if kept is not None and organization_id in kept:
+            return kept[organization_id]
         row = await self.session.scalar(self.select())
-        return row or RoutingSettings.with_defaults(self.tenant.organization_id)
+        settings = row or RoutingSettings.with_defaults(organization_id)
+        if kept is not None:
+            kept[organization_id] = settings
+        return settings
 
     async def for_update(self) -> RoutingSettings:
         """The organization's row, created on its first change (two first changes at once: one

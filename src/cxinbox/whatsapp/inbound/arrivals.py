@@ -3,12 +3,13 @@
 Whatever the size of the batch, storing its messages takes a fixed number of statements: the
 wamids stored before (a duplicate delivery or a replay) are set aside in one read, the threads are
 resolved at once (``threads.resolve_threads``), the messages go in one insert-on-conflict-do-nothing
-that answers the rows it inserted, and the conversations' new summaries are written by the flush at
-commit. Events follow per conversation: the conversation (created or updated, as it is after
-the batch; when it is new, taken by the bot, ``bot.entry``, or else routed to its team,
-``routing.engine``), then each of its new messages in order; last, the bot's turn of a
-conversation it handles, or else the off-hours or maintenance reply a customer is due
-(``routing.auto_replies``).
+that answers the rows it inserted, and the conversations' new summaries are written by one flush
+(a new conversation's status or team, decided meanwhile, with it); the routing settings that the
+bot's entry, routing and the auto-replies each ask for are read once per organization. Events
+follow per conversation: the conversation (created or updated, as it is after the batch; when it
+is new, taken by the bot, ``bot.entry``, or else routed to its team, ``routing.engine``), then
+each of its new messages in order; last, the bot's turn of a conversation it handles, or else the
+off-hours or maintenance reply a customer is due (``routing.auto_replies``).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from cxinbox.models.inbox import (
 )
 from cxinbox.routing.auto_replies import claim_reply
 from cxinbox.routing.engine import Router
+from cxinbox.routing.repository import settings_read_once
 from cxinbox.runtime import Runtime
 from cxinbox.whatsapp.inbound.parse import ParsedMessage
 from cxinbox.whatsapp.inbound.threads import Sender, Thread, resolve_threads
@@ -68,6 +70,8 @@ class Arrival:
 
 
 async def store_arrivals(session: AsyncSession, runtime: Runtime, arrivals: list[Arrival]) -> None:
+    if not arrivals:
+        return
     first: dict[str, Arrival] = {}
     for arrival in arrivals:  # the same wamid twice in one batch: a delivery repeated by Meta
         first.setdefault(arrival.wamid, arrival)
@@ -94,28 +98,39 @@ async def store_arrivals(session: AsyncSession, runtime: Runtime, arrivals: list
         if arrival.from_customer:
             reopen_waiting(session, thread.conversation)
         new.setdefault(thread.conversation.id, (thread, []))[1].append(message)
+    with settings_read_once(session):  # the bot's entry, routing and the auto-replies all ask
+        await _follow_up(session, runtime, list(new.values()), now)
+
+
+async def _follow_up(
+    session: AsyncSession, runtime: Runtime, new: list[tuple[Thread, list[Message]]], now: datetime
+) -> None:
+    """What the stored messages set off: each conversation's events, in order, after the bot or
+    routing decided where a new one goes; then the reply hooks, the bot's turns and auto-replies."""
     router = Router(session, now)
     bot = BotEntry(session, now)
-    for thread, messages in new.values():
-        if thread.opened and not await bot.takes(thread.conversation):
-            text = next((m.text for m in messages if m.sender_type is SenderType.CUSTOMER and m.text), None)
-            await router.route(thread.conversation, text=text, opened=True)
-        if thread.opened:
-            await bot.opened(thread.conversation)
-        kind = "conversation.created" if thread.opened else "conversation.updated"
-        publish_conversation(session, thread.conversation, kind)
-        for message in messages:
-            publish_message(session, runtime, thread.conversation, message, "message.created")
-            if message.media and message.media.get("providerMediaId"):
-                enqueue(session, download_media, message_id=message.id)
-    wrote = [
-        t.conversation
-        for t, messages in new.values()
-        if any(m.sender_type is SenderType.CUSTOMER for m in messages)
-    ]
-    await customer_replied(session, [c.id for c in wrote])
-    await bot.customer_wrote(wrote)
-    for conversation in wrote:
+    # the decisions read and write nothing of the conversations' summaries: a conversation opened
+    # here is written once at the next flush (summary, status and team together), not once per read
+    with session.no_autoflush:
+        for thread, messages in new:
+            if thread.opened and not await bot.takes(thread.conversation):
+                text = next(
+                    (m.text for m in messages if m.sender_type is SenderType.CUSTOMER and m.text), None
+                )
+                await router.route(thread.conversation, text=text, opened=True)
+            if thread.opened:
+                await bot.opened(thread.conversation)
+            kind = "conversation.created" if thread.opened else "conversation.updated"
+            publish_conversation(session, thread.conversation, kind)
+            for message in messages:
+                publish_message(session, runtime, thread.conversation, message, "message.created")
+                if message.media and message.media.get("providerMediaId"):
+                    enqueue(session, download_media, message_id=message.id)
+    wrote = [t for t, messages in new if any(m.sender_type is SenderType.CUSTOMER for m in messages)]
+    # a conversation this batch opened holds nothing of ours a customer could reply to
+    await customer_replied(session, [t.conversation.id for t in wrote if not t.opened])
+    await bot.customer_wrote([t.conversation for t in wrote])
+    for conversation in (t.conversation for t in wrote):
         if conversation.status is not ConversationStatus.BOT_HANDLING:  # the bot answers its own
             await _auto_reply(session, runtime, conversation, now)
 

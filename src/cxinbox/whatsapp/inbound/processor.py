@@ -77,6 +77,7 @@ async def process_events(session: AsyncSession, runtime: Runtime, events: Sequen
     await record_statuses(session, runtime, batch.statuses)
     processed_at = utcnow()
     for event, scope in zip(pending, scopes, strict=True):
+        event.organization_id = batch.routed.get(event.id, event.organization_id)
         event.processed_at = processed_at
         event.error = batch.notes.get(event.id) or scope.note
 
@@ -94,6 +95,9 @@ class _Batch:
         self.statuses: list[StatusReport] = []
         #: why an event was set aside (kept in its ``error``)
         self.notes: dict[str, str] = {}
+        #: the organization of an event's first routed message, set with its ``processed_at`` (one
+        #: UPDATE of the event)
+        self.routed: dict[str, str] = {}
 
     def read(self, event: WebhookEvent, payload: dict[str, Any] | None, scope: SignatureScope) -> None:
         if payload is None or payload.get("object") != WHATSAPP_OBJECT:
@@ -138,7 +142,8 @@ class _Batch:
             return
         if account is None:
             return  # an unknown number: the event stays stored, unrouted
-        event.organization_id = event.organization_id or account.organization_id
+        if event.organization_id is None:
+            self.routed.setdefault(event.id, account.organization_id)
         profiles = {str(c.get("wa_id")): c for c in items(value, "contacts") if c.get("wa_id")}
         updates = MessageUpdates(self.session, self.runtime, account.organization_id)
         # message types that change an earlier message instead of adding one

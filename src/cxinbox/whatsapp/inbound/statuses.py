@@ -17,10 +17,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cxinbox.conversations.events import audience_of
 from cxinbox.core.clock import utcnow
 from cxinbox.core.db import insert_new_rows
-from cxinbox.messages.events import publish_message_updated, publish_messages_updated
-from cxinbox.models.inbox import Message, MessageStatus, MessageStatusEvent
+from cxinbox.messages.events import publish_message_updated, publish_messages_updated_to
+from cxinbox.models.inbox import Conversation, Message, MessageStatus, MessageStatusEvent
 from cxinbox.runtime import Runtime
 from cxinbox.whatsapp.inbound.parse import first_error, provider_time
 from cxinbox.whatsapp.inbound.unrecorded_sends import adopt_unrecorded_sends
@@ -62,12 +63,14 @@ async def record_statuses(session: AsyncSession, runtime: Runtime, reports: Sequ
     if not rows:
         return
     await adopt_unrecorded_sends(session, reports)
-    messages = await _messages_for_update(
+    messages, audiences = await _messages_for_update(
         session, [(r["organization_id"], r["wa_message_id"]) for r in rows.values()]
     )
-    for row in rows.values():
+    now = utcnow()
+    for row in rows.values():  # a status of a known message is applied as it is stored
         message = messages.get((row["organization_id"], row["wa_message_id"]))
         row["message_id"] = message.id if message else None
+        row["applied_at"] = now if message else None
     stored = {
         (e.wa_message_id, e.status, e.provider_timestamp): e
         for e in await insert_new_rows(session, MessageStatusEvent, list(rows.values()))
@@ -77,7 +80,9 @@ async def record_statuses(session: AsyncSession, runtime: Runtime, reports: Sequ
         event, message = stored.get(key), messages.get((row["organization_id"], row["wa_message_id"]))
         if event is not None and message is not None and _apply(message, event):
             changed[message.id] = message
-    await publish_messages_updated(session, runtime, list(changed.values()))
+    if changed:
+        await session.flush()  # the events carry what the flush stamps (``updatedAt``)
+        await publish_messages_updated_to(session, runtime, [(m, audiences[m.id]) for m in changed.values()])
 
 
 def _row(organization_id: str, status: dict[str, Any]) -> dict[str, Any]:
@@ -119,7 +124,7 @@ async def apply_pending_statuses(session: AsyncSession, runtime: Runtime, messag
 
 def _apply(message: Message, event: MessageStatusEvent) -> bool:
     """Fold one status into the message; True if the message changed."""
-    event.applied_at = utcnow()
+    event.applied_at = event.applied_at or utcnow()
     changed = False
     pricing_category = (event.pricing or {}).get("category")
     if pricing_category and message.pricing_category != pricing_category:
@@ -140,20 +145,24 @@ def _apply(message: Message, event: MessageStatusEvent) -> bool:
 
 async def _messages_for_update(
     session: AsyncSession, wamids: Collection[tuple[str, str]]
-) -> dict[tuple[str, str], Message]:
-    """The messages of ``(organization id, wamid)`` pairs that exist, locked in id order."""
+) -> tuple[dict[tuple[str, str], Message], dict[str, dict[str, Any]]]:
+    """The messages of ``(organization id, wamid)`` pairs that exist, locked in id order, and by
+    message id the audience of its conversation (read along: its ``message.updated`` reads none)."""
     by_org: dict[str, set[str]] = defaultdict(set)
     for organization_id, wamid in wamids:
         by_org[organization_id].add(wamid)
     found: dict[tuple[str, str], Message] = {}
+    audiences: dict[str, dict[str, Any]] = {}
     for organization_id, org_wamids in by_org.items():
         stmt = (
-            select(Message)
+            select(Message, Conversation.assigned_to_id, Conversation.team_id)
+            .join(Conversation, Conversation.id == Message.conversation_id)
             .where(Message.organization_id == organization_id, Message.wa_message_id.in_(list(org_wamids)))
             .order_by(Message.id)
-            .with_for_update()
+            .with_for_update(of=Message)
             .execution_options(populate_existing=True)
         )
-        for message in await session.scalars(stmt):
+        for message, assigned_to_id, team_id in await session.execute(stmt):
             found[organization_id, str(message.wa_message_id)] = message
-    return found
+            audiences[message.id] = audience_of(message.conversation_id, assigned_to_id, team_id)
+    return found, audiences

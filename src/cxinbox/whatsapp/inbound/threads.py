@@ -2,11 +2,12 @@
 forward in ``conversations/summary.py``).
 
 A batch of inbound messages is resolved to its threads (contact and open conversation) in a few
-statements: the contacts of every sender in one read, the missing ones created in one
-insert-on-conflict-do-nothing and read back, and likewise the open conversations. Two workers
-handling the first messages of a new customer at once end with one contact and one open
-conversation (the partial unique index allows a single conversation per contact and number that is
-not CLOSED).
+statements: the contacts of every sender in one read, the missing ones created (with their profile)
+in one insert-on-conflict-do-nothing that answers the rows it inserted, and likewise the open
+conversations (of the contacts that existed before the batch: a contact it creates has none). Only
+what another transaction created meanwhile is read back: two workers handling the first messages
+of a new customer at once end with one contact and one open conversation (the partial unique index
+allows a single conversation per contact and number that is not CLOSED).
 
 The open conversations are read ``FOR UPDATE``: until the batch commits, no agent can close,
 assign or reopen them, so their summaries are computed from what was read, and no message is
@@ -25,8 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from cxinbox.core.db import dialect_insert
-from cxinbox.core.ids import new_id
+from cxinbox.core.db import insert_new_rows
 from cxinbox.models.inbox import Contact, Conversation, ConversationOrigin, ConversationStatus
 from cxinbox.models.whatsapp import WhatsAppAccount
 from cxinbox.whatsapp.payload import child
@@ -64,12 +64,13 @@ async def resolve_threads(session: AsyncSession, senders: Iterable[Sender]) -> d
     latest: dict[ThreadKey, Sender] = {}
     for sender in senders:
         latest[sender.account.id, sender.wa_id] = sender
-    by_org: dict[str, set[str]] = defaultdict(set)
+    by_org: dict[str, dict[str, Mapping[str, Any] | None]] = defaultdict(dict)
     for sender in latest.values():
-        by_org[sender.account.organization_id].add(sender.wa_id)
+        by_org[sender.account.organization_id][sender.wa_id] = sender.profile
     contacts: dict[tuple[str, str], Contact] = {}
-    for org_id, wa_ids in by_org.items():
-        contacts |= await _contacts(session, org_id, wa_ids)
+    created: set[str] = set()  # contacts this batch created: they have no conversation yet
+    for org_id, profiles in by_org.items():
+        contacts |= await _contacts(session, org_id, profiles, created)
     for sender in latest.values():
         _follow_profile(contacts[sender.account.organization_id, sender.wa_id], sender.profile)
     by_account: dict[str, dict[Contact, Sender]] = defaultdict(dict)
@@ -77,7 +78,7 @@ async def resolve_threads(session: AsyncSession, senders: Iterable[Sender]) -> d
         by_account[sender.account.id][contacts[sender.account.organization_id, sender.wa_id]] = sender
     threads: dict[ThreadKey, Thread] = {}
     for account_id, account_senders in by_account.items():
-        opened = await _conversations(session, account_senders)
+        opened = await _conversations(session, account_senders, created)
         for contact in account_senders:
             conversation, is_new = opened[contact.id]
             threads[account_id, contact.wa_id] = Thread(contact, conversation, is_new)
@@ -85,15 +86,23 @@ async def resolve_threads(session: AsyncSession, senders: Iterable[Sender]) -> d
 
 
 async def _contacts(
-    session: AsyncSession, org_id: str, wa_ids: Collection[str]
+    session: AsyncSession, org_id: str, profiles: Mapping[str, Mapping[str, Any] | None], created: set[str]
 ) -> dict[tuple[str, str], Contact]:
-    """The contacts of ``wa_ids``, created when missing (one read, one insert, one read back)."""
-    found = await _read_contacts(session, org_id, wa_ids)
-    missing = [w for w in wa_ids if w not in found]
+    """The contacts of the wa_ids of ``profiles``, created when missing with their profile (one
+    read, one insert answering its rows, whose ids go to ``created``; a read back only of those
+    another transaction created meanwhile)."""
+    found = await _read_contacts(session, org_id, profiles)
+    missing = [w for w in profiles if w not in found]
     if missing:
-        rows = [{"id": new_id(), "organization_id": org_id, "wa_id": w, "phone": _phone(w)} for w in missing]
-        await session.execute(dialect_insert(session)(Contact).on_conflict_do_nothing(), rows)
-        found |= await _read_contacts(session, org_id, missing)
+        rows = [
+            {"organization_id": org_id, "wa_id": w, "phone": _phone(w), **_profile_fields(profiles[w], None)}
+            for w in missing
+        ]
+        for contact in await insert_new_rows(session, Contact, rows):
+            found[contact.wa_id] = contact
+            created.add(contact.id)
+        if raced := [w for w in missing if w not in found]:
+            found |= await _read_contacts(session, org_id, raced)
     return {(org_id, wa_id): contact for wa_id, contact in found.items()}
 
 
@@ -104,19 +113,24 @@ async def _read_contacts(session: AsyncSession, org_id: str, wa_ids: Collection[
 
 def _follow_profile(contact: Contact, profile: Mapping[str, Any] | None) -> None:
     """The contact's WhatsApp fields follow the profile; its ``name`` too, unless a person set it."""
-    if not profile:
-        return
+    for attr, value in _profile_fields(profile, contact).items():
+        if value and getattr(contact, attr) != value:
+            setattr(contact, attr, value)
+
+
+def _profile_fields(profile: Mapping[str, Any] | None, contact: Contact | None) -> dict[str, Any]:
+    """The contact fields ``profile`` gives (None: it gives none), for ``contact`` or a new one:
+    ``name`` unless a person set it."""
+    profile = profile or {}
     names = child(profile, "profile")
-    changes = {
+    fields = {
         "profile_name": names.get("name"),
         "user_id": profile.get("user_id"),
         "username": names.get("username"),
     }
-    if not contact.name_edited:
-        changes["name"] = names.get("name")
-    for attr, value in changes.items():
-        if value and getattr(contact, attr) != value:
-            setattr(contact, attr, value)
+    if contact is None or not contact.name_edited:
+        fields["name"] = names.get("name")
+    return fields
 
 
 def _phone(wa_id: str) -> str | None:
@@ -125,19 +139,20 @@ def _phone(wa_id: str) -> str | None:
 
 
 async def _conversations(
-    session: AsyncSession, senders: Mapping[Contact, Sender]
+    session: AsyncSession, senders: Mapping[Contact, Sender], created: Collection[str]
 ) -> dict[str, tuple[Conversation, bool]]:
     """By contact id: the open conversation of each contact on its sender's number (one number for
-    all), locked, and whether this call opened it."""
+    all), locked, and whether this call opened it. A contact of ``created`` (uncommitted: no other
+    transaction can refer to it) has none to look for."""
     by_id = {c.id: c for c in senders}
     account = next(iter(senders.values())).account
-    found = await _lock_open_conversations(session, account.id, by_id)
+    known = {i: c for i, c in by_id.items() if i not in created}
+    found = await _lock_open_conversations(session, account.id, known) if known else {}
     missing = [contact_id for contact_id in by_id if contact_id not in found]
     opened: set[str] = set()
     if missing:
         rows = [
             {
-                "id": new_id(),
                 "organization_id": account.organization_id,
                 "contact_id": contact_id,
                 "whatsapp_account_id": account.id,
@@ -145,12 +160,20 @@ async def _conversations(
             }
             for contact_id in missing
         ]
-        insert = dialect_insert(session)(Conversation).on_conflict_do_nothing().returning(Conversation.id)
-        opened = set(await session.scalars(insert, rows))
-        found |= await _lock_open_conversations(session, account.id, {i: by_id[i] for i in missing})
+        inserted = await insert_new_rows(session, Conversation, rows, unloaded=_RELATIONSHIPS)
+        for conversation in inserted:  # locked: ours until commit
+            _attach(conversation, by_id[conversation.contact_id], tags=[], assigned_to=None)
+            found[conversation.contact_id] = conversation
+            opened.add(conversation.id)
+        if raced := {i: by_id[i] for i in missing if i not in found}:  # opened meanwhile elsewhere
+            found |= await _lock_open_conversations(session, account.id, raced)
     return {
         contact_id: (conversation, conversation.id in opened) for contact_id, conversation in found.items()
     }
+
+
+#: what a conversation refers to, set from what the caller holds when it opens one
+_RELATIONSHIPS = ("contact", "tags", "assigned_to")
 
 
 def _opening(sender: Sender) -> dict[str, Any]:
@@ -182,6 +205,12 @@ async def _lock_open_conversations(
     )
     found: dict[str, Conversation] = {}
     for conversation in await session.scalars(stmt):
-        set_committed_value(conversation, "contact", contacts[conversation.contact_id])
+        _attach(conversation, contacts[conversation.contact_id])
         found[conversation.contact_id] = conversation
     return found
+
+
+def _attach(conversation: Conversation, contact: Contact, **known: Any) -> None:
+    """Set what the caller holds of ``conversation``'s relationships as loaded (none is read)."""
+    for name, value in {"contact": contact, **known}.items():
+        set_committed_value(conversation, name, value)
