@@ -98,6 +98,24 @@ async def test_turns_starting_together_are_claimed_in_one_group_and_answered(bot
         assert [r.text for r in await bot.replies(conversation_id)] == ["Sí."]
 
 
+async def test_a_group_reads_what_its_turns_think_about_together(bot):
+    """On SQLite a turn's reads run apart from its claim, in a read session: a group's in one."""
+    if bot.runtime.engine.dialect.name != "sqlite":
+        pytest.skip("on PostgreSQL the reads run in the group's transaction")
+    assert bot.runtime.current_read_engine is not bot.runtime.engine  # a pool of its own
+    leader, *others = await waiting_conversations(bot, 4)
+    checkouts = []
+    pool = bot.runtime.current_read_engine.sync_engine.pool
+    listener = lambda *_: checkouts.append(1)  # noqa: E731
+    event.listen(pool, "checkout", listener)
+    try:
+        begun = await begin_together(bot, leader, others)
+    finally:
+        event.remove(pool, "checkout", listener)
+    assert len(checkouts) == 2  # the leader's alone, then the group's
+    assert all(callable(act) for _, act in begun)  # each thinks next
+
+
 async def test_a_conversation_taken_over_starts_no_turn_and_the_others_do(bot):
     leader, *others = await waiting_conversations(bot, 4)
     taken = others[1]

@@ -5,9 +5,10 @@ Under a burst hundreds of turns of a process start, and later finish, within mom
 Each phase in a transaction of its own paid its BEGIN and COMMIT and its statements of its own: most
 of a turn's CPU. While one group is written, the phases that come meanwhile wait and are written
 together in the next group (at most ``size``), in one transaction, by one call of the group's
-``write``, which answers each item's outcome. A phase that comes while nothing is being written is
-written at once, a group of one in its job's own session and phase, as it was alone; the groups
-after it are written by a task of their own, in a session of their own.
+``write``, which answers each item's outcome (``then`` may follow, outside the transaction). A phase
+that comes while nothing is being written is written at once, a group of one in its job's own
+session and phase, as it was alone; the groups after it are written by a task of their own, in a
+session of their own.
 
 What fails for one item touches no other:
 - ``write`` raises ``Lost`` naming items whose writes must not stand (a turn whose lease another
@@ -36,8 +37,11 @@ log = structlog.get_logger(__name__)
 T = TypeVar("T")
 R = TypeVar("R")
 
-#: writes a group's items in the session's transaction; answers each item's outcome, in order
+#: writes a group's items in the session's transaction; answers each item's outcome, in order (an
+#: outcome that is an exception is raised in that item's caller)
 Write = Callable[[AsyncSession, Runtime, list[T]], Awaitable[list[R]]]
+#: what follows a group's commit, outside its transaction: answers the outcomes it is given, changed
+Then = Callable[[Runtime, list[R]], Awaitable[list[R]]]
 
 
 class Lost(Exception):
@@ -52,9 +56,10 @@ class GroupCommit(Generic[T, R]):
     """One kind of phase of a process's turns, written in groups (one per runtime and ``write``:
     ``group_commit_of``)."""
 
-    def __init__(self, runtime: Runtime, write: Write[T, R], size: int) -> None:
+    def __init__(self, runtime: Runtime, write: Write[T, R], size: int, then: Then[R] | None) -> None:
         self._runtime = runtime
         self._write_items = write
+        self._then = then
         self.size = size
         self.loop = asyncio.get_running_loop()
         self._waiting: list[_Waiting[T, R]] = []
@@ -114,7 +119,26 @@ class GroupCommit(Generic[T, R]):
                 future.cancel()
             raise
         else:
-            for (_, future), outcome in zip(group, outcomes, strict=True):
+            await self._settle_after(group, outcomes)
+
+    async def _settle_after(self, group: list[_Waiting[T, R]], outcomes: list[R]) -> None:
+        """Settle a committed group, with what ``then`` makes of its outcomes (what it raises is
+        raised in every caller)."""
+        try:
+            if self._then is not None:
+                outcomes = await self._then(self._runtime, outcomes)
+        except Exception as failed:
+            for _, future in group:
+                _fail(future, failed)
+            return
+        except BaseException:
+            for _, future in group:
+                future.cancel()
+            raise
+        for (_, future), outcome in zip(group, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                _fail(future, outcome)
+            else:
                 _settle([future], outcome)
 
     @asynccontextmanager
@@ -145,11 +169,13 @@ def _fail(future: asyncio.Future[R | None], failed: Exception) -> None:
 _GROUPS: weakref.WeakKeyDictionary[Runtime, dict[object, GroupCommit]] = weakref.WeakKeyDictionary()
 
 
-def group_commit_of(runtime: Runtime, write: Write[T, R], size: int) -> GroupCommit[T, R]:
+def group_commit_of(
+    runtime: Runtime, write: Write[T, R], size: int, then: Then[R] | None = None
+) -> GroupCommit[T, R]:
     """The runtime's group commit of ``write`` (of the running event loop: a runtime started again
-    in another loop gets a new one)."""
+    in another loop gets a new one), each group's commit followed by ``then``."""
     groups = _GROUPS.setdefault(runtime, {})
     found = groups.get(write)
     if found is None or found.loop is not asyncio.get_running_loop():
-        found = groups[write] = GroupCommit(runtime, write, size)
+        found = groups[write] = GroupCommit(runtime, write, size, then)
     return found

@@ -8,7 +8,9 @@ of a process at once, so they never exhaust the connection pool).
    (``turn_claims``); what stops the bot before it thinks is handled there (no active config or the
    toggle off, maintenance, the plan's monthly replies used up: a handoff); what the turn needs is
    read (``Mind``: the transcript, intents, knowledge, the tools prepared): in that transaction on
-   PostgreSQL, in a read session right after it on SQLite (``_reads_apart``). Committed.
+   PostgreSQL, in a read session right after it on SQLite (``_reads_apart``). Committed. The turns
+   of the process that start at the same time share that phase's transaction (``begin``, a group
+   commit: their setups one read, their claims one INSERT, each turn its own lease).
 2. Outside the database, no connection held: the turn thinks (``thinking.think``: intents, the LLM,
    tools) or posts to its n8n workflow, cut after ``turn_claims.THINKING`` (the lease outlasts it).
 3. A phase: the turn is finished only if the caller still holds it, and the reply is queued only
@@ -33,6 +35,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import cast
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -72,9 +75,6 @@ async def run_turn(runtime: Runtime, session: AsyncSession, conversation_id: str
     if begun is None:
         return
     held, act = begun
-    if act is None:
-        async with runtime.db_phases.slot(), runtime.read_session(current=True) as reader:
-            act = await _mind_of(reader, runtime, held)
     outcome = act if isinstance(act, Thought | LlmError) else await _outside(act)
     if isinstance(outcome, Thought) and (ending := Ending(held, outcome)).groups:
         await endings_of(runtime).write(ending, session)  # with the process's turns finishing now
@@ -87,14 +87,18 @@ async def run_turn(runtime: Runtime, session: AsyncSession, conversation_id: str
 
 async def begin(
     runtime: Runtime, session: AsyncSession, conversation_id: str
-) -> tuple[Held, _Act | Thought | LlmError | None] | None:
-    """The turn's first phase, with the process's turns starting now (``_begin_all``): the turn held
-    and what it does next, None when there is nothing to do; raises ``RetryAfter`` when another
-    worker holds it."""
-    begun = await group_commit_of(runtime, _begin_all, STARTS_MAX).write(_Start(conversation_id), session)
-    if isinstance(begun, RetryAfter):
-        raise begun
-    return begun
+) -> tuple[Held, _Act | Thought | LlmError] | None:
+    """The turn's first phase, with the process's turns starting now (``_begin_all``, then
+    ``_read_apart``): the turn held and what it does next, None when there is nothing to do; raises
+    ``RetryAfter`` when another worker holds it."""
+    starts = group_commit_of(runtime, _begin_all, STARTS_MAX, _read_apart)
+    begun = await starts.write(_Start(conversation_id), session)
+    if begun is None:
+        return None
+    assert isinstance(begun, tuple)  # an exception is raised by ``write``
+    held, act = begun
+    assert act is not None  # read by ``_read_apart``
+    return held, act
 
 
 @dataclass(frozen=True, eq=False)
@@ -106,8 +110,9 @@ class _Start:
 
 
 #: what a turn's first phase answers: the turn held and what it does next (None: its reads, in a
-#: read session: ``_reads_apart``), nothing to do (None) or a retry (another worker holds the turn)
-_Begun = tuple[Held, _Act | Thought | LlmError | None] | RetryAfter | None
+#: read session: ``_reads_apart``), nothing to do (None) or what its job raises (a retry: another
+#: worker holds the turn)
+_Begun = tuple[Held, _Act | Thought | LlmError | None] | Exception | None
 
 
 async def _begin_all(session: AsyncSession, runtime: Runtime, starts: list[_Start]) -> list[_Begun]:
@@ -140,6 +145,24 @@ async def _begin_all(session: AsyncSession, runtime: Runtime, starts: list[_Star
             continue
         begun[id(start)] = held, await _act(session, runtime, held)
     return [begun.get(id(start)) for start in starts]
+
+
+async def _read_apart(runtime: Runtime, begun: list[_Begun]) -> list[_Begun]:
+    """After a group's commit, the reads of its turns that read apart (``_reads_apart``), in one
+    read session for them all; a read that fails fails only its turn's job."""
+    reading = [i for i, b in enumerate(begun) if isinstance(b, tuple) and b[1] is None]
+    if not reading:
+        return begun
+    begun = list(begun)
+    async with runtime.db_phases.slot(), runtime.read_session(current=True) as reader:
+        for i in reading:
+            held, _ = cast(tuple[Held, None], begun[i])
+            try:
+                begun[i] = held, await _mind_of(reader, runtime, held)
+            except Exception as failed:
+                begun[i] = failed
+                await rollback(reader)
+    return begun
 
 
 def _answerable(read: TurnSetup | None) -> TurnSetup | None:
