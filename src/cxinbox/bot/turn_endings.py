@@ -46,8 +46,10 @@ log = structlog.get_logger(__name__)
 #: acknowledgements, which wait for the group holding the gate. In ``bench.bot_turns`` (500 at once,
 #: a loaded machine) 16 gave 22 ms of CPU and 19 statements per message answered, 32 gave 20 ms and
 #: 17, 64 gave 16 ms and 15, with the acknowledgement p99 (1.1x, 1.2x, 1.5-1.9x the bot-off one)
-#: too noisy there to decide on (the code before groups gave 1.0-1.7x). On PostgreSQL the groups are
-#: rarely full.
+#: too noisy there to decide on (the code before groups gave 1.0-1.7x). With the turns' starts
+#: grouped too (``turn.begin``), on SQLite: 16 gave 11 ms, 9.3 statements and 0.6 transactions, 32
+#: gave 10 ms, 8.9 and 0.5, 64 gave 10 ms, 9.0 and 0.4 with an acknowledgement p99 of 1.00x, 0.98x
+#: and 1.26x: nothing to gain past 32. On PostgreSQL the groups are rarely full.
 GROUP_MAX = 32
 
 
