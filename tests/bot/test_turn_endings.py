@@ -54,7 +54,7 @@ async def end_together(bot, leader: Held, endings: list[Ending]) -> list[BaseExc
 async def end(bot, ending: Ending) -> None:
     """``ending`` ended as its job ends it, with the job's session."""
     async with bot.runtime.sessionmaker() as session:
-        await endings_of(bot.runtime).end(ending, session)
+        await endings_of(bot.runtime).write(ending, session)
 
 
 @contextmanager

@@ -61,22 +61,30 @@ class TurnSetup:
 
 
 async def turn_setup_of(session: AsyncSession, conversation_id: str) -> TurnSetup | None:
-    """All of ``TurnSetup`` in one statement (every turn reads all of it: it was seven), what rarely
-    changes from ``mind_cache`` at the organization's ``bot_revision`` that statement reads; None
-    when the conversation does not exist."""
-    params = {"conversation_id": conversation_id, "period": period_of(utcnow())}
-    row = (await session.execute(_TURN_SETUP, params)).unique().one_or_none()
-    if row is None:
-        return None
-    conversation, message, organization, revision, maintenance, replies, summary = row
-    standing = await mind_cache.standing_of(session, organization.id, revision)
-    account = await mind_cache.seed_account(session, standing, conversation.whatsapp_account_id)
-    setup = BotSetup(standing.config, standing.settings, account)
-    return TurnSetup(conversation, message, setup, organization, bool(maintenance), replies or 0, summary)
+    """All of ``TurnSetup`` of one conversation (``turn_setups_of``); None when it does not exist."""
+    return (await turn_setups_of(session, [conversation_id])).get(conversation_id)
+
+
+async def turn_setups_of(session: AsyncSession, conversation_ids: list[str]) -> dict[str, TurnSetup]:
+    """All of ``TurnSetup`` of each conversation, by id, in one statement for all of them (every
+    turn reads all of it: it was seven per turn), what rarely changes from ``mind_cache`` at the
+    organization's ``bot_revision`` that statement reads; a conversation that does not exist is
+    left out."""
+    params = {"conversation_ids": list(set(conversation_ids)), "period": period_of(utcnow())}
+    found = {}
+    for row in (await session.execute(_TURN_SETUP, params)).unique():
+        conversation, message, organization, revision, maintenance, replies, summary = row
+        standing = await mind_cache.standing_of(session, organization.id, revision)
+        account = await mind_cache.seed_account(session, standing, conversation.whatsapp_account_id)
+        setup = BotSetup(standing.config, standing.settings, account)
+        found[conversation.id] = TurnSetup(
+            conversation, message, setup, organization, bool(maintenance), replies or 0, summary
+        )
+    return found
 
 
 def _turn_setup() -> Any:
-    """The statement of ``turn_setup_of``, built once (building it costs more than running it)."""
+    """The statement of ``turn_setups_of``, built once (building it costs more than running it)."""
     org = Conversation.organization_id
     return (
         select(
@@ -101,7 +109,7 @@ def _turn_setup() -> Any:
         .outerjoin(RoutingSettings, RoutingSettings.organization_id == org)
         .outerjoin(BotUsage, (BotUsage.organization_id == org) & (BotUsage.period == bindparam("period")))
         .outerjoin(BotSession, (BotSession.conversation_id == Conversation.id) & OPEN)
-        .where(Conversation.id == bindparam("conversation_id"))
+        .where(Conversation.id.in_(bindparam("conversation_ids", expanding=True)))
     )
 
 

@@ -8,7 +8,9 @@ of a process at once, so they never exhaust the connection pool).
    (``turn_claims``); what stops the bot before it thinks is handled there (no active config or the
    toggle off, maintenance, the plan's monthly replies used up: a handoff); what the turn needs is
    read (``Mind``: the transcript, intents, knowledge, the tools prepared): in that transaction on
-   PostgreSQL, in a read session right after it on SQLite (``_reads_apart``). Committed.
+   PostgreSQL, in a read session right after it on SQLite (``_reads_apart``). Committed. The turns
+   of the process that start at the same time share that phase's transaction (``begin``, a group
+   commit: their setups one read, their claims one INSERT, each turn its own lease).
 2. Outside the database, no connection held: the turn thinks (``thinking.think``: intents, the LLM,
    tools) or posts to its n8n workflow, cut after ``turn_claims.THINKING`` (the lease outlasts it).
 3. A phase: the turn is finished only if the caller still holds it, and the reply is queued only
@@ -31,7 +33,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from functools import partial
+from typing import cast
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,8 +43,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cxinbox.adapters.llm.base import ChatMessage, LlmAuthFailed, LlmError, LlmUnavailable
 from cxinbox.bot import handoff, n8n_forward, turn_claims
 from cxinbox.bot.errors import BotNotConfigured
+from cxinbox.bot.group_commit import Lost, group_commit_of
 from cxinbox.bot.mind import read_mind
-from cxinbox.bot.setup import TurnSetup, turn_setup_of
+from cxinbox.bot.setup import TurnSetup, turn_setups_of
 from cxinbox.bot.thinking import Mind, Reason, Thought, think
 from cxinbox.bot.transcript import transcript
 from cxinbox.bot.turn_endings import Ending, Held, endings_of, write
@@ -56,6 +61,8 @@ log = structlog.get_logger(__name__)
 
 #: provider calls a turn tries before it hands off
 LLM_ATTEMPTS = 3
+#: turns started (their first phase) in one transaction at most (``group_commit``)
+STARTS_MAX = 32
 
 
 #: what a claimed turn does outside the database: think, or post to the n8n workflow
@@ -64,20 +71,13 @@ _Act = Callable[[], Awaitable[Thought]]
 
 @job("bot.turn", queue=Queue.LLM, attempts=LLM_ATTEMPTS + 3, backoff_seconds=1.0)
 async def run_turn(runtime: Runtime, session: AsyncSession, conversation_id: str) -> None:
-    act: _Act | Thought | LlmError | None
-    async with runtime.db_phases.phase(session):
-        begun = await _begin(session, runtime, conversation_id)
-        if begun is None:
-            return
-        held, act = begun
-        if act is None and not _reads_apart(session):
-            act = await _mind_of(session, runtime, held)
-    if act is None:
-        async with runtime.db_phases.slot(), runtime.read_session(current=True) as reader:
-            act = await _mind_of(reader, runtime, held)
+    begun = await begin(runtime, session, conversation_id)
+    if begun is None:
+        return
+    held, act = begun
     outcome = act if isinstance(act, Thought | LlmError) else await _outside(act)
     if isinstance(outcome, Thought) and (ending := Ending(held, outcome)).groups:
-        await endings_of(runtime).end(ending, session)  # with the process's turns finishing now
+        await endings_of(runtime).write(ending, session)  # with the process's turns finishing now
         return
     async with runtime.db_phases.phase(session):
         retry = await _end(session, runtime, held, outcome)
@@ -85,31 +85,105 @@ async def run_turn(runtime: Runtime, session: AsyncSession, conversation_id: str
         raise retry
 
 
-async def _begin(
-    session: AsyncSession, runtime: Runtime, conversation_id: str
-) -> tuple[Held, _Act | LlmError | None] | None:
-    """The first phase: the turn claimed, and its n8n post prepared (None: it thinks); None when
-    there is nothing to do (answered, not the bot's, or stopped: then it is finished here)."""
-    read = await turn_setup_of(session, conversation_id)
+async def begin(
+    runtime: Runtime, session: AsyncSession, conversation_id: str
+) -> tuple[Held, _Act | Thought | LlmError] | None:
+    """The turn's first phase, with the process's turns starting now (``_begin_all``, then
+    ``_read_apart``): the turn held and what it does next, None when there is nothing to do; raises
+    ``RetryAfter`` when another worker holds it."""
+    starts = group_commit_of(runtime, _begin_all, STARTS_MAX, _read_apart)
+    begun = await starts.write(_Start(conversation_id), session)
+    if begun is None:
+        return None
+    assert isinstance(begun, tuple)  # an exception is raised by ``write``
+    held, act = begun
+    assert act is not None  # read by ``_read_apart``
+    return held, act
+
+
+@dataclass(frozen=True, eq=False)
+class _Start:
+    """A turn job's first phase, to write (told apart by identity: a conversation's job may run
+    twice at once, redelivered)."""
+
+    conversation_id: str
+
+
+#: what a turn's first phase answers: the turn held and what it does next (None: its reads, in a
+#: read session: ``_reads_apart``), nothing to do (None) or what its job raises (a retry: another
+#: worker holds the turn)
+_Begun = tuple[Held, _Act | Thought | LlmError | None] | Exception | None
+
+
+async def _begin_all(session: AsyncSession, runtime: Runtime, starts: list[_Start]) -> list[_Begun]:
+    """The first phase of each of ``starts`` (``group_commit``: of the turns of the process that
+    start together), in ``session``'s transaction: its turn claimed (``turn_claims.claim_all``: one
+    INSERT for the group), what stops it handled (its conversation is handed off and the turn
+    finished here), its n8n post prepared, and on PostgreSQL its reads done. Their conversations are
+    written in the order of their ids, as every transaction writing several does."""
+    setups = await turn_setups_of(session, [start.conversation_id for start in starts])
+    reads = [(start, read) for start in starts if (read := _answerable(setups.get(start.conversation_id)))]
+    claiming = [(start, read) for start, read in reads if read.setup.enabled]
+    claims = await turn_claims.claim_all(session, [_wanted(read) for _, read in claiming])
+    claimed = {id(start): claim for (start, _), claim in zip(claiming, claims, strict=True)}
+    begun: dict[int, _Begun] = {}
+    for start, read in sorted(reads, key=lambda pair: pair[1].conversation.id):
+        if not read.setup.enabled:
+            await handoff.hand_off(session, read.conversation, Reason.NO_BOT)
+            continue
+        claim = claimed[id(start)]
+        if claim is None or isinstance(claim, RetryAfter):
+            begun[id(start)] = claim
+            continue
+        assert read.message is not None  # ``_answerable``
+        held = Held(read.conversation, read.message, *claim, read.setup, read.handoff_summary)
+        stop = _stop_reason(read)
+        if stop is not None:
+            if await write(session, runtime, [Ending(held, Thought().hand_off(stop))]):
+                log.info("bot_turn_lost", conversation_id=held.conversation.id, turn_id=held.turn.id)
+                raise Lost([start])
+            continue
+        begun[id(start)] = held, await _act(session, runtime, held)
+    return [begun.get(id(start)) for start in starts]
+
+
+async def _read_apart(runtime: Runtime, begun: list[_Begun]) -> list[_Begun]:
+    """After a group's commit, the reads of its turns that read apart (``_reads_apart``), in one
+    read session for them all; a read that fails fails only its turn's job."""
+    reading = [i for i, b in enumerate(begun) if isinstance(b, tuple) and b[1] is None]
+    if not reading:
+        return begun
+    begun = list(begun)
+    async with runtime.db_phases.slot(), runtime.read_session(current=True) as reader:
+        for i in reading:
+            held, _ = cast(tuple[Held, None], begun[i])
+            try:
+                begun[i] = held, await _mind_of(reader, runtime, held)
+            except Exception as failed:
+                begun[i] = failed
+                await rollback(reader)
+    return begun
+
+
+def _answerable(read: TurnSetup | None) -> TurnSetup | None:
+    """``read`` when its conversation is the bot's and has a customer message to answer."""
     if read is None or read.conversation.status is not ConversationStatus.BOT_HANDLING:
         return None
-    conversation, message, setup = read.conversation, read.message, read.setup
-    if message is None:
-        return None
-    if not setup.enabled or setup.config is None:
-        await handoff.hand_off(session, conversation, Reason.NO_BOT)
-        return None
-    claimed = await turn_claims.claim(session, conversation, message, setup.config.id)
-    if claimed is None:
-        return None
-    held = Held(conversation, message, *claimed, setup, read.handoff_summary)
-    stop = _stop_reason(read)
-    if stop is not None:
-        await _finish(session, runtime, held, Thought().hand_off(stop))
-        return None
-    if setup.config.mode is BotMode.N8N:
-        return held, await _forwarding(session, runtime, held)
-    return held, None
+    return read if read.message is not None else None
+
+
+def _wanted(read: TurnSetup) -> turn_claims.Wanted:
+    assert read.message is not None and read.setup.config is not None
+    return turn_claims.Wanted(read.conversation, read.message, read.setup.config.id)
+
+
+async def _act(session: AsyncSession, runtime: Runtime, held: Held) -> _Act | Thought | LlmError | None:
+    """What a claimed turn does next: its n8n post, else its thinking (None: its reads come first,
+    in a read session of their own: ``_reads_apart``)."""
+    assert held.setup.config is not None
+    if held.setup.config.mode is BotMode.N8N:
+        return await _forwarding(session, runtime, held)
+    return None if _reads_apart(session) else await _mind_of(session, runtime, held)
 
 
 def _reads_apart(session: AsyncSession) -> bool:

@@ -10,7 +10,8 @@ expired and it is retaken.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import ScalarSelect, Table, bindparam, select, update
@@ -62,43 +63,82 @@ async def claim(
     session: AsyncSession, conversation: Conversation, message: Message, bot_config_id: str
 ) -> tuple[BotTurn, str] | None:
     """The turn answering ``message`` and the caller's lease token, or None when it is answered."""
+    [claimed] = await claim_all(session, [Wanted(conversation, message, bot_config_id)])
+    if isinstance(claimed, RetryAfter):
+        raise claimed
+    return claimed
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """A turn to claim: the conversation's, answering ``message``, by ``bot_config_id``."""
+
+    conversation: Conversation
+    message: Message
+    bot_config_id: str
+
+
+Claimed = tuple[BotTurn, str] | RetryAfter | None
+
+
+async def claim_all(session: AsyncSession, wanted: list[Wanted]) -> list[Claimed]:
+    """Claim each of ``wanted`` (``claim``), in order: a new turn is inserted with the others, in
+    one statement (in the order of their conversations, as two workers' groups then never wait on
+    each other's rows in opposite orders); a turn that exists already is read and, when its lease
+    has expired, taken over, each on its own. Each answers its turn and the caller's lease token,
+    None when it is answered, or a ``RetryAfter`` when its live lease is another worker's."""
     now = utcnow()
-    token = new_id()
-    values = {"lease_token": token, "lease_until": now + LEASE, "bot_config_id": bot_config_id}
-    inserted = await insert_new_rows(
-        session,
-        BotTurn,
-        [
-            {
-                "organization_id": conversation.organization_id,
-                "conversation_id": conversation.id,
-                "message_id": message.id,
-                "state": TurnState.RUNNING,
-                "failures": 0,
-                "trace": {},
-                "created_at": now,
-                "updated_at": now,
-                **values,
-            }
-        ],
-    )
-    if inserted:
-        return inserted[0], token
+    rows = [
+        {
+            "organization_id": w.conversation.organization_id,
+            "conversation_id": w.conversation.id,
+            "message_id": w.message.id,
+            "bot_config_id": w.bot_config_id,
+            "state": TurnState.RUNNING,
+            "failures": 0,
+            "trace": {},
+            "created_at": now,
+            "updated_at": now,
+            "lease_token": new_id(),
+            "lease_until": now + LEASE,
+        }
+        for w in sorted(wanted, key=lambda w: w.conversation.id)
+    ]
+    inserted = {(t.conversation_id, t.message_id): t for t in await insert_new_rows(session, BotTurn, rows)}
+    claimed: list[Claimed] = []
+    for w in wanted:
+        turn = inserted.pop((w.conversation.id, w.message.id), None)  # the first of a pair takes it
+        if turn is None:
+            claimed.append(await _take_over(session, w, now))
+        else:
+            assert turn.lease_token is not None  # the one its row was inserted with
+            claimed.append((turn, turn.lease_token))
+    return claimed
+
+
+async def _take_over(session: AsyncSession, wanted: Wanted, now: datetime) -> Claimed:
+    """The existing turn of ``wanted``, taken over when its lease has expired (its worker died)."""
     turn = await session.scalar(
         select(BotTurn)
-        .where(BotTurn.conversation_id == conversation.id, BotTurn.message_id == message.id)
+        .where(BotTurn.conversation_id == wanted.conversation.id, BotTurn.message_id == wanted.message.id)
         .execution_options(populate_existing=True)
     )
     if turn is None or turn.state is TurnState.DONE:
         return None
     if turn.lease_until is not None and turn.lease_until > now:
-        raise RetryAfter((turn.lease_until - now).total_seconds() + 1, "the turn is another worker's")
+        return RetryAfter((turn.lease_until - now).total_seconds() + 1, "the turn is another worker's")
+    token = new_id()
     taken = await session.scalar(
         update(BotTurn)
         .where(
             BotTurn.id == turn.id, BotTurn.lease_token == turn.lease_token, BotTurn.state == TurnState.RUNNING
         )
-        .values(**values, updated_at=now)
+        .values(
+            lease_token=token,
+            lease_until=now + LEASE,
+            bot_config_id=wanted.bot_config_id,
+            updated_at=now,
+        )
         .returning(BotTurn)
         .execution_options(populate_existing=True)
     )

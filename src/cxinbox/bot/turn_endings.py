@@ -2,15 +2,11 @@
 transaction, together with the turns of the process that finish at the same time.
 
 Under a burst hundreds of turns of a process finish within moments of each other (their models
-answer together). Each in a transaction of its own paid its BEGIN and COMMIT and wrote its message,
-outbox row, events and usage in statements of its own: most of a turn's CPU. ``Endings`` is a group
-commit: while one group is written, the turns that finish meanwhile wait and are written together
-in the next group, in one transaction (``write``): each reply's compare-and-set on its conversation
-is an UPDATE of its own, and so is each turn's finish (its lease check), but the messages, their
-outbox rows, the reload of their conversations and the events are one statement each, and the usage
-one upsert per organization (``usage.record_all``). A turn that finishes while nothing is being
-written writes itself at once, a group of one in its job's own session and phase, as it did alone;
-the groups after it are written by a task of their own, in a session of their own.
+answer together). Their endings go through a group commit (``group_commit``): the turns that finish
+while a group is written are written together in the next one, in one transaction (``write``): each
+reply's compare-and-set on its conversation is an UPDATE of its own, and so is each turn's finish
+(its lease check), but the messages, their outbox rows, the reload of their conversations and the
+events are one statement each, and the usage one upsert per organization (``usage.record_all``).
 
 What fails for one turn touches no other:
 - a conversation that is no longer the bot's (an agent took over) drops that turn's reply
@@ -27,19 +23,15 @@ is written alone, in the turn's own phase, by the same ``write``.
 
 from __future__ import annotations
 
-import asyncio
-import weakref
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.bot import handoff, langfuse, turn_claims, usage
+from cxinbox.bot.group_commit import GroupCommit, Lost, group_commit_of
 from cxinbox.bot.setup import BotSetup
 from cxinbox.bot.thinking import Thought
-from cxinbox.core.db import WritePriority, write_priority
 from cxinbox.core.errors import Conflict
 from cxinbox.knowledge.media_sending import send_bot_media
 from cxinbox.models.bot_turns import BotTurn, TurnDecision
@@ -54,8 +46,10 @@ log = structlog.get_logger(__name__)
 #: acknowledgements, which wait for the group holding the gate. In ``bench.bot_turns`` (500 at once,
 #: a loaded machine) 16 gave 22 ms of CPU and 19 statements per message answered, 32 gave 20 ms and
 #: 17, 64 gave 16 ms and 15, with the acknowledgement p99 (1.1x, 1.2x, 1.5-1.9x the bot-off one)
-#: too noisy there to decide on (the code before groups gave 1.0-1.7x). On PostgreSQL the groups are
-#: rarely full.
+#: too noisy there to decide on (the code before groups gave 1.0-1.7x). With the turns' starts
+#: grouped too (``turn.begin``), on SQLite: 16 gave 11 ms, 9.3 statements and 0.6 transactions, 32
+#: gave 10 ms, 8.9 and 0.5, 64 gave 10 ms, 9.0 and 0.4 with an acknowledgement p99 of 1.00x, 0.98x
+#: and 1.26x: nothing to gain past 32. On PostgreSQL the groups are rarely full.
 GROUP_MAX = 32
 
 
@@ -207,113 +201,17 @@ def _note(thought: Thought, note: str) -> None:
         thought.trace["notes"] = [*notes, note]
 
 
-class _Lost(Exception):
-    """Rolls a group's transaction back: these turns are no longer the caller's."""
-
-    def __init__(self, lost: list[Ending]) -> None:
-        self.lost = lost
-
-
-_Waiting = tuple[Ending, "asyncio.Future[None]"]
-
-
-class Endings:
-    """The group commit of a process's turns (one per runtime: ``endings_of``)."""
-
-    def __init__(self, runtime: Runtime) -> None:
-        self._runtime = runtime
-        self.loop = asyncio.get_running_loop()
-        self._waiting: list[_Waiting] = []
-        #: a turn writing its ending itself (nothing else was being written when it came)
-        self._alone = False
-        self._writer: asyncio.Task[None] | None = None
-
-    async def end(self, ending: Ending, session: AsyncSession) -> None:
-        """Write ``ending``: at once when nothing is being written (a group of one, in the caller's
-        task and ``session``, as a phase: ``core.db_phases``), else with the others that wait
-        meanwhile (in a session of their own). Raises what failed its write (alone)."""
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        if self._alone or (self._writer is not None and not self._writer.done()):
-            self._waiting.append((ending, future))
-            await future
-            return
-        self._alone = True
-        try:
-            await self._write([(ending, future)], session)
-        finally:  # those that came meanwhile are the next group's
-            self._alone = False
-            if self._waiting:
-                self._writer = asyncio.create_task(self._write_waiting())
-        future.result()
-
-    async def _write_waiting(self) -> None:
-        try:
-            with write_priority(WritePriority.BACKGROUND):  # a job's transaction, whoever started it
-                while self._waiting:
-                    group, self._waiting = self._waiting[:GROUP_MAX], self._waiting[GROUP_MAX:]
-                    await self._write(group)
-        finally:  # normally nothing waits then; after a cancellation, what waited is cancelled too
-            self._writer = None
-            for _, future in self._waiting:
-                future.cancel()
-            self._waiting = []
-
-    async def _write(self, group: list[_Waiting], session: AsyncSession | None = None) -> None:
-        try:
-            async with self._transaction(session) as writing:
-                lost = await write(writing, self._runtime, [ending for ending, _ in group])
-                if lost:
-                    raise _Lost(lost)
-        except _Lost as rolled_back:
-            for ending in rolled_back.lost:
-                held = ending.held
-                log.info("bot_turn_lost", conversation_id=held.conversation.id, turn_id=held.turn.id)
-            _settle([waiting for waiting in group if waiting[0] in rolled_back.lost])
-            rest = [waiting for waiting in group if waiting[0] not in rolled_back.lost]
-            if rest:
-                await self._write(rest, session)
-        except Exception as failed:
-            if len(group) == 1:
-                _settle(group, failed)
-                return
-            log.warning("bot_turn_group_failed", turns=len(group), error=repr(failed))
-            for waiting in group:
-                await self._write([waiting])
-        except BaseException:
-            for _, future in group:
-                future.cancel()
-            raise
-        else:
-            _settle(group)
-
-    @asynccontextmanager
-    async def _transaction(self, session: AsyncSession | None) -> AsyncIterator[AsyncSession]:
-        """A phase of ``session``, else a unit of work of its own within the phases' bound."""
-        if session is not None:
-            async with self._runtime.db_phases.phase(session):
-                yield session
-            return
-        async with self._runtime.db_phases.slot(), self._runtime.unit_of_work() as own:
-            yield own
+async def _write_group(session: AsyncSession, runtime: Runtime, endings: list[Ending]) -> list[None]:
+    """``write`` for ``group_commit``: a turn whose lease was taken over rolls the group back."""
+    lost = await write(session, runtime, endings)
+    for ending in lost:
+        held = ending.held
+        log.info("bot_turn_lost", conversation_id=held.conversation.id, turn_id=held.turn.id)
+    if lost:
+        raise Lost(list(lost))
+    return [None] * len(endings)
 
 
-def _settle(group: list[_Waiting], failed: Exception | None = None) -> None:
-    for _, future in group:
-        if future.done():  # its job was cancelled meanwhile
-            continue
-        if failed is None:
-            future.set_result(None)
-        else:
-            future.set_exception(failed)
-
-
-_ENDINGS: weakref.WeakKeyDictionary[Runtime, Endings] = weakref.WeakKeyDictionary()
-
-
-def endings_of(runtime: Runtime) -> Endings:
-    """The runtime's group commit of turns (of the running event loop: a runtime started again in
-    another loop gets a new one)."""
-    found = _ENDINGS.get(runtime)
-    if found is None or found.loop is not asyncio.get_running_loop():
-        found = _ENDINGS[runtime] = Endings(runtime)
-    return found
+def endings_of(runtime: Runtime) -> GroupCommit[Ending, None]:
+    """The runtime's group commit of turns' endings (``GroupCommit.write`` writes one)."""
+    return group_commit_of(runtime, _write_group, GROUP_MAX)
