@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
-import multiprocessing
 import os
 import statistics
 import tempfile
@@ -48,7 +47,7 @@ from tests.fakes.llm import Reply
 
 from bench.bot_turns import Fakes, Org, post, seed, settings_for, table, until
 from bench.machine import load_average, machine
-from bench.tools import add_tool, business_api
+from bench.tools import add_tool, start_business_api
 from cxinbox.app import create_app
 from cxinbox.bot.turn import run_turn
 from cxinbox.core.jobs import ALL_QUEUES, Queue
@@ -123,15 +122,6 @@ class Turn:
     checkouts: int
 
 
-def start_business_api() -> tuple[multiprocessing.process.BaseProcess, str]:
-    """``bench.tools``' business API in a child process, answering at once: the process and its base URL."""
-    context = multiprocessing.get_context("spawn")
-    ports = context.Queue()
-    process = context.Process(target=business_api, args=(0.0, ports), daemon=True)
-    process.start()
-    return process, ports.get(timeout=120)
-
-
 async def customers_write(settings: Any, fakes: Fakes, count: int, tools: int, base: str | None) -> Org:
     """``count`` new customers write to an organization whose bot is on (with ``tools``, its model
     calls the tool on ``base`` that many times in each turn); their turns are scheduled and left
@@ -197,7 +187,7 @@ async def decisions(runtime: Runtime, org: Org) -> dict[str, int]:
 
 async def run(args: argparse.Namespace, data_dir: Path) -> tuple[list[tuple[str, str, str]], list[str]]:
     fakes = Fakes()
-    remote, base = start_business_api() if args.tools else (None, None)
+    remote, base = start_business_api(0.0) if args.tools else (None, None)
     settings = settings_for(data_dir, args, fakes)
     try:
         await asyncio.to_thread(upgrade, settings.database_url)
