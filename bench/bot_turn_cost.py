@@ -13,7 +13,12 @@ run: they are not the turn), then runs each conversation's turn job (``bot.turn`
 runs it, one after another, measured one by one. The fake LLM and Graph API run in a child process
 (``bench.bot_turns.Fakes``), so their CPU is not counted; the model call's loopback request is.
 
-    .venv/bin/python -m bench.bot_turn_cost [--turns 200] [--statements] [--profile FILE]
+With ``--tools N`` the organization has ``bench.tools``' tool over a bearer connection to the
+business API (``bench.tools.business_api``, in a child process too, answering at once) and the fake
+LLM calls it N times in each turn before it answers: the turn's tool loop (N + 1 model calls, N tool
+calls, their trace) is measured with the rest.
+
+    .venv/bin/python -m bench.bot_turn_cost [--turns 200] [--tools N] [--statements] [--profile FILE]
         [--database-url postgresql+asyncpg://… [--redis-url redis://…]]
 
 ``--statements`` prints the statements of the last turn, in order; ``--profile FILE`` writes a
@@ -38,9 +43,11 @@ from typing import Any
 import httpx
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from tests.fakes.llm import Reply
 
 from bench.bot_turns import Fakes, Org, post, seed, settings_for, table, until
 from bench.machine import load_average, machine
+from bench.tools import add_tool, start_business_api
 from cxinbox.app import create_app
 from cxinbox.bot.turn import run_turn
 from cxinbox.core.jobs import ALL_QUEUES, Queue
@@ -63,6 +70,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--database-url", help="PostgreSQL instead of a temporary SQLite file")
     parser.add_argument("--redis-url", help="Redis for the job queue and events")
     parser.add_argument("--turns", type=int, default=200, help="turns measured, one after another")
+    parser.add_argument("--tools", type=int, default=0, help="tool calls the model makes in each turn")
     parser.add_argument("--statements", action="store_true", help="print the last turn's statements")
     parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the measured turns to FILE")
     return parser.parse_args()
@@ -114,15 +122,22 @@ class Turn:
     checkouts: int
 
 
-async def customers_write(settings: Any, fakes: Fakes, count: int) -> Org:
-    """``count`` new customers write to an organization whose bot is on; their turns are scheduled
-    and left unrun."""
+async def customers_write(settings: Any, fakes: Fakes, count: int, tools: int, base: str | None) -> Org:
+    """``count`` new customers write to an organization whose bot is on (with ``tools``, its model
+    calls the tool on ``base`` that many times in each turn); their turns are scheduled and left
+    unrun."""
     runtime = Runtime(settings)
     await runtime.start(workers=True, queues=[q for q in ALL_QUEUES if q is not Queue.LLM])
     app = create_app(runtime=runtime)
     app.state.runtime = runtime  # what the lifespan sets; the in-process transport runs none
     try:
-        org = await seed(runtime, fakes, bot=True, replies=[])
+        if tools and base is not None:
+            lookup = Reply("", tool_call=("order_status", {"orderId": "A-1"}))
+            answer = Reply("Tu pedido A-1 ya fue enviado.")
+            org = await seed(runtime, fakes, bot=True, replies=([lookup] * tools + [answer]) * count)
+            await add_tool(runtime, org.id, base)
+        else:
+            org = await seed(runtime, fakes, bot=True, replies=[])
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://bench"
         ) as client:
@@ -172,10 +187,11 @@ async def decisions(runtime: Runtime, org: Org) -> dict[str, int]:
 
 async def run(args: argparse.Namespace, data_dir: Path) -> tuple[list[tuple[str, str, str]], list[str]]:
     fakes = Fakes()
+    remote, base = start_business_api(0.0) if args.tools else (None, None)
     settings = settings_for(data_dir, args, fakes)
     try:
         await asyncio.to_thread(upgrade, settings.database_url)
-        org = await customers_write(settings, fakes, args.turns + WARM_UP)
+        org = await customers_write(settings, fakes, args.turns + WARM_UP, args.tools, base)
         # the measuring runtime consumes no queue and looks at the schedule once an hour: nothing
         # but the turns runs in this process while they are measured
         runtime = Runtime(settings.model_copy(update={"job_poll_seconds": 3600.0}))
@@ -202,10 +218,12 @@ async def run(args: argparse.Namespace, data_dir: Path) -> tuple[list[tuple[str,
             await runtime.stop()
     finally:
         fakes.stop()
-    return rows_of(measured, found), last
+        if remote is not None:
+            remote.terminate()
+    return rows_of(measured, found, args.tools), last
 
 
-def rows_of(measured: list[Turn], found: dict[str, int]) -> list[tuple[str, str, str]]:
+def rows_of(measured: list[Turn], found: dict[str, int], tools: int) -> list[tuple[str, str, str]]:
     cpu = [t.cpu_ms for t in measured]
     per_turn = len(measured)
 
@@ -217,7 +235,8 @@ def rows_of(measured: list[Turn], found: dict[str, int]) -> list[tuple[str, str,
             "CPU per turn ms: mean / p50 / p90",
             f"{statistics.fmean(cpu):.2f} / {statistics.median(cpu):.2f} / "
             f"{sorted(cpu)[int(0.9 * per_turn)]:.2f}",
-            f"{per_turn} turns one after another, the model answering at once; this process's CPU",
+            f"{per_turn} turns one after another, the model answering at once"
+            f"{f' after {tools} tool calls' if tools else ''}; this process's CPU",
         ),
         ("statements per turn", mean([t.statements for t in measured]), "cursor executions, every engine"),
         ("transactions per turn", mean([t.transactions for t in measured]), "BEGINs, every engine"),

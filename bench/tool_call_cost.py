@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
-import multiprocessing
 import pstats
 import statistics
 import tempfile
@@ -33,7 +32,7 @@ import httpx
 from bench.bot_studio import admin_of
 from bench.machine import load_average, machine
 from bench.outbound_cost import Counter
-from bench.tools import business_api, make_tool
+from bench.tools import make_tool, start_business_api
 from cxinbox.app import create_app
 from cxinbox.config import Settings
 from cxinbox.core.logging import configure_logging
@@ -57,11 +56,7 @@ def parse_args() -> argparse.Namespace:
 
 
 async def run(args: argparse.Namespace, data_dir: Path) -> None:
-    context = multiprocessing.get_context("spawn")
-    ports = context.Queue()
-    remote = context.Process(target=business_api, args=(args.delay_ms / 1000, ports), daemon=True)
-    remote.start()
-    base = ports.get(timeout=120)
+    remote, base = start_business_api(args.delay_ms / 1000)
     settings = Settings(
         env="test",
         data_dir=data_dir,

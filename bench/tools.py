@@ -1,6 +1,7 @@
 """Tool calls: what the tools engine adds to the business API's own time.
 
-A local HTTP server answers ``GET /orders/{id}`` after ``--delay-ms`` (50 by default). The bench runs
+A local HTTP server answers ``GET /orders/{id}`` after ``--delay-ms`` (50 by default), in a process of
+its own (``business_api``: its work is the remote's time, not the engine's overhead). The bench runs
 the call the bot's tool loop makes (``cxinbox.tools.runner.run``: arguments checked against the
 schema, the template filled, the request sent through the outbound guard with a bearer token, the
 answer redacted, cut by ``resultPath``) and, as the baseline, a bare ``httpx`` GET of the same URL on
@@ -27,6 +28,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 import httpx
@@ -76,6 +78,16 @@ def business_api(delay: float, ports: multiprocessing.Queue) -> None:
     ports.put(base)
     while True:
         time.sleep(3600)
+
+
+def start_business_api(delay: float) -> tuple[BaseProcess, str]:
+    """``business_api`` started (in a fresh interpreter, without this process's loop and engines):
+    the process, to terminate, and its base URL."""
+    context = multiprocessing.get_context("spawn")
+    ports = context.Queue()
+    process = context.Process(target=business_api, args=(delay, ports), daemon=True)
+    process.start()
+    return process, ports.get(timeout=120)
 
 
 async def make_tool(client: httpx.AsyncClient, base: str) -> str:
@@ -187,7 +199,7 @@ async def main() -> None:
     args = parser.parse_args()
     configure_logging("WARNING")
     load = os.getloadavg()
-    base, server = serve(args.delay_ms / 1000)
+    remote, base = start_business_api(args.delay_ms / 1000)
     # as many slots as calls started at once: this part measures the engine, not the admission bound
     admission = FairAdmission(args.concurrent, args.concurrent, max_wait=60)
     plan = runner.ToolPlan(
@@ -223,10 +235,11 @@ async def main() -> None:
                 turns.append((time.perf_counter() - started) * 1000)
             together = await asyncio.gather(*(timed(call) for _ in range(args.concurrent)))
             rows.append((label, calls, turns, list(together)))
-    with tempfile.TemporaryDirectory(prefix="cxinbox-bench-tools-") as tmp:
-        with_tools, without = await bot_turns(Path(tmp), base, args.bot_turns)
-
-    server.should_exit = True
+    try:
+        with tempfile.TemporaryDirectory(prefix="cxinbox-bench-tools-") as tmp:
+            with_tools, without = await bot_turns(Path(tmp), base, args.bot_turns)
+    finally:
+        remote.terminate()
     print(f"remote answers after {args.delay_ms:.0f} ms; {args.turns} turns of 3 calls; ", end="")
     print(f"{args.concurrent} at once")
     print(

@@ -6,12 +6,17 @@ the same loop as a dry run unless asked to call the tools."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from urllib.parse import urlencode
 
 import pytest
 
+from cxinbox.bot.mind import read_mind
+from cxinbox.bot.setup import turn_setup_of
 from cxinbox.models.bot_turns import TurnDecision
+from cxinbox.models.inbox import Contact
 from tests.fakes.business_api import BusinessApi
 from tests.fakes.llm import Reply
+from tests.fixtures.statements import counting
 from tests.tools.helpers import make_connection, make_tool, order_tool
 
 
@@ -111,3 +116,39 @@ async def test_the_sandbox_runs_the_loop_dry_unless_asked(with_tool, orders_api)
     )
     assert r.json()["data"]["reply"] == "Real" and orders_api.count() == before + 1
     assert bot.sent() == []
+
+
+async def test_a_turns_tools_fill_the_contact_it_read_with_its_setup(with_tool, orders_api):
+    """A turn reads its conversation with the contact (``turn_setup_of``): the tools' ``contact.*``
+    variables come from it, with no read of their own in the session that reads the turn's mind (a
+    read session of its own on SQLite), and reach the business's API."""
+    bot = with_tool
+    connection = await make_connection(bot.client, bot.admin, orders_api)
+    await make_tool(
+        bot.client,
+        bot.admin,
+        order_tool(connection["id"], name="order_for", query={"customer": "{{contact.name}}"}),
+    )
+    bot.answers(Reply("", tool_call=("order_for", {"orderId": "D-1"})), Reply("Listo."))
+    conversation_id = await bot.writes("pedido D-1")
+    await bot.finished_turns(conversation_id)
+    async with bot.runtime.sessionmaker() as session:
+        contact = await session.get_one(Contact, (await bot.conversation(conversation_id)).contact_id)
+    assert contact.name and orders_api.last().query == urlencode({"customer": contact.name})
+
+    async with bot.runtime.unit_of_work() as session:
+        read = await turn_setup_of(session, conversation_id)
+    assert read is not None and read.setup.config is not None
+    async with bot.runtime.read_session() as reader, counting(reader) as statements:
+        mind = await read_mind(
+            reader,
+            bot.runtime,
+            read.setup.config,
+            read.setup.settings,
+            [],
+            "",
+            conversation=read.conversation,
+        )
+    assert statements == [] and set(mind.tools) == {"order_status", "order_for"}
+    assert mind.tool_context["contact.name"] == contact.name
+    assert mind.tool_context["contact.waId"] == contact.wa_id

@@ -28,6 +28,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from cxinbox.bot.screening_needles import may_match, needles
+
 OVERRIDE = "override"
 REVEAL = "reveal"
 JAILBREAK = "jailbreak"
@@ -735,8 +737,18 @@ _JOINED: tuple[tuple[str, re.Pattern[str]], ...] = (
 _HIDING = re.compile(r"(?:\b[a-z][ .\-_*/]){3,}[a-z]\b|[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]")
 
 
+#: each rule with the strings one of which its every match holds (``screening_needles``)
+_FILTERED_RULES = tuple((reason, needles(pattern), pattern) for reason, pattern in _RULES)
+
+
 def _match(text: str) -> set[str]:
-    return {reason for reason, pattern in _RULES if pattern.search(text)}
+    """The reasons of the rules ``text`` matches; a rule is searched for only when the text holds
+    one of its needles (most rules are ruled out by a substring test: the searches cost most)."""
+    return {
+        reason
+        for reason, found, pattern in _FILTERED_RULES
+        if may_match(found, text) and pattern.search(text)
+    }
 
 
 def _decoded_payloads(text: str) -> list[str]:

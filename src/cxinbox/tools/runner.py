@@ -26,7 +26,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import NO_VALUE
 
 from cxinbox.core.admission import FairAdmission
 from cxinbox.core.crypto import SecretBox
@@ -165,9 +167,13 @@ def trimmed(value: Any, limit: int = MAX_RESULT_CHARS) -> tuple[Any, bool]:
 
 
 async def conversation_values(session: AsyncSession, conversation: Conversation | None) -> dict[str, Any]:
+    """The conversation's template variables; its contact is read unless it was loaded with it (a
+    bot turn's conversation comes with its contact: ``setup.turn_setup_of``)."""
     if conversation is None:
         return {}
-    contact = await session.get(Contact, conversation.contact_id)
+    contact = inspect(conversation).attrs.contact.loaded_value
+    if contact is NO_VALUE or contact is None:
+        contact = await session.get(Contact, conversation.contact_id)
     return {
         "contact.id": contact.id if contact else None,
         "contact.name": contact.name if contact else None,
