@@ -28,24 +28,20 @@ from cxinbox.admin.schemas import (
     UpdateOrganization,
 )
 from cxinbox.admin.system_config import effective_config
-from cxinbox.audit.request import Actor, ClientIpDep
+from cxinbox.audit.request import Actor, acting_as
 from cxinbox.auth.dependencies import RuntimeDep, SessionDep, SuperAdminDep
 from cxinbox.auth.scopes import NO_API_KEYS
 from cxinbox.core.bulk import BulkResult
 from cxinbox.core.pagination import PageParams, page_params
 from cxinbox.core.wire import Envelope, PageEnvelope
-from cxinbox.models.identity import Organization, OrganizationStatus, Plan, User
+from cxinbox.models.identity import Organization, OrganizationStatus, Plan, Role, User
 from cxinbox.plans.service import organization_usage
 from cxinbox.sign_in.schemas import TokenUser
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[NO_API_KEYS])
 
 
-async def _actor(principal: SuperAdminDep, ip: ClientIpDep) -> Actor:
-    return Actor(principal, ip)
-
-
-ActorDep = Annotated[Actor, Depends(_actor)]
+ActorDep = Annotated[Actor, Depends(acting_as(Role.SUPER_ADMIN))]
 
 
 def organization_out(org: Organization) -> AdminOrganization:

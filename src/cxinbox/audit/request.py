@@ -4,25 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, Request
+from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.audit.service import record
-from cxinbox.auth.dependencies import PrincipalDep, require_roles
+from cxinbox.auth.dependencies import ApiKeyDep, BearerDep, require_roles
 from cxinbox.auth.principal import Principal
 from cxinbox.core.http import client_ip
 from cxinbox.models.audit import AuditEntry
 from cxinbox.models.identity import Role
-
-
-async def caller_ip(request: Request) -> str:
-    """``client_ip`` as a dependency (``async``: a plain one would run in a worker thread)."""
-    return client_ip(request)
-
-
-ClientIpDep = Annotated[str, Depends(caller_ip)]
 
 
 @dataclass(frozen=True)
@@ -56,7 +48,8 @@ def acting_as(*roles: Role) -> Callable[..., Awaitable[Actor]]:
     """A dependency: the caller, who must have one of ``roles`` (403 otherwise), and their address."""
     allowed = require_roles(*roles)
 
-    async def actor(principal: PrincipalDep, ip: ClientIpDep) -> Actor:
-        return Actor(await allowed(principal), ip)
+    async def actor(request: Request, bearer: BearerDep, api_key: ApiKeyDep) -> Actor:
+        # one dependency to solve per request, not four (principal, credentials, role, address)
+        return Actor(await allowed(request, bearer, api_key), client_ip(request))
 
     return actor

@@ -29,9 +29,10 @@ async def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-async def _request_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's unit of work: committed when the endpoint returns, before the response is sent
     (so the client never sees a success that was not stored), rolled back on any error."""
+    runtime: Runtime = request.app.state.runtime
     async with runtime.sessionmaker() as session:
         try:
             yield session
@@ -48,10 +49,11 @@ async def _request_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(_request_session, scope="function")]
 
 
-async def _request_read_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+async def _request_read_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's read session, for an endpoint that writes nothing (a list, a detail, counts):
     on SQLite it reads a snapshot without waiting for the process's write turn; with
     ``database_read_url`` it reads the replica. A write through it raises."""
+    runtime: Runtime = request.app.state.runtime
     async with runtime.read_session() as session:
         yield session
 
@@ -66,13 +68,23 @@ def authorized_for_route(principal: Principal, request: Request) -> Principal:
     return principal
 
 
-async def current_principal(
-    request: Request,
-    runtime: RuntimeDep,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-    api_key: Annotated[str | None, Depends(api_key_scheme)],
-) -> Principal:
-    return authorized_for_route(await _credential_principal(runtime, bearer, api_key), request)
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
+ApiKeyDep = Annotated[str | None, Depends(api_key_scheme)]
+
+#: ``scope`` key of the request's principal, once checked
+_PRINCIPAL = "cxinbox.principal"
+
+
+async def current_principal(request: Request, bearer: BearerDep, api_key: ApiKeyDep) -> Principal:
+    """The request's principal, checked once per request: every dependency that needs it (a role
+    check, the tenant, the acting user) takes the credentials itself and calls this, so a route's
+    dependencies are solved in one step each and an API key's use is still counted once."""
+    principal: Principal | None = request.scope.get(_PRINCIPAL)
+    if principal is None:
+        runtime: Runtime = request.app.state.runtime
+        principal = authorized_for_route(await _credential_principal(runtime, bearer, api_key), request)
+        request.scope[_PRINCIPAL] = principal
+    return principal
 
 
 async def _credential_principal(
@@ -93,11 +105,15 @@ async def _credential_principal(
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
+RoleCheck = Callable[[Request, HTTPAuthorizationCredentials | None, str | None], Awaitable[Principal]]
 
-def require_roles(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
-    """A dependency that lets through only ``roles`` (ADMIN includes a super admin in an entered org)."""
 
-    async def check(principal: PrincipalDep) -> Principal:
+def require_roles(*roles: Role) -> RoleCheck:
+    """A dependency that lets through only ``roles`` (ADMIN includes a super admin in an entered org).
+    It takes the credentials itself rather than ``PrincipalDep``: one dependency to solve, not two."""
+
+    async def check(request: Request, bearer: BearerDep, api_key: ApiKeyDep) -> Principal:
+        principal = await current_principal(request, bearer, api_key)
         if not principal.has_role(*roles):
             raise Forbidden("Your role does not allow this")
         return principal
@@ -105,8 +121,8 @@ def require_roles(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     return check
 
 
-async def tenant_of(principal: PrincipalDep) -> TenantContext:
-    return principal.tenant
+async def tenant_of(request: Request, bearer: BearerDep, api_key: ApiKeyDep) -> TenantContext:
+    return (await current_principal(request, bearer, api_key)).tenant
 
 
 TenantDep = Annotated[TenantContext, Depends(tenant_of)]

@@ -35,6 +35,8 @@ from cxinbox.core.errors import ValidationFailed
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 #: also refused in headers, query strings and path segments (one line each)
 _LINE_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+#: the same, searched in a header's raw bytes (its latin-1 text has the same code points)
+_LINE_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 ID_PATTERN = r"^[A-Za-z0-9._:+-]{1,64}$"
 _ID = re.compile(ID_PATTERN)
 
@@ -172,7 +174,7 @@ async def check_request_parts(request: Request) -> None:
         elif len(value) > MAX_PATH_PARAMETER_LENGTH or _LINE_CONTROL.search(value):
             raise ValidationFailed.field(name, "is not valid")
     for raw_name, raw_value in request.scope["headers"]:
-        if _LINE_CONTROL.search(raw_value.decode("latin-1")):
+        if _LINE_CONTROL_BYTES.search(raw_value):
             raise ValidationFailed.field(raw_name.decode("latin-1"), "must not contain control characters")
 
 

@@ -9,10 +9,11 @@ from fastapi import APIRouter, Depends, File, Query, UploadFile
 
 from cxinbox.admin.schemas import SystemConfig
 from cxinbox.admin.system_config import effective_config
-from cxinbox.audit.request import Actor, ClientIpDep
-from cxinbox.auth.dependencies import AdminDep, MemberDep, RuntimeDep, SessionDep, SuperAdminDep
+from cxinbox.audit.request import Actor, acting_as
+from cxinbox.auth.dependencies import MemberDep, RuntimeDep, SessionDep, SuperAdminDep
 from cxinbox.auth.scopes import Area, key_scope
 from cxinbox.core.wire import Envelope
+from cxinbox.models.identity import Role
 from cxinbox.org_config import service
 from cxinbox.org_config.logo import MAX_LOGO_BYTES
 from cxinbox.org_config.schemas import (
@@ -27,11 +28,7 @@ from cxinbox.org_config.schemas import (
 router = APIRouter(prefix="/config", tags=["config"], dependencies=[key_scope(Area.SETTINGS)])
 
 
-async def _editor(principal: AdminDep, ip: ClientIpDep) -> Actor:
-    return Actor(principal, ip)
-
-
-EditorDep = Annotated[Actor, Depends(_editor)]
+EditorDep = Annotated[Actor, Depends(acting_as(Role.ADMIN))]
 
 
 @router.get(

@@ -49,7 +49,7 @@ async def _stream_principal(
     if token and bearer is None and api_key is None:
         principal = await principal_from_token(session, runtime.tokens, token, kind=EVENTS)
         return authorized_for_route(principal, request)
-    return await current_principal(request, runtime, bearer, api_key)
+    return await current_principal(request, bearer, api_key)
 
 
 @router.post("/token", summary="Short-lived token for opening the event stream from a browser")

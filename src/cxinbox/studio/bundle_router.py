@@ -34,7 +34,7 @@ class ZipTier(StrEnum):
     FULL = "full"
 
 
-def _importer(request: Request, editor: EditorDep) -> Actor:
+async def _importer(request: Request, editor: EditorDep) -> Actor:
     """The admin importing, once the request is known to be multipart (415 otherwise)."""
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise UnsupportedMediaType("Send the bundle as multipart/form-data, in the field `file`")
