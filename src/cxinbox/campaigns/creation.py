@@ -3,7 +3,7 @@
 Nothing is stored unless every value fits the template (each distinct set of values is checked
 once: a campaign of 100,000 recipients sharing the campaign's values checks one). Recipients are
 normalised and de-duplicated (the first occurrence wins), invalid numbers reported by index, and
-stored in one bulk insert (``core.bulk_rows``), each with its price by the rate card (free where Meta
+stored in one statement (``recipient_rows``), each with its price by the rate card (free where Meta
 charges nothing: a utility template to a number inside its 24-hour window).
 """
 
@@ -11,22 +11,21 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.auth.principal import Principal
 from cxinbox.campaigns.dispatch import schedule_dispatch
 from cxinbox.campaigns.estimates import card_of, live_template
+from cxinbox.campaigns.recipient_rows import NewRecipients, store
 from cxinbox.campaigns.recipients import free_inside_window, normalise
 from cxinbox.campaigns.schemas import CampaignCreate, CampaignCreated, Counts
 from cxinbox.campaigns.views import campaign_out, publish_campaign
-from cxinbox.core.bulk_rows import insert_rows
 from cxinbox.core.clock import utcnow
 from cxinbox.core.errors import Conflict, ValidationFailed
-from cxinbox.core.ids import new_id, new_ids
-from cxinbox.models.campaigns import Campaign, CampaignRecipient, CampaignStatus, RecipientStatus
+from cxinbox.core.ids import new_id
+from cxinbox.models.campaigns import Campaign, CampaignStatus
 from cxinbox.models.identity import Organization
 from cxinbox.models.templates import MessageTemplate, TemplateStatus
 from cxinbox.plans.limits import CAMPAIGNS, ensure_within_limit
@@ -127,20 +126,6 @@ async def _check_values(
         checked.add(key)
 
 
-#: the columns every recipient row gives (``name`` and ``variables`` only when some recipient has them)
-_COLUMNS = (
-    "id",
-    "organization_id",
-    "campaign_id",
-    "position",
-    "phone",
-    "status",
-    "cost",
-    "created_at",
-    "updated_at",
-)
-
-
 async def _insert_recipients(
     session: AsyncSession,
     runtime: Runtime,
@@ -149,37 +134,19 @@ async def _insert_recipients(
     campaign: Campaign,
     valid: list[tuple[int, str, Any]],
 ) -> Decimal:
-    """Store the recipients in request order with their prices (one ``COPY`` on PostgreSQL, one
-    ``executemany`` on SQLite); answers their total price."""
+    """Store the recipients in request order with their prices (``recipient_rows``); answers their
+    total price."""
     card = card_of(runtime)
     wa_ids = [wa_id for _, wa_id, _ in valid]
     free = await free_inside_window(session, principal.tenant, card, template, wa_ids)
     prices = card.prices(template.category, wa_ids, free)
-    now = utcnow()
-    columns: tuple[str, ...] = _COLUMNS
-    rows: list[tuple[Any, ...]] = [
-        (
-            id_,
-            campaign.organization_id,
-            campaign.id,
-            position,
-            wa_id,
-            RecipientStatus.PENDING,
-            price,
-            now,
-            now,
-        )
-        for position, (id_, wa_id, price) in enumerate(zip(new_ids(len(valid)), wa_ids, prices, strict=True))
-    ]
-    # the optional columns only when some recipient has them: 100,000 empty values are not converted
-    if any(recipient.name is not None for _, _, recipient in valid):
-        columns += ("name",)
-        rows = [(*row, recipient.name) for row, (_, _, recipient) in zip(rows, valid, strict=True)]
-    if any(recipient.variables is not None for _, _, recipient in valid):
-        columns += ("variables",)
-        rows = [
-            (*row, recipient.variables.model_dump(mode="json") if recipient.variables else None)
-            for row, (_, _, recipient) in zip(rows, valid, strict=True)
-        ]
-    await insert_rows(session, cast(Table, CampaignRecipient.__table__), columns, rows)
+    given = [recipient for _, _, recipient in valid]
+    # the optional columns only when some recipient has them: 100,000 empty values are not sent
+    names = [r.name for r in given] if any(r.name is not None for r in given) else None
+    values = (
+        [r.variables.model_dump(mode="json") if r.variables else None for r in given]
+        if any(r.variables is not None for r in given)
+        else None
+    )
+    await store(session, campaign, NewRecipients(wa_ids, prices, names, values), utcnow())
     return sum(prices, Decimal(0))

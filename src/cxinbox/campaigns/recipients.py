@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Select, String, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.campaigns.pricing import RateCard
@@ -17,9 +17,7 @@ from cxinbox.core.validation import wa_id_of
 from cxinbox.models.inbox import Contact, Conversation
 from cxinbox.models.templates import MessageTemplate
 from cxinbox.whatsapp.outbound.compose import SERVICE_WINDOW
-
-#: numbers per query (within both databases' limits of bound parameters)
-_CHUNK = 5_000
+from cxinbox.whatsapp.outbound.id_sets import PerDialect, among
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,27 +41,41 @@ def normalise(recipients: Sequence[Recipient]) -> Normalised:
     return Normalised(valid=valid, invalid=invalid)
 
 
+def _open_windows(dialect: str) -> Select[str]:
+    """The numbers bound as one list (a campaign's 100,000 are one statement, not an ``IN`` of
+    100,000 parameters rendered one by one) whose conversation on the account had an inbound
+    message since ``since``."""
+    organization = bindparam("organization_id", type_=String)
+    return (
+        select(Contact.wa_id)
+        .join(Conversation, Conversation.contact_id == Contact.id)
+        .where(
+            Contact.organization_id == organization,
+            Conversation.organization_id == organization,
+            Conversation.whatsapp_account_id == bindparam("account_id"),
+            Conversation.last_inbound_at >= bindparam("since"),
+            among(Contact.wa_id, "wa_ids", dialect),
+        )
+    )
+
+
+_OPEN_WINDOWS = PerDialect(_open_windows)
+
+
 async def inside_window(
     session: AsyncSession, tenant: TenantContext, account_id: str, wa_ids: Sequence[str]
 ) -> set[str]:
     """The numbers that wrote to this WhatsApp account in the last 24 hours."""
-    since = utcnow() - SERVICE_WINDOW
-    found: set[str] = set()
-    for start in range(0, len(wa_ids), _CHUNK):
-        chunk = list(wa_ids[start : start + _CHUNK])
-        stmt = (
-            select(Contact.wa_id)
-            .join(Conversation, Conversation.contact_id == Contact.id)
-            .where(
-                Contact.organization_id == tenant.organization_id,
-                Conversation.organization_id == tenant.organization_id,
-                Conversation.whatsapp_account_id == account_id,
-                Conversation.last_inbound_at >= since,
-                Contact.wa_id.in_(chunk),
-            )
-        )
-        found.update(await session.scalars(stmt))
-    return found
+    if not wa_ids:
+        return set()
+    stmt, _ = _OPEN_WINDOWS(session)
+    params = {
+        "organization_id": tenant.organization_id,
+        "account_id": account_id,
+        "since": utcnow() - SERVICE_WINDOW,
+        "wa_ids": list(wa_ids),
+    }
+    return set(await session.scalars(stmt, params))
 
 
 async def free_inside_window(
