@@ -22,23 +22,31 @@ from cxinbox.whatsapp.outbound.id_sets import PerDialect, among
 
 @dataclass(frozen=True, slots=True)
 class Normalised:
-    #: (index in the request, wa_id, the recipient as given), first occurrence of each number
-    valid: list[tuple[int, str, Recipient]]
+    """The first occurrence of each number, as parallel lists (no object per recipient beside the
+    request's own: a campaign holds 100,000 of them alive through its creation)."""
+
+    #: index in the request
+    indexes: list[int]
+    #: the number as WhatsApp names it
+    wa_ids: list[str]
+    #: the recipient as given
+    recipients: list[Recipient]
     invalid: list[InvalidRecipient]
 
 
 def normalise(recipients: Sequence[Recipient]) -> Normalised:
     seen: set[str] = set()
-    valid: list[tuple[int, str, Recipient]] = []
-    invalid: list[InvalidRecipient] = []
+    found = Normalised(indexes=[], wa_ids=[], recipients=[], invalid=[])
     for index, recipient in enumerate(recipients):
         wa_id = wa_id_of(recipient.phone)
         if wa_id is None:
-            invalid.append(InvalidRecipient(index=index, phone=recipient.phone))
+            found.invalid.append(InvalidRecipient(index=index, phone=recipient.phone))
         elif wa_id not in seen:
             seen.add(wa_id)
-            valid.append((index, wa_id, recipient))
-    return Normalised(valid=valid, invalid=invalid)
+            found.indexes.append(index)
+            found.wa_ids.append(wa_id)
+            found.recipients.append(recipient)
+    return found
 
 
 def _open_windows(dialect: str) -> Select[str]:
