@@ -53,7 +53,7 @@ async def estimate(
     template = await live_template(session, principal, body.template_id)
     card = card_of(runtime)
     given = normalise(body.recipients)
-    wa_ids = [wa_id for _, wa_id, _ in given.valid]
+    wa_ids = given.wa_ids
     free = await free_inside_window(session, principal.tenant, card, template, wa_ids)
     sent: Counter[tuple[str, str]] = Counter()
     free_of_charge: Counter[tuple[str, str]] = Counter()

@@ -77,6 +77,10 @@ class CampaignRecipient(TenantModel):
     )
 
     campaign_id: Mapped[str] = mapped_column(String(36), ForeignKey("campaigns.id", ondelete="CASCADE"))
+    #: the campaign's organization, without a foreign key of its own: the campaign's covers it (an
+    #: organization's deletion deletes its campaigns, theirs their recipients), and PostgreSQL checks
+    #: a key row by row (migration 0234)
+    organization_id: Mapped[str] = mapped_column(String(36), index=True)
     #: the order of the request (the dispatcher's order, and the export's)
     position: Mapped[int] = mapped_column(Integer)
     #: the normalised number: digits only, with the country code (WhatsApp's ``wa_id``)
