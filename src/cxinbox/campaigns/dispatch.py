@@ -221,7 +221,7 @@ async def _claim_in_parts(
     chosen = _within_budget(step.campaign, candidates, prices)
     over_budget = len(chosen) < len(candidates)
     gate = write_gate_of(step.runtime.engine)
-    part = SQLITE_PART if gate is not None else len(chosen)
+    part = SQLITE_PART if gate is not None else max(1, len(chosen))
     claimed, running = 0, True
     queued: list[str] = []
     for start in range(0, len(chosen), part):
