@@ -167,6 +167,18 @@ async def test_budget_pauses_before_spending_more_and_resume_raises_it(inbox, cl
     assert sends_per_number(graph, inbox.account) == {n.lstrip("+"): 1 for n in numbers}
 
 
+async def test_a_budget_below_the_first_price_pauses_before_any_send(inbox, client, runtime, graph):
+    template_id = await template(inbox, client, runtime, "MARKETING")  # Brazil: 0.0625 each
+    numbers = phones(3)
+    created = await create(client, inbox.admin, template_id, numbers, budget=0.05)
+    paused = await until(
+        client, inbox.admin, created["id"], "paused by budget", lambda c: c["status"] == "PAUSED"
+    )
+    assert paused["waitingReason"] == "BUDGET_REACHED" and paused["spent"] == 0
+    assert paused["counts"]["pending"] == 3
+    assert sum(sends_per_number(graph, inbox.account).values()) == 0
+
+
 async def test_utility_inside_the_window_is_free(inbox, client, runtime):
     number = phones(1)[0].lstrip("+")
     import time

@@ -83,6 +83,8 @@ class GraphState:
     registered: list[str] = field(default_factory=list)
     #: seconds each read of a node (number, media) takes to answer: a slow Meta
     node_delay: float = 0.0
+    #: seconds each send takes to answer once received (recorded at once): Meta's latency
+    send_delay: float = 0.0
     #: node (number, business account) -> errors its next reads answer with: (HTTP status, code)
     read_errors: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     #: numbers of a business account per page of ``GET /{waba_id}/phone_numbers`` unless asked
@@ -91,6 +93,7 @@ class GraphState:
     def restore_behaviour(self) -> None:
         """Undo what a test set to make Meta slow or paged differently (the data stays)."""
         self.node_delay = GraphState.node_delay
+        self.send_delay = GraphState.send_delay
         self.numbers_page_size = GraphState.numbers_page_size
 
 
@@ -320,6 +323,8 @@ class FakeGraph(ThreadedServer):
             failure = pending.pop(0) if pending else None
             if failure is None:
                 self.state.sent.append({"phone_number_id": node, **body})
+        if self.state.send_delay:
+            await asyncio.sleep(self.state.send_delay)
         if failure is not None:
             status, code, subcode = failure
             return meta_error(status, code, f"Send failed with code {code}", subcode)

@@ -3,14 +3,15 @@
 A step locks the campaign row and, if it is RUNNING, claims the next PENDING recipients (in request
 order) with one ``UPDATE … WHERE status = 'PENDING'`` (their rows read ``FOR UPDATE SKIP LOCKED`` on
 PostgreSQL), writes their template messages and outbox rows in a few statements (``batch_compose``),
-and adds their price to what the campaign spent, all in one transaction (on SQLite one per
-``SQLITE_PART`` recipients, the campaign row read fresh for the next part); after the commit one
-batch delivery job (``whatsapp.outbound.batch_delivery``) sends those rows through the per-number
-governor. A crash before a commit leaves its recipients PENDING; after it, their outbox rows are
-durable: a row not claimed yet is sent by its own delivery job or the sweeper, a row claimed right
-before its Graph call is never sent again (its outcome, if the answer was lost, is reconciled by
-status webhooks or reported UNKNOWN: ``whatsapp.outbound.delivery``). A pause (or a second worker)
-waits on the campaign row, so a recipient is claimed once and never skipped.
+and adds their price to what the campaign spent, all in one transaction (on SQLite written
+``SQLITE_PART`` recipients at a time, committed between two parts when a request waits at the write
+gate, the campaign row read fresh for the next part); after the commit one batch delivery job
+(``whatsapp.outbound.batch_delivery``) sends those rows through the per-number governor. A crash
+before a commit leaves its recipients PENDING; after it, their outbox rows are durable: a row not
+claimed yet is sent by its own delivery job or the sweeper, a row claimed right before its Graph
+call is never sent again (its outcome, if the answer was lost, is reconciled by status webhooks or
+reported UNKNOWN: ``whatsapp.outbound.delivery``). A pause (or a second worker) waits on the
+campaign row, so a recipient is claimed once and never skipped.
 
 Each step schedules the next one in the durable job schedule, debounced by campaign (so restarts,
 resumes and the sweeper never run two chains): after half the time the number needs to send the
@@ -30,7 +31,6 @@ for a utility template.
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
@@ -46,7 +46,7 @@ from cxinbox.campaigns.recipients import free_inside_window
 from cxinbox.campaigns.tiers import room_left
 from cxinbox.campaigns.views import publish_campaign
 from cxinbox.core.clock import utcnow
-from cxinbox.core.db import release_transaction
+from cxinbox.core.db import WritePriority, release_transaction, write_gate_of
 from cxinbox.core.errors import ValidationFailed
 from cxinbox.core.jobs import Queue, enqueue, enqueue_debounced, job
 from cxinbox.core.scheduler import periodic
@@ -74,12 +74,10 @@ log = structlog.get_logger(__name__)
 BATCH_SECONDS = 1.0
 MIN_BATCH, MAX_BATCH = 10, 200
 #: on SQLite (one writer per process: a webhook's acknowledgement waits for the transaction in
-#: progress) a step commits its batch in parts, not at once (some 200 ms of writing at 1,000/s on a
-#: busy machine): the first of this many recipients, the next ones as many as the pace of the last
-#: writes in ``SQLITE_PART_SECONDS`` (a part costs a dozen statements: a quiet machine writes few).
-#: PostgreSQL writes the batch at once (its locks hold only the batch's rows).
-SQLITE_PART = 40
-SQLITE_PART_SECONDS = 0.05
+#: progress) a step writes its batch this many recipients at a time (some 200 ms of writing at
+#: 1,000/s on a busy machine), and commits between two parts only if a request waits at the write
+#: gate. PostgreSQL writes the batch at once (its locks hold only the batch's rows).
+SQLITE_PART = 50
 #: batches written and not yet sent at most
 BATCHES_AHEAD = 2
 #: the longest a written send waits for its batch to claim it before steps stop writing more: half
@@ -208,26 +206,31 @@ async def _step(step: Step) -> None:
 async def _claim_in_parts(
     step: Step, account: WhatsAppAccount, template: MessageTemplate, wanted: int
 ) -> tuple[int, bool, bool]:
-    """Claim and queue up to ``wanted`` recipients, in parts on SQLite (``SQLITE_PART``), each
-    committed before the next: how many, whether the budget stopped it, whether the campaign still
-    runs. A part is whole or nothing: a crash between parts leaves the committed ones queued (the
-    outbox sweeper sends them if their batch job is lost with the process) and the rest PENDING.
-    One batch delivery job sends them all, after the step's last commit."""
-    part = SQLITE_PART if step.session.get_bind().dialect.name == "sqlite" else wanted
+    """Claim and queue up to ``wanted`` recipients: how many, whether the budget stopped it,
+    whether the campaign still runs. The recipients are read and priced once; on SQLite they are
+    written ``SQLITE_PART`` at a time, and a part commits before the next only when a request waits
+    at the write gate (a webhook's acknowledgement then waits for one part, not the batch; a part
+    that commits costs a commit, the campaign read again and its own statements, so a batch with
+    nobody waiting stays one transaction). A committed part is whole: a crash after it leaves it
+    queued (the outbox sweeper sends its rows if their batch job is lost with the process) and the
+    rest PENDING. One batch delivery job sends them all, after the step's last commit."""
+    candidates = await _candidates(step, wanted)
+    if not candidates:
+        return 0, False, True
+    prices = await _prices(step, template, candidates)
+    chosen = _within_budget(step.campaign, candidates, prices)
+    over_budget = len(chosen) < len(candidates)
+    gate = write_gate_of(step.runtime.engine)
+    part = SQLITE_PART if gate is not None else max(1, len(chosen))
     claimed, running = 0, True
     queued: list[str] = []
-    while True:
-        size, started = min(part, wanted - claimed), time.monotonic()
-        count, over_budget = await _claim(step, account, template, size, queued)
-        claimed += count
-        if over_budget or count < size or claimed >= wanted:
-            break
-        pace = (time.monotonic() - started) / count
-        part = max(SQLITE_PART, int(SQLITE_PART_SECONDS / pace)) if pace > 0 else wanted
-        await release_transaction(step.session)
-        if not await step.lock():
-            running = over_budget = False
-            break
+    for start in range(0, len(chosen), part):
+        if start and gate is not None and gate.waiting(WritePriority.FOREGROUND):
+            await release_transaction(step.session)
+            if not (running := await step.lock()):
+                over_budget = False
+                break
+        claimed += await _claim(step, account, template, chosen[start : start + part], prices, queued)
     if queued:
         enqueue(step.session, deliver_batch, outbox_ids=queued)
     return claimed, over_budget, running
@@ -257,17 +260,14 @@ async def _count(session: AsyncSession, campaign_id: str, status: RecipientStatu
     return int(await session.scalar(stmt) or 0)
 
 
-async def _claim(
-    step: Step, account: WhatsAppAccount, template: MessageTemplate, wanted: int, queued: list[str]
-) -> tuple[int, bool]:
-    """Claim and queue up to ``wanted`` recipients, their outbox rows' ids added to ``queued``:
-    (how many, whether the budget stopped it)."""
-    session, campaign = step.session, step.campaign
-    candidates = list(
-        await session.scalars(
+async def _candidates(step: Step, wanted: int) -> list[CampaignRecipient]:
+    """The next ``wanted`` PENDING recipients, in request order (locked, skipping those another
+    step holds, on PostgreSQL)."""
+    return list(
+        await step.session.scalars(
             select(CampaignRecipient)
             .where(
-                CampaignRecipient.campaign_id == campaign.id,
+                CampaignRecipient.campaign_id == step.campaign.id,
                 CampaignRecipient.status == RecipientStatus.PENDING,
             )
             .order_by(CampaignRecipient.position)
@@ -275,26 +275,40 @@ async def _claim(
             .with_for_update(skip_locked=True)
         )
     )
-    if not candidates:
-        return 0, False
-    prices = await _prices(step, template, candidates)
-    chosen, spending = [], Decimal(0)
-    left = None if campaign.budget is None else campaign.budget - campaign.spent
-    for recipient in candidates:
-        price = prices[recipient.id]
-        if left is not None and spending + price > left:
-            break
-        chosen.append(recipient)
-        spending += price
-    over_budget = len(chosen) < len(candidates)
+
+
+def _within_budget(
+    campaign: Campaign, candidates: list[CampaignRecipient], prices: dict[str, Decimal]
+) -> list[CampaignRecipient]:
+    """The first candidates whose prices fit what is left of the campaign's budget (all without one)."""
+    if campaign.budget is None:
+        return candidates
+    left, spending = campaign.budget - campaign.spent, Decimal(0)
+    for count, recipient in enumerate(candidates):
+        spending += prices[recipient.id]
+        if spending > left:
+            return candidates[:count]
+    return candidates
+
+
+async def _claim(
+    step: Step,
+    account: WhatsAppAccount,
+    template: MessageTemplate,
+    chosen: list[CampaignRecipient],
+    prices: dict[str, Decimal],
+    queued: list[str],
+) -> int:
+    """Claim those of ``chosen`` still PENDING and queue their messages, their outbox rows' ids
+    added to ``queued``, their prices to what the campaign spent: how many."""
     if not chosen:
-        return 0, over_budget
-    stmt, _ = _CLAIM(session)
-    claimed = set(await session.scalars(stmt, {"ids": [r.id for r in chosen], "now": step.now}))
+        return 0
+    stmt, _ = _CLAIM(step.session)
+    claimed = set(await step.session.scalars(stmt, {"ids": [r.id for r in chosen], "now": step.now}))
     chosen = [r for r in chosen if r.id in claimed]
     queued += await _queue_messages(step, account, template, chosen, prices)
-    campaign.spent += sum((prices[r.id] for r in chosen), Decimal(0))
-    return len(chosen), over_budget
+    step.campaign.spent += sum((prices[r.id] for r in chosen), Decimal(0))
+    return len(chosen)
 
 
 def _claim_statement(dialect: str) -> Any:

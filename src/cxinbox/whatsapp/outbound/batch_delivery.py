@@ -4,11 +4,14 @@ is committed right before the Graph call, an outcome never recorded is reconcile
 per slice instead of per message.
 
 The rows go in slices of what the number may send in ``SLICE_SECONDS``. For each slice the governor
-gives its slots (waiting for them), one UPDATE claims the slice and commits, its Graph calls run
-concurrently over the kept-alive connections of the guard's lean client, and one transaction
-records their answers (a few set-based statements, ``delivery.record_outcomes``). The next slice
-waits for its slots while the previous one is sent and recorded, so the number sends at its rate as
-long as the database keeps up; at most ``MAX_SLICES_IN_FLIGHT`` slices are unrecorded at once.
+gives its slots (waiting for them), the batch its Graph call places (``GRAPH_CALLS_AT_ONCE``), then
+one UPDATE claims the slice and commits, its Graph calls run at once, concurrently over the
+kept-alive connections of the guard's lean client, and one transaction records their answers (a
+few set-based statements, ``delivery.record_outcomes``). No claimed row waits for anything but its
+call: a process killed mid-batch leaves claimed only the calls in flight, whose outcomes Meta's
+status webhooks tell. The next slice waits for its slots while the previous one is sent and
+recorded, so the number sends at its rate as long as the database keeps up; at most
+``MAX_SLICES_IN_FLIGHT`` slices are unrecorded at once.
 """
 
 from __future__ import annotations
@@ -41,10 +44,12 @@ log = structlog.get_logger(__name__)
 SLICE_SECONDS = 0.25
 MAX_SLICE = 50
 MAX_SLICES_IN_FLIGHT = 4
-#: Graph calls at once per batch: a slice's worth (Meta answers a send in a few hundred
-#: milliseconds: ten at once carried only some 40 sends a second). Calls wait for a connection in
-#: the guard's lean client (``core.outbound_bulk``), whose queue costs nothing per waiting call.
-GRAPH_CALLS_AT_ONCE = MAX_SLICE
+#: Graph calls at once per batch: two slices' worth, so that the next slice is claimed while the
+#: last one's calls are answered (Meta answers a send in a few hundred milliseconds: ten at once
+#: carried only some 40 sends a second). A slice is claimed only once its calls have their places.
+#: Calls wait for a connection in the guard's lean client (``core.outbound_bulk``), whose queue
+#: costs nothing per waiting call.
+GRAPH_CALLS_AT_ONCE = 2 * MAX_SLICE
 
 
 class _Calls:
@@ -62,9 +67,9 @@ class _Calls:
             await self._changed.wait_for(lambda: self._free >= count)
             self._free -= count
 
-    async def give(self) -> None:
+    async def give(self, count: int = 1) -> None:
         async with self._changed:
-            self._free += 1
+            self._free += count
             self._changed.notify_all()
 
 
@@ -100,14 +105,11 @@ async def send_number(runtime: Runtime, session: AsyncSession, claims: list[Clai
                     later += ready[start:]
                     _put_off(session, later, defer)
                     return
-                taken = await take(runtime, [c.outbox_id for c in part])
                 while len(in_flight) >= MAX_SLICES_IN_FLIGHT:
                     await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
                     in_flight = {t for t in in_flight if not t.done()}
-                task = asyncio.create_task(
-                    _send_slice(runtime, graph, calls, [c for c in part if c.outbox_id in taken])
-                )
-                in_flight.add(task)
+                claimed = await _claimed(runtime, calls, part)
+                in_flight.add(asyncio.create_task(_send_slice(runtime, graph, calls, claimed)))
             _put_off(session, later, 1.0)
         finally:
             # claimed slices are always sent and recorded, even when this job is cancelled
@@ -115,7 +117,26 @@ async def send_number(runtime: Runtime, session: AsyncSession, claims: list[Clai
                 await asyncio.shield(asyncio.gather(*in_flight, return_exceptions=True))
 
 
+async def _claimed(runtime: Runtime, calls: _Calls, part: list[Claim]) -> list[Claim]:
+    """The rows of ``part`` this process claims, once their Graph calls have their places: a row is
+    claimed only when its call can start at once. Were the claims made first, slices claimed would
+    wait for places, and a process killed meanwhile would leave them claimed and never sent
+    (reported UNKNOWN, as the exactly-once rule never resends a claimed row). The places of the
+    rows not won are given back."""
+    await calls.take(len(part))
+    try:
+        taken = await take(runtime, [c.outbox_id for c in part])
+    except BaseException:
+        await calls.give(len(part))
+        raise
+    won = [c for c in part if c.outbox_id in taken]
+    if len(won) < len(part):
+        await calls.give(len(part) - len(won))
+    return won
+
+
 async def _send_slice(runtime: Runtime, graph: GraphClient, calls: _Calls, claims: Sequence[Claim]) -> None:
+    """Call Graph for each of ``claims`` (their places taken), then record the answers together."""
     if not claims:
         return
 
@@ -126,7 +147,6 @@ async def _send_slice(runtime: Runtime, graph: GraphClient, calls: _Calls, claim
             await calls.give()
 
     try:
-        await calls.take(len(claims))
         outcomes = await asyncio.gather(*(send(c) for c in claims))
         async with runtime.unit_of_work() as session:
             await record_outcomes(session, runtime, outcomes)
