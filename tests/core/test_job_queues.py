@@ -10,11 +10,20 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from cxinbox.core.clock import utcnow
 from cxinbox.core.db import commit, rollback
-from cxinbox.core.jobs import Queue, RetryAfter, enqueue, enqueue_debounced, enqueue_later, job
+from cxinbox.core.jobs import (
+    DebouncedRun,
+    Queue,
+    RetryAfter,
+    enqueue,
+    enqueue_debounced,
+    enqueue_debounced_many,
+    enqueue_later,
+    job,
+)
 from cxinbox.models.jobs import ScheduledJob
 from tests.fixtures.runtimes import BROKERS, started_runtime
 from tests.fixtures.statements import statements_of
@@ -358,3 +367,50 @@ async def test_a_debounced_job_due_now_runs_once_while_other_processes_release_t
         await eventually(lambda: all(RUNS[t] for t in tokens), "every job ran")
         await asyncio.sleep(0.3)  # a second kick would have run by now
         assert [RUNS[t] for t in tokens] == [1] * len(tokens)
+
+
+async def test_debounced_calls_together_are_one_statement_with_each_key_s_burst(
+    settings, broker, runtime, monkeypatch
+):
+    """``enqueue_debounced_many``: a key called twice among them is one burst (its last arguments,
+    its first call's max wait), a key with a waiting row pushes it back, and the ones due now are
+    handed to their queue after the commit; one INSERT for them all, one DELETE to hand over."""
+    await quiet_session_runtime(settings, runtime, monkeypatch)
+    slow = settings.model_copy(update={"job_poll_seconds": 3600})
+    async with started_runtime(slow, redis_url=broker) as rt:
+        await asyncio.sleep(0.2)  # its release loop's first look is over
+        twice, waiting, now_a, now_b = (new_token() for _ in range(4))
+        async with rt.unit_of_work() as session:
+            await enqueue_debounced(
+                session, debounced_job, key=waiting, delay=60, max_wait=7200, token=waiting, seen=1
+            )
+        [before] = await scheduled_rows(rt, debounced_job.job_name, waiting)
+
+        def run(token: str, seen: int, delay: float, max_wait: float | None = None) -> DebouncedRun:
+            return DebouncedRun(token, {"token": token, "seen": seen}, delay, max_wait)
+
+        calls = [
+            run(twice, 1, 3600, 600),
+            run(now_a, 1, 0),
+            run(waiting, 2, 3600),
+            run(twice, 2, 3600, 7200),
+            run(now_b, 1, 0),
+        ]
+        with schedule_statements(rt) as statements:
+            async with rt.unit_of_work() as session:
+                await enqueue_debounced_many(session, debounced_job, calls)
+            await eventually(lambda: RUNS[now_a] == RUNS[now_b] == 1, "the runs due now ran")
+        writes = [
+            verb for verb in (statement.split(None, 1)[0] for statement in statements) if verb != "SELECT"
+        ]
+        assert writes == ["INSERT", "DELETE"]  # the SELECT: the release loop woken for the later runs
+        assert RUN_KWARGS[now_a] == RUN_KWARGS[now_b] == [{"seen": 1}]
+        [burst] = await scheduled_rows(rt, debounced_job.job_name, twice)
+        assert burst.kwargs["seen"] == 2
+        assert burst.run_at == burst.run_by < burst.created_at + timedelta(seconds=601)
+        [after] = await scheduled_rows(rt, debounced_job.job_name, waiting)
+        assert (after.id, after.kwargs["seen"], after.run_by) == (before.id, 2, before.run_by)
+        assert before.run_at < after.run_at < before.run_by
+        assert RUNS[twice] == RUNS[waiting] == 0
+        async with rt.unit_of_work() as session:
+            await session.execute(delete(ScheduledJob).where(ScheduledJob.id.in_([burst.id, after.id])))

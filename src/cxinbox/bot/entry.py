@@ -10,11 +10,11 @@ to the humans. Conversations the business opens (a template first) never start w
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.bot import turn
@@ -22,7 +22,7 @@ from cxinbox.bot.auto_categorize import classify_later
 from cxinbox.bot.setup import BotSetup, setup_of
 from cxinbox.conversations import timeline
 from cxinbox.conversations.timeline import SYSTEM
-from cxinbox.core.jobs import enqueue_debounced
+from cxinbox.core.jobs import DebouncedRun, enqueue_debounced_many
 from cxinbox.models.inbox import Conversation, ConversationOrigin, ConversationStatus, TimelineKind
 from cxinbox.routing.auto_replies import settings_of
 from cxinbox.routing.business_hours import business_status
@@ -35,11 +35,14 @@ _TAKEN_BY = (ConversationOrigin.INBOUND, ConversationOrigin.SIMULATED)
 
 @dataclass
 class BotEntry:
-    """Reads each organization's setup once for a batch of inbound messages."""
+    """Reads each organization's setup once for a batch of inbound messages, and which of the
+    conversations the batch ``opening`` are a returning contact's once (if a setup asks)."""
 
     session: AsyncSession
     at: datetime
+    opening: Collection[Conversation] = ()
     _setups: dict[str, BotSetup] = field(default_factory=dict)
+    _returning: set[str] | None = None
 
     async def setup(self, organization_id: str) -> BotSetup:
         if organization_id not in self._setups:
@@ -59,7 +62,7 @@ class BotEntry:
             return False
         if setup.settings.bot_outside_hours_only and business_status(routing, self.at).is_open:
             return False
-        if not setup.settings.bot_handles_reopened and await _returning(self.session, conversation):
+        if not setup.settings.bot_handles_reopened and await self.returning(conversation):
             return False
         conversation.status = ConversationStatus.BOT_HANDLING
         timeline.record(
@@ -74,6 +77,15 @@ class BotEntry:
         )
         return True
 
+    async def returning(self, conversation: Conversation) -> bool:
+        """The contact had a conversation on this number before ``conversation``: read for all of
+        ``opening`` at the first question (a conversation the caller did not list, on its own)."""
+        if conversation not in self.opening:
+            return conversation.id in await _returning(self.session, [conversation])
+        if self._returning is None:
+            self._returning = await _returning(self.session, self.opening)
+        return conversation.id in self._returning
+
     async def opened(self, conversation: Conversation) -> None:
         """A conversation a customer just opened is classified after the commit (``auto-categorize``)."""
         setup = await self.setup(conversation.organization_id)
@@ -82,35 +94,46 @@ class BotEntry:
 
     async def customer_wrote(self, conversations: Iterable[Conversation]) -> None:
         """Schedule the turn of each conversation of the bot a customer just wrote in, once per
-        burst of messages (the config's ``debounceSeconds``)."""
+        burst of messages (the config's ``debounceSeconds``): one statement for them all."""
+        turns: dict[str, float] = {}
         for conversation in conversations:
             if conversation.status is not ConversationStatus.BOT_HANDLING:
                 continue
             setup = await self.setup(conversation.organization_id)
-            delay = setup.config.debounce_seconds if setup.config is not None else 0
-            await schedule_turn(self.session, conversation.id, delay)
+            turns[conversation.id] = setup.config.debounce_seconds if setup.config is not None else 0
+        await schedule_turns(self.session, turns)
 
 
 async def schedule_turn(session: AsyncSession, conversation_id: str, delay: float = 0) -> None:
-    await enqueue_debounced(
+    await schedule_turns(session, {conversation_id: delay})
+
+
+async def schedule_turns(session: AsyncSession, delays: Mapping[str, float]) -> None:
+    """The bot's turn in each conversation of ``delays``, debounced by that many seconds."""
+    await enqueue_debounced_many(
         session,
         turn.run_turn,
-        key=conversation_id,
-        delay=delay,
-        max_wait=delay * MAX_WAIT_WINDOWS,
-        conversation_id=conversation_id,
+        (
+            DebouncedRun(
+                conversation_id, {"conversation_id": conversation_id}, delay, delay * MAX_WAIT_WINDOWS
+            )
+            for conversation_id, delay in delays.items()
+        ),
     )
 
 
-async def _returning(session: AsyncSession, conversation: Conversation) -> bool:
-    """The contact had a conversation on this number before this one."""
-    earlier = await session.scalar(
-        select(Conversation.id)
+async def _returning(session: AsyncSession, conversations: Collection[Conversation]) -> set[str]:
+    """Those of ``conversations`` (stored) whose contact has another conversation on this number."""
+    if not conversations:
+        return set()
+    contacts = await session.execute(
+        select(Conversation.organization_id, Conversation.contact_id)
         .where(
-            Conversation.organization_id == conversation.organization_id,
-            Conversation.contact_id == conversation.contact_id,
-            Conversation.id != conversation.id,
+            Conversation.organization_id.in_({c.organization_id for c in conversations}),
+            Conversation.contact_id.in_({c.contact_id for c in conversations}),
         )
-        .limit(1)
+        .group_by(Conversation.organization_id, Conversation.contact_id)
+        .having(func.count() > 1)
     )
-    return earlier is not None
+    returning = {(row.organization_id, row.contact_id) for row in contacts}
+    return {c.id for c in conversations if (c.organization_id, c.contact_id) in returning}

@@ -10,7 +10,8 @@ runs again later: jobs run at least once, as with every broker.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,6 +25,8 @@ from cxinbox.models.jobs import ScheduledJob
 
 #: due rows released per transaction
 RELEASE_BATCH = 200
+#: debounced runs stored per statement (a statement's bound values stay well within every limit)
+DEBOUNCE_BATCH = 500
 
 #: ``kick(job, kwargs, attempt)``: hand one job to the broker
 Kick = Callable[[str, dict[str, Any], int], Awaitable[None]]
@@ -58,41 +61,62 @@ def debounce_key(job: str, key: str) -> str:
     return f"{job}:{key}"
 
 
-async def debounce(
-    session: AsyncSession,
-    job: str,
-    queue: str,
-    kwargs: dict[str, Any],
-    *,
-    key: str,
-    delay: float,
-    max_wait: float,
-) -> None:
-    """Store or push back the pending run of ``job`` for ``key``: it runs ``delay`` seconds after the
-    last call of a burst, with that call's ``kwargs``, and no later than ``max_wait`` seconds after
-    the burst's first call. One statement (an upsert), safe under concurrent calls."""
+@dataclass(frozen=True)
+class DebouncedRun:
+    """One call of a debounced job (see ``debounce``): its caller's key, the arguments its run
+    takes, and its timing (``max_wait`` by default ten times ``delay``)."""
+
+    key: str
+    kwargs: dict[str, Any]
+    delay: float
+    max_wait: float | None = None
+
+    @property
+    def longest_wait(self) -> float:
+        return self.max_wait if self.max_wait is not None else self.delay * 10
+
+    @property
+    def due_now(self) -> bool:
+        return min(self.delay, self.longest_wait) <= 0
+
+
+async def debounce(session: AsyncSession, job: str, queue: str, runs: Iterable[DebouncedRun]) -> None:
+    """Store or push back the pending run of ``job`` for each run's key: it runs ``delay`` seconds
+    after the last call of a burst, with that call's ``kwargs``, and no later than ``max_wait``
+    seconds after the burst's first call. One statement per ``DEBOUNCE_BATCH`` keys (an upsert), safe
+    under concurrent calls; the keys are written in order, so two such statements lock rows alike.
+    Calls with the same key among ``runs`` are one burst, as if made one after another."""
     now = utcnow()
+    rows: dict[str, dict[str, Any]] = {}
+    for run in runs:
+        key = debounce_key(job, run.key)
+        run_by = rows[key]["run_by"] if key in rows else now + timedelta(seconds=run.longest_wait)
+        run_at = min(now + timedelta(seconds=min(run.delay, run.longest_wait)), run_by)
+        rows[key] = {"kwargs": run.kwargs, "run_at": run_at, "run_by": run_by}
+    ordered = [
+        {
+            "id": new_id(),
+            "job": job,
+            "queue": queue,
+            "attempt": 1,
+            "debounce_key": key,
+            "created_at": now,
+            **row,
+        }
+        for key, row in sorted(rows.items())
+    ]
     table = ScheduledJob.__table__
-    insert = dialect_insert(session)(table).values(
-        id=new_id(),
-        job=job,
-        queue=queue,
-        kwargs=kwargs,
-        attempt=1,
-        run_at=now + timedelta(seconds=min(delay, max_wait)),
-        run_by=now + timedelta(seconds=max_wait),
-        debounce_key=debounce_key(job, key),
-        created_at=now,
-    )
-    pushed_back = insert.excluded.run_at
-    stmt = insert.on_conflict_do_update(
-        index_elements=[table.c.debounce_key],
-        set_={
-            "kwargs": insert.excluded.kwargs,
-            "run_at": case((pushed_back < table.c.run_by, pushed_back), else_=table.c.run_by),
-        },
-    )
-    await session.execute(stmt)
+    for start in range(0, len(ordered), DEBOUNCE_BATCH):
+        insert = dialect_insert(session)(table).values(ordered[start : start + DEBOUNCE_BATCH])
+        pushed_back = insert.excluded.run_at
+        stmt = insert.on_conflict_do_update(
+            index_elements=[table.c.debounce_key],
+            set_={
+                "kwargs": insert.excluded.kwargs,
+                "run_at": case((pushed_back < table.c.run_by, pushed_back), else_=table.c.run_by),
+            },
+        )
+        await session.execute(stmt)
 
 
 class JobStore:

@@ -14,7 +14,7 @@ leaves for that look.
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.core import job_store
 from cxinbox.core.db import after_commit, after_rollback
+from cxinbox.core.job_store import DebouncedRun as DebouncedRun
 
 # the queues are named in a module of their own (the command line reads them); here as before
 from cxinbox.core.queue_names import ALL_QUEUES as ALL_QUEUES
@@ -124,13 +125,24 @@ async def enqueue_debounced(
     ``delay``) after its first call, so a burst that never pauses still runs. Stored in the
     database, so calls from every process share one burst. A run due at once (no ``delay`` or no
     ``max_wait``) is handed to its queue as soon as the transaction commits (see the module)."""
-    spec = _spec_of(fn)
-    max_wait = max_wait if max_wait is not None else delay * 10
-    await job_store.debounce(session, spec.name, spec.queue, kwargs, key=key, delay=delay, max_wait=max_wait)
-    if min(delay, max_wait) > 0:
-        _wake_after_commit(session)
+    await enqueue_debounced_many(session, fn, [DebouncedRun(key, kwargs, delay, max_wait)])
+
+
+async def enqueue_debounced_many(
+    session: AsyncSession, fn: Callable[..., Awaitable[None]], runs: Iterable[DebouncedRun]
+) -> None:
+    """``enqueue_debounced`` for each of ``runs``, in one statement (a drain's batch of bot turns):
+    the same per key, calls with the same key among ``runs`` included."""
+    runs = list(runs)
+    if not runs:
         return
-    _hand_over_after_commit(session, job_store.debounce_key(spec.name, key))
+    spec = _spec_of(fn)
+    await job_store.debounce(session, spec.name, spec.queue, runs)
+    for run in runs:
+        if run.due_now:
+            _hand_over_after_commit(session, job_store.debounce_key(spec.name, run.key))
+    if not all(run.due_now for run in runs):
+        _wake_after_commit(session)
 
 
 def _hand_over_after_commit(session: AsyncSession, key: str) -> None:

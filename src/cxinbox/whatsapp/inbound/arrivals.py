@@ -108,7 +108,7 @@ async def _follow_up(
     """What the stored messages set off: each conversation's events, in order, after the bot or
     routing decided where a new one goes; then the reply hooks, the bot's turns and auto-replies."""
     router = Router(session, now)
-    bot = BotEntry(session, now)
+    bot = BotEntry(session, now, opening=[t.conversation for t, _ in new if t.opened])
     # the decisions read and write nothing of the conversations' summaries: a conversation opened
     # here is written once at the next flush (summary, status and team together), not once per read
     with session.no_autoflush:
