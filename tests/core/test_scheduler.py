@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 from redis.asyncio import Redis
 
+from cxinbox.core.clock import sleep_unless
 from cxinbox.core.jobs import job
 from cxinbox.core.scheduler import PeriodicSpec, Scheduler, phase, seconds_to_phase
 from tests.fixtures.runtimes import REDIS_URL, needs_redis, started_runtime, unique_prefix
@@ -76,6 +77,16 @@ async def test_stop_ends_a_loop_whose_kick_swallowed_the_cancel():
     scheduler.start()
     await asyncio.wait_for(queue.kicking.wait(), 60)
     await asyncio.wait_for(scheduler.stop(), 60)  # before: the loop slept on and stop() never returned
+
+
+async def test_a_loop_late_for_its_tick_still_sees_the_stop():
+    """A loop behind its moment sleeps 0 s: with no time left asyncio.wait_for cancelled the wait
+    before it saw the stop event, so the loop ticked again (and, its kick hanging, never stopped)."""
+    stopping = asyncio.Event()
+    assert await sleep_unless(stopping, 0) is False
+    stopping.set()
+    assert await sleep_unless(stopping, 0) is True
+    assert await sleep_unless(stopping, 5) is True
 
 
 def test_the_tasks_of_one_interval_tick_spread_over_it_in_every_process():

@@ -15,6 +15,9 @@ def as_utc(value: datetime) -> datetime:
 
 async def sleep_unless(event: asyncio.Event, seconds: float) -> bool:
     """Sleep ``seconds``, or less if ``event`` is set meanwhile; True when it was set."""
+    if event.is_set():
+        # asyncio.wait_for with no time left cancels the wait before it could see the event
+        return True
     try:
         await asyncio.wait_for(event.wait(), seconds)
     except TimeoutError:
