@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from cxinbox.adapters.llm.base import Usage
 from cxinbox.bot import turn_claims
@@ -20,6 +20,7 @@ from cxinbox.bot.usage import monthly_replies
 from cxinbox.models.bot_turns import BotTurn, TurnDecision, TurnState
 from cxinbox.models.event_log import EventRecord
 from cxinbox.models.inbox import ConversationStatus
+from tests.fixtures.statements import hearing_statements
 from tests.fixtures.whatsapp import unique_number
 
 
@@ -67,12 +68,8 @@ def inserts(bot) -> Iterator[dict[str, int]]:
             if statement.startswith(f"INSERT INTO {table} "):
                 counted[table] += 1
 
-    engine = bot.runtime.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with hearing_statements(bot.runtime, count):
         yield counted
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 async def turn_of(bot, held: Held) -> BotTurn:

@@ -22,6 +22,7 @@ from cxinbox.core.clock import utcnow
 from cxinbox.core.jobs import RetryAfter
 from cxinbox.models.bot_turns import BotTurn, TurnDecision, TurnState
 from cxinbox.models.inbox import ConversationStatus
+from tests.fixtures.statements import hearing_statements
 from tests.fixtures.whatsapp import unique_number
 
 #: set while a test measures what its own tasks do
@@ -59,12 +60,8 @@ def statements(bot, start: str) -> Iterator[list[tuple[str, Any]]]:
         if statement.startswith(start):
             seen.append((statement, parameters))
 
-    engine = bot.runtime.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", note)
-    try:
+    with hearing_statements(bot.runtime, note):
         yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
 
 
 async def turns_of(bot, conversation_id: str) -> list[BotTurn]:

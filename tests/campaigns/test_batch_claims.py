@@ -12,12 +12,12 @@ from collections.abc import Iterable
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 
 from cxinbox.whatsapp.inbound.unrecorded_sends import callback_key
 from cxinbox.whatsapp.outbound.batch_delivery import GRAPH_CALLS_AT_ONCE
 from tests.campaigns.helpers import create, phones, sends_per_number, set_tier, template, until
 from tests.fixtures.inbox import make_inbox
+from tests.fixtures.statements import hearing_statements
 
 pytestmark = pytest.mark.usefixtures("graph")
 
@@ -74,14 +74,13 @@ async def test_a_claimed_send_is_called_at_once_not_after_waiting_for_a_place(
     claims, attempts = Claims(), graph.state.send_attempts
     graph.state.send_attempts = arrivals = Arrivals(attempts)
     graph.state.send_delay = SEND_DELAY
-    event.listen(runtime.engine.sync_engine, "before_cursor_execute", claims)
     try:
-        created = await create(client, inbox.admin, template_id, numbers)
-        done = await until(
-            client, inbox.admin, created["id"], "completed", lambda c: c["status"] == "COMPLETED"
-        )
+        with hearing_statements(runtime, claims):
+            created = await create(client, inbox.admin, template_id, numbers)
+            done = await until(
+                client, inbox.admin, created["id"], "completed", lambda c: c["status"] == "COMPLETED"
+            )
     finally:
-        event.remove(runtime.engine.sync_engine, "before_cursor_execute", claims)
         graph.state.send_attempts = list(arrivals)
     assert done["counts"]["sent"] == len(numbers)
     assert sends_per_number(graph, inbox.account) == {n.lstrip("+"): 1 for n in numbers}

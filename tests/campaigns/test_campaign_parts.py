@@ -11,13 +11,14 @@ import json
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from cxinbox.campaigns.dispatch import SQLITE_PART, batch_size
 from cxinbox.core.db import WritePriority, write_priority
 from cxinbox.runtime import Runtime
 from tests.campaigns.helpers import create, phones, sends_per_number, set_tier, template, until
 from tests.fixtures.inbox import make_inbox
+from tests.fixtures.statements import hearing_statements
 
 pytestmark = pytest.mark.usefixtures("graph")
 
@@ -89,14 +90,11 @@ async def test_a_crash_between_parts_sends_each_recipient_once(
     template_id = await template(inbox, client, runtime)
     numbers = phones(batch_size(runtime) + SQLITE_PART // 2)
     crash = CrashOnSecondPart(runtime, acknowledgement=acknowledgement)
-    event.listen(runtime.engine.sync_engine, "before_cursor_execute", crash)
-    try:
+    with hearing_statements(runtime, crash):
         created = await create(client, inbox.admin, template_id, numbers)
         done = await until(
             client, inbox.admin, created["id"], "completed", lambda c: c["status"] == "COMPLETED"
         )
-    finally:
-        event.remove(runtime.engine.sync_engine, "before_cursor_execute", crash)
     assert crash.crashed and crash.first == SQLITE_PART  # the first step's first part, then its second
     if acknowledgement:
         # the request went between the parts; the first part stayed committed, the rest was claimed
