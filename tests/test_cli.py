@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import re
 import signal
 import sqlite3
@@ -13,6 +14,7 @@ import pytest
 from redis.asyncio import Redis
 
 from cxinbox.adapters.email import Mail
+from cxinbox.cli import YOUNG_GENERATION_THRESHOLD, settle_collector
 from cxinbox.core.job_queue import redis_list_name
 from cxinbox.core.jobs import Queue
 from cxinbox.mail.tasks import queue_mail
@@ -189,3 +191,14 @@ async def test_production_refuses_to_start_with_one_line_per_problem(tmp_path, v
         [line] = stderr.decode().splitlines()
         assert line.startswith(expected), (command, line)
     assert not (tmp_path / "cli.db").exists()
+
+
+def test_a_started_process_collects_its_youngest_generation_less_often_and_its_startup_objects_never():
+    before = gc.get_threshold()
+    try:
+        settle_collector()
+        assert gc.get_threshold() == (YOUNG_GENERATION_THRESHOLD, *before[1:])  # the older ones as they were
+        assert gc.get_freeze_count() > 0  # what was built until then is out of the collector's sight
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
