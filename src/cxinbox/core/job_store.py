@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, delete, func, or_, select
+from sqlalchemy import Delete, bindparam, case, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cxinbox.core.clock import utcnow
@@ -140,17 +140,25 @@ async def forget_handed_over(session: AsyncSession, job: str, keys: Collection[s
     writers of those rows lock them after what they write, the job's conversations for a bot turn).
     ``since`` is taken before those reads, so a row a later call handed over again (its fallback
     later) stays with its own kick; a row locked by a transaction still writing it is skipped (it
-    kicks its own job). One statement."""
+    kicks its own job). One statement, built once."""
+    keys = [debounce_key(job, key) for key in keys]
+    await session.execute(_FORGET_HANDED_OVER, {"keys": keys, "until": since + HANDED_OVER_FALLBACK})
+
+
+def _forget_handed_over() -> Delete:
     claimed = (
         select(ScheduledJob.id)
         .where(
-            ScheduledJob.debounce_key.in_([debounce_key(job, key) for key in keys]),
+            ScheduledJob.debounce_key.in_(bindparam("keys", expanding=True)),
             ScheduledJob.attempt == HANDED_OVER,
-            ScheduledJob.run_at <= since + HANDED_OVER_FALLBACK,
+            ScheduledJob.run_at <= bindparam("until", type_=ScheduledJob.run_at.type),
         )
         .with_for_update(skip_locked=True)
     )
-    await session.execute(delete(ScheduledJob).where(ScheduledJob.id.in_(claimed.scalar_subquery())))
+    return delete(ScheduledJob).where(ScheduledJob.id.in_(claimed.scalar_subquery()))
+
+
+_FORGET_HANDED_OVER = _forget_handed_over()
 
 
 class JobStore:
