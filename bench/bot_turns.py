@@ -244,7 +244,9 @@ async def post(client: httpx.AsyncClient, org: Org, started: float) -> float:
 
 
 async def turn_overheads(runtime: Runtime, org: Org) -> list[float]:
-    """Each turn's reply queued minus its customer message stored, in milliseconds."""
+    """Each turn's reply queued minus its customer message stored, in milliseconds, in the order the
+    customers wrote (the caller drops the warm-up's first turns: the rows come in no set order, and
+    on PostgreSQL with ``--workers`` the warm-up's waited for the workers to start, seconds)."""
     async with runtime.read_session() as session:
         rows = (
             await session.execute(
@@ -254,7 +256,8 @@ async def turn_overheads(runtime: Runtime, org: Org) -> list[float]:
             )
         ).all()
     stored = {c: t for c, s, t in rows if s is SenderType.CUSTOMER}
-    return [(t - stored[c]).total_seconds() * 1000 for c, s, t in rows if s is SenderType.BOT]
+    replies = sorted((stored[c], t) for c, s, t in rows if s is SenderType.BOT)
+    return [(replied - wrote).total_seconds() * 1000 for wrote, replied in replies]
 
 
 async def burst(

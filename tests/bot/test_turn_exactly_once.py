@@ -8,12 +8,14 @@ import asyncio
 import time
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from cxinbox.bot import turn_claims
 from cxinbox.core.clock import utcnow
+from cxinbox.core.job_store import HANDED_OVER
 from cxinbox.models.bot_turns import BotTurn, TurnDecision, TurnState
 from cxinbox.models.inbox import Contact, Conversation, Message, SenderType
+from cxinbox.models.jobs import ScheduledJob
 from tests.fakes.llm import Reply
 from tests.fixtures.inbox import text_message
 from tests.fixtures.wait import eventually
@@ -158,3 +160,39 @@ async def test_a_turn_whose_lease_is_taken_while_the_model_thinks_applies_nothin
     assert turn.state is TurnState.RUNNING and turn.lease_token == "another-worker"
     assert turn.decision is None and turn.trace == {}
     assert await bot.replies(conversation_id) == [] and bot.sent() == []
+
+
+async def test_a_turn_whose_hand_over_never_happened_is_answered_once_from_the_schedule(bot, monkeypatch):
+    """The process died between the drain's commit and the turn's kick: the stored run (due a while
+    later, ``job_store.HANDED_OVER_FALLBACK``) is what is left; the schedule's look then runs the turn
+    once, and the turn deletes that row. A turn handed over as usual leaves no row either."""
+    conversation_id = await bot.writes("hola")
+    await bot.finished_turns(conversation_id)
+    assert await _scheduled_turns(bot, conversation_id) == []
+
+    async def died(name, kwargs) -> None:
+        """The process died right after the drain's commit."""
+
+    monkeypatch.setattr(bot.runtime.jobs, "hand_over", died)
+    bot.answers(Reply("Aquí sigo"))
+    conversation_id = await bot.writes("hola")
+    await asyncio.sleep(0.5)
+    assert await bot.turns(conversation_id) == []
+    [row] = await _scheduled_turns(bot, conversation_id)
+    assert row.attempt == HANDED_OVER
+    async with bot.runtime.unit_of_work() as session:
+        await session.execute(update(ScheduledJob).where(ScheduledJob.id == row.id).values(run_at=utcnow()))
+    bot.runtime.jobs.wake()
+    [turn] = await bot.finished_turns(conversation_id)
+    await bot.sent_count(2)
+    await asyncio.sleep(0.5)
+    assert turn.decision is TurnDecision.REPLIED and len(await bot.replies(conversation_id)) == 1
+    assert await _scheduled_turns(bot, conversation_id) == []
+
+
+async def _scheduled_turns(bot, conversation_id: str) -> list[ScheduledJob]:
+    async with bot.runtime.sessionmaker() as session:
+        rows = await session.scalars(
+            select(ScheduledJob).where(ScheduledJob.debounce_key == f"{TURN_JOB}:{conversation_id}")
+        )
+        return list(rows)

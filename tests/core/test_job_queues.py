@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, select, update
 
-from cxinbox.core.clock import utcnow
+from cxinbox.core.clock import as_utc, utcnow
 from cxinbox.core.db import commit, rollback
+from cxinbox.core.job_store import HANDED_OVER
 from cxinbox.core.jobs import (
     DebouncedRun,
     Queue,
@@ -22,6 +23,7 @@ from cxinbox.core.jobs import (
     enqueue_debounced,
     enqueue_debounced_many,
     enqueue_later,
+    forget_handed_over,
     job,
 )
 from cxinbox.models.jobs import ScheduledJob
@@ -69,6 +71,13 @@ async def rate_limited_once(_runtime, _session, token: str, retry_after: float) 
 async def debounced_job(_runtime, _session, token: str, seen: int) -> None:
     RUNS[token] += 1
     RUN_KWARGS[token].append({"seen": seen})
+
+
+@job("tests.queues.takes_its_run", queue=Queue.REALTIME, attempts=2, takes_its_run=True)
+async def taking_job(_runtime, session, token: str) -> None:
+    """A job that deletes its own handed-over run (``takes_its_run``), as a bot turn does."""
+    await forget_handed_over(session, taking_job, [token], utcnow())
+    RUNS[token] += 1
 
 
 def new_token() -> str:
@@ -292,13 +301,19 @@ async def quiet_session_runtime(settings, runtime, monkeypatch) -> None:
     await asyncio.sleep(2 * settings.job_poll_seconds)
 
 
+@pytest.mark.parametrize(
+    ("fn", "after_commit"),
+    [(realtime_job, ["DELETE"]), (taking_job, ["DELETE"] * 3)],
+    ids=["released", "takes-its-run"],
+)
 async def test_debounced_jobs_due_now_are_handed_to_their_queue_by_one_statement(
-    settings, broker, runtime, monkeypatch
+    settings, broker, runtime, monkeypatch, fn, after_commit
 ):
-    """Calls with no delay (bot turns as customers write, a drain's batch of them in one
-    transaction): right after the commit their rows are claimed and kicked by their keys in one
-    statement, with no wake-up of the release loop and no read of the schedule before and after
-    (which also answers ``release_due`` in the test: an hour)."""
+    """Calls with no delay (a drain's batch in one transaction): right after the commit their rows
+    are claimed and kicked by their keys in one statement, with no wake-up of the release loop and no
+    read of the schedule before and after (which also answers ``release_due`` in the test: an hour).
+    A job that takes its run (``takes_its_run``: bot turns as customers write) is kicked with no
+    statement at all between the commit and its queue, and deletes its stored row itself."""
     await quiet_session_runtime(settings, runtime, monkeypatch)
     slow = settings.model_copy(update={"job_poll_seconds": 3600})
     async with started_runtime(slow, redis_url=broker) as rt:
@@ -307,11 +322,11 @@ async def test_debounced_jobs_due_now_are_handed_to_their_queue_by_one_statement
         with schedule_statements(rt) as statements:
             async with rt.unit_of_work() as session:
                 for token in tokens:
-                    await enqueue_debounced(session, realtime_job, key=token, delay=0, token=token)
+                    await enqueue_debounced(session, fn, key=token, delay=0, token=token)
             await eventually(lambda: all(RUNS[t] == 1 for t in tokens), "the jobs ran")
-        assert [statement.split(None, 1)[0] for statement in statements] == ["INSERT"] * 3 + ["DELETE"]
+        assert [statement.split(None, 1)[0] for statement in statements] == ["INSERT"] * 3 + after_commit
         for token in tokens:
-            assert await schedule_is_empty(rt, realtime_job.job_name, token)
+            assert await schedule_is_empty(rt, fn.job_name, token)
 
 
 async def test_a_rolled_back_hand_over_leaves_the_next_transaction_of_its_session_its_own(
@@ -414,3 +429,62 @@ async def test_debounced_calls_together_are_one_statement_with_each_key_s_burst(
         assert RUNS[twice] == RUNS[waiting] == 0
         async with rt.unit_of_work() as session:
             await session.execute(delete(ScheduledJob).where(ScheduledJob.id.in_([burst.id, after.id])))
+
+
+async def handed_over_rows(runtime, token: str) -> list[ScheduledJob]:
+    return [
+        row for row in await scheduled_rows(runtime, taking_job.job_name, token) if row.attempt == HANDED_OVER
+    ]
+
+
+async def test_a_run_never_handed_over_is_run_once_by_the_schedule_later(
+    settings, broker, runtime, monkeypatch
+):
+    """A crash between the commit and the kick: the stored row is what is left; the schedule's look
+    once it is due runs the job once, as its first attempt, and the job deletes nothing else."""
+    await quiet_session_runtime(settings, runtime, monkeypatch)
+    slow = settings.model_copy(update={"job_poll_seconds": 3600})
+    async with started_runtime(slow, redis_url=broker) as rt:
+        token = new_token()
+
+        async def died(name: str, kwargs: dict[str, Any]) -> None:
+            """The process died right after the commit."""
+
+        monkeypatch.setattr(rt.jobs, "hand_over", died)
+        async with rt.unit_of_work() as session:
+            await enqueue_debounced(session, taking_job, key=token, delay=0, token=token)
+        await asyncio.sleep(0.3)
+        assert RUNS[token] == 0
+        [row] = await handed_over_rows(rt, token)
+        assert as_utc(row.run_at) > utcnow() + timedelta(seconds=20)  # the fallback's time
+        await make_due(rt, row.id)
+        await eventually(lambda: RUNS[token] == 1, "the stored run ran")
+        await eventually(lambda: schedule_is_empty(rt, taking_job.job_name, token), "its row left")
+        await asyncio.sleep(0.3)
+        assert RUNS[token] == 1
+
+
+async def test_a_job_leaves_the_runs_handed_over_after_its_reads_and_the_bursts_that_wait(settings):
+    """A run handed over again after the job's reads began keeps its row (its own kick runs it); a
+    call with a delay after a hand-over makes the row a burst's that waits, which the job leaves.
+    (The process consumes no realtime queue: nothing is kicked, the test plays the job.)"""
+    later, waiting = new_token(), new_token()
+    async with started_runtime(settings, redis_url=None, queues=(Queue.BULK,)) as rt:
+        async with rt.unit_of_work() as session:
+            runs = [DebouncedRun(later, {"token": later}, 0), DebouncedRun(waiting, {"token": waiting}, 0)]
+            await enqueue_debounced_many(session, taking_job, runs)
+        since = utcnow()
+        async with rt.unit_of_work() as session:
+            await enqueue_debounced(session, taking_job, key=later, delay=0, token=later)
+            await enqueue_debounced(session, taking_job, key=waiting, delay=3600, token=waiting)
+        async with rt.unit_of_work() as session:
+            await forget_handed_over(session, taking_job, [later, waiting], since)
+        assert len(await handed_over_rows(rt, later)) == 1
+        [burst] = await scheduled_rows(rt, taking_job.job_name, waiting)
+        assert burst.attempt == 1 and as_utc(burst.run_at) > utcnow() + timedelta(seconds=3000)
+        async with rt.unit_of_work() as session:
+            await forget_handed_over(session, taking_job, [later, waiting], utcnow())
+        assert await scheduled_rows(rt, taking_job.job_name, later) == []
+        assert [row.id for row in await scheduled_rows(rt, taking_job.job_name, waiting)] == [burst.id]
+        async with rt.unit_of_work() as session:
+            await session.execute(delete(ScheduledJob).where(ScheduledJob.id == burst.id))

@@ -10,7 +10,9 @@ of a process at once, so they never exhaust the connection pool).
    read (``Mind``: the transcript, intents, knowledge, the tools prepared): in that transaction on
    PostgreSQL, in a read session right after it on SQLite (``_reads_apart``). Committed. The turns
    of the process that start at the same time share that phase's transaction (``begin``, a group
-   commit: their setups one read, their claims one INSERT, each turn its own lease).
+   commit: their setups one read, their claims one INSERT, each turn its own lease). The job was
+   kicked straight after the drain's commit (``takes_its_run``: no transaction between the commit
+   and the queue); that phase deletes the stored run the drain kept for a crash before the kick.
 2. Outside the database, no connection held: the turn thinks (``thinking.think``: intents, the LLM,
    tools) or posts to its n8n workflow, cut after ``turn_claims.THINKING`` (the lease outlasts it).
 3. A phase: the turn is finished only if the caller still holds it, and the reply is queued only
@@ -49,8 +51,9 @@ from cxinbox.bot.setup import TurnSetup, turn_setups_of
 from cxinbox.bot.thinking import Mind, Reason, Thought, think
 from cxinbox.bot.transcript import transcript
 from cxinbox.bot.turn_endings import Ending, Held, endings_of, write
+from cxinbox.core.clock import utcnow
 from cxinbox.core.db import rollback
-from cxinbox.core.jobs import Queue, RetryAfter, job
+from cxinbox.core.jobs import Queue, RetryAfter, forget_handed_over, job
 from cxinbox.knowledge.media_sending import upload_bot_media
 from cxinbox.models.bot import BotMode
 from cxinbox.models.inbox import ConversationStatus
@@ -69,7 +72,7 @@ STARTS_MAX = 32
 _Act = Callable[[], Awaitable[Thought]]
 
 
-@job("bot.turn", queue=Queue.LLM, attempts=LLM_ATTEMPTS + 3, backoff_seconds=1.0)
+@job("bot.turn", queue=Queue.LLM, attempts=LLM_ATTEMPTS + 3, backoff_seconds=1.0, takes_its_run=True)
 async def run_turn(runtime: Runtime, session: AsyncSession, conversation_id: str) -> None:
     begun = await begin(runtime, session, conversation_id)
     if begun is None:
@@ -120,8 +123,12 @@ async def _begin_all(session: AsyncSession, runtime: Runtime, starts: list[_Star
     start together), in ``session``'s transaction: its turn claimed (``turn_claims.claim_all``: one
     INSERT for the group), what stops it handled (its conversation is handed off and the turn
     finished here), its n8n post prepared, and on PostgreSQL its reads done. Their conversations are
-    written in the order of their ids, as every transaction writing several does."""
-    setups = await turn_setups_of(session, [start.conversation_id for start in starts])
+    written in the order of their ids, as every transaction writing several does. Last, the stored
+    runs that handed these turns over (``entry.schedule_turns``) are deleted: those stored before the
+    reads, whose messages the reads saw."""
+    since = utcnow()
+    conversation_ids = [start.conversation_id for start in starts]
+    setups = await turn_setups_of(session, conversation_ids)
     reads = [(start, read) for start in starts if (read := _answerable(setups.get(start.conversation_id)))]
     claiming = [(start, read) for start, read in reads if read.setup.enabled]
     claims = await turn_claims.claim_all(session, [_wanted(read) for _, read in claiming])
@@ -144,6 +151,7 @@ async def _begin_all(session: AsyncSession, runtime: Runtime, starts: list[_Star
                 raise Lost([start])
             continue
         begun[id(start)] = held, await _act(session, runtime, held)
+    await forget_handed_over(session, run_turn, conversation_ids, since)
     return [begun.get(id(start)) for start in starts]
 
 

@@ -178,6 +178,18 @@ class JobQueue:
             log.warning("job_release_debounced_failed", exc_info=True)
             self.wake()
 
+    async def hand_over(self, name: str, kwargs: dict[str, Any]) -> None:
+        """Kick a debounced job that a transaction has just stored due now (it committed), when this
+        process releases its queue (else the stored row is the schedule's: ``jobs``, the module). A
+        failed kick is logged: the stored row runs it later."""
+        spec = registered_job(name)
+        if spec is None or spec.queue not in self._released:
+            return
+        try:
+            await self.kick(name, kwargs)
+        except Exception:
+            log.warning("job_hand_over_failed", job=name, exc_info=True)
+
     def wake(self) -> None:
         """Look at the durable schedule now (this process has just scheduled a job)."""
         self._wake.set()
@@ -249,8 +261,8 @@ class JobQueue:
         return min(self._poll_seconds, max(0.0, (next_at - utcnow()).total_seconds()))
 
     async def _kick_scheduled(self, name: str, kwargs: dict[str, Any], attempt: int) -> None:
-        try:
-            await self.kick(name, kwargs, attempt=attempt)
+        try:  # a handed-over run's row (``job_store.HANDED_OVER``, attempt 0) is its first attempt
+            await self.kick(name, kwargs, attempt=max(attempt, 1))
         except LookupError:  # a job this version no longer has: dropped with its row
             log.error("job_unknown", job=name)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import Delete, bindparam, case, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cxinbox.core.clock import utcnow
@@ -27,6 +27,13 @@ from cxinbox.models.jobs import ScheduledJob
 RELEASE_BATCH = 200
 #: debounced runs stored per statement (a statement's bound values stay well within every limit)
 DEBOUNCE_BATCH = 500
+
+#: a debounced run due at once of a job that takes its own stored run (``jobs.job(takes_its_run=True)``)
+#: is kicked straight after the commit; its stored row is only what a crash before that kick leaves,
+#: due this much later (a job that has not begun by then is kicked again: it must be idempotent)
+HANDED_OVER_FALLBACK = timedelta(seconds=30)
+#: the ``attempt`` of such a row: handed over, not yet taken by its job (``forget_handed_over``)
+HANDED_OVER = 0
 
 #: ``kick(job, kwargs, attempt)``: hand one job to the broker
 Kick = Callable[[str, dict[str, Any], int], Awaitable[None]]
@@ -80,43 +87,78 @@ class DebouncedRun:
         return min(self.delay, self.longest_wait) <= 0
 
 
-async def debounce(session: AsyncSession, job: str, queue: str, runs: Iterable[DebouncedRun]) -> None:
+async def debounce(
+    session: AsyncSession, job: str, queue: str, runs: Iterable[DebouncedRun], *, handed_over: bool = False
+) -> None:
     """Store or push back the pending run of ``job`` for each run's key: it runs ``delay`` seconds
     after the last call of a burst, with that call's ``kwargs``, and no later than ``max_wait``
     seconds after the burst's first call. One statement per ``DEBOUNCE_BATCH`` keys (an upsert), safe
     under concurrent calls; the keys are written in order, so two such statements lock rows alike.
-    Calls with the same key among ``runs`` are one burst, as if made one after another."""
+    Calls with the same key among ``runs`` are one burst, as if made one after another.
+
+    With ``handed_over`` a run whose burst ends with a call due now is kicked by the caller after
+    the commit: its row is stored ``HANDED_OVER`` (the job deletes it: ``forget_handed_over``), due
+    ``HANDED_OVER_FALLBACK`` from now, the schedule's fallback should the kick never happen."""
     now = utcnow()
     rows: dict[str, dict[str, Any]] = {}
     for run in runs:
         key = debounce_key(job, run.key)
         run_by = rows[key]["run_by"] if key in rows else now + timedelta(seconds=run.longest_wait)
         run_at = min(now + timedelta(seconds=min(run.delay, run.longest_wait)), run_by)
-        rows[key] = {"kwargs": run.kwargs, "run_at": run_at, "run_by": run_by}
+        rows[key] = {"kwargs": run.kwargs, "run_at": run_at, "run_by": run_by, "attempt": 1}
+        if handed_over and run.due_now:
+            fallback = now + HANDED_OVER_FALLBACK
+            rows[key] |= {"run_at": fallback, "run_by": fallback, "attempt": HANDED_OVER}
     ordered = [
-        {
-            "id": new_id(),
-            "job": job,
-            "queue": queue,
-            "attempt": 1,
-            "debounce_key": key,
-            "created_at": now,
-            **row,
-        }
+        {"id": new_id(), "job": job, "queue": queue, "debounce_key": key, "created_at": now, **row}
         for key, row in sorted(rows.items())
     ]
     table = ScheduledJob.__table__
     for start in range(0, len(ordered), DEBOUNCE_BATCH):
         insert = dialect_insert(session)(table).values(ordered[start : start + DEBOUNCE_BATCH])
-        pushed_back = insert.excluded.run_at
+        pushed_back, attempt = insert.excluded.run_at, insert.excluded.attempt
+        # a hand-over's row times its fallback from the last one, and a call after a hand-over
+        # starts a burst of its own (as if the handed-over run had left the schedule already)
+        fresh = or_(attempt == HANDED_OVER, table.c.attempt == HANDED_OVER)
         stmt = insert.on_conflict_do_update(
             index_elements=[table.c.debounce_key],
             set_={
                 "kwargs": insert.excluded.kwargs,
-                "run_at": case((pushed_back < table.c.run_by, pushed_back), else_=table.c.run_by),
+                "run_at": case(
+                    (fresh, pushed_back), (pushed_back < table.c.run_by, pushed_back), else_=table.c.run_by
+                ),
+                "run_by": case((fresh, insert.excluded.run_by), else_=table.c.run_by),
+                "attempt": attempt,
             },
         )
         await session.execute(stmt)
+
+
+async def forget_handed_over(session: AsyncSession, job: str, keys: Collection[str], since: datetime) -> None:
+    """Delete the stored rows of ``job``'s runs of ``keys`` that were handed over (``debounce``)
+    before ``since``: the job, in its transaction that reads what it acts on, and last in it (the
+    writers of those rows lock them after what they write, the job's conversations for a bot turn).
+    ``since`` is taken before those reads, so a row a later call handed over again (its fallback
+    later) stays with its own kick; a row locked by a transaction still writing it is skipped (it
+    kicks its own job). One statement, built once."""
+    keys = [debounce_key(job, key) for key in keys]
+    await session.execute(_FORGET_HANDED_OVER, {"keys": keys, "until": since + HANDED_OVER_FALLBACK})
+
+
+def _forget_handed_over() -> Delete:
+    claimed = (
+        select(ScheduledJob.id)
+        .where(
+            ScheduledJob.debounce_key.in_(bindparam("keys", expanding=True)),
+            ScheduledJob.attempt == HANDED_OVER,
+            ScheduledJob.run_at <= bindparam("until", type_=ScheduledJob.run_at.type),
+        )
+        .with_for_update(skip_locked=True)
+    )
+    return delete(ScheduledJob).where(ScheduledJob.id.in_(claimed.scalar_subquery()))
+
+
+_FORGET_HANDED_OVER = _forget_handed_over()
 
 
 class JobStore:

@@ -5,17 +5,23 @@ queues a job on the request's transaction: it reaches the broker only after the 
 commits. ``enqueue_later`` and ``enqueue_debounced`` store the job in the durable schedule
 (``core.job_store``) in the same transaction. A failed attempt that may retry is stored there too,
 so no wait lives in a process (``core.job_queue`` runs the queues). A debounced job due at once (no
-``delay``: a bot turn as a customer writes) is handed to its queue right after the commit, by its
-key, with the others its transaction stored (``JobQueue.release_debounced``: one statement),
-instead of waiting for the schedule's next look; its stored row is what a crash between the two
-leaves for that look.
+``delay``) is handed to its queue right after the commit, by its key, with the others its
+transaction stored (``JobQueue.release_debounced``: one statement), instead of waiting for the
+schedule's next look; its stored row is what a crash between the two leaves for that look.
+
+A job registered with ``takes_its_run`` (a bot turn as a customer writes) is kicked straight after
+the commit instead, with no statement between the commit and its queue: the transaction that hands
+it to the runner would otherwise wait for the write gate (SQLite) before each turn. Its stored row
+is kept, due ``job_store.HANDED_OVER_FALLBACK`` later, as what a crash before the kick leaves; the
+job deletes it itself (``forget_handed_over``) in its transaction that reads what it acts on.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +41,9 @@ JOB_QUEUE_KEY = "job_queue"
 #: ``session.info``: the debounce keys of the runs due at once that its transaction stored, handed
 #: over together after the commit (a drain's batch: one statement for all its turns)
 _DUE_NOW_KEY = "debounced_due_now"
+#: ``session.info``: the jobs due at once that take their own stored run (``takes_its_run``), by
+#: debounce key (the last call's arguments), kicked after the commit
+_HANDED_KEY = "debounced_handed_over"
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,9 @@ class JobSpec:
     queue: Queue
     attempts: int
     backoff_seconds: float
+    #: a debounced run due at once is kicked right after the commit and its job deletes its stored
+    #: row (see the module)
+    takes_its_run: bool = False
 
     def retry_delay(self, attempt: int, error: Exception) -> float:
         """Seconds before the attempt after ``attempt``: what a ``RetryAfter`` asks for, else
@@ -66,14 +78,20 @@ _REGISTRY: dict[str, JobSpec] = {}
 
 
 def job(
-    name: str, *, queue: Queue = Queue.DEFAULT, attempts: int = 5, backoff_seconds: float = 1.0
+    name: str,
+    *,
+    queue: Queue = Queue.DEFAULT,
+    attempts: int = 5,
+    backoff_seconds: float = 1.0,
+    takes_its_run: bool = False,
 ) -> Callable[[Any], Any]:
-    """Register ``fn(runtime, session, **kwargs)`` as the job ``name`` on ``queue``."""
+    """Register ``fn(runtime, session, **kwargs)`` as the job ``name`` on ``queue``; with
+    ``takes_its_run`` it deletes its own debounced runs' stored rows (``forget_handed_over``)."""
 
     def register(fn: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
         if name in _REGISTRY and _REGISTRY[name].fn is not fn:
             raise RuntimeError(f"job {name!r} registered twice")
-        _REGISTRY[name] = JobSpec(name, fn, queue, attempts, backoff_seconds)
+        _REGISTRY[name] = JobSpec(name, fn, queue, attempts, backoff_seconds, takes_its_run)
         fn.job_name = name  # type: ignore[attr-defined]
         return fn
 
@@ -137,12 +155,45 @@ async def enqueue_debounced_many(
     if not runs:
         return
     spec = _spec_of(fn)
-    await job_store.debounce(session, spec.name, spec.queue, runs)
+    await job_store.debounce(session, spec.name, spec.queue, runs, handed_over=spec.takes_its_run)
     for run in runs:
-        if run.due_now:
+        if not run.due_now:
+            continue
+        if spec.takes_its_run:
+            _kick_after_commit(session, spec.name, run)
+        else:
             _hand_over_after_commit(session, job_store.debounce_key(spec.name, run.key))
     if not all(run.due_now for run in runs):
         _wake_after_commit(session)
+
+
+async def forget_handed_over(
+    session: AsyncSession, fn: Callable[..., Awaitable[None]], keys: Collection[str], since: datetime
+) -> None:
+    """For a job that takes its own runs (``takes_its_run``): delete the stored rows of its runs of
+    ``keys`` handed over before ``since`` (``job_store.forget_handed_over``)."""
+    await job_store.forget_handed_over(session, _spec_of(fn).name, keys, since)
+
+
+def _kick_after_commit(session: AsyncSession, name: str, run: DebouncedRun) -> None:
+    """Kick ``name``'s run of ``run.key`` once the transaction commits (once per key: the last
+    call's arguments), with the others it stored."""
+    kicks: dict[tuple[str, str], dict[str, Any]] | None = session.info.get(_HANDED_KEY)
+    if kicks is not None:
+        kicks[name, run.key] = run.kwargs
+        return
+    session.info[_HANDED_KEY] = {(name, run.key): run.kwargs}
+    queue = _job_queue(session)
+
+    async def kick() -> None:
+        for (job_name, _), kwargs in session.info.pop(_HANDED_KEY, {}).items():
+            await queue.hand_over(job_name, kwargs)
+
+    async def forget() -> None:
+        session.info.pop(_HANDED_KEY, None)
+
+    after_commit(session, kick)
+    after_rollback(session, forget)
 
 
 def _hand_over_after_commit(session: AsyncSession, key: str) -> None:
