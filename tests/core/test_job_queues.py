@@ -10,11 +10,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, event, select, update
 
 from cxinbox.core.clock import as_utc, utcnow
 from cxinbox.core.db import commit, rollback
-from cxinbox.core.job_store import HANDED_OVER
+from cxinbox.core.job_store import HANDED_OVER, debounce_key
 from cxinbox.core.jobs import (
     DebouncedRun,
     Queue,
@@ -429,6 +429,35 @@ async def test_debounced_calls_together_are_one_statement_with_each_key_s_burst(
         assert RUNS[twice] == RUNS[waiting] == 0
         async with rt.unit_of_work() as session:
             await session.execute(delete(ScheduledJob).where(ScheduledJob.id.in_([burst.id, after.id])))
+
+
+async def test_debounced_calls_of_any_number_of_keys_share_one_compiled_statement(
+    settings, runtime, monkeypatch
+):
+    """The upsert is built and compiled once, each call's rows bound to it (one executemany per
+    call): 2 keys and then 5 run the same compiled statement, where a multi-row VALUES statement is
+    built and compiled again for every number of keys."""
+    await quiet_session_runtime(settings, runtime, monkeypatch)
+    inserts: list[tuple[Any, int, bool]] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        if statement.startswith("INSERT INTO scheduled_jobs"):
+            inserts.append((context.compiled, len(parameters) if many else 1, many))
+
+    tokens = [new_token() for _ in range(7)]
+    event.listen(runtime.engine.sync_engine, "before_cursor_execute", note)
+    try:
+        for batch in (tokens[:2], tokens[2:]):
+            async with runtime.unit_of_work() as session:
+                runs = [DebouncedRun(token, {"token": token}, 3600) for token in batch]
+                await enqueue_debounced_many(session, debounced_job, runs)
+    finally:
+        event.remove(runtime.engine.sync_engine, "before_cursor_execute", note)
+    assert [(rows, many) for _compiled, rows, many in inserts] == [(2, True), (5, True)]
+    assert inserts[0][0] is inserts[1][0]
+    async with runtime.unit_of_work() as session:
+        keys = [debounce_key(debounced_job.job_name, token) for token in tokens]
+        await session.execute(delete(ScheduledJob).where(ScheduledJob.debounce_key.in_(keys)))
 
 
 async def handed_over_rows(runtime, token: str) -> list[ScheduledJob]:
