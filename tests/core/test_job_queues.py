@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections import Counter, defaultdict
 from contextlib import AbstractContextManager
@@ -14,6 +15,7 @@ from sqlalchemy import delete, event, select, update
 
 from cxinbox.core.clock import as_utc, utcnow
 from cxinbox.core.db import commit, rollback
+from cxinbox.core.job_queue import RUN_JOB_TASK, redis_list_name
 from cxinbox.core.job_store import HANDED_OVER, debounce_key
 from cxinbox.core.jobs import (
     DebouncedRun,
@@ -27,7 +29,7 @@ from cxinbox.core.jobs import (
     job,
 )
 from cxinbox.models.jobs import ScheduledJob
-from tests.fixtures.runtimes import BROKERS, started_runtime
+from tests.fixtures.runtimes import BROKERS, REDIS_URL, needs_redis, started_runtime, unique_prefix
 from tests.fixtures.statements import statements_of
 from tests.fixtures.wait import eventually
 
@@ -517,3 +519,50 @@ async def test_a_job_leaves_the_runs_handed_over_after_its_reads_and_the_bursts_
         assert [row.id for row in await scheduled_rows(rt, taking_job.job_name, waiting)] == [burst.id]
         async with rt.unit_of_work() as session:
             await session.execute(delete(ScheduledJob).where(ScheduledJob.id == burst.id))
+
+
+def taskiq_kicker(prefix: str, queue: Queue) -> Any:
+    """What a process of an older version kicks and runs jobs with: taskiq's own broker on the
+    queue's list, its task ``RUN_JOB_TASK`` recording what it was called with."""
+    from taskiq_redis import ListQueueBroker
+
+    broker = ListQueueBroker(REDIS_URL, queue_name=redis_list_name(prefix, queue))
+    calls: list[dict[str, Any]] = []
+
+    async def run_job(job: str, kwargs: dict[str, Any], attempt: int = 1) -> None:
+        calls.append({"job": job, "kwargs": kwargs, "attempt": attempt})
+
+    return broker, broker.register_task(run_job, task_name=RUN_JOB_TASK), calls
+
+
+@needs_redis
+async def test_a_job_kicked_by_taskiq_runs_here_and_ours_runs_in_taskiq(settings):
+    """Jobs a running process of an older version (taskiq's kicker and receiver) queued still run
+    in this one, and this one's kicks run in an older one: the same message on the same list."""
+    from redis.asyncio import Redis
+    from taskiq.receiver import Receiver
+
+    prefix = unique_prefix()
+    broker, task, calls = taskiq_kicker(prefix, Queue.REALTIME)
+    await broker.startup()
+    try:
+        theirs = new_token()
+        async with started_runtime(settings, redis_url=REDIS_URL, prefix=prefix) as rt:
+            await task.kiq(job=realtime_job.job_name, kwargs={"token": theirs}, attempt=1)
+            await eventually(lambda: RUNS[theirs] == 1, "taskiq's kick ran")
+        ours = new_token()
+        when = utcnow()
+        kwargs = {"token": ours, "when": when, "name": "Zoë"}
+        async with started_runtime(settings, redis_url=REDIS_URL, prefix=prefix, workers=False) as rt:
+            await rt.jobs.kick(realtime_job.job_name, kwargs, attempt=2)
+        await task.kiq(job=realtime_job.job_name, kwargs=kwargs, attempt=2)
+        async with Redis.from_url(REDIS_URL) as redis:
+            [their_message, our_message] = await redis.lrange(redis_list_name(prefix, Queue.REALTIME), 0, -1)
+            await redis.delete(redis_list_name(prefix, Queue.REALTIME))
+        mine, taskiq_s = json.loads(our_message), json.loads(their_message)
+        assert mine.pop("task_id") != taskiq_s.pop("task_id")
+        assert mine == taskiq_s
+        await Receiver(broker, run_startup=False).callback(our_message, raise_err=True)
+        assert calls == [{"job": realtime_job.job_name, "kwargs": taskiq_s["kwargs"]["kwargs"], "attempt": 2}]
+    finally:
+        await broker.shutdown()

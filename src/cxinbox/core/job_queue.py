@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import uuid
 from collections.abc import Collection, Mapping
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
+from pydantic_core import to_jsonable_python
 from taskiq import AsyncBroker
 from taskiq.receiver import Receiver
 
@@ -31,6 +34,9 @@ from cxinbox.core.clock import utcnow
 from cxinbox.core.job_store import JobStore
 from cxinbox.core.jobs import JobSpec, registered_job
 from cxinbox.core.queue_names import ALL_QUEUES, Queue
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 log = structlog.get_logger(__name__)
 
@@ -80,17 +86,19 @@ class JobQueue:
         self.receiver_connections = {queue: Reconnecting(f"job_receiver_{queue}") for queue in ALL_QUEUES}
         self._stopping = False
         self._brokers: dict[Queue, AsyncBroker] = {}
-        self._run_job_tasks: dict[Queue, Any] = {}
+        #: each queue's one Redis client, kept (on its broker's connection pool): a kick is one LPUSH
+        self._redis: dict[Queue, Redis] = {}
         self._lanes: dict[Queue, asyncio.Queue[_Message]] = {}
         #: in-process: jobs kicked and not yet finished (``wait_idle``)
         self._unfinished = 0
         self._idle = asyncio.Event()
         self._idle.set()
         if redis_url:
+            from redis.asyncio import Redis
+
             for queue in ALL_QUEUES:
-                self._brokers[queue], self._run_job_tasks[queue] = _redis_broker(
-                    redis_url, prefix, queue, self._run
-                )
+                self._brokers[queue] = _redis_broker(redis_url, prefix, queue, self._run)
+                self._redis[queue] = Redis(connection_pool=self._brokers[queue].connection_pool)  # type: ignore[attr-defined]
         else:
             self._lanes = {queue: asyncio.Queue() for queue in ALL_QUEUES}
 
@@ -140,7 +148,8 @@ class JobQueue:
             if unfinished:
                 log.warning("jobs_interrupted_at_shutdown", count=len(unfinished))
         self._tasks = []
-        for broker in self._brokers.values():
+        for queue, broker in self._brokers.items():
+            await self._redis[queue].aclose()
             await broker.shutdown()
 
     async def kick(self, name: str, kwargs: dict[str, Any] | None = None, *, attempt: int = 1) -> None:
@@ -150,7 +159,10 @@ class JobQueue:
             raise LookupError(f"unknown job {name!r}")
         kwargs = kwargs or {}
         if self.is_distributed:
-            await self._run_job_tasks[spec.queue].kiq(job=name, kwargs=kwargs, attempt=attempt)
+            await self._redis[spec.queue].lpush(
+                self._brokers[spec.queue].queue_name,  # type: ignore[attr-defined]
+                _taskiq_message(name, kwargs, attempt),
+            )
             return
         self._unfinished += 1
         self._idle.clear()
@@ -160,11 +172,7 @@ class JobQueue:
         """Jobs waiting in ``queue`` (queued, not yet taken by a runner)."""
         if not self.is_distributed:
             return self._lanes[queue].qsize()
-        from redis.asyncio import Redis
-
-        broker = self._brokers[queue]
-        async with Redis(connection_pool=broker.connection_pool) as redis:  # type: ignore[attr-defined]
-            return int(await redis.llen(broker.queue_name))  # type: ignore[attr-defined]
+        return int(await self._redis[queue].llen(self._brokers[queue].queue_name))  # type: ignore[attr-defined]
 
     async def release_debounced(self, keys: Collection[str]) -> None:
         """Kick the debounced jobs of ``keys`` that a transaction has just stored due now (it
@@ -275,7 +283,7 @@ class JobQueue:
         while not self._stopping:  # the broker's receiver may swallow a cancellation
             try:
                 if reconnecting.down:
-                    await _ping(broker)
+                    await self._redis[queue].ping()
                     reconnecting.recovered()
                 receiver = Receiver(broker, run_startup=False, max_async_tasks=self.concurrency[queue])
                 await receiver.listen(asyncio.Event())
@@ -289,8 +297,9 @@ def redis_list_name(prefix: str, queue: Queue) -> str:
     return f"{prefix}:jobs" if queue is Queue.DEFAULT else f"{prefix}:jobs:{queue}"
 
 
-def _redis_broker(redis_url: str, prefix: str, queue: Queue, run: Any) -> tuple[AsyncBroker, Any]:
-    """The broker of ``queue`` and its one task (it runs whichever registered job a message names)."""
+def _redis_broker(redis_url: str, prefix: str, queue: Queue, run: Any) -> AsyncBroker:
+    """The broker of ``queue``, its one task registered (it runs whichever registered job a message
+    names)."""
     from taskiq_redis import ListQueueBroker
 
     # the receiver blocks on BRPOP until a job arrives: a read timeout (redis-py's default is 5 s)
@@ -302,11 +311,21 @@ def _redis_broker(redis_url: str, prefix: str, queue: Queue, run: Any) -> tuple[
     async def run_job(job: str, kwargs: dict[str, Any], attempt: int = 1) -> None:
         await run(job, kwargs, attempt)
 
-    return broker, broker.register_task(run_job, task_name=RUN_JOB_TASK)
+    broker.register_task(run_job, task_name=RUN_JOB_TASK)
+    return broker
 
 
-async def _ping(broker: AsyncBroker) -> None:
-    from redis.asyncio import Redis
-
-    async with Redis(connection_pool=broker.connection_pool) as redis:  # type: ignore[attr-defined]
-        await redis.ping()
+def _taskiq_message(job: str, kwargs: dict[str, Any], attempt: int) -> bytes:
+    """The message a taskiq kick of ``RUN_JOB_TASK`` puts on its list (its default formatter's JSON),
+    written here: the kicker's pydantic models and a Redis client per kick cost three times the
+    LPUSH. A process of an older version runs it, and this one runs theirs. A value JSON has no
+    type for (a datetime, a UUID) is written as pydantic writes it."""
+    message = {
+        "task_id": uuid.uuid4().hex,
+        "task_name": RUN_JOB_TASK,
+        "labels": {},
+        "labels_types": {},
+        "args": [],
+        "kwargs": {"job": job, "kwargs": kwargs, "attempt": attempt},
+    }
+    return json.dumps(message, default=to_jsonable_python).encode()
