@@ -566,3 +566,24 @@ async def test_a_job_kicked_by_taskiq_runs_here_and_ours_runs_in_taskiq(settings
         assert calls == [{"job": realtime_job.job_name, "kwargs": taskiq_s["kwargs"]["kwargs"], "attempt": 2}]
     finally:
         await broker.shutdown()
+
+
+@needs_redis
+async def test_a_stop_lets_the_job_taken_finish_and_leaves_the_others_in_their_list(settings):
+    """A job popped from Redis is run: a stop waits (up to its grace) for the one running, and pops
+    no other; the next process runs the ones left."""
+    one_at_a_time = settings.model_copy(update={"job_llm_concurrency": 1})
+    prefix, token = unique_prefix(), new_token()
+    GATES[token] = asyncio.Event()
+    async with started_runtime(one_at_a_time, redis_url=REDIS_URL, prefix=prefix, queues=(Queue.LLM,)) as rt:
+        for _ in range(2):
+            await rt.jobs.kick(blocking_llm_job.job_name, {"token": token})
+        await eventually(lambda: RUNS[token] == 1, "the first job runs")
+        stopping = asyncio.create_task(rt.jobs.stop())
+        await asyncio.sleep(0.2)
+        assert not stopping.done()
+        GATES[token].set()
+        await stopping
+        assert RUNS[token] == 1 and await rt.jobs.backlog(Queue.LLM) == 1
+    async with started_runtime(settings, redis_url=REDIS_URL, prefix=prefix, queues=(Queue.LLM,)):
+        await eventually(lambda: RUNS[token] == 2, "the next process ran the job left")
