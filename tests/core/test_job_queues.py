@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections import Counter, defaultdict
 from contextlib import AbstractContextManager
@@ -10,11 +11,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, event, select, update
 
 from cxinbox.core.clock import as_utc, utcnow
 from cxinbox.core.db import commit, rollback
-from cxinbox.core.job_store import HANDED_OVER
+from cxinbox.core.job_queue import RUN_JOB_TASK, redis_list_name
+from cxinbox.core.job_store import HANDED_OVER, debounce_key
 from cxinbox.core.jobs import (
     DebouncedRun,
     Queue,
@@ -27,7 +29,7 @@ from cxinbox.core.jobs import (
     job,
 )
 from cxinbox.models.jobs import ScheduledJob
-from tests.fixtures.runtimes import BROKERS, started_runtime
+from tests.fixtures.runtimes import BROKERS, REDIS_URL, needs_redis, started_runtime, unique_prefix
 from tests.fixtures.statements import statements_of
 from tests.fixtures.wait import eventually
 
@@ -431,6 +433,35 @@ async def test_debounced_calls_together_are_one_statement_with_each_key_s_burst(
             await session.execute(delete(ScheduledJob).where(ScheduledJob.id.in_([burst.id, after.id])))
 
 
+async def test_debounced_calls_of_any_number_of_keys_share_one_compiled_statement(
+    settings, runtime, monkeypatch
+):
+    """The upsert is built and compiled once, each call's rows bound to it (one executemany per
+    call): 2 keys and then 5 run the same compiled statement, where a multi-row VALUES statement is
+    built and compiled again for every number of keys."""
+    await quiet_session_runtime(settings, runtime, monkeypatch)
+    inserts: list[tuple[Any, int, bool]] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        if statement.startswith("INSERT INTO scheduled_jobs"):
+            inserts.append((context.compiled, len(parameters) if many else 1, many))
+
+    tokens = [new_token() for _ in range(7)]
+    event.listen(runtime.engine.sync_engine, "before_cursor_execute", note)
+    try:
+        for batch in (tokens[:2], tokens[2:]):
+            async with runtime.unit_of_work() as session:
+                runs = [DebouncedRun(token, {"token": token}, 3600) for token in batch]
+                await enqueue_debounced_many(session, debounced_job, runs)
+    finally:
+        event.remove(runtime.engine.sync_engine, "before_cursor_execute", note)
+    assert [(rows, many) for _compiled, rows, many in inserts] == [(2, True), (5, True)]
+    assert inserts[0][0] is inserts[1][0]
+    async with runtime.unit_of_work() as session:
+        keys = [debounce_key(debounced_job.job_name, token) for token in tokens]
+        await session.execute(delete(ScheduledJob).where(ScheduledJob.debounce_key.in_(keys)))
+
+
 async def handed_over_rows(runtime, token: str) -> list[ScheduledJob]:
     return [
         row for row in await scheduled_rows(runtime, taking_job.job_name, token) if row.attempt == HANDED_OVER
@@ -488,3 +519,71 @@ async def test_a_job_leaves_the_runs_handed_over_after_its_reads_and_the_bursts_
         assert [row.id for row in await scheduled_rows(rt, taking_job.job_name, waiting)] == [burst.id]
         async with rt.unit_of_work() as session:
             await session.execute(delete(ScheduledJob).where(ScheduledJob.id == burst.id))
+
+
+def taskiq_kicker(prefix: str, queue: Queue) -> Any:
+    """What a process of an older version kicks and runs jobs with: taskiq's own broker on the
+    queue's list, its task ``RUN_JOB_TASK`` recording what it was called with."""
+    from taskiq_redis import ListQueueBroker
+
+    broker = ListQueueBroker(REDIS_URL, queue_name=redis_list_name(prefix, queue))
+    calls: list[dict[str, Any]] = []
+
+    async def run_job(job: str, kwargs: dict[str, Any], attempt: int = 1) -> None:
+        calls.append({"job": job, "kwargs": kwargs, "attempt": attempt})
+
+    return broker, broker.register_task(run_job, task_name=RUN_JOB_TASK), calls
+
+
+@needs_redis
+async def test_a_job_kicked_by_taskiq_runs_here_and_ours_runs_in_taskiq(settings):
+    """Jobs a running process of an older version (taskiq's kicker and receiver) queued still run
+    in this one, and this one's kicks run in an older one: the same message on the same list."""
+    from redis.asyncio import Redis
+    from taskiq.receiver import Receiver
+
+    prefix = unique_prefix()
+    broker, task, calls = taskiq_kicker(prefix, Queue.REALTIME)
+    await broker.startup()
+    try:
+        theirs = new_token()
+        async with started_runtime(settings, redis_url=REDIS_URL, prefix=prefix) as rt:
+            await task.kiq(job=realtime_job.job_name, kwargs={"token": theirs}, attempt=1)
+            await eventually(lambda: RUNS[theirs] == 1, "taskiq's kick ran")
+        ours = new_token()
+        when = utcnow()
+        kwargs = {"token": ours, "when": when, "name": "Zoë"}
+        async with started_runtime(settings, redis_url=REDIS_URL, prefix=prefix, workers=False) as rt:
+            await rt.jobs.kick(realtime_job.job_name, kwargs, attempt=2)
+        await task.kiq(job=realtime_job.job_name, kwargs=kwargs, attempt=2)
+        async with Redis.from_url(REDIS_URL) as redis:
+            [their_message, our_message] = await redis.lrange(redis_list_name(prefix, Queue.REALTIME), 0, -1)
+            await redis.delete(redis_list_name(prefix, Queue.REALTIME))
+        mine, taskiq_s = json.loads(our_message), json.loads(their_message)
+        assert mine.pop("task_id") != taskiq_s.pop("task_id")
+        assert mine == taskiq_s
+        await Receiver(broker, run_startup=False).callback(our_message, raise_err=True)
+        assert calls == [{"job": realtime_job.job_name, "kwargs": taskiq_s["kwargs"]["kwargs"], "attempt": 2}]
+    finally:
+        await broker.shutdown()
+
+
+@needs_redis
+async def test_a_stop_lets_the_job_taken_finish_and_leaves_the_others_in_their_list(settings):
+    """A job popped from Redis is run: a stop waits (up to its grace) for the one running, and pops
+    no other; the next process runs the ones left."""
+    one_at_a_time = settings.model_copy(update={"job_llm_concurrency": 1})
+    prefix, token = unique_prefix(), new_token()
+    GATES[token] = asyncio.Event()
+    async with started_runtime(one_at_a_time, redis_url=REDIS_URL, prefix=prefix, queues=(Queue.LLM,)) as rt:
+        for _ in range(2):
+            await rt.jobs.kick(blocking_llm_job.job_name, {"token": token})
+        await eventually(lambda: RUNS[token] == 1, "the first job runs")
+        stopping = asyncio.create_task(rt.jobs.stop())
+        await asyncio.sleep(0.2)
+        assert not stopping.done()
+        GATES[token].set()
+        await stopping
+        assert RUNS[token] == 1 and await rt.jobs.backlog(Queue.LLM) == 1
+    async with started_runtime(settings, redis_url=REDIS_URL, prefix=prefix, queues=(Queue.LLM,)):
+        await eventually(lambda: RUNS[token] == 2, "the next process ran the job left")

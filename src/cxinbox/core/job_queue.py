@@ -1,4 +1,4 @@
-"""Running the job queues: in-process by default, on Redis (taskiq-redis) with ``CXINBOX_REDIS_URL``.
+"""Running the job queues: in-process by default, on Redis lists with ``CXINBOX_REDIS_URL``.
 
 Every queue (``core.jobs.Queue``) is a list of its own (in memory, or the Redis list
 ``<prefix>:jobs:<queue>``; the default queue keeps the plain ``<prefix>:jobs``, so jobs queued
@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import uuid
 from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
 import structlog
-from taskiq import AsyncBroker
-from taskiq.receiver import Receiver
+from pydantic_core import to_jsonable_python
+from redis.asyncio import Redis
 
 from cxinbox.core.backoff import Reconnecting
 from cxinbox.core.clock import utcnow
@@ -39,7 +41,8 @@ class JobRunner(Protocol):
     async def __call__(self, spec: JobSpec, kwargs: dict[str, Any]) -> None: ...
 
 
-#: the one broker task's name (taskiq renames what it registers)
+#: the name a queue's message gives its one task (taskiq's task of earlier versions: each message
+#: names the job it runs)
 RUN_JOB_TASK = "cxinbox.run_job"
 #: jobs still running when the process stops get this long to finish, then they are cancelled (a
 #: cancelled job is not retried: what must not be lost is in a durable table that a sweeper reads)
@@ -79,24 +82,28 @@ class JobQueue:
         #: each consumed queue's Redis connection as its receiver sees it
         self.receiver_connections = {queue: Reconnecting(f"job_receiver_{queue}") for queue in ALL_QUEUES}
         self._stopping = False
-        self._brokers: dict[Queue, AsyncBroker] = {}
-        self._run_job_tasks: dict[Queue, Any] = {}
+        #: each queue's Redis client (kept: a kick is one LPUSH) and list
+        self._redis: dict[Queue, Redis] = {}
+        self._lists = {queue: redis_list_name(prefix, queue) for queue in ALL_QUEUES}
         self._lanes: dict[Queue, asyncio.Queue[_Message]] = {}
         #: in-process: jobs kicked and not yet finished (``wait_idle``)
         self._unfinished = 0
         self._idle = asyncio.Event()
         self._idle.set()
         if redis_url:
-            for queue in ALL_QUEUES:
-                self._brokers[queue], self._run_job_tasks[queue] = _redis_broker(
-                    redis_url, prefix, queue, self._run
-                )
+            # a receiver blocks on BRPOP until a job arrives: a read timeout (redis-py's default is
+            # 5 s) would end every idle wait as an outage, and a job popped as the client gave up
+            # would be lost
+            self._redis = {
+                queue: Redis.from_url(redis_url, socket_timeout=None, socket_keepalive=True)
+                for queue in ALL_QUEUES
+            }
         else:
             self._lanes = {queue: asyncio.Queue() for queue in ALL_QUEUES}
 
     @property
     def is_distributed(self) -> bool:
-        return bool(self._brokers)
+        return bool(self._redis)
 
     @property
     def consumed_queues(self) -> tuple[Queue, ...]:
@@ -110,8 +117,6 @@ class JobQueue:
     async def start(self, *, consume: bool, queues: Collection[Queue] = ALL_QUEUES) -> None:
         """Connect; with ``consume`` this process also runs the jobs of ``queues`` and releases their
         scheduled jobs. In-process, nobody else can run them: it always consumes."""
-        for broker in self._brokers.values():
-            await broker.startup()
         if not consume and self.is_distributed:
             return
         self._consumed = tuple(queue for queue in ALL_QUEUES if queue in queues)
@@ -140,8 +145,8 @@ class JobQueue:
             if unfinished:
                 log.warning("jobs_interrupted_at_shutdown", count=len(unfinished))
         self._tasks = []
-        for broker in self._brokers.values():
-            await broker.shutdown()
+        for redis in self._redis.values():
+            await redis.aclose()
 
     async def kick(self, name: str, kwargs: dict[str, Any] | None = None, *, attempt: int = 1) -> None:
         """Queue attempt ``attempt`` of the job ``name`` on its queue."""
@@ -150,7 +155,9 @@ class JobQueue:
             raise LookupError(f"unknown job {name!r}")
         kwargs = kwargs or {}
         if self.is_distributed:
-            await self._run_job_tasks[spec.queue].kiq(job=name, kwargs=kwargs, attempt=attempt)
+            await self._redis[spec.queue].lpush(
+                self._lists[spec.queue], _taskiq_message(name, kwargs, attempt)
+            )
             return
         self._unfinished += 1
         self._idle.clear()
@@ -160,11 +167,7 @@ class JobQueue:
         """Jobs waiting in ``queue`` (queued, not yet taken by a runner)."""
         if not self.is_distributed:
             return self._lanes[queue].qsize()
-        from redis.asyncio import Redis
-
-        broker = self._brokers[queue]
-        async with Redis(connection_pool=broker.connection_pool) as redis:  # type: ignore[attr-defined]
-            return int(await redis.llen(broker.queue_name))  # type: ignore[attr-defined]
+        return int(await self._redis[queue].llen(self._lists[queue]))
 
     async def release_debounced(self, keys: Collection[str]) -> None:
         """Kick the debounced jobs of ``keys`` that a transaction has just stored due now (it
@@ -267,21 +270,47 @@ class JobQueue:
             log.error("job_unknown", job=name)
 
     async def _receive(self, queue: Queue) -> None:
-        """Run the jobs of ``queue`` from Redis. While Redis is down, wait for it with capped
-        exponential backoff (one log line per outage) instead of restarting the receiver at once."""
-        broker = self._brokers[queue]
+        """Run the jobs of ``queue`` from Redis: pop one when a runner is free (a popped job is
+        always run: at stop it gets the running jobs' grace), each in a task of its own. While Redis
+        is down, wait for it with capped exponential backoff (one log line per outage)."""
+        redis, name = self._redis[queue], self._lists[queue]
         reconnecting = self.receiver_connections[queue]
-        broker.is_worker_process = True
-        while not self._stopping:  # the broker's receiver may swallow a cancellation
+        runners = asyncio.Semaphore(self.concurrency[queue])
+
+        def finished(job: asyncio.Task[None]) -> None:
+            self._running.discard(job)
+            runners.release()
+
+        while not self._stopping:
+            await runners.acquire()
             try:
                 if reconnecting.down:
-                    await _ping(broker)
+                    await redis.ping()
                     reconnecting.recovered()
-                receiver = Receiver(broker, run_startup=False, max_async_tasks=self.concurrency[queue])
-                await receiver.listen(asyncio.Event())
-                raise ConnectionError("the job receiver stopped listening")
+                _list, message = await redis.brpop([name])  # type: ignore[misc]
             except Exception as exc:
+                runners.release()
                 await reconnecting.failed(exc)
+                continue
+            except BaseException:
+                runners.release()
+                raise
+            job = asyncio.create_task(self._run_message(message))
+            self._running.add(job)  # before it starts: a stop now waits for it
+            job.add_done_callback(finished)
+
+    async def _run_message(self, message: bytes | str) -> None:
+        """Run the job a message on a queue's list names (``_taskiq_message``)."""
+        try:
+            call = json.loads(message)
+            if call["task_name"] != RUN_JOB_TASK:
+                raise ValueError(f"not a job: {call['task_name']!r}")
+            run = call["kwargs"]
+            job, kwargs, attempt = run["job"], run["kwargs"], run.get("attempt", 1)
+        except (ValueError, KeyError, TypeError):
+            log.error("job_message_unreadable", message=message[:200], exc_info=True)
+            return
+        await self._run(job, kwargs, attempt)
 
 
 def redis_list_name(prefix: str, queue: Queue) -> str:
@@ -289,24 +318,19 @@ def redis_list_name(prefix: str, queue: Queue) -> str:
     return f"{prefix}:jobs" if queue is Queue.DEFAULT else f"{prefix}:jobs:{queue}"
 
 
-def _redis_broker(redis_url: str, prefix: str, queue: Queue, run: Any) -> tuple[AsyncBroker, Any]:
-    """The broker of ``queue`` and its one task (it runs whichever registered job a message names)."""
-    from taskiq_redis import ListQueueBroker
-
-    # the receiver blocks on BRPOP until a job arrives: a read timeout (redis-py's default is 5 s)
-    # would end every idle wait as an outage, and a job popped as the client gave up would be lost
-    broker = ListQueueBroker(
-        redis_url, queue_name=redis_list_name(prefix, queue), socket_timeout=None, socket_keepalive=True
-    )
-
-    async def run_job(job: str, kwargs: dict[str, Any], attempt: int = 1) -> None:
-        await run(job, kwargs, attempt)
-
-    return broker, broker.register_task(run_job, task_name=RUN_JOB_TASK)
-
-
-async def _ping(broker: AsyncBroker) -> None:
-    from redis.asyncio import Redis
-
-    async with Redis(connection_pool=broker.connection_pool) as redis:  # type: ignore[attr-defined]
-        await redis.ping()
+def _taskiq_message(job: str, kwargs: dict[str, Any], attempt: int) -> bytes:
+    """A job's message on its queue's list: the one a taskiq kick of ``RUN_JOB_TASK`` writes (its
+    default formatter's JSON), as earlier versions queued and ran jobs with taskiq (its kicker's and
+    receiver's pydantic models, a Redis client per kick and dependency resolution per job cost
+    about three times the LPUSH and BRPOP): a process of an earlier version runs this one's jobs,
+    and this one runs theirs. A value JSON has no type for (a datetime, a UUID) is written as
+    pydantic writes it."""
+    message = {
+        "task_id": uuid.uuid4().hex,
+        "task_name": RUN_JOB_TASK,
+        "labels": {},
+        "labels_types": {},
+        "args": [],
+        "kwargs": {"job": job, "kwargs": kwargs, "attempt": attempt},
+    }
+    return json.dumps(message, default=to_jsonable_python).encode()

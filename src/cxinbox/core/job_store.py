@@ -10,6 +10,7 @@ runs again later: jobs run at least once, as with every broker.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,14 +20,12 @@ from sqlalchemy import Delete, bindparam, case, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cxinbox.core.clock import utcnow
-from cxinbox.core.db import dialect_insert, read_session, unit_of_work
+from cxinbox.core.db import read_session, unit_of_work
 from cxinbox.core.ids import new_id
 from cxinbox.models.jobs import ScheduledJob
 
 #: due rows released per transaction
 RELEASE_BATCH = 200
-#: debounced runs stored per statement (a statement's bound values stay well within every limit)
-DEBOUNCE_BATCH = 500
 
 #: a debounced run due at once of a job that takes its own stored run (``jobs.job(takes_its_run=True)``)
 #: is kicked straight after the commit; its stored row is only what a crash before that kick leaves,
@@ -92,8 +91,8 @@ async def debounce(
 ) -> None:
     """Store or push back the pending run of ``job`` for each run's key: it runs ``delay`` seconds
     after the last call of a burst, with that call's ``kwargs``, and no later than ``max_wait``
-    seconds after the burst's first call. One statement per ``DEBOUNCE_BATCH`` keys (an upsert), safe
-    under concurrent calls; the keys are written in order, so two such statements lock rows alike.
+    seconds after the burst's first call. One upsert run once per key (an executemany), safe
+    under concurrent calls; the keys are written in order, so two such calls lock rows alike.
     Calls with the same key among ``runs`` are one burst, as if made one after another.
 
     With ``handed_over`` a run whose burst ends with a call due now is kicked by the caller after
@@ -113,25 +112,35 @@ async def debounce(
         {"id": new_id(), "job": job, "queue": queue, "debounce_key": key, "created_at": now, **row}
         for key, row in sorted(rows.items())
     ]
+    if ordered:
+        await session.execute(_debounce_statement(session.get_bind().dialect.name), ordered)
+
+
+@functools.cache
+def _debounce_statement(dialect: str) -> Any:
+    """``debounce``'s upsert of one row, its values bound per row (executed once per row set, an
+    executemany): built and compiled once per dialect, where a multi-row VALUES statement built per
+    call cost ten times its execution."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
     table = ScheduledJob.__table__
-    for start in range(0, len(ordered), DEBOUNCE_BATCH):
-        insert = dialect_insert(session)(table).values(ordered[start : start + DEBOUNCE_BATCH])
-        pushed_back, attempt = insert.excluded.run_at, insert.excluded.attempt
-        # a hand-over's row times its fallback from the last one, and a call after a hand-over
-        # starts a burst of its own (as if the handed-over run had left the schedule already)
-        fresh = or_(attempt == HANDED_OVER, table.c.attempt == HANDED_OVER)
-        stmt = insert.on_conflict_do_update(
-            index_elements=[table.c.debounce_key],
-            set_={
-                "kwargs": insert.excluded.kwargs,
-                "run_at": case(
-                    (fresh, pushed_back), (pushed_back < table.c.run_by, pushed_back), else_=table.c.run_by
-                ),
-                "run_by": case((fresh, insert.excluded.run_by), else_=table.c.run_by),
-                "attempt": attempt,
-            },
-        )
-        await session.execute(stmt)
+    dialect_insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = dialect_insert(table)
+    pushed_back, attempt = insert.excluded.run_at, insert.excluded.attempt
+    # a hand-over's row times its fallback from the last one, and a call after a hand-over
+    # starts a burst of its own (as if the handed-over run had left the schedule already)
+    fresh = or_(attempt == HANDED_OVER, table.c.attempt == HANDED_OVER)
+    return insert.on_conflict_do_update(
+        index_elements=[table.c.debounce_key],
+        set_={
+            "kwargs": insert.excluded.kwargs,
+            "run_at": case(
+                (fresh, pushed_back), (pushed_back < table.c.run_by, pushed_back), else_=table.c.run_by
+            ),
+            "run_by": case((fresh, insert.excluded.run_by), else_=table.c.run_by),
+            "attempt": attempt,
+        },
+    )
 
 
 async def forget_handed_over(session: AsyncSession, job: str, keys: Collection[str], since: datetime) -> None:
