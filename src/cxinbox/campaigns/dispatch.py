@@ -34,10 +34,10 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import structlog
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -59,8 +59,7 @@ from cxinbox.models.whatsapp import WhatsAppAccount
 from cxinbox.runtime import Runtime
 from cxinbox.templates.schemas import TemplateVariables
 from cxinbox.templates.sending import outgoing
-from cxinbox.whatsapp.inbound.threads import Sender as ThreadSender
-from cxinbox.whatsapp.inbound.threads import resolve_threads
+from cxinbox.whatsapp.inbound.threads import open_outbound_threads
 from cxinbox.whatsapp.outbound import compose, governor
 from cxinbox.whatsapp.outbound.batch_compose import Queued, queue_messages
 from cxinbox.whatsapp.outbound.batch_delivery import deliver_batch
@@ -311,20 +310,19 @@ async def _claim(
     return len(chosen)
 
 
+#: the recipients' table: the step's UPDATEs are Core statements (an ORM-enabled UPDATE costs an
+#: autoflush and the ORM's bulk-update set-up at every execution, and changes no loaded object here)
+_RECIPIENTS = cast(Table, CampaignRecipient.__table__)
+
+
 def _claim_statement(dialect: str) -> Any:
     """Recipients bound as ``ids`` still PENDING become SENDING (built once per dialect)."""
+    table = _RECIPIENTS.c
     return (
-        update(CampaignRecipient)
-        .where(
-            among(CampaignRecipient.id, "ids", dialect),
-            CampaignRecipient.status == RecipientStatus.PENDING,
-        )
-        .values(
-            status=RecipientStatus.SENDING,
-            updated_at=bindparam("now", type_=CampaignRecipient.updated_at.type),
-        )
-        .returning(CampaignRecipient.id)
-        .execution_options(synchronize_session=False)
+        update(_RECIPIENTS)
+        .where(among(table.id, "ids", dialect), table.status == RecipientStatus.PENDING)
+        .values(status=RecipientStatus.SENDING, updated_at=bindparam("now", type_=table.updated_at.type))
+        .returning(table.id)
     )
 
 
@@ -354,9 +352,7 @@ async def _queue_messages(
     """Each claimed recipient's template message and outbox row, written together
     (``batch_compose``): the outbox rows' ids."""
     session, runtime = step.session, step.runtime
-    threads = await resolve_threads(
-        session, [ThreadSender(account, r.phone, business_first=True) for r in recipients]
-    )
+    threads = await open_outbound_threads(session, account, [r.phone for r in recipients])
     messages: dict[str, compose.Outgoing | ValidationFailed] = {}
     sends, sent = [], []
     for recipient in recipients:
@@ -377,7 +373,7 @@ async def _queue_messages(
             recipient.status, recipient.cost = RecipientStatus.FAILED, Decimal(0)
             recipient.error_code, recipient.error_message = found.code, found.message
             continue
-        sends.append((threads[account.id, recipient.phone].conversation, found))
+        sends.append((threads[recipient.phone], found))
         sent.append(recipient)
     queued = await queue_messages(session, runtime, account, sends, compose.Sender(SenderType.SYSTEM))
     await _sending(session, prices, sent, queued)
@@ -386,16 +382,15 @@ async def _queue_messages(
 
 def _sending_statement(dialect: str) -> Any:
     """Recipients (bound as ``keys``) get their message (``values``) and their ``cost``."""
-    messages = pairs(dialect)
+    messages, table = pairs(dialect), _RECIPIENTS.c
     return (
-        update(CampaignRecipient)
-        .where(CampaignRecipient.id == messages.c.key)
+        update(_RECIPIENTS)
+        .where(table.id == messages.c.key)
         .values(
             message_id=messages.c.value,
-            cost=bindparam("cost", type_=CampaignRecipient.cost.type),
+            cost=bindparam("cost", type_=table.cost.type),
             status=RecipientStatus.SENDING,
         )
-        .execution_options(synchronize_session=False)
     )
 
 

@@ -177,21 +177,30 @@ async def _record_and_reload(session: AsyncSession, conversation_id: str, params
 
 async def record_outbound(
     session: AsyncSession, conversation_ids: Collection[str], at: datetime, preview: str
-) -> None:
+) -> dict[str, Any]:
     """``record_message`` of new outbound messages (one per conversation, all ``at`` with the same
-    ``preview``) in one UPDATE of their conversations (a campaign's slice)."""
+    ``preview``) in one UPDATE of their conversations (a campaign's slice). The conversations this
+    session holds are given their new summary; answers every conversation's, by id (the row's
+    ``last_message_at``, ``last_message_preview`` and ``updated_at``)."""
     if not conversation_ids:
-        return
+        return {}
     table = Conversation.__table__.c
     stmt = _SUMMARY_VALUES.where(table.id.in_(list(conversation_ids))).returning(
         table.id, table.last_message_at, table.last_message_preview, table.updated_at
     )
     rows = await session.execute(stmt, {"at": at, "preview": preview, "now": utcnow()})
+    summaries = {}
     for row in rows:
+        summaries[row.id] = row
         loaded = session.identity_map.get(identity_key(Conversation, row.id))
         if loaded is not None:
-            for name in ("last_message_at", "last_message_preview", "updated_at"):
+            for name in SUMMARY_FIELDS:
                 set_committed_value(loaded, name, getattr(row, name))
+    return summaries
+
+
+#: what ``record_outbound`` moves forward
+SUMMARY_FIELDS = ("last_message_at", "last_message_preview", "updated_at")
 
 
 def _summary_update(*, from_customer: bool) -> Any:

@@ -17,16 +17,20 @@ attached to a conversation that was closed meanwhile.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from cxinbox.core.db import insert_new_rows
+from cxinbox.core.bulk_rows import insert_rows
+from cxinbox.core.clock import utcnow
+from cxinbox.core.db import dialect_insert, insert_new_rows
+from cxinbox.core.ids import new_id, new_ids
 from cxinbox.models.inbox import Contact, Conversation, ConversationOrigin, ConversationStatus
 from cxinbox.models.whatsapp import WhatsAppAccount
 from cxinbox.whatsapp.payload import child
@@ -214,3 +218,116 @@ def _attach(conversation: Conversation, contact: Contact, **known: Any) -> None:
     """Set what the caller holds of ``conversation``'s relationships as loaded (none is read)."""
     for name, value in {"contact": contact, **known}.items():
         set_committed_value(conversation, name, value)
+
+
+@dataclass
+class OpenedContact:
+    """A contact ``open_outbound_threads`` created: the fields ``ContactOut`` reads, as written."""
+
+    id: str
+    organization_id: str
+    wa_id: str
+    phone: str | None
+    created_at: datetime
+    updated_at: datetime
+    name: str | None = None
+    profile_name: str | None = None
+    name_edited: bool = False
+    user_id: str | None = None
+    username: str | None = None
+    category: str | None = None
+
+
+@dataclass
+class OpenedConversation:
+    """A conversation ``open_outbound_threads`` opened (OUTBOUND, waiting for the customer), with
+    the fields ``ConversationOut`` reads, as written: nobody is assigned, no tag, no follow-up."""
+
+    id: str
+    organization_id: str
+    contact: OpenedContact
+    whatsapp_account_id: str
+    created_at: datetime
+    updated_at: datetime
+    status: ConversationStatus = ConversationStatus.WAITING_FOR_CUSTOMER
+    origin: ConversationOrigin = ConversationOrigin.OUTBOUND
+    assigned_to_id: str | None = None
+    assigned_to: None = None
+    team_id: str | None = None
+    category: str | None = None
+    priority: str = "NORMAL"
+    tags: list[Any] = field(default_factory=list)
+    unread_count: int = 0
+    needs_action: bool = False
+    last_message_at: datetime | None = None
+    last_message_preview: str | None = None
+    last_inbound_at: datetime | None = None
+    closed_at: datetime | None = None
+    follow_up: None = None
+
+    @property
+    def contact_id(self) -> str:
+        return self.contact.id
+
+
+_CONTACTS = cast(Table, Contact.__table__)
+_NEW_CONVERSATION_COLUMNS = (
+    "id", "organization_id", "contact_id", "whatsapp_account_id", "status", "origin", "priority",
+    "unread_count", "needs_action", "created_at", "updated_at",
+)  # fmt: skip
+
+
+async def open_outbound_threads(
+    session: AsyncSession, account: WhatsAppAccount, wa_ids: Sequence[str]
+) -> dict[str, Conversation | OpenedConversation]:
+    """By wa_id: the open conversation on ``account`` that the business writes first to (a
+    campaign's recipients: no profile to follow), as ``resolve_threads`` with ``business_first``
+    gives it. The wa_ids without a contact (most of a campaign's, the first time) skip the ORM:
+    their contacts are inserted with one Core statement answering only the ids it inserted, and
+    their conversations (none can exist: their contacts are this transaction's) copied in as
+    plain rows, then given as ``OpenedConversation``. The others (a contact exists, or another
+    transaction created it meanwhile) go through ``resolve_threads``."""
+    org_id, wanted = account.organization_id, list(dict.fromkeys(wa_ids))
+    known = set(
+        await session.scalars(
+            select(Contact.wa_id).where(Contact.organization_id == org_id, Contact.wa_id.in_(wanted))
+        )
+    )
+    threads: dict[str, Conversation | OpenedConversation] = {}
+    if new := [w for w in wanted if w not in known]:
+        threads |= await _opened(session, account, new)
+    if rest := [w for w in wanted if w not in threads]:
+        resolved = await resolve_threads(session, [Sender(account, w, business_first=True) for w in rest])
+        threads |= {w: resolved[account.id, w].conversation for w in rest}
+    return threads
+
+
+async def _opened(
+    session: AsyncSession, account: WhatsAppAccount, wa_ids: list[str]
+) -> dict[str, OpenedConversation]:
+    """Contacts and conversations for ``wa_ids`` (no contact was found for them), except those
+    whose contact another transaction inserted meanwhile (left out: the caller resolves them)."""
+    org_id, now = account.organization_id, utcnow()
+    contact_ids = dict(zip(wa_ids, new_ids(len(wa_ids)), strict=True))
+    shared = {"organization_id": org_id, "name_edited": False, "created_at": now, "updated_at": now}
+    rows = [{"id": contact_ids[w], "wa_id": w, "phone": _phone(w), **shared} for w in wa_ids]
+    inserted = set(
+        await session.scalars(
+            dialect_insert(session)(_CONTACTS).on_conflict_do_nothing().returning(_CONTACTS.c.id), rows
+        )
+    )
+    opened: dict[str, OpenedConversation] = {}
+    for wa_id in wa_ids:
+        if (contact_id := contact_ids[wa_id]) in inserted:
+            contact = OpenedContact(contact_id, org_id, wa_id, _phone(wa_id), now, now)
+            opened[wa_id] = OpenedConversation(new_id(), org_id, contact, account.id, now, now)
+    await insert_rows(
+        session,
+        cast(Table, Conversation.__table__),
+        _NEW_CONVERSATION_COLUMNS,
+        [
+            (c.id, org_id, c.contact.id, account.id, c.status, c.origin, c.priority, 0, False, now, now)
+            for c in opened.values()
+        ],
+    )
+    return opened

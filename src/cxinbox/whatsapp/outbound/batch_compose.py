@@ -19,7 +19,7 @@ from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cxinbox.conversations.events import audience, publish_conversation
-from cxinbox.conversations.summary import record_outbound
+from cxinbox.conversations.summary import SUMMARY_FIELDS, record_outbound
 from cxinbox.core.bulk_rows import insert_rows
 from cxinbox.core.clock import utcnow
 from cxinbox.core.events import publish_event
@@ -29,6 +29,7 @@ from cxinbox.models.inbox import Conversation, ConversationOrigin, Message
 from cxinbox.models.outbound import OutboxEntry, OutboxState
 from cxinbox.models.whatsapp import WhatsAppAccount
 from cxinbox.runtime import Runtime
+from cxinbox.whatsapp.inbound.threads import OpenedConversation
 from cxinbox.whatsapp.outbound import compose
 from cxinbox.whatsapp.outbound.compose import Outgoing, Sender, WindowClosed, window_open
 from cxinbox.whatsapp.outbound.refusal import send_refusal
@@ -68,11 +69,12 @@ async def queue_messages(
     session: AsyncSession,
     runtime: Runtime,
     account: WhatsAppAccount,
-    sends: Sequence[tuple[Conversation, Outgoing]],
+    sends: Sequence[tuple[Conversation | OpenedConversation, Outgoing]],
     sender: Sender,
 ) -> list[Queued]:
     """Store each ``(conversation, outgoing)`` as a PENDING message with its outbox row (the
-    conversations are distinct, of ``account``, held by this session); answers their ids in order.
+    conversations are distinct, of ``account``, held by this session, or just opened by it:
+    ``threads.open_outbound_threads``); answers their ids in order.
 
     A campaign's batch is one ``Outgoing`` to many conversations: the message it makes is built and
     serialized once (``_Shape``), then each row and event is that one with its own two ids."""
@@ -80,7 +82,10 @@ async def queue_messages(
         return []
     if (refusal := send_refusal(account.status)) is not None:
         raise refusal
-    if any(outgoing.needs_window and not window_open(conversation) for conversation, outgoing in sends):
+    if any(
+        outgoing.needs_window and not window_open(cast(Conversation, conversation))
+        for conversation, outgoing in sends
+    ):
         raise WindowClosed()
     now = utcnow()
     message_ids, outbox_ids = new_ids(len(sends)), new_ids(len(sends))
@@ -91,7 +96,7 @@ async def queue_messages(
         key = (id(outgoing), org_id, conversation.origin is ConversationOrigin.SIMULATED)
         shape = shapes.get(key)
         if shape is None:
-            shape = shapes[key] = _shape(runtime, conversation, outgoing, sender, now)
+            shape = shapes[key] = _shape(runtime, cast(Conversation, conversation), outgoing, sender, now)
         rows.append((message_id, conversation.id, *shape.row))
         entries.append(
             (
@@ -117,11 +122,18 @@ async def queue_messages(
     by_preview: dict[str, list[str]] = defaultdict(list)
     for conversation, outgoing in sends:
         by_preview[outgoing.preview].append(conversation.id)
+    summaries: dict[str, Any] = {}
     for preview, conversation_ids in by_preview.items():
-        await record_outbound(session, conversation_ids, now, preview)
+        summaries |= await record_outbound(session, conversation_ids, now, preview)
+    for conversation, _ in sends:  # the session's own conversations were given theirs
+        if isinstance(conversation, OpenedConversation) and (row := summaries.get(conversation.id)):
+            for name in SUMMARY_FIELDS:
+                setattr(conversation, name, getattr(row, name))
     for data, (conversation, _) in zip(created, sends, strict=True):
-        publish_event(session, conversation.organization_id, "message.created", data, audience(conversation))
-        publish_conversation(session, conversation, "conversation.updated")
+        # an ``OpenedConversation`` has every field these read (``ConversationOut``'s)
+        held = cast(Conversation, conversation)
+        publish_event(session, conversation.organization_id, "message.created", data, audience(held))
+        publish_conversation(session, held, "conversation.updated")
     return [Queued(m, o) for m, o in zip(message_ids, outbox_ids, strict=True)]
 
 

@@ -25,10 +25,10 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import structlog
-from sqlalchemy import and_, bindparam, case, literal, literal_column, or_, select, update
+from sqlalchemy import Table, and_, bindparam, case, literal, literal_column, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -253,18 +253,21 @@ def _decrypted(runtime: Runtime, tokens: dict[str, str], token: str | None) -> s
     return tokens[token]
 
 
+#: the outbox table: the claim and the record of sends are Core UPDATEs (an ORM-enabled one costs
+#: an autoflush and the ORM's bulk-update set-up at every execution, and changes no loaded object)
+_OUTBOX = cast(Table, OutboxEntry.__table__)
+
+
 def _claim_statement(dialect: str) -> Any:
-    now = bindparam("now", type_=OutboxEntry.updated_at.type)
+    table = _OUTBOX.c
+    now = bindparam("now", type_=table.updated_at.type)
     return (
-        update(OutboxEntry)
+        update(_OUTBOX)
         .where(
-            among(OutboxEntry.id, "ids", dialect),
-            OutboxEntry.state == OutboxState.QUEUED,
-            OutboxEntry.next_attempt_at <= now,
+            among(table.id, "ids", dialect), table.state == OutboxState.QUEUED, table.next_attempt_at <= now
         )
         .values(state=OutboxState.SENDING, locked_until=bindparam("until", type_=now.type), updated_at=now)
-        .returning(OutboxEntry.id)
-        .execution_options(synchronize_session=False)
+        .returning(table.id)
     )
 
 
@@ -337,20 +340,18 @@ def _sent_statements(dialect: str) -> tuple[Any, Any]:
     number of them: the ids and wamids are bound as lists, and each UPDATE locks its rows in id
     order (``locked_in_order``) so that two recording the same rows never deadlock."""
     now = bindparam("now", type_=OutboxEntry.sent_at.type)
+    table = _OUTBOX.c
     outbox = (
-        update(OutboxEntry)
-        .where(
-            OutboxEntry.id.in_(locked_in_order(OutboxEntry.id, among(OutboxEntry.id, "outbox_ids", dialect)))
-        )
+        update(_OUTBOX)
+        .where(table.id.in_(locked_in_order(table.id, among(table.id, "outbox_ids", dialect))))
         .values(
             state=OutboxState.SENT,
             sent_at=now,
             locked_until=None,
-            attempts=OutboxEntry.attempts + 1,
+            attempts=table.attempts + 1,
             last_error=None,
             permanent=False,
         )
-        .execution_options(synchronize_session=False)
     )
     wamids = pairs(dialect)
     # a status that came first (DELIVERED, READ, FAILED) is not moved back
