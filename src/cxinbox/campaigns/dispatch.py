@@ -46,7 +46,7 @@ from cxinbox.campaigns.recipients import free_inside_window
 from cxinbox.campaigns.tiers import room_left
 from cxinbox.campaigns.views import publish_campaign
 from cxinbox.core.clock import utcnow
-from cxinbox.core.db import WritePriority, release_transaction, write_gate_of
+from cxinbox.core.db import WritePriority, release_transaction, write_gate_of, write_priority
 from cxinbox.core.errors import ValidationFailed
 from cxinbox.core.jobs import Queue, enqueue, enqueue_debounced, job
 from cxinbox.core.scheduler import periodic
@@ -230,7 +230,12 @@ async def _claim_in_parts(
     for start in range(0, len(chosen), part):
         if gate is not None and gate.waiting(WritePriority.FOREGROUND):
             await release_transaction(step.session)
-            if not (running := await step.lock()):
+            # the step stepped aside for the waiting requests only: it takes the gate again after
+            # them, ahead of the jobs queued meanwhile (behind those, a step at a saturated gate
+            # would wait a whole round of drains and recordings at each part it commits)
+            with write_priority(WritePriority.FOREGROUND):
+                running = await step.lock()
+            if not running:
                 over_budget = False
                 break
         claimed += await _claim(step, account, template, chosen[start : start + part], prices, queued)
