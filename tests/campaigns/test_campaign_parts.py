@@ -1,8 +1,10 @@
-"""A campaign step writes its batch in parts on SQLite, and commits a part before the next only when a
-request (a webhook's acknowledgement) waits at the write gate: the request goes before the next part,
-and a crash in that part keeps the parts committed (their sends go out once) and leaves the rest
-PENDING for the next step. With nobody waiting the batch is one transaction, which a crash undoes
-whole. Either way every recipient is sent exactly once, none skipped."""
+"""A campaign step writes its batch in parts on SQLite, and commits what it did so far before a part
+only when a request (a webhook's acknowledgement) waits at the write gate: the request goes before
+that part (the first one too: it waits for the step's reads, not its writing), then the step goes on
+before the jobs queued meanwhile. A crash in a part keeps the parts committed before it (their sends
+go out once) and leaves the rest PENDING for the next step. With nobody waiting the batch is one
+transaction, which a crash undoes whole. Either way every recipient is sent exactly once, none
+skipped."""
 
 from __future__ import annotations
 
@@ -26,9 +28,10 @@ pytestmark = pytest.mark.usefixtures("graph")
 class CrashOnSecondPart:
     """Fails the step's second claim of recipients (its second part), once: the part's
     transaction never commits, as when the process dies there. With ``acknowledgement``, a request's
-    write transaction starts at the first claim and waits at the write gate meanwhile."""
+    write transaction starts at the first claim (``"first part"``) or as the step reads its
+    recipients (``"reads"``), and waits at the write gate meanwhile, a job's transaction behind it."""
 
-    def __init__(self, runtime: Runtime, *, acknowledgement: bool) -> None:
+    def __init__(self, runtime: Runtime, *, acknowledgement: str | None) -> None:
         self.runtime, self.acknowledgement = runtime, acknowledgement
         self.claims = 0
         self.crashed = False
@@ -44,6 +47,14 @@ class CrashOnSecondPart:
         claim = statement.startswith("UPDATE campaign_recipients SET status") and statement.rstrip().endswith(
             ("RETURNING campaign_recipients.id", "RETURNING id")
         )
+        # the step reading its next recipients (on the write engine: the API's lists read elsewhere)
+        reads = (
+            conn.engine is self.runtime.engine.sync_engine
+            and statement.startswith("SELECT campaign_recipients.")
+            and "ORDER BY campaign_recipients.position" in statement
+        )
+        if reads and self.acknowledgement == "reads" and not self.claims and not self._tasks:
+            self._acknowledge_soon()
         if not claim:
             return
         if self.crashed:
@@ -53,18 +64,29 @@ class CrashOnSecondPart:
         self.order.append("claim")
         if self.claims == 1:
             self.first = _ids_named(parameters)
-            if self.acknowledgement:
-                task = asyncio.get_running_loop().create_task(self._acknowledge())
-                self._tasks.add(task)
+            if self.acknowledgement == "first part":
+                self._acknowledge_soon()
         if self.claims == 2:
             self.crashed = True
             raise RuntimeError("the process died between two parts")
+
+    def _acknowledge_soon(self) -> None:
+        """The request's transaction, and a job's right behind it: both wait for the step."""
+        for work in (self._acknowledge(), self._job()):
+            task = asyncio.get_running_loop().create_task(work)
+            self._tasks.add(task)
 
     async def _acknowledge(self) -> None:
         with write_priority(WritePriority.FOREGROUND):  # as a webhook's, whoever started it
             async with self.runtime.unit_of_work() as session:
                 await session.execute(text("SELECT 1"))
                 self.order.append("acknowledged")
+
+    async def _job(self) -> None:
+        with write_priority(WritePriority.BACKGROUND):
+            async with self.runtime.unit_of_work() as session:
+                await session.execute(text("SELECT 1"))
+                self.order.append("job")
 
 
 def _ids_named(parameters: Any) -> int:
@@ -78,7 +100,11 @@ def _ids_named(parameters: Any) -> int:
     raise AssertionError(f"no id list in {parameters!r}")
 
 
-@pytest.mark.parametrize("acknowledgement", [True, False], ids=["a request waits", "nobody waits"])
+@pytest.mark.parametrize(
+    "acknowledgement",
+    ["first part", "reads", None],
+    ids=["a request waits after the first part", "a request waits before it", "nobody waits"],
+)
 async def test_a_crash_between_parts_sends_each_recipient_once(
     client, runtime, factory, graph, acknowledgement
 ):
@@ -96,11 +122,16 @@ async def test_a_crash_between_parts_sends_each_recipient_once(
             client, inbox.admin, created["id"], "completed", lambda c: c["status"] == "COMPLETED"
         )
     assert crash.crashed and crash.first == SQLITE_PART  # the first step's first part, then its second
-    if acknowledgement:
-        # the request went between the parts; the first part stayed committed, the rest was claimed
-        # after the crash
-        assert crash.order == ["claim", "acknowledged", "claim"]
+    if acknowledgement == "first part":
+        # the request went between the parts, and the step took the gate again before the job
+        # queued meanwhile; the first part stayed committed, the rest was claimed after the crash
+        assert crash.order == ["claim", "acknowledged", "claim", "job"]
         assert crash.named_after == len(numbers) - SQLITE_PART
+    elif acknowledgement == "reads":
+        # the request went before the first part (the step's reads committed); nobody waited at the
+        # second, so the crash undid both parts
+        assert crash.order == ["acknowledged", "claim", "claim", "job"]
+        assert crash.named_after == len(numbers)
     else:
         # one transaction: the crash undid the first part too
         assert crash.order == ["claim", "claim"]

@@ -46,7 +46,7 @@ from cxinbox.campaigns.recipients import free_inside_window
 from cxinbox.campaigns.tiers import room_left
 from cxinbox.campaigns.views import publish_campaign
 from cxinbox.core.clock import utcnow
-from cxinbox.core.db import WritePriority, release_transaction, write_gate_of
+from cxinbox.core.db import WritePriority, release_transaction, write_gate_of, write_priority
 from cxinbox.core.errors import ValidationFailed
 from cxinbox.core.jobs import Queue, enqueue, enqueue_debounced, job
 from cxinbox.core.scheduler import periodic
@@ -74,8 +74,9 @@ BATCH_SECONDS = 1.0
 MIN_BATCH, MAX_BATCH = 10, 200
 #: on SQLite (one writer per process: a webhook's acknowledgement waits for the transaction in
 #: progress) a step writes its batch this many recipients at a time (some 200 ms of writing at
-#: 1,000/s on a busy machine), and commits between two parts only if a request waits at the write
-#: gate. PostgreSQL writes the batch at once (its locks hold only the batch's rows).
+#: 1,000/s on a busy machine), and commits what it did so far before a part (the first one too)
+#: only if a request waits at the write gate. PostgreSQL writes the batch at once (its locks hold
+#: only the batch's rows).
 SQLITE_PART = 50
 #: batches written and not yet sent at most
 BATCHES_AHEAD = 2
@@ -207,12 +208,14 @@ async def _claim_in_parts(
 ) -> tuple[int, bool, bool]:
     """Claim and queue up to ``wanted`` recipients: how many, whether the budget stopped it,
     whether the campaign still runs. The recipients are read and priced once; on SQLite they are
-    written ``SQLITE_PART`` at a time, and a part commits before the next only when a request waits
-    at the write gate (a webhook's acknowledgement then waits for one part, not the batch; a part
-    that commits costs a commit, the campaign read again and its own statements, so a batch with
-    nobody waiting stays one transaction). A committed part is whole: a crash after it leaves it
-    queued (the outbox sweeper sends its rows if their batch job is lost with the process) and the
-    rest PENDING. One batch delivery job sends them all, after the step's last commit."""
+    written ``SQLITE_PART`` at a time, and what the step did so far commits before a part (the first
+    one too) only when a request waits at the write gate: a webhook's acknowledgement that arrives
+    during the step's reads (its checks, candidates and prices) or during a part then waits for
+    those alone, not for the rest of the step. A commit costs the commit and the campaign read
+    again, so a batch with nobody waiting stays one transaction. A committed part is whole: a crash
+    after it leaves it queued (the outbox sweeper sends its rows if their batch job is lost with the
+    process) and the rest PENDING. One batch delivery job sends them all, after the step's last
+    commit."""
     candidates = await _candidates(step, wanted)
     if not candidates:
         return 0, False, True
@@ -224,9 +227,14 @@ async def _claim_in_parts(
     claimed, running = 0, True
     queued: list[str] = []
     for start in range(0, len(chosen), part):
-        if start and gate is not None and gate.waiting(WritePriority.FOREGROUND):
+        if gate is not None and gate.waiting(WritePriority.FOREGROUND):
             await release_transaction(step.session)
-            if not (running := await step.lock()):
+            # the step stepped aside for the waiting requests only: it takes the gate again after
+            # them, ahead of the jobs queued meanwhile (behind those, a step at a saturated gate
+            # would wait a whole round of drains and recordings at each part it commits)
+            with write_priority(WritePriority.FOREGROUND):
+                running = await step.lock()
+            if not running:
                 over_budget = False
                 break
         claimed += await _claim(step, account, template, chosen[start : start + part], prices, queued)
