@@ -11,8 +11,10 @@ share), as the lowest and the median of ``BATCHES`` batches (the lowest is the l
 other processes), the statements its engines' cursors execute and the transactions they begin, and
 the Python function calls (a cProfile of a further batch: a count, the same on any machine).
 
-    .venv/bin/python -m bench.tool_call_cost [--calls 1000] [--delay-ms 0]
+    .venv/bin/python -m bench.tool_call_cost [--calls 1000] [--delay-ms 0] [--profile FILE]
         [--database-url postgresql+asyncpg://… [--redis-url redis://…]]
+
+``--profile FILE`` writes that further batch's cProfile to FILE (``python -m pstats FILE``).
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--delay-ms", type=float, default=0, help="the business API's answering time")
     parser.add_argument("--database-url")
     parser.add_argument("--redis-url")
+    parser.add_argument("--profile", metavar="FILE", help="write the counted batch's cProfile to FILE")
     return parser.parse_args()
 
 
@@ -102,6 +105,8 @@ async def run(args: argparse.Namespace, data_dir: Path) -> None:
             for _ in range(size):
                 await call()
             profile.disable()
+            if args.profile:
+                profile.dump_stats(args.profile)
     finally:
         await runtime.stop()
         remote.terminate()

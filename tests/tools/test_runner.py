@@ -8,7 +8,7 @@ import json
 
 from cxinbox.core.admission import FairAdmission, Precedence
 from cxinbox.core.tenancy import TenantContext
-from cxinbox.tools import runner
+from cxinbox.tools import engine, runner
 from cxinbox.tools.repository import ToolRepository
 from tests.tools.helpers import make_connection, make_tool, order_tool
 
@@ -39,8 +39,16 @@ async def test_the_bot_prepares_then_runs_and_reads_errors_as_results(client, ru
 
 
 async def test_a_call_whose_answer_arrives_while_a_webhook_is_in_flight_reads_it_after(
-    client, runtime, people, business_api
+    client, runtime, people, business_api, monkeypatch
 ):
+    happened: list[str] = []
+    read = engine.read
+
+    def reading(*args, **kwargs):
+        happened.append("answer read")
+        return read(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "read", reading)
     connection = await make_connection(client, people.admin, business_api, baseUrl=business_api.url)
     await make_tool(client, people.admin, order_tool(connection["id"], path="/slow/{{params.orderId}}"))
     async with runtime.unit_of_work() as session:
@@ -60,4 +68,6 @@ async def test_a_call_whose_answer_arrives_while_a_webhook_is_in_flight_reads_it
                 await asyncio.sleep(0.01)
         await asyncio.sleep(0.1)
         assert not call.done()  # the answer waits for the webhook
+        happened.append("webhook answered")
     assert (await call).ok
+    assert happened == ["webhook answered", "answer read"]  # decoded, redacted, parsed and logged after

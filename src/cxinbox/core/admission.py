@@ -38,7 +38,7 @@ import math
 import re
 from collections import Counter, OrderedDict, deque
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -109,12 +109,12 @@ class FairAdmission:
 
     @asynccontextmanager
     async def slot(self, organization_id: str) -> AsyncIterator[None]:
-        await self._admit(organization_id)
+        await self.admit(organization_id)
         try:
             await self.give_way()
             yield
         finally:
-            self._release(organization_id)
+            self.release(organization_id)
 
     async def give_way(self) -> None:
         """An admitted caller's checkpoint between two stretches of its work: wait while requests
@@ -122,7 +122,9 @@ class FairAdmission:
         if self.precedence is not None:
             await self.precedence.give_way()
 
-    async def _admit(self, organization_id: str) -> None:
+    async def admit(self, organization_id: str) -> None:
+        """Take a slot, waiting for one if need be (``slot`` is the usual way: it gives it back with
+        ``release``)."""
         if organization_id not in self._waiting and self._has_room(organization_id):
             self._running[organization_id] += 1
             return
@@ -133,7 +135,7 @@ class FairAdmission:
                 await turn
         except (TimeoutError, asyncio.CancelledError) as exc:
             if turn.done() and not turn.cancelled():
-                self._release(organization_id)  # admitted as the wait ended: give the slot back
+                self.release(organization_id)  # admitted as the wait ended: give the slot back
             else:
                 self._withdraw(organization_id, turn)
             if isinstance(exc, TimeoutError):
@@ -143,7 +145,7 @@ class FairAdmission:
     def _has_room(self, organization_id: str) -> bool:
         return self.running < self.total and self._running[organization_id] < self.per_organization
 
-    def _release(self, organization_id: str) -> None:
+    def release(self, organization_id: str) -> None:
         self._running[organization_id] -= 1
         if self._running[organization_id] <= 0:
             del self._running[organization_id]
@@ -218,13 +220,19 @@ class ToolCallGate:
         if not _matches(self.routes, method, path):
             await self.app(scope, receive, send)
             return
-        async with AsyncExitStack() as held:
-            try:
-                await held.enter_async_context(self.admission(scope).slot(caller_key(scope)))
-            except AdmissionBusy as busy:
-                await send_error(send, busy)
-                return
+        # ``slot``'s steps written out: an async context manager costs a request a generator and
+        # an exit stack, on the path of every tool request
+        admission, caller = self.admission(scope), caller_key(scope)
+        try:
+            await admission.admit(caller)
+        except AdmissionBusy as busy:
+            await send_error(send, busy)
+            return
+        try:
+            await admission.give_way()
             await self.app(scope, receive, send)
+        finally:
+            admission.release(caller)
 
 
 def _matches(routes: Routes, method: str, path: str) -> bool:

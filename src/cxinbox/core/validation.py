@@ -162,10 +162,12 @@ def decode_json_cursor(cursor: str) -> Any:
 async def check_request_parts(request: Request) -> None:
     """Application-wide dependency: the query string, the path parameters and the headers carry no
     control characters, and path ids look like ids."""
-    for name, value in parse_qsl(request.url.query, keep_blank_values=True):
+    scope = request.scope
+    query = request.url.query if scope.get("query_string") else ""  # the URL is built only for one
+    for name, value in parse_qsl(query, keep_blank_values=True):
         if _LINE_CONTROL.search(name) or _LINE_CONTROL.search(value):
             raise ValidationFailed.field(_printable(name), "must not contain control characters")
-    for name, value in request.path_params.items():
+    for name, value in scope.get("path_params", {}).items():
         if not isinstance(value, str):
             continue
         if name == "id" or name.endswith("Id"):
@@ -173,7 +175,7 @@ async def check_request_parts(request: Request) -> None:
                 raise ValidationFailed.field(name, "is not a valid id")
         elif len(value) > MAX_PATH_PARAMETER_LENGTH or _LINE_CONTROL.search(value):
             raise ValidationFailed.field(name, "is not valid")
-    for raw_name, raw_value in request.scope["headers"]:
+    for raw_name, raw_value in scope["headers"]:
         if _LINE_CONTROL_BYTES.search(raw_value):
             raise ValidationFailed.field(raw_name.decode("latin-1"), "must not contain control characters")
 

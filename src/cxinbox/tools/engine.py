@@ -60,11 +60,32 @@ class Answer:
 async def send(
     endpoint: Endpoint, template: RequestTemplate, values: templating.Values, *, allow_private: bool
 ) -> Answer:
+    return read(endpoint, await exchange(endpoint, template, values, allow_private=allow_private))
+
+
+@dataclass(frozen=True)
+class Received:
+    """What came back, not read yet (``read``): the response's status and body, or the failure."""
+
+    host: str | None
+    latency_ms: int
+    status: int | None = None
+    body: bytes = b""
+    failure: OutboundError | None = None
+    #: the request could not be built (no call was made)
+    unbuilt: str | None = None
+
+
+async def exchange(
+    endpoint: Endpoint, template: RequestTemplate, values: templating.Values, *, allow_private: bool
+) -> Received:
+    """The request sent and its response received; reading it (``read``) is left to the caller, who
+    may let other work go first in between (``runner.run``)."""
     started = time.monotonic()
     try:
         request = _build(endpoint, template, values)
     except (templating.TemplateError, httpx.InvalidURL, ValueError) as exc:
-        return Answer(None, 0, error=f"the request could not be built: {exc}")
+        return Received(None, 0, unbuilt=f"the request could not be built: {exc}")
     target = URL(str(request.url), encoded=True)  # as httpx wrote it: the escaping stays the template's
     try:
         response = await shared_client(allow_private=allow_private).request(
@@ -77,13 +98,23 @@ async def send(
             **request.content,
         )
     except OutboundError as exc:
-        latency = _elapsed_ms(started)
-        log.info("tool_request_failed", host=request.url.host, reason=type(exc).__name__, latency_ms=latency)
-        return Answer(None, latency, error=_describe(exc))
-    latency = _elapsed_ms(started)
-    log.info("tool_request", host=request.url.host, status=response.status, latency_ms=latency)
-    text = _redacted(response.body.decode("utf-8", errors="replace"), endpoint)
-    return Answer(response.status, latency, text=text, data=_parsed(text))
+        return Received(request.url.host, _elapsed_ms(started), failure=exc)
+    return Received(request.url.host, _elapsed_ms(started), response.status, response.body)
+
+
+def read(endpoint: Endpoint, received: Received) -> Answer:
+    """``received`` as an ``Answer``: logged (host, status and time only), the body decoded with
+    every credential of ``endpoint`` redacted, and parsed when it is JSON."""
+    latency = received.latency_ms
+    if received.unbuilt is not None:
+        return Answer(None, latency, error=received.unbuilt)
+    if received.failure is not None:
+        reason = type(received.failure).__name__
+        log.info("tool_request_failed", host=received.host, reason=reason, latency_ms=latency)
+        return Answer(None, latency, error=_describe(received.failure))
+    log.info("tool_request", host=received.host, status=received.status, latency_ms=latency)
+    text = _redacted(received.body.decode("utf-8", errors="replace"), endpoint)
+    return Answer(received.status, latency, text=text, data=_parsed(text))
 
 
 @dataclass(frozen=True)

@@ -134,8 +134,11 @@ async def run(
         return ToolOutcome(ok=False, error="the tool's connection is missing or inactive")
     values = {**context, **{f"params.{name}": value for name, value in arguments.items()}}
     async with admission.slot(plan.organization_id):
-        answer = await engine.send(plan.endpoint, plan.request, values, allow_private=allow_private)
-    await admission.give_way()  # the answer is read, and the caller goes on, after the webhooks in flight
+        received = await engine.exchange(plan.endpoint, plan.request, values, allow_private=allow_private)
+    # the answer is read (decoded, redacted, parsed, logged), and the caller goes on, after the
+    # webhooks in flight: reading an answer of up to a megabyte takes milliseconds of CPU
+    await admission.give_way()
+    answer = engine.read(plan.endpoint, received)
     if answer.error is not None:
         return ToolOutcome(ok=False, latency_ms=answer.latency_ms, error=answer.error)
     result, truncated = trimmed(paths.extract(answer.data, plan.result_path) if answer.ok else answer.data)
