@@ -4,11 +4,7 @@ header split), against the business's API on 127.0.0.1."""
 
 from __future__ import annotations
 
-import asyncio
-from contextvars import ContextVar
-
 import pytest
-from sqlalchemy import event
 
 from tests.fixtures.audit import audit_entries
 from tests.fixtures.errors import bad_fields, error_of
@@ -277,38 +273,3 @@ async def test_an_edited_schema_and_base_url_apply_to_the_next_call(client, peop
     assert (await _test(client, admin, tool, {"orderId": "12"}))["ok"] is True
     seen = business_api.last()
     assert seen.raw_path == "/v2/orders/12" and seen.headers["authorization"] == "Bearer n3w-t0ken"
-
-
-async def test_a_tool_test_holds_no_database_connection_while_the_business_api_answers(
-    client, runtime, people, connection, business_api
-):
-    """The tool and its connection are read, and the connection given back, before the call."""
-    tool = await make_tool(
-        client, people.admin, order_tool(connection["id"], path="/slow/{{params.orderId}}")
-    )
-    ours: ContextVar[bool] = ContextVar("ours", default=False)
-    held: list[int] = []  # this request's connections: +1 taken from a pool, -1 given back
-    pools = {
-        engine.sync_engine.pool
-        for engine in (runtime.engine, runtime.read_engine, runtime.current_read_engine)
-    }
-    taken = lambda *_: ours.get() and held.append(1)  # noqa: E731
-    given = lambda *_: ours.get() and held.append(-1)  # noqa: E731
-    for pool in pools:
-        event.listen(pool, "checkout", taken)
-        event.listen(pool, "checkin", given)
-    token = ours.set(True)
-    try:
-        call = asyncio.create_task(_test(client, people.admin, tool, {"orderId": "300"}))
-    finally:
-        ours.reset(token)
-    try:
-        async with asyncio.timeout(10):
-            while business_api.count() == 0:  # the request is out
-                await asyncio.sleep(0.01)
-        assert held and sum(held) == 0  # read, and the connection back in its pool
-        assert (await call)["ok"] is True
-    finally:
-        for pool in pools:
-            event.remove(pool, "checkout", taken)
-            event.remove(pool, "checkin", given)
