@@ -326,7 +326,10 @@ async def test_debounced_jobs_due_now_are_handed_to_their_queue_by_one_statement
                 for token in tokens:
                     await enqueue_debounced(session, fn, key=token, delay=0, token=token)
             await eventually(lambda: all(RUNS[t] == 1 for t in tokens), "the jobs ran")
-        assert [statement.split(None, 1)[0] for statement in statements] == ["INSERT"] * 3 + after_commit
+        verbs = [statement.split(None, 1)[0] for statement in statements]
+        # a loaded machine may finish the release loop's first look only after the 0.2 s above
+        verbs = verbs[verbs.index("INSERT") :]
+        assert verbs == ["INSERT"] * 3 + after_commit
         for token in tokens:
             assert await schedule_is_empty(rt, fn.job_name, token)
 
